@@ -1,0 +1,107 @@
+/**
+ * The Hono application: CORS and preflight as the spec's "Web Browser Clients" section asks,
+ * Matrix error bodies for every failure, 404/405 M_UNRECOGNIZED for unknown endpoints and
+ * methods, and the route modules (one per spec module) mounted in one list.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { MatrixError, unrecognized } from "./errors.ts";
+import type { Homeserver } from "./homeserver.ts";
+import type { AppEnv } from "./request_context.ts";
+import { versionRoutes } from "./client/versions.ts";
+import { loginRoutes } from "./client/login.ts";
+import { registrationRoutes } from "./client/registration.ts";
+import { accountRoutes } from "./client/account.ts";
+import { deviceRoutes } from "./client/devices.ts";
+import { sharedSecretRoutes } from "./admin/shared_secret_register.ts";
+
+/** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
+export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
+
+/** Every route module of the server, in mounting order. Add new spec modules here. */
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  versionRoutes,
+  loginRoutes,
+  registrationRoutes,
+  accountRoutes,
+  deviceRoutes,
+  sharedSecretRoutes,
+];
+
+/** The CORS headers the spec recommends on every response. */
+export const CORS_HEADERS: Readonly<Record<string, string>> = {
+  "Access-Control-Allow-Origin": "*",
+  "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+  "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+};
+
+/** Turns a Hono route path (`/a/:b/*`) into a regular expression. */
+function pathPattern(path: string): RegExp {
+  const source = path.split("/").map((part) => {
+    if (part === "*") return ".*";
+    if (part.startsWith(":")) {
+      // `:name{regex}` carries its own pattern.
+      const custom = /^:[^{]+\{(.+)\}$/.exec(part);
+      return custom ? `(?:${custom[1]})` : "[^/]+";
+    }
+    return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }).join("/");
+  return new RegExp(`^${source}/?$`);
+}
+
+/**
+ * Builds the application for one server instance.
+ *
+ * @param hs the server whose storage and config the routes use
+ * @param options extra route modules (tests, later features) mounted after the built-in ones
+ */
+export function createApp(
+  hs: Homeserver,
+  options: { modules?: readonly RouteModule[] } = {},
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", async (c, next) => {
+    if (c.req.method === "OPTIONS") {
+      // The spec forbids running endpoint logic for OPTIONS: answer the preflight only.
+      return new Response(null, { status: 204, headers: CORS_HEADERS });
+    }
+    await next();
+    for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
+  });
+
+  for (const module of [...ROUTE_MODULES, ...(options.modules ?? [])]) {
+    app.route("/", module(hs));
+  }
+
+  let known: { method: string; pattern: RegExp }[] | null = null;
+  app.notFound((c) => {
+    known ??= app.routes.filter((route) => route.method !== "ALL")
+      .map((route) => ({ method: route.method, pattern: pathPattern(route.path) }));
+    const path = c.req.path;
+    const allowed = known.filter((route) => route.pattern.test(path));
+    if (allowed.length > 0) {
+      const methods = [...new Set(allowed.map((route) => route.method))].join(", ");
+      const err = unrecognized(`Method ${c.req.method} is not allowed here (use ${methods})`, 405);
+      const res = err.toResponse();
+      res.headers.set("Allow", methods);
+      return res;
+    }
+    return unrecognized(`Unrecognized request: ${c.req.method} ${path}`).toResponse();
+  });
+
+  app.onError((err) => {
+    if (err instanceof MatrixError) return err.toResponse();
+    if (
+      typeof err === "object" && err !== null && "code" in err && err.code === "M_INVALID_PARAM"
+    ) {
+      return new MatrixError("M_INVALID_PARAM", err.message).toResponse();
+    }
+    console.error("internal error:", err);
+    return new MatrixError("M_UNKNOWN", "Internal server error", { status: 500 }).toResponse();
+  });
+
+  return app;
+}

@@ -1,0 +1,247 @@
+/**
+ * The command line: `serve`, and the admin commands `user create`, `user reset-password` and
+ * `token create`, which work directly on the server's KV database.
+ *
+ * @module
+ */
+
+import { hashPassword } from "../crypto/password.ts";
+import { randomString } from "../crypto/tokens.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { MatrixError } from "./errors.ts";
+import { Homeserver } from "./homeserver.ts";
+import { createRegistrationToken, createUser, userIdForLocalpart } from "./store/accounts.ts";
+import { deleteDevices } from "./store/devices.ts";
+import { addUserUpdate } from "./client/account.ts";
+import { checkNewPassword } from "./client/registration.ts";
+
+/** A command-line usage mistake. */
+export class UsageError extends Error {
+  /** Always `USAGE`. */
+  readonly code = "USAGE";
+  /** @param message what is wrong */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** Usage text. */
+export const USAGE = `usage: main.ts <command> [--config FILE]
+
+commands:
+  serve                                   run the homeserver
+  user create NAME [--admin] [--password P]
+                                          create an account (a password is generated and
+                                          printed when --password is absent)
+  user reset-password NAME [--password P] set a new password and log out all devices
+  token create [--uses N] [--expires DATE]
+                                          create a registration token and print it
+`;
+
+/** Parsed command line: positional words and `--flag [value]` options. */
+export interface ParsedArgs {
+  words: string[];
+  flags: Map<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(["config", "password", "uses", "expires"]);
+const BOOLEAN_FLAGS = new Set(["admin", "help"]);
+
+/** Splits arguments into words and flags; `--name=value` and `--name value` both work. */
+export function parseArgs(args: readonly string[]): ParsedArgs {
+  const words: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) {
+      words.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (BOOLEAN_FLAGS.has(name) && eq < 0) {
+      flags.set(name, true);
+    } else if (VALUE_FLAGS.has(name)) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+      flags.set(name, value);
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return { words, flags };
+}
+
+/** Where command output goes (tests capture it). */
+export interface CliOutput {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const consoleOutput: CliOutput = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+};
+
+function flagString(args: ParsedArgs, name: string): string | undefined {
+  const value = args.flags.get(name);
+  return typeof value === "string" ? value : undefined;
+}
+
+function generatedPassword(): string {
+  return randomString(24);
+}
+
+function userIdFor(name: string, config: Config): string {
+  const localpart = name.startsWith("@") ? name.slice(1).split(":")[0] : name;
+  if (name.startsWith("@") && name.slice(name.indexOf(":") + 1) !== config.serverName) {
+    throw new UsageError(`${name} is not a user of ${config.serverName}`);
+  }
+  return userIdForLocalpart(localpart, config.serverName);
+}
+
+async function withServer<T>(config: Config, fn: (hs: Homeserver) => Promise<T>): Promise<T> {
+  const hs = await Homeserver.open(config);
+  try {
+    return await fn(hs);
+  } finally {
+    await hs.close();
+  }
+}
+
+async function userCreate(config: Config, args: ParsedArgs, io: CliOutput): Promise<void> {
+  const name = args.words[2];
+  if (!name || args.words.length > 3) throw new UsageError("user create needs exactly one NAME");
+  const userId = userIdFor(name, config);
+  const given = flagString(args, "password");
+  const password = given ?? generatedPassword();
+  checkNewPassword(password);
+  const admin = args.flags.get("admin") === true;
+  await withServer(config, async (hs) => {
+    const passwordHash = await hashPassword(password, { cost: hs.passwordCost });
+    await createUser(hs.kv, { userId, passwordHash, admin });
+    await hs.notify("userRegistered", userId);
+  });
+  io.out(`created ${userId}${admin ? " (admin)" : ""}`);
+  if (given === undefined) io.out(`password: ${password}`);
+}
+
+async function userResetPassword(config: Config, args: ParsedArgs, io: CliOutput): Promise<void> {
+  const name = args.words[2];
+  if (!name || args.words.length > 3) {
+    throw new UsageError("user reset-password needs exactly one NAME");
+  }
+  const userId = userIdFor(name, config);
+  const given = flagString(args, "password");
+  const password = given ?? generatedPassword();
+  checkNewPassword(password);
+  await withServer(config, async (hs) => {
+    const passwordHash = await hashPassword(password, { cost: hs.passwordCost });
+    const deleted = await deleteDevices(hs.kv, userId, {
+      prepare: async (op) => {
+        await addUserUpdate(hs.kv, op, {
+          userId,
+          change: (user) => {
+            if (user.deactivated) throw new UsageError(`${userId} is deactivated`);
+            return { ...user, passwordHash };
+          },
+        });
+      },
+    });
+    await hs.notify("devicesDeleted", userId, deleted);
+  });
+  io.out(`password of ${userId} reset; all devices logged out`);
+  if (given === undefined) io.out(`password: ${password}`);
+}
+
+async function tokenCreate(config: Config, args: ParsedArgs, io: CliOutput): Promise<void> {
+  if (args.words.length > 2) throw new UsageError("token create takes no NAME");
+  const usesText = flagString(args, "uses");
+  let usesAllowed: number | null = null;
+  if (usesText !== undefined) {
+    usesAllowed = Number(usesText);
+    if (!Number.isInteger(usesAllowed) || usesAllowed < 1) {
+      throw new UsageError("--uses must be a positive integer");
+    }
+  }
+  const expiresText = flagString(args, "expires");
+  let expiryTs: number | null = null;
+  if (expiresText !== undefined) {
+    expiryTs = Date.parse(expiresText);
+    if (Number.isNaN(expiryTs)) throw new UsageError("--expires must be a date, e.g. 2030-01-31");
+    if (expiryTs <= Date.now()) throw new UsageError("--expires must be in the future");
+  }
+  const token = await withServer(
+    config,
+    (hs) => createRegistrationToken(hs.kv, { usesAllowed, expiryTs }),
+  );
+  io.out(token);
+}
+
+/** Runs `serve` until SIGINT or SIGTERM, then shuts down gracefully. */
+async function serve(config: Config, io: CliOutput): Promise<void> {
+  const hs = await Homeserver.open(config);
+  const server = hs.serve({
+    onListen: (addr) => io.err(`gemeng listening on http://${addr.hostname}:${addr.port}/`),
+  });
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      io.err("shutting down: finishing in-flight requests");
+      await hs.close();
+    })();
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    await server.finished;
+    if (stopping) await stopping;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+/**
+ * Runs a command line and returns the process exit code (0 ok, 1 failure, 2 usage or config).
+ */
+export async function runCli(
+  args: readonly string[],
+  io: CliOutput = consoleOutput,
+): Promise<number> {
+  try {
+    const parsed = parseArgs(args);
+    const [command, sub] = parsed.words;
+    if (parsed.flags.has("help") || command === undefined || command === "help") {
+      io.out(USAGE);
+      return command === undefined && !parsed.flags.has("help") ? 2 : 0;
+    }
+    const config = await loadConfig(flagString(parsed, "config"));
+    if (command === "serve" && parsed.words.length === 1) {
+      await serve(config, io);
+    } else if (command === "user" && sub === "create") {
+      await userCreate(config, parsed, io);
+    } else if (command === "user" && sub === "reset-password") {
+      await userResetPassword(config, parsed, io);
+    } else if (command === "token" && sub === "create") {
+      await tokenCreate(config, parsed, io);
+    } else {
+      throw new UsageError(`unknown command: ${parsed.words.join(" ")}`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`error: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    if (err instanceof MatrixError || (err instanceof Error && "code" in err)) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Account management: `GET /_matrix/client/v3/account/whoami`,
+ * `POST /v3/account/password` and `POST /v3/account/deactivate` (both with user-interactive
+ * auth by password).
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { hashPassword } from "../../crypto/password.ts";
+import { MatrixError } from "../errors.ts";
+import { optionalBoolean, optionalObject, requiredString } from "../http_util.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { type AppEnv, clientIp, readBody, requireAuth } from "../request_context.ts";
+import { getUserEntry } from "../store/accounts.ts";
+import { deleteDevices } from "../store/devices.ts";
+import type { UserRecord } from "../store/kv_store.ts";
+import { checkNewPassword } from "./registration.ts";
+import { requireUia } from "./uia.ts";
+
+const PASSWORD_FLOWS = [["m.login.password"]];
+
+/**
+ * Adds to `op` a checked update of a user record.
+ *
+ * @throws {MatrixError} 404 when the user no longer exists
+ */
+export async function addUserUpdate(
+  kv: Deno.Kv,
+  op: Deno.AtomicOperation,
+  update: { userId: string; change: (user: UserRecord) => UserRecord },
+): Promise<void> {
+  const entry = await getUserEntry(kv, update.userId);
+  if (!entry.value) throw new MatrixError("M_NOT_FOUND", "No such user", { status: 404 });
+  op.check(entry).set(entry.key, update.change(entry.value));
+}
+
+/** Routes of account management. */
+export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/_matrix/client/v3/account/whoami", requireAuth(hs), (c) => {
+    const { userId, deviceId } = c.var.auth;
+    return c.json({ user_id: userId, device_id: deviceId, is_guest: false });
+  });
+
+  app.post("/_matrix/client/v3/account/password", requireAuth(hs), async (c) => {
+    const { userId, deviceId } = c.var.auth;
+    const body = await readBody(hs, c);
+    const newPassword = requiredString(body, "new_password");
+    checkNewPassword(newPassword);
+    const logoutDevices = optionalBoolean(body, "logout_devices") ?? true;
+    const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+      purpose: "password",
+      userId,
+      flows: PASSWORD_FLOWS,
+      ip: clientIp(c),
+    });
+    const passwordHash = await hashPassword(newPassword, { cost: hs.passwordCost });
+    const deleted = await deleteDevices(hs.kv, userId, {
+      select: (device) => logoutDevices && device.deviceId !== deviceId,
+      prepare: async (op) => {
+        await addUserUpdate(hs.kv, op, { userId, change: (user) => ({ ...user, passwordHash }) });
+        op.delete(outcome.sessionKey);
+      },
+    });
+    await hs.notify("devicesDeleted", userId, deleted);
+    return c.json({});
+  });
+
+  app.post("/_matrix/client/v3/account/deactivate", requireAuth(hs), async (c) => {
+    const { userId } = c.var.auth;
+    const body = await readBody(hs, c);
+    const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+      purpose: "deactivate",
+      userId,
+      flows: PASSWORD_FLOWS,
+      ip: clientIp(c),
+    });
+    const deleted = await deleteDevices(hs.kv, userId, {
+      prepare: async (op) => {
+        await addUserUpdate(hs.kv, op, {
+          userId,
+          change: (user) => ({ ...user, deactivated: true, passwordHash: null }),
+        });
+        op.delete(outcome.sessionKey);
+      },
+    });
+    await hs.notify("devicesDeleted", userId, deleted);
+    await hs.notify("userDeactivated", userId);
+    return c.json({ id_server_unbind_result: "no-support" });
+  });
+
+  return app;
+}

@@ -1,0 +1,196 @@
+/**
+ * Login and sessions: `GET/POST /_matrix/client/v3/login`, `POST /v3/refresh`,
+ * `POST /v3/logout` and `POST /v3/logout/all`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import {
+  hashPassword,
+  MAX_PASSWORD_BYTES,
+  needsRehash,
+  verifyPassword,
+} from "../../crypto/password.ts";
+import { randomToken } from "../../crypto/tokens.ts";
+import { forbidden, MatrixError } from "../errors.ts";
+import {
+  type JsonObject,
+  optionalBoolean,
+  optionalObject,
+  optionalString,
+  requiredString,
+  utf8Length,
+} from "../http_util.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { type AppEnv, clientIp, rateLimit, readBody, requireAuth } from "../request_context.ts";
+import { getUserEntry, loginDevice, resolveLoginUser, updateUser } from "../store/accounts.ts";
+import {
+  countDevices,
+  deleteDevices,
+  type IssuedTokens,
+  refreshSession,
+} from "../store/devices.ts";
+
+/** Longest client-chosen device ID, in bytes. */
+export const MAX_DEVICE_ID_BYTES = 255;
+/** Longest device display name, in bytes. */
+export const MAX_DEVICE_NAME_BYTES = 256;
+
+/** The JSON body of a successful login or registration. */
+export function sessionResponse(
+  hs: Homeserver,
+  userId: string,
+  tokens: IssuedTokens,
+): Record<string, unknown> {
+  return {
+    user_id: userId,
+    access_token: tokens.accessToken,
+    device_id: tokens.deviceId,
+    home_server: hs.config.serverName,
+    ...(tokens.refreshToken
+      ? { refresh_token: tokens.refreshToken, expires_in_ms: tokens.expiresInMs }
+      : {}),
+  };
+}
+
+/** Reads `device_id` and `initial_device_display_name` of a login or registration body. */
+export function readDeviceFields(body: JsonObject): { deviceId?: string; displayName?: string } {
+  const deviceId = optionalString(body, "device_id", { maxBytes: MAX_DEVICE_ID_BYTES });
+  if (deviceId === "") throw new MatrixError("M_INVALID_PARAM", "'device_id' must not be empty");
+  const displayName = optionalString(body, "initial_device_display_name", {
+    maxBytes: MAX_DEVICE_NAME_BYTES,
+  });
+  return { deviceId, displayName };
+}
+
+function loginUserName(body: JsonObject): string {
+  const identifier = optionalObject(body, "identifier");
+  if (identifier) {
+    if (identifier.type !== "m.id.user") {
+      // We hold no third-party IDs, so no 3PID or phone number identifies a user here.
+      throw forbidden("Only user ID identifiers (m.id.user) are supported on this server");
+    }
+    return requiredString(identifier, "user", { maxBytes: 512 });
+  }
+  const legacy = optionalString(body, "user", { maxBytes: 512 });
+  if (legacy === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing 'identifier'");
+  return legacy;
+}
+
+/** Routes of login, refresh and logout. */
+export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  // Verified against when the user does not exist, so that timing does not reveal it.
+  let dummyHash: Promise<string> | null = null;
+
+  app.get("/_matrix/client/v3/login", (c) => c.json({ flows: [{ type: "m.login.password" }] }));
+
+  app.post("/_matrix/client/v3/login", async (c) => {
+    rateLimit(hs, c, "login");
+    const body = await readBody(hs, c);
+    const type = requiredString(body, "type", { maxBytes: 128 });
+    if (type !== "m.login.password") {
+      throw new MatrixError("M_UNKNOWN", `Login type '${type}' is not supported`);
+    }
+    const name = loginUserName(body);
+    const password = requiredString(body, "password");
+    const device = readDeviceFields(body);
+    const wantsRefresh = optionalBoolean(body, "refresh_token") ?? false;
+    const userId = resolveLoginUser(name, hs.config.serverName);
+
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entry = userId ? await getUserEntry(hs.kv, userId) : null;
+      const user = entry?.value ?? null;
+      const stored = user?.passwordHash ?? null;
+      const tooLong = utf8Length(password) > MAX_PASSWORD_BYTES;
+      let ok: boolean;
+      if (stored && !tooLong) {
+        ok = await verifyPassword(password, stored);
+      } else {
+        dummyHash ??= hashPassword(randomToken(16), { cost: hs.passwordCost });
+        await verifyPassword(password, await dummyHash);
+        ok = false;
+      }
+      if (!ok || !entry || !user) {
+        if (user?.deactivated) {
+          throw new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", {
+            status: 403,
+          });
+        }
+        throw forbidden("Invalid username or password");
+      }
+      if (user.deactivated) {
+        throw new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", {
+          status: 403,
+        });
+      }
+      if (!device.deviceId) {
+        const limit = hs.config.limits.maxDevicesPerUser;
+        if (await countDevices(hs.kv, user.userId, { limit }) >= limit) {
+          throw forbidden(`You have ${limit} sessions; log some out before logging in again`);
+        }
+      }
+      const tokens = await loginDevice(hs.kv, entry as Deno.KvEntry<typeof user>, {
+        deviceId: device.deviceId,
+        displayName: device.displayName,
+        refresh: wantsRefresh,
+        accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
+        ip: clientIp(c),
+      });
+      if (!tokens) continue;
+      if (stored && needsRehash(stored, { cost: hs.passwordCost })) {
+        const fresh = await hashPassword(password, { cost: hs.passwordCost });
+        await updateUser(
+          hs.kv,
+          user.userId,
+          (u) => u.passwordHash === stored ? { ...u, passwordHash: fresh } : u,
+        );
+      }
+      return c.json({
+        ...sessionResponse(hs, user.userId, tokens),
+        well_known: { "m.homeserver": { base_url: hs.config.http.publicBaseUrl } },
+      });
+    }
+    throw new MatrixError("M_UNKNOWN", "The account changed during login; try again", {
+      status: 409,
+    });
+  });
+
+  app.post("/_matrix/client/v3/refresh", async (c) => {
+    const body = await readBody(hs, c);
+    const token = requiredString(body, "refresh_token", { maxBytes: 256 });
+    const tokens = await refreshSession(hs.kv, token, {
+      accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
+    });
+    if (!tokens) {
+      throw new MatrixError("M_UNKNOWN_TOKEN", "Unknown or revoked refresh token", {
+        status: 401,
+        extra: { soft_logout: false },
+      });
+    }
+    return c.json({
+      access_token: tokens.accessToken,
+      refresh_token: tokens.refreshToken,
+      expires_in_ms: tokens.expiresInMs,
+    });
+  });
+
+  app.post("/_matrix/client/v3/logout", requireAuth(hs), async (c) => {
+    const { userId, deviceId } = c.var.auth;
+    const deleted = await deleteDevices(hs.kv, userId, {
+      select: (device) => device.deviceId === deviceId,
+    });
+    await hs.notify("devicesDeleted", userId, deleted);
+    return c.json({});
+  });
+
+  app.post("/_matrix/client/v3/logout/all", requireAuth(hs), async (c) => {
+    const { userId } = c.var.auth;
+    const deleted = await deleteDevices(hs.kv, userId);
+    await hs.notify("devicesDeleted", userId, deleted);
+    return c.json({});
+  });
+
+  return app;
+}

@@ -1,0 +1,212 @@
+/**
+ * User-interactive authentication (the spec's "User-Interactive Authentication API"): sessions
+ * stored in KV with an expiry, the 401 challenge body (`flows`, `params`, `session`,
+ * `completed`), and the stages `m.login.password`, `m.login.dummy` and
+ * `m.login.registration_token`.
+ *
+ * A handler calls {@link requireUia}; it returns once a flow is complete, and the handler then
+ * deletes the session in the same commit as the operation it authorised.
+ *
+ * @module
+ */
+
+import { verifyPassword } from "../../crypto/password.ts";
+import { randomToken } from "../../crypto/tokens.ts";
+import { MatrixError } from "../errors.ts";
+import type { JsonObject } from "../http_util.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { checkRegistrationToken, getUser, resolveLoginUser } from "../store/accounts.ts";
+import { accountKeys, secretHash, type UiaSessionRecord } from "../store/kv_store.ts";
+
+/** The 401 response of an unfinished user-interactive authentication. */
+export class UiaChallenge extends MatrixError {
+  readonly #body: Record<string, unknown>;
+
+  /**
+   * @param body `flows`, `params`, `session` and `completed`
+   * @param stageError the errcode and message of a failed stage, if any
+   */
+  constructor(body: Record<string, unknown>, stageError?: { errcode: string; error: string }) {
+    super(stageError?.errcode ?? "M_UIA_REQUIRED", stageError?.error ?? "Authentication required", {
+      status: 401,
+    });
+    this.#body = stageError ? { ...stageError, ...body } : body;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return this.#body;
+  }
+}
+
+/** What an endpoint asks of user-interactive authentication. */
+export interface UiaRequirements {
+  /** Which operation is authorised; a session only serves the purpose it was created for. */
+  purpose: string;
+  /** The authenticated user, or null for registration. */
+  userId: string | null;
+  /** Acceptable flows, each a list of stage types. */
+  flows: string[][];
+  /** Client address, for rate limiting password attempts. */
+  ip: string;
+}
+
+/** A completed authentication. */
+export interface UiaOutcome {
+  /** Delete this key in the commit of the authorised operation. */
+  sessionKey: Deno.KvKey;
+  /** Per-stage results (e.g. the hash of the registration token used). */
+  results: Record<string, string>;
+}
+
+type StageResult = { ok: true; result?: string } | { ok: false; errcode: string; error: string };
+
+const MAX_TOKEN_LENGTH = 64;
+
+async function runStage(
+  hs: Homeserver,
+  auth: JsonObject,
+  req: UiaRequirements,
+): Promise<StageResult> {
+  const type = auth.type;
+  if (type === "m.login.dummy") return { ok: true };
+  if (type === "m.login.registration_token") {
+    const token = auth.token;
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing or malformed 'token'" };
+    }
+    const hash = secretHash(token);
+    const check = await checkRegistrationToken(hs.kv, hash);
+    if (!check.valid) {
+      return { ok: false, errcode: "M_UNAUTHORIZED", error: "Invalid registration token" };
+    }
+    return { ok: true, result: hash };
+  }
+  if (type === "m.login.password") {
+    hs.rateLimiter.check("login", `${req.ip}\u0000`);
+    const identifier = auth.identifier as JsonObject | undefined;
+    let name: unknown = auth.user;
+    if (identifier && typeof identifier === "object") {
+      if (identifier.type !== "m.id.user") {
+        return { ok: false, errcode: "M_UNRECOGNIZED", error: "Only m.id.user is supported" };
+      }
+      name = identifier.user;
+    }
+    const password = auth.password;
+    if (typeof name !== "string" || typeof password !== "string") {
+      return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing user or password" };
+    }
+    const userId = resolveLoginUser(name, hs.config.serverName);
+    if (!userId || userId !== req.userId) {
+      return { ok: false, errcode: "M_FORBIDDEN", error: "You can only authenticate as yourself" };
+    }
+    const user = await getUser(hs.kv, userId);
+    if (!user?.passwordHash || !(await verifyPassword(password, user.passwordHash))) {
+      return { ok: false, errcode: "M_FORBIDDEN", error: "Invalid password" };
+    }
+    return { ok: true };
+  }
+  return { ok: false, errcode: "M_UNRECOGNIZED", error: `Unsupported auth type '${type}'` };
+}
+
+function flowDone(flows: string[][], completed: string[]): boolean {
+  return flows.some((flow) => flow.every((stage) => completed.includes(stage)));
+}
+
+/**
+ * Runs one round of user-interactive authentication for a request.
+ *
+ * @param auth the request's `auth` object, if any
+ * @returns once a flow is complete
+ * @throws {UiaChallenge} 401 with the flows (and the stage error, if a stage failed)
+ * @throws {MatrixError} 400 for an unknown session
+ */
+export async function requireUia(
+  hs: Homeserver,
+  auth: JsonObject | undefined,
+  req: UiaRequirements,
+): Promise<UiaOutcome> {
+  const now = Date.now();
+  const lifetime = hs.config.limits.uiaSessionLifetimeMs;
+  let sessionId: string;
+  let session: UiaSessionRecord;
+  let versionstamp: string | null = null;
+  const given = auth?.session;
+  if (given !== undefined) {
+    if (typeof given !== "string" || given.length > 128) {
+      throw new MatrixError("M_INVALID_PARAM", "'auth.session' must be a string");
+    }
+    const entry = await hs.kv.get<UiaSessionRecord>(accountKeys.uiaSession(given));
+    const found = entry.value;
+    if (
+      !found || found.expiresTs <= now || found.purpose !== req.purpose ||
+      found.userId !== req.userId
+    ) {
+      throw new MatrixError("M_UNKNOWN", "Unknown or expired authentication session");
+    }
+    sessionId = given;
+    session = found;
+    versionstamp = entry.versionstamp;
+  } else {
+    sessionId = randomToken(18);
+    session = {
+      purpose: req.purpose,
+      userId: req.userId,
+      completed: [],
+      results: {},
+      createdTs: now,
+      expiresTs: now + lifetime,
+    };
+  }
+  const key = accountKeys.uiaSession(sessionId);
+  const challenge = (stageError?: { errcode: string; error: string }) =>
+    new UiaChallenge({
+      flows: req.flows.map((stages) => ({ stages })),
+      params: {},
+      session: sessionId,
+      ...(session.completed.length ? { completed: session.completed } : {}),
+    }, stageError);
+
+  let changed = versionstamp === null;
+  const type = auth?.type;
+  if (type !== undefined && !session.completed.includes(String(type))) {
+    const allowed = req.flows.some((flow) => flow.includes(String(type)));
+    const result: StageResult = allowed ? await runStage(hs, auth!, req) : {
+      ok: false,
+      errcode: "M_UNRECOGNIZED",
+      error: `Auth type '${type}' is not offered here`,
+    };
+    if (!result.ok) {
+      if (changed) await save(hs, key, session, versionstamp);
+      throw challenge({ errcode: result.errcode, error: result.error });
+    }
+    session = {
+      ...session,
+      completed: [...session.completed, String(type)],
+      results: result.result ? { ...session.results, [String(type)]: result.result } : session
+        .results,
+    };
+    changed = true;
+  }
+  if (flowDone(req.flows, session.completed)) {
+    if (changed) await save(hs, key, session, versionstamp);
+    return { sessionKey: key, results: session.results };
+  }
+  if (changed) await save(hs, key, session, versionstamp);
+  throw challenge();
+}
+
+async function save(
+  hs: Homeserver,
+  key: Deno.KvKey,
+  session: UiaSessionRecord,
+  versionstamp: string | null,
+): Promise<void> {
+  const expireIn = Math.max(1, session.expiresTs - Date.now());
+  const result = await hs.kv.atomic().check({ key, versionstamp }).set(key, session, { expireIn })
+    .commit();
+  if (!result.ok) {
+    throw new MatrixError("M_UNKNOWN", "Authentication session changed concurrently; retry", {
+      status: 409,
+    });
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The operator's configuration: a TOML file (or the embedded defaults) validated into a typed
+ * {@link Config}. Unknown keys and bad values stop start-up with a {@link ConfigError} naming the
+ * key, so a typo never silently falls back to a default.
+ *
+ * TOML keys are a public contract (snake_case); the TypeScript fields are their camelCase twins.
+ *
+ * @module
+ */
+
+import { parse as parseToml } from "smol-toml";
+
+/** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
+export interface RateLimitConfig {
+  /** Sustained requests per second. */
+  readonly perSecond: number;
+  /** Bucket size: how many requests may arrive at once. */
+  readonly burst: number;
+}
+
+/** The validated server configuration. */
+export interface Config {
+  /** `server_name`: the domain part of user IDs, e.g. `localhost` or `example.org:8448`. */
+  readonly serverName: string;
+  /** `data_dir`: where the KV database (`gemeng.kv`) and other data live. */
+  readonly dataDir: string;
+  /** `[http]`. */
+  readonly http: {
+    /** `listen`: `host:port` for the client API, web app and plain-HTTP federation. */
+    readonly listen: string;
+    /** `public_base_url`: how clients reach us; advertised in `.well-known` and login. */
+    readonly publicBaseUrl: string;
+  };
+  /** `[registration]`. */
+  readonly registration: {
+    /** `enabled`: open sign-up through `/register`. */
+    readonly enabled: boolean;
+    /** `require_token`: when enabled, require `m.login.registration_token`. */
+    readonly requireToken: boolean;
+    /** `shared_secret`: Synapse-compatible shared-secret registration when non-empty. */
+    readonly sharedSecret: string;
+  };
+  /** `[limits]`. */
+  readonly limits: {
+    /** `max_request_body`: largest JSON request body in bytes. */
+    readonly maxRequestBody: number;
+    /** `access_token_lifetime_ms`: lifetime of access tokens issued with a refresh token. */
+    readonly accessTokenLifetimeMs: number;
+    /** `uia_session_lifetime_ms`: how long a user-interactive auth session lives. */
+    readonly uiaSessionLifetimeMs: number;
+    /** `max_devices_per_user`: logins beyond this are refused with M_LIMIT_EXCEEDED. */
+    readonly maxDevicesPerUser: number;
+  };
+  /** `[rate_limits.*]`: token buckets per client address (and user where known). */
+  readonly rateLimits: {
+    readonly login: RateLimitConfig;
+    readonly register: RateLimitConfig;
+    readonly send: RateLimitConfig;
+  };
+}
+
+/** A configuration problem; `key` names the offending TOML key (dotted path). */
+export class ConfigError extends Error {
+  /** Always `CONFIG_INVALID`. */
+  readonly code = "CONFIG_INVALID";
+  /** The dotted TOML key, e.g. `http.listen`, or `(file)` for unreadable/unparsable files. */
+  readonly key: string;
+
+  /**
+   * @param key the dotted TOML key at fault
+   * @param message what is wrong and what is expected
+   */
+  constructor(key: string, message: string) {
+    super(`config: ${key}: ${message}`);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}
+
+/** The embedded defaults, as TOML text (also the documentation of every key). */
+export const DEFAULT_CONFIG_TOML = `server_name = "localhost"
+data_dir = "./data"
+
+[http]
+listen = "127.0.0.1:8008"
+public_base_url = "http://localhost:8008"
+
+[registration]
+enabled = false
+require_token = true
+shared_secret = ""
+
+[limits]
+max_request_body = 1048576          # bytes of a JSON request body
+access_token_lifetime_ms = 300000   # only for clients that asked for a refresh token
+uia_session_lifetime_ms = 900000
+max_devices_per_user = 250
+
+[rate_limits.login]
+per_second = 0.5
+burst = 10
+
+[rate_limits.register]
+per_second = 0.2
+burst = 5
+
+[rate_limits.send]
+per_second = 10
+burst = 50
+`;
+
+type Table = Record<string, unknown>;
+
+/** Reads keys out of one TOML table, remembering which ones were consumed. */
+class TableReader {
+  readonly #table: Table;
+  readonly #prefix: string;
+  readonly #seen = new Set<string>();
+
+  constructor(table: Table, prefix: string) {
+    this.#table = table;
+    this.#prefix = prefix;
+  }
+
+  key(name: string): string {
+    return this.#prefix ? `${this.#prefix}.${name}` : name;
+  }
+
+  #get(name: string): unknown {
+    this.#seen.add(name);
+    return this.#table[name];
+  }
+
+  string(name: string, fallback: string): string {
+    const value = this.#get(name);
+    if (value === undefined) return fallback;
+    if (typeof value !== "string") throw new ConfigError(this.key(name), "expected a string");
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.#get(name);
+    if (value === undefined) return fallback;
+    if (typeof value !== "boolean") {
+      throw new ConfigError(this.key(name), "expected true or false");
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, range: { min: number; max: number; int?: boolean }) {
+    let value = this.#get(name);
+    if (value === undefined) return fallback;
+    if (typeof value === "bigint") value = Number(value);
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new ConfigError(this.key(name), "expected a number");
+    }
+    if (range.int && !Number.isInteger(value)) {
+      throw new ConfigError(this.key(name), "expected an integer");
+    }
+    if (value < range.min || value > range.max) {
+      throw new ConfigError(this.key(name), `expected a value from ${range.min} to ${range.max}`);
+    }
+    return value;
+  }
+
+  table(name: string): TableReader {
+    const value = this.#get(name);
+    if (value === undefined) return new TableReader({}, this.key(name));
+    if (!isTable(value)) throw new ConfigError(this.key(name), "expected a table");
+    return new TableReader(value, this.key(name));
+  }
+
+  /** Throws for any key that no reader asked for. */
+  finish(): void {
+    for (const name of Object.keys(this.#table)) {
+      if (!this.#seen.has(name)) throw new ConfigError(this.key(name), "unknown key");
+    }
+  }
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?$/;
+const IPV6_LITERAL = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
+
+/** Splits `host[:port]`; returns null when the syntax is wrong. */
+function splitHostPort(text: string): { host: string; port: number | null } | null {
+  const match = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!match) return null;
+  const port = match[2] === undefined ? null : Number(match[2]);
+  if (port !== null && port > 65535) return null;
+  const host = match[1];
+  if (!HOSTNAME.test(host) && !IPV6_LITERAL.test(host)) return null;
+  return { host, port };
+}
+
+function readRateLimit(reader: TableReader, name: string, fallback: RateLimitConfig) {
+  const table = reader.table(name);
+  const limit = {
+    perSecond: table.number("per_second", fallback.perSecond, { min: 0, max: 1e6 }),
+    burst: table.number("burst", fallback.burst, { min: 1, max: 1e9, int: true }),
+  };
+  table.finish();
+  return limit;
+}
+
+/**
+ * Validates a parsed TOML document (or an object of the same shape) into a {@link Config}.
+ * Missing keys take the embedded defaults.
+ *
+ * @throws {ConfigError} naming the first unknown key or bad value
+ */
+export function resolveConfig(raw: unknown): Config {
+  if (!isTable(raw)) throw new ConfigError("(file)", "expected a TOML document");
+  const root = new TableReader(raw, "");
+
+  const serverName = root.string("server_name", "localhost");
+  const parsedName = splitHostPort(serverName);
+  if (!parsedName || parsedName.port === 0) {
+    throw new ConfigError("server_name", `"${serverName}" is not a valid server name`);
+  }
+  const dataDir = root.string("data_dir", "./data");
+  if (dataDir.trim() === "") throw new ConfigError("data_dir", "must not be empty");
+
+  const httpTable = root.table("http");
+  const listen = httpTable.string("listen", "127.0.0.1:8008");
+  const parsedListen = splitHostPort(listen);
+  if (!parsedListen || parsedListen.port === null) {
+    throw new ConfigError("http.listen", `"${listen}" is not of the form host:port`);
+  }
+  const publicBaseUrl = httpTable.string("public_base_url", "http://localhost:8008");
+  let url: URL;
+  try {
+    url = new URL(publicBaseUrl);
+  } catch {
+    throw new ConfigError("http.public_base_url", `"${publicBaseUrl}" is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError("http.public_base_url", "must be an http:// or https:// URL");
+  }
+  if (url.search || url.hash) {
+    throw new ConfigError("http.public_base_url", "must not have a query or fragment");
+  }
+  httpTable.finish();
+
+  const reg = root.table("registration");
+  const registration = {
+    enabled: reg.boolean("enabled", false),
+    requireToken: reg.boolean("require_token", true),
+    sharedSecret: reg.string("shared_secret", ""),
+  };
+  reg.finish();
+
+  const lim = root.table("limits");
+  const limits = {
+    maxRequestBody: lim.number("max_request_body", 1048576, { min: 1024, max: 2 ** 31, int: true }),
+    accessTokenLifetimeMs: lim.number("access_token_lifetime_ms", 300_000, {
+      min: 1000,
+      max: 2 ** 40,
+      int: true,
+    }),
+    uiaSessionLifetimeMs: lim.number("uia_session_lifetime_ms", 900_000, {
+      min: 1000,
+      max: 2 ** 40,
+      int: true,
+    }),
+    maxDevicesPerUser: lim.number("max_devices_per_user", 250, { min: 1, max: 10000, int: true }),
+  };
+  lim.finish();
+
+  const rl = root.table("rate_limits");
+  const rateLimits = {
+    login: readRateLimit(rl, "login", { perSecond: 0.5, burst: 10 }),
+    register: readRateLimit(rl, "register", { perSecond: 0.2, burst: 5 }),
+    send: readRateLimit(rl, "send", { perSecond: 10, burst: 50 }),
+  };
+  rl.finish();
+  root.finish();
+
+  return {
+    serverName,
+    dataDir,
+    http: { listen, publicBaseUrl: publicBaseUrl.replace(/\/+$/, "") },
+    registration,
+    limits,
+    rateLimits,
+  };
+}
+
+/**
+ * Parses TOML text into a validated {@link Config}.
+ *
+ * @throws {ConfigError} for a syntax error (key `(file)`) or any bad key
+ */
+export function parseConfig(text: string): Config {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new ConfigError("(file)", `not valid TOML: ${detail}`);
+  }
+  return resolveConfig(raw);
+}
+
+/**
+ * Loads the config file at `path`, or the embedded defaults when `path` is undefined.
+ *
+ * @throws {ConfigError} when the file cannot be read or is invalid
+ */
+export async function loadConfig(path?: string): Promise<Config> {
+  if (path === undefined) return parseConfig(DEFAULT_CONFIG_TOML);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ConfigError("(file)", `cannot read ${path}: ${detail}`);
+  }
+  return parseConfig(text);
+}
+
+/** Where the KV database of a config lives. */
+export function kvPath(config: Config): string {
+  return `${config.dataDir.replace(/\/+$/, "")}/gemeng.kv`;
+}
+
+/** Splits `http.listen` into hostname and port for `Deno.serve`. */
+export function listenAddress(config: Config): { hostname: string; port: number } {
+  const parsed = splitHostPort(config.http.listen);
+  if (!parsed || parsed.port === null) {
+    throw new ConfigError("http.listen", `"${config.http.listen}" is not of the form host:port`);
+  }
+  return { hostname: parsed.host.replace(/^\[|\]$/g, ""), port: parsed.port };
+}

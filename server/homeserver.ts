@@ -1,0 +1,128 @@
+/**
+ * The {@link Homeserver}: one server instance as an object (config, storage, rate limits, HTTP
+ * app), so that tests can run several in one process.
+ *
+ * @module
+ */
+
+import type { Hono } from "hono";
+import type { ScryptCost } from "../crypto/password.ts";
+import { type Config, kvPath, listenAddress } from "./config.ts";
+import { createApp, type RouteModule } from "./app.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import type { AppEnv } from "./request_context.ts";
+
+/** Listeners told about account changes after they are committed. */
+export interface AccountHooks {
+  /** A user account was created. */
+  userRegistered?(userId: string): void | Promise<void>;
+  /** Devices were deleted (logout, deletion, password change, deactivation). */
+  devicesDeleted?(userId: string, deviceIds: readonly string[]): void | Promise<void>;
+  /** A user account was deactivated. */
+  userDeactivated?(userId: string): void | Promise<void>;
+}
+
+/** Options for {@link Homeserver.open}. */
+export interface OpenOptions {
+  /** Use this KV instead of opening `${data_dir}/gemeng.kv`; the caller keeps ownership. */
+  kv?: Deno.Kv;
+  /** scrypt cost for new password hashes (tests lower it for speed). */
+  passwordCost?: ScryptCost;
+  /** Extra route modules mounted after the built-in ones. */
+  modules?: readonly RouteModule[];
+}
+
+/** Options for {@link Homeserver.serve}. */
+export interface ServeOptions {
+  /** Override `http.listen`'s host. */
+  hostname?: string;
+  /** Override `http.listen`'s port (0 picks a free port). */
+  port?: number;
+  /** Called once the listener is bound. */
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** One homeserver instance. */
+export class Homeserver {
+  /** The validated configuration. */
+  readonly config: Config;
+  /** All persistent state. */
+  readonly kv: Deno.Kv;
+  /** Token buckets (login, register, send). */
+  readonly rateLimiter: RateLimiter;
+  /** scrypt cost for new password hashes; undefined means crypto/password.ts's default. */
+  readonly passwordCost: ScryptCost | undefined;
+  /** The Hono application. */
+  readonly app: Hono<AppEnv>;
+  readonly #ownsKv: boolean;
+  readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
+  readonly #hooks: AccountHooks[] = [];
+  #closed = false;
+
+  private constructor(config: Config, kv: Deno.Kv, ownsKv: boolean, options: OpenOptions) {
+    this.config = config;
+    this.kv = kv;
+    this.#ownsKv = ownsKv;
+    this.passwordCost = options.passwordCost;
+    this.rateLimiter = new RateLimiter({ ...config.rateLimits });
+    this.app = createApp(this, { modules: options.modules });
+  }
+
+  /**
+   * Opens a server: creates `data_dir` and opens its KV file unless `options.kv` is given.
+   */
+  static async open(config: Config, options: OpenOptions = {}): Promise<Homeserver> {
+    if (options.kv) return new Homeserver(config, options.kv, false, options);
+    await Deno.mkdir(config.dataDir, { recursive: true });
+    const kv = await Deno.openKv(kvPath(config));
+    return new Homeserver(config, kv, true, options);
+  }
+
+  /** The HTTP handler (usable with `Deno.serve` or called directly in tests). */
+  fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+    return this.app.fetch(request, { remoteAddr: info?.remoteAddr });
+  };
+
+  /** Starts an HTTP listener on `http.listen` (or the overrides); `close()` stops it. */
+  serve(options: ServeOptions = {}): Deno.HttpServer<Deno.NetAddr> {
+    if (this.#closed) throw new Error("server is closed");
+    const address = listenAddress(this.config);
+    const server = Deno.serve({
+      hostname: options.hostname ?? address.hostname,
+      port: options.port ?? address.port,
+      onListen: options.onListen ?? (() => {}),
+    }, this.fetch);
+    this.#servers.add(server);
+    server.finished.finally(() => this.#servers.delete(server));
+    return server;
+  }
+
+  /** Registers listeners for account changes. */
+  addAccountHooks(hooks: AccountHooks): void {
+    this.#hooks.push(hooks);
+  }
+
+  /** Tells the hooks about a committed change; a failing hook is logged, not propagated. */
+  async notify<K extends keyof AccountHooks>(
+    event: K,
+    ...args: Parameters<NonNullable<AccountHooks[K]>>
+  ): Promise<void> {
+    for (const hooks of this.#hooks) {
+      const fn = hooks[event] as ((...a: unknown[]) => void | Promise<void>) | undefined;
+      if (!fn) continue;
+      try {
+        await fn.apply(hooks, args);
+      } catch (err) {
+        console.error(`account hook ${event} failed:`, err);
+      }
+    }
+  }
+
+  /** Stops listeners (finishing in-flight requests) and closes the KV it opened. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#servers].map((server) => server.shutdown()));
+    if (this.#ownsKv) this.kv.close();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Per-request helpers shared by all Client-Server API modules: the Hono environment type,
+ * access-token authentication, the caller's address, and body reading with the configured size
+ * limit.
+ *
+ * @module
+ */
+
+import type { Context, MiddlewareHandler } from "hono";
+import { MatrixError } from "./errors.ts";
+import { type JsonObject, readJsonObject } from "./http_util.ts";
+import type { Homeserver } from "./homeserver.ts";
+import { lookupAccessToken, type TokenOwner, touchDevice } from "./store/devices.ts";
+
+/** The Hono environment of every route: connection info and the authenticated caller. */
+export type AppEnv = {
+  Bindings: { remoteAddr?: Deno.Addr };
+  Variables: { auth: TokenOwner };
+};
+
+/** How often a device's `last_seen_ts` is written at most. */
+const LAST_SEEN_INTERVAL_MS = 5 * 60_000;
+
+/** The client's address, as the connection reports it. */
+export function clientIp(c: Context<AppEnv>): string {
+  const addr = c.env?.remoteAddr;
+  if (addr && "hostname" in addr) return addr.hostname;
+  return "unknown";
+}
+
+/** The access token from `Authorization: Bearer` or the `access_token` query parameter. */
+export function accessTokenOf(request: Request): string | null {
+  const header = request.headers.get("authorization");
+  if (header !== null) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      throw new MatrixError("M_MISSING_TOKEN", "Authorization header must be 'Bearer <token>'", {
+        status: 401,
+      });
+    }
+    return match[1];
+  }
+  return new URL(request.url).searchParams.get("access_token");
+}
+
+/**
+ * Middleware that requires a valid access token and stores its owner as `c.var.auth`.
+ *
+ * @throws {MatrixError} 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN (`soft_logout` true only for
+ *   an expired token that can be refreshed)
+ */
+export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = accessTokenOf(c.req.raw);
+    if (token === null || token === "") {
+      throw new MatrixError("M_MISSING_TOKEN", "Missing access token", { status: 401 });
+    }
+    const lookup = await lookupAccessToken(hs.kv, token);
+    if (lookup.status !== "valid") {
+      const expired = lookup.status === "expired";
+      throw new MatrixError(
+        "M_UNKNOWN_TOKEN",
+        expired ? "Access token has expired" : "Unrecognised access token",
+        { status: 401, extra: { soft_logout: expired } },
+      );
+    }
+    c.set("auth", lookup.owner);
+    await touchDevice(hs.kv, lookup.owner, {
+      ip: clientIp(c),
+      minIntervalMs: LAST_SEEN_INTERVAL_MS,
+    });
+    await next();
+  };
+}
+
+/** Reads the JSON object body with the configured size limit. */
+export function readBody(
+  hs: Homeserver,
+  c: Context<AppEnv>,
+  options: { allowEmpty?: boolean } = {},
+): Promise<JsonObject> {
+  return readJsonObject(c.req.raw, {
+    maxBytes: hs.config.limits.maxRequestBody,
+    allowEmpty: options.allowEmpty,
+  });
+}
+
+/** Applies a rate limit keyed by the client address (and user when authenticated). */
+export function rateLimit(
+  hs: Homeserver,
+  c: Context<AppEnv>,
+  action: string,
+  options: { userId?: string } = {},
+): void {
+  hs.rateLimiter.check(action, `${clientIp(c)}\u0000${options.userId ?? ""}`);
+}

@@ -238,6 +238,10 @@ export async function runCli(
       io.err(err.message);
       return 2;
     }
+    if (err instanceof Deno.errors.AddrInUse || err instanceof Deno.errors.PermissionDenied) {
+      io.err(`error: cannot listen: ${err.message}`);
+      return 1;
+    }
     if (err instanceof MatrixError || (err instanceof Error && "code" in err)) {
       io.err(`error: ${err.message}`);
       return 1;

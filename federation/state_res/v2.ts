@@ -165,11 +165,18 @@ class Resolution {
     this.#createEvent = createEvent;
   }
 
-  /** The union of the states' full auth chains minus their intersection. */
+  /**
+   * The union of the states' full auth chains minus their intersection. Each state's full
+   * auth chain here also holds the state's own events, as Synapse computes it: the spec's
+   * wording leaves them out, which gives the same result in v2 but not always in v2.1, and
+   * servers in one room must agree, so we follow the implementation most rooms run on.
+   */
   authDifference(states: readonly StateMap[]): string[] {
     const seenIn = new Map<string, number>();
     for (const state of states) {
-      for (const id of this.#authChainOf(state.values())) {
+      const chain = this.#authChainOf(state.values());
+      for (const id of state.values()) chain.add(id);
+      for (const id of chain) {
         seenIn.set(id, (seenIn.get(id) ?? 0) + 1);
       }
     }

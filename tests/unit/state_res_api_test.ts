@@ -137,12 +137,13 @@ Deno.test("resolveState: rejected auth events are not used to fill in state (v2.
   }
 });
 
-Deno.test("resolveState: the auth difference counts auth chains, not the states' own events", () => {
+Deno.test("resolveState: each state's own events count in its auth chain (as Synapse)", () => {
   // Ella's join $ME is in both states, but only the second state's events cite it (her
-  // topic). Per the spec's definition (an auth chain holds an event's auth events, not the
-  // event), $ME is in the second full auth chain only, so it is in the auth difference and is
-  // replayed: v2.1's partial state then holds it, and a rejected flag on it no longer matters
-  // for ella's topic.
+  // topic). Counting each state's own events in its full auth chain, as Synapse does, $ME is
+  // in both chains, so it is not in the auth difference and is not replayed. v2.1 starts
+  // from an empty map, $ME is marked rejected so it cannot stand in for ella's membership,
+  // and ella's topic $TE fails: alice's $TA wins. (The spec's literal wording would leave
+  // $ME out of the first chain, replay it, and keep $TE.)
   const power = { users: { [ALICE]: 100 }, events: { "m.room.topic": 0 } };
   const rules = rulesOf("12");
   const dag = buildDag([
@@ -152,10 +153,11 @@ Deno.test("resolveState: the auth difference counts auth chains, not the states'
     topic("$TE", ELLA, ["$ME"]),
   ], rules);
   const states = [dag.stateAfter.get("$TA")!, dag.stateAfter.get("$TE")!];
-  const resolved = resolveState(states, (id) => dag.events.get(id), rules, {
-    isRejected: (id) => id === "$ME",
-  });
-  assertEquals(resolved.get(TOPIC), "$TE");
+  const lookup = (id: string) => dag.events.get(id);
+  const resolved = resolveState(states, lookup, rules, { isRejected: (id) => id === "$ME" });
+  assertEquals(resolved.get(TOPIC), "$TA");
+  // Without the rejection, ella is joined in the agreed state and the later topic wins.
+  assertEquals(resolveState(states, lookup, rules).get(TOPIC), "$TE");
 });
 
 Deno.test("resolveState: v2.1 replays the conflicted state subgraph", () => {

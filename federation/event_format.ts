@@ -213,8 +213,11 @@ function parseReferences(
     if (rules.eventFormat === "v1") {
       if (
         !Array.isArray(item) || item.length !== 2 || typeof item[0] !== "string" ||
-        !isJsonObject(item[1]) || typeof item[1].sha256 !== "string"
+        !isJsonObject(item[1]) ||
+        (item[1].sha256 !== undefined && typeof item[1].sha256 !== "string")
       ) {
+        // The hash object may be empty: Synapse sends `[id, {}]` in v1/v2 rooms, and the
+        // hashes are never used to check anything.
         throw new PduFormatError(
           `The PDU's ${where} must be an [event ID, {"sha256": hash}] pair.`,
         );

@@ -45,7 +45,8 @@ export function findViolations(path: string, source: string): string[] {
 
 function importSpecifiers(code: string): string[] {
   const specs: string[] = [];
-  const re = /\b(?:import|export)\b[^"'`;]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']/g;
+  const re =
+    /\b(?:import|export)\b[^"'`;]*?from\s*["']([^"']+)["']|\bimport\s*\(\s*["']([^"']+)["']/g;
   for (const m of code.matchAll(re)) specs.push(m[1] ?? m[2]);
   return specs;
 }

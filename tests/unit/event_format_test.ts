@@ -257,6 +257,9 @@ Deno.test("prev_events and auth_events: v1 pairs, v3+ strings, of the version's 
     parsePdu(pduFor(v1, { prev_events: [[ref(1, v1), { sha256: 5 }]] }), v1),
     "prev_events[0]",
   );
+  // Synapse sends an empty hash object in v1/v2 references; that is accepted.
+  const emptyHash = parsePdu(pduFor(v1, { prev_events: [[ref(1, v1), {}]] }), v1);
+  assert(emptyHash.ok && emptyHash.event.prevEvents[0] === ref(1, v1));
   assertRejected(
     parsePdu(pduFor(v3, { prev_events: [[ref(1, v3), { sha256: "x" }]] }), v3),
     "prev_events[0]",

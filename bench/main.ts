@@ -34,8 +34,18 @@ async function main() {
 
   const kv = await measureKvCeilings({ quick: options.quick });
   const rows: BenchRow[] = [
-    { section: "ceiling", name: "raw KV single-key commits", value: kv.singleCommitsPerSec, unit: "/s" },
-    { section: "ceiling", name: "raw KV batched writes (100/commit)", value: kv.batchedWritesPerSec, unit: "/s" },
+    {
+      section: "ceiling",
+      name: "raw KV single-key commits",
+      value: kv.singleCommitsPerSec,
+      unit: "/s",
+    },
+    {
+      section: "ceiling",
+      name: "raw KV batched writes (100/commit)",
+      value: kv.batchedWritesPerSec,
+      unit: "/s",
+    },
   ];
   if (wanted("engine")) rows.push(...(await runEngineBench({ quick: options.quick, kv })));
 

@@ -9,6 +9,7 @@
  */
 
 import { parse as parseToml } from "smol-toml";
+import { type IpRange, parseCidr } from "./media/ip_ranges.ts";
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
 export interface RateLimitConfig {
@@ -16,6 +17,35 @@ export interface RateLimitConfig {
   readonly perSecond: number;
   /** Bucket size: how many requests may arrive at once. */
   readonly burst: number;
+}
+
+/** `[media]`: the content repository (uploads, downloads, thumbnails, URL previews). */
+export interface MediaConfig {
+  /** `max_upload_size`: largest upload in bytes (413 M_TOO_LARGE beyond). */
+  readonly maxUploadSize: number;
+  /** `legacy_unauthenticated`: serve the frozen `/_matrix/media/v3/download|thumbnail`. */
+  readonly legacyUnauthenticated: boolean;
+  /** `user_quota_bytes`: total bytes one user may have uploaded; 0 means no quota. */
+  readonly userQuotaBytes: number;
+  /** `max_pending_uploads`: created but not yet uploaded media IDs per user. */
+  readonly maxPendingUploads: number;
+  /** `unused_expires_ms`: how long a media ID from `/create` waits for its upload. */
+  readonly unusedExpiresMs: number;
+  /** `max_image_pixels`: images with more pixels (read from the header) are not decoded. */
+  readonly maxImagePixels: number;
+  /** `max_thumbnail_source_size`: larger files are not thumbnailed (413 M_TOO_LARGE). */
+  readonly maxThumbnailSourceSize: number;
+  /** `[media.url_preview]`. */
+  readonly urlPreview: {
+    /** `enabled`: answer `/preview_url` (off by default). */
+    readonly enabled: boolean;
+    /** `allowed_ranges`: CIDR ranges fetched even though they are private or loopback. */
+    readonly allowedRanges: readonly IpRange[];
+    /** `max_page_size`: bytes of a page (or image) read at most. */
+    readonly maxPageSize: number;
+    /** `timeout_ms`: time for a whole fetch, redirects included. */
+    readonly timeoutMs: number;
+  };
 }
 
 /** The validated server configuration. */
@@ -56,7 +86,11 @@ export interface Config {
     readonly login: RateLimitConfig;
     readonly register: RateLimitConfig;
     readonly send: RateLimitConfig;
+    /** `[rate_limits.media_upload]`: uploads and `/create`, per user. */
+    readonly mediaUpload: RateLimitConfig;
   };
+  /** `[media]`. */
+  readonly media: MediaConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -107,6 +141,25 @@ burst = 5
 [rate_limits.send]
 per_second = 10
 burst = 50
+
+[rate_limits.media_upload]
+per_second = 2
+burst = 50
+
+[media]
+max_upload_size = 104857600         # bytes of one upload (100 MB)
+legacy_unauthenticated = false      # serve the deprecated unauthenticated downloads
+user_quota_bytes = 0                # bytes one user may upload in total; 0 = no quota
+max_pending_uploads = 10            # media IDs from /create awaiting their upload, per user
+unused_expires_ms = 86400000        # how long such an ID waits
+max_image_pixels = 33554432         # larger images are not decoded for thumbnails
+max_thumbnail_source_size = 33554432
+
+[media.url_preview]
+enabled = false
+allowed_ranges = []                 # e.g. ["192.168.1.0/24"]: private ranges that may be fetched
+max_page_size = 2097152
+timeout_ms = 10000
 `;
 
 type Table = Record<string, unknown>;
@@ -159,6 +212,15 @@ class TableReader {
     }
     if (value < range.min || value > range.max) {
       throw new ConfigError(this.key(name), `expected a value from ${range.min} to ${range.max}`);
+    }
+    return value;
+  }
+
+  stringList(name: string, fallback: readonly string[]): string[] {
+    const value = this.#get(name);
+    if (value === undefined) return [...fallback];
+    if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+      throw new ConfigError(this.key(name), "expected a list of strings");
     }
     return value;
   }
@@ -276,8 +338,10 @@ export function resolveConfig(raw: unknown): Config {
     login: readRateLimit(rl, "login", { perSecond: 0.5, burst: 10 }),
     register: readRateLimit(rl, "register", { perSecond: 0.2, burst: 5 }),
     send: readRateLimit(rl, "send", { perSecond: 10, burst: 50 }),
+    mediaUpload: readRateLimit(rl, "media_upload", { perSecond: 2, burst: 50 }),
   };
   rl.finish();
+  const media = readMedia(root);
   root.finish();
 
   return {
@@ -287,6 +351,55 @@ export function resolveConfig(raw: unknown): Config {
     registration,
     limits,
     rateLimits,
+    media,
+  };
+}
+
+function readMedia(root: TableReader): MediaConfig {
+  const table = root.table("media");
+  const bytes = { min: 1, max: 2 ** 42, int: true };
+  const ms = { min: 1000, max: 2 ** 40, int: true };
+  const maxUploadSize = table.number("max_upload_size", 104857600, bytes);
+  const legacyUnauthenticated = table.boolean("legacy_unauthenticated", false);
+  const userQuotaBytes = table.number("user_quota_bytes", 0, { ...bytes, min: 0 });
+  const maxPendingUploads = table.number("max_pending_uploads", 10, {
+    min: 1,
+    max: 1e6,
+    int: true,
+  });
+  const unusedExpiresMs = table.number("unused_expires_ms", 86400000, ms);
+  const maxImagePixels = table.number("max_image_pixels", 33554432, {
+    min: 1,
+    max: 2 ** 30,
+    int: true,
+  });
+  const maxThumbnailSourceSize = table.number("max_thumbnail_source_size", 33554432, bytes);
+  const preview = table.table("url_preview");
+  const enabled = preview.boolean("enabled", false);
+  const allowedRanges = preview.stringList("allowed_ranges", []).map((text) => {
+    const range = parseCidr(text);
+    if (!range) {
+      throw new ConfigError(preview.key("allowed_ranges"), `"${text}" is not a CIDR range`);
+    }
+    return range;
+  });
+  const maxPageSize = preview.number("max_page_size", 2097152, {
+    min: 1024,
+    max: 2 ** 30,
+    int: true,
+  });
+  const timeoutMs = preview.number("timeout_ms", 10000, { min: 100, max: 600000, int: true });
+  preview.finish();
+  table.finish();
+  return {
+    maxUploadSize,
+    legacyUnauthenticated,
+    userQuotaBytes,
+    maxPendingUploads,
+    unusedExpiresMs,
+    maxImagePixels,
+    maxThumbnailSourceSize,
+    urlPreview: { enabled, allowedRanges, maxPageSize, timeoutMs },
   };
 }
 

@@ -57,6 +57,7 @@ export class Homeserver {
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
+  readonly #closeHooks: (() => Promise<void>)[] = [];
   #closed = false;
 
   private constructor(config: Config, kv: Deno.Kv, ownsKv: boolean, options: OpenOptions) {
@@ -118,11 +119,19 @@ export class Homeserver {
     }
   }
 
+  /** Registers work to finish (background tasks to drain) before `close()` closes the KV. */
+  addCloseHook(hook: () => Promise<void>): void {
+    this.#closeHooks.push(hook);
+  }
+
   /** Stops listeners (finishing in-flight requests) and closes the KV it opened. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#servers].map((server) => server.shutdown()));
+    for (const hook of this.#closeHooks) {
+      await hook().catch((err) => console.error("close hook failed:", err));
+    }
     if (this.#ownsKv) this.kv.close();
   }
 }

@@ -16,6 +16,10 @@ import { registrationRoutes } from "./client/registration.ts";
 import { accountRoutes } from "./client/account.ts";
 import { deviceRoutes } from "./client/devices.ts";
 import { sharedSecretRoutes } from "./admin/shared_secret_register.ts";
+import { keysRoutes } from "./client/keys.ts";
+import { crossSigningRoutes } from "./client/cross_signing.ts";
+import { toDeviceRoutes } from "./client/to_device.ts";
+import { keyBackupRoutes } from "./client/key_backup.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -28,6 +32,10 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   accountRoutes,
   deviceRoutes,
   sharedSecretRoutes,
+  keysRoutes,
+  crossSigningRoutes,
+  toDeviceRoutes,
+  keyBackupRoutes,
 ];
 
 /** The CORS headers the spec recommends on every response. */

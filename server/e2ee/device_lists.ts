@@ -1,0 +1,76 @@
+/**
+ * The device-list stream: one log entry per change of a user's devices or cross-signing keys,
+ * at a global stream position, plus a per-user head that chains each user's entries
+ * (`prevPos`), so that a federation sender can later turn them into `m.device_list_update`
+ * EDUs (`stream_id` = position, `prev_id` = previous position) without a rewrite.
+ *
+ * @module
+ */
+
+import type { Homeserver } from "../homeserver.ts";
+import { commitAtPosition } from "./positions.ts";
+import { type DeviceListChangeRecord, e2eeKeys } from "./schema.ts";
+
+/** What changed for a user. */
+export interface DeviceListChange {
+  userId: string;
+  /** Devices whose keys were added or changed, or that were deleted. */
+  deviceIds?: readonly string[];
+  /** The subset of `deviceIds` that were deleted. */
+  deleted?: readonly string[];
+  /** The user's cross-signing keys changed. */
+  crossSigning?: boolean;
+}
+
+/**
+ * Adds a change-log entry at `pos` to `op`, with a check on the user's head so that each
+ * user's entries form one chain.
+ */
+export async function addDeviceListChange(
+  kv: Deno.Kv,
+  op: Deno.AtomicOperation,
+  change: DeviceListChange & { pos: number },
+): Promise<void> {
+  const head = await kv.get<number>(e2eeKeys.deviceListHead(change.userId));
+  const record: DeviceListChangeRecord = {
+    deviceIds: [...(change.deviceIds ?? [])],
+    deleted: [...(change.deleted ?? [])],
+    prevPos: head.value,
+    crossSigning: change.crossSigning ?? false,
+  };
+  op.check(head)
+    .set(e2eeKeys.deviceListChange(change.pos, change.userId), record)
+    .set(head.key, change.pos);
+}
+
+/** Records a change on its own (at a new stream position). */
+export async function recordDeviceListChange(
+  hs: Homeserver,
+  change: DeviceListChange,
+): Promise<number> {
+  const pos = await commitAtPosition(hs, async (op, pos) => {
+    await addDeviceListChange(hs.kv, op, { ...change, pos });
+  });
+  if (pos === null) throw new Error("device-list change kept conflicting");
+  return pos;
+}
+
+/** Users with a device-list change at a position in `(since, upto]`. */
+export async function usersChangedBetween(
+  kv: Deno.Kv,
+  range: { since: number; upto: number },
+): Promise<Set<string>> {
+  const users = new Set<string>();
+  if (range.upto <= range.since) return users;
+  const iter = kv.list<DeviceListChangeRecord>({
+    start: [...e2eeKeys.deviceListLog(), range.since + 1],
+    end: [...e2eeKeys.deviceListLog(), range.upto + 1],
+  });
+  for await (const entry of iter) users.add(entry.key[2] as string);
+  return users;
+}
+
+/** The position of a user's latest device-list change, or null if there never was one. */
+export async function deviceListHead(kv: Deno.Kv, userId: string): Promise<number | null> {
+  return (await kv.get<number>(e2eeKeys.deviceListHead(userId))).value;
+}

@@ -1,0 +1,192 @@
+/**
+ * The send-to-device queue: each message is stored in its recipient device's inbox at a global
+ * stream position, handed to that device by `/sync` in position order, and deleted once the
+ * device syncs again with a token at or past that position (its acknowledgement).
+ *
+ * A request for many devices is written in several commits when Deno KV's per-commit limits
+ * require it; each commit takes its own position, so a sync that runs between two of them
+ * never skips a message. Messages to users of other servers are dropped until federation
+ * carries them as `m.direct_to_device` EDUs (the queue layout already has what they need).
+ *
+ * @module
+ */
+
+import { serverNameOf } from "../../federation/identifiers.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
+import { commitAtPosition } from "./positions.ts";
+import {
+  e2eeKeys,
+  type JsonObject,
+  type ToDeviceRecord,
+  type ToDeviceTxnRecord,
+} from "./schema.ts";
+
+/** How long a `/sendToDevice` transaction ID is remembered. */
+export const TXN_LIFETIME_MS = 24 * 3600_000;
+/** Messages per commit (Deno KV allows 1,000 mutations per commit). */
+const MESSAGES_PER_COMMIT = 500;
+/** Bytes of message content per commit (Deno KV allows 800 KiB per commit). */
+const BYTES_PER_COMMIT = 600 * 1024;
+/** The default number of messages one `/sync` hands out. */
+export const TO_DEVICE_SYNC_LIMIT = 100;
+
+/** The sender of a to-device request. */
+export interface ToDeviceSender {
+  userId: string;
+  deviceId: string;
+}
+
+/** Messages of one request: user ID -> device ID (or `*`) -> content. */
+export type ToDeviceMessages = ReadonlyMap<string, ReadonlyMap<string, JsonObject>>;
+
+/**
+ * Queues one `/sendToDevice` request. A repeated transaction ID of the same device is a no-op.
+ *
+ * @returns the number of messages queued (0 for a repeated transaction)
+ */
+export async function sendToDevice(
+  hs: Homeserver,
+  sender: ToDeviceSender,
+  request: { type: string; txnId: string; messages: ToDeviceMessages },
+): Promise<number> {
+  const { kv } = hs;
+  const txnKey = e2eeKeys.toDeviceTxn(sender.userId, sender.deviceId, request.txnId);
+  if ((await kv.get(txnKey)).value) return 0;
+
+  const deliveries: { userId: string; deviceId: string; content: JsonObject; size: number }[] = [];
+  for (const [userId, byDevice] of request.messages) {
+    if (serverNameOf(userId) !== hs.config.serverName) continue;
+    const targets = new Map<string, JsonObject>();
+    const all = byDevice.get("*");
+    if (all) {
+      for await (const entry of kv.list<DeviceRecord>({ prefix: accountKeys.devicesOf(userId) })) {
+        targets.set(entry.value.deviceId, all);
+      }
+    }
+    const named = [...byDevice.keys()].filter((id) => id !== "*");
+    for (let i = 0; i < named.length; i += 10) {
+      const chunk = named.slice(i, i + 10);
+      const entries = await kv.getMany(chunk.map((id) => accountKeys.device(userId, id)));
+      // A message for a device that does not exist would never be fetched: drop it.
+      chunk.forEach((id, j) => entries[j].value && targets.set(id, byDevice.get(id)!));
+    }
+    for (const [deviceId, content] of targets) {
+      deliveries.push({ userId, deviceId, content, size: JSON.stringify(content).length + 200 });
+    }
+  }
+
+  let start = 0;
+  do {
+    let end = start;
+    let bytes = 0;
+    while (
+      end < deliveries.length && end - start < MESSAGES_PER_COMMIT &&
+      (end === start || bytes + deliveries[end].size <= BYTES_PER_COMMIT)
+    ) {
+      bytes += deliveries[end++].size;
+    }
+    const last = end >= deliveries.length;
+    const batch = deliveries.slice(start, end);
+    const pos = await commitAtPosition(hs, (op, pos) => {
+      for (const message of batch) {
+        op.set(
+          e2eeKeys.toDevice(message.userId, message.deviceId, pos),
+          {
+            sender: sender.userId,
+            senderDevice: sender.deviceId,
+            type: request.type,
+            content: message.content,
+          } satisfies ToDeviceRecord,
+        );
+      }
+      // The transaction is remembered with the last batch, so that a request that failed
+      // half-way is repeated in full by the client's retry.
+      if (last) {
+        op.check({ key: txnKey, versionstamp: null });
+        op.set(txnKey, { pos } satisfies ToDeviceTxnRecord, { expireIn: TXN_LIFETIME_MS });
+      }
+    }, { attempts: 1 });
+    if (pos === null) return 0; // a concurrent retry of the same transaction won
+    start = end;
+  } while (start < deliveries.length);
+  return deliveries.length;
+}
+
+/** A to-device event as `/sync` returns it. */
+export interface ToDeviceEvent {
+  sender: string;
+  type: string;
+  content: JsonObject;
+}
+
+/** What {@link toDeviceForSync} hands to one sync response. */
+export interface ToDeviceBatch {
+  events: ToDeviceEvent[];
+  /**
+   * The to-device position the next `since` may claim: `upto` when every pending message was
+   * returned, else the position of the last message returned (the rest follow next time).
+   */
+  reached: number;
+}
+
+/**
+ * Acknowledges (deletes) the messages at positions up to `since` and returns, in order, the
+ * next messages at positions in `(since, upto]`, at most `limit` of them.
+ */
+export async function toDeviceForSync(
+  kv: Deno.Kv,
+  device: { userId: string; deviceId: string },
+  range: { since: number | null; upto: number; limit?: number },
+): Promise<ToDeviceBatch> {
+  const inbox = e2eeKeys.toDeviceInbox(device.userId, device.deviceId);
+  const since = range.since ?? 0;
+  if (range.since !== null && since > 0) {
+    await deleteThrough(kv, inbox, since);
+  }
+  const limit = range.limit ?? TO_DEVICE_SYNC_LIMIT;
+  const events: ToDeviceEvent[] = [];
+  let lastPos = since;
+  const iter = kv.list<ToDeviceRecord>(
+    { start: [...inbox, since + 1], end: [...inbox, range.upto + 1] },
+    { limit: limit + 1 },
+  );
+  let more = false;
+  for await (const entry of iter) {
+    if (events.length === limit) {
+      more = true;
+      break;
+    }
+    const { sender, type, content } = entry.value;
+    events.push({ sender, type, content });
+    lastPos = entry.key[3] as number;
+  }
+  return { events, reached: more ? lastPos : range.upto };
+}
+
+/** Whether a device has messages at positions in `(since, upto]` (for long-polling). */
+export async function hasPendingToDevice(
+  kv: Deno.Kv,
+  device: { userId: string; deviceId: string },
+  range: { since: number; upto: number },
+): Promise<boolean> {
+  const inbox = e2eeKeys.toDeviceInbox(device.userId, device.deviceId);
+  const iter = kv.list({ start: [...inbox, range.since + 1], end: [...inbox, range.upto + 1] }, {
+    limit: 1,
+  });
+  for await (const _ of iter) return true;
+  return false;
+}
+
+async function deleteThrough(kv: Deno.Kv, inbox: Deno.KvKey, pos: number): Promise<void> {
+  while (true) {
+    const keys: Deno.KvKey[] = [];
+    const iter = kv.list({ start: [...inbox, 0], end: [...inbox, pos + 1] }, { limit: 500 });
+    for await (const entry of iter) keys.push(entry.key);
+    if (keys.length === 0) return;
+    const op = kv.atomic();
+    for (const key of keys) op.delete(key);
+    await op.commit();
+    if (keys.length < 500) return;
+  }
+}

@@ -91,6 +91,14 @@ export interface Config {
   };
   /** `[media]`. */
   readonly media: MediaConfig;
+  /** `[e2ee]`. */
+  readonly e2ee: {
+    /**
+     * `default_for`: which new rooms get `m.room.encryption` in their initial state: `all`,
+     * `invite` (private_chat and trusted_private_chat presets, and direct chats) or `off`.
+     */
+    readonly defaultFor: "all" | "invite" | "off";
+  };
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -160,6 +168,9 @@ enabled = false
 allowed_ranges = []                 # e.g. ["192.168.1.0/24"]: private ranges that may be fetched
 max_page_size = 2097152
 timeout_ms = 10000
+
+[e2ee]
+default_for = "invite"              # encrypt new rooms: "all", "invite" (private and DMs), "off"
 `;
 
 type Table = Record<string, unknown>;
@@ -342,6 +353,12 @@ export function resolveConfig(raw: unknown): Config {
   };
   rl.finish();
   const media = readMedia(root);
+  const e2eeTable = root.table("e2ee");
+  const defaultFor = e2eeTable.string("default_for", "invite");
+  if (defaultFor !== "all" && defaultFor !== "invite" && defaultFor !== "off") {
+    throw new ConfigError("e2ee.default_for", 'expected "all", "invite" or "off"');
+  }
+  e2eeTable.finish();
   root.finish();
 
   return {
@@ -352,6 +369,7 @@ export function resolveConfig(raw: unknown): Config {
     limits,
     rateLimits,
     media,
+    e2ee: { defaultFor },
   };
 }
 

@@ -20,6 +20,7 @@ import { keysRoutes } from "./client/keys.ts";
 import { crossSigningRoutes } from "./client/cross_signing.ts";
 import { toDeviceRoutes } from "./client/to_device.ts";
 import { keyBackupRoutes } from "./client/key_backup.ts";
+import { mediaRoutes } from "./client/media.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -36,6 +37,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   crossSigningRoutes,
   toDeviceRoutes,
   keyBackupRoutes,
+  mediaRoutes,
 ];
 
 /** The CORS headers the spec recommends on every response. */

@@ -55,26 +55,31 @@ export async function sendToDevice(
   if ((await kv.get(txnKey)).value) return 0;
 
   const deliveries: { userId: string; deviceId: string; content: JsonObject; size: number }[] = [];
+  const add = (userId: string, deviceId: string, content: JsonObject) =>
+    deliveries.push({ userId, deviceId, content, size: JSON.stringify(content).length + 200 });
+  const named: { userId: string; deviceId: string; content: JsonObject }[] = [];
   for (const [userId, byDevice] of request.messages) {
     if (serverNameOf(userId) !== hs.config.serverName) continue;
-    const targets = new Map<string, JsonObject>();
     const all = byDevice.get("*");
     if (all) {
       for await (const entry of kv.list<DeviceRecord>({ prefix: accountKeys.devicesOf(userId) })) {
-        targets.set(entry.value.deviceId, all);
+        // A message named for this device wins over the one for `*`.
+        if (!byDevice.has(entry.value.deviceId)) add(userId, entry.value.deviceId, all);
       }
     }
-    const named = [...byDevice.keys()].filter((id) => id !== "*");
-    for (let i = 0; i < named.length; i += 10) {
-      const chunk = named.slice(i, i + 10);
-      const entries = await kv.getMany(chunk.map((id) => accountKeys.device(userId, id)));
-      // A message for a device that does not exist would never be fetched: drop it.
-      chunk.forEach((id, j) => entries[j].value && targets.set(id, byDevice.get(id)!));
-    }
-    for (const [deviceId, content] of targets) {
-      deliveries.push({ userId, deviceId, content, size: JSON.stringify(content).length + 200 });
+    for (const [deviceId, content] of byDevice) {
+      if (deviceId !== "*") named.push({ userId, deviceId, content });
     }
   }
+  // A message for a device that does not exist would never be fetched: it is dropped.
+  const chunks = [];
+  for (let i = 0; i < named.length; i += 10) chunks.push(named.slice(i, i + 10));
+  const exists = await Promise.all(
+    chunks.map((chunk) => kv.getMany(chunk.map((m) => accountKeys.device(m.userId, m.deviceId)))),
+  );
+  chunks.forEach((chunk, i) =>
+    chunk.forEach((m, j) => exists[i][j].value && add(m.userId, m.deviceId, m.content))
+  );
 
   let start = 0;
   do {

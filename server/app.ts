@@ -21,6 +21,7 @@ import { crossSigningRoutes } from "./client/cross_signing.ts";
 import { toDeviceRoutes } from "./client/to_device.ts";
 import { keyBackupRoutes } from "./client/key_backup.ts";
 import { mediaRoutes } from "./client/media.ts";
+import { mediaAdminRoutes } from "./admin/media_admin.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -38,6 +39,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   toDeviceRoutes,
   keyBackupRoutes,
   mediaRoutes,
+  mediaAdminRoutes,
 ];
 
 /** The CORS headers the spec recommends on every response. */

@@ -16,6 +16,7 @@ import { registrationRoutes } from "./client/registration.ts";
 import { accountRoutes } from "./client/account.ts";
 import { deviceRoutes } from "./client/devices.ts";
 import { sharedSecretRoutes } from "./admin/shared_secret_register.ts";
+import { webAppRoutes } from "./web_assets.ts";
 import { keysRoutes } from "./client/keys.ts";
 import { crossSigningRoutes } from "./client/cross_signing.ts";
 import { toDeviceRoutes } from "./client/to_device.ts";
@@ -40,6 +41,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   keyBackupRoutes,
   mediaRoutes,
   mediaAdminRoutes,
+  webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 
 /** The CORS headers the spec recommends on every response. */

@@ -1,0 +1,173 @@
+/// <reference lib="dom" />
+/**
+ * The web app in headless Chromium against a real server: signing up and in, keeping the
+ * session across reloads, signing out, the registration token field, languages, and opening
+ * offline from the service worker's cache.
+ */
+
+import type { Page } from "playwright-core";
+import { createRegistrationToken } from "../../server/store/accounts.ts";
+import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
+import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+
+const TIMEOUT = 15_000;
+
+function browserTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: `web app: ${name}`,
+    ignore: SKIP_REASON !== null,
+    // Chromium's pipes and the SDK's timers outlive single steps; each test closes them.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+async function withApp(
+  options: { locale?: string; config?: Record<string, unknown> },
+  fn: (page: Page, server: TestServer) => Promise<void>,
+): Promise<void> {
+  const server = await startTestServer({ config: options.config });
+  const browser = await launchBrowser({ locale: options.locale });
+  try {
+    const page = await browser.context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    if (Deno.env.get("GEMENG_BROWSER_LOG")) {
+      page.on("console", (msg) => console.log(`[page ${msg.type()}] ${msg.text()}`));
+      page.on("pageerror", (err) => console.log(`[page error] ${err.stack}`));
+    }
+    page.on("console", (msg) => {
+      if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
+        errors.push(msg.text());
+      }
+    });
+    await fn(page, server);
+    assertEquals(errors, [], "the page threw or broke its Content-Security-Policy");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function fillSignUp(page: Page, username: string, password: string, token?: string) {
+  await page.getByRole("heading", { name: "Create an account" }).waitFor();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByLabel("Confirm password").fill(password);
+  if (token !== undefined) await page.getByLabel("Registration token").fill(token);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+async function expectShell(page: Page, userId: string) {
+  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  await page.getByText(`Signed in as ${userId}`).first().waitFor();
+}
+
+browserTest("sign up, stay signed in across a reload, sign out", async () => {
+  await withApp({}, async (page, server) => {
+    await page.goto(server.baseUrl);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assertEquals(new URL(page.url()).pathname, "/sign-in");
+
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await fillSignUp(page, "anna", "correct horse battery");
+    assertEquals(await page.getByLabel("Registration token").count(), 0);
+    await expectShell(page, "@anna:localhost");
+    assertEquals(new URL(page.url()).pathname, "/");
+    await page.getByText("No conversations yet.").waitFor();
+
+    const stored = await page.evaluate(() => localStorage.getItem("gemeng.session"));
+    const session = JSON.parse(stored ?? "null");
+    assertEquals(session?.userId, "@anna:localhost");
+    const whoami = await server.request("GET", "/_matrix/client/v3/account/whoami", {
+      token: session.accessToken,
+    });
+    assertEquals(whoami.status, 200);
+
+    await page.reload();
+    await expectShell(page, "@anna:localhost");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assertEquals(await page.evaluate(() => localStorage.getItem("gemeng.session")), null);
+    const after = await server.request("GET", "/_matrix/client/v3/account/whoami", {
+      token: session.accessToken,
+    });
+    assertEquals(after.status, 401, "signing out revokes the device's token");
+  });
+});
+
+browserTest("sign-up asks for a registration token when the server requires one", async () => {
+  await withApp(
+    { config: { registration: { enabled: true, require_token: true } } },
+    async (page, server) => {
+      const token = await createRegistrationToken(server.hs.kv, { usesAllowed: 1 });
+      await page.goto(`${server.baseUrl}/sign-up`);
+      await page.getByLabel("Registration token").waitFor();
+      await fillSignUp(page, "ben", "another long password", "not-the-token");
+      await page.getByText("This registration token is not valid.").waitFor();
+      await page.getByLabel("Registration token").fill(token);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await expectShell(page, "@ben:localhost");
+    },
+  );
+});
+
+browserTest("language follows the browser and can be changed", async () => {
+  await withApp({ locale: "de-LU" }, async (page, server) => {
+    await page.goto(server.baseUrl);
+    await page.getByRole("heading", { name: "Anmelden" }).waitFor();
+    assertEquals(await page.evaluate(() => document.documentElement.lang), "de");
+
+    await page.getByRole("combobox", { name: "Sprache" }).selectOption("fr");
+    await page.getByRole("heading", { name: "Se connecter" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Se connecter" }).waitFor();
+
+    // Signed in, the settings screen offers the same choice.
+    const user = await server.register("chloe");
+    await page.getByLabel("Nom d’utilisateur").fill("chloe");
+    await page.getByLabel("Mot de passe").fill(user.password);
+    await page.getByRole("button", { name: "Se connecter" }).click();
+    await page.getByRole("link", { name: "Paramètres" }).click();
+    await page.getByRole("heading", { name: "Paramètres" }).waitFor();
+    await page.getByRole("combobox", { name: "Langue" }).selectOption("lb");
+    await page.getByRole("heading", { name: "Astellungen" }).waitFor();
+    await page.getByRole("combobox", { name: "Sprooch" }).selectOption("en");
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    assertEquals(await page.evaluate(() => document.documentElement.lang), "en");
+  });
+});
+
+browserTest("the app opens offline once the service worker has stored it", async () => {
+  await withApp({}, async (page, server) => {
+    const user = await server.register("dora");
+    await page.goto(server.baseUrl);
+    await page.getByLabel("Username").fill("dora");
+    await page.getByLabel("Password").fill(user.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expectShell(page, "@dora:localhost");
+    await page.waitForFunction(
+      async () => {
+        const registration = await navigator.serviceWorker.ready;
+        return registration.active?.state === "activated" && !!navigator.serviceWorker.controller;
+      },
+      undefined,
+      { timeout: TIMEOUT },
+    );
+
+    // Gone for real: the browser is offline and the server has stopped.
+    await page.context().setOffline(true);
+    await server.hs.close();
+    await page.reload();
+    await expectShell(page, "@dora:localhost");
+    await page.getByText("Offline: showing what this device has saved.").waitFor();
+    await page.getByRole("link", { name: "Settings" }).click();
+    await page.getByRole("heading", { name: "Settings" }).waitFor();
+    assert(await page.evaluate(() => navigator.onLine === false));
+  });
+});

@@ -1,0 +1,113 @@
+/// <reference lib="webworker" />
+/**
+ * The service worker: keeps the app shell so the app opens offline.
+ *
+ * - On install it stores the shell: index.html, the JavaScript and CSS of this build, the
+ *   manifest and the icons (the build fills in {@link PRECACHE}).
+ * - Hashed files under /assets/ never change, so they are served cache first (the crypto WASM
+ *   and anything not precached are stored the first time they are fetched).
+ * - Pages are network first, so a new build shows up at once; offline, the stored index.html
+ *   answers every app route.
+ * - The Matrix APIs are never cached here.
+ *
+ * @module
+ */
+
+declare const self: ServiceWorkerGlobalScope;
+/** The build's ID, which names the cache. Replaced by the build. */
+declare const __BUILD_ID__: string;
+/** The files to store on install. Replaced by the build. */
+declare const __PRECACHE__: string[];
+
+const BUILD_ID = __BUILD_ID__;
+const PRECACHE = __PRECACHE__;
+const CACHE_PREFIX = "gemeng-shell-";
+const CACHE = `${CACHE_PREFIX}${BUILD_ID}`;
+const SHELL = "/";
+/** How long a page request may take before the stored shell answers instead. */
+const NETWORK_TIMEOUT_MS = 4000;
+const API_PREFIXES = ["/_matrix/", "/_synapse/", "/.well-known/"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll([SHELL, ...PRECACHE]);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith(CACHE_PREFIX) && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (API_PREFIXES.some((prefix) => url.pathname.startsWith(prefix))) return;
+  if (request.mode === "navigate") {
+    event.respondWith(page(request));
+  } else if (url.pathname.startsWith("/assets/")) {
+    event.respondWith(cacheFirst(request));
+  } else if (PRECACHE.includes(url.pathname)) {
+    event.respondWith(networkFirst(request));
+  }
+});
+
+async function page(request: Request): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await withTimeout(fetch(request), NETWORK_TIMEOUT_MS);
+    // Every app route answers with the same index.html: keep the newest copy as the shell.
+    if (response.ok) await cache.put(SHELL, response.clone());
+    return response;
+  } catch {
+    const shell = await cache.match(SHELL);
+    if (shell) return shell;
+    throw new Error("offline and no stored app shell");
+  }
+}
+
+async function cacheFirst(request: Request): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  const stored = await cache.match(request);
+  if (stored) return stored;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
+async function networkFirst(request: Request): Promise<Response> {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch (err) {
+    const stored = await cache.match(request);
+    if (stored) return stored;
+    throw err;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timed out")), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,182 @@
+/** @jsxImportSource preact */
+/**
+ * The signed-in shell: a header (account, settings, theme, sign out), the room list and the
+ * room panel. On narrow screens the list and the open room take the whole width in turn.
+ *
+ * @module
+ */
+
+import type { ComponentChildren, JSX } from "preact";
+import type { MessageKey } from "../i18n/index.ts";
+import type { RoomSummary } from "../state/room_list.ts";
+import type { SyncStatus } from "../state/session.ts";
+import { useApp } from "./context.ts";
+import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
+
+const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
+  connecting: "sync.connecting",
+  offline: "sync.offline",
+  error: "sync.error",
+};
+
+/** The header of signed-in screens. */
+export function ShellHeader(): JSX.Element {
+  const app = useApp();
+  const { i18n, session } = app;
+  return (
+    <header class="flex flex-wrap items-center justify-between gap-2 border-b border-slate-300 bg-white px-4 py-2 dark:border-slate-700 dark:bg-slate-900">
+      <div class="flex min-w-0 flex-col">
+        <AppLink
+          href="/"
+          onNavigate={() => app.go("home")}
+          class="text-lg font-bold tracking-tight text-inherit no-underline"
+        >
+          {i18n.t("app.name")}
+        </AppLink>
+        <span class="truncate text-xs text-slate-600 dark:text-slate-300">
+          {i18n.t("shell.signedInAs", { userId: session.userId.value ?? "" })}
+        </span>
+      </div>
+      <nav class="flex items-center gap-2" aria-label={i18n.t("app.name")}>
+        <ThemeToggle />
+        <AppLink
+          href="/settings"
+          onNavigate={() => app.go("settings")}
+          class="rounded-md px-3 py-2 text-sm font-semibold text-slate-800 hover:bg-slate-200 dark:text-slate-100 dark:hover:bg-slate-700"
+        >
+          {i18n.t("shell.settings")}
+        </AppLink>
+        <Button
+          variant="quiet"
+          busy={session.signingOut.value}
+          onClick={() => void session.signOut()}
+        >
+          {session.signingOut.value ? i18n.t("shell.signingOut") : i18n.t("shell.signOut")}
+        </Button>
+      </nav>
+    </header>
+  );
+}
+
+function SyncNotice(): JSX.Element {
+  const { i18n, session } = useApp();
+  const key = SYNC_MESSAGES[session.sync.value];
+  return (
+    <p role="status" class="px-4 py-2 text-xs text-slate-600 empty:hidden dark:text-slate-300">
+      {key ? i18n.t(key) : ""}
+    </p>
+  );
+}
+
+function RoomRow(props: { room: RoomSummary; selected: boolean }): JSX.Element {
+  const app = useApp();
+  const { i18n } = app;
+  const { room } = props;
+  const name = room.name ?? i18n.t("shell.unnamedRoom");
+  return (
+    <li>
+      <AppLink
+        href={`/rooms/${encodeURIComponent(room.roomId)}`}
+        onNavigate={() => app.openRoom(room.roomId)}
+        class={`flex items-center justify-between gap-2 rounded-md px-3 py-2 text-sm text-inherit no-underline hover:bg-slate-200 dark:hover:bg-slate-800 ${
+          props.selected ? "bg-slate-200 font-semibold dark:bg-slate-800" : ""
+        }`}
+      >
+        <span class="truncate">{name}</span>
+        {room.unread > 0 && (
+          <span
+            class={`min-w-6 rounded-full px-2 text-center text-xs font-bold text-white ${
+              room.highlight > 0 ? "bg-red-700" : "bg-slate-700 dark:bg-slate-600"
+            }`}
+            aria-label={room.highlight > 0
+              ? i18n.plural("shell.highlight", room.highlight)
+              : i18n.plural("shell.unread", room.unread)}
+          >
+            {room.highlight > 0 ? room.highlight : room.unread}
+          </span>
+        )}
+      </AppLink>
+    </li>
+  );
+}
+
+function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX.Element {
+  const { i18n, session } = useApp();
+  const rooms = session.rooms.rooms.value;
+  return (
+    <nav
+      aria-label={i18n.t("shell.roomList")}
+      class={`flex-col border-slate-300 md:flex md:w-72 md:border-r dark:border-slate-700 ${
+        props.hidden ? "hidden" : "flex w-full"
+      }`}
+    >
+      <h2 class="px-4 pt-4 pb-2 text-base font-bold">{i18n.t("shell.rooms")}</h2>
+      <SyncNotice />
+      {rooms.length === 0
+        ? (
+          <div class="px-4 py-6 text-sm">
+            <p class="font-medium">{i18n.t("shell.empty")}</p>
+            <p class="mt-1 text-slate-600 dark:text-slate-300">{i18n.t("shell.emptyHint")}</p>
+          </div>
+        )
+        : (
+          <ul class="flex flex-col gap-1 overflow-y-auto px-2 pb-4">
+            {rooms.map((room) => (
+              <RoomRow key={room.roomId} room={room} selected={room.roomId === props.selected} />
+            ))}
+          </ul>
+        )}
+    </nav>
+  );
+}
+
+function RoomPanel(props: { roomId: string | null }): JSX.Element {
+  const app = useApp();
+  const { i18n, session } = app;
+  const room = props.roomId
+    ? session.rooms.rooms.value.find((r) => r.roomId === props.roomId)
+    : undefined;
+  if (!props.roomId) {
+    return (
+      <Centered>
+        <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.selectRoom")}</p>
+      </Centered>
+    );
+  }
+  return (
+    <section class="flex flex-1 flex-col">
+      <div class="flex items-center gap-2 border-b border-slate-300 px-4 py-2 dark:border-slate-700">
+        <AppLink href="/" onNavigate={() => app.go("home")} class="text-sm md:hidden">
+          {i18n.t("shell.back")}
+        </AppLink>
+        <h2 class="truncate text-base font-bold">{room?.name ?? i18n.t("shell.unnamedRoom")}</h2>
+      </div>
+      <Centered>
+        <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.roomPlaceholder")}</p>
+      </Centered>
+    </section>
+  );
+}
+
+function Centered(props: { children: ComponentChildren }): JSX.Element {
+  return <div class="flex flex-1 items-center justify-center p-6 text-center">{props.children}
+  </div>;
+}
+
+/** The signed-in shell. */
+export function ShellView(props: { roomId: string | null }): JSX.Element {
+  const { i18n } = useApp();
+  const roomOpen = props.roomId !== null;
+  return (
+    <div class="flex h-dvh flex-col">
+      <ShellHeader />
+      <main id="main" class="flex min-h-0 flex-1">
+        <ScreenHeading class="sr-only">{i18n.t("shell.rooms")}</ScreenHeading>
+        <RoomListPanel selected={props.roomId} hidden={roomOpen} />
+        <div class={`min-w-0 flex-1 flex-col ${roomOpen ? "flex" : "hidden md:flex"}`}>
+          <RoomPanel roomId={props.roomId} />
+        </div>
+      </main>
+    </div>
+  );
+}

@@ -340,13 +340,17 @@ export class MediaRepository {
    */
   async thumbnail(medium: MediumRecord, request: ThumbnailRequest): Promise<ThumbnailResult> {
     const blob = await this.blobOf(medium);
-    const chosen =
-      STANDARD_THUMBNAILS.find((t) =>
-        t.method === request.method && t.width >= request.width && t.height >= request.height
-      ) ?? request;
-    const spec = thumbnailSpec(chosen);
-    const cached = await this.#cachedThumbnail(blob.blobId, spec);
-    if (cached) return cached;
+    // A standard size of the same method at least as large as asked is served from the cache;
+    // when that size would be the original itself, the exact request is made instead.
+    const standard = STANDARD_THUMBNAILS.find((t) =>
+      t.method === request.method && t.width >= request.width && t.height >= request.height
+    );
+    if (standard) {
+      const cached = await this.#cachedThumbnail(blob.blobId, thumbnailSpec(standard));
+      if (cached) return cached;
+    }
+    const exact = await this.#cachedThumbnail(blob.blobId, thumbnailSpec(request));
+    if (exact) return exact;
     const info = await this.imageInfoOf(blob);
     if (!info) {
       throw new MatrixError("M_UNKNOWN", "Cannot generate thumbnails for the requested content");
@@ -359,8 +363,15 @@ export class MediaRepository {
         status: 413,
       });
     }
-    const plan = planThumbnail(info.width, info.height, chosen);
+    let chosen = request;
+    let plan = planThumbnail(info.width, info.height, request);
+    const standardPlan = standard && planThumbnail(info.width, info.height, standard);
+    if (standard && standardPlan) {
+      chosen = standard;
+      plan = standardPlan;
+    }
     if (!plan) return { kind: "original" };
+    const spec = thumbnailSpec(chosen);
     let image;
     try {
       image = decodeImage(await readBlob(this.#kv, blob), info, this.#config.maxImagePixels);

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web app in headless Chromium against a real server: signing up and in, keeping the
  * session across reloads, signing out, the registration token field, languages, and opening
@@ -80,7 +79,7 @@ browserTest("sign up, stay signed in across a reload, sign out", async () => {
     assertEquals(new URL(page.url()).pathname, "/");
     await page.getByText("No conversations yet.").waitFor();
 
-    const stored = await page.evaluate(() => localStorage.getItem("gemeng.session"));
+    const stored = await page.evaluate<string | null>(`localStorage.getItem("gemeng.session")`);
     const session = JSON.parse(stored ?? "null");
     assertEquals(session?.userId, "@anna:localhost");
     const whoami = await server.request("GET", "/_matrix/client/v3/account/whoami", {
@@ -93,7 +92,7 @@ browserTest("sign up, stay signed in across a reload, sign out", async () => {
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    assertEquals(await page.evaluate(() => localStorage.getItem("gemeng.session")), null);
+    assertEquals(await page.evaluate(`localStorage.getItem("gemeng.session")`), null);
     const after = await server.request("GET", "/_matrix/client/v3/account/whoami", {
       token: session.accessToken,
     });
@@ -121,7 +120,7 @@ browserTest("language follows the browser and can be changed", async () => {
   await withApp({ locale: "de-LU" }, async (page, server) => {
     await page.goto(server.baseUrl);
     await page.getByRole("heading", { name: "Anmelden" }).waitFor();
-    assertEquals(await page.evaluate(() => document.documentElement.lang), "de");
+    assertEquals(await page.evaluate("document.documentElement.lang"), "de");
 
     await page.getByRole("combobox", { name: "Sprache" }).selectOption("fr");
     await page.getByRole("heading", { name: "Se connecter" }).waitFor();
@@ -139,7 +138,7 @@ browserTest("language follows the browser and can be changed", async () => {
     await page.getByRole("heading", { name: "Astellungen" }).waitFor();
     await page.getByRole("combobox", { name: "Sprooch" }).selectOption("en");
     await page.getByRole("heading", { name: "Settings" }).waitFor();
-    assertEquals(await page.evaluate(() => document.documentElement.lang), "en");
+    assertEquals(await page.evaluate("document.documentElement.lang"), "en");
   });
 });
 
@@ -151,13 +150,10 @@ browserTest("the app opens offline once the service worker has stored it", async
     await page.getByLabel("Password").fill(user.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expectShell(page, "@dora:localhost");
+    // Page functions are given as source text: this file is type-checked without the DOM.
     await page.waitForFunction(
-      async () => {
-        const registration = await navigator.serviceWorker.ready;
-        return registration.active?.state === "activated" && !!navigator.serviceWorker.controller;
-      },
-      undefined,
-      { timeout: TIMEOUT },
+      `navigator.serviceWorker.ready.then((registration) =>
+        registration.active?.state === "activated" && !!navigator.serviceWorker.controller)`,
     );
 
     // Gone for real: the browser is offline and the server has stopped.
@@ -168,6 +164,6 @@ browserTest("the app opens offline once the service worker has stored it", async
     await page.getByText("Offline: showing what this device has saved.").waitFor();
     await page.getByRole("link", { name: "Settings" }).click();
     await page.getByRole("heading", { name: "Settings" }).waitFor();
-    assert(await page.evaluate(() => navigator.onLine === false));
+    assertEquals(await page.evaluate("navigator.onLine"), false);
   });
 });

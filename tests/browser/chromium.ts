@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BrowserContext, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium } from "playwright-core";
 import { ensureWebBuild } from "../../web/build.ts";
 
 /** Debian's Chromium. */
@@ -71,4 +71,17 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
       await Deno.remove(profile, { recursive: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * Launches Chromium without a profile of its own (playwright gives it a temporary one), for
+ * measurements that want a fresh context, and so a cold cache, per run.
+ */
+export async function launchChromium(): Promise<Browser> {
+  await ensureWebBuild();
+  return await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
 }

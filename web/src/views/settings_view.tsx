@@ -37,9 +37,9 @@ export function SettingsView(): JSX.Element {
     <div class="flex min-h-dvh flex-col">
       <ShellHeader />
       <main id="main" class="mx-auto flex w-full max-w-xl flex-col gap-4 p-4">
-        <AppLink href="/" onNavigate={() => app.go("home")} class="text-sm">
-          {i18n.t("shell.back")}
-        </AppLink>
+        <p class="text-sm">
+          <AppLink href="/" onNavigate={() => app.go("home")}>{i18n.t("shell.back")}</AppLink>
+        </p>
         <ScreenHeading class="text-2xl font-bold">{i18n.t("settings.title")}</ScreenHeading>
         <section class={SECTION}>
           <LanguageSelect />

@@ -146,9 +146,9 @@ function RoomPanel(props: { roomId: string | null }): JSX.Element {
   return (
     <section class="flex flex-1 flex-col">
       <div class="flex items-center gap-2 border-b border-slate-300 px-4 py-2 dark:border-slate-700">
-        <AppLink href="/" onNavigate={() => app.go("home")} class="text-sm md:hidden">
-          {i18n.t("shell.back")}
-        </AppLink>
+        <p class="text-sm md:hidden">
+          <AppLink href="/" onNavigate={() => app.go("home")}>{i18n.t("shell.back")}</AppLink>
+        </p>
         <h2 class="truncate text-base font-bold">{room?.name ?? i18n.t("shell.unnamedRoom")}</h2>
       </div>
       <Centered>

@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { createRegistrationToken } from "../../server/store/accounts.ts";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
-import { assert, assertEquals } from "../unit/assert.ts";
+import { assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 
 const TIMEOUT = 15_000;
@@ -166,4 +166,68 @@ browserTest("the app opens offline once the service worker has stored it", async
     await page.getByRole("heading", { name: "Settings" }).waitFor();
     assertEquals(await page.evaluate("navigator.onLine"), false);
   });
+});
+
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** axe-core's WCAG 2.1 A and AA violations on the page, as "rule: element" lines. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) still holds.
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
+
+browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and desktop", async () => {
+  await withApp(
+    { config: { registration: { enabled: true, require_token: true } } },
+    async (page, server) => {
+      const password = "a long enough password";
+      const token = await createRegistrationToken(server.hs.kv, { usesAllowed: 1 });
+      const body = { username: "eve", password };
+      const challenge = await server.request("POST", "/_matrix/client/v3/register", { body });
+      const auth = { type: "m.login.registration_token", token, session: challenge.body.session };
+      const done = await server.request("POST", "/_matrix/client/v3/register", {
+        body: { ...body, auth },
+      });
+      assertEquals(done.status, 200);
+      const problems: string[] = [];
+      const check = async (screen: string) => {
+        for (const violation of await accessibilityViolations(page)) {
+          problems.push(`${screen}: ${violation}`);
+        }
+      };
+      for (const width of [360, 1024]) {
+        await page.setViewportSize({ width, height: 720 });
+        for (const dark of [false, true]) {
+          const mode = `${width}px ${dark ? "dark" : "light"}`;
+          await page.goto(`${server.baseUrl}/sign-up`);
+          await page.evaluate(`localStorage.setItem("gemeng.theme", "${dark ? "dark" : "light"}")`);
+          await page.reload();
+          await page.getByLabel("Registration token").waitFor();
+          await page.getByRole("button", { name: "Create account" }).click();
+          await page.getByText("Please fill in every field.").waitFor();
+          await check(`sign-up ${mode}`);
+          await page.getByRole("link", { name: "Sign in instead" }).click();
+          await page.getByLabel("Username").fill("eve");
+          await page.getByLabel("Password").fill(password);
+          await page.getByRole("button", { name: "Sign in" }).click();
+          await expectShell(page, "@eve:localhost");
+          await check(`shell ${mode}`);
+          await page.getByRole("link", { name: "Settings" }).click();
+          await page.getByRole("heading", { name: "Settings" }).waitFor();
+          await check(`settings ${mode}`);
+          await page.getByRole("button", { name: "Sign out" }).click();
+          await page.getByRole("heading", { name: "Sign in" }).waitFor();
+          await check(`sign-in ${mode}`);
+        }
+      }
+      assertEquals(problems, []);
+    },
+  );
 });

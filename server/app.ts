@@ -23,6 +23,12 @@ import { toDeviceRoutes } from "./client/to_device.ts";
 import { keyBackupRoutes } from "./client/key_backup.ts";
 import { mediaRoutes } from "./client/media.ts";
 import { mediaAdminRoutes } from "./admin/media_admin.ts";
+import { filterRoutes } from "./client/filter.ts";
+import { accountDataRoutes } from "./client/account_data.ts";
+import { tagRoutes } from "./client/tags.ts";
+import { pushRulesRoutes } from "./client/push_rules.ts";
+import { pusherRoutes } from "./client/pushers.ts";
+import { profileRoutes } from "./client/profile.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -41,6 +47,12 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   keyBackupRoutes,
   mediaRoutes,
   mediaAdminRoutes,
+  filterRoutes,
+  accountDataRoutes,
+  tagRoutes,
+  pushRulesRoutes,
+  pusherRoutes,
+  profileRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

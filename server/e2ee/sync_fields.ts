@@ -27,12 +27,25 @@ export interface MembershipView {
   joinedRooms(userId: string): Promise<readonly string[]>;
   /** Users joined to a room now. */
   joinedMembers(roomId: string): Promise<readonly string[]>;
-  /** Membership changes at positions in `(since, upto]` in the given rooms. */
+  /**
+   * Membership changes at positions in `(since, upto]` in the rooms `userId` is joined to now
+   * or was joined to during the range (its own joins and leaves included).
+   */
   membershipChanges(
-    roomIds: readonly string[],
+    userId: string,
     range: { since: number; upto: number },
   ): Promise<readonly MembershipChange[]>;
 }
+
+/**
+ * The view of a server without rooms (or before the rooms store is wired in): the requester
+ * shares no room with anyone, so only its own changes are reported.
+ */
+export const NO_ROOMS: MembershipView = {
+  joinedRooms: () => Promise.resolve([]),
+  joinedMembers: () => Promise.resolve([]),
+  membershipChanges: () => Promise.resolve([]),
+};
 
 /** The `device_lists` of a sync response or `/keys/changes`. */
 export interface DeviceLists {
@@ -66,7 +79,7 @@ export async function deviceListsBetween(
   for (const other of candidates) if (await sharesRoom(other)) changed.add(other);
 
   // Membership changes in the rooms the requester is in, or was in during the range.
-  const changes = await rooms.membershipChanges([...myRooms], range);
+  const changes = await rooms.membershipChanges(userId, range);
   const leftRooms = new Set<string>();
   for (const change of changes) {
     if (change.userId === userId) {
@@ -158,6 +171,6 @@ export async function keyChanges(
   const to = streamPositionOf(range.to);
   if (from === null || to === null) throw invalidParam("'from' and 'to' must be sync tokens");
   const upto = Math.min(to, await visiblePosition(hs));
-  if (!range.rooms) return { changed: [], left: [] };
-  return await deviceListsBetween(hs, userId, { since: from, upto, rooms: range.rooms });
+  const rooms = range.rooms ?? NO_ROOMS;
+  return await deviceListsBetween(hs, userId, { since: from, upto, rooms });
 }

@@ -318,3 +318,28 @@ Deno.test("deleting a device deletes its keys", () =>
     assertEquals(last.key[2], alice.userId);
     assertEquals(last.value.deleted, ["ALICE2"]);
   }));
+
+Deno.test("keys/changes: own device changes between two tokens", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice", { deviceId: "ALICEDEV" });
+    const changes = (from: string, to: string) =>
+      t.request("GET", `/_matrix/client/v3/keys/changes?from=${from}&to=${to}`, {
+        token: alice.accessToken,
+      });
+    const before = (await t.hs.kv.get<Deno.KvU64>(["meta", "stream"])).value?.value ?? 0n;
+    const device = await TestDevice.create(alice);
+    await uploadKeys(t, alice, { device_keys: await device.deviceKeys() });
+    const after = (await t.hs.kv.get<Deno.KvU64>(["meta", "stream"])).value!.value;
+    assertEquals((await changes(`s${before}`, `s${after}`)).body, {
+      changed: [alice.userId],
+      left: [],
+    });
+    assertEquals((await changes(`s${after}`, `s${after}`)).body, { changed: [], left: [] });
+    assertEquals((await changes("bogus", `s${after}`)).body.errcode, "M_INVALID_PARAM");
+    assertEquals(
+      (await t.request("GET", "/_matrix/client/v3/keys/changes?from=s1", {
+        token: alice.accessToken,
+      })).body.errcode,
+      "M_MISSING_PARAM",
+    );
+  }));

@@ -11,6 +11,7 @@ import { lb } from "../../web/src/i18n/lb.ts";
 import { format, I18n, pickLocale } from "../../web/src/i18n/index.ts";
 import { normaliseServerInput } from "../../web/src/matrix/auth.ts";
 import { parseRoute, type Route, routePath } from "../../web/src/state/router.ts";
+import { searchKey } from "../../web/src/state/room_list.ts";
 import { MemoryStorage } from "../../web/src/state/storage.ts";
 import { Theme } from "../../web/src/state/theme.ts";
 import { APP_PATHS } from "../../server/web_assets.ts";
@@ -99,6 +100,11 @@ Deno.test("web auth: server addresses as people type them", () => {
   assertEquals(normaliseServerInput(" https://matrix.example.org/ "), "https://matrix.example.org");
   assertEquals(normaliseServerInput("http://127.0.0.1:8008"), "http://127.0.0.1:8008");
   assertEquals(normaliseServerInput("https://example.org/matrix//"), "https://example.org/matrix");
+});
+
+Deno.test("web room list: search ignores case and accents", () => {
+  assertEquals(searchKey("Ève Müller"), "eve muller");
+  assert(searchKey("Conseil Communal de Préizerdaul").includes(searchKey("PREIZ")));
 });
 
 Deno.test("web views: no words written into components", async () => {

@@ -7,6 +7,7 @@
  */
 
 import type { ComponentChildren, JSX } from "preact";
+import { useId } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
 import type { RoomSummary } from "../state/room_list.ts";
 import type { SyncStatus } from "../state/session.ts";
@@ -100,9 +101,66 @@ function RoomRow(props: { room: RoomSummary; selected: boolean }): JSX.Element {
   );
 }
 
+function SearchField(): JSX.Element {
+  const { i18n, session } = useApp();
+  const id = useId();
+  return (
+    <div class="px-4 pb-2" role="search">
+      <label for={id} class="sr-only">{i18n.t("shell.search")}</label>
+      <input
+        id={id}
+        type="search"
+        class="w-full rounded-md border border-slate-400 bg-white px-3 py-2 text-sm text-slate-900 dark:border-slate-500 dark:bg-slate-800 dark:text-slate-100"
+        placeholder={i18n.t("shell.search")}
+        value={session.rooms.query.value}
+        onInput={(event) => session.rooms.search(event.currentTarget.value)}
+      />
+    </div>
+  );
+}
+
+function InviteRow(props: { room: RoomSummary }): JSX.Element {
+  const { i18n, session } = useApp();
+  const { room } = props;
+  const name = room.name ?? i18n.t("shell.unnamedRoom");
+  const action = session.rooms.action.value;
+  const busy = action?.roomId === room.roomId && action.state === "busy";
+  return (
+    <li class="flex flex-col gap-2 rounded-md border border-slate-300 p-3 text-sm dark:border-slate-700">
+      <span class="truncate font-semibold">{name}</span>
+      {room.invitedBy && (
+        <span class="truncate text-xs text-slate-600 dark:text-slate-300">
+          {i18n.t("shell.invitedBy", { user: room.invitedBy })}
+        </span>
+      )}
+      <div class="flex gap-2">
+        <Button
+          busy={busy}
+          label={i18n.t("shell.acceptLabel", { room: name })}
+          onClick={() => void session.rooms.accept(room.roomId)}
+        >
+          {i18n.t("shell.accept")}
+        </Button>
+        <Button
+          variant="quiet"
+          busy={busy}
+          label={i18n.t("shell.declineLabel", { room: name })}
+          onClick={() => void session.rooms.decline(room.roomId)}
+        >
+          {i18n.t("shell.decline")}
+        </Button>
+      </div>
+    </li>
+  );
+}
+
 function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX.Element {
   const { i18n, session } = useApp();
-  const rooms = session.rooms.rooms.value;
+  const list = session.rooms;
+  const invites = list.invites.value;
+  const joined = list.joined.value;
+  const query = list.query.value.trim();
+  const action = list.action.value;
   return (
     <nav
       aria-label={i18n.t("shell.roomList")}
@@ -112,20 +170,42 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
     >
       <h2 class="px-4 pt-4 pb-2 text-base font-bold">{i18n.t("shell.rooms")}</h2>
       <SyncNotice />
-      {rooms.length === 0
-        ? (
-          <div class="px-4 py-6 text-sm">
-            <p class="font-medium">{i18n.t("shell.empty")}</p>
-            <p class="mt-1 text-slate-600 dark:text-slate-300">{i18n.t("shell.emptyHint")}</p>
-          </div>
-        )
-        : (
-          <ul class="flex flex-col gap-1 overflow-y-auto px-2 pb-4">
-            {rooms.map((room) => (
+      {list.rooms.value.length > 0 && <SearchField />}
+      <div role="alert" class="px-4 empty:hidden">
+        {action?.state === "failed" && (
+          <p class="text-sm text-red-800 dark:text-red-200">
+            {i18n.t("shell.actionFailed", { message: action.message ?? "" })}
+          </p>
+        )}
+      </div>
+      <div class="flex flex-col gap-4 overflow-y-auto px-2 pb-4">
+        {invites.length > 0 && (
+          <section aria-labelledby="room-list-invites">
+            <h3 id="room-list-invites" class="px-2 pb-1 text-sm font-semibold">
+              {i18n.t("shell.invites")}
+            </h3>
+            <ul class="flex flex-col gap-2">
+              {invites.map((room) => <InviteRow key={room.roomId} room={room} />)}
+            </ul>
+          </section>
+        )}
+        {joined.length > 0 && (
+          <ul class="flex flex-col gap-1">
+            {joined.map((room) => (
               <RoomRow key={room.roomId} room={room} selected={room.roomId === props.selected} />
             ))}
           </ul>
         )}
+        {list.rooms.value.length === 0 && (
+          <div class="px-2 py-6 text-sm">
+            <p class="font-medium">{i18n.t("shell.empty")}</p>
+            <p class="mt-1 text-slate-600 dark:text-slate-300">{i18n.t("shell.emptyHint")}</p>
+          </div>
+        )}
+        {list.rooms.value.length > 0 && invites.length + joined.length === 0 && (
+          <p class="px-2 py-6 text-sm">{i18n.t("shell.noMatch", { query })}</p>
+        )}
+      </div>
     </nav>
   );
 }

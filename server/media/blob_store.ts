@@ -19,6 +19,10 @@ import { randomString } from "../../crypto/tokens.ts";
 export const CHUNK_SIZE = 65536;
 /** Chunks per atomic commit: 12 × 64 KiB stays under KV's 800 KiB per commit with room to spare. */
 export const CHUNKS_PER_COMMIT = 12;
+/** Batches queued for commit before {@link BlobWriter.write} pauses (12 MiB). */
+const QUEUE_HIGH = 16;
+/** Queue length at which a paused writer resumes. */
+const QUEUE_LOW = 4;
 /** Keys deleted per commit when freeing chunks (KV allows 1000 mutations). */
 const DELETES_PER_COMMIT = 500;
 
@@ -81,8 +85,14 @@ function hex(bytes: Uint8Array): string {
 }
 
 /**
- * Writes one blob: feed bytes with {@link write}, then {@link finish} with the records that
- * publish it (all in one commit with the last chunks), or {@link abort}.
+ * Writes one blob: feed bytes with {@link write}, then {@link digest} and {@link addPublish}
+ * the records that publish it into the caller's final commit (with the last chunks), or
+ * {@link abort}.
+ *
+ * Full batches of chunks queue up for a committer that runs beside the writer, so reading the
+ * request body rarely waits for KV: a paused body read stalls TCP far longer than a commit
+ * takes. Only when {@link QUEUE_HIGH} batches wait does {@link write} pause, until the queue is
+ * down to {@link QUEUE_LOW}. Buffers of committed batches are reused.
  */
 export class BlobWriter {
   /** The random ID the chunks are stored under. */
@@ -91,10 +101,17 @@ export class BlobWriter {
   readonly #maxBytes: number;
   readonly #hash: Hash = createHash("sha256");
   #full: Uint8Array[] = [];
-  #current = new Uint8Array(CHUNK_SIZE);
+  /** Chunk buffers whose commit finished, reused so a long upload allocates almost nothing. */
+  #spare: Uint8Array[] = [];
+  #current: Uint8Array = new Uint8Array(CHUNK_SIZE);
   #fill = 0;
-  #committedChunks = 0;
+  /** Chunk indexes handed to batch commits so far. */
+  #flushedChunks = 0;
   #size = 0;
+  #queue: { batch: Uint8Array[]; first: number }[] = [];
+  #committer: Promise<void> | null = null;
+  #listeners: (() => void)[] = [];
+  #failure: unknown = null;
 
   /**
    * @param kv where the chunks go
@@ -110,13 +127,14 @@ export class BlobWriter {
     return this.#size;
   }
 
-  /** Whether chunks already sit in KV (then {@link abort} or collection must free them). */
+  /** Whether chunks went to KV already (then {@link abort} or collection must free them). */
   get hasCommittedChunks(): boolean {
-    return this.#committedChunks > 0;
+    return this.#flushedChunks > 0;
   }
 
-  /** Adds bytes; commits a batch of chunks whenever {@link CHUNKS_PER_COMMIT} are full. */
+  /** Adds bytes; queues a batch for KV whenever {@link CHUNKS_PER_COMMIT} chunks are full. */
   async write(bytes: Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure;
     if (this.#size + bytes.byteLength > this.#maxBytes) throw new BlobTooLargeError(this.#maxBytes);
     this.#size += bytes.byteLength;
     this.#hash.update(bytes);
@@ -128,32 +146,69 @@ export class BlobWriter {
       offset += take;
       if (this.#fill === CHUNK_SIZE) {
         this.#full.push(this.#current);
-        this.#current = new Uint8Array(CHUNK_SIZE);
+        this.#current = this.#spare.pop() ?? new Uint8Array(CHUNK_SIZE);
         this.#fill = 0;
-        if (this.#full.length === CHUNKS_PER_COMMIT) await this.#flush();
+        if (this.#full.length === CHUNKS_PER_COMMIT) await this.#enqueue();
       }
     }
   }
 
-  async #flush(): Promise<void> {
-    const op = this.#kv.atomic();
-    const marker: UnownedRecord = { touchedTs: Date.now() };
-    op.set(blobKeys.unowned(this.blobId), marker);
-    for (const chunk of this.#full) {
-      op.set(blobKeys.chunk(this.blobId, this.#committedChunks++), chunk);
-    }
-    const result = await op.commit();
-    if (!result.ok) throw new Error("chunk commit failed");
+  async #enqueue(): Promise<void> {
+    this.#queue.push({ batch: this.#full, first: this.#flushedChunks });
+    this.#flushedChunks += this.#full.length;
     this.#full = [];
+    this.#committer ??= this.#commitQueue();
+    if (this.#queue.length >= QUEUE_HIGH) {
+      while (this.#queue.length > QUEUE_LOW && !this.#failure) {
+        await new Promise<void>((resolve) => this.#listeners.push(resolve));
+      }
+      if (this.#failure) throw this.#failure;
+    }
   }
 
-  /** The blob's identity, once all bytes are written. Call once. */
-  digest(): WrittenBlob {
+  async #commitQueue(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const { batch, first } = this.#queue[0];
+        const op = this.#kv.atomic();
+        const marker: UnownedRecord = { touchedTs: Date.now() };
+        op.set(blobKeys.unowned(this.blobId), marker);
+        batch.forEach((chunk, i) => op.set(blobKeys.chunk(this.blobId, first + i), chunk));
+        const result = await op.commit();
+        if (!result.ok) throw new Error("chunk commit failed");
+        this.#queue.shift();
+        this.#spare.push(...batch);
+        this.#wakeListeners();
+      }
+    } catch (err) {
+      this.#failure = err;
+      this.#queue = [];
+      this.#wakeListeners();
+    } finally {
+      this.#committer = null;
+    }
+  }
+
+  #wakeListeners(): void {
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const wake of listeners) wake();
+  }
+
+  /** Waits until every queued batch is committed; rethrows a commit failure. */
+  async #settle(): Promise<void> {
+    while (this.#committer) await this.#committer;
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** The blob's identity, once all bytes are written and every batch committed. Call once. */
+  async digest(): Promise<WrittenBlob> {
+    await this.#settle();
     if (this.#fill > 0) {
       this.#full.push(this.#current.slice(0, this.#fill));
       this.#fill = 0;
     }
-    const chunkCount = this.#committedChunks + this.#full.length;
+    const chunkCount = this.#flushedChunks + this.#full.length;
     return { blobId: this.blobId, sha256: hex(this.#hash.digest()), size: this.#size, chunkCount };
   }
 
@@ -162,7 +217,7 @@ export class BlobWriter {
    * marker: committing `op` publishes the blob. Call after {@link digest}.
    */
   addPublish(op: Deno.AtomicOperation, written: WrittenBlob, refs: number): void {
-    let index = this.#committedChunks;
+    let index = this.#flushedChunks;
     for (const chunk of this.#full) op.set(blobKeys.chunk(this.blobId, index++), chunk);
     const record: BlobRecord = {
       ...written,
@@ -177,7 +232,8 @@ export class BlobWriter {
   /** Frees the chunks written so far (the blob was not published, or is a duplicate). */
   async abort(): Promise<void> {
     this.#full = [];
-    if (this.#committedChunks > 0) await freeChunks(this.#kv, this.blobId);
+    while (this.#committer) await this.#committer;
+    if (this.#flushedChunks > 0) await freeChunks(this.#kv, this.blobId);
   }
 }
 
@@ -291,7 +347,7 @@ export async function writeBlob(
 ): Promise<WrittenBlob | null> {
   const writer = new BlobWriter(kv);
   await writer.write(bytes);
-  const written = writer.digest();
+  const written = await writer.digest();
   const op = kv.atomic();
   writer.addPublish(op, written, 1);
   publish(op, written);

@@ -161,22 +161,12 @@ export class MediaRepository {
     let published = false;
     try {
       if (body) {
-        const reader = body.getReader();
-        try {
-          while (true) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            await writer.write(value);
-            if (quota > 0 && used + writer.size > quota) throw quotaExceeded(quota);
-          }
-        } catch (err) {
-          await reader.cancel().catch(() => {});
-          throw err;
-        } finally {
-          reader.releaseLock();
-        }
+        await readInto(body, async (bytes) => {
+          await writer.write(bytes);
+          if (quota > 0 && used + writer.size > quota) throw quotaExceeded(quota);
+        });
       }
-      const written = writer.digest();
+      const written = await writer.digest();
       const { medium, duplicate } = await publishMedium(this.#kv, writer, written, {
         origin,
         mediaId: options.mediaId ?? this.newMediaId(),
@@ -221,7 +211,7 @@ export class MediaRepository {
   ): Promise<MediumRecord> {
     const writer = new BlobWriter(this.#kv);
     await writer.write(bytes);
-    const written = writer.digest();
+    const written = await writer.digest();
     try {
       const { medium, duplicate } = await publishMedium(this.#kv, writer, written, {
         origin: options.origin ?? this.#hs.config.serverName,
@@ -438,6 +428,51 @@ export class MediaRepository {
       await this.#storeThumbnail(blob.blobId, spec, makeThumbnail(image, plan));
     }
     return todo.length;
+  }
+}
+
+/**
+ * Feeds a body to `consume` chunk by chunk. A byte stream is read with a BYOB reader into one
+ * reused 64 KiB buffer, so a long upload leaves no garbage behind (garbage buffers are freed
+ * only when the garbage collector runs, and would show as resident memory until then).
+ */
+async function readInto(
+  body: ReadableStream<Uint8Array>,
+  consume: (bytes: Uint8Array) => Promise<void>,
+): Promise<void> {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch { /* not a byte stream */ }
+  if (byob) {
+    let buffer = new Uint8Array(65536);
+    try {
+      while (true) {
+        const { done, value } = await byob.read(buffer);
+        if (done) break;
+        await consume(value);
+        buffer = new Uint8Array(value.buffer);
+      }
+    } catch (err) {
+      await byob.cancel().catch(() => {});
+      throw err;
+    } finally {
+      byob.releaseLock();
+    }
+    return;
+  }
+  const reader = body.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      await consume(value);
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    throw err;
+  } finally {
+    reader.releaseLock();
   }
 }
 

@@ -14,6 +14,7 @@
 import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
+import { wakeUsers } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
 import {
   e2eeKeys,
@@ -113,6 +114,7 @@ export async function sendToDevice(
       }
     }, { attempts: 1 });
     if (pos === null) return 0; // a concurrent retry of the same transaction won
+    wakeUsers(hs, new Set(batch.map((message) => message.userId)));
     start = end;
   } while (start < deliveries.length);
   return deliveries.length;

@@ -30,3 +30,13 @@ export function visiblePosition(hs: Homeserver): Promise<number> {
 export function wakeUsers(_hs: Homeserver, _userIds: Iterable<string>): void {
   // Filled in once server/notifier.ts exists.
 }
+
+/** Wakes the waiting syncs of a room's joined members (typing, public receipts). */
+export function wakeRoomMembers(_hs: Homeserver, _roomId: string): void {
+  // Filled in once server/notifier.ts and the room store exist.
+}
+
+/** Wakes the waiting syncs of a user and of everyone who shares a room with them (presence). */
+export function wakeUsersSharingRoomsWith(_hs: Homeserver, _userId: string): void {
+  // Filled in once server/notifier.ts and the room store exist.
+}

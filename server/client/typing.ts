@@ -1,0 +1,38 @@
+/**
+ * Typing notifications (spec: "Typing Notifications"): `PUT /v3/rooms/{roomId}/typing/{userId}`.
+ * The state lives in memory (`server/sync/typing.ts`) and reaches clients as `m.typing` in the
+ * rooms' `ephemeral` section of `/sync`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { badJson, forbidden } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
+import { requireJoined } from "../sync/room_access.ts";
+import { typingTracker } from "../sync/typing.ts";
+
+/** Routes of the typing API. */
+export function typingRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.put("/_matrix/client/v3/rooms/:roomId/typing/:userId", requireAuth(hs), async (c) => {
+    const roomId = c.req.param("roomId");
+    const userId = c.req.param("userId");
+    if (userId !== c.var.auth.userId) throw forbidden("You can only set your own typing state");
+    const body = await readBody(hs, c);
+    if (typeof body.typing !== "boolean") throw badJson("'typing' must be true or false");
+    if (body.timeout !== undefined && !Number.isInteger(body.timeout)) {
+      throw badJson("'timeout' must be an integer (milliseconds)");
+    }
+    await requireJoined(hs, roomId, userId);
+    typingTracker(hs).setTyping(roomId, userId, {
+      typing: body.typing,
+      timeoutMs: body.timeout as number | undefined,
+    });
+    return c.json({});
+  });
+
+  return app;
+}

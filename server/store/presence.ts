@@ -1,0 +1,175 @@
+/**
+ * Presence (spec: "Presence"): each local user's state (`online`, `unavailable`, `offline`),
+ * status message and last activity, written at stream positions so that `/sync` delivers the
+ * changes of users who share a room with the requester.
+ *
+ * Keys:
+ * - `["presence", userId]` -> {@link PresenceRecord}
+ * - `["presence_pos", pos]` -> userId: the stream of changes; each write deletes the entry of
+ *   the record it replaces, so a user has at most one entry
+ *
+ * Only changes of state or status message are written; the last-active time of a user who
+ * stays online lives in memory ({@link PresenceTracker}) and is reported as
+ * `currently_active`, as the spec allows, so an active user does not cause a write per sync.
+ *
+ * @module
+ */
+
+import type { Homeserver } from "../homeserver.ts";
+import { commitAtPosition, wakeUsersSharingRoomsWith } from "../sync/positions.ts";
+
+/** A presence state. */
+export type PresenceState = "online" | "unavailable" | "offline";
+
+/** The presence states clients may set. */
+export const PRESENCE_STATES: readonly PresenceState[] = ["online", "unavailable", "offline"];
+
+/** A user's stored presence. */
+export interface PresenceRecord {
+  presence: PresenceState;
+  statusMsg: string | null;
+  /** Last pro-active event (ms since the epoch) as of the last write. */
+  lastActiveTs: number;
+  pos: number;
+}
+
+/** Users count as currently active this long after their last activity. */
+export const CURRENTLY_ACTIVE_MS = 60_000;
+/** A user who stops syncing goes offline after this long. */
+export const OFFLINE_AFTER_MS = 5 * 60_000;
+
+/** Key builders of the presence store. */
+export const presenceKeys = {
+  record: (userId: string): Deno.KvKey => ["presence", userId],
+  change: (pos: number): Deno.KvKey => ["presence_pos", pos],
+  changes: (): Deno.KvKey => ["presence_pos"],
+} as const;
+
+/** Reads a user's presence (null when never set). */
+export async function getPresence(hs: Homeserver, userId: string): Promise<PresenceRecord | null> {
+  return (await hs.kv.get<PresenceRecord>(presenceKeys.record(userId))).value;
+}
+
+/**
+ * Sets a user's presence. Writes only when the state or (given) status message changes, or
+ * when `bumpActive` moves the last-active time of a user who was not online.
+ *
+ * @returns the stream position of the write, or null when nothing changed
+ */
+export async function setPresence(
+  hs: Homeserver,
+  userId: string,
+  change: { presence: PresenceState; statusMsg?: string | null; now: number },
+): Promise<number | null> {
+  const key = presenceKeys.record(userId);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const current = await hs.kv.get<PresenceRecord>(key);
+    const old = current.value;
+    const statusMsg = change.statusMsg !== undefined ? change.statusMsg : old?.statusMsg ?? null;
+    if (old && old.presence === change.presence && old.statusMsg === statusMsg) return null;
+    const lastActiveTs = change.presence === "online" ? change.now : old?.lastActiveTs ?? 0;
+    const pos = await commitAtPosition(hs, (op, pos) => {
+      op.check(current);
+      if (old) op.delete(presenceKeys.change(old.pos));
+      op.set(key, { presence: change.presence, statusMsg, lastActiveTs, pos });
+      op.set(presenceKeys.change(pos), userId);
+    }, { attempts: 1 });
+    if (pos !== null) {
+      wakeUsersSharingRoomsWith(hs, userId);
+      return pos;
+    }
+  }
+  throw new Error(`presence update for ${userId} kept conflicting`);
+}
+
+/** Users whose presence changed at positions in `(since, upto]`. */
+export async function presenceChangedBetween(
+  hs: Homeserver,
+  range: { since: number; upto: number },
+): Promise<string[]> {
+  if (range.upto <= range.since) return [];
+  const prefix = presenceKeys.changes();
+  const users: string[] = [];
+  for await (
+    const entry of hs.kv.list<string>({
+      start: [...prefix, range.since + 1],
+      end: [...prefix, range.upto + 1],
+    })
+  ) {
+    users.push(entry.value);
+  }
+  return users;
+}
+
+/** The in-memory side of presence: last activity, and the timers that take users offline. */
+export class PresenceTracker {
+  readonly #hs: Homeserver;
+  readonly #lastActive = new Map<string, number>();
+  readonly #offlineTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  #closed = false;
+
+  constructor(hs: Homeserver) {
+    this.#hs = hs;
+  }
+
+  /** Records activity (a sync or a sent event) of a user. */
+  active(userId: string, now: number): void {
+    this.#lastActive.set(userId, now);
+  }
+
+  /**
+   * A sync with `set_presence`: marks the user active (for `online`), sets the state when it
+   * changed, and re-arms the timer that takes the user offline when syncing stops.
+   */
+  async synced(userId: string, presence: PresenceState, now: number): Promise<void> {
+    if (this.#closed || presence === "offline") return;
+    if (presence === "online") this.active(userId, now);
+    const timer = this.#offlineTimers.get(userId);
+    if (timer !== undefined) clearTimeout(timer);
+    const next = setTimeout(() => {
+      this.#offlineTimers.delete(userId);
+      if (this.#closed) return;
+      setPresence(this.#hs, userId, { presence: "offline", now: Date.now() }).catch((err) =>
+        console.error("presence timeout failed:", err)
+      );
+    }, OFFLINE_AFTER_MS);
+    Deno.unrefTimer(next);
+    this.#offlineTimers.set(userId, next);
+    const current = await getPresence(this.#hs, userId);
+    if (current?.presence === presence) return;
+    await setPresence(this.#hs, userId, { presence, now });
+  }
+
+  /** The `m.presence` content for a stored record. */
+  content(userId: string, record: PresenceRecord, now: number): Record<string, unknown> {
+    const lastActive = Math.max(record.lastActiveTs, this.#lastActive.get(userId) ?? 0);
+    const content: Record<string, unknown> = { presence: record.presence };
+    if (lastActive > 0) content.last_active_ago = Math.max(0, now - lastActive);
+    if (record.presence === "online") {
+      content.currently_active = now - lastActive < CURRENTLY_ACTIVE_MS;
+    }
+    if (record.statusMsg !== null) content.status_msg = record.statusMsg;
+    return content;
+  }
+
+  /** Stops the timers (server shutdown). */
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#offlineTimers.values()) clearTimeout(timer);
+    this.#offlineTimers.clear();
+  }
+}
+
+const trackers = new WeakMap<Homeserver, PresenceTracker>();
+
+/** The server's presence tracker. */
+export function presenceTracker(hs: Homeserver): PresenceTracker {
+  let tracker = trackers.get(hs);
+  if (!tracker) {
+    const created = new PresenceTracker(hs);
+    hs.addCloseHook(() => Promise.resolve(created.close()));
+    trackers.set(hs, created);
+    tracker = created;
+  }
+  return tracker;
+}

@@ -1,0 +1,49 @@
+/**
+ * Sync and pagination tokens. A sync token `s<pos>_<typing>[_<toDevice>]` carries the global
+ * stream position its response covers, the typing serial, and, when a device's to-device
+ * queue was truncated, the to-device position reached. A pagination token (`prev_batch`,
+ * `/messages`' `start`/`end`) uses the same form: its position `p` stands between the events
+ * at positions `<= p` and `> p`, so a sync token is also a valid `/messages` `from`.
+ *
+ * `server/e2ee/sync_fields.ts`' `streamPositionOf` reads the leading position of the same form.
+ *
+ * @module
+ */
+
+import { invalidParam } from "../errors.ts";
+
+/** A parsed sync token. */
+export interface SyncToken {
+  /** Stream position covered. */
+  pos: number;
+  /** Typing serial covered (0 when absent). */
+  typing: number;
+  /** To-device position reached when it lags `pos`. */
+  toDevice?: number;
+}
+
+/** Formats a sync token. */
+export function formatSyncToken(token: SyncToken): string {
+  const base = `s${token.pos}_${token.typing}`;
+  return token.toDevice !== undefined && token.toDevice < token.pos
+    ? `${base}_${token.toDevice}`
+    : base;
+}
+
+/**
+ * Parses a sync or pagination token.
+ *
+ * @throws {MatrixError} M_INVALID_PARAM for anything else
+ */
+export function parseSyncToken(text: string, name = "since"): SyncToken {
+  const match = /^s(\d{1,15})(?:_(\d{1,16}))?(?:_(\d{1,15}))?$/.exec(text);
+  if (!match) throw invalidParam(`'${name}' is not a token this server issued`);
+  const token: SyncToken = { pos: Number(match[1]), typing: Number(match[2] ?? 0) };
+  if (match[3] !== undefined) token.toDevice = Number(match[3]);
+  return token;
+}
+
+/** A pagination token for a position. */
+export function positionToken(pos: number): string {
+  return `s${Math.max(0, pos)}`;
+}

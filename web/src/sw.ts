@@ -4,8 +4,8 @@
  *
  * - On install it stores the shell: index.html, the JavaScript and CSS of this build, the
  *   manifest and the icons (the build fills in {@link PRECACHE}).
- * - Hashed files under /assets/ never change, so they are served cache first (the crypto WASM
- *   and anything not precached are stored the first time they are fetched).
+ * - Hashed files under /assets/ never change, so they are served cache first (anything not
+ *   stored at install is stored the first time it is fetched).
  * - Pages are network first, so a new build shows up at once; offline, the stored index.html
  *   answers every app route.
  * - The Matrix APIs are never cached here.
@@ -38,9 +38,11 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
-    for (const name of await caches.keys()) {
-      if (name.startsWith(CACHE_PREFIX) && name !== CACHE) await caches.delete(name);
-    }
+    // Keep the previous build's cache too: a page opened before the update may still load
+    // one of its chunks (the server only has the new build). Older ones go.
+    const older = (await caches.keys())
+      .filter((name) => name.startsWith(CACHE_PREFIX) && name !== CACHE);
+    for (const name of older.slice(0, -1)) await caches.delete(name);
     await self.clients.claim();
   })());
 });
@@ -75,11 +77,10 @@ async function page(request: Request): Promise<Response> {
 }
 
 async function cacheFirst(request: Request): Promise<Response> {
-  const cache = await caches.open(CACHE);
-  const stored = await cache.match(request);
+  const stored = await caches.match(request); // this build's cache or the previous one
   if (stored) return stored;
   const response = await fetch(request);
-  if (response.ok) await cache.put(request, response.clone());
+  if (response.ok) await (await caches.open(CACHE)).put(request, response.clone());
   return response;
 }
 

@@ -5,6 +5,7 @@
  */
 import { measureKvCeilings } from "./ceilings.ts";
 import { runEngineBench } from "./engine.ts";
+import { runMediaBench } from "./media.ts";
 import { runE2eeBench } from "./e2ee.ts";
 import { runWebBench } from "./web.ts";
 import { type BenchRow, machineDescription, markdownTable } from "./report.ts";
@@ -50,6 +51,7 @@ async function main() {
     },
   ];
   if (wanted("engine")) rows.push(...(await runEngineBench({ quick: options.quick, kv })));
+  if (wanted("media")) rows.push(...(await runMediaBench({ quick: options.quick, kv })));
   if (wanted("e2ee")) rows.push(...(await runE2eeBench({ quick: options.quick, kv })));
   if (wanted("web")) rows.push(...(await runWebBench({ quick: options.quick })));
 

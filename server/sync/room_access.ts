@@ -19,3 +19,24 @@ export function requireJoined(_hs: Homeserver, _roomId: string, _userId: string)
 export function sharesRoomWith(_hs: Homeserver, _a: string, _b: string): Promise<boolean> {
   return Promise.resolve(false);
 }
+
+/** Whether the server knows the room. */
+export function roomExists(_hs: Homeserver, _roomId: string): Promise<boolean> {
+  return Promise.resolve(false);
+}
+
+/** Whether the event exists in the room and the user, joined to it, may see it. */
+export function eventVisibleInRoom(
+  _hs: Homeserver,
+  _where: { roomId: string; eventId: string; userId: string },
+): Promise<boolean> {
+  return Promise.resolve(false);
+}
+
+/**
+ * The users the directory shows to `userId`: those sharing a joined room with them, and those
+ * joined to rooms with a `public` join rule.
+ */
+export function usersVisibleInDirectory(_hs: Homeserver, _userId: string): Promise<Set<string>> {
+  return Promise.resolve(new Set());
+}

@@ -1,0 +1,145 @@
+/**
+ * Reporting content (spec: "Reporting Content"): `POST /v3/rooms/{roomId}/report/{eventId}`,
+ * `POST /v3/rooms/{roomId}/report` and `POST /v3/users/{userId}/report`, stored for the
+ * server's administrators, who read them with the Synapse-compatible
+ * `GET /_synapse/admin/v1/event_reports`.
+ *
+ * Key: `["report", reportId]` -> {@link ReportRecord}; `reportId` is the time in milliseconds,
+ * zero-padded, and a random suffix, so a list is in the order reports arrived.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { randomString } from "../../crypto/tokens.ts";
+import { badJson, forbidden, notFound } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { optionalString } from "../http_util.ts";
+import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
+import { accountKeys, type UserRecord } from "../store/kv_store.ts";
+import { eventVisibleInRoom, roomExists } from "../sync/room_access.ts";
+
+/** Longest report reason in bytes. */
+export const MAX_REASON_BYTES = 4096;
+
+/** A stored report. */
+export interface ReportRecord {
+  id: string;
+  kind: "event" | "room" | "user";
+  reporter: string;
+  roomId: string | null;
+  eventId: string | null;
+  userId: string | null;
+  reason: string | null;
+  score: number | null;
+  ts: number;
+}
+
+async function store(hs: Homeserver, report: Omit<ReportRecord, "id" | "ts">): Promise<void> {
+  const ts = Date.now();
+  const id = `${String(ts).padStart(15, "0")}-${randomString(8)}`;
+  await hs.kv.set(["report", id], { ...report, id, ts } satisfies ReportRecord);
+}
+
+/** Routes of the reporting API and its admin listing. */
+export function reportRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const auth = requireAuth(hs);
+
+  const reasonOf = (body: Record<string, unknown>) =>
+    optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES }) ?? null;
+
+  app.post("/_matrix/client/v3/rooms/:roomId/report/:eventId", auth, async (c) => {
+    const reporter = c.var.auth.userId;
+    rateLimit(hs, c, "send", { userId: reporter });
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = reasonOf(body);
+    let score: number | null = null;
+    if (body.score !== undefined) {
+      if (
+        !Number.isInteger(body.score) || (body.score as number) < -100 || (body.score as number) > 0
+      ) {
+        throw badJson("'score' must be an integer from -100 to 0");
+      }
+      score = body.score as number;
+    }
+    const roomId = c.req.param("roomId");
+    const eventId = c.req.param("eventId");
+    if (!(await eventVisibleInRoom(hs, { roomId, eventId, userId: reporter }))) {
+      throw notFound("The event was not found or you are not joined to the room.");
+    }
+    await store(hs, { kind: "event", reporter, roomId, eventId, userId: null, reason, score });
+    return c.json({});
+  });
+
+  app.post("/_matrix/client/v3/rooms/:roomId/report", auth, async (c) => {
+    const reporter = c.var.auth.userId;
+    rateLimit(hs, c, "send", { userId: reporter });
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = reasonOf(body);
+    const roomId = c.req.param("roomId");
+    if (!(await roomExists(hs, roomId))) throw notFound("The room was not found.");
+    await store(hs, {
+      kind: "room",
+      reporter,
+      roomId,
+      eventId: null,
+      userId: null,
+      reason,
+      score: null,
+    });
+    return c.json({});
+  });
+
+  app.post("/_matrix/client/v3/users/:userId/report", auth, async (c) => {
+    const reporter = c.var.auth.userId;
+    rateLimit(hs, c, "send", { userId: reporter });
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = reasonOf(body);
+    const userId = c.req.param("userId");
+    if ((await hs.kv.get(accountKeys.user(userId))).value === null) {
+      throw notFound("The user was not found.");
+    }
+    await store(hs, {
+      kind: "user",
+      reporter,
+      roomId: null,
+      eventId: null,
+      userId,
+      reason,
+      score: null,
+    });
+    return c.json({});
+  });
+
+  app.get("/_synapse/admin/v1/event_reports", auth, async (c) => {
+    const admin = await hs.kv.get<UserRecord>(accountKeys.user(c.var.auth.userId));
+    if (!admin.value?.admin) throw forbidden("You are not a server admin");
+    const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
+    const from = Math.max(Number(c.req.query("from") ?? 0) || 0, 0);
+    const reports: ReportRecord[] = [];
+    let total = 0;
+    for await (const entry of hs.kv.list<ReportRecord>({ prefix: ["report"] }, { reverse: true })) {
+      if (total >= from && reports.length < limit) reports.push(entry.value);
+      total++;
+    }
+    const body: Record<string, unknown> = {
+      event_reports: reports.map((r) => ({
+        id: r.id,
+        received_ts: r.ts,
+        kind: r.kind,
+        room_id: r.roomId,
+        event_id: r.eventId,
+        user_id: r.reporter,
+        target_user_id: r.userId,
+        reason: r.reason,
+        score: r.score,
+      })),
+      total,
+    };
+    if (from + reports.length < total) body.next_token = from + reports.length;
+    return c.json(body);
+  });
+
+  return app;
+}

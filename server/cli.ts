@@ -14,6 +14,7 @@ import { createRegistrationToken, createUser, userIdForLocalpart } from "./store
 import { deleteDevices } from "./store/devices.ts";
 import { addUserUpdate } from "./client/account.ts";
 import { checkNewPassword } from "./client/registration.ts";
+import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -37,7 +38,7 @@ commands:
   user reset-password NAME [--password P] set a new password and log out all devices
   token create [--uses N] [--expires DATE]
                                           create a registration token and print it
-`;
+${MEDIA_CLI_USAGE}`;
 
 /** Parsed command line: positional words and `--flag [value]` options. */
 export interface ParsedArgs {
@@ -45,7 +46,7 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["config", "password", "uses", "expires"]);
+const VALUE_FLAGS = new Set(["config", "password", "uses", "expires", "limit", "before-days"]);
 const BOOLEAN_FLAGS = new Set(["admin", "help"]);
 
 /** Splits arguments into words and flags; `--name=value` and `--name value` both work. */
@@ -225,6 +226,19 @@ export async function runCli(
       await userResetPassword(config, parsed, io);
     } else if (command === "token" && sub === "create") {
       await tokenCreate(config, parsed, io);
+    } else if (command === "media") {
+      let lines: string[];
+      try {
+        lines = await withServer(
+          config,
+          (hs) => runMediaCommand(hs, parsed.words.slice(1), parsed.flags),
+        );
+      } catch (err) {
+        throw (err as { code?: string }).code === "USAGE"
+          ? new UsageError(String((err as Error).message))
+          : err;
+      }
+      for (const line of lines) io.out(line);
     } else {
       throw new UsageError(`unknown command: ${parsed.words.join(" ")}`);
     }

@@ -97,3 +97,57 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
 
   return app;
 }
+
+/** Usage lines of the `media` command (part of `server/cli.ts`'s usage text). */
+export const MEDIA_CLI_USAGE = `  media largest [--limit N]               list the largest media
+  media delete mxc://SERVER/ID            delete one medium
+  media purge-user @USER:SERVER           delete every medium a user uploaded
+  media purge-remote --before-days N      delete remote media cached more than N days ago
+`;
+
+/**
+ * Runs `media SUBCOMMAND ...` on an open server; `words` are the positional arguments after
+ * `media`. Returns the lines to print.
+ *
+ * @throws {Error} with `code` USAGE for a malformed command line
+ */
+export async function runMediaCommand(
+  hs: Homeserver,
+  words: readonly string[],
+  flags: ReadonlyMap<string, string | true>,
+): Promise<string[]> {
+  const usage = (message: string) => Object.assign(new Error(message), { code: "USAGE" });
+  const repo = MediaRepository.of(hs);
+  const [sub, arg] = words;
+  const number = (name: string, fallback?: number) => {
+    const value = flags.get(name);
+    if (value === undefined && fallback !== undefined) return fallback;
+    if (typeof value !== "string" || !/^\d+$/.test(value)) {
+      throw usage(`--${name} must be a non-negative integer`);
+    }
+    return Number(value);
+  };
+  if (sub === "largest" && words.length === 1) {
+    return (await largestMedia(hs.kv, number("limit", 20))).map((m) =>
+      `${m.size}\tmxc://${m.origin}/${m.mediaId}\t${m.contentType}\t${m.uploader ?? "-"}\t${
+        m.fileName ?? ""
+      }`
+    );
+  }
+  if (sub === "delete" && words.length === 2) {
+    const match = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(arg);
+    if (!match) throw usage("media delete needs an mxc:// URI");
+    const deleted = await repo.delete(match[1], match[2]);
+    return [deleted ? `deleted ${arg}` : `no such medium: ${arg}`];
+  }
+  if (sub === "purge-user" && words.length === 2) {
+    const deleted = await purgeUserMedia(repo, hs.kv, arg);
+    return [`deleted ${deleted.length} media of ${arg}`];
+  }
+  if (sub === "purge-remote" && words.length === 1) {
+    const days = number("before-days");
+    const deleted = await purgeRemoteCache(repo, hs.kv, Date.now() - days * 86400_000);
+    return [`deleted ${deleted} cached remote media`];
+  }
+  throw usage(`unknown media command: ${words.join(" ")}`);
+}

@@ -196,14 +196,14 @@ export class BlobWriter {
   }
 
   /** Waits until every queued batch is committed; rethrows a commit failure. */
-  async #settle(): Promise<void> {
+  async drain(): Promise<void> {
     while (this.#committer) await this.#committer;
     if (this.#failure) throw this.#failure;
   }
 
   /** The blob's identity, once all bytes are written and every batch committed. Call once. */
   async digest(): Promise<WrittenBlob> {
-    await this.#settle();
+    await this.drain();
     if (this.#fill > 0) {
       this.#full.push(this.#current.slice(0, this.#fill));
       this.#fill = 0;

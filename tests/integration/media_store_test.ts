@@ -63,6 +63,7 @@ Deno.test("a crashed upload leaves no medium and its chunks are collected on sta
     // An upload that wrote 30 chunks and then died (no final commit).
     const writer = new BlobWriter(kv);
     await writer.write(await patternBytes(30 * 65536, 9));
+    await writer.drain();
     assertEquals(await countKeys(kv, ["media_chunk"]), 24, "two batches were committed");
     assertEquals(await countKeys(kv, ["media"]), 0, "no medium is visible");
     const marker = await kv.get<UnownedRecord>(["media_unowned", writer.blobId]);

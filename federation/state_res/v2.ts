@@ -114,11 +114,13 @@ export function partitionStates(
 
 /**
  * A power event: power levels, join rules, or a membership of leave or ban that someone other
- * than its subject sent (a kick or a ban). These may take abilities away from others.
+ * than its subject sent (a kick or a ban). These may take abilities away from others. Power
+ * levels and join rules count only under state_key "", the only key the auth rules read (as
+ * Synapse and ruma decide it; the spec's definition names the types alone).
  */
 export function isPowerEvent(event: RoomEvent): boolean {
   if (event.stateKey === undefined) return false;
-  if (event.type === POWER_LEVELS || event.type === JOIN_RULES) return true;
+  if (event.type === POWER_LEVELS || event.type === JOIN_RULES) return event.stateKey === "";
   if (event.type !== MEMBER || event.sender === event.stateKey) return false;
   const membership = event.content.membership;
   return membership === "leave" || membership === "ban";

@@ -212,6 +212,21 @@ const SCENARIOS: Scenario[] = [
     v2: { state: ["$LA"], removed: [["m.room.join_rules", ""]] },
     v21: { state: ["$LA", "$JR2"] },
   },
+  {
+    // Only the room's power levels and join rules (state_key "") are power events, as in
+    // Synapse and ruma; a join rules event under another state key is ordinary state. Alice
+    // and bob set (m.room.join_rules, "x") concurrently, bob earlier. In mainline order (same
+    // power levels, so by origin_server_ts) bob's is applied first and alice's wins; in power
+    // order alice's would come first and bob's would win.
+    name: "join rules under another state key are not power events",
+    initialPower: { [BOB]: 50 },
+    events: [
+      { ...joinRules("$XA", ALICE, "invite", ["$IMZ"]), stateKey: "x", ts: 20 },
+      { ...joinRules("$XB", BOB, "public", ["$IMZ"]), stateKey: "x", ts: 10 },
+    ],
+    heads: ["$XA", "$XB"],
+    v2: { state: ["$XA"] },
+  },
 ];
 
 function expectedState(dag: Dag, expected: Expected): StateMap {

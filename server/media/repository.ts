@@ -125,12 +125,21 @@ export class MediaRepository {
     this.#closed = true;
   }
 
-  /** Frees the chunks of uploads idle for {@link STALE_UPLOAD_MS} and of deleted blobs. */
+  /**
+   * Frees the chunks of uploads idle for {@link STALE_UPLOAD_MS} and of deleted blobs, and
+   * forgets media IDs from `/create` whose upload never came.
+   */
   async collectGarbage(olderThanTs = Date.now() - STALE_UPLOAD_MS): Promise<number> {
     const freed = await collectUnownedBlobs(this.#kv, {
       olderThanTs,
       onFreed: (blobId) => freeThumbnails(this.#kv, blobId),
     });
+    const now = Date.now();
+    for await (const entry of this.#kv.list<number>({ prefix: ["media_pending"] })) {
+      if (entry.value < now) {
+        await deleteMediumEntry(this.#kv, this.#hs.config.serverName, entry.key[2] as string);
+      }
+    }
     return freed.length;
   }
 

@@ -24,13 +24,15 @@ function isObject(value: JsonValue | undefined): value is JsonObject {
 }
 
 /**
- * The room's join rule. A room without an m.room.join_rules event counts as `invite`, as
- * Synapse and ruma do; the spec's rules never name that case.
+ * The room's join rule. A room without an m.room.join_rules event, or whose event has no
+ * `join_rule`, counts as `invite`, as Synapse decides it; the spec's rules never name those
+ * cases. A `join_rule` that is not a string matches no rule.
  */
 function joinRuleOf(ctx: AuthContext): string | undefined {
   const event = ctx.state("m.room.join_rules", "");
   if (event === undefined) return "invite";
   const rule = event.content.join_rule;
+  if (rule === undefined) return "invite";
   return typeof rule === "string" ? rule : undefined;
 }
 

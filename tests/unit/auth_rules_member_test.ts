@@ -4,6 +4,7 @@
  */
 import type { JsonObject } from "../../federation/types.ts";
 import {
+  addEvent,
   ALICE,
   ALL_VERSIONS,
   BOB,
@@ -83,6 +84,15 @@ for (const v of ALL_VERSIONS) {
     expectVerdict(check(room, member(room, BOB, BOB, "join")), false, "uninvited");
     setMember(room, BOB, "invite", ALICE);
     expectVerdict(check(room, member(room, BOB, BOB, "join")), true, "invited");
+  });
+
+  Deno.test(`member v${v}: join rules without a join_rule count as invite (as Synapse)`, () => {
+    const room = makeRoom(v, { joinRule: null });
+    addEvent(room, { type: "m.room.join_rules", stateKey: "", sender: ALICE, content: {} });
+    expectVerdict(check(room, member(room, BOB, BOB, "join")), false, "uninvited");
+    setMember(room, BOB, "invite", ALICE);
+    expectVerdict(check(room, member(room, BOB, BOB, "join")), true, "invited");
+    expectVerdict(check(room, member(room, CAROL, CAROL, "knock")), false, "knock");
   });
 
   Deno.test(`member v${v}: unknown join rules refuse joins`, () => {

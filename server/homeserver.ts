@@ -11,6 +11,13 @@ import { type Config, kvPath, listenAddress } from "./config.ts";
 import { createApp, type RouteModule } from "./app.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AppEnv } from "./request_context.ts";
+import { SigningKey } from "../crypto/signing.ts";
+import { loadOrCreateSigningKey, signingKeyPath } from "./signing_key.ts";
+import { StreamSequencer } from "./stream.ts";
+import { Notifier } from "./notifier.ts";
+import { RoomStore } from "./rooms/room_store.ts";
+import { EventPipeline } from "./rooms/event_pipeline.ts";
+import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 
 /** Listeners told about account changes after they are committed. */
 export interface AccountHooks {
@@ -30,6 +37,11 @@ export interface OpenOptions {
   passwordCost?: ScryptCost;
   /** Extra route modules mounted after the built-in ones. */
   modules?: readonly RouteModule[];
+  /**
+   * The server's signing key. Default: `${data_dir}/signing.key` (created on first start),
+   * or a fresh key per instance when `kv` is given (in-memory test servers).
+   */
+  signingKey?: SigningKey;
 }
 
 /** Options for {@link Homeserver.serve}. */
@@ -54,16 +66,43 @@ export class Homeserver {
   readonly passwordCost: ScryptCost | undefined;
   /** The Hono application. */
   readonly app: Hono<AppEnv>;
+  /** The server's Ed25519 key: signs events (and, later, federation requests). */
+  readonly signingKey: SigningKey;
+  /** The global stream positions sync reports (server/stream.ts). */
+  readonly stream: StreamSequencer;
+  /** Wakes long-polling syncs (server/notifier.ts). */
+  readonly notifier: Notifier;
+  /** Reads of rooms and events (server/rooms/room_store.ts). */
+  readonly rooms: RoomStore;
+  /** The one path every room event takes (server/rooms/event_pipeline.ts). */
+  readonly pipeline: EventPipeline;
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
   readonly #closeHooks: (() => Promise<void>)[] = [];
   #closed = false;
 
-  private constructor(config: Config, kv: Deno.Kv, ownsKv: boolean, options: OpenOptions) {
+  private constructor(
+    config: Config,
+    kv: Deno.Kv,
+    ownsKv: boolean,
+    options: OpenOptions & { signingKey: SigningKey },
+  ) {
     this.config = config;
     this.kv = kv;
     this.#ownsKv = ownsKv;
+    this.signingKey = options.signingKey;
+    this.stream = new StreamSequencer();
+    this.notifier = new Notifier(this.stream);
+    this.rooms = new RoomStore(kv);
+    this.pipeline = new EventPipeline({
+      kv,
+      rooms: this.rooms,
+      stream: this.stream,
+      notifier: this.notifier,
+      serverName: config.serverName,
+      signingKey: options.signingKey,
+    });
     this.passwordCost = options.passwordCost;
     this.rateLimiter = new RateLimiter({ ...config.rateLimits });
     this.app = createApp(this, { modules: options.modules });
@@ -73,10 +112,21 @@ export class Homeserver {
    * Opens a server: creates `data_dir` and opens its KV file unless `options.kv` is given.
    */
   static async open(config: Config, options: OpenOptions = {}): Promise<Homeserver> {
-    if (options.kv) return new Homeserver(config, options.kv, false, options);
-    await Deno.mkdir(config.dataDir, { recursive: true });
-    const kv = await Deno.openKv(kvPath(config));
-    return new Homeserver(config, kv, true, options);
+    let hs: Homeserver;
+    if (options.kv) {
+      const signingKey = options.signingKey ?? await SigningKey.generate();
+      hs = new Homeserver(config, options.kv, false, { ...options, signingKey });
+    } else {
+      await Deno.mkdir(config.dataDir, { recursive: true });
+      const signingKey = options.signingKey ??
+        await loadOrCreateSigningKey(signingKeyPath(config));
+      const kv = await Deno.openKv(kvPath(config));
+      hs = new Homeserver(config, kv, true, { ...options, signingKey });
+    }
+    await hs.stream.load(hs.kv);
+    await hs.rooms.states.load();
+    await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
+    return hs;
   }
 
   /** The HTTP handler (usable with `Deno.serve` or called directly in tests). */
@@ -128,6 +178,7 @@ export class Homeserver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.notifier.closeAll();
     await Promise.all([...this.#servers].map((server) => server.shutdown()));
     for (const hook of this.#closeHooks) {
       await hook().catch((err) => console.error("close hook failed:", err));

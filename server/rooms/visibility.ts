@@ -1,0 +1,101 @@
+/**
+ * History visibility (spec: Client-Server API, "Room History Visibility", server behaviour):
+ * which events a user may see. `/event`, `/messages`, `/context`, `/sync`, `/relations` and
+ * `/search` all filter through {@link filterVisibleEvents}.
+ *
+ * The rules read the room state *at* the event (its state group); for state events both the
+ * state before and after count, which covers the spec's rule for `m.room.history_visibility`
+ * events and lets a user see their own join and leave.
+ *
+ * @module
+ */
+
+import { stateTupleKey } from "../../federation/types.ts";
+import type { RoomStore, StoredEvent } from "./room_store.ts";
+import type { MembershipRecord } from "./schema.ts";
+
+interface StateFacts {
+  visibility: string;
+  membership: string;
+}
+
+const KNOWN_VISIBILITIES = new Set(["world_readable", "shared", "invited", "joined"]);
+
+/**
+ * The events of `events` that `userId` may see, in the same order. Rejected and outlier
+ * events are never visible.
+ *
+ * @param options.membership the user's current membership record in the events' room (pass it
+ *   when known to save a read; all events must then be from that room)
+ */
+export async function filterVisibleEvents(
+  rooms: RoomStore,
+  userId: string,
+  events: readonly StoredEvent[],
+  options: { membership?: MembershipRecord | null } = {},
+): Promise<StoredEvent[]> {
+  const facts = new Map<number, StateFacts>();
+  const memberships = new Map<string, MembershipRecord | null>();
+  if (options.membership !== undefined && events.length > 0) {
+    memberships.set(events[0].event.roomId, options.membership);
+  }
+  const factsAt = async (group: number): Promise<StateFacts> => {
+    let found = facts.get(group);
+    if (found) return found;
+    const state = await rooms.states.stateOf(group);
+    const hvId = state.get(stateTupleKey("m.room.history_visibility", ""));
+    const memberId = state.get(stateTupleKey("m.room.member", userId));
+    const loaded = await rooms.events([hvId, memberId].filter((id) => id !== undefined));
+    const hv = hvId ? loaded.get(hvId)?.event.content.history_visibility : undefined;
+    const membership = memberId ? loaded.get(memberId)?.event.content.membership : undefined;
+    found = {
+      visibility: typeof hv === "string" && KNOWN_VISIBILITIES.has(hv) ? hv : "shared",
+      membership: typeof membership === "string" ? membership : "leave",
+    };
+    facts.set(group, found);
+    return found;
+  };
+
+  const visible: StoredEvent[] = [];
+  for (const stored of events) {
+    const { meta } = stored;
+    if (meta.rejected !== null || meta.outlier || meta.stateGroup === null) continue;
+    let current = memberships.get(meta.roomId);
+    if (current === undefined) {
+      current = await rooms.membership(meta.roomId, userId);
+      memberships.set(meta.roomId, current);
+    }
+    const groups = new Set([meta.stateGroup]);
+    if (stored.event.stateKey !== undefined && meta.stateGroupBefore !== null) {
+      groups.add(meta.stateGroupBefore);
+    }
+    for (const group of groups) {
+      if (allowed(await factsAt(group), meta.pos ?? 0, current)) {
+        visible.push(stored);
+        break;
+      }
+    }
+  }
+  return visible;
+}
+
+/** Whether `userId` may see one event. */
+export async function canSeeEvent(
+  rooms: RoomStore,
+  userId: string,
+  stored: StoredEvent,
+): Promise<boolean> {
+  return (await filterVisibleEvents(rooms, userId, [stored])).length === 1;
+}
+
+/** The spec's five rules, given the state at the event and the user's membership history. */
+function allowed(at: StateFacts, eventPos: number, current: MembershipRecord | null): boolean {
+  if (at.visibility === "world_readable") return true;
+  if (at.membership === "join") return true;
+  if (
+    at.visibility === "shared" && current?.lastJoinPos != null && current.lastJoinPos >= eventPos
+  ) {
+    return true;
+  }
+  return at.visibility === "invited" && at.membership === "invite";
+}

@@ -29,6 +29,12 @@ import { tagRoutes } from "./client/tags.ts";
 import { pushRulesRoutes } from "./client/push_rules.ts";
 import { pusherRoutes } from "./client/pushers.ts";
 import { profileRoutes } from "./client/profile.ts";
+import { syncRoutes } from "./client/sync.ts";
+import { typingRoutes } from "./client/typing.ts";
+import { presenceRoutes } from "./client/presence.ts";
+import { receiptRoutes } from "./client/receipts.ts";
+import { reportRoutes } from "./client/report.ts";
+import { userDirectoryRoutes } from "./client/user_directory.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -53,6 +59,12 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   pushRulesRoutes,
   pusherRoutes,
   profileRoutes,
+  syncRoutes,
+  typingRoutes,
+  presenceRoutes,
+  receiptRoutes,
+  reportRoutes,
+  userDirectoryRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

@@ -91,7 +91,7 @@ export async function updateAccountData(
       );
     }, { attempts: 1 });
     if (pos !== null) {
-      wakeUsers(hs, [userId]);
+      wakeUsers(hs, [userId], pos);
       return pos;
     }
   }

@@ -75,7 +75,7 @@ export async function setPresence(
       op.set(presenceKeys.change(pos), userId);
     }, { attempts: 1 });
     if (pos !== null) {
-      wakeUsersSharingRoomsWith(hs, userId);
+      wakeUsersSharingRoomsWith(hs, userId, pos);
       return pos;
     }
   }

@@ -108,7 +108,9 @@ const trackers = new WeakMap<Homeserver, TypingTracker>();
 export function typingTracker(hs: Homeserver): TypingTracker {
   let tracker = trackers.get(hs);
   if (!tracker) {
-    const created = new TypingTracker((roomId) => wakeRoomMembers(hs, roomId));
+    const created: TypingTracker = new TypingTracker((roomId) =>
+      wakeRoomMembers(hs, roomId, created.serial)
+    );
     hs.addCloseHook(() => Promise.resolve(created.close()));
     trackers.set(hs, created);
     tracker = created;

@@ -1,0 +1,162 @@
+/**
+ * Event relationships (spec: "Forming relationships between events", "Event replacements",
+ * "Threading", "Reference relations", "Event annotations"): the relation index and the
+ * bundled aggregations (`unsigned.m.relations`) that `/sync`, `/messages`, `/context`,
+ * `/event` and `/relations` attach to parent events.
+ *
+ * Keys:
+ * - `["relation", parentId, relType, pos, childId]` -> {@link RelationRecord}: the children of
+ *   an event by relation type in stream order
+ * - `["thread_root", roomId, rootId]` -> {latestPos}: the thread roots of a room (for
+ *   `/threads`)
+ *
+ * {@link relationMutations} lists the writes for one new event; they belong in the event's own
+ * commit (the event pipeline calls it).
+ *
+ * @module
+ */
+
+import type { Homeserver } from "../homeserver.ts";
+import type { ClientEvent } from "./room_source.ts";
+import { formatEvents } from "./rooms_adapter.ts";
+
+/** One indexed child event. */
+export interface RelationRecord {
+  roomId: string;
+  type: string;
+  sender: string;
+  /** `m.annotation` key (e.g. the emoji). */
+  key?: string;
+}
+
+/** Most children read to build one event's aggregations. */
+const MAX_CHILDREN_READ = 1000;
+
+/** Key builders of the relation index. */
+export const relationKeys = {
+  child: (parentId: string, relType: string, pos: number, childId: string): Deno.KvKey => [
+    "relation",
+    parentId,
+    relType,
+    pos,
+    childId,
+  ],
+  ofParent: (parentId: string, relType?: string): Deno.KvKey =>
+    relType === undefined ? ["relation", parentId] : ["relation", parentId, relType],
+  threadRoot: (roomId: string, rootId: string): Deno.KvKey => ["thread_root", roomId, rootId],
+  threadRootsOf: (roomId: string): Deno.KvKey => ["thread_root", roomId],
+} as const;
+
+/** The relation of an event's content (`m.relates_to` with `rel_type` and `event_id`). */
+export function relationOf(
+  content: Record<string, unknown>,
+): { relType: string; eventId: string; key?: string } | null {
+  const relation = content["m.relates_to"];
+  if (typeof relation !== "object" || relation === null) return null;
+  const { rel_type: relType, event_id: eventId, key } = relation as Record<string, unknown>;
+  if (typeof relType !== "string" || typeof eventId !== "string") return null;
+  return { relType, eventId, key: typeof key === "string" ? key : undefined };
+}
+
+/**
+ * The index writes for a new event at `pos` (none when it relates to nothing). State events
+ * are not indexed, as the spec leaves their relations unaggregated.
+ */
+export function relationMutations(
+  event: {
+    eventId: string;
+    roomId: string;
+    type: string;
+    sender: string;
+    stateKey?: string;
+    content: Record<string, unknown>;
+  },
+  pos: number,
+): [Deno.KvKey, unknown][] {
+  if (event.stateKey !== undefined) return [];
+  const relation = relationOf(event.content);
+  if (!relation) return [];
+  const record: RelationRecord = { roomId: event.roomId, type: event.type, sender: event.sender };
+  if (relation.key !== undefined) record.key = relation.key;
+  const writes: [Deno.KvKey, unknown][] = [
+    [relationKeys.child(relation.eventId, relation.relType, pos, event.eventId), record],
+  ];
+  if (relation.relType === "m.thread") {
+    writes.push([relationKeys.threadRoot(event.roomId, relation.eventId), { latestPos: pos }]);
+  }
+  return writes;
+}
+
+/** The children of an event, optionally of one relation type, in stream order. */
+export async function childrenOf(
+  hs: Homeserver,
+  parentId: string,
+  options: { relType?: string; limit?: number; reverse?: boolean } = {},
+): Promise<{ relType: string; pos: number; eventId: string; record: RelationRecord }[]> {
+  const out: { relType: string; pos: number; eventId: string; record: RelationRecord }[] = [];
+  const iter = hs.kv.list<RelationRecord>(
+    { prefix: relationKeys.ofParent(parentId, options.relType) },
+    { limit: options.limit ?? MAX_CHILDREN_READ, reverse: options.reverse },
+  );
+  for await (const entry of iter) {
+    out.push({
+      relType: entry.key[2] as string,
+      pos: entry.key[3] as number,
+      eventId: entry.key[4] as string,
+      record: entry.value,
+    });
+  }
+  return out;
+}
+
+/**
+ * Adds `unsigned.m.relations` to events that have children: the latest `m.replace` by the
+ * original sender (as the whole edit event), `m.thread` (latest event, count, whether the
+ * viewer took part) and `m.reference` (the referencing event IDs). Annotations are not
+ * bundled (the spec leaves them to `/relations`). Event content is never replaced.
+ */
+export async function bundleAggregations(
+  hs: Homeserver,
+  events: ClientEvent[],
+  viewerId: string,
+): Promise<void> {
+  for (const event of events) {
+    if (event.state_key !== undefined || event.type === "m.room.redaction") continue;
+    const children = await childrenOf(hs, event.event_id);
+    if (children.length === 0) continue;
+    const relations: Record<string, unknown> = {};
+    const edits = children.filter((c) =>
+      c.relType === "m.replace" && c.record.sender === event.sender
+    );
+    const thread = children.filter((c) => c.relType === "m.thread");
+    const references = children.filter((c) => c.relType === "m.reference");
+    const load = async (eventId: string) => {
+      const stored = await hs.rooms.event(eventId);
+      if (!stored || stored.meta.redactedBy !== null || stored.meta.rejected !== null) return null;
+      return (await formatEvents(hs, [stored], { userId: viewerId }))[0];
+    };
+    if (edits.length > 0) {
+      for (let i = edits.length - 1; i >= 0; i--) {
+        const edit = await load(edits[i].eventId);
+        if (edit) {
+          relations["m.replace"] = edit;
+          break;
+        }
+      }
+    }
+    if (thread.length > 0) {
+      const latest = await load(thread[thread.length - 1].eventId);
+      relations["m.thread"] = {
+        latest_event: latest ?? undefined,
+        count: thread.length,
+        current_user_participated: event.sender === viewerId ||
+          thread.some((c) => c.record.sender === viewerId),
+      };
+    }
+    if (references.length > 0) {
+      relations["m.reference"] = { chunk: references.map((c) => ({ event_id: c.eventId })) };
+    }
+    if (Object.keys(relations).length === 0) continue;
+    event.unsigned = { ...event.unsigned, "m.relations": relations };
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * One `/sync` response for one device between a token and the visible stream position:
+ * top-level account data, presence, the E2EE fields and the room sections. The route
+ * (`server/client/sync.ts`) decides whether to wait for changes.
+ *
+ * An incremental sync touches only rooms where something happened: rooms whose newest event is
+ * after `since` (read from the room heads in batches), membership changes, and rooms with new
+ * typing, receipts or account data. Initial syncs process rooms with bounded concurrency.
+ *
+ * @module
+ */
+
+import type { Homeserver } from "../homeserver.ts";
+import { e2eeSyncFields, type MembershipView } from "../e2ee/sync_fields.ts";
+import { visibleAccountDataContent } from "../client/account_data.ts";
+import { PUSH_RULES_TYPE, renderPushRules } from "../push/rules_store.ts";
+import {
+  accountDataBetween,
+  type AccountDataEntry,
+  getAccountData,
+  listAccountData,
+} from "../store/account_data.ts";
+import { getPresence, presenceChangedBetween, presenceTracker } from "../store/presence.ts";
+import {
+  ownReceipts,
+  type ReceiptEntry,
+  receiptsBetween,
+  receiptsOfRoom,
+} from "../store/receipts.ts";
+import { eventAllowed, type SyncFilter } from "./filter.ts";
+import type { ClientEvent, MembershipEntry, RoomSource } from "./room_source.ts";
+import {
+  joinedRoom,
+  leftRoom,
+  type RoomSyncContext,
+  roomWanted,
+  strippedRoom,
+} from "./sync_rooms.ts";
+import { formatSyncToken, type SyncToken } from "./token.ts";
+import { typingTracker } from "./typing.ts";
+
+/** Rooms processed at once. */
+const ROOM_CONCURRENCY = 16;
+
+type Json = Record<string, unknown>;
+
+/** What the room side supplies besides the {@link RoomSource}. */
+export interface SyncRoomsAccess {
+  source: RoomSource;
+  membershipView: MembershipView;
+  /** The newest stream position of each room (0 when unknown). */
+  lastPositions(roomIds: readonly string[]): Promise<Map<string, number>>;
+  /** Local users who share a joined room with `userId` (and `userId`). */
+  usersSharingRoomsWith(userId: string): Promise<Set<string>>;
+  powerLevelOf(state: Map<string, ClientEvent>, userId: string): number;
+}
+
+/** The parameters of one sync. */
+export interface SyncParams {
+  since: SyncToken | null;
+  filter: SyncFilter;
+  fullState: boolean;
+}
+
+/** A computed response and whether it carries anything new. */
+export interface SyncResult {
+  body: Json;
+  empty: boolean;
+}
+
+async function mapLimited<T, R>(
+  items: readonly T[],
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ROOM_CONCURRENCY, items.length) }, worker));
+  return out;
+}
+
+function groupByRoom(entries: readonly AccountDataEntry[]): Map<string, AccountDataEntry[]> {
+  const byRoom = new Map<string, AccountDataEntry[]>();
+  for (const entry of entries) {
+    let list = byRoom.get(entry.roomId);
+    if (!list) byRoom.set(entry.roomId, list = []);
+    list.push(entry);
+  }
+  return byRoom;
+}
+
+/** Computes one sync response up to `upto` (the visible position when the sync started). */
+export async function computeSync(
+  hs: Homeserver,
+  device: { userId: string; deviceId: string },
+  options: SyncParams & { rooms: SyncRoomsAccess; upto: number; typingSerial: number },
+): Promise<SyncResult> {
+  const { userId } = device;
+  const { since, filter, rooms, upto } = options;
+  const sincePos = since?.pos ?? null;
+  const typing = typingTracker(hs);
+
+  // Account data: everything for an initial sync, else what changed.
+  const accountData = sincePos === null
+    ? await listAccountData(hs, userId)
+    : await accountDataBetween(hs, userId, { since: sincePos, upto });
+  const byRoom = groupByRoom(accountData);
+  const globalEntries = byRoom.get("") ?? [];
+  byRoom.delete("");
+  const pushRulesStored = globalEntries.some((entry) => entry.type === PUSH_RULES_TYPE);
+  const globalEvents: Json[] = globalEntries
+    .filter((entry) => eventAllowed(filter.accountData, { type: entry.type }))
+    .map((entry) => ({
+      type: entry.type,
+      content: visibleAccountDataContent(userId, entry.type, entry.content),
+    }));
+  if (
+    sincePos === null && !pushRulesStored &&
+    eventAllowed(filter.accountData, { type: PUSH_RULES_TYPE })
+  ) {
+    globalEvents.push({
+      type: PUSH_RULES_TYPE,
+      content: { global: renderPushRules(userId, null) },
+    });
+  }
+  const ruleset = renderPushRules(
+    userId,
+    globalEntries.find((entry) => entry.type === PUSH_RULES_TYPE)?.content ??
+      (await getAccountData(hs, userId, { roomId: "", type: PUSH_RULES_TYPE }))?.content,
+  );
+
+  // Receipts: per room for an initial sync, else the changes of the range.
+  const changedReceipts: Map<string, ReceiptEntry[]> = sincePos === null
+    ? new Map()
+    : await receiptsBetween(hs, { since: sincePos, upto });
+
+  const memberships = (await rooms.source.memberships(userId))
+    .filter((m) => roomWanted({ filter } as RoomSyncContext, m.roomId));
+  let active: MembershipEntry[];
+  if (sincePos === null) {
+    active = memberships;
+  } else {
+    const joined = memberships.filter((m) => m.membership === "join" && m.pos <= sincePos);
+    const last = await rooms.lastPositions(joined.map((m) => m.roomId));
+    active = memberships.filter((m) => {
+      if (m.pos > sincePos && m.pos <= upto) return true;
+      if (m.membership !== "join" || m.pos > upto) return false;
+      return options.fullState || (last.get(m.roomId) ?? 0) > sincePos ||
+        typing.changedSince(m.roomId, since!.typing) || changedReceipts.has(m.roomId) ||
+        byRoom.has(m.roomId);
+    });
+  }
+
+  const ctx: RoomSyncContext = {
+    userId,
+    source: rooms.source,
+    filter,
+    since: sincePos,
+    upto,
+    fullState: options.fullState,
+    typing: {
+      typingIn: (roomId) => typing.typingIn(roomId),
+      changedSince: (roomId) => typing.changedSince(roomId, since?.typing ?? 0),
+    },
+    receipts: (roomId) =>
+      sincePos === null
+        ? receiptsOfRoom(hs, roomId)
+        : Promise.resolve(changedReceipts.get(roomId) ?? []),
+    ownReceipts: (roomId) => ownReceipts(hs, roomId, userId),
+    roomAccountData: byRoom,
+    ruleset,
+    powerLevelOf: rooms.powerLevelOf,
+  };
+
+  const join: Json = {};
+  const invite: Json = {};
+  const knock: Json = {};
+  const leave: Json = {};
+  await mapLimited(active, async (m) => {
+    if (m.membership === "join") {
+      const section = await joinedRoom(ctx, m);
+      if (section) join[m.roomId] = section;
+    } else if (m.membership === "invite" || m.membership === "knock") {
+      if (m.pos > upto) return;
+      (m.membership === "invite" ? invite : knock)[m.roomId] = await strippedRoom(ctx, m);
+    } else if (sincePos !== null || filter.room.includeLeave) {
+      if (m.pos > upto) return;
+      leave[m.roomId] = await leftRoom(ctx, m);
+    }
+  });
+
+  // Presence of the users who share a room with the requester.
+  const presence: Json[] = [];
+  const now = Date.now();
+  const candidates = sincePos === null
+    ? [...await rooms.usersSharingRoomsWith(userId)]
+    : await presenceChangedBetween(hs, { since: sincePos, upto });
+  const sharing = sincePos === null || candidates.length === 0
+    ? null
+    : await rooms.usersSharingRoomsWith(userId);
+  const tracker = presenceTracker(hs);
+  for (const other of candidates) {
+    if (sharing && !sharing.has(other)) continue;
+    if (!eventAllowed(filter.presence, { type: "m.presence", sender: other })) continue;
+    const record = await getPresence(hs, other);
+    if (!record || record.pos > upto) continue;
+    presence.push({
+      type: "m.presence",
+      sender: other,
+      content: tracker.content(other, record, now),
+    });
+  }
+
+  const e2ee = await e2eeSyncFields(hs, device, {
+    since: sincePos,
+    toDeviceSince: since?.toDevice ?? sincePos,
+    upto,
+    rooms: rooms.membershipView,
+  });
+
+  const nextBatch = formatSyncToken({
+    pos: upto,
+    typing: options.typingSerial,
+    toDevice: e2ee.toDeviceReached,
+  });
+  const body: Json = {
+    next_batch: nextBatch,
+    account_data: { events: globalEvents },
+    presence: { events: presence },
+    rooms: { join, invite, knock, leave },
+    to_device: e2ee.to_device,
+    device_one_time_keys_count: e2ee.device_one_time_keys_count,
+    device_unused_fallback_key_types: e2ee.device_unused_fallback_key_types,
+  };
+  if (e2ee.device_lists) body.device_lists = e2ee.device_lists;
+  const empty = Object.keys(join).length === 0 && Object.keys(invite).length === 0 &&
+    Object.keys(knock).length === 0 && Object.keys(leave).length === 0 &&
+    globalEvents.length === 0 && presence.length === 0 && e2ee.to_device.events.length === 0 &&
+    (e2ee.device_lists === undefined ||
+      (e2ee.device_lists.changed.length === 0 && e2ee.device_lists.left.length === 0));
+  return { body, empty };
+}

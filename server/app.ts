@@ -29,6 +29,12 @@ import { tagRoutes } from "./client/tags.ts";
 import { pushRulesRoutes } from "./client/push_rules.ts";
 import { pusherRoutes } from "./client/pushers.ts";
 import { profileRoutes } from "./client/profile.ts";
+import { createRoomRoutes } from "./client/create_room.ts";
+import { membershipRoutes } from "./client/membership.ts";
+import { roomStateRoutes } from "./client/room_state.ts";
+import { roomSendRoutes } from "./client/room_send.ts";
+import { directoryRoutes } from "./client/directory.ts";
+import { roomUpgradeRoutes } from "./client/room_upgrade.ts";
 import { syncRoutes } from "./client/sync.ts";
 import { typingRoutes } from "./client/typing.ts";
 import { presenceRoutes } from "./client/presence.ts";
@@ -59,6 +65,12 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   pushRulesRoutes,
   pusherRoutes,
   profileRoutes,
+  createRoomRoutes,
+  membershipRoutes,
+  roomStateRoutes,
+  roomSendRoutes,
+  directoryRoutes,
+  roomUpgradeRoutes,
   syncRoutes,
   typingRoutes,
   presenceRoutes,

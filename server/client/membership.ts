@@ -1,0 +1,163 @@
+/**
+ * Room membership (spec: Client-Server API, "Room membership"): joining (by ID or alias),
+ * inviting, leaving, forgetting, kicking, banning, unbanning, knocking, and the list of joined
+ * rooms. Every change is one m.room.member event through the pipeline.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { optionalString } from "../http_util.ts";
+import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
+import { setProfilePropagator } from "./profile.ts";
+import {
+  forgetRoom,
+  joinRoom,
+  propagateProfileToRooms,
+  requireLocalUser,
+  requireRoom,
+  resolveRoomIdOrAlias,
+  roomIdParam,
+  setMembership,
+} from "../rooms/membership.ts";
+
+const V3 = "/_matrix/client/v3";
+/** Longest accepted `reason`. */
+const MAX_REASON_BYTES = 4096;
+
+/** Routes of the membership module. */
+export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const auth = requireAuth(hs);
+  setProfilePropagator(hs, propagateProfileToRooms);
+
+  const join = async (roomId: string, userId: string, reason?: string) => {
+    await joinRoom(hs, roomId, userId, { reason });
+    return jsonResponse({ room_id: roomId });
+  };
+
+  app.post(`${V3}/rooms/:roomId/join`, auth, async (c) => {
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    return await join(roomIdParam(c.req.param("roomId")), c.var.auth.userId, reason);
+  });
+
+  app.post(`${V3}/join/:roomIdOrAlias`, auth, async (c) => {
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    const roomId = await resolveRoomIdOrAlias(hs, c.req.param("roomIdOrAlias"));
+    return await join(roomId, c.var.auth.userId, reason);
+  });
+
+  app.post(`${V3}/knock/:roomIdOrAlias`, auth, async (c) => {
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    const roomId = await resolveRoomIdOrAlias(hs, c.req.param("roomIdOrAlias"));
+    await requireRoom(hs, roomId);
+    const rules = await hs.rooms.rulesOf(roomId);
+    if (!rules?.knocking) {
+      throw forbidden(`Room version ${rules?.id} does not support knocking`);
+    }
+    const userId = c.var.auth.userId;
+    const current = await hs.rooms.membership(roomId, userId);
+    if (current?.membership === "join") throw forbidden("You are already in this room");
+    await setMembership(hs, {
+      roomId,
+      sender: userId,
+      target: userId,
+      membership: "knock",
+      reason,
+    });
+    return jsonResponse({ room_id: roomId });
+  });
+
+  app.post(`${V3}/rooms/:roomId/invite`, auth, async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    const body = await readBody(hs, c);
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    if (body.user_id === undefined && body.medium !== undefined) {
+      throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported");
+    }
+    await requireRoom(hs, roomId);
+    const target = await requireLocalUser(hs, body.user_id);
+    const current = await hs.rooms.membership(roomId, target);
+    if (current?.membership === "join") throw forbidden(`${target} is already in the room`);
+    if (current?.membership === "ban") throw forbidden(`${target} is banned from the room`);
+    await setMembership(hs, {
+      roomId,
+      sender: c.var.auth.userId,
+      target,
+      membership: "invite",
+      reason,
+    });
+    return jsonResponse({});
+  });
+
+  app.post(`${V3}/rooms/:roomId/leave`, auth, async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    await requireRoom(hs, roomId);
+    const userId = c.var.auth.userId;
+    const current = await hs.rooms.membership(roomId, userId);
+    if (current?.membership === "leave") return jsonResponse({});
+    if (!current || current.membership === "ban") {
+      throw forbidden("You are not a member of this room");
+    }
+    await setMembership(hs, {
+      roomId,
+      sender: userId,
+      target: userId,
+      membership: "leave",
+      reason,
+    });
+    return jsonResponse({});
+  });
+
+  app.post(`${V3}/rooms/:roomId/forget`, auth, async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    await readBody(hs, c, { allowEmpty: true });
+    await forgetRoom(hs, roomId, c.var.auth.userId);
+    return jsonResponse({});
+  });
+
+  const moderate = (
+    action: "kick" | "ban" | "unban",
+  ) =>
+  async (c: import("hono").Context<AppEnv>) => {
+    const roomId = roomIdParam(c.req.param("roomId")!);
+    const body = await readBody(hs, c);
+    const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
+    if (typeof body.user_id !== "string") {
+      throw new MatrixError("M_BAD_JSON", "'user_id' must be a user ID");
+    }
+    const target = body.user_id;
+    await requireRoom(hs, roomId);
+    const current = await hs.rooms.membership(roomId, target);
+    if (action === "kick" && !["join", "invite", "knock"].includes(current?.membership ?? "")) {
+      throw forbidden(`${target} is not in the room`);
+    }
+    if (action === "unban" && current?.membership !== "ban") {
+      throw forbidden(`${target} is not banned`);
+    }
+    await setMembership(hs, {
+      roomId,
+      sender: c.var.auth.userId,
+      target,
+      membership: action === "ban" ? "ban" : "leave",
+      reason,
+    });
+    return jsonResponse({});
+  };
+  app.post(`${V3}/rooms/:roomId/kick`, auth, moderate("kick"));
+  app.post(`${V3}/rooms/:roomId/ban`, auth, moderate("ban"));
+  app.post(`${V3}/rooms/:roomId/unban`, auth, moderate("unban"));
+
+  app.get(`${V3}/joined_rooms`, auth, async (c) => {
+    return jsonResponse({ joined_rooms: await hs.rooms.joinedRooms(c.var.auth.userId) });
+  });
+
+  return app;
+}

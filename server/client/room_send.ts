@@ -1,0 +1,94 @@
+/**
+ * Sending events (spec: Client-Server API, "Sending events to a room" and "Redactions"):
+ * `PUT /rooms/{roomId}/send/{eventType}/{txnId}` and `PUT /rooms/{roomId}/redact/{eventId}/
+ * {txnId}`. Both are idempotent per (user, device, room, transaction ID): a repeat answers the
+ * first event's ID. Polls, location and every other message type are ordinary events here.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { isValidEventId } from "../../federation/identifiers.ts";
+import type { JsonObject } from "../../federation/types.ts";
+import { badJson, forbidden, jsonResponse, MatrixError, notFound } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { optionalString } from "../http_util.ts";
+import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
+import { requireRoom, roomIdParam } from "../rooms/membership.ts";
+import { powerView } from "../rooms/power.ts";
+import { checkEventType, checkTxnId } from "./room_state.ts";
+
+const V3 = "/_matrix/client/v3";
+
+/** Routes of the send and redact endpoints. */
+export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const auth = requireAuth(hs);
+
+  app.put(`${V3}/rooms/:roomId/send/:eventType/:txnId`, auth, async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    const type = checkEventType(c.req.param("eventType"));
+    const txnId = checkTxnId(c.req.param("txnId"));
+    const { userId, deviceId } = c.var.auth;
+    const repeat = await hs.pipeline.transactionEvent(userId, deviceId, roomId, txnId);
+    if (repeat) return jsonResponse({ event_id: repeat });
+    rateLimit(hs, c, "send", { userId });
+    const content = await readBody(hs, c);
+    if (type === "m.room.redaction") {
+      throw badJson("Send redactions with PUT /rooms/{roomId}/redact/{eventId}/{txnId}");
+    }
+    await requireRoom(hs, roomId);
+    const stored = await hs.pipeline.sendEvent(roomId, {
+      type,
+      sender: userId,
+      content: content as JsonObject,
+    }, { txn: { deviceId, txnId } });
+    return jsonResponse({ event_id: stored.event.eventId });
+  });
+
+  app.put(`${V3}/rooms/:roomId/redact/:eventId/:txnId`, auth, async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    const targetId = c.req.param("eventId");
+    if (!isValidEventId(targetId)) throw badJson(`'${targetId}' is not a valid event ID`);
+    const txnId = checkTxnId(c.req.param("txnId"));
+    const { userId, deviceId } = c.var.auth;
+    const repeat = await hs.pipeline.transactionEvent(userId, deviceId, roomId, txnId);
+    if (repeat) return jsonResponse({ event_id: repeat });
+    rateLimit(hs, c, "send", { userId });
+    const body = await readBody(hs, c, { allowEmpty: true });
+    const reason = optionalString(body, "reason", { maxBytes: 4096 });
+    await requireRoom(hs, roomId);
+    const target = await hs.rooms.event(targetId);
+    if (!target || target.event.roomId !== roomId || target.meta.rejected !== null) {
+      throw notFound(`Event ${targetId} not found in this room`);
+    }
+    const content: JsonObject = reason === undefined ? {} : { reason };
+    const stored = await hs.pipeline.sendEvent(roomId, {
+      type: "m.room.redaction",
+      sender: userId,
+      content,
+      redacts: targetId,
+    }, {
+      txn: { deviceId, txnId },
+      // Redacting someone else's event needs the `redact` level (the auth rules of v3+ leave
+      // this check to the server).
+      precheck: async (state, rules) => {
+        if (target.event.sender === userId) return;
+        const power = await powerView(state, rules);
+        if (power.levelOf(userId) < power.levels.levels.redact) {
+          throw forbidden(
+            `Redacting other users' events needs power level ${power.levels.levels.redact}`,
+          );
+        }
+      },
+    });
+    return jsonResponse({ event_id: stored.event.eventId });
+  });
+
+  return app;
+}
+
+/** Spec: the error for a room event over the size limit. */
+export function eventTooLarge(): MatrixError {
+  return new MatrixError("M_TOO_LARGE", "The event is larger than 65536 bytes", { status: 413 });
+}

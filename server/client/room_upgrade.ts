@@ -1,0 +1,214 @@
+/**
+ * Room upgrades (spec: Client-Server API, "Room Upgrades"): `POST /rooms/{roomId}/upgrade`.
+ * Checks the tombstone permission, creates the replacement room (predecessor, room type),
+ * copies the transferable state and bans, moves local aliases and the canonical alias, sends
+ * the tombstone and restricts the old room's power levels.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { isValidUserId } from "../../federation/identifiers.ts";
+import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
+import type { JsonObject, JsonValue } from "../../federation/types.ts";
+import { badJson, forbidden, jsonResponse, MatrixError } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { optionalString, optionalStringArray } from "../http_util.ts";
+import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
+import { setPublished } from "../rooms/aliases.ts";
+import { requireRoom, roomIdParam, setMembership } from "../rooms/membership.ts";
+import { powerView } from "../rooms/power.ts";
+import type { StateReader } from "../rooms/event_pipeline.ts";
+import { type AliasRecord, roomKeys } from "../rooms/schema.ts";
+
+const V3 = "/_matrix/client/v3";
+
+/** State copied into the replacement room (the spec's recommended list). */
+const TRANSFERABLE = [
+  "m.room.server_acl",
+  "m.room.encryption",
+  "m.room.name",
+  "m.room.avatar",
+  "m.room.topic",
+  "m.room.guest_access",
+  "m.room.history_visibility",
+  "m.room.join_rules",
+];
+
+const LEVEL_KEYS = [
+  "ban",
+  "events_default",
+  "invite",
+  "kick",
+  "redact",
+  "state_default",
+  "users_default",
+];
+
+/** Routes of the room upgrade module. */
+export function roomUpgradeRoutes(hs: Homeserver): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post(`${V3}/rooms/:roomId/upgrade`, requireAuth(hs), async (c) => {
+    const roomId = roomIdParam(c.req.param("roomId"));
+    const body = await readBody(hs, c);
+    const versionId = optionalString(body, "new_version");
+    if (versionId === undefined) throw badJson("'new_version' is required");
+    const rules = roomVersion(versionId);
+    if (!rules) {
+      throw new MatrixError(
+        "M_UNSUPPORTED_ROOM_VERSION",
+        `Room version '${versionId}' is not supported`,
+      );
+    }
+    const additional = optionalStringArray(body, "additional_creators", { maxItems: 50 });
+    if (additional && !rules.privilegedCreators) {
+      throw badJson("'additional_creators' needs room version 12 or later");
+    }
+    for (const user of additional ?? []) {
+      if (!isValidUserId(user, { historical: true })) throw badJson(`'${user}' is not a user ID`);
+    }
+    await requireRoom(hs, roomId);
+    const replacement = await upgradeRoom(hs, roomId, c.var.auth.userId, rules, additional ?? []);
+    return jsonResponse({ replacement_room: replacement });
+  });
+  return app;
+}
+
+/** Performs the upgrade; returns the new room's ID. */
+async function upgradeRoom(
+  hs: Homeserver,
+  oldRoomId: string,
+  userId: string,
+  rules: RoomVersionRules,
+  additionalCreators: string[],
+): Promise<string> {
+  const oldRules = (await hs.rooms.rulesOf(oldRoomId))!;
+  const reader: StateReader = (type, key) => hs.rooms.currentStateEvent(oldRoomId, type, key);
+  const power = await powerView(reader, oldRules);
+  const tombstoneLevel = power.levels.events.get("m.room.tombstone") ??
+    power.levels.levels.state_default;
+  const membership = await hs.rooms.membership(oldRoomId, userId);
+  if (membership?.membership !== "join" || power.levelOf(userId) < tombstoneLevel) {
+    throw forbidden(`Upgrading the room needs power level ${tombstoneLevel} in it`);
+  }
+
+  const oldCreate = await reader("m.room.create", "");
+  const head = await hs.rooms.head(oldRoomId);
+  const createContent: JsonObject = {
+    room_version: rules.id,
+    predecessor: rules.roomIdFromCreateEvent || !head
+      ? { room_id: oldRoomId }
+      : { room_id: oldRoomId, event_id: head.extremities[0] },
+  };
+  if (rules.createHasCreator) createContent.creator = userId;
+  const oldContent = oldCreate?.event.content ?? {};
+  if (oldContent.type !== undefined) createContent.type = oldContent.type;
+  if (oldContent["m.federate"] !== undefined) {
+    createContent["m.federate"] = oldContent["m.federate"];
+  }
+  if (additionalCreators.length > 0) createContent.additional_creators = additionalCreators;
+
+  const created = await hs.pipeline.createRoom(rules, { sender: userId, content: createContent });
+  const newRoomId = created.event.roomId;
+  const send = (type: string, stateKey: string, content: JsonObject) =>
+    hs.pipeline.sendEvent(newRoomId, { type, stateKey, sender: userId, content });
+  await setMembership(hs, {
+    roomId: newRoomId,
+    sender: userId,
+    target: userId,
+    membership: "join",
+  });
+
+  const oldPl = (await reader("m.room.power_levels", ""))?.event.content ?? {};
+  const creators = new Set([userId, ...additionalCreators]);
+  await send("m.room.power_levels", "", convertPowerLevels(oldPl, rules, userId, creators));
+  for (const type of TRANSFERABLE) {
+    const event = await reader(type, "");
+    if (event) await send(type, "", event.event.content);
+  }
+  for (const ban of await hs.rooms.members(oldRoomId, "ban")) {
+    if (creators.has(ban)) continue;
+    await setMembership(hs, { roomId: newRoomId, sender: userId, target: ban, membership: "ban" });
+  }
+
+  // Local aliases and the canonical alias move to the new room.
+  for (const alias of await hs.rooms.aliasesOf(oldRoomId)) {
+    const entry = await hs.kv.get<AliasRecord>(roomKeys.alias(alias));
+    if (!entry.value) continue;
+    await hs.kv.atomic().check(entry)
+      .set(entry.key, { ...entry.value, roomId: newRoomId })
+      .delete(roomKeys.aliasOfRoom(oldRoomId, alias))
+      .set(roomKeys.aliasOfRoom(newRoomId, alias), null)
+      .commit();
+  }
+  const canonical = await reader("m.room.canonical_alias", "");
+  if (canonical && Object.keys(canonical.event.content).length > 0) {
+    await send("m.room.canonical_alias", "", canonical.event.content);
+    await hs.pipeline.sendEvent(oldRoomId, {
+      type: "m.room.canonical_alias",
+      stateKey: "",
+      sender: userId,
+      content: {},
+    }).catch(() => {});
+  }
+  if (await hs.rooms.isPublished(oldRoomId)) {
+    await setPublished(hs, newRoomId, true);
+    await setPublished(hs, oldRoomId, false);
+  }
+
+  await hs.pipeline.sendEvent(oldRoomId, {
+    type: "m.room.tombstone",
+    stateKey: "",
+    sender: userId,
+    content: { body: "This room has been replaced", replacement_room: newRoomId },
+  });
+  // Stop new messages and invites in the old room where the upgrader may change power levels.
+  const usersDefault = typeof oldPl.users_default === "number" ? oldPl.users_default : 0;
+  const restricted = Math.max(50, usersDefault + 1);
+  await hs.pipeline.sendEvent(oldRoomId, {
+    type: "m.room.power_levels",
+    stateKey: "",
+    sender: userId,
+    content: { ...oldPl, events_default: restricted, invite: restricted },
+  }).catch((err) => console.error(`restricting ${oldRoomId} failed:`, err.message));
+  return newRoomId;
+}
+
+/**
+ * The old room's power levels made valid for the new version: integer levels (v10+), v12
+ * creators out of `users`, and the upgrader at 100 where creators have no implicit power.
+ */
+function convertPowerLevels(
+  content: JsonObject,
+  rules: RoomVersionRules,
+  upgrader: string,
+  creators: ReadonlySet<string>,
+): JsonObject {
+  const toInt = (value: JsonValue | undefined): number | undefined => {
+    const n = typeof value === "string" ? Number(value.trim()) : value;
+    return typeof n === "number" && Number.isFinite(n) ? Math.trunc(n) : undefined;
+  };
+  const out: JsonObject = {};
+  for (const key of LEVEL_KEYS) {
+    const level = toInt(content[key]);
+    if (level !== undefined) out[key] = level;
+  }
+  for (const map of ["users", "events", "notifications"]) {
+    const source = content[map];
+    if (typeof source !== "object" || source === null || Array.isArray(source)) continue;
+    const converted: JsonObject = {};
+    for (const [key, value] of Object.entries(source)) {
+      const level = toInt(value);
+      if (level !== undefined) converted[key] = level;
+    }
+    out[map] = converted;
+  }
+  const users = (out.users ?? {}) as JsonObject;
+  if (rules.privilegedCreators) {
+    for (const creator of creators) delete users[creator];
+  } else {
+    users[upgrader] = Math.max(toInt(users[upgrader]) ?? 0, 100);
+  }
+  out.users = users;
+  return out;
+}

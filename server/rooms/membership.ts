@@ -1,0 +1,165 @@
+/**
+ * Membership changes as server operations (join, invite, leave, kick, ban, unban, knock,
+ * forget), shared by the membership endpoints, `createRoom` and room upgrades. Each is one
+ * event through the pipeline; the auth rules decide, and their reason is the 403's message.
+ *
+ * @module
+ */
+
+import { isValidRoomAlias, isValidRoomId, serverNameOf } from "../../federation/identifiers.ts";
+import type { JsonObject } from "../../federation/types.ts";
+import { badJson, forbidden, invalidParam, MatrixError, notFound } from "../errors.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { getUser } from "../store/accounts.ts";
+import { memberProfile } from "../store/profiles.ts";
+import type { StoredEvent } from "./room_store.ts";
+import { roomKeys } from "./schema.ts";
+
+/** A remote room or user: this server cannot reach other servers yet. */
+export function federationUnavailable(what: string): MatrixError {
+  return new MatrixError(
+    "M_UNKNOWN",
+    `${what} is on another server; this server does not federate yet`,
+    { status: 400 },
+  );
+}
+
+/** Validates a room ID path parameter. */
+export function roomIdParam(roomId: string): string {
+  if (!isValidRoomId(roomId)) throw invalidParam(`'${roomId}' is not a valid room ID`);
+  return roomId;
+}
+
+/**
+ * A room ID from a room ID or a local alias (`/join/{roomIdOrAlias}`, `/knock/...`).
+ *
+ * @throws {MatrixError} 400 for malformed input, 404 for unknown aliases
+ */
+export async function resolveRoomIdOrAlias(hs: Homeserver, target: string): Promise<string> {
+  if (target.startsWith("#")) {
+    if (!isValidRoomAlias(target)) throw invalidParam(`'${target}' is not a valid room alias`);
+    const record = await hs.rooms.alias(target);
+    if (record) return record.roomId;
+    if (serverNameOf(target) !== hs.config.serverName) throw federationUnavailable(target);
+    throw notFound(`Room alias ${target} not found`);
+  }
+  return roomIdParam(target);
+}
+
+/** Fails with 404 unless this server knows the room. */
+export async function requireRoom(hs: Homeserver, roomId: string): Promise<void> {
+  if (await hs.rooms.room(roomId)) return;
+  const server = serverNameOf(roomId);
+  if (server !== undefined && server !== hs.config.serverName) {
+    throw federationUnavailable(`Room ${roomId}`);
+  }
+  throw notFound(`Room ${roomId} not found`);
+}
+
+/** Fails unless `userId` is a valid user ID of a local, existing account. */
+export async function requireLocalUser(hs: Homeserver, userId: unknown): Promise<string> {
+  if (typeof userId !== "string" || !/^@[^:]+:.+$/.test(userId)) {
+    throw badJson("'user_id' must be a user ID");
+  }
+  if (serverNameOf(userId) !== hs.config.serverName) throw federationUnavailable(userId);
+  if (!(await getUser(hs.kv, userId))) throw notFound(`User ${userId} does not exist`);
+  return userId;
+}
+
+/** Options of {@link setMembership}. */
+export interface MembershipChange {
+  roomId: string;
+  sender: string;
+  target: string;
+  membership: "join" | "invite" | "leave" | "ban" | "knock";
+  reason?: string;
+  /** Extra content (e.g. `is_direct`). */
+  extra?: JsonObject;
+  txn?: { deviceId: string; txnId: string };
+}
+
+/** Sends one m.room.member event through the pipeline. */
+export async function setMembership(
+  hs: Homeserver,
+  change: MembershipChange,
+): Promise<StoredEvent> {
+  const content: JsonObject = { ...change.extra, membership: change.membership };
+  if (change.reason !== undefined) content.reason = change.reason;
+  if (["join", "invite", "knock"].includes(change.membership)) {
+    Object.assign(content, await memberProfile(hs, change.target));
+  }
+  return await hs.pipeline.sendEvent(change.roomId, {
+    type: "m.room.member",
+    stateKey: change.target,
+    sender: change.sender,
+    content,
+  }, { txn: change.txn });
+}
+
+/** Joins a local user to a known room (a no-op when already joined). */
+export async function joinRoom(
+  hs: Homeserver,
+  roomId: string,
+  userId: string,
+  options: { reason?: string } = {},
+): Promise<void> {
+  await requireRoom(hs, roomId);
+  const current = await hs.rooms.membership(roomId, userId);
+  if (current?.membership === "join") return;
+  if (current?.membership === "ban") throw forbidden("You are banned from this room");
+  await setMembership(hs, {
+    roomId,
+    sender: userId,
+    target: userId,
+    membership: "join",
+    reason: options.reason,
+  });
+}
+
+/** Marks a room the user has left as forgotten (it disappears from their lists and sync). */
+export async function forgetRoom(hs: Homeserver, roomId: string, userId: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const entry = await hs.kv.get<import("./schema.ts").MembershipRecord>(
+      roomKeys.userRoom(userId, roomId),
+    );
+    if (!entry.value) return;
+    if (entry.value.membership === "join" || entry.value.membership === "invite") {
+      throw new MatrixError("M_UNKNOWN", "You must leave the room before forgetting it");
+    }
+    if (entry.value.forgotten) return;
+    const result = await hs.kv.atomic().check(entry)
+      .set(entry.key, { ...entry.value, forgotten: true }).commit();
+    if (result.ok) return;
+  }
+  throw new MatrixError("M_UNKNOWN", "Could not forget the room; try again", { status: 500 });
+}
+
+/**
+ * Sends new member events into every room the user is joined to after a profile change
+ * (installed as the profile module's propagator).
+ */
+export async function propagateProfileToRooms(
+  hs: Homeserver,
+  userId: string,
+  profile: { displayname?: string; avatar_url?: string },
+): Promise<void> {
+  for (const roomId of await hs.rooms.joinedRooms(userId)) {
+    const current = await hs.rooms.currentStateEvent(roomId, "m.room.member", userId);
+    const content: JsonObject = { ...current?.event.content, membership: "join" };
+    delete content.displayname;
+    delete content.avatar_url;
+    delete content.reason;
+    Object.assign(content, profile);
+    try {
+      await hs.pipeline.sendEvent(roomId, {
+        type: "m.room.member",
+        stateKey: userId,
+        sender: userId,
+        content,
+      });
+    } catch (err) {
+      // One room refusing (e.g. a power level change) must not stop the others.
+      console.error(`profile update in ${roomId} failed:`, (err as Error).message);
+    }
+  }
+}

@@ -41,6 +41,7 @@ import { presenceRoutes } from "./client/presence.ts";
 import { receiptRoutes } from "./client/receipts.ts";
 import { reportRoutes } from "./client/report.ts";
 import { userDirectoryRoutes } from "./client/user_directory.ts";
+import { messagesRoutes } from "./client/messages.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -77,6 +78,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   receiptRoutes,
   reportRoutes,
   userDirectoryRoutes,
+  messagesRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

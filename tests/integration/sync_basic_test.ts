@@ -91,7 +91,8 @@ Deno.test("sync: incremental syncs carry only what changed; limited timelines", 
       }/messages?dir=b&limit=2&from=${lroom.timeline.prev_batch}`,
       { token: alice.accessToken },
     );
-    if (back.status === 200) {
+    assertEquals(back.status, 200);
+    {
       assertEquals(back.body.chunk.map((e: { content: { body: string } }) => e.content.body), [
         "m4",
         "m3",

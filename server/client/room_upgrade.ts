@@ -1,14 +1,15 @@
 /**
  * Room upgrades (spec: Client-Server API, "Room Upgrades"): `POST /rooms/{roomId}/upgrade`.
  * Checks the tombstone permission, creates the replacement room (predecessor, room type),
- * copies the transferable state and bans, moves local aliases and the canonical alias, sends
+ * copies the transferable state and bans, invites the local members of a non-public room,
+ * moves local aliases and the canonical alias, sends
  * the tombstone and restricts the old room's power levels.
  *
  * @module
  */
 
 import { Hono } from "hono";
-import { isValidUserId } from "../../federation/identifiers.ts";
+import { isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
 import type { JsonObject, JsonValue } from "../../federation/types.ts";
 import { badJson, forbidden, jsonResponse, MatrixError } from "../errors.ts";
@@ -129,6 +130,20 @@ async function upgradeRoom(
   for (const ban of await hs.rooms.members(oldRoomId, "ban")) {
     if (creators.has(ban)) continue;
     await setMembership(hs, { roomId: newRoomId, sender: userId, target: ban, membership: "ban" });
+  }
+
+  // Members of a room that is not public could not follow the tombstone: invite the local ones.
+  const joinRule = (await reader("m.room.join_rules", ""))?.event.content.join_rule;
+  if (joinRule !== "public") {
+    for (const member of await hs.rooms.members(oldRoomId, "join")) {
+      if (member === userId || serverNameOf(member) !== hs.config.serverName) continue;
+      await setMembership(hs, {
+        roomId: newRoomId,
+        sender: userId,
+        target: member,
+        membership: "invite",
+      }).catch((err) => console.error(`inviting ${member} after upgrade failed:`, err.message));
+    }
   }
 
   // Local aliases and the canonical alias move to the new room.

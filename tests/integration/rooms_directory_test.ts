@@ -180,3 +180,21 @@ Deno.test("upgrade: tombstone, new room with copied state, predecessor, aliases 
     const pl11 = await getState(t, alice, up2.body.replacement_room, "m.room.power_levels");
     assertEquals(pl11.body.users[alice.userId], 100);
   }));
+
+Deno.test("upgrade: local members of an invite-only room are invited to the new room", () =>
+  withRoomServer(async (t) => {
+    const alice = await t.register("alice");
+    const bob = await t.register("bob");
+    const oldRoom = await createRoom(t, alice, { room_version: "11", invite: [bob.userId] });
+    await roomPost(t, bob, oldRoom, "join");
+    const up = await t.request("POST", `${V3}/rooms/${enc(oldRoom)}/upgrade`, {
+      token: alice.accessToken,
+      body: { new_version: "12" },
+    });
+    const newRoom = up.body.replacement_room;
+    assertEquals(
+      (await getState(t, alice, newRoom, "m.room.member", bob.userId)).body.membership,
+      "invite",
+    );
+    assertEquals((await roomPost(t, bob, newRoom, "join")).status, 200);
+  }));

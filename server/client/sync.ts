@@ -71,16 +71,18 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
       if (!result.empty || since === null || fullState || remaining <= 0) {
         return c.json(result.body);
       }
+      // A client that goes away (or a server that shuts down, which aborts open requests)
+      // ends the wait at once instead of holding the request until its timeout.
       const woke = await waitForSyncChange(hs, {
         userId,
         since: upto,
         typingSerial,
         timeoutMs: remaining,
+        signal: c.req.raw.signal,
       });
       if (!woke) {
-        // Timed out: answer with the empty response, whose token still moves forward over
-        // changes that concerned other users. (A client that went away is not detected: its
-        // waiter ends with the timeout, at most MAX_SYNC_TIMEOUT_MS.)
+        // Timed out (or aborted): answer with the empty response, whose token still moves
+        // forward over changes that concerned other users.
         return c.json(result.body);
       }
     }

@@ -142,31 +142,41 @@ browserTest("language follows the browser and can be changed", async () => {
   });
 });
 
-browserTest("the app opens offline once the service worker has stored it", async () => {
-  await withApp({}, async (page, server) => {
-    const user = await server.register("dora");
-    await page.goto(server.baseUrl);
-    await page.getByLabel("Username").fill("dora");
-    await page.getByLabel("Password").fill(user.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await expectShell(page, "@dora:localhost");
-    // Page functions are given as source text: this file is type-checked without the DOM.
-    await page.waitForFunction(
-      `navigator.serviceWorker.ready.then((registration) =>
+browserTest(
+  "the app opens offline, with its rooms, once the service worker has stored it",
+  async () => {
+    await withApp({}, async (page, server) => {
+      const user = await server.register("dora");
+      const room = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: user.accessToken,
+        body: { name: "Bureau des citoyens" },
+      });
+      assertEquals(room.status, 200);
+      await page.goto(server.baseUrl);
+      await page.getByLabel("Username").fill("dora");
+      await page.getByLabel("Password").fill(user.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expectShell(page, "@dora:localhost");
+      await page.getByRole("link", { name: "Bureau des citoyens" }).waitFor();
+      // Page functions are given as source text: this file is type-checked without the DOM.
+      await page.waitForFunction(
+        `navigator.serviceWorker.ready.then((registration) =>
         registration.active?.state === "activated" && !!navigator.serviceWorker.controller)`,
-    );
+      );
 
-    // Gone for real: the browser is offline and the server has stopped.
-    await page.context().setOffline(true);
-    await server.hs.close();
-    await page.reload();
-    await expectShell(page, "@dora:localhost");
-    await page.getByText("Offline: showing what this device has saved.").waitFor();
-    await page.getByRole("link", { name: "Settings" }).click();
-    await page.getByRole("heading", { name: "Settings" }).waitFor();
-    assertEquals(await page.evaluate("navigator.onLine"), false);
-  });
-});
+      // Gone for real: the browser is offline and the server has stopped.
+      await page.context().setOffline(true);
+      await server.hs.close();
+      await page.reload();
+      await expectShell(page, "@dora:localhost");
+      await page.getByText("Offline: showing what this device has saved.").waitFor();
+      await page.getByRole("link", { name: "Bureau des citoyens" }).waitFor();
+      await page.getByRole("link", { name: "Settings" }).click();
+      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      assertEquals(await page.evaluate("navigator.onLine"), false);
+    });
+  },
+);
 
 const AXE_SOURCE = await Deno.readTextFile(
   new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
@@ -230,4 +240,52 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
       assertEquals(problems, []);
     },
   );
+});
+
+browserTest("the room list shows invitations and joined rooms from sync", async () => {
+  await withApp({}, async (page, server) => {
+    const anna = await server.register("anna");
+    const ben = await server.register("ben");
+    const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+      token: ben.accessToken,
+      body: { name: "Conseil communal", invite: [anna.userId], preset: "private_chat" },
+    });
+    assertEquals(created.status, 200, JSON.stringify(created.body));
+    const own = await server.request("POST", "/_matrix/client/v3/createRoom", {
+      token: anna.accessToken,
+      body: { name: "Équipe sociale", preset: "private_chat" },
+    });
+    assertEquals(own.status, 200, JSON.stringify(own.body));
+
+    await page.goto(server.baseUrl);
+    await page.getByLabel("Username").fill("anna");
+    await page.getByLabel("Password").fill(anna.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const list = page.getByRole("navigation", { name: "Conversation list" });
+    await list.getByRole("link", { name: "Équipe sociale" }).waitFor();
+    await list.getByText("Invited by @ben:localhost").waitFor();
+    assertEquals(await accessibilityViolations(page), [], "with an invitation");
+
+    await page.getByLabel("Search conversations").fill("equipe");
+    await list.getByRole("button", { name: "Accept the invitation to Conseil communal" })
+      .waitFor({ state: "detached" });
+    await page.getByLabel("Search conversations").fill("");
+
+    await list.getByRole("button", { name: "Accept the invitation to Conseil communal" }).click();
+    await list.getByRole("link", { name: "Conseil communal" }).waitFor();
+    const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(created.body.room_id)}`;
+    const sent = await server.request("PUT", `${roomPath}/send/m.room.message/t1`, {
+      token: ben.accessToken,
+      body: { msgtype: "m.text", body: "Moien!" },
+    });
+    assertEquals(sent.status, 200);
+    await list.getByLabel("1 unread message").waitFor();
+    assertEquals(await accessibilityViolations(page), [], "with an unread badge");
+    await list.getByRole("link", { name: "Conseil communal" }).click();
+    await page.getByRole("heading", { name: "Conseil communal" }).waitFor();
+    assertEquals(
+      decodeURIComponent(new URL(page.url()).pathname),
+      `/rooms/${created.body.room_id}`,
+    );
+  });
 });

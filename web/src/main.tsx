@@ -40,6 +40,10 @@ effect(() => {
   document.title = app.i18n.t("app.name");
 });
 
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") app.session.persist();
+});
+
 const root = document.getElementById("app");
 if (!root) throw new Error("index.html has no #app element");
 render(<AppView app={app} />, root);

@@ -149,9 +149,11 @@ export async function signInWithPassword(
       password: login.password,
       initial_device_display_name: DEVICE_DISPLAY_NAME,
     });
-    const advertised = res.well_known?.["m.homeserver"]?.base_url;
+    // The response's `well_known` is not followed: the app has just reached this server at
+    // `homeserverUrl`, while the advertised address may be one this browser cannot reach
+    // (a server whose public_base_url names another host or port).
     return {
-      homeserverUrl: advertised ? advertised.replace(/\/+$/, "") : homeserverUrl,
+      homeserverUrl,
       userId: res.user_id,
       deviceId: res.device_id,
       accessToken: res.access_token,

@@ -135,7 +135,7 @@ export class Session {
       return;
     }
     if (this.#stopped) return;
-    const store = await this.#openSyncStore(sdk, credentials.userId);
+    const store = await this.#syncStore(sdk, credentials.userId);
     if (this.#stopped) return;
     const client = sdk.createClient({
       baseUrl: credentials.homeserverUrl,
@@ -146,6 +146,14 @@ export class Session {
       timelineSupport: true,
     });
     this.#client = client;
+    if (store) {
+      try {
+        await store.startup(); // loads the cached rooms, so they show before (or without) sync
+      } catch (err) {
+        console.warn("gemeng: the sync cache did not open", err);
+      }
+      if (this.#stopped) return;
+    }
     client.on(sdk.ClientEvent.Sync, (state) => {
       this.#sync.value = syncStatus(sdk, state);
     });
@@ -164,24 +172,24 @@ export class Session {
     }
   }
 
-  async #openSyncStore(sdk: Sdk, userId: string) {
+  /** The sync cache, not yet started (the SDK wants it started after the client exists). */
+  async #syncStore(sdk: Sdk, userId: string) {
     const indexedDB = this.#options.indexedDB;
     if (!indexedDB) return undefined;
-    try {
-      const store = new sdk.IndexedDBStore({
+    const open = () =>
+      new sdk.IndexedDBStore({
         indexedDB,
         dbName: SYNC_DB,
         localStorage: this.#options.sdkLocalStorage,
       });
-      await store.startup();
-      // A cache left by another account must not show here.
-      const owner = this.#options.storage.getItem(`${STORAGE_KEY}.syncOwner`);
-      if (owner !== userId) {
-        await store.deleteAllData();
-        await store.startup();
-        this.#options.storage.setItem(`${STORAGE_KEY}.syncOwner`, userId);
+    try {
+      // A cache left by another account must not show here: drop it before opening.
+      const ownerKey = `${STORAGE_KEY}.syncOwner`;
+      if (this.#options.storage.getItem(ownerKey) !== userId) {
+        await open().deleteAllData();
+        this.#options.storage.setItem(ownerKey, userId);
       }
-      return store;
+      return open();
     } catch (err) {
       console.warn("gemeng: no sync cache on this device", err);
       return undefined;
@@ -200,6 +208,16 @@ export class Session {
       this.#crypto.value = "failed";
       this.#cryptoError.value = err instanceof Error ? err.message : String(err);
     }
+  }
+
+  /**
+   * Writes the sync cache now (the SDK otherwise writes it at most every few minutes); the app
+   * calls this when the page is hidden, so what was on screen is there offline next time.
+   */
+  persist(): void {
+    this.#client?.store.save(true).catch((err) => {
+      console.warn("gemeng: could not save the sync cache", err);
+    });
   }
 
   /**

@@ -3,10 +3,12 @@
  * (dist/build.json) and are compared with the 400 KB gzip budget for app JavaScript (the
  * crypto WASM is reported apart; it loads after sign-in). The time to the first screen is
  * measured in headless Chromium with a cold cache, against the time the same browser needs to
- * show a one-line page from a bare Deno server in the same run.
+ * show a one-line page from a bare Deno server in the same run. The time to the room list of a
+ * signed-in user is measured on a new device (cold cache, new crypto store) and on reopening
+ * (service worker and sync cache), against the 1.5 s target.
  */
 
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { buildWeb, DIST, readBuildManifest } from "../web/build.ts";
 import { haveChromium, launchChromium } from "../tests/browser/chromium.ts";
 import { startTestServer } from "../tests/support/test_server.ts";
@@ -132,6 +134,81 @@ async function timingRows(quick: boolean): Promise<BenchRow[]> {
   }
 }
 
+/** Milliseconds from navigation until the room list shows `rooms` rows. */
+async function roomListTime(page: Page, rooms: number): Promise<number> {
+  const rows = page.getByRole("navigation", { name: "Conversation list" }).getByRole("listitem");
+  await rows.nth(rooms - 1).waitFor({ timeout: 30_000 });
+  // Page code as source text: this module is type-checked without the DOM.
+  return await page.evaluate<number>("performance.now()");
+}
+
+/** Resolves once a service worker controls the page. */
+const CONTROLLED = `new Promise((resolve) => navigator.serviceWorker.controller
+  ? resolve(true)
+  : navigator.serviceWorker.addEventListener("controllerchange", () => resolve(true)))`;
+
+async function roomListRows(quick: boolean): Promise<BenchRow[]> {
+  const runs = quick ? 2 : 5;
+  const roomCount = quick ? 10 : 50;
+  const server = await startTestServer();
+  const browser = await launchChromium();
+  try {
+    const user = await server.register("bench");
+    for (let i = 0; i < roomCount; i++) {
+      const res = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: user.accessToken,
+        body: { name: `Room ${i}`, preset: "private_chat" },
+      });
+      if (res.status !== 200) throw new Error(`createRoom: ${JSON.stringify(res.body)}`);
+    }
+    const cold: number[] = [];
+    const warm: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      // A new device each run: a fresh profile, crypto store and sync cache.
+      const device = await server.login("bench", user.password);
+      const session = JSON.stringify({
+        homeserverUrl: server.baseUrl,
+        userId: device.userId,
+        deviceId: device.deviceId,
+        accessToken: device.accessToken,
+      });
+      const context = await browser.newContext();
+      try {
+        await context.addInitScript((value) => {
+          if (!localStorage.getItem("gemeng.session")) {
+            localStorage.setItem("gemeng.session", value);
+          }
+        }, session);
+        const page = await context.newPage();
+        await page.goto(server.baseUrl, { waitUntil: "commit" });
+        cold.push(await roomListTime(page, roomCount));
+        await page.evaluate(CONTROLLED);
+        await page.reload({ waitUntil: "commit" });
+        warm.push(await roomListTime(page, roomCount));
+      } finally {
+        await context.close();
+      }
+    }
+    const row = (name: string, values: number[], note: string): BenchRow => ({
+      section: SECTION,
+      name,
+      value: median(values),
+      unit: "ms",
+      ceilingName: "target",
+      ceiling: FIRST_SCREEN_TARGET_MS,
+      ratio: FIRST_SCREEN_TARGET_MS / median(values),
+      note: `median of ${runs}, ${roomCount} rooms; ${note}`,
+    });
+    return [
+      row("time to the room list, new device", cold, "cold cache, new crypto store"),
+      row("time to the room list, reopened", warm, "service worker and sync cache"),
+    ];
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 /** Runs the web section. */
 export async function runWebBench(options: { quick: boolean }): Promise<BenchRow[]> {
   const rows = await sizeRows();
@@ -140,5 +217,6 @@ export async function runWebBench(options: { quick: boolean }): Promise<BenchRow
     return rows;
   }
   rows.push(...await timingRows(options.quick));
+  rows.push(...await roomListRows(options.quick));
   return rows;
 }

@@ -152,10 +152,17 @@ browserTest(
         body: { name: "Bureau des citoyens" },
       });
       assertEquals(room.status, 200);
+      // By keyboard: the screen's heading has focus; Tab walks the form in order; Enter sends.
       await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("dora");
-      await page.getByLabel("Password").fill(user.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assertEquals(await page.evaluate("document.activeElement.tagName"), "H1");
+      await page.keyboard.press("Tab");
+      assertEquals(await page.evaluate("document.activeElement.type"), "url", "the server");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type("dora");
+      await page.keyboard.press("Tab");
+      await page.keyboard.type(user.password);
+      await page.keyboard.press("Enter");
       await expectShell(page, "@dora:localhost");
       await page.getByRole("link", { name: "Bureau des citoyens" }).waitFor();
       // Page functions are given as source text: this file is type-checked without the DOM.

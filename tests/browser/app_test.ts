@@ -296,3 +296,33 @@ browserTest("the room list shows invitations and joined rooms from sync", async 
     );
   });
 });
+
+browserTest("signs in to another homeserver; a revoked session returns to sign-in", async () => {
+  const other = await startTestServer();
+  try {
+    await withApp({}, async (page, server) => {
+      const fay = await other.register("fay");
+      await page.goto(server.baseUrl);
+      await page.getByLabel("Server").fill(other.baseUrl);
+      await page.getByLabel("Username").fill("fay");
+      await page.getByLabel("Password").fill(fay.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expectShell(page, "@fay:localhost");
+      const stored = await page.evaluate<string>(`localStorage.getItem("gemeng.session")`);
+      const session = JSON.parse(stored);
+      assertEquals(session.homeserverUrl, other.baseUrl);
+      const whoami = await other.request("GET", "/_matrix/client/v3/account/whoami", {
+        token: session.accessToken,
+      });
+      assertEquals(whoami.body?.device_id, session.deviceId, "the session lives on that server");
+
+      // Signed out elsewhere (say, from another device): the app notices and asks again.
+      await other.request("POST", "/_matrix/client/v3/logout", { token: session.accessToken });
+      await page.reload();
+      await page.getByRole("heading", { name: "Sign in" }).waitFor();
+      assertEquals(await page.evaluate(`localStorage.getItem("gemeng.session")`), null);
+    });
+  } finally {
+    await other.close();
+  }
+});

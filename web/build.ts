@@ -25,7 +25,10 @@ import * as esbuild from "esbuild";
 import { compile, optimize } from "@tailwindcss/node";
 import { Scanner } from "@tailwindcss/oxide";
 import { gzipSync } from "node:zlib";
-import { BRAND_COLOUR, iconPng, iconSvg } from "./build/icons.ts";
+import { cryptoWasmPlugin } from "./build/crypto_wasm.ts";
+import { contentHash } from "./build/hash.ts";
+import { iconPng, iconSvg } from "./build/icons.ts";
+import { type IconPaths, indexHtml, webManifest } from "./build/pages.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const WEB = new URL("./", import.meta.url);
@@ -71,16 +74,6 @@ function path(url: URL): string {
   return decodeURIComponent(url.pathname);
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** A content hash short enough for file names, in esbuild's style (upper-case base32). */
-async function contentHash(bytes: Uint8Array): Promise<string> {
-  return (await sha256Hex(bytes)).slice(0, 10).toUpperCase();
-}
-
 /** The newest modification time of the files the build reads. */
 export async function sourceStamp(): Promise<number> {
   let newest = 0;
@@ -107,36 +100,6 @@ export async function readBuildManifest(dist: URL = DIST): Promise<BuildManifest
   } catch {
     return null;
   }
-}
-
-/**
- * Locates matrix-sdk-crypto-wasm's browser entry, copies its WASM into the output under a
- * hashed name, and points the entry's default URL (`./pkg/…_bg.wasm` next to the module) at
- * that name. esbuild does not follow `new URL(…, import.meta.url)`, so without this the
- * bundle would ask for a file that does not exist.
- */
-function cryptoWasmPlugin(assetsDir: URL, found: { name?: string }): esbuild.Plugin {
-  const DEFAULT_URL = `new URL("./pkg/matrix_sdk_crypto_wasm_bg.wasm", import.meta.url)`;
-  return {
-    name: "gemeng-crypto-wasm",
-    setup(build) {
-      build.onLoad({ filter: /matrix-sdk-crypto-wasm[\\/]index\.mjs$/ }, async (args) => {
-        const source = await Deno.readTextFile(args.path);
-        if (!source.includes(DEFAULT_URL)) {
-          throw new Error(`${args.path} no longer loads its WASM as expected; update web/build.ts`);
-        }
-        const wasmPath = args.path.replace(/index\.mjs$/, "pkg/matrix_sdk_crypto_wasm_bg.wasm");
-        const wasm = await Deno.readFile(wasmPath);
-        const name = `crypto-${await contentHash(wasm)}.wasm`;
-        await Deno.writeFile(new URL(name, assetsDir), wasm);
-        found.name = name;
-        return {
-          contents: source.replace(DEFAULT_URL, `new URL("./${name}", import.meta.url)`),
-          loader: "js",
-        };
-      });
-    },
-  };
 }
 
 async function buildScripts(out: URL, dev: boolean) {
@@ -207,7 +170,7 @@ async function writeHashed(out: URL, base: string, ext: string, bytes: Uint8Arra
   return `/assets/${name}`;
 }
 
-async function buildIcons(out: URL) {
+async function buildIcons(out: URL): Promise<IconPaths> {
   const encoder = new TextEncoder();
   return {
     svg: await writeHashed(out, "icon", "svg", encoder.encode(iconSvg())),
@@ -220,63 +183,6 @@ async function buildIcons(out: URL) {
       iconPng(512, { fullBleed: true }),
     ),
   };
-}
-
-function webManifest(icons: Awaited<ReturnType<typeof buildIcons>>): string {
-  return JSON.stringify(
-    {
-      name: "gemeng",
-      short_name: "gemeng",
-      description: "Matrix chat for communes and public services, end-to-end encrypted",
-      id: "/",
-      start_url: "/",
-      scope: "/",
-      display: "standalone",
-      background_color: "#f8fafc",
-      theme_color: BRAND_COLOUR,
-      icons: [
-        { src: icons.svg, sizes: "any", type: "image/svg+xml", purpose: "any" },
-        { src: icons.png192, sizes: "192x192", type: "image/png", purpose: "any" },
-        { src: icons.png512, sizes: "512x512", type: "image/png", purpose: "any" },
-        { src: icons.maskable512, sizes: "512x512", type: "image/png", purpose: "maskable" },
-      ],
-    },
-    null,
-    2,
-  );
-}
-
-function indexHtml(parts: {
-  entry: string;
-  initialScripts: string[];
-  css: string;
-  icons: Awaited<ReturnType<typeof buildIcons>>;
-}): string {
-  const preloads = parts.initialScripts.filter((file) => file !== parts.entry)
-    .map((file) => `<link rel="modulepreload" href="${file}">`);
-  return [
-    `<!doctype html>`,
-    `<html lang="en">`,
-    `<head>`,
-    `<meta charset="utf-8">`,
-    `<meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">`,
-    `<meta name="theme-color" content="${BRAND_COLOUR}">`,
-    `<meta name="color-scheme" content="light dark">`,
-    `<title>gemeng</title>`,
-    `<link rel="manifest" href="/manifest.webmanifest">`,
-    `<link rel="icon" href="${parts.icons.svg}" type="image/svg+xml">`,
-    `<link rel="apple-touch-icon" href="${parts.icons.png192}">`,
-    `<link rel="stylesheet" href="${parts.css}">`,
-    ...preloads,
-    `<script type="module" src="${parts.entry}"></script>`,
-    `</head>`,
-    `<body>`,
-    `<div id="app"></div>`,
-    `<noscript>gemeng needs JavaScript.</noscript>`,
-    `</body>`,
-    `</html>`,
-    ``,
-  ].join("\n");
 }
 
 async function buildServiceWorker(out: URL, buildId: string, precache: string[], dev: boolean) {

@@ -2,26 +2,45 @@
  * `deno task bench [--quick] [--only SECTION[,SECTION]]`: runs the benchmark sections, prints a
  * table of figures beside ceilings measured in the same run, writes bench/results/latest.json
  * and appends the table to BENCHMARKS.md.
+ *
+ * `--target URL --shared-secret S` points the client-load section (`server`) at another
+ * homeserver (and runs only that section unless `--only` says otherwise);
+ * `--server-flags "--cpu-prof --cpu-prof-dir=DIR"` passes `deno run` flags to the gemeng
+ * process the section starts; `--verbose` shows its output.
  */
 import { measureKvCeilings } from "./ceilings.ts";
 import { runEngineBench } from "./engine.ts";
 import { runMediaBench } from "./media.ts";
 import { runE2eeBench } from "./e2ee.ts";
 import { runWebBench } from "./web.ts";
+import { runServerBench } from "./server_scenarios.ts";
 import { type BenchRow, machineDescription, markdownTable } from "./report.ts";
 
 interface BenchOptions {
   quick: boolean;
   only: Set<string> | undefined;
   record: boolean;
+  target?: string;
+  sharedSecret?: string;
+  serverFlags?: string[];
+  verbose: boolean;
 }
 
 function parseArgs(args: string[]): BenchOptions {
-  const options: BenchOptions = { quick: false, only: undefined, record: true };
+  const options: BenchOptions = { quick: false, only: undefined, record: true, verbose: false };
+  const value = (i: number, arg: string) => {
+    const v = args[i];
+    if (v === undefined) throw new Error(`${arg} needs a value`);
+    return v;
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--quick") options.quick = true;
     else if (arg === "--no-record") options.record = false;
+    else if (arg === "--verbose") options.verbose = true;
+    else if (arg === "--target") options.target = value(++i, arg);
+    else if (arg === "--shared-secret") options.sharedSecret = value(++i, arg);
+    else if (arg === "--server-flags") options.serverFlags = value(++i, arg).split(/\s+/);
     else if (arg === "--only") options.only = new Set(args[++i]?.split(",") ?? []);
     else if (arg.startsWith("--only=")) options.only = new Set(arg.slice(7).split(","));
     else throw new Error(`unknown argument ${arg}`);
@@ -31,6 +50,7 @@ function parseArgs(args: string[]): BenchOptions {
 
 async function main() {
   const options = parseArgs(Deno.args);
+  if (options.target && !options.only) options.only = new Set(["server"]);
   const wanted = (section: string) => !options.only || options.only.has(section);
   const machine = await machineDescription();
   console.log(`gemeng bench on ${machine}${options.quick ? " (quick)" : ""}`);
@@ -54,6 +74,18 @@ async function main() {
   if (wanted("media")) rows.push(...(await runMediaBench({ quick: options.quick, kv })));
   if (wanted("e2ee")) rows.push(...(await runE2eeBench({ quick: options.quick, kv })));
   if (wanted("web")) rows.push(...(await runWebBench({ quick: options.quick })));
+  if (wanted("server")) {
+    rows.push(
+      ...(await runServerBench({
+        quick: options.quick,
+        kv,
+        target: options.target,
+        sharedSecret: options.sharedSecret,
+        serverDenoFlags: options.serverFlags,
+        verbose: options.verbose,
+      })),
+    );
+  }
 
   const table = markdownTable(rows);
   console.log(table);

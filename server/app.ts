@@ -42,6 +42,8 @@ import { receiptRoutes } from "./client/receipts.ts";
 import { reportRoutes } from "./client/report.ts";
 import { userDirectoryRoutes } from "./client/user_directory.ts";
 import { messagesRoutes } from "./client/messages.ts";
+import { relationsRoutes } from "./client/relations.ts";
+import { threadsRoutes } from "./client/threads.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -79,6 +81,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   reportRoutes,
   userDirectoryRoutes,
   messagesRoutes,
+  relationsRoutes,
+  threadsRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

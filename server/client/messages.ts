@@ -14,7 +14,7 @@ import { type AppEnv, requireAuth } from "../request_context.ts";
 import { projectEventFields, roomEventAllowed, type RoomEventFilter } from "../sync/filter.ts";
 import { visibleTimelineEvent } from "../sync/room_access.ts";
 import type { ClientEvent, SyncEvent } from "../sync/room_source.ts";
-import { roomsAccess } from "../sync/rooms_adapter.ts";
+import { formatEvents, roomsAccess } from "../sync/rooms_adapter.ts";
 import { parseSyncToken, positionToken } from "../sync/token.ts";
 import { roomEventFilterFromParam } from "./filter.ts";
 
@@ -136,7 +136,7 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
     const half = Math.floor(limit / 2);
     const visible = hs.stream.visiblePosition;
     const [target, before, after] = await Promise.all([
-      source.event(eventId),
+      formatEvents(hs, [stored], { userId }).then(([event]) => ({ event })),
       source.events(roomId, {
         userId,
         after: 0,

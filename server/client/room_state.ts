@@ -20,6 +20,7 @@ import { canonicalAliasPrecheck } from "../rooms/aliases.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import { canSeeEvent } from "../rooms/visibility.ts";
+import { formatEvents } from "../sync/rooms_adapter.ts";
 import { clientEvent, clientEvents } from "./client_event.ts";
 
 const V3 = "/_matrix/client/v3";
@@ -199,7 +200,8 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     ) {
       throw notFound("Event not found, or you may not see it");
     }
-    return jsonResponse(await clientEvent(hs.rooms, stored, { userId, deviceId }));
+    const [event] = await formatEvents(hs, [stored], { userId, deviceId });
+    return jsonResponse(event);
   });
 
   return app;

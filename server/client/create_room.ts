@@ -23,6 +23,7 @@ import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { createAlias, localAlias, setPublished } from "../rooms/aliases.ts";
 import { requireLocalUser, setMembership } from "../rooms/membership.ts";
 import type { RoomVersionRules } from "../../federation/room_versions.ts";
+import { defaultEncryptionEvent } from "../e2ee/default_encryption.ts";
 
 const V3 = "/_matrix/client/v3";
 const PRESETS = ["private_chat", "trusted_private_chat", "public_chat"] as const;
@@ -230,6 +231,12 @@ async function createRoom(
   for (const event of presetState(request.preset)) {
     if (!given.has(`${event.type}\u0000`)) await send(event.type, "", event.content);
   }
+  // Default encryption (`[e2ee] default_for`) counts as initial state the request did not give.
+  const encryption = given.has("m.room.encryption\u0000") ? null : defaultEncryptionEvent(
+    hs.config,
+    { preset: request.preset, visibility: request.visibility, isDirect: request.isDirect },
+  );
+  if (encryption) await send(encryption.type, encryption.state_key, encryption.content);
   for (const event of request.initialState) await send(event.type, event.stateKey, event.content);
   if (request.name !== undefined) await send("m.room.name", "", { name: request.name });
   if (request.topic !== undefined) {

@@ -24,6 +24,7 @@ import {
   storeKeyUpload,
 } from "../e2ee/device_keys.ts";
 import { keyChanges } from "../e2ee/sync_fields.ts";
+import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { queryKeys } from "../e2ee/key_query.ts";
 import type { JsonObject } from "../e2ee/schema.ts";
 import {
@@ -149,7 +150,13 @@ export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
     const to = c.req.query("to");
     if (from === undefined) throw missingParam("from");
     if (to === undefined) throw missingParam("to");
-    return c.json(await keyChanges(hs, c.var.auth.userId, { from, to }));
+    return c.json(
+      await keyChanges(hs, c.var.auth.userId, {
+        from,
+        to,
+        rooms: roomsAccess(hs).membershipView,
+      }),
+    );
   });
 
   return app;

@@ -10,7 +10,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { USAGES } from "./cross_signing.ts";
 import { deletePrefix } from "./device_keys.ts";
-import { addDeviceListChange } from "./device_lists.ts";
+import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
 import { e2eeKeys } from "./schema.ts";
 
@@ -22,6 +22,7 @@ export async function deleteUserCrossSigning(hs: Homeserver, userId: string): Pr
     await addDeviceListChange(kv, op, { userId, pos, crossSigning: true });
   });
   if (pos === null) throw new Error("cross-signing deletion kept conflicting");
+  wakeDeviceListWatchers(hs, userId, pos);
   await deletePrefix(kv, e2eeKeys.crossUserSignaturesBy(userId));
   await deletePrefix(kv, e2eeKeys.backupVersionsOf(userId));
   await deletePrefix(kv, e2eeKeys.backupSessionsOfUser(userId));

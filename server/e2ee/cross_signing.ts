@@ -11,7 +11,7 @@ import { decodePublicKey, verifyJsonSignature } from "../../crypto/signing.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { addDeviceListChange } from "./device_lists.ts";
+import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
 import { accountKeys } from "../store/kv_store.ts";
 import {
@@ -144,6 +144,7 @@ export async function storeCrossSigningUpload(
     });
     await addDeviceListChange(hs.kv, op, { userId, pos, crossSigning: true });
   }, { attempts: 1 });
+  if (pos !== null) wakeDeviceListWatchers(hs, userId, pos);
   return pos !== null;
 }
 
@@ -288,6 +289,7 @@ async function signOwnKey(
       crossSigning: isMaster,
     });
   }, { attempts: 1 });
+  if (pos !== null) wakeDeviceListWatchers(hs, userId, pos);
   return pos === null ? failure("M_UNKNOWN", "The key changed meanwhile; try again") : null;
 }
 
@@ -336,6 +338,7 @@ async function signOtherMasterKey(
     // Only the signer may see the signature, so only the signer's devices are told.
     await addDeviceListChange(kv, op, { userId: signerUserId, pos, crossSigning: true });
   }, { attempts: 1 });
+  if (pos !== null) wakeDeviceListWatchers(hs, signerUserId, pos);
   return pos === null ? failure("M_UNKNOWN", "The key changed meanwhile; try again") : null;
 }
 

@@ -10,7 +10,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { invalidParam } from "../errors.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
-import { addDeviceListChange } from "./device_lists.ts";
+import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
 import {
   counterValue,
@@ -184,7 +184,10 @@ export async function storeKeyUpload(
         build(op);
         await addDeviceListChange(kv, op, { userId, pos, deviceIds: [deviceId] });
       }, { attempts: 1 });
-      if (pos !== null) return await oneTimeKeyCounts(kv, device);
+      if (pos !== null) {
+        wakeDeviceListWatchers(hs, userId, pos);
+        return await oneTimeKeyCounts(kv, device);
+      }
     } else {
       const op = kv.atomic();
       build(op);
@@ -342,6 +345,7 @@ export async function deleteDeviceKeys(
       }
     });
     if (pos === null) throw new Error("device key deletion kept conflicting");
+    if (chunkWithKeys.length > 0) wakeDeviceListWatchers(hs, userId, pos);
   }
   for (const deviceId of deviceIds) {
     for (

@@ -8,6 +8,7 @@
  */
 
 import type { Homeserver } from "../homeserver.ts";
+import { wakeUsersSharingRoomsWith } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
 import { type DeviceListChangeRecord, e2eeKeys } from "./schema.ts";
 
@@ -52,7 +53,16 @@ export async function recordDeviceListChange(
     await addDeviceListChange(hs.kv, op, { ...change, pos });
   });
   if (pos === null) throw new Error("device-list change kept conflicting");
+  wakeDeviceListWatchers(hs, change.userId, pos);
   return pos;
+}
+
+/**
+ * Wakes the long-polling syncs of a user and of every local user who shares a room with them,
+ * after a device-list entry of that user committed at `pos`.
+ */
+export function wakeDeviceListWatchers(hs: Homeserver, userId: string, pos: number): void {
+  wakeUsersSharingRoomsWith(hs, userId, pos);
 }
 
 /** Users with a device-list change at a position in `(since, upto]`. */

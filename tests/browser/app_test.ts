@@ -250,7 +250,8 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
 });
 
 browserTest("the room list shows invitations and joined rooms from sync", async () => {
-  await withApp({}, async (page, server) => {
+  // Messages are sent in plaintext over HTTP here, so the rooms are not encrypted by default.
+  await withApp({ config: { e2ee: { default_for: "off" } } }, async (page, server) => {
     const anna = await server.register("anna");
     const ben = await server.register("ben");
     const created = await server.request("POST", "/_matrix/client/v3/createRoom", {

@@ -105,6 +105,7 @@ Deno.test("createRoom: event order, initial_state over preset, overrides, is_dir
       "m.room.canonical_alias",
       "m.room.history_visibility",
       "m.room.guest_access",
+      "m.room.encryption", // default encryption of a private room ([e2ee] default_for)
       "m.room.join_rules",
       "org.example.custom:k",
       "m.room.name",

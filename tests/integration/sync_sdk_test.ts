@@ -73,7 +73,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const t = await startTestServer();
+    // These clients have no crypto, so rooms are not encrypted by default.
+    const t = await startTestServer({ config: { e2ee: { default_for: "off" } } });
     const clients: sdk.MatrixClient[] = [];
     try {
       const aliceUser = await t.register("alice");

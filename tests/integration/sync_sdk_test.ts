@@ -225,7 +225,11 @@ Deno.test({
       );
       await alice.ban(roomId, bobUser.userId, "testing bans");
       await until("bob sees the ban", () => bob.getRoom(roomId)?.getMyMembership() === "ban");
-      assertEquals(alice.getRoom(roomId)?.getMember(bobUser.userId)?.membership, "ban");
+      // Alice's own sync may deliver the ban a moment after Bob's.
+      await until(
+        "alice sees the ban",
+        () => alice.getRoom(roomId)?.getMember(bobUser.userId)?.membership === "ban",
+      );
     } finally {
       for (const c of clients) c.stopClient();
       await t.close();

@@ -43,6 +43,7 @@ import { reportRoutes } from "./client/report.ts";
 import { userDirectoryRoutes } from "./client/user_directory.ts";
 import { messagesRoutes } from "./client/messages.ts";
 import { relationsRoutes } from "./client/relations.ts";
+import { searchRoutes } from "./client/search.ts";
 import { threadsRoutes } from "./client/threads.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
@@ -83,6 +84,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   messagesRoutes,
   relationsRoutes,
   threadsRoutes,
+  searchRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

@@ -11,9 +11,9 @@
  *
  * One commit holds: the event record (split if large), the state group (state events), the
  * current-state entry, the room head (extremities, state group, last position), the timeline
- * and depth index entries, the relation index entries (`server/sync/relations.ts`), the user's
- * membership record (member events), the redaction mark on the target (redactions), the
- * transaction ID, and the stream and state-group counters.
+ * and depth index entries, the relation and search index entries (`server/sync/relations.ts`,
+ * `server/search/index.ts`), the user's membership record (member events), the redaction mark
+ * on the target (redactions), the transaction ID, and the stream and state-group counters.
  *
  * @module
  */
@@ -35,6 +35,7 @@ import { randomString } from "../../crypto/tokens.ts";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
 import type { Notifier } from "../notifier.ts";
 import { STREAM_META_KEY, type StreamSequencer } from "../stream.ts";
+import { searchMutations } from "../search/index.ts";
 import { relationMutations } from "../sync/relations.ts";
 import { CommitQueue } from "./commit_queue.ts";
 import { Mutations } from "./mutations.ts";
@@ -330,6 +331,7 @@ export class EventPipeline {
       m.set(roomKeys.timeline(roomId, pos), entry);
       m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos);
       for (const [key, value] of relationMutations(event, pos)) m.set(key, value);
+      for (const [key, value] of searchMutations(event, pos)) m.set(key, value);
 
       const prevIds = new Set(event.prevEvents);
       const extremities = [

@@ -7,7 +7,8 @@
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
-import { dumpKv } from "./e2ee_support.ts";
+import { decodeRecoveryKey, encodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";
+import { dumpKv, passwordAuth } from "./e2ee_support.ts";
 import { sdkClient, stopAll } from "./e2ee_sdk_support.ts";
 
 const TIMEOUT = 30_000;
@@ -28,8 +29,12 @@ async function until<T>(
 }
 
 /** A Rust-crypto client that syncs (long-polls) until stopped. */
-async function startedClient(t: TestServer, user: TestUser): Promise<sdk.MatrixClient> {
-  const client = await sdkClient(t, user);
+async function startedClient(
+  t: TestServer,
+  user: TestUser,
+  options: { fetchFn?: typeof fetch } = {},
+): Promise<sdk.MatrixClient> {
+  const client = await sdkClient(t, user, options);
   const prepared = new Promise<void>((resolve, reject) => {
     const onSync = (state: string) => {
       if (state === "PREPARED") {
@@ -123,6 +128,214 @@ Deno.test({
       assert(values.length > 100, "the store was read");
       const leaks = values.filter((v) => v.includes(marker));
       assertEquals(leaks, [], "no KV value contains the plaintext marker");
+    } finally {
+      stopAll(...clients);
+      await t.close();
+    }
+  },
+});
+
+/** Whether a client has the event with `body`'s session but cannot decrypt it (no key). */
+function undecryptable(client: sdk.MatrixClient, roomId: string): number {
+  const events = client.getRoom(roomId)?.getLiveTimeline().getEvents() ?? [];
+  return events.filter((e) => e.isEncrypted() && e.isDecryptionFailure()).length;
+}
+
+/** The devices of `userId` a client knows. */
+async function knownDevices(client: sdk.MatrixClient, userId: string): Promise<string[]> {
+  const devices = await client.getCrypto()!.getUserDeviceInfo([userId], true);
+  return [...devices.get(userId)?.keys() ?? []].sort();
+}
+
+/** Bootstraps cross-signing (the first upload needs no UIA). */
+async function bootstrapCrossSigning(client: sdk.MatrixClient): Promise<void> {
+  await client.getCrypto()!.bootstrapCrossSigning({
+    authUploadDeviceSigningKeys: async (makeRequest) => {
+      await makeRequest(null);
+    },
+  });
+}
+
+Deno.test({
+  name: "sdk e2ee: a second device reads new messages once it is cross-signed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = await startTestServer();
+    const clients: sdk.MatrixClient[] = [];
+    try {
+      const alice = await t.register("alice", { deviceId: "ALICE1" });
+      const first = await startedClient(t, alice);
+      clients.push(first);
+      await bootstrapCrossSigning(first);
+      assert(await first.getCrypto()!.isCrossSigningReady());
+      const roomId = await encryptedRoom(first, []);
+      // The first device shares room keys only with devices it considers verified.
+      first.getCrypto()!.globalBlacklistUnverifiedDevices = true;
+
+      const alice2 = await t.login("alice", alice.password, { device_id: "ALICE2" });
+      const second = await startedClient(t, alice2);
+      clients.push(second);
+      // The first device learns of the second through its sync's device_lists.
+      await until(
+        "the first device sees the second",
+        async () => (await knownDevices(first, alice.userId)).includes("ALICE2"),
+      );
+
+      await first.sendTextMessage(roomId, "before verification");
+      await until("the second device gets the message", () => undecryptable(second, roomId) > 0);
+
+      await first.getCrypto()!.crossSignDevice("ALICE2");
+      await until(
+        "the second device is verified",
+        async () =>
+          (await first.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
+            ?.crossSigningVerified,
+      );
+      await first.sendTextMessage(roomId, "after verification");
+      await until("the second device reads it", () => reads(second, roomId, "after verification"));
+      assert(!reads(second, roomId, "before verification"), "no key before the verification");
+      // The second device sees itself as cross-signed by its owner too.
+      await until(
+        "the second device trusts its own signature",
+        async () =>
+          (await second.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
+            ?.signedByOwner,
+      );
+    } finally {
+      stopAll(...clients);
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "sdk e2ee: a new device restores old room keys from the server-side backup",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = await startTestServer();
+    const clients: sdk.MatrixClient[] = [];
+    try {
+      const alice = await t.register("alice", { deviceId: "ALICE1" });
+      const bob = await t.register("bob", { deviceId: "BOB1" });
+      const first = await startedClient(t, alice);
+      const bobClient = await startedClient(t, bob);
+      clients.push(first, bobClient);
+      const crypto1 = first.getCrypto()!;
+      // deno-lint-ignore no-explicit-any
+      (crypto1 as any).backupManager.constructor.maxBackupLoopStartDelayMillis = 0;
+      await crypto1.resetKeyBackup();
+      const version = (await crypto1.getActiveSessionBackupVersion())!;
+      assert(version, "a backup version is active");
+      const recoveryKey = encodeRecoveryKey((await crypto1.getSessionBackupPrivateKey())!)!;
+
+      const roomId = await encryptedRoom(first, [bobClient]);
+      await bobClient.sendTextMessage(roomId, "an old secret");
+      await first.sendTextMessage(roomId, "another old secret");
+      await until("alice reads bob's message", () => reads(first, roomId, "an old secret"));
+      // Both megolm sessions (Bob's and Alice's own) reach the backup.
+      await until("the keys are backed up", async () => {
+        const res = await t.request("GET", "/_matrix/client/v3/room_keys/version", {
+          token: alice.accessToken,
+        });
+        return res.body.count >= 2;
+      });
+
+      const alice3 = await t.login("alice", alice.password, { device_id: "ALICE3" });
+      const fresh = await startedClient(t, alice3);
+      clients.push(fresh);
+      await until(
+        "the new device cannot read history yet",
+        () => undecryptable(fresh, roomId) >= 2,
+      );
+      const crypto3 = fresh.getCrypto()!;
+      await crypto3.storeSessionBackupPrivateKey(decodeRecoveryKey(recoveryKey), version);
+      const result = await crypto3.restoreKeyBackup();
+      assert(result.imported >= 2, `imported ${result.imported} of ${result.total}`);
+      await until(
+        "the new device reads bob's old message",
+        () => reads(fresh, roomId, "an old secret"),
+      );
+      await until(
+        "the new device reads alice's old message",
+        () => reads(fresh, roomId, "another old secret"),
+      );
+    } finally {
+      stopAll(...clients);
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "sdk e2ee: a deleted device stops receiving room keys",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = await startTestServer();
+    const clients: sdk.MatrixClient[] = [];
+    // The devices Alice's client sends to-device messages to (room keys travel that way).
+    const targets: string[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes("/sendToDevice/") && typeof init?.body === "string") {
+        const messages = JSON.parse(init.body).messages ?? {};
+        for (const devices of Object.values(messages)) {
+          targets.push(...Object.keys(devices as Record<string, unknown>));
+        }
+      }
+      return await fetch(input, init);
+    };
+    try {
+      const alice = await t.register("alice", { deviceId: "ALICE1" });
+      const bob = await t.register("bob", { deviceId: "BOB1" });
+      const bob2 = await t.login("bob", bob.password, { device_id: "BOB2" });
+      const aliceClient = await startedClient(t, alice, { fetchFn: recordingFetch });
+      const bobClient = await startedClient(t, bob);
+      const bob2Client = await startedClient(t, bob2);
+      clients.push(aliceClient, bobClient, bob2Client);
+      const roomId = await encryptedRoom(aliceClient, [bobClient]);
+      await until("bob's second device sees the room", () => bob2Client.getRoom(roomId));
+
+      await aliceClient.sendTextMessage(roomId, "to both devices");
+      await until("BOB1 reads it", () => reads(bobClient, roomId, "to both devices"));
+      await until("BOB2 reads it", () => reads(bob2Client, roomId, "to both devices"));
+      assert(targets.includes("BOB2"), "BOB2 got the first room key");
+
+      // Bob deletes his second device (user-interactive auth with his password).
+      bob2Client.stopClient();
+      const path = `/_matrix/client/v3/devices/BOB2`;
+      const challenge = await t.request("DELETE", path, { token: bob.accessToken, body: {} });
+      assertEquals(challenge.status, 401);
+      const deleted = await t.request("DELETE", path, {
+        token: bob.accessToken,
+        body: { auth: passwordAuth(bob, challenge.body.session) },
+      });
+      assertEquals(deleted.status, 200, JSON.stringify(deleted.body));
+      await until(
+        "alice's client learns of the deletion through sync",
+        async () => !(await knownDevices(aliceClient, bob.userId)).includes("BOB2"),
+      );
+
+      targets.length = 0;
+      const { event_id: second } = await aliceClient.sendTextMessage(roomId, "to BOB1 only");
+      await until("BOB1 reads it", () => reads(bobClient, roomId, "to BOB1 only"));
+      assert(targets.includes("BOB1"), "a new room key went to BOB1");
+      assertEquals(targets.filter((d) => d === "BOB2"), [], "no room key went to BOB2");
+      // The session was rotated, so the key BOB2 holds does not open the new message.
+      const room = bobClient.getRoom(roomId)!;
+      const sessions = room.getLiveTimeline().getEvents()
+        .filter((e) => e.isEncrypted())
+        .map((e) => ({ id: e.getId(), session: e.getWireContent().session_id }));
+      const newSession = sessions.find((s) => s.id === second)!.session;
+      const oldSession = sessions.find((s) => s.id !== second && s.session)!.session;
+      assert(newSession !== oldSession, "a new megolm session after the deletion");
+      // Nothing waits for BOB2 on the server either.
+      const inbox = await Array.fromAsync(
+        t.hs.kv.list({ prefix: ["e2ee_to_device", bob.userId, "BOB2"] }),
+      );
+      assertEquals(inbox.length, 0);
     } finally {
       stopAll(...clients);
       await t.close();

@@ -36,9 +36,14 @@ export const accountDataFallback: RouteModule = (hs) => {
 };
 
 /** A logged-in matrix-js-sdk client with Rust crypto (in-memory store). */
-export async function sdkClient(t: TestServer, user: TestUser): Promise<sdk.MatrixClient> {
+export async function sdkClient(
+  t: TestServer,
+  user: TestUser,
+  options: { fetchFn?: typeof fetch } = {},
+): Promise<sdk.MatrixClient> {
   const client = sdk.createClient({
     baseUrl: t.baseUrl,
+    fetchFn: options.fetchFn,
     userId: user.userId,
     deviceId: user.deviceId,
     accessToken: user.accessToken,

@@ -241,6 +241,9 @@ Deno.test({
         });
         return res.body.count >= 2;
       });
+      // The backup holds session keys encrypted to the backup key: no message text either.
+      const values = await dumpKv(t.hs.kv);
+      assertEquals(values.filter((v) => v.includes("old secret")), []);
 
       const alice3 = await t.login("alice", alice.password, { device_id: "ALICE3" });
       const fresh = await startedClient(t, alice3);

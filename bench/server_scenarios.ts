@@ -16,7 +16,13 @@
 
 import type { KvCeilings } from "./ceilings.ts";
 import type { BenchRow } from "./report.ts";
-import { type ServerProcess, startGemeng, startRawServer } from "./load/processes.ts";
+import {
+  sampleMachine,
+  sampleProcess,
+  type ServerProcess,
+  startGemeng,
+  startRawServer,
+} from "./load/processes.ts";
 import { sleep } from "./load/load.ts";
 import { call } from "./load/matrix_client.ts";
 import { registerPool, type ScenarioTarget, withPeakMemory } from "./scenarios/setup.ts";
@@ -112,6 +118,18 @@ export interface ServerBenchResult {
     rawIdleBytes: number;
     rawPeakBytes: number;
   } | null;
+  /**
+   * CPU other programs used on this machine during the section, as a share of one core: the
+   * machine's busy time minus that of the load generator and the server processes. With
+   * `--target`, the target server itself counts here.
+   */
+  otherCoreShare: number;
+}
+
+async function ownCpuSeconds(processes: (ServerProcess | undefined)[]): Promise<number> {
+  let total = (await sampleProcess(Deno.pid)).cpuSeconds;
+  for (const p of processes) if (p) total += (await p.sample()).cpuSeconds;
+  return total;
 }
 
 /** Runs the scenarios and returns their raw results. */
@@ -141,6 +159,8 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
       prefix: `b${Date.now().toString(36)}`,
       log,
     };
+    const machineStart = await sampleMachine();
+    const ownStart = await ownCpuSeconds([gemeng, raw]);
     // Idle memory at start: after the first request, once start-up work has settled.
     await call(baseUrl, "GET", "/_matrix/client/versions");
     await call(raw.baseUrl, "GET", "/json");
@@ -182,7 +202,16 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
         rawPeakBytes: (await raw.sample()).peakBytes,
       };
     }
+    const machineEnd = await sampleMachine();
+    const own = (await ownCpuSeconds([gemeng, raw])) - ownStart;
+    const cores = navigator.hardwareConcurrency;
+    const wall = (machineEnd.totalSeconds - machineStart.totalSeconds) / cores;
+    const otherCoreShare = Math.max(
+      0,
+      (machineEnd.busySeconds - machineStart.busySeconds - own) / wall,
+    );
     return {
+      otherCoreShare,
       sizes,
       targetName: options.target ?? "gemeng",
       login,
@@ -394,6 +423,13 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
       );
     }
   }
+  rows.push({
+    section,
+    name: "other programs' CPU on this machine during the section",
+    value: r.otherCoreShare * 100,
+    unit: "% of a core",
+    note: "busy time not spent by the load generator or the servers; near 0 = a quiet machine",
+  });
   return rows;
 }
 

@@ -168,6 +168,19 @@ export async function createRoom(
   }
 }
 
+/** Invites a user into a room. */
+export async function inviteUser(
+  baseUrl: string,
+  token: string,
+  roomId: string,
+  userId: string,
+): Promise<void> {
+  await call(baseUrl, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+    token,
+    body: { user_id: userId },
+  });
+}
+
 /** Joins a room by ID. */
 export async function joinRoom(baseUrl: string, token: string, roomId: string): Promise<void> {
   await call(baseUrl, "POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/join`, {

@@ -38,6 +38,15 @@ export async function sampleProcess(pid: number): Promise<ProcessSample> {
   };
 }
 
+/** Machine-wide CPU time from `/proc/stat`: busy and total, in seconds over all cores. */
+export async function sampleMachine(): Promise<{ busySeconds: number; totalSeconds: number }> {
+  const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0];
+  const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  const idle = ticks[3] + (ticks[4] ?? 0); // idle + iowait
+  return { busySeconds: (total - idle) / CLOCK_TICKS, totalSeconds: total / CLOCK_TICKS };
+}
+
 /** A subprocess serving HTTP on loopback. */
 export interface ServerProcess {
   /** e.g. `http://127.0.0.1:41234` */

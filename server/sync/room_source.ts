@@ -57,6 +57,8 @@ export interface RoomSource {
     roomId: string,
     range: {
       userId: string;
+      /** The syncing device: its own events carry `unsigned.transaction_id`. */
+      deviceId?: string;
       after: number;
       upto: number;
       limit: number;

@@ -110,7 +110,10 @@ function createAccess(hs: Homeserver): SyncRoomsAccess {
           (e.event.type === "m.room.member" && e.event.stateKey === range.userId &&
             e.meta.rejected === null && !e.meta.outlier)
         );
-        const formatted = await formatEvents(hs, visible, { userId: range.userId });
+        const formatted = await formatEvents(hs, visible, {
+          userId: range.userId,
+          deviceId: range.deviceId,
+        });
         for (let i = 0; i < visible.length; i++) {
           const event = formatted[i];
           if (range.accept && !range.accept(event)) continue;

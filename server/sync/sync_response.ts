@@ -158,6 +158,7 @@ export async function computeSync(
 
   const ctx: RoomSyncContext = {
     userId,
+    deviceId: device.deviceId,
     source: rooms.source,
     filter,
     since: sincePos,

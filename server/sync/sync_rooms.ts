@@ -39,6 +39,8 @@ const MAX_HEROES = 5;
 /** Everything the room sections need besides the room itself. */
 export interface RoomSyncContext {
   userId: string;
+  /** The syncing device (its own events carry their transaction IDs). */
+  deviceId?: string;
   source: RoomSource;
   filter: SyncFilter;
   /** Position of `since`, or null for an initial sync. */
@@ -205,6 +207,7 @@ async function timelineSections(
   const after = ctx.since === null || options.newlyJoined ? 0 : ctx.since;
   const page = await ctx.source.events(roomId, {
     userId: ctx.userId,
+    deviceId: ctx.deviceId,
     after,
     upto: options.upto,
     limit: timelineLimit(filter),

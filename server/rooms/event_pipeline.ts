@@ -13,7 +13,8 @@
  * current-state entry, the room head (extremities, state group, last position), the timeline
  * and depth index entries, the relation and search index entries (`server/sync/relations.ts`,
  * `server/search/index.ts`), the user's membership record (member events), the redaction mark
- * on the target (redactions), the transaction ID, and the stream and state-group counters.
+ * on the target and the removal of its relation and search entries (redactions), the
+ * transaction ID, and the stream and state-group counters.
  *
  * @module
  */
@@ -35,8 +36,8 @@ import { randomString } from "../../crypto/tokens.ts";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
 import type { Notifier } from "../notifier.ts";
 import { STREAM_META_KEY, type StreamSequencer } from "../stream.ts";
-import { searchMutations } from "../search/index.ts";
-import { relationMutations } from "../sync/relations.ts";
+import { searchMutations, searchRemovals } from "../search/index.ts";
+import { relationMutations, relationRemovals } from "../sync/relations.ts";
 import { CommitQueue } from "./commit_queue.ts";
 import { Mutations } from "./mutations.ts";
 import { RoomCache, type RoomContext } from "./room_cache.ts";
@@ -375,6 +376,11 @@ export class EventPipeline {
             sizeHint: (redactionTarget.record.pdu?.length ?? 0) * 2 + 1024,
           });
           redactedTarget = { ...redactionTarget.stored, meta: targetMeta };
+          const { event: target, meta: { pos: targetPos } } = redactionTarget.stored;
+          if (targetPos !== null) {
+            for (const key of relationRemovals(target, targetPos)) m.delete(key);
+            for (const key of searchRemovals(target, targetPos)) m.delete(key);
+          }
         } else {
           m.set(roomKeys.pendingRedaction(event.redacts, event.eventId), null);
         }

@@ -97,3 +97,11 @@ export function searchMutations(
     { eventId: event.eventId, tf, len: terms.length },
   ]);
 }
+
+/** The postings to delete when the event at `pos` is redacted (its text leaves the index). */
+export function searchRemovals(
+  event: Parameters<typeof searchMutations>[0],
+  pos: number,
+): Deno.KvKey[] {
+  return searchMutations(event, pos).map(([key]) => key);
+}

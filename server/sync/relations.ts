@@ -87,6 +87,17 @@ export function relationMutations(
   return writes;
 }
 
+/**
+ * The index entries to delete when the event at `pos` is redacted: redaction strips
+ * `m.relates_to`, so the event is no longer a child of its parent (a thread root stays listed).
+ */
+export function relationRemovals(
+  event: Parameters<typeof relationMutations>[0],
+  pos: number,
+): Deno.KvKey[] {
+  return relationMutations(event, pos).map(([key]) => key).filter((key) => key[0] === "relation");
+}
+
 /** The children of an event, optionally of one relation type, in stream order. */
 export async function childrenOf(
   hs: Homeserver,

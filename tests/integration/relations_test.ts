@@ -235,6 +235,25 @@ Deno.test("relations: /relations filters by type, paginates both ways, recurses"
       new Set([reaction, nested]),
     );
 
+    // A redacted reply is no longer a child: gone from /relations and the thread's count.
+    const redacted = await t.request(
+      "PUT",
+      `${V3}/rooms/${enc(roomId)}/redact/${enc(replies[4])}/r1`,
+      { token: bob.accessToken, body: {} },
+    );
+    assertEquals(redacted.status, 200);
+    const afterRedaction = await relations(t, bob, roomId, `${enc(root)}/m.thread`);
+    assertEquals(
+      afterRedaction.body.chunk.map((e: { event_id: string }) => e.event_id),
+      replies.slice(0, 4).reverse(),
+    );
+    const rootEvent = await getEvent(t, bob, roomId, root);
+    assertEquals(rootEvent.body.unsigned["m.relations"]["m.thread"].count, 4);
+    assertEquals(
+      rootEvent.body.unsigned["m.relations"]["m.thread"].latest_event.event_id,
+      replies[3],
+    );
+
     // Errors: unknown event 404, outsider 403, bad parameters 400.
     assertEquals((await relations(t, bob, roomId, enc("$nope"))).status, 404);
     const eve = await t.register("eve");

@@ -179,6 +179,14 @@ Deno.test("search: room_events over body, name, topic; order, pagination, count,
     assertEquals(redact.status, 200);
     const afterRedact = await search(t, bob, { search_term: "soup" });
     assertEquals(afterRedact.body.search_categories.room_events.count, 0);
+    // The redacted text left the index in the redaction's commit.
+    const left = await Array.fromAsync(t.hs.kv.list({ prefix: ["search", roomId, "soup"] }));
+    assertEquals(left, []);
+    // Nothing of the encrypted event's fields was written to the index.
+    const secretKeys = await Array.fromAsync(
+      t.hs.kv.list({ prefix: ["search", roomId, "secret"] }),
+    );
+    assertEquals(secretKeys, []);
   }));
 
 Deno.test("search: event_context with profiles, include_state, groupings, visibility", () =>

@@ -136,9 +136,18 @@ export async function bundleAggregations(
     const children = await childrenOf(hs, event.event_id);
     if (children.length === 0) continue;
     const relations: Record<string, unknown> = {};
-    const edits = children.filter((c) =>
-      c.relType === "m.replace" && c.record.sender === event.sender
-    );
+    // Spec, "Validity of replacement events": same sender, same type and room; an edit is not
+    // itself edited, and a redacted original carries no edit.
+    const ownRelation = relationOf(event.content ?? {});
+    const editable = ownRelation?.relType !== "m.replace" &&
+      event.unsigned?.redacted_because === undefined;
+    const edits = editable
+      ? children.filter((c) =>
+        c.relType === "m.replace" && c.record.sender === event.sender &&
+        c.record.type === event.type &&
+        (event.room_id === undefined || c.record.roomId === event.room_id)
+      )
+      : [];
     const thread = children.filter((c) => c.relType === "m.thread");
     const references = children.filter((c) => c.relType === "m.reference");
     const load = async (eventId: string) => {

@@ -136,6 +136,19 @@ Deno.test("relations: bundled aggregations on /event, /messages, /context and /s
     const syncedRoot = timeline.find((e) => e.event_id === root)!;
     assertEquals(check(syncedRoot, bob.userId)["m.thread"].count, 2);
 
+    // An edit of another event type is not valid, nor is an edit of an edit.
+    const notice = await sendOk(t, alice, roomId, { msgtype: "m.notice", body: "n" });
+    await sendOk(t, alice, roomId, {
+      "m.new_content": { body: "x" },
+      "m.relates_to": { rel_type: "m.replace", event_id: notice },
+    }, "org.example.other");
+    assertEquals((await getEvent(t, bob, roomId, notice)).body.unsigned["m.relations"], undefined);
+    await sendOk(t, alice, roomId, edit(lastEdit, "edit of an edit"));
+    assertEquals(
+      (await getEvent(t, bob, roomId, lastEdit)).body.unsigned["m.relations"],
+      undefined,
+    );
+
     // A redacted edit no longer counts: the previous edit becomes the latest.
     const redact = await t.request(
       "PUT",

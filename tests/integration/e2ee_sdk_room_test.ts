@@ -2,14 +2,15 @@
  * End-to-end encryption with matrix-js-sdk's Rust crypto over real rooms and real `/sync`:
  * two users read each other's encrypted messages (and the server keeps no plaintext of them),
  * a second device reads new messages after it is cross-signed, a new device restores old keys
- * from the server-side backup with the recovery key, and a deleted device stops receiving keys.
+ * from the server-side backup with the recovery key, a deleted device stops receiving keys, and
+ * room keys follow joins and leaves.
  */
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { decodeRecoveryKey, encodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";
 import { dumpKv, passwordAuth } from "./e2ee_support.ts";
-import { sdkClient, stopAll } from "./e2ee_sdk_support.ts";
+import { flushCrypto, sdkClient, stopAll } from "./e2ee_sdk_support.ts";
 
 const TIMEOUT = 30_000;
 
@@ -46,6 +47,8 @@ async function startedClient(
   });
   await client.startClient({ initialSyncLimit: 20 });
   await prepared;
+  // The device keys are on the server before anyone encrypts for this device.
+  await flushCrypto(client);
   return client;
 }
 
@@ -300,6 +303,10 @@ Deno.test({
       clients.push(aliceClient, bobClient, bob2Client);
       const roomId = await encryptedRoom(aliceClient, [bobClient]);
       await until("bob's second device sees the room", () => bob2Client.getRoom(roomId));
+      await until(
+        "alice's client knows both of bob's devices",
+        async () => (await knownDevices(aliceClient, bob.userId)).length === 2,
+      );
 
       await aliceClient.sendTextMessage(roomId, "to both devices");
       await until("BOB1 reads it", () => reads(bobClient, roomId, "to both devices"));
@@ -339,6 +346,66 @@ Deno.test({
         t.hs.kv.list({ prefix: ["e2ee_to_device", bob.userId, "BOB2"] }),
       );
       assertEquals(inbox.length, 0);
+    } finally {
+      stopAll(...clients);
+      await t.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "sdk e2ee: a member who joins later reads new messages; one who left gets no new keys",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const t = await startTestServer();
+    const clients: sdk.MatrixClient[] = [];
+    const targets: string[] = [];
+    const recordingFetch: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes("/sendToDevice/") && typeof init?.body === "string") {
+        targets.push(...Object.keys(JSON.parse(init.body).messages ?? {}));
+      }
+      return await fetch(input, init);
+    };
+    try {
+      const alice = await t.register("alice", { deviceId: "ALICE1" });
+      const bob = await t.register("bob", { deviceId: "BOB1" });
+      const carol = await t.register("carol", { deviceId: "CAROL1" });
+      const aliceClient = await startedClient(t, alice, { fetchFn: recordingFetch });
+      const bobClient = await startedClient(t, bob);
+      const carolClient = await startedClient(t, carol);
+      clients.push(aliceClient, bobClient, carolClient);
+      const roomId = await encryptedRoom(aliceClient, [bobClient]);
+      await aliceClient.sendTextMessage(roomId, "before carol");
+      await until("bob reads it", () => reads(bobClient, roomId, "before carol"));
+
+      // Carol joins: Alice's client learns her devices through device_lists and shares a key.
+      await aliceClient.invite(roomId, carol.userId);
+      await until(
+        "carol's invite",
+        () => carolClient.getRoom(roomId)?.getMyMembership() === "invite",
+      );
+      await carolClient.joinRoom(roomId);
+      await until(
+        "alice sees carol join",
+        () => aliceClient.getRoom(roomId)?.getMember(carol.userId)?.membership === "join",
+      );
+      await aliceClient.sendTextMessage(roomId, "welcome carol");
+      await until("carol reads it", () => reads(carolClient, roomId, "welcome carol"));
+      await until("bob reads it", () => reads(bobClient, roomId, "welcome carol"));
+
+      // Bob leaves: the next message's key goes to Carol only.
+      await bobClient.leave(roomId);
+      await until(
+        "alice sees bob leave",
+        () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === "leave",
+      );
+      targets.length = 0;
+      await aliceClient.sendTextMessage(roomId, "after bob left");
+      await until("carol reads it", () => reads(carolClient, roomId, "after bob left"));
+      assert(targets.includes(carol.userId), "a new room key went to carol");
+      assert(!targets.includes(bob.userId), "no room key went to bob");
     } finally {
       stopAll(...clients);
       await t.close();

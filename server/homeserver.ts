@@ -18,6 +18,7 @@ import { Notifier } from "./notifier.ts";
 import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
+import { backfillIndexes } from "./search/backfill.ts";
 
 /** Listeners told about account changes after they are committed. */
 export interface AccountHooks {
@@ -126,6 +127,7 @@ export class Homeserver {
     await hs.stream.load(hs.kv);
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
+    await backfillIndexes(hs.kv, hs.rooms);
     return hs;
   }
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../unit/assert.ts";
-import type { TestServer, TestUser } from "../support/test_server.ts";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { INDEX_VERSION, INDEX_VERSION_KEY } from "../../server/search/backfill.ts";
 import { searchMutations, tokenize } from "../../server/search/index.ts";
 import { createRoom, enc, roomPost, send, V3, withRoomServer } from "./rooms_support.ts";
 
@@ -280,3 +281,43 @@ Deno.test("search: bad requests", () =>
       401,
     );
   }));
+
+Deno.test("search: events stored before the indexes existed are indexed at start-up", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const first = await startTestServer({ kv });
+    const alice = await first.register("alice");
+    const roomId = await createRoom(first, alice);
+    const root = await sendOk(first, alice, roomId, { msgtype: "m.text", body: "old quince" });
+    await sendOk(first, alice, roomId, {
+      msgtype: "m.text",
+      body: "old reply",
+      "m.relates_to": { rel_type: "m.thread", event_id: root },
+    });
+    await first.close();
+    // A database from before the indexes: no postings, no relations, no version mark.
+    for (const prefix of [["search"], ["relation"], ["thread_root"]]) {
+      for await (const entry of kv.list({ prefix })) await kv.delete(entry.key);
+    }
+    await kv.delete(INDEX_VERSION_KEY);
+
+    const second = await startTestServer({ kv });
+    try {
+      const again = await second.login("alice", alice.password);
+      const found = await search(second, again, { search_term: "quince" });
+      assertEquals(ids(found), [root]);
+      const threads = await second.request(
+        "GET",
+        `/_matrix/client/v1/rooms/${enc(roomId)}/threads`,
+        { token: again.accessToken },
+      );
+      assertEquals(threads.body.chunk.map((e: { event_id: string }) => e.event_id), [root]);
+      assertEquals(threads.body.chunk[0].unsigned["m.relations"]["m.thread"].count, 1);
+      assertEquals((await kv.get(INDEX_VERSION_KEY)).value, INDEX_VERSION);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    kv.close();
+  }
+});

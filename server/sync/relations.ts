@@ -133,7 +133,11 @@ export async function bundleAggregations(
 ): Promise<void> {
   for (const event of events) {
     if (event.state_key !== undefined || event.type === "m.room.redaction") continue;
-    const children = await childrenOf(hs, event.event_id);
+    // A relation only counts within the parent's room (an event of another room may name any
+    // event ID).
+    const children = (await childrenOf(hs, event.event_id)).filter((c) =>
+      event.room_id === undefined || c.record.roomId === event.room_id
+    );
     if (children.length === 0) continue;
     const relations: Record<string, unknown> = {};
     // Spec, "Validity of replacement events": same sender, same type and room; an edit is not
@@ -144,8 +148,7 @@ export async function bundleAggregations(
     const edits = editable
       ? children.filter((c) =>
         c.relType === "m.replace" && c.record.sender === event.sender &&
-        c.record.type === event.type &&
-        (event.room_id === undefined || c.record.roomId === event.room_id)
+        c.record.type === event.type
       )
       : [];
     const thread = children.filter((c) => c.relType === "m.thread");

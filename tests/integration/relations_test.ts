@@ -345,3 +345,19 @@ Deno.test("threads: /threads lists roots by latest activity, participated, pagin
     const eve = await t.register("eve");
     assertEquals((await threads("", eve)).status, 403);
   }));
+
+Deno.test("relations: a relation from another room is not counted", () =>
+  withRoomServer(async (t) => {
+    const { alice, bob, roomId } = await twoUsers(t);
+    const root = await sendOk(t, alice, roomId, text("root"));
+    const elsewhere = await createRoom(t, bob);
+    await sendOk(t, bob, elsewhere, inThread(root, "from another room"));
+    await sendOk(t, bob, elsewhere, edit(root, "not an edit"));
+    const res = await getEvent(t, alice, roomId, root);
+    assertEquals(res.body.unsigned["m.relations"], undefined);
+    assertEquals((await relations(t, alice, roomId, enc(root))).body.chunk, []);
+    const threads = await t.request("GET", `${V1}/rooms/${enc(roomId)}/threads`, {
+      token: alice.accessToken,
+    });
+    assertEquals(threads.body.chunk, []);
+  }));

@@ -5,9 +5,15 @@
  */
 
 import type { Catalogue } from "./en.ts";
+import { timelineMessages } from "./timeline.ts";
+import { roomsMessages } from "./rooms.ts";
+import { filesMessages } from "./files.ts";
+import { pollsMessages } from "./polls.ts";
+import { locationMessages } from "./location.ts";
+import { callsMessages } from "./calls.ts";
+import { securityMessages } from "./security.ts";
 
-/** The German catalogue. */
-export const de: Catalogue = {
+const core = {
   "app.name": "gemeng",
   "app.tagline": "Der Chat Ihrer Gemeinde, Ende-zu-Ende-verschlüsselt",
   "app.loading": "Wird geladen…",
@@ -93,4 +99,16 @@ export const de: Catalogue = {
   "crypto.starting": "Verschlüsselung wird auf diesem Gerät eingerichtet…",
   "crypto.ready": "Die Ende-zu-Ende-Verschlüsselung ist auf diesem Gerät bereit.",
   "crypto.failed": "Die Verschlüsselung konnte auf diesem Gerät nicht starten: {message}",
+};
+
+/** The German catalogue. */
+export const de: Catalogue = {
+  ...core,
+  ...timelineMessages.de,
+  ...roomsMessages.de,
+  ...filesMessages.de,
+  ...pollsMessages.de,
+  ...locationMessages.de,
+  ...callsMessages.de,
+  ...securityMessages.de,
 };

@@ -6,8 +6,16 @@
  * @module
  */
 
-/** The English catalogue. */
-export const en = {
+import { timelineMessages } from "./timeline.ts";
+import { roomsMessages } from "./rooms.ts";
+import { filesMessages } from "./files.ts";
+import { pollsMessages } from "./polls.ts";
+import { locationMessages } from "./location.ts";
+import { callsMessages } from "./calls.ts";
+import { securityMessages } from "./security.ts";
+
+/** Messages of the app's shell (sign-in, room list, settings). */
+const core = {
   "app.name": "gemeng",
   "app.tagline": "Chat for your commune, end-to-end encrypted",
   "app.loading": "Loading…",
@@ -91,6 +99,18 @@ export const en = {
   "crypto.starting": "Setting up encryption on this device…",
   "crypto.ready": "End-to-end encryption is ready on this device.",
   "crypto.failed": "Encryption could not start on this device: {message}",
+} as const;
+
+/** The English catalogue. */
+export const en = {
+  ...core,
+  ...timelineMessages.en,
+  ...roomsMessages.en,
+  ...filesMessages.en,
+  ...pollsMessages.en,
+  ...locationMessages.en,
+  ...callsMessages.en,
+  ...securityMessages.en,
 } as const;
 
 /** A message key. */

@@ -5,9 +5,15 @@
  */
 
 import type { Catalogue } from "./en.ts";
+import { timelineMessages } from "./timeline.ts";
+import { roomsMessages } from "./rooms.ts";
+import { filesMessages } from "./files.ts";
+import { pollsMessages } from "./polls.ts";
+import { locationMessages } from "./location.ts";
+import { callsMessages } from "./calls.ts";
+import { securityMessages } from "./security.ts";
 
-/** The French catalogue. */
-export const fr: Catalogue = {
+const core = {
   "app.name": "gemeng",
   "app.tagline": "La messagerie de votre commune, chiffrée de bout en bout",
   "app.loading": "Chargement…",
@@ -93,4 +99,16 @@ export const fr: Catalogue = {
   "crypto.starting": "Mise en place du chiffrement sur cet appareil…",
   "crypto.ready": "Le chiffrement de bout en bout est prêt sur cet appareil.",
   "crypto.failed": "Le chiffrement n’a pas pu démarrer sur cet appareil : {message}",
+};
+
+/** The French catalogue. */
+export const fr: Catalogue = {
+  ...core,
+  ...timelineMessages.fr,
+  ...roomsMessages.fr,
+  ...filesMessages.fr,
+  ...pollsMessages.fr,
+  ...locationMessages.fr,
+  ...callsMessages.fr,
+  ...securityMessages.fr,
 };

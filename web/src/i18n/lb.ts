@@ -5,9 +5,15 @@
  */
 
 import type { Catalogue } from "./en.ts";
+import { timelineMessages } from "./timeline.ts";
+import { roomsMessages } from "./rooms.ts";
+import { filesMessages } from "./files.ts";
+import { pollsMessages } from "./polls.ts";
+import { locationMessages } from "./location.ts";
+import { callsMessages } from "./calls.ts";
+import { securityMessages } from "./security.ts";
 
-/** The Luxembourgish catalogue. */
-export const lb: Catalogue = {
+const core = {
   "app.name": "gemeng",
   "app.tagline": "De Chat vun Ärer Gemeng, vun Enn zu Enn verschlësselt",
   "app.loading": "Gëtt gelueden…",
@@ -92,4 +98,16 @@ export const lb: Catalogue = {
   "crypto.starting": "D’Verschlësselung gëtt op dësem Apparat ageriicht…",
   "crypto.ready": "D’Verschlësselung vun Enn zu Enn ass op dësem Apparat prett.",
   "crypto.failed": "D’Verschlësselung konnt op dësem Apparat net starten: {message}",
+};
+
+/** The Luxembourgish catalogue. */
+export const lb: Catalogue = {
+  ...core,
+  ...timelineMessages.lb,
+  ...roomsMessages.lb,
+  ...filesMessages.lb,
+  ...pollsMessages.lb,
+  ...locationMessages.lb,
+  ...callsMessages.lb,
+  ...securityMessages.lb,
 };

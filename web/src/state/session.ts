@@ -60,6 +60,7 @@ export class Session {
   readonly #signingOut = signal(false);
   readonly #options: SessionOptions;
   #client: MatrixClient | null = null;
+  readonly #clientSignal = signal<MatrixClient | null>(null);
   #stopped = false;
   #started: Promise<void> = Promise.resolve();
 
@@ -87,6 +88,14 @@ export class Session {
   get client(): MatrixClient | null {
     return this.#client;
   }
+
+  /**
+   * The client as a signal: set once it exists (before sync starts, after crypto is set up),
+   * null when signed out. Feature models attach to it with an effect.
+   */
+  readonly clientReady: ReadonlySignal<MatrixClient | null> = computed(() =>
+    this.#clientSignal.value
+  );
 
   /** Resumes the session kept in storage, if any (the client starts in the background). */
   restore(): void {
@@ -164,6 +173,7 @@ export class Session {
     this.rooms.attach(sdk, client);
     await this.#startCrypto(client);
     if (this.#stopped) return;
+    this.#clientSignal.value = client;
     try {
       await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });
     } catch (err) {
@@ -256,6 +266,7 @@ export class Session {
     this.#options.storage.removeItem(`${STORAGE_KEY}.syncOwner`);
     const client = this.#client;
     this.#client = null;
+    this.#clientSignal.value = null;
     this.rooms.detach();
     this.#credentials.value = null;
     this.#sync.value = "idle";

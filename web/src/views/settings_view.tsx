@@ -11,6 +11,8 @@ import type { CryptoStatus } from "../state/session.ts";
 import { THEME_CHOICES, type ThemeChoice } from "../state/theme.ts";
 import { useApp } from "./context.ts";
 import { AppLink, LanguageSelect, ScreenHeading } from "./controls.tsx";
+import { NotificationSettings } from "./rooms/notification_settings.tsx";
+import { SecuritySettings } from "./security/security_settings.tsx";
 import { ShellHeader } from "./shell_view.tsx";
 
 const THEME_LABELS: Readonly<Record<ThemeChoice, MessageKey>> = {
@@ -76,6 +78,8 @@ export function SettingsView(): JSX.Element {
             })}
           </p>
         </section>
+        <SecuritySettings />
+        <NotificationSettings />
       </main>
     </div>
   );

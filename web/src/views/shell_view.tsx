@@ -6,13 +6,16 @@
  * @module
  */
 
-import type { ComponentChildren, JSX } from "preact";
+import type { JSX } from "preact";
 import { useId } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
 import type { RoomSummary } from "../state/room_list.ts";
 import type { SyncStatus } from "../state/session.ts";
+import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
+import { RoomView } from "./room/room_view.tsx";
+import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
 const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
   connecting: "sync.connecting",
@@ -210,39 +213,6 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
   );
 }
 
-function RoomPanel(props: { roomId: string | null }): JSX.Element {
-  const app = useApp();
-  const { i18n, session } = app;
-  const room = props.roomId
-    ? session.rooms.rooms.value.find((r) => r.roomId === props.roomId)
-    : undefined;
-  if (!props.roomId) {
-    return (
-      <Centered>
-        <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.selectRoom")}</p>
-      </Centered>
-    );
-  }
-  return (
-    <section class="flex flex-1 flex-col">
-      <div class="flex items-center gap-2 border-b border-slate-300 px-4 py-2 dark:border-slate-700">
-        <p class="text-sm md:hidden">
-          <AppLink href="/" onNavigate={() => app.go("home")}>{i18n.t("shell.back")}</AppLink>
-        </p>
-        <h2 class="truncate text-base font-bold">{room?.name ?? i18n.t("shell.unnamedRoom")}</h2>
-      </div>
-      <Centered>
-        <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.roomPlaceholder")}</p>
-      </Centered>
-    </section>
-  );
-}
-
-function Centered(props: { children: ComponentChildren }): JSX.Element {
-  return <div class="flex flex-1 items-center justify-center p-6 text-center">{props.children}
-  </div>;
-}
-
 /** The signed-in shell. */
 export function ShellView(props: { roomId: string | null }): JSX.Element {
   const { i18n } = useApp();
@@ -254,9 +224,11 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
         <ScreenHeading class="sr-only">{i18n.t("shell.rooms")}</ScreenHeading>
         <RoomListPanel selected={props.roomId} hidden={roomOpen} />
         <div class={`min-w-0 flex-1 flex-col ${roomOpen ? "flex" : "hidden md:flex"}`}>
-          <RoomPanel roomId={props.roomId} />
+          <RoomView roomId={props.roomId} />
         </div>
       </main>
+      <CallOverlay />
+      <VerificationOverlay />
     </div>
   );
 }

@@ -50,7 +50,15 @@ export interface LaunchOptions {
   /** The browser's language (navigator.languages), e.g. `de-DE`. */
   locale?: string;
   viewport?: { width: number; height: number };
+  /** Fake camera and microphone (`--use-fake-device-for-media-stream`), allowed without asking. */
+  fakeMedia?: boolean;
+  /** A position the page's geolocation reports (permission granted). */
+  geolocation?: { latitude: number; longitude: number };
+  /** Permissions granted to every origin (e.g. "notifications", "clipboard-read"). */
+  permissions?: string[];
 }
+
+const FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"];
 
 /** Launches Chromium with a fresh profile (and builds the app first if it is out of date). */
 export async function launchBrowser(options: LaunchOptions = {}): Promise<BrowserSession> {
@@ -59,10 +67,16 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<Browse
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: options.fakeMedia ? [...CHROMIUM_ARGS, ...FAKE_MEDIA_ARGS] : CHROMIUM_ARGS,
     locale: options.locale ?? "en-GB",
     viewport: options.viewport ?? { width: 1024, height: 768 },
     serviceWorkers: "allow",
+    geolocation: options.geolocation,
+    permissions: [
+      ...(options.permissions ?? []),
+      ...(options.geolocation ? ["geolocation"] : []),
+      ...(options.fakeMedia ? ["camera", "microphone"] : []),
+    ],
   });
   return {
     context,

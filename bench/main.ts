@@ -6,7 +6,9 @@
  * `--target URL --shared-secret S` points the client-load section (`server`) at another
  * homeserver (and runs only that section unless `--only` says otherwise);
  * `--server-flags "--cpu-prof --cpu-prof-dir=DIR"` passes `deno run` flags to the gemeng
- * process the section starts; `--verbose` shows its output.
+ * process the section starts; `--verbose` shows its output; `--scenario fanout,initial-sync`
+ * runs only some scenarios of that section (login, send, fanout, initial-sync, idle), and
+ * `--accounts N` caps the account pool (and so the fan-out and idle client counts).
  */
 import { measureKvCeilings } from "./ceilings.ts";
 import { runEngineBench } from "./engine.ts";
@@ -24,6 +26,8 @@ interface BenchOptions {
   sharedSecret?: string;
   serverFlags?: string[];
   verbose: boolean;
+  scenarios?: Set<string>;
+  accounts?: number;
 }
 
 function parseArgs(args: string[]): BenchOptions {
@@ -41,6 +45,8 @@ function parseArgs(args: string[]): BenchOptions {
     else if (arg === "--target") options.target = value(++i, arg);
     else if (arg === "--shared-secret") options.sharedSecret = value(++i, arg);
     else if (arg === "--server-flags") options.serverFlags = value(++i, arg).split(/\s+/);
+    else if (arg === "--scenario") options.scenarios = new Set(value(++i, arg).split(","));
+    else if (arg === "--accounts") options.accounts = Number(value(++i, arg));
     else if (arg === "--only") options.only = new Set(args[++i]?.split(",") ?? []);
     else if (arg.startsWith("--only=")) options.only = new Set(arg.slice(7).split(","));
     else throw new Error(`unknown argument ${arg}`);
@@ -83,6 +89,8 @@ async function main() {
         sharedSecret: options.sharedSecret,
         serverDenoFlags: options.serverFlags,
         verbose: options.verbose,
+        scenarios: options.scenarios,
+        accounts: options.accounts,
       })),
     );
   }

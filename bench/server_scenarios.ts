@@ -100,16 +100,20 @@ export interface ServerBenchOptions {
   verbose?: boolean;
   /** Progress output (default: console.log). */
   log?: (line: string) => void;
+  /** Run only these scenarios (login, send, fanout, initial-sync, idle); default all. */
+  scenarios?: Set<string>;
+  /** Cap on the account pool: fan-out members and idle clients shrink to fit. */
+  accounts?: number;
 }
 
 /** Everything the section measured, before it becomes rows. */
 export interface ServerBenchResult {
   sizes: ServerBenchSizes;
   targetName: string;
-  login: LoginResult;
-  send: SendResult;
-  fanout: FanoutResult;
-  initialSync: InitialSyncResult;
+  login: LoginResult | null;
+  send: SendResult | null;
+  fanout: FanoutResult | null;
+  initialSync: InitialSyncResult | null;
   idle: IdleResult | null;
   memory: {
     idleStartBytes: number;
@@ -134,7 +138,13 @@ async function ownCpuSeconds(processes: (ServerProcess | undefined)[]): Promise<
 
 /** Runs the scenarios and returns their raw results. */
 export async function runServerScenarios(options: ServerBenchOptions): Promise<ServerBenchResult> {
-  const sizes = options.sizes ?? (options.quick ? QUICK_SIZES : FULL_SIZES);
+  const sizes = structuredClone(options.sizes ?? (options.quick ? QUICK_SIZES : FULL_SIZES));
+  const wanted = (name: string) => !options.scenarios || options.scenarios.has(name);
+  if (options.accounts !== undefined) {
+    sizes.fanout.members = Math.min(sizes.fanout.members, options.accounts);
+    sizes.idle.clients = Math.min(sizes.idle.clients, options.accounts);
+    sizes.send.clients = Math.min(sizes.send.clients, options.accounts);
+  }
   const log = options.log ?? ((line: string) => console.log(`  server: ${line}`));
   if (options.target && !options.sharedSecret) {
     throw new Error("--target needs --shared-secret");
@@ -169,25 +179,30 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
     const rawIdle = (await raw.sample()).rssBytes;
 
     const poolSize = Math.max(
-      sizes.send.clients,
-      sizes.fanout.members,
-      sizes.initialSync.members - 1,
-      sizes.idle.clients,
+      2,
+      wanted("send") ? sizes.send.clients : 0,
+      wanted("fanout") ? sizes.fanout.members : 0,
+      wanted("initial-sync") ? sizes.initialSync.members - 1 : 0,
+      wanted("idle") ? sizes.idle.clients : 0,
     );
     const { result: pool, peakBytes: registrationPeakBytes } = await withPeakMemory(
       target,
       () => registerPool(target, poolSize),
     );
-    const login = await runLogin(target, pool, sizes.login);
-    log(`login: ${login.perSecond.toFixed(2)}/s`);
-    const send = await runSend(target, pool, sizes.send);
-    log(`send: ${send.gemeng.perSecond.toFixed(0)} events/s`);
-    const fanout = await runFanout(target, pool, sizes.fanout);
-    log(`fan-out: p99 ${fanout.gemeng.latency.p99.toFixed(1)} ms`);
-    const initialSync = await runInitialSync(target, pool, sizes.initialSync);
-    log(`initial sync: ${initialSync.figures.map((f) => f.ms.toFixed(0)).join(" / ")} ms`);
+    const login = wanted("login") ? await runLogin(target, pool, sizes.login) : null;
+    if (login) log(`login: ${login.perSecond.toFixed(2)}/s`);
+    const send = wanted("send") ? await runSend(target, pool, sizes.send) : null;
+    if (send) log(`send: ${send.gemeng.perSecond.toFixed(0)} events/s`);
+    const fanout = wanted("fanout") ? await runFanout(target, pool, sizes.fanout) : null;
+    if (fanout) log(`fan-out: p99 ${fanout.gemeng.latency.p99.toFixed(1)} ms`);
+    const initialSync = wanted("initial-sync")
+      ? await runInitialSync(target, pool, sizes.initialSync)
+      : null;
+    if (initialSync) {
+      log(`initial sync: ${initialSync.figures.map((f) => f.ms.toFixed(0)).join(" / ")} ms`);
+    }
     let idle: IdleResult | null = null;
-    if (gemeng) {
+    if (gemeng && wanted("idle")) {
       idle = await runIdleSync({ ...target, process: gemeng }, pool, sizes.idle);
       log(`idle long-polls: ${(idle.gemeng.coreShare * 100).toFixed(2)}% of a core`);
     }
@@ -264,91 +279,97 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
       note,
     });
 
-  const c = s.send.clients;
-  rows.push({
-    section: "ceiling",
-    name: `raw Deno.serve requests, ${c} concurrent (subprocess, same load generator)`,
-    value: r.send.raw.perSecond,
-    unit: "/s",
-    note: `p50 ${r.send.raw.latency.p50.toFixed(2)} ms, p99 ${
-      r.send.raw.latency.p99.toFixed(2)
-    } ms`,
-  });
+  if (r.send) {
+    const c = s.send.clients;
+    rows.push({
+      section: "ceiling",
+      name: `raw Deno.serve requests, ${c} concurrent (subprocess, same load generator)`,
+      value: r.send.raw.perSecond,
+      unit: "/s",
+      note: `p50 ${r.send.raw.latency.p50.toFixed(2)} ms, p99 ${
+        r.send.raw.latency.p99.toFixed(2)
+      } ms`,
+    });
 
-  const send = r.send.gemeng;
-  const sendName = `send, ${c} clients into ${s.send.rooms} rooms`;
-  rate(
-    `${sendName}: events`,
-    send.perSecond,
-    "raw KV single commits/s",
-    kv.singleCommitsPerSec,
-    `target >= ${TARGETS.sendPerSecond}/s and ratio >= ${TARGETS.sendKvShare}; ${send.errors} errors`,
-  );
-  rate(
-    `${sendName}: events vs raw HTTP`,
-    send.perSecond,
-    "raw Deno.serve req/s, same concurrency",
-    r.send.raw.perSecond,
-  );
-  time(
-    `${sendName}: latency p50`,
-    send.latency.p50,
-    "ms",
-    "raw Deno.serve p50",
-    r.send.raw.latency.p50,
-  );
-  time(
-    `${sendName}: latency p99`,
-    send.latency.p99,
-    "ms",
-    "raw Deno.serve p99",
-    r.send.raw.latency.p99,
-  );
-
-  const fan = r.fanout.gemeng;
-  const fanName =
-    `fan-out, ${s.fanout.members} members, ${s.fanout.messages} messages at ${s.fanout.rate}/s`;
-  const fanNote = `${fan.missing} deliveries missing; ${fan.responses} sync responses`;
-  const rawFan = r.fanout.raw.endToEnd;
-  time(
-    `${fanName}: delivery after the send's ack, p50`,
-    fan.latency.p50,
-    "ms",
-    "raw Deno.serve publish to long-poll arrival, p50",
-    rawFan.p50,
-    fanNote,
-  );
-  time(
-    `${fanName}: delivery after the send's ack, p99`,
-    fan.latency.p99,
-    "ms",
-    "raw Deno.serve publish to long-poll arrival, p99",
-    rawFan.p99,
-    `target <= ${TARGETS.fanoutP99Ms} ms; ${fanNote}`,
-  );
-  time(
-    `${fanName}: send issued to arrival, p99`,
-    fan.endToEnd.p99,
-    "ms",
-    "raw Deno.serve publish to long-poll arrival, p99",
-    rawFan.p99,
-    `p50 ${fan.endToEnd.p50.toFixed(1)} ms (raw ${rawFan.p50.toFixed(2)} ms)`,
-  );
-
-  for (const f of r.initialSync.figures) {
-    const target = f.filter.startsWith("timeline 1,")
-      ? TARGETS.initialSyncTimeline1Ms
-      : TARGETS.initialSyncTimeline20Ms;
-    time(
-      `initial sync, ${s.initialSync.rooms} rooms of ${s.initialSync.members}: ${f.filter}`,
-      f.ms,
-      "ms",
-      "same-size JSON from raw Deno.serve, ms",
-      f.ceilingMs,
-      `target <= ${target} ms; first ${f.firstMs.toFixed(0)} ms; ${
-        (f.bytes / MB).toFixed(2)
-      } MB; median of ${s.initialSync.repeats}`,
+    const send = r.send.gemeng;
+    const sendName = `send, ${c} clients into ${s.send.rooms} rooms`;
+    rate(
+      `${sendName}: events`,
+      send.perSecond,
+      "raw KV single commits/s",
+      kv.singleCommitsPerSec,
+      `target >= ${TARGETS.sendPerSecond}/s and ratio >= ${TARGETS.sendKvShare}; ${send.errors} errors`,
     );
+    rate(
+      `${sendName}: events vs raw HTTP`,
+      send.perSecond,
+      "raw Deno.serve req/s, same concurrency",
+      r.send.raw.perSecond,
+    );
+    time(
+      `${sendName}: latency p50`,
+      send.latency.p50,
+      "ms",
+      "raw Deno.serve p50",
+      r.send.raw.latency.p50,
+    );
+    time(
+      `${sendName}: latency p99`,
+      send.latency.p99,
+      "ms",
+      "raw Deno.serve p99",
+      r.send.raw.latency.p99,
+    );
+  }
+
+  if (r.fanout) {
+    const fan = r.fanout.gemeng;
+    const fanName =
+      `fan-out, ${s.fanout.members} members, ${s.fanout.messages} messages at ${s.fanout.rate}/s`;
+    const fanNote = `${fan.missing} deliveries missing; ${fan.responses} sync responses`;
+    const rawFan = r.fanout.raw.endToEnd;
+    time(
+      `${fanName}: delivery after the send's ack, p50`,
+      fan.latency.p50,
+      "ms",
+      "raw Deno.serve publish to long-poll arrival, p50",
+      rawFan.p50,
+      fanNote,
+    );
+    time(
+      `${fanName}: delivery after the send's ack, p99`,
+      fan.latency.p99,
+      "ms",
+      "raw Deno.serve publish to long-poll arrival, p99",
+      rawFan.p99,
+      `target <= ${TARGETS.fanoutP99Ms} ms; ${fanNote}`,
+    );
+    time(
+      `${fanName}: send issued to arrival, p99`,
+      fan.endToEnd.p99,
+      "ms",
+      "raw Deno.serve publish to long-poll arrival, p99",
+      rawFan.p99,
+      `p50 ${fan.endToEnd.p50.toFixed(1)} ms (raw ${rawFan.p50.toFixed(2)} ms)`,
+    );
+  }
+
+  if (r.initialSync) {
+    for (const f of r.initialSync.figures) {
+      const target = f.filter.startsWith("timeline 1,")
+        ? TARGETS.initialSyncTimeline1Ms
+        : TARGETS.initialSyncTimeline20Ms;
+      time(
+        `initial sync, ${s.initialSync.rooms} rooms of ${s.initialSync.members}: ${f.filter}`,
+        f.ms,
+        "ms",
+        "same-size JSON from raw Deno.serve, ms",
+        f.ceilingMs,
+        `target <= ${target} ms; first ${f.firstMs.toFixed(0)} ms; ${
+          (f.bytes / MB).toFixed(2)
+        } MB; median of ${s.initialSync.repeats}`,
+      );
+    }
   }
 
   if (r.idle) {
@@ -378,13 +399,15 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
     });
   }
 
-  rate(
-    `login (password at the default hash cost), ${s.login.concurrency} concurrent`,
-    r.login.perSecond,
-    "raw scrypt hashes/s, same cost and concurrency",
-    r.login.rawHashesPerSecond,
-    `p50 ${r.login.latency.p50.toFixed(0)} ms`,
-  );
+  if (r.login) {
+    rate(
+      `login (password at the default hash cost), ${s.login.concurrency} concurrent`,
+      r.login.perSecond,
+      "raw scrypt hashes/s, same cost and concurrency",
+      r.login.rawHashesPerSecond,
+      `p50 ${r.login.latency.p50.toFixed(0)} ms`,
+    );
+  }
 
   if (r.memory) {
     const m = r.memory;
@@ -406,10 +429,10 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
     );
     const peaks: [string, number | null][] = [
       ["registering the pool", m.registrationPeakBytes],
-      ["login", r.login.peakBytes],
-      ["send", r.send.peakBytes],
-      ["fan-out", r.fanout.peakBytes],
-      ["initial sync", r.initialSync.peakBytes],
+      ["login", r.login?.peakBytes ?? null],
+      ["send", r.send?.peakBytes ?? null],
+      ["fan-out", r.fanout?.peakBytes ?? null],
+      ["initial sync", r.initialSync?.peakBytes ?? null],
       ["idle long-polls", r.idle?.peakBytes ?? null],
     ];
     for (const [name, bytes] of peaks) {

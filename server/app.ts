@@ -45,6 +45,7 @@ import { messagesRoutes } from "./client/messages.ts";
 import { relationsRoutes } from "./client/relations.ts";
 import { searchRoutes } from "./client/search.ts";
 import { threadsRoutes } from "./client/threads.ts";
+import { voipRoutes } from "./client/voip.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -85,6 +86,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   relationsRoutes,
   threadsRoutes,
   searchRoutes,
+  voipRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 

@@ -48,6 +48,23 @@ export interface MediaConfig {
   };
 }
 
+/**
+ * `[turn]`: the TURN servers `GET /voip/turnServer` hands to clients for calls. Credentials
+ * are either minted per user from `shared_secret` (the TURN REST API that coturn's
+ * `use-auth-secret` implements) or the static `username` and `password`.
+ */
+export interface TurnConfig {
+  /** `uris`: `turn:` / `turns:` URIs; empty means no TURN (the endpoint answers `{}`). */
+  readonly uris: readonly string[];
+  /** `shared_secret`: coturn's `static-auth-secret`; empty when static credentials are used. */
+  readonly sharedSecret: string;
+  /** `username` and `password`: static credentials, instead of `shared_secret`. */
+  readonly username: string;
+  readonly password: string;
+  /** `ttl`: seconds the credentials (and the client's cache of them) are valid. */
+  readonly ttl: number;
+}
+
 /** The validated server configuration. */
 export interface Config {
   /** `server_name`: the domain part of user IDs, e.g. `localhost` or `example.org:8448`. */
@@ -99,6 +116,8 @@ export interface Config {
      */
     readonly defaultFor: "all" | "invite" | "off";
   };
+  /** `[turn]`. */
+  readonly turn: TurnConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -171,6 +190,13 @@ timeout_ms = 10000
 
 [e2ee]
 default_for = "invite"              # encrypt new rooms: "all", "invite" (private and DMs), "off"
+
+[turn]
+uris = []                           # e.g. ["turn:turn.example.org:3478?transport=udp"]; none = no TURN
+shared_secret = ""                  # coturn's static-auth-secret: per-user credentials (TURN REST API)
+username = ""                       # or static credentials instead of shared_secret
+password = ""
+ttl = 86400                         # seconds the credentials are valid
 `;
 
 type Table = Record<string, unknown>;
@@ -359,6 +385,7 @@ export function resolveConfig(raw: unknown): Config {
     throw new ConfigError("e2ee.default_for", 'expected "all", "invite" or "off"');
   }
   e2eeTable.finish();
+  const turn = readTurn(root);
   root.finish();
 
   return {
@@ -370,7 +397,54 @@ export function resolveConfig(raw: unknown): Config {
     rateLimits,
     media,
     e2ee: { defaultFor },
+    turn,
   };
+}
+
+/** `turn:` or `turns:`, a host (name, IPv4 or [IPv6]), an optional port and transport. */
+const TURN_URI =
+  /^turns?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]{2,45}\])(?::(\d{1,5}))?(?:\?transport=(?:udp|tcp))?$/;
+
+function readTurn(root: TableReader): TurnConfig {
+  const table = root.table("turn");
+  const uris = table.stringList("uris", []);
+  for (const uri of uris) {
+    const match = TURN_URI.exec(uri);
+    if (!match || (match[1] !== undefined && Number(match[1]) > 65535)) {
+      throw new ConfigError(
+        table.key("uris"),
+        `"${uri}" is not a TURN URI (turn:host[:port][?transport=udp|tcp], or turns:...)`,
+      );
+    }
+  }
+  const sharedSecret = table.string("shared_secret", "");
+  const username = table.string("username", "");
+  const password = table.string("password", "");
+  const ttl = table.number("ttl", 86400, { min: 60, max: 30 * 86400, int: true });
+  table.finish();
+  if (sharedSecret !== "" && (username !== "" || password !== "")) {
+    throw new ConfigError(
+      table.key("shared_secret"),
+      "set either shared_secret or username and password, not both",
+    );
+  }
+  if ((username === "") !== (password === "")) {
+    throw new ConfigError(
+      table.key(username === "" ? "username" : "password"),
+      "username and password go together: set both or neither",
+    );
+  }
+  const hasCredentials = sharedSecret !== "" || username !== "";
+  if (uris.length > 0 && !hasCredentials) {
+    throw new ConfigError(
+      table.key("uris"),
+      "TURN servers need credentials: set shared_secret, or username and password",
+    );
+  }
+  if (uris.length === 0 && hasCredentials) {
+    throw new ConfigError(table.key("uris"), "credentials are set but no TURN server URI is");
+  }
+  return { uris, sharedSecret, username, password, ttl };
 }
 
 function readMedia(root: TableReader): MediaConfig {

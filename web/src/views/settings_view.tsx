@@ -9,6 +9,7 @@ import type { JSX } from "preact";
 import type { MessageKey } from "../i18n/index.ts";
 import type { CryptoStatus } from "../state/session.ts";
 import { THEME_CHOICES, type ThemeChoice } from "../state/theme.ts";
+import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, LanguageSelect, ScreenHeading } from "./controls.tsx";
 import { NotificationSettings } from "./rooms/notification_settings.tsx";
@@ -81,6 +82,7 @@ export function SettingsView(): JSX.Element {
         <SecuritySettings />
         <NotificationSettings />
       </main>
+      <CallOverlay />
     </div>
   );
 }

@@ -1,14 +1,426 @@
 /**
- * Sending files: uploads with progress and cancel, encrypted in encrypted rooms.
- *
- * Placeholder until the feature lands.
+ * Sending files and voice messages: each file is described (type, size, pixels, duration,
+ * thumbnail), encrypted in rooms that have `m.room.encryption`, uploaded with progress and a
+ * cancel that aborts the HTTP upload, then sent as one `m.room.message`. Pending uploads are
+ * signals the composer shows; once the message is handed to the SDK its local echo takes over
+ * in the timeline.
  *
  * @module
  */
 
-import type { Room } from "matrix-js-sdk";
+import { computed, type ReadonlySignal, signal } from "@preact/signals";
+import type { MatrixClient, Room } from "matrix-js-sdk";
+import type { MessageKey, MessageParams } from "../i18n/index.ts";
+import { encryptAttachment, type EncryptedFile } from "../matrix/attachments.ts";
+import { type DescribedFile, describeFile } from "../matrix/file_info.ts";
+import {
+  voiceExtension,
+  voiceMessageContent,
+  VoiceRecorder,
+  type VoiceRecording,
+} from "../matrix/voice.ts";
 import type { AppModel } from "./app.ts";
+import { featureModel } from "./features.ts";
+
+/** Where an upload is. */
+export type UploadStage = "preparing" | "encrypting" | "uploading" | "sending" | "failed";
+
+/** A message for the user, from the catalogue. */
+export interface Problem {
+  key: MessageKey;
+  params?: MessageParams;
+}
+
+type Payload = { kind: "file"; file: File } | { kind: "voice"; recording: VoiceRecording };
+
+let nextId = 1;
+
+/** One file on its way into a room. */
+export class PendingUpload {
+  readonly id = `upload-${nextId++}`;
+  readonly roomId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly payload: Payload;
+  readonly #stage = signal<UploadStage>("preparing");
+  readonly #progress = signal(0);
+  readonly #problem = signal<Problem | null>(null);
+  /** Where it is. */
+  readonly stage: ReadonlySignal<UploadStage> = computed(() => this.#stage.value);
+  /** How much of the file is uploaded, 0 to 1. */
+  readonly progress: ReadonlySignal<number> = computed(() => this.#progress.value);
+  /** Why it failed. */
+  readonly problem: ReadonlySignal<Problem | null> = computed(() => this.#problem.value);
+  /** The message content, once the upload is done (a retry then only sends). */
+  content: Record<string, unknown> | null = null;
+  abort: AbortController | null = null;
+
+  constructor(roomId: string, name: string, payload: Payload) {
+    this.roomId = roomId;
+    this.name = name;
+    this.payload = payload;
+    this.size = payload.kind === "file" ? payload.file.size : payload.recording.blob.size;
+  }
+
+  /** Moves to a stage (clearing any problem). */
+  set(stage: UploadStage, progress?: number): void {
+    this.#stage.value = stage;
+    this.#problem.value = null;
+    if (progress !== undefined) this.#progress.value = progress;
+  }
+
+  /** Records the upload's progress. */
+  setProgress(value: number): void {
+    this.#progress.value = Math.max(0, Math.min(1, value));
+  }
+
+  /** Marks the upload failed. */
+  fail(problem: Problem): void {
+    this.#stage.value = "failed";
+    this.#problem.value = problem;
+  }
+}
+
+/** The voice recorder as the composer shows it. */
+export interface RecordingState {
+  roomId: string;
+  phase: "starting" | "recording" | "finishing";
+}
+
+/** Why an upload stopped on purpose. */
+class Cancelled extends Error {
+  readonly code = "cancelled";
+}
+
+/** Pending uploads and the voice recorder of the app. */
+export class UploadsModel {
+  readonly #app: AppModel;
+  readonly #items = signal<readonly PendingUpload[]>([]);
+  readonly #recording = signal<RecordingState | null>(null);
+  readonly #elapsed = signal(0);
+  readonly #voiceProblem = signal<(Problem & { roomId: string }) | null>(null);
+  #recorder: VoiceRecorder | null = null;
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  readonly #limits = new WeakMap<MatrixClient, Promise<number | null>>();
+
+  /** Uploads in progress or failed, in every room. */
+  readonly items: ReadonlySignal<readonly PendingUpload[]> = computed(() => this.#items.value);
+  /** The recording under way, if any. */
+  readonly recording: ReadonlySignal<RecordingState | null> = computed(() => this.#recording.value);
+  /** Milliseconds recorded so far. */
+  readonly elapsedMs: ReadonlySignal<number> = computed(() => this.#elapsed.value);
+  /** Why the last recording could not start or finish. */
+  readonly voiceProblem: ReadonlySignal<(Problem & { roomId: string }) | null> = computed(() =>
+    this.#voiceProblem.value
+  );
+
+  constructor(app: AppModel) {
+    this.#app = app;
+  }
+
+  /** The uploads of one room. */
+  inRoom(roomId: string): PendingUpload[] {
+    return this.#items.value.filter((item) => item.roomId === roomId);
+  }
+
+  /** Sends each file as its own message. */
+  send(room: Room, files: readonly File[]): void {
+    for (const file of files) {
+      const upload = new PendingUpload(room.roomId, file.name || "file", { kind: "file", file });
+      this.#add(upload);
+      void this.#run(upload);
+    }
+  }
+
+  /** Stops an upload; nothing is sent. */
+  cancel(upload: PendingUpload): void {
+    upload.abort?.abort(new Cancelled("cancelled"));
+    this.#remove(upload);
+  }
+
+  /** Tries a failed upload again (only the sending, when the file is already uploaded). */
+  retry(upload: PendingUpload): void {
+    if (upload.stage.value !== "failed") return;
+    if (!this.#items.value.includes(upload)) this.#add(upload);
+    void this.#run(upload);
+  }
+
+  /** Forgets a failed upload. */
+  dismiss(upload: PendingUpload): void {
+    this.#remove(upload);
+  }
+
+  /** Starts recording a voice message for the room. */
+  async startRecording(room: Room): Promise<void> {
+    if (this.#recording.value) return;
+    this.#voiceProblem.value = null;
+    const recorder = new VoiceRecorder({ onLimit: () => void this.finishRecording() });
+    this.#recorder = recorder;
+    this.#recording.value = { roomId: room.roomId, phase: "starting" };
+    this.#elapsed.value = 0;
+    try {
+      await recorder.start();
+    } catch (err) {
+      this.#recorder = null;
+      this.#recording.value = null;
+      const code = (err as { code?: string }).code;
+      this.#voiceProblem.value = {
+        roomId: room.roomId,
+        key: code === "denied"
+          ? "files.voice.denied"
+          : code === "unsupported"
+          ? "files.voice.unsupported"
+          : "files.voice.failed",
+      };
+      return;
+    }
+    if (this.#recorder !== recorder) return; // cancelled while the microphone was opening
+    this.#recording.value = { roomId: room.roomId, phase: "recording" };
+    this.#ticker = setInterval(() => this.#elapsed.value = recorder.elapsedMs, 250);
+  }
+
+  /** Stops the recording and sends it. */
+  async finishRecording(): Promise<void> {
+    const recorder = this.#recorder;
+    const state = this.#recording.value;
+    if (!recorder || state?.phase !== "recording") return;
+    this.#recording.value = { ...state, phase: "finishing" };
+    clearInterval(this.#ticker);
+    let recording: VoiceRecording;
+    try {
+      recording = await recorder.stop();
+    } catch {
+      this.#voiceProblem.value = { roomId: state.roomId, key: "files.voice.failed" };
+      return;
+    } finally {
+      this.#recorder = null;
+      this.#recording.value = null;
+    }
+    const name = `${this.#app.i18n.t("files.voice.body")}.${voiceExtension(recording.mimetype)}`;
+    const upload = new PendingUpload(state.roomId, name, { kind: "voice", recording });
+    this.#add(upload);
+    void this.#run(upload);
+  }
+
+  /** Throws the recording away. */
+  cancelRecording(): void {
+    clearInterval(this.#ticker);
+    this.#recorder?.cancel();
+    this.#recorder = null;
+    this.#recording.value = null;
+  }
+
+  #add(upload: PendingUpload): void {
+    this.#items.value = [...this.#items.value, upload];
+  }
+
+  #remove(upload: PendingUpload): void {
+    this.#items.value = this.#items.value.filter((item) => item !== upload);
+  }
+
+  async #run(upload: PendingUpload): Promise<void> {
+    const client = this.#app.session.client;
+    const room = client?.getRoom(upload.roomId);
+    if (!client || !room) {
+      upload.fail({ key: "files.upload.failed", params: { name: upload.name } });
+      return;
+    }
+    const abort = new AbortController();
+    upload.abort = abort;
+    try {
+      upload.content ??= await this.#upload(client, room, upload, abort.signal);
+    } catch (err) {
+      if (abort.signal.aborted) return; // cancelled: nothing is sent
+      console.warn("gemeng: upload failed", err);
+      upload.fail(problemOf(err, upload.name));
+      return;
+    }
+    if (abort.signal.aborted) return;
+    upload.abort = null;
+    // From here the SDK's local echo shows the message; the upload comes back only if the
+    // send fails (with its content, so a retry does not upload again).
+    upload.set("sending");
+    this.#remove(upload);
+    const txnId = client.makeTxnId();
+    try {
+      // deno-lint-ignore no-explicit-any
+      await client.sendMessage(room.roomId, upload.content as any, txnId);
+    } catch (err) {
+      console.warn("gemeng: sending the file message failed", err);
+      const echo = room.getLiveTimeline().getEvents().find((e) => e.getTxnId() === txnId);
+      if (echo) client.cancelPendingEvent(echo);
+      upload.fail(problemOf(err, upload.name));
+      this.#add(upload);
+    }
+  }
+
+  async #upload(
+    client: MatrixClient,
+    room: Room,
+    upload: PendingUpload,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    upload.set("preparing", 0);
+    const limit = await this.#uploadLimit(client);
+    if (limit !== null && upload.size > limit) {
+      throw new UploadProblem({
+        key: "files.upload.tooLarge",
+        params: { name: upload.name, limit: formatBytes(this.#app.i18n.locale.value, limit) },
+      });
+    }
+    const encrypted = room.hasEncryptionStateEvent();
+    const put = (blob: Blob, options: PutOptions) =>
+      putFile(client, blob, { ...options, encrypted, signal, upload });
+
+    if (upload.payload.kind === "voice") {
+      const { recording } = upload.payload;
+      const where = await put(recording.blob, {
+        name: upload.name,
+        mimetype: recording.mimetype,
+        tracked: true,
+      });
+      return voiceMessageContent(recording, {
+        ...where,
+        body: this.#app.i18n.t("files.voice.body"),
+        size: recording.blob.size,
+      });
+    }
+
+    const { file } = upload.payload;
+    const described: DescribedFile = await describeFile(file);
+    if (signal.aborted) throw new Cancelled("cancelled");
+    const info: Record<string, unknown> = { ...described.info };
+    if (described.thumbnail) {
+      const thumb = await put(described.thumbnail, {
+        name: `thumbnail-${upload.name}`,
+        mimetype: described.thumbnail.type,
+        tracked: false,
+      });
+      if (thumb.file) info.thumbnail_file = thumb.file;
+      else info.thumbnail_url = thumb.url;
+    }
+    const where = await put(file, {
+      name: upload.name,
+      mimetype: described.info.mimetype,
+      tracked: true,
+    });
+    return {
+      msgtype: described.msgtype,
+      body: upload.name,
+      filename: upload.name,
+      info,
+      ...where,
+    };
+  }
+
+  /** The server's largest upload (`m.upload.size`), asked once per client. */
+  #uploadLimit(client: MatrixClient): Promise<number | null> {
+    let limit = this.#limits.get(client);
+    if (!limit) {
+      limit = client.getMediaConfig(true).then(
+        (config) => typeof config["m.upload.size"] === "number" ? config["m.upload.size"] : null,
+        () => null,
+      );
+      this.#limits.set(client, limit);
+    }
+    return limit;
+  }
+}
+
+/** A failure with a message ready for the user. */
+class UploadProblem extends Error {
+  readonly code = "upload_problem";
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.key);
+    this.problem = problem;
+  }
+}
+
+function problemOf(err: unknown, name: string): Problem {
+  if (err instanceof UploadProblem) return err.problem;
+  const e = err as { name?: string; errcode?: string; httpStatus?: number };
+  if (e?.errcode === "M_TOO_LARGE" || e?.httpStatus === 413) {
+    return { key: "files.upload.failed", params: { name } };
+  }
+  if (e?.name === "ConnectionError" || (typeof navigator !== "undefined" && !navigator.onLine)) {
+    return { key: "files.upload.offline", params: { name } };
+  }
+  return { key: "files.upload.failed", params: { name } };
+}
+
+interface PutOptions {
+  name: string;
+  mimetype: string;
+  /** Whether this upload drives the progress bar (the main file does, a thumbnail not). */
+  tracked: boolean;
+}
+
+/**
+ * Uploads one blob: in encrypted rooms the ciphertext, as `application/octet-stream` and
+ * without its name, returning the `EncryptedFile`; otherwise the file itself and its `mxc://`.
+ */
+async function putFile(
+  client: MatrixClient,
+  blob: Blob,
+  options: PutOptions & { encrypted: boolean; signal: AbortSignal; upload: PendingUpload },
+): Promise<{ url?: string; file?: EncryptedFile }> {
+  const { upload, signal } = options;
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal.addEventListener("abort", onAbort);
+  try {
+    if (signal.aborted) throw new Cancelled("cancelled");
+    let body: Blob = blob;
+    let encryptedInfo: Omit<EncryptedFile, "url"> | null = null;
+    if (options.encrypted) {
+      if (options.tracked) upload.set("encrypting", 0);
+      const encrypted = await encryptAttachment(await blob.arrayBuffer());
+      if (signal.aborted) throw new Cancelled("cancelled");
+      body = new Blob([encrypted.ciphertext], { type: "application/octet-stream" });
+      encryptedInfo = encrypted.info;
+    }
+    if (options.tracked) upload.set("uploading", 0);
+    const response = await client.uploadContent(body, {
+      name: options.name,
+      type: encryptedInfo ? "application/octet-stream" : options.mimetype,
+      includeFilename: !encryptedInfo,
+      abortController: controller,
+      progressHandler: options.tracked
+        ? ({ loaded, total }) => upload.setProgress(total ? loaded / total : 0)
+        : undefined,
+    });
+    if (options.tracked) upload.setProgress(1);
+    const url = response.content_uri;
+    return encryptedInfo ? { file: { ...encryptedInfo, url } } : { url };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** A byte count in the user's language ("1.5 MB"). */
+export function formatBytes(locale: string, bytes: number): string {
+  const units = ["byte", "kilobyte", "megabyte", "gigabyte"] as const;
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return new Intl.NumberFormat(locale, {
+    style: "unit",
+    unit: units[unit],
+    unitDisplay: "short",
+    maximumFractionDigits: unit === 0 ? 0 : 1,
+  }).format(value);
+}
+
+/** The app's uploads model. */
+export function uploadsModel(app: AppModel): UploadsModel {
+  return featureModel(app, "uploads", (a) => new UploadsModel(a));
+}
 
 /** Sends the files (picked, dropped or pasted) into the room, one message each. */
-export function sendFiles(_app: AppModel, _room: Room, _files: readonly File[]): void {
+export function sendFiles(app: AppModel, room: Room, files: readonly File[]): void {
+  uploadsModel(app).send(room, files);
 }

@@ -79,6 +79,11 @@ export class Session {
   readonly signingOut: ReadonlySignal<boolean> = computed(() => this.#signingOut.value);
   /** The user's rooms, fed by sync. */
   readonly rooms = new RoomList();
+  /**
+   * Secret-storage keys (the recovery key) this tab holds while the security settings set up or
+   * restore secure messaging, by key ID; the crypto reads them through `cryptoCallbacks`.
+   */
+  readonly secretStorageKeys: Map<string, Uint8Array<ArrayBuffer>> = new Map();
 
   constructor(options: SessionOptions) {
     this.#options = options;
@@ -153,6 +158,13 @@ export class Session {
       accessToken: credentials.accessToken,
       store,
       timelineSupport: true,
+      cryptoCallbacks: {
+        getSecretStorageKey: ({ keys }) => {
+          const keyId = Object.keys(keys).find((id) => this.secretStorageKeys.has(id));
+          return Promise.resolve(keyId ? [keyId, this.secretStorageKeys.get(keyId)!] : null);
+        },
+        cacheSecretStorageKey: (keyId, _info, key) => void this.secretStorageKeys.set(keyId, key),
+      },
     });
     this.#client = client;
     if (store) {
@@ -267,6 +279,7 @@ export class Session {
     const client = this.#client;
     this.#client = null;
     this.#clientSignal.value = null;
+    this.secretStorageKeys.clear();
     this.rooms.detach();
     this.#credentials.value = null;
     this.#sync.value = "idle";

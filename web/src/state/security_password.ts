@@ -1,0 +1,112 @@
+/**
+ * User-interactive authentication by password for the security settings: uploading
+ * cross-signing keys and signing out another device may need the account password. The request
+ * is tried without auth first; when the server answers with a 401 challenge the prompt opens,
+ * and a wrong password asks again.
+ *
+ * @module
+ */
+
+import { computed, type ReadonlySignal, signal } from "@preact/signals";
+import type { AuthDict } from "matrix-js-sdk";
+import type { MessageKey } from "../i18n/index.ts";
+
+/** The open password prompt. */
+export interface PasswordPromptState {
+  /** Why it asks again (a wrong password), if it does. */
+  problem: MessageKey | null;
+  /** The password was sent; waiting for the server. */
+  busy: boolean;
+}
+
+/** Thrown when the user closes the prompt. */
+export class PasswordCancelled extends Error {
+  readonly code = "cancelled";
+  constructor() {
+    super("cancelled");
+    this.name = "PasswordCancelled";
+  }
+}
+
+interface Challenge {
+  session?: string;
+  flows?: { stages?: string[] }[];
+}
+
+/** The server's 401 challenge in an SDK error, if that is what it is. */
+function challengeOf(err: unknown): Challenge | null {
+  const e = err as { httpStatus?: number; data?: Challenge } | null;
+  if (e?.httpStatus === 401 && Array.isArray(e.data?.flows)) return e.data!;
+  return null;
+}
+
+/** Asks for the account password on behalf of UIA-protected requests. */
+export class PasswordPrompt {
+  readonly #state = signal<PasswordPromptState | null>(null);
+  #pending: { resolve(password: string): void; reject(err: Error): void } | null = null;
+
+  /** The prompt, when open. */
+  readonly state: ReadonlySignal<PasswordPromptState | null> = computed(() => this.#state.value);
+
+  /** Sends the password typed in the prompt. */
+  submit(password: string): void {
+    const pending = this.#pending;
+    if (!pending || !password) return;
+    this.#pending = null;
+    this.#state.value = { problem: null, busy: true };
+    pending.resolve(password);
+  }
+
+  /** Closes the prompt; the operation that asked stops. */
+  cancel(): void {
+    const pending = this.#pending;
+    this.#pending = null;
+    this.#state.value = null;
+    pending?.reject(new PasswordCancelled());
+  }
+
+  #ask(problem: MessageKey | null): Promise<string> {
+    this.#pending?.reject(new PasswordCancelled());
+    this.#state.value = { problem, busy: false };
+    return new Promise((resolve, reject) => this.#pending = { resolve, reject });
+  }
+
+  /**
+   * Runs `makeRequest` (the SDK's UIA callback shape): first without auth; on a 401 challenge
+   * that offers a password stage, with the password the user types, until it is right or the
+   * user cancels.
+   */
+  async run<T>(userId: string, makeRequest: (auth: AuthDict | null) => Promise<T>): Promise<T> {
+    let challenge: Challenge | null;
+    try {
+      return await makeRequest(null);
+    } catch (err) {
+      challenge = challengeOf(err);
+      const offersPassword = challenge?.flows?.some((flow) =>
+        flow.stages?.includes("m.login.password")
+      );
+      if (!challenge || !offersPassword) throw err;
+    }
+    let problem: MessageKey | null = null;
+    try {
+      for (;;) {
+        const password = await this.#ask(problem);
+        try {
+          return await makeRequest({
+            type: "m.login.password",
+            identifier: { type: "m.id.user", user: userId },
+            password,
+            session: challenge.session,
+          });
+        } catch (err) {
+          const again = challengeOf(err);
+          if (!again) throw err;
+          challenge = { ...challenge, ...again };
+          problem = "security.wrongPassword";
+        }
+      }
+    } finally {
+      if (!this.#pending) this.#state.value = null;
+    }
+  }
+}

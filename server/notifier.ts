@@ -21,6 +21,8 @@ const LISTENING_MEMBERSHIPS = new Set(["join", "invite", "knock"]);
 
 interface Waiter {
   since: number;
+  /** Typing serial the waiter has seen (Infinity: not interested in typing). */
+  typing: number;
   resolve: (changed: boolean) => void;
 }
 
@@ -29,6 +31,8 @@ export class Notifier {
   readonly #stream: StreamSequencer;
   /** Per user: the highest position of a visible change that concerns them. */
   readonly #latest = new Map<string, number>();
+  /** Per user: the typing serial of the latest typing change in one of their rooms. */
+  readonly #latestTyping = new Map<string, number>();
   readonly #waiters = new Map<string, Set<Waiter>>();
   /** Wakes waiting for the visible position to reach `pos`, ascending by `pos`. */
   #held: { pos: number; users: Iterable<string> }[] = [];
@@ -36,10 +40,37 @@ export class Notifier {
   readonly #roomListeners = new Map<string, Set<string>>();
   /** userId -> rooms in which the (local) user listens. */
   readonly #userRooms = new Map<string, Set<string>>();
+  /**
+   * A position at or above the last one written before this process started (null until
+   * known): changes above it were all announced to this notifier, those below it were not.
+   */
+  #base: number | null = null;
 
   constructor(stream: StreamSequencer) {
     this.#stream = stream;
-    stream.onVisible((visible) => this.#release(visible));
+    stream.onVisible((visible) => {
+      // The first advance covers at least one position this process wrote.
+      this.#base ??= visible - 1;
+      this.#release(visible);
+    });
+  }
+
+  /**
+   * Whether no change concerning `userId` above `since` has been announced yet, and every
+   * change above `since` would be: a long-poll may then wait at once instead of reading
+   * storage. False when `since` reaches below what this process has seen (changes written
+   * before a restart).
+   */
+  quietSince(userId: string, since: number): boolean {
+    if (this.#base === null) {
+      // No write since start (a write advances the visible position); once loaded, the
+      // visible position is then exactly where the previous process stopped.
+      if (!this.#stream.loaded || this.#stream.highestAllocated !== this.#stream.visiblePosition) {
+        return false;
+      }
+      this.#base = this.#stream.visiblePosition;
+    }
+    return since >= this.#base && (this.#latest.get(userId) ?? 0) <= since;
   }
 
   /**
@@ -53,13 +84,27 @@ export class Notifier {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<boolean> {
+    return this.waitForSync(userId, { since, typing: Infinity, timeoutMs, signal });
+  }
+
+  /**
+   * Like {@link waitForChange}, and also woken by a typing change (see {@link notifyTyping})
+   * numbered above `typing` in one of the user's rooms. One waiter, one timer.
+   */
+  waitForSync(
+    userId: string,
+    options: { since: number; typing: number; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<boolean> {
+    const { since, typing, timeoutMs, signal } = options;
     if ((this.#latest.get(userId) ?? 0) > since) return Promise.resolve(true);
+    if ((this.#latestTyping.get(userId) ?? 0) > typing) return Promise.resolve(true);
     if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
       let set = this.#waiters.get(userId);
       if (!set) this.#waiters.set(userId, set = new Set());
       const waiter: Waiter = {
         since,
+        typing,
         resolve: (changed) => {
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
@@ -74,6 +119,24 @@ export class Notifier {
       signal?.addEventListener("abort", onAbort, { once: true });
       set.add(waiter);
     });
+  }
+
+  /**
+   * Wakes `userIds` for an ephemeral change (typing) numbered `serial` by its tracker. Such
+   * changes have no stream position: sync tokens carry the serial beside the position.
+   */
+  notifyTyping(userIds: Iterable<string>, serial: number): void {
+    for (const userId of userIds) {
+      if ((this.#latestTyping.get(userId) ?? 0) < serial) this.#latestTyping.set(userId, serial);
+      const set = this.#waiters.get(userId);
+      if (!set) continue;
+      for (const waiter of [...set]) if (serial > waiter.typing) waiter.resolve(true);
+    }
+  }
+
+  /** The serial of the latest typing change announced to `userId` (0 when none). */
+  latestTyping(userId: string): number {
+    return this.#latestTyping.get(userId) ?? 0;
   }
 
   /**

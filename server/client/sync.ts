@@ -5,6 +5,11 @@
  * for the notifier (no polling): each wake-up recomputes once, and the request returns when
  * something arrived or the timeout passed.
  *
+ * A long-poll whose token is already past every change announced for the user (the
+ * notifier's {@link quietSince}) waits before computing anything, and when the wait times out
+ * answers the empty response with its own token and the device's key counts: an idle client
+ * costs a few reads per cycle instead of a whole incremental sync.
+ *
  * @module
  */
 
@@ -13,10 +18,11 @@ import { invalidParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { PRESENCE_STATES, type PresenceState, presenceTracker } from "../store/presence.ts";
-import { visiblePosition, waitForSyncChange } from "../sync/positions.ts";
+import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../e2ee/device_keys.ts";
+import { quietSince, visiblePosition, waitForSyncChange } from "../sync/positions.ts";
 import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { computeSync } from "../sync/sync_response.ts";
-import { parseSyncToken } from "../sync/token.ts";
+import { formatSyncToken, parseSyncToken, type SyncToken } from "../sync/token.ts";
 import { typingTracker } from "../sync/typing.ts";
 import { syncFilterFromParam } from "./filter.ts";
 
@@ -27,6 +33,28 @@ function booleanParam(value: string | undefined, name: string): boolean {
   if (value === undefined || value === "" || value === "false") return false;
   if (value === "true") return true;
   throw invalidParam(`'${name}' must be true or false`);
+}
+
+/** The response of a sync that waited and saw nothing: its token stays where it was. */
+async function emptyResponse(
+  hs: Homeserver,
+  device: { userId: string; deviceId: string },
+  since: SyncToken,
+): Promise<Record<string, unknown>> {
+  const [counts, fallback] = await Promise.all([
+    oneTimeKeyCounts(hs.kv, device),
+    unusedFallbackKeyTypes(hs.kv, device),
+  ]);
+  return {
+    next_batch: formatSyncToken(since),
+    account_data: { events: [] },
+    presence: { events: [] },
+    rooms: { join: {}, invite: {}, knock: {}, leave: {} },
+    to_device: { events: [] },
+    device_one_time_keys_count: counts,
+    device_unused_fallback_key_types: fallback,
+    device_lists: { changed: [], left: [] },
+  };
 }
 
 /** Routes of the sync API. */
@@ -56,6 +84,22 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
 
     const rooms = roomsAccess(hs);
     const deadline = Date.now() + timeoutMs;
+    if (
+      since !== null && !fullState && timeoutMs > 0 && since.toDevice === undefined &&
+      quietSince(hs, userId, since)
+    ) {
+      // Nothing concerning the user since the token: wait first. A change the notifier has
+      // not announced yet (its writer wakes right after its commit) still wakes this wait, and
+      // the token does not move on a timeout, so no change is ever skipped.
+      const woke = await waitForSyncChange(hs, {
+        userId,
+        since: since.pos,
+        typingSerial: since.typing,
+        timeoutMs,
+        signal: c.req.raw.signal,
+      });
+      if (!woke) return c.json(await emptyResponse(hs, { userId, deviceId }, since));
+    }
     while (true) {
       const typingSerial = typingTracker(hs).serial;
       const upto = await visiblePosition(hs);

@@ -1,25 +1,56 @@
 /**
- * A small least-recently-used map, for in-memory caches with a bound on their size.
+ * A bounded in-memory cache with second-chance ("clock") eviction: a hit only sets a flag, so
+ * reads never reorder the underlying Map (a delete + set on every hit cost more than the
+ * lookups it served, see BENCHMARKS.md). Eviction walks from the oldest insertion: an entry
+ * whose flag is set gets it cleared and moves to the back; the first unflagged entry goes.
+ * Entries used since the last sweep therefore survive it, as in an LRU, at O(1) per hit.
+ *
+ * The cache is bounded by entry count and, when `sizeOf` is given, by the approximate bytes
+ * of its values, so caches of values of very different sizes (a 50-member room's state and a
+ * 10,000-member room's) hold about the same memory whatever they contain.
  *
  * @module
  */
 
-/** A Map that forgets its least recently used entries beyond `capacity`. */
-export class LruCache<K, V> {
-  readonly #map = new Map<K, V>();
-  readonly #capacity: number;
+interface Slot<V> {
+  value: V;
+  /** Used since the sweep last passed it. */
+  used: boolean;
+  bytes: number;
+}
 
-  constructor(capacity: number) {
+/** Options of {@link LruCache}. */
+export interface LruOptions<K, V> {
+  /** Upper bound on the sum of `sizeOf` over the cached values (needs `sizeOf`). */
+  maxBytes?: number;
+  /** Approximate retained bytes of one entry. */
+  sizeOf?: (value: V, key: K) => number;
+}
+
+/** A Map that forgets its least recently used entries beyond its bounds. */
+export class LruCache<K, V> {
+  readonly #map = new Map<K, Slot<V>>();
+  readonly #capacity: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: ((value: V, key: K) => number) | undefined;
+  #bytes = 0;
+
+  /**
+   * @param capacity most entries kept
+   * @param options a byte bound and the size estimate it uses
+   */
+  constructor(capacity: number, options: LruOptions<K, V> = {}) {
     this.#capacity = capacity;
+    this.#sizeOf = options.sizeOf;
+    this.#maxBytes = options.sizeOf ? options.maxBytes ?? Infinity : Infinity;
   }
 
   /** The value for `key`, marking it as recently used. */
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value === undefined) return undefined;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    return value;
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    return slot.value;
   }
 
   /** Whether `key` is cached (does not change its recency). */
@@ -27,22 +58,57 @@ export class LruCache<K, V> {
     return this.#map.has(key);
   }
 
-  /** Stores `value` for `key`, evicting the oldest entries beyond the capacity. */
+  /** Stores `value` for `key`, evicting entries beyond the bounds. */
   set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    while (this.#map.size > this.#capacity) {
-      this.#map.delete(this.#map.keys().next().value as K);
+    const bytes = this.#sizeOf ? this.#sizeOf(value, key) : 0;
+    const slot = this.#map.get(key);
+    if (slot) {
+      this.#bytes += bytes - slot.bytes;
+      slot.value = value;
+      slot.bytes = bytes;
+      slot.used = true;
+    } else {
+      this.#map.set(key, { value, used: false, bytes });
+      this.#bytes += bytes;
     }
+    this.#evict();
   }
 
   /** Forgets `key`. */
   delete(key: K): void {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return;
+    this.#bytes -= slot.bytes;
     this.#map.delete(key);
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.#map.clear();
+    this.#bytes = 0;
   }
 
   /** Number of cached entries. */
   get size(): number {
     return this.#map.size;
+  }
+
+  /** Approximate bytes of the cached values (0 without `sizeOf`). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #evict(): void {
+    // Each turn either clears a flag or evicts, so this ends within two passes.
+    while (this.#map.size > this.#capacity || this.#bytes > this.#maxBytes) {
+      const [key, slot] = this.#map.entries().next().value as [K, Slot<V>];
+      this.#map.delete(key);
+      if (slot.used) {
+        slot.used = false;
+        this.#map.set(key, slot);
+      } else {
+        this.#bytes -= slot.bytes;
+      }
+    }
   }
 }

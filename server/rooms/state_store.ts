@@ -22,6 +22,27 @@ export const MAX_CHAIN_LENGTH = 64;
 export const SNAPSHOT_CHUNK_BYTES = 48 * 1024;
 /** Snapshots with more chunks than this are written in their own commits before the event. */
 export const INLINE_SNAPSHOT_CHUNKS = 4;
+/**
+ * Memory for materialised state maps. A map of a room's state costs about
+ * {@link STATE_ENTRY_BYTES} per entry (the key and event ID strings are shared between the
+ * maps of one room), so 24 MiB hold some 400,000 entries: the current and a few older states
+ * of a thousand 50-member rooms, or the whole life of a 500-member room's joins.
+ */
+export const STATE_MAPS_MAX_BYTES = 24 * 1024 * 1024;
+/** Approximate retained bytes of one state map entry beyond its (shared) strings. */
+export const STATE_ENTRY_BYTES = 64;
+/** Memory for group records (deltas are a handful of pairs; snapshots have none). */
+export const STATE_RECORDS_MAX_BYTES = 4 * 1024 * 1024;
+
+function stateMapBytes(state: StateMap): number {
+  return 200 + state.size * STATE_ENTRY_BYTES;
+}
+
+function recordBytes(record: StateGroupRecord): number {
+  let bytes = 160 + record.roomId.length;
+  for (const [key, eventId] of record.delta) bytes += 48 + key.length + (eventId?.length ?? 0);
+  return bytes;
+}
 
 /** A new group ready to be written in the event's commit. */
 export interface PreparedGroup {
@@ -36,8 +57,15 @@ export interface PreparedGroup {
 /** Reads and prepares state groups, with an in-memory cache of materialised groups. */
 export class StateStore {
   readonly #kv: Deno.Kv;
-  readonly #maps = new LruCache<number, StateMap>(256);
-  readonly #records = new LruCache<number, StateGroupRecord>(4096);
+  readonly #maps = new LruCache<number, StateMap>(Infinity, {
+    maxBytes: STATE_MAPS_MAX_BYTES,
+    sizeOf: stateMapBytes,
+  });
+  readonly #records = new LruCache<number, StateGroupRecord>(Infinity, {
+    maxBytes: STATE_RECORDS_MAX_BYTES,
+    sizeOf: recordBytes,
+  });
+  readonly #loading = new Map<number, Promise<StateMap>>();
   #next = 0;
   #loaded = false;
 
@@ -67,9 +95,24 @@ export class StateStore {
    *
    * @throws {Error} when the group or one of its ancestors is missing (a storage bug)
    */
-  async stateOf(group: number): Promise<StateMap> {
+  stateOf(group: number): Promise<StateMap> {
     const cached = this.#maps.get(group);
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    // Concurrent readers of one group (every member's sync after a room event) share one load.
+    let loading = this.#loading.get(group);
+    if (!loading) {
+      loading = this.#materialise(group).finally(() => this.#loading.delete(group));
+      this.#loading.set(group, loading);
+    }
+    return loading;
+  }
+
+  /** The full state of a group when it is in memory (no read), else undefined. */
+  cachedStateOf(group: number): StateMap | undefined {
+    return this.#maps.get(group);
+  }
+
+  async #materialise(group: number): Promise<StateMap> {
     // Walk down to a snapshot or a cached group, then apply the deltas upwards.
     const chain: StateGroupRecord[] = [];
     let base: StateMap | undefined;

@@ -3,8 +3,8 @@
  * rules, receipts and presence commit at a stream position (with `max(["meta","stream"])` in
  * the same commit) and wake the long-polling syncs of the users who must see the change.
  *
- * Typing has no stream position, so its wake-ups go through a small ephemeral waiter list
- * beside the notifier; {@link waitForSyncChange} waits for either.
+ * Typing has no stream position: its wake-ups carry the typing tracker's serial instead
+ * ({@link wakeRoomMembers}); {@link waitForSyncChange} waits for either kind.
  *
  * @module
  */
@@ -54,30 +54,28 @@ export function localListenersOf(hs: Homeserver, roomId: string): ReadonlySet<st
   return notifierOf(hs)?.listenersOf(roomId) ?? new Set();
 }
 
-interface EphemeralState {
-  /** userId -> the typing serial of the latest ephemeral change that concerned them. */
-  latest: Map<string, number>;
-  waiters: Map<string, Set<(serial: number) => void>>;
-}
-
-const ephemeral = new WeakMap<Homeserver, EphemeralState>();
-
-function ephemeralOf(hs: Homeserver): EphemeralState {
-  let state = ephemeral.get(hs);
-  if (!state) ephemeral.set(hs, state = { latest: new Map(), waiters: new Map() });
-  return state;
-}
-
 /**
  * Wakes the syncs of a room's local members for an ephemeral change (typing) numbered
  * `serial`.
  */
 export function wakeRoomMembers(hs: Homeserver, roomId: string, serial: number): void {
-  const state = ephemeralOf(hs);
-  for (const userId of localListenersOf(hs, roomId)) {
-    state.latest.set(userId, serial);
-    for (const waiter of [...state.waiters.get(userId) ?? []]) waiter(serial);
-  }
+  notifierOf(hs)?.notifyTyping(localListenersOf(hs, roomId), serial);
+}
+
+/**
+ * Whether nothing concerning `userId` can have happened after stream position `since.pos` and
+ * typing serial `since.typing`, judging by the wake-ups announced so far: a long-poll may then
+ * wait without computing a response first. False whenever memory cannot tell (a position from
+ * before this process started).
+ */
+export function quietSince(
+  hs: Homeserver,
+  userId: string,
+  since: { pos: number; typing: number },
+): boolean {
+  const notifier = notifierOf(hs);
+  if (!notifier || !notifier.quietSince(userId, since.pos)) return false;
+  return notifier.latestTyping(userId) <= since.typing;
 }
 
 /**
@@ -94,37 +92,14 @@ export function waitForSyncChange(
     signal?: AbortSignal;
   },
 ): Promise<boolean> {
-  const { userId } = options;
-  const state = ephemeralOf(hs);
-  if ((state.latest.get(userId) ?? 0) > options.typingSerial) return Promise.resolve(true);
-  const done = new AbortController();
-  const onAbort = () => done.abort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const typing = new Promise<boolean>((resolve) => {
-    let set = state.waiters.get(userId);
-    if (!set) state.waiters.set(userId, set = new Set());
-    const waiter = (serial: number) => {
-      if (serial > options.typingSerial) resolve(true);
-    };
-    set.add(waiter);
-    done.signal.addEventListener("abort", () => {
-      set.delete(waiter);
-      if (set.size === 0 && state.waiters.get(userId) === set) state.waiters.delete(userId);
-      resolve(false);
-    }, { once: true });
-  });
   const notifier = notifierOf(hs);
-  const stream = notifier
-    ? notifier.waitForChange(userId, options.since, options.timeoutMs, done.signal)
-    : new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), options.timeoutMs);
-      done.signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve(false);
-      }, { once: true });
-    });
-  return Promise.race([stream, typing]).finally(() => {
-    options.signal?.removeEventListener("abort", onAbort);
-    done.abort();
+  if (!notifier) {
+    return new Promise((resolve) => setTimeout(() => resolve(false), options.timeoutMs));
+  }
+  return notifier.waitForSync(options.userId, {
+    since: options.since,
+    typing: options.typingSerial,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
   });
 }

@@ -175,6 +175,13 @@ async function videoCallThenDecline(
   await videoPlays(bob.page, "Camera of Alice");
   await videoPlays(alice.page, "Camera of Bob");
   await videoPlays(alice.page, "Your camera");
+  for (const person of [alice, bob]) {
+    assertEquals(
+      await person.page.evaluate("document.activeElement?.closest('section')?.ariaLabel"),
+      `Call with ${person === alice ? "Bob" : "Alice"}`,
+      `${person.name}'s keyboard focus moved into the call`,
+    );
+  }
 
   // Microphone: the button says what it will do next.
   await aliceCall.getByRole("button", { name: "Mute microphone" }).click();

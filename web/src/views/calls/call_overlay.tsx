@@ -172,13 +172,22 @@ function CallPanel(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
     !calls.cameraOff.value;
   const micMuted = calls.micMuted.value;
   const cameraOff = calls.cameraOff.value;
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    // The button that started or accepted the call is gone (or disabled): keep keyboard users
+    // in the call rather than at the top of the page.
+    const active = document.activeElement;
+    if (!active || active === document.body) heading.current?.focus({ preventScroll: true });
+  }, []);
   return (
     <section
       aria-label={i18n.t("calls.callWith", { name: call.peerName })}
       class="fixed inset-0 z-30 flex flex-col bg-slate-900 text-white md:inset-auto md:right-4 md:bottom-4 md:h-[30rem] md:w-[34rem] md:overflow-hidden md:rounded-xl md:shadow-2xl"
     >
       <header class="flex items-baseline justify-between gap-3 px-4 py-3">
-        <h2 class="truncate text-base font-bold">{call.peerName}</h2>
+        <h2 ref={heading} tabIndex={-1} class="truncate text-base font-bold outline-none">
+          {call.peerName}
+        </h2>
         <p class="text-sm text-slate-200" aria-live="polite">
           <CallStatus calls={calls} call={call} />
         </p>

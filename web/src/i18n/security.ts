@@ -53,8 +53,8 @@ const en = {
   "security.wrongRecoveryKey": "This recovery key does not belong to this account.",
   "security.noSecretStorage": "Your account has no recovery key yet.",
   "security.restoreFailed": "Your keys could not be restored: {message}",
-  "security.restored.one": "This device is verified. {count} message key was restored.",
-  "security.restored.other": "This device is verified. {count} message keys were restored.",
+  "security.restored.one": "{count} message key was restored from the backup.",
+  "security.restored.other": "{count} message keys were restored from the backup.",
   "security.passwordTitle": "Confirm it is you",
   "security.passwordHint": "Enter your account password to continue.",
   "security.password": "Password",
@@ -171,9 +171,8 @@ const fr: FeatureMessages<typeof en>["fr"] = {
   "security.wrongRecoveryKey": "Cette clé de récupération n’appartient pas à ce compte.",
   "security.noSecretStorage": "Votre compte n’a pas encore de clé de récupération.",
   "security.restoreFailed": "Vos clés n’ont pas pu être restaurées : {message}",
-  "security.restored.one": "Cet appareil est vérifié. {count} clé de message a été restaurée.",
-  "security.restored.other":
-    "Cet appareil est vérifié. {count} clés de messages ont été restaurées.",
+  "security.restored.one": "{count} clé de message a été restaurée depuis la sauvegarde.",
+  "security.restored.other": "{count} clés de messages ont été restaurées depuis la sauvegarde.",
   "security.passwordTitle": "Confirmez votre identité",
   "security.passwordHint": "Saisissez le mot de passe de votre compte pour continuer.",
   "security.password": "Mot de passe",
@@ -294,9 +293,9 @@ const de: FeatureMessages<typeof en>["de"] = {
   "security.noSecretStorage": "Dein Konto hat noch keinen Wiederherstellungsschlüssel.",
   "security.restoreFailed": "Deine Schlüssel konnten nicht wiederhergestellt werden: {message}",
   "security.restored.one":
-    "Dieses Gerät ist verifiziert. {count} Nachrichtenschlüssel wurde wiederhergestellt.",
+    "{count} Nachrichtenschlüssel wurde aus der Sicherung wiederhergestellt.",
   "security.restored.other":
-    "Dieses Gerät ist verifiziert. {count} Nachrichtenschlüssel wurden wiederhergestellt.",
+    "{count} Nachrichtenschlüssel wurden aus der Sicherung wiederhergestellt.",
   "security.passwordTitle": "Bestätige, dass du es bist",
   "security.passwordHint": "Gib das Passwort deines Kontos ein, um fortzufahren.",
   "security.password": "Passwort",
@@ -417,10 +416,9 @@ const lb: FeatureMessages<typeof en>["lb"] = {
   "security.wrongRecoveryKey": "Dëse Recuperatiounsschlëssel gehéiert net zu dësem Kont.",
   "security.noSecretStorage": "Däi Kont huet nach kee Recuperatiounsschlëssel.",
   "security.restoreFailed": "Deng Schlësselen konnten net erëmhiergestallt ginn: {message}",
-  "security.restored.one":
-    "Dësen Apparat ass verifizéiert. {count} Message-Schlëssel gouf erëmhiergestallt.",
+  "security.restored.one": "{count} Message-Schlëssel gouf aus der Sécherung erëmhiergestallt.",
   "security.restored.other":
-    "Dësen Apparat ass verifizéiert. {count} Message-Schlësselen goufen erëmhiergestallt.",
+    "{count} Message-Schlësselen goufen aus der Sécherung erëmhiergestallt.",
   "security.passwordTitle": "Confirméier, datt s du et bass",
   "security.passwordHint": "Gëff d’Passwuert vun dengem Kont an, fir weiderzemaachen.",
   "security.password": "Passwuert",

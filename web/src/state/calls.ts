@@ -108,7 +108,6 @@ class Ringtone {
 
 /** The calls model. */
 export class CallsModel {
-  readonly #app: AppModel;
   readonly #info = signal<CallInfo | null>(null);
   readonly #micMuted = signal(false);
   readonly #cameraOff = signal(false);
@@ -125,8 +124,6 @@ export class CallsModel {
   #unfollow: (() => void) | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
   #outcomeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** This device declined the ringing call (no outcome to show for that). */
-  #declined = false;
   /** Remote feeds whose mute changes are followed. */
   #followedFeeds = new WeakSet<object>();
 
@@ -153,7 +150,6 @@ export class CallsModel {
   readonly outcome: ReadonlySignal<CallOutcome | null> = computed(() => this.#outcome.value);
 
   constructor(app: AppModel) {
-    this.#app = app;
     effect(() => {
       const client = app.session.clientReady.value;
       if (client) this.#attach(client);
@@ -182,7 +178,12 @@ export class CallsModel {
       video: options.video,
       peerName: room.getMember(peer)?.name ?? peer,
     });
-    await (options.video ? call.placeVideoCall() : call.placeVoiceCall());
+    try {
+      await (options.video ? call.placeVideoCall() : call.placeVoiceCall());
+    } catch (err) {
+      // The SDK ends the call itself on failures; the outcome says what happened.
+      console.warn("gemeng: the call could not be placed", err);
+    }
   }
 
   /** Answers the ringing call, with the camera on or off. */
@@ -190,14 +191,17 @@ export class CallsModel {
     const call = this.#call;
     if (!call || (call.state as string) !== "ringing") return;
     this.#ringtone.stop();
-    await call.answer(true, options.video);
+    try {
+      await call.answer(true, options.video);
+    } catch (err) {
+      console.warn("gemeng: the call could not be answered", err);
+    }
   }
 
   /** Declines the ringing call. */
   decline(): void {
     const call = this.#call;
     if (!call || (call.state as string) !== "ringing") return;
-    this.#declined = true;
     call.reject();
   }
 
@@ -210,14 +214,22 @@ export class CallsModel {
   async toggleMicrophone(): Promise<void> {
     const call = this.#call;
     if (!call) return;
-    this.#micMuted.value = await call.setMicrophoneMuted(!call.isMicrophoneMuted());
+    try {
+      this.#micMuted.value = await call.setMicrophoneMuted(!call.isMicrophoneMuted());
+    } catch (err) {
+      console.warn("gemeng: the microphone could not be switched", err);
+    }
   }
 
   /** Turns the camera off or on. */
   async toggleCamera(): Promise<void> {
     const call = this.#call;
     if (!call) return;
-    this.#cameraOff.value = await call.setLocalVideoMuted(!call.isLocalVideoMuted());
+    try {
+      this.#cameraOff.value = await call.setLocalVideoMuted(!call.isLocalVideoMuted());
+    } catch (err) {
+      console.warn("gemeng: the camera could not be switched", err);
+    }
     if (this.#sdk && this.#call === call) this.#updateFeeds(this.#sdk, call);
   }
 
@@ -266,7 +278,6 @@ export class CallsModel {
 
   #follow(sdk: Sdk, call: MatrixCall, options: { video: boolean; peerName: string }): void {
     this.#call = call;
-    this.#declined = false;
     this.dismissOutcome();
     const info = (): CallInfo => ({
       roomId: call.roomId,
@@ -330,13 +341,15 @@ export class CallsModel {
     const inbound = call.direction === ("inbound" as string);
     let kind: CallOutcome["kind"] | null = null;
     if (connected) kind = "ended";
+    // Another of our devices took the call, or glare replaced it: nothing to tell.
+    else if (reason === "answered_elsewhere" || reason === "replaced") kind = null;
     else if (reason === "no_user_media") kind = "noMedia";
-    else if (reason === "ice_failed" || reason === "ice_timeout") kind = "failed";
     else if (reason === "invite_timeout") kind = inbound ? "missed" : "noAnswer";
     else if (reason === "user_busy") kind = "busy";
     else if (remote && inbound) kind = "missed";
-    else if (remote) kind = "declined";
-    else if (!this.#declined && !inbound && reason !== "user_hangup") kind = "failed";
+    else if (remote && reason === "user_hangup") kind = "declined";
+    // Our own hang-up or refusal needs no notice; anything else local is a failure.
+    else if (remote || reason !== "user_hangup") kind = "failed";
     this.#clear();
     if (kind) {
       this.#outcome.value = { kind, peerName, seconds: kind === "ended" ? seconds : undefined };
@@ -356,11 +369,6 @@ export class CallsModel {
     this.#remoteStream.value = null;
     this.#remoteVideoMuted.value = false;
     this.#connectedAt.value = null;
-  }
-
-  /** The app this model belongs to (views reach i18n and the router through it). */
-  get app(): AppModel {
-    return this.#app;
   }
 }
 

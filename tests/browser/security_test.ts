@@ -226,3 +226,96 @@ browserTest(
     }
   },
 );
+
+/** The emoji and names a page shows for comparison. */
+async function shownEmoji(page: Page): Promise<string[]> {
+  const list = page.getByRole("dialog", { name: "Verification" })
+    .getByRole("list", { name: "Emoji to compare" });
+  await list.waitFor();
+  const items = list.getByRole("listitem");
+  const texts: string[] = [];
+  for (let i = 0; i < await items.count(); i++) {
+    const item = items.nth(i);
+    texts.push(`${await item.getAttribute("data-sas-emoji")} ${await item.textContent()}`);
+  }
+  return texts;
+}
+
+/** The signatures on `target`'s master key, as `viewer` gets them from the server. */
+async function masterKeySigners(server: TestServer, viewer: TestUser, target: TestUser) {
+  const res = await server.request("POST", "/_matrix/client/v3/keys/query", {
+    token: viewer.accessToken,
+    body: { device_keys: { [target.userId]: [] } },
+  });
+  assertEquals(res.status, 200);
+  return Object.keys(res.body.master_keys?.[target.userId]?.signatures ?? {});
+}
+
+browserTest("two people verify each other with emoji", async () => {
+  const server = await startTestServer();
+  const tabs: Tab[] = [];
+  try {
+    const alice = await server.register("alice");
+    const bob = await server.register("bob");
+    const room = await server.request("POST", "/_matrix/client/v3/createRoom", {
+      token: alice.accessToken,
+      body: { preset: "trusted_private_chat", is_direct: true, invite: [bob.userId] },
+    });
+    assertEquals(room.status, 200, JSON.stringify(room.body));
+    const joined = await server.request(
+      "POST",
+      `/_matrix/client/v3/join/${encodeURIComponent(room.body.room_id)}`,
+      { token: bob.accessToken, body: {} },
+    );
+    assertEquals(joined.status, 200);
+
+    const [a, b] = await Promise.all([openTab("alice"), openTab("bob")]);
+    tabs.push(a, b);
+    await Promise.all([signIn(server, a.page, alice), signIn(server, b.page, bob)]);
+    // Both need cross-signing identities: the verification signs the other's master key.
+    await Promise.all([openSettings(a.page), openSettings(b.page)]);
+    await Promise.all([setUpSecureMessaging(a.page), setUpSecureMessaging(b.page)]);
+    // Bob waits on the conversation list: the overlay comes to him there.
+    await b.page.getByRole("link", { name: "Back to conversations" }).click();
+    await b.page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+
+    await a.page.getByLabel("Their Matrix ID").fill(bob.userId);
+    await a.page.getByRole("button", { name: "Verify user" }).click();
+    const aliceDialog = a.page.getByRole("dialog", { name: "Verification" });
+    await aliceDialog.getByText(`Waiting for ${bob.userId} to accept…`).waitFor();
+
+    const bobDialog = b.page.getByRole("dialog", { name: "Verification" });
+    await bobDialog.getByText(`${alice.userId} wants to verify you.`).waitFor();
+    await bobDialog.getByRole("button", { name: "Accept" }).click();
+
+    const [aliceEmoji, bobEmoji] = await Promise.all([shownEmoji(a.page), shownEmoji(b.page)]);
+    assertEquals(aliceEmoji.length, 7, aliceEmoji.join(", "));
+    assertEquals(aliceEmoji, bobEmoji, "both screens show the same emoji and names");
+
+    await Promise.all([
+      aliceDialog.getByRole("button", { name: "They match" }).click(),
+      bobDialog.getByRole("button", { name: "They match" }).click(),
+    ]);
+    await aliceDialog.getByText(`${bob.userId} is verified.`).waitFor();
+    await bobDialog.getByText(`${alice.userId} is verified.`).waitFor();
+
+    // Each one's user-signing key signed the other's master key, and the server has it.
+    await until(
+      "alice's signature on bob's master key",
+      async () => (await masterKeySigners(server, alice, bob)).includes(alice.userId),
+    );
+    await until(
+      "bob's signature on alice's master key",
+      async () => (await masterKeySigners(server, bob, alice)).includes(bob.userId),
+    );
+
+    await aliceDialog.getByRole("button", { name: "Close" }).click();
+    await aliceDialog.waitFor({ state: "detached" });
+    await b.page.keyboard.press("Escape");
+    await bobDialog.waitFor({ state: "detached" });
+    assertEquals(tabs.flatMap((t) => t.errors), [], "no page errors or CSP violations");
+  } finally {
+    await Promise.all(tabs.map((t) => t.browser.close()));
+    await server.close();
+  }
+});

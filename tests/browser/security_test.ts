@@ -319,3 +319,70 @@ browserTest("two people verify each other with emoji", async () => {
     await server.close();
   }
 });
+
+browserTest("a new device is verified by another device of the account", async () => {
+  const server = await startTestServer();
+  const tabs: Tab[] = [];
+  try {
+    const alice = await server.register("alice");
+    const old = await openTab("alice-old");
+    tabs.push(old);
+    await signIn(server, old.page, alice);
+    await openSettings(old.page);
+    await setUpSecureMessaging(old.page);
+    // The old device waits in a conversation-list screen; the new one opens the settings.
+    await old.page.getByRole("link", { name: "Back to conversations" }).click();
+
+    const fresh = await openTab("alice-new");
+    tabs.push(fresh);
+    await signIn(server, fresh.page, alice);
+    const freshDevice = JSON.parse(
+      await fresh.page.evaluate<string>(`localStorage.getItem("gemeng.session")`),
+    ).deviceId as string;
+    await openSettings(fresh.page);
+    const status = securityStatus(fresh.page);
+    await status.getByText("This device is not verified.").waitFor();
+
+    // The new device asks; the old one declines, and the new one hears of it.
+    await fresh.page.getByRole("button", { name: "Verify with another device" }).click();
+    const freshDialog = fresh.page.getByRole("dialog", { name: "Verification" });
+    await freshDialog.getByText("Accept the request on your other device.").waitFor();
+    const oldDialog = old.page.getByRole("dialog", { name: "Verification" });
+    await oldDialog.getByText(/^Another of your devices \(\w+\) wants to verify this one\.$/)
+      .waitFor();
+    await oldDialog.getByRole("button", { name: "Decline" }).click();
+    await oldDialog.waitFor({ state: "detached" });
+    await freshDialog.getByText("The verification was cancelled.").waitFor();
+    await freshDialog.getByRole("button", { name: "Close" }).click();
+
+    // Now the old device starts, from its device list, and the new one accepts.
+    await openSettings(old.page);
+    const row = old.page.getByRole("region", { name: "Your devices" })
+      .locator(`li[data-device-id="${freshDevice}"]`);
+    await row.getByText("Not verified", { exact: true }).waitFor();
+    await row.getByRole("button", { name: "Verify" }).click();
+    await freshDialog.getByRole("button", { name: "Accept" }).click();
+    const [oldEmoji, freshEmoji] = await Promise.all([
+      shownEmoji(old.page),
+      shownEmoji(fresh.page),
+    ]);
+    assertEquals(oldEmoji.length, 7);
+    assertEquals(oldEmoji, freshEmoji);
+    await Promise.all([
+      oldDialog.getByRole("button", { name: "They match" }).click(),
+      freshDialog.getByRole("button", { name: "They match" }).click(),
+    ]);
+    await oldDialog.getByText("Your devices have verified each other.").waitFor();
+    await freshDialog.getByText("Your devices have verified each other.").waitFor();
+    await row.getByText("Verified", { exact: true }).waitFor();
+
+    // The new device is cross-signed, and the old one shared the secrets with it.
+    await status.getByText("This device is verified.", { exact: true }).waitFor();
+    await status.getByText("Cross-signing is ready.").waitFor();
+    await status.getByText(/^Key backup is on \(version \w+\)\.$/).waitFor();
+    assertEquals(tabs.flatMap((t) => t.errors), [], "no page errors or CSP violations");
+  } finally {
+    await Promise.all(tabs.map((t) => t.browser.close()));
+    await server.close();
+  }
+});

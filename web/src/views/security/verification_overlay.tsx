@@ -64,7 +64,12 @@ function Body(props: { view: VerificationView }): JSX.Element {
                 class="flex flex-col items-center gap-1 rounded-md bg-slate-100 p-2 text-center dark:bg-slate-800"
                 data-sas-emoji={emoji}
               >
-                <span aria-hidden="true" class="text-3xl leading-none">{emoji}</span>
+                <span
+                  aria-hidden="true"
+                  class="font-[Noto_Color_Emoji,Apple_Color_Emoji,Segoe_UI_Emoji,sans-serif] text-3xl leading-none"
+                >
+                  {emoji}
+                </span>
                 <span class="text-xs font-medium break-words">
                   {sasEmojiName(name, i18n.locale.value)}
                 </span>

@@ -12,6 +12,7 @@
 
 import { badJson, invalidParam, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { LruCache } from "../rooms/lru.ts";
 import { getAccountData, updateAccountData } from "../store/account_data.ts";
 import {
   defaultRules,
@@ -82,6 +83,38 @@ export async function loadPushRules(hs: Homeserver, userId: string): Promise<Pus
   return renderPushRules(userId, record?.content);
 }
 
+/** Users whose rendered rulesets stay in memory for sync. */
+const CACHED_RULESETS = 10_000;
+
+interface RulesetCache {
+  rulesets: LruCache<string, PushRuleset>;
+  /** Bumped before and after every write, so a read that overlapped one is not cached. */
+  writes: number;
+}
+
+const caches = new WeakMap<Homeserver, RulesetCache>();
+
+function cacheOf(hs: Homeserver): RulesetCache {
+  let cache = caches.get(hs);
+  if (!cache) caches.set(hs, cache = { rulesets: new LruCache(CACHED_RULESETS), writes: 0 });
+  return cache;
+}
+
+/**
+ * The user's ruleset for sync's unread counts, from memory when possible. Every change goes
+ * through this module, which drops the entry, so the object stays the same exactly as long as
+ * the rules do: callers may use its identity as a version, and must not modify it.
+ */
+export async function cachedPushRules(hs: Homeserver, userId: string): Promise<PushRuleset> {
+  const cache = cacheOf(hs);
+  const cached = cache.rulesets.get(userId);
+  if (cached) return cached;
+  const writes = cache.writes;
+  const ruleset = await loadPushRules(hs, userId);
+  if (cache.writes === writes) cache.rulesets.set(userId, ruleset);
+  return ruleset;
+}
+
 /** Parses a `kind` path parameter. */
 export function parsePushKind(kind: string): PushKind {
   if (!(PUSH_KINDS as readonly string[]).includes(kind)) {
@@ -123,6 +156,22 @@ export function findRule(ruleset: PushRuleset, kind: PushKind, ruleId: string): 
 }
 
 async function modify(
+  hs: Homeserver,
+  userId: string,
+  change: (stored: StoredPushRules) => void,
+): Promise<void> {
+  const cache = cacheOf(hs);
+  cache.writes++;
+  cache.rulesets.delete(userId);
+  try {
+    await write(hs, userId, change);
+  } finally {
+    cache.writes++;
+    cache.rulesets.delete(userId);
+  }
+}
+
+async function write(
   hs: Homeserver,
   userId: string,
   change: (stored: StoredPushRules) => void,

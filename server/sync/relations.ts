@@ -17,6 +17,7 @@
  */
 
 import type { Homeserver } from "../homeserver.ts";
+import { LruCache } from "../rooms/lru.ts";
 import type { ClientEvent } from "./room_source.ts";
 import { formatEvents } from "./rooms_adapter.ts";
 
@@ -31,6 +32,8 @@ export interface RelationRecord {
 
 /** Most children read to build one event's aggregations. */
 const MAX_CHILDREN_READ = 1000;
+/** Memory for the children lists sync keeps (most events have none: ~100 bytes each). */
+const CHILDREN_CACHE_BYTES = 4 * 1024 * 1024;
 
 /** Key builders of the relation index. */
 export const relationKeys = {
@@ -120,23 +123,75 @@ export async function childrenOf(
   return out;
 }
 
+type Child = Awaited<ReturnType<typeof childrenOf>>[number];
+
+interface ChildrenCache {
+  lists: LruCache<string, { readAt: number; children: Child[] }>;
+}
+
+const childrenCaches = new WeakMap<Homeserver, ChildrenCache>();
+
+function childrenCacheOf(hs: Homeserver): ChildrenCache {
+  let cache = childrenCaches.get(hs);
+  if (!cache) {
+    cache = {
+      lists: new LruCache(Infinity, {
+        maxBytes: CHILDREN_CACHE_BYTES,
+        sizeOf: (value, key) => 96 + key.length + 160 * value.children.length,
+      }),
+    };
+    childrenCaches.set(hs, cache);
+  }
+  return cache;
+}
+
+/**
+ * The children of `parentId` in its room. With `roomLastPos` (the position of the room's
+ * newest event, read by the caller), a list read while every event of the room was already
+ * visible is reused: children are events of the same room, so none can have appeared since.
+ */
+async function roomChildren(
+  hs: Homeserver,
+  parent: { eventId: string; roomId?: string },
+  roomLastPos: number | undefined,
+): Promise<Child[]> {
+  const cache = childrenCacheOf(hs);
+  if (roomLastPos !== undefined) {
+    const hit = cache.lists.get(parent.eventId);
+    if (hit && hit.readAt >= roomLastPos) return hit.children;
+  }
+  const readAt = hs.stream.visiblePosition;
+  // A relation only counts within the parent's room (an event of another room may name any
+  // event ID).
+  const children = (await childrenOf(hs, parent.eventId)).filter((c) =>
+    parent.roomId === undefined || c.record.roomId === parent.roomId
+  );
+  if (parent.roomId !== undefined) cache.lists.set(parent.eventId, { readAt, children });
+  return children;
+}
+
 /**
  * Adds `unsigned.m.relations` to events that have children: the latest `m.replace` by the
  * original sender (as the whole edit event), `m.thread` (latest event, count, whether the
  * viewer took part) and `m.reference` (the referencing event IDs). Annotations are not
  * bundled (the spec leaves them to `/relations`). Event content is never replaced.
+ *
+ * @param options.roomLastPos the newest position of a room as the caller read it (sync):
+ *   lets children lists read since then be reused
  */
 export async function bundleAggregations(
   hs: Homeserver,
   events: ClientEvent[],
   viewerId: string,
+  options: { roomLastPos?: (roomId: string) => number | undefined } = {},
 ): Promise<void> {
   for (const event of events) {
     if (event.state_key !== undefined || event.type === "m.room.redaction") continue;
-    // A relation only counts within the parent's room (an event of another room may name any
-    // event ID).
-    const children = (await childrenOf(hs, event.event_id)).filter((c) =>
-      event.room_id === undefined || c.record.roomId === event.room_id
+    const lastPos = event.room_id === undefined ? undefined : options.roomLastPos?.(event.room_id);
+    const children = await roomChildren(
+      hs,
+      { eventId: event.event_id, roomId: event.room_id },
+      lastPos,
     );
     if (children.length === 0) continue;
     const relations: Record<string, unknown> = {};

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { MembershipRecord } from "../rooms/schema.ts";
+
 /** An event in the client format (`event_id`, `type`, `sender`, `content`, ...). */
 export type ClientEvent = Record<string, unknown> & {
   event_id: string;
@@ -34,6 +36,8 @@ export interface MembershipEntry {
   /** Stream position of the membership event. */
   pos: number;
   eventId: string;
+  /** The stored record (saves a read when history visibility needs it). */
+  record?: MembershipRecord;
 }
 
 /** A page of events. */

@@ -13,11 +13,11 @@
 import type { Homeserver } from "../homeserver.ts";
 import { e2eeSyncFields, type MembershipView } from "../e2ee/sync_fields.ts";
 import { visibleAccountDataContent } from "../client/account_data.ts";
-import { PUSH_RULES_TYPE, renderPushRules } from "../push/rules_store.ts";
+import { cachedPushRules, PUSH_RULES_TYPE, renderPushRules } from "../push/rules_store.ts";
+import type { MembershipRecord, RoomHead } from "../rooms/schema.ts";
 import {
   accountDataBetween,
   type AccountDataEntry,
-  getAccountData,
   listAccountData,
 } from "../store/account_data.ts";
 import { getPresence, presenceChangedBetween, presenceTracker } from "../store/presence.ts";
@@ -28,7 +28,7 @@ import {
   receiptsOfRoom,
 } from "../store/receipts.ts";
 import { eventAllowed, type SyncFilter } from "./filter.ts";
-import type { ClientEvent, MembershipEntry, RoomSource } from "./room_source.ts";
+import type { MembershipEntry, RoomSource } from "./room_source.ts";
 import {
   joinedRoom,
   leftRoom,
@@ -48,11 +48,17 @@ type Json = Record<string, unknown>;
 export interface SyncRoomsAccess {
   source: RoomSource;
   membershipView: MembershipView;
-  /** The newest stream position of each room (0 when unknown). */
-  lastPositions(roomIds: readonly string[]): Promise<Map<string, number>>;
+  /** Every membership record of the user (forgotten rooms included). */
+  userRooms(userId: string): Promise<MembershipRecord[]>;
+  /** The heads of rooms (null for unknown rooms), read in batches. */
+  heads(roomIds: readonly string[]): Promise<Map<string, RoomHead | null>>;
+  /** A membership view that reuses the user's rooms and heads a sync already read. */
+  syncMembershipView(
+    userId: string,
+    read: { records: readonly MembershipRecord[]; heads: ReadonlyMap<string, RoomHead | null> },
+  ): MembershipView;
   /** Local users who share a joined room with `userId` (and `userId`). */
   usersSharingRoomsWith(userId: string): Promise<Set<string>>;
-  powerLevelOf(state: Map<string, ClientEvent>, userId: string): number;
 }
 
 /** The parameters of one sync. */
@@ -128,35 +134,44 @@ export async function computeSync(
       content: { global: renderPushRules(userId, null) },
     });
   }
-  const ruleset = renderPushRules(
-    userId,
-    globalEntries.find((entry) => entry.type === PUSH_RULES_TYPE)?.content ??
-      (await getAccountData(hs, userId, { roomId: "", type: PUSH_RULES_TYPE }))?.content,
-  );
+  const ruleset = await cachedPushRules(hs, userId);
 
   // Receipts: per room for an initial sync, else the changes of the range.
   const changedReceipts: Map<string, ReceiptEntry[]> = sincePos === null
     ? new Map()
     : await receiptsBetween(hs, { since: sincePos, upto });
 
-  const memberships = (await rooms.source.memberships(userId))
-    .filter((m) => roomWanted({ filter } as RoomSyncContext, m.roomId));
+  const records = await rooms.userRooms(userId);
+  const memberships: MembershipEntry[] = records
+    .filter((r) => !r.forgotten && roomWanted({ filter } as RoomSyncContext, r.roomId))
+    .map((r) => ({
+      roomId: r.roomId,
+      membership: r.membership as MembershipEntry["membership"],
+      pos: r.pos,
+      eventId: r.eventId,
+      record: r,
+    }));
+  // Heads of the rooms with a timeline section (and, for device lists, of every joined room
+  // and every room whose membership changed).
+  const headed = records.filter((r) =>
+    r.membership === "join" || sincePos === null || r.pos > sincePos
+  ).map((r) => r.roomId);
+  const heads = await rooms.heads(headed);
   let active: MembershipEntry[];
   if (sincePos === null) {
     active = memberships;
   } else {
-    const joined = memberships.filter((m) => m.membership === "join" && m.pos <= sincePos);
-    const last = await rooms.lastPositions(joined.map((m) => m.roomId));
     active = memberships.filter((m) => {
       if (m.pos > sincePos && m.pos <= upto) return true;
       if (m.membership !== "join" || m.pos > upto) return false;
-      return options.fullState || (last.get(m.roomId) ?? 0) > sincePos ||
+      return options.fullState || (heads.get(m.roomId)?.lastPos ?? 0) > sincePos ||
         typing.changedSince(m.roomId, since!.typing) || changedReceipts.has(m.roomId) ||
         byRoom.has(m.roomId);
     });
   }
 
   const ctx: RoomSyncContext = {
+    hs,
     userId,
     deviceId: device.deviceId,
     source: rooms.source,
@@ -173,9 +188,11 @@ export async function computeSync(
         ? receiptsOfRoom(hs, roomId)
         : Promise.resolve(changedReceipts.get(roomId) ?? []),
     ownReceipts: (roomId) => ownReceipts(hs, roomId, userId),
+    ownReceiptChanged: (roomId) =>
+      changedReceipts.get(roomId)?.some((receipt) => receipt.userId === userId) ?? false,
     roomAccountData: byRoom,
     ruleset,
-    powerLevelOf: rooms.powerLevelOf,
+    heads,
   };
 
   const join: Json = {};
@@ -221,7 +238,7 @@ export async function computeSync(
     since: sincePos,
     toDeviceSince: since?.toDevice ?? sincePos,
     upto,
-    rooms: rooms.membershipView,
+    rooms: rooms.syncMembershipView(userId, { records, heads }),
   });
 
   const nextBatch = formatSyncToken({

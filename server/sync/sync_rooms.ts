@@ -1,6 +1,6 @@
 /**
  * The `rooms` part of a `/sync` response: one section per room the user is joined to, invited
- * to, knocking on or has left, computed from the {@link RoomSource} between two positions.
+ * to, knocking on or has left, computed between two positions.
  *
  * State vs timeline (spec: "Syncing"): `timeline` holds the newest events of the range (at most
  * the filter's limit, `limited` when more exist, `prev_batch` just before the first); `state`
@@ -8,36 +8,58 @@
  * room or `full_state`; otherwise the state that changed between `since` and the start of the
  * timeline (empty when the timeline is not limited, as its state events cover the range).
  *
+ * The work is done on state maps (event IDs by type and state key) and stored events: the
+ * state to send is chosen by key first, so with lazy-loaded members only the timeline's
+ * senders' member events are loaded and formatted. The start state is the state before the
+ * first timeline event (its state group); the summary and the unread counts use the state at
+ * the end of the range, which is the room's current state unless events arrived after it.
+ *
  * @module
  */
 
+import { splitStateTupleKey, type StateMap, stateTupleKey } from "../../federation/types.ts";
+import { clientEvents } from "../client/client_event.ts";
+import type { Homeserver } from "../homeserver.ts";
 import type { PushRuleset } from "../push/default_rules.ts";
-import type { PushEvent } from "../push/evaluator.ts";
+import type { StoredEvent } from "../rooms/room_store.ts";
+import type { RoomHead } from "../rooms/schema.ts";
 import type { AccountDataEntry } from "../store/account_data.ts";
 import type { ReceiptEntry } from "../store/receipts.ts";
 import { receiptEvent } from "../store/receipts.ts";
 import {
+  type FilterableEvent,
   projectEventFields,
   roomAllowed,
   roomEventAllowed,
   type RoomEventFilter,
   type SyncFilter,
+  typeAllowed,
 } from "./filter.ts";
-import type { ClientEvent, MembershipEntry, RoomSource, SyncEvent } from "./room_source.ts";
+import { roomFacts, roomSummary } from "./room_facts.ts";
+import {
+  stateAtPosition,
+  stateBeforeEvent,
+  type StateRef,
+  storedPage,
+  type TimelineItem,
+} from "./room_reader.ts";
+import type { ClientEvent, MembershipEntry, RoomSource } from "./room_source.ts";
+import { formatEvents } from "./rooms_adapter.ts";
 import { positionToken } from "./token.ts";
-import { countUnread, type ReadMarks, type UnreadCounts } from "./unread.ts";
+import { unreadCounts } from "./unread_counts.ts";
+
+export { MAX_UNREAD_SCAN } from "./unread_counts.ts";
 
 /** Default timeline length when the filter sets none. */
 export const DEFAULT_TIMELINE_LIMIT = 20;
 /** Largest timeline a sync returns per room. */
 export const MAX_TIMELINE_LIMIT = 500;
-/** Most events after the read marks that unread counts look at (counts stop growing there). */
-export const MAX_UNREAD_SCAN = 500;
-/** Most heroes in a room summary. */
-const MAX_HEROES = 5;
+
+const MEMBER_TYPE = "m.room.member";
 
 /** Everything the room sections need besides the room itself. */
 export interface RoomSyncContext {
+  hs: Homeserver;
   userId: string;
   /** The syncing device (its own events carry their transaction IDs). */
   deviceId?: string;
@@ -53,11 +75,13 @@ export interface RoomSyncContext {
   receipts: (roomId: string) => Promise<ReceiptEntry[]>;
   /** The user's own receipts in a room (for unread counts). */
   ownReceipts: (roomId: string) => Promise<ReceiptEntry[]>;
+  /** Whether a receipt of the user in the room is among this sync's receipt changes. */
+  ownReceiptChanged: (roomId: string) => boolean;
   /** Room account data to deliver, by room. */
   roomAccountData: Map<string, AccountDataEntry[]>;
   ruleset: PushRuleset;
-  /** Power level of a user in a state (the rooms code knows the version-specific rules). */
-  powerLevelOf: (state: Map<string, ClientEvent>, userId: string) => number;
+  /** Heads of the rooms this sync looks at (read once, in batches). */
+  heads: ReadonlyMap<string, RoomHead | null>;
 }
 
 type Json = Record<string, unknown>;
@@ -71,176 +95,133 @@ function timelineLimit(filter: RoomEventFilter): number {
   return Math.min(filter.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
 }
 
-function stateEventKey(event: ClientEvent): string {
-  return `${event.type}\u0000${event.state_key ?? ""}`;
-}
-
-/** Picks the state to send from the state at the start of the timeline. */
-function selectState(
-  ctx: RoomSyncContext,
-  options: {
-    roomId: string;
-    startState: Map<string, ClientEvent>;
-    sinceState: Map<string, ClientEvent> | null;
-    timeline: SyncEvent[];
-    full: boolean;
-  },
-): ClientEvent[] {
-  const filter = ctx.filter.room.state;
-  const lazy = filter.lazyLoadMembers;
-  const senders = new Set(options.timeline.map((entry) => entry.event.sender));
-  for (const entry of options.timeline) {
-    // Members named by state events in the timeline are shown with them.
-    if (entry.event.type === "m.room.member" && entry.event.state_key) {
-      senders.add(entry.event.state_key);
-    }
-  }
-  const out: ClientEvent[] = [];
-  for (const [key, event] of options.startState) {
-    if (!roomEventAllowed(filter, { ...event, room_id: options.roomId })) continue;
-    const changed = options.sinceState === null ||
-      options.sinceState.get(key)?.event_id !== event.event_id;
-    if (!options.full && !changed) continue;
-    if (lazy && event.type === "m.room.member") {
-      const member = event.state_key ?? "";
-      // Members changed in the gap are always sent; otherwise only the timeline's senders
-      // (and, with full state, the user's own membership).
-      const wanted = senders.has(member) || (options.full && member === ctx.userId) ||
-        (!options.full && changed);
-      if (!wanted) continue;
-    }
-    out.push(event);
-  }
-  if (lazy && !options.full) {
-    // Senders whose membership did not change in the gap may still be unknown to the client.
-    for (const sender of senders) {
-      const event = options.startState.get(`m.room.member\u0000${sender}`);
-      if (event && !out.includes(event)) out.push(event);
-    }
-  }
-  return out;
-}
-
-function summaryOf(state: Map<string, ClientEvent>, userId: string): Json {
-  let joined = 0;
-  let invited = 0;
-  const heroes: string[] = [];
-  const others: string[] = [];
-  for (const event of state.values()) {
-    if (event.type !== "m.room.member") continue;
-    const membership = event.content.membership;
-    if (membership === "join") joined++;
-    else if (membership === "invite") invited++;
-    const member = event.state_key ?? "";
-    if (member === userId) continue;
-    if (membership === "join" || membership === "invite") heroes.push(member);
-    else if (membership === "leave" || membership === "ban") others.push(member);
-  }
-  heroes.sort();
-  others.sort();
-  const list = heroes.length > 0 ? heroes : others;
+/** A stored event as the filters see it (redacted content is empty for them). */
+function filterView(stored: StoredEvent): FilterableEvent {
+  const { event, meta } = stored;
   return {
-    "m.heroes": list.slice(0, MAX_HEROES),
-    "m.joined_member_count": joined,
-    "m.invited_member_count": invited,
+    type: event.type,
+    sender: event.sender,
+    room_id: event.roomId,
+    content: meta.redactedBy !== null ? {} : event.content,
   };
 }
 
-async function unreadCounts(
+/**
+ * Picks the state to send from the state at the start of the timeline, by key: the event IDs
+ * to send, and (with lazy loading) the senders' member events that skip the state filter.
+ */
+function selectState(
   ctx: RoomSyncContext,
-  options: { roomId: string; joinPos: number; state: Map<string, ClientEvent> },
-): Promise<{ room: UnreadCounts; threads: Map<string, UnreadCounts>; main: UnreadCounts }> {
-  const receipts = await ctx.ownReceipts(options.roomId);
-  const threads = new Map<string, number>();
-  let unthreaded = options.joinPos;
-  for (const receipt of receipts) {
-    if (receipt.threadKey === "") unthreaded = Math.max(unthreaded, receipt.eventOrder);
-    else {threads.set(
-        receipt.threadKey,
-        Math.max(threads.get(receipt.threadKey) ?? 0, receipt.eventOrder),
-      );}
+  options: {
+    start: StateMap;
+    /** The state at `since` (null: everything counts as changed). */
+    since: StateMap | null;
+    timeline: readonly TimelineItem[];
+    full: boolean;
+  },
+): { filtered: string[]; extra: string[] } {
+  const filter = ctx.filter.room.state;
+  const lazy = filter.lazyLoadMembers;
+  const senders = new Set<string>();
+  for (const { stored } of options.timeline) {
+    senders.add(stored.event.sender);
+    // Members named by state events in the timeline are shown with them.
+    if (stored.event.type === MEMBER_TYPE && stored.event.stateKey) {
+      senders.add(stored.event.stateKey);
+    }
   }
-  const marks: ReadMarks = { unthreaded, threads };
-  const lowest = Math.min(unthreaded, ...threads.values());
-  const page = await ctx.source.events(options.roomId, {
-    userId: ctx.userId,
-    after: lowest,
-    upto: ctx.upto,
-    limit: MAX_UNREAD_SCAN,
-    newest: true,
-    accept: (event) => event.sender !== ctx.userId,
-  });
-  let memberCount = 0;
-  for (const event of options.state.values()) {
-    if (event.type === "m.room.member" && event.content.membership === "join") memberCount++;
+  const filtered: string[] = [];
+  const chosen = new Set<string>();
+  for (const [key, eventId] of options.start) {
+    const changed = options.since === null || options.since.get(key) !== eventId;
+    if (!options.full && !changed) continue;
+    const [type, stateKey] = splitStateTupleKey(key);
+    if (!typeAllowed(filter, type)) continue;
+    if (lazy && type === MEMBER_TYPE) {
+      // Members changed in the gap are always sent; otherwise only the timeline's senders
+      // (and, with full state, the user's own membership).
+      const wanted = senders.has(stateKey) || (options.full && stateKey === ctx.userId) ||
+        (!options.full && changed);
+      if (!wanted) continue;
+    }
+    filtered.push(eventId);
+    chosen.add(eventId);
   }
-  const power = options.state.get("m.room.power_levels\u0000")?.content;
-  const notifications = typeof power?.notifications === "object" && power.notifications !== null
-    ? power.notifications as Record<string, number>
-    : undefined;
-  const displayName = options.state.get(`m.room.member\u0000${ctx.userId}`)?.content.displayname;
-  return countUnread(
-    page.events.map((entry) => ({ pos: entry.pos, event: entry.event as unknown as PushEvent })),
-    {
-      userId: ctx.userId,
-      ruleset: ctx.ruleset,
-      marks,
-      context: (event) => ({
-        userId: ctx.userId,
-        displayName: typeof displayName === "string" ? displayName : null,
-        memberCount,
-        senderPowerLevel: ctx.powerLevelOf(options.state, event.sender),
-        notificationPowerLevels: notifications,
-      }),
-    },
-  );
+  const extra: string[] = [];
+  if (lazy && !options.full) {
+    // Senders whose membership did not change in the gap may still be unknown to the client.
+    for (const sender of senders) {
+      const eventId = options.start.get(stateTupleKey(MEMBER_TYPE, sender));
+      if (eventId !== undefined && !chosen.has(eventId)) extra.push(eventId);
+    }
+  }
+  return { filtered, extra };
 }
 
 /** The sections of one room with a timeline (joined or left). */
 async function timelineSections(
   ctx: RoomSyncContext,
-  options: { roomId: string; upto: number; newlyJoined: boolean },
-): Promise<{ json: Json; hasNews: boolean; state: Map<string, ClientEvent> }> {
-  const { roomId } = options;
+  options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
+): Promise<{ json: Json; hasNews: boolean }> {
+  const { hs } = ctx;
+  const roomId = options.m.roomId;
+  const head = ctx.heads.get(roomId);
   const filter = ctx.filter.room.timeline;
   const full = ctx.since === null || options.newlyJoined || ctx.fullState;
-  const after = ctx.since === null || options.newlyJoined ? 0 : ctx.since;
-  const page = await ctx.source.events(roomId, {
+  const page = await storedPage(hs, roomId, {
     userId: ctx.userId,
-    deviceId: ctx.deviceId,
-    after,
+    after: ctx.since === null || options.newlyJoined ? 0 : ctx.since,
     upto: options.upto,
     limit: timelineLimit(filter),
     newest: true,
-    accept: (event) => roomEventAllowed(filter, { ...event, room_id: roomId }),
+    membership: options.m.record,
+    accept: (stored) => roomEventAllowed(filter, filterView(stored)),
   });
   const firstPos = page.events.length > 0 ? page.events[0].pos : options.upto + 1;
-  const startState = await ctx.source.stateAt(roomId, firstPos - 1);
-  const sinceState = full || !page.limited || ctx.since === null
-    ? null
-    : await ctx.source.stateAt(roomId, ctx.since);
+  const start: StateRef =
+    (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??
+      await stateAtPosition(hs, roomId, { pos: firstPos - 1, head });
   // Not limited: the timeline's own state events cover the range, so only lazily loaded
-  // members are added (sinceState = startState marks nothing as changed).
-  const state = selectState(ctx, {
-    roomId,
-    startState,
-    sinceState: full ? null : sinceState ?? startState,
+  // members are added (the since state = the start state marks nothing as changed).
+  const sinceState = full
+    ? null
+    : page.limited
+    ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
+    : start.state;
+  const chosen = selectState(ctx, {
+    start: start.state,
+    since: sinceState,
     timeline: page.events,
     full,
   });
+  const loaded = await hs.rooms.events([...chosen.filtered, ...chosen.extra]);
+  const stateStored: StoredEvent[] = [];
+  const stateFilter = ctx.filter.room.state;
+  for (const id of chosen.filtered) {
+    const stored = loaded.get(id);
+    if (stored && roomEventAllowed(stateFilter, filterView(stored))) stateStored.push(stored);
+  }
+  for (const id of chosen.extra) {
+    const stored = loaded.get(id);
+    if (stored) stateStored.push(stored);
+  }
+  const lastPos = (id: string) => (id === roomId ? head?.lastPos : undefined);
+  const [timeline, state] = await Promise.all([
+    formatEvents(hs, page.events.map((item) => item.stored), {
+      userId: ctx.userId,
+      deviceId: ctx.deviceId,
+    }, { roomLastPos: lastPos }),
+    clientEvents(hs.rooms, stateStored) as unknown as Promise<ClientEvent[]>,
+  ]);
   const json: Json = {
     timeline: {
-      events: page.events.map((entry) => formatEvent(ctx, entry.event)),
+      events: timeline.map((event) => formatEvent(ctx, event)),
       limited: page.limited,
       prev_batch: positionToken(firstPos - 1),
     },
     state: { events: state.map((event) => formatEvent(ctx, event)) },
   };
-  const endState = new Map(startState);
-  for (const entry of page.events) {
-    if (entry.event.state_key !== undefined) endState.set(stateEventKey(entry.event), entry.event);
-  }
-  return { json, hasNews: page.events.length > 0 || state.length > 0, state: endState };
+  return { json, hasNews: page.events.length > 0 || state.length > 0 };
 }
 
 function accountDataSection(ctx: RoomSyncContext, roomId: string): Json[] {
@@ -250,14 +231,18 @@ function accountDataSection(ctx: RoomSyncContext, roomId: string): Json[] {
     .map((entry) => ({ type: entry.type, content: entry.content }));
 }
 
+/** The user's display name in a state (from their member event). */
+async function displayNameIn(ctx: RoomSyncContext, state: StateMap): Promise<string | null> {
+  const id = state.get(stateTupleKey(MEMBER_TYPE, ctx.userId));
+  const name = id === undefined ? undefined : (await ctx.hs.rooms.event(id))?.event.content
+    .displayname;
+  return typeof name === "string" ? name : null;
+}
+
 /** The `rooms.join` entry of one room, or null when nothing changed for it. */
 export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Promise<Json | null> {
   const newlyJoined = ctx.since !== null && m.pos > ctx.since;
-  const { json, hasNews, state } = await timelineSections(ctx, {
-    roomId: m.roomId,
-    upto: ctx.upto,
-    newlyJoined,
-  });
+  const { json, hasNews } = await timelineSections(ctx, { m, upto: ctx.upto, newlyJoined });
   const ephemeral: Json[] = [];
   const ephemeralFilter = ctx.filter.room.ephemeral;
   const typingUsers = ctx.typing.typingIn(m.roomId);
@@ -275,7 +260,23 @@ export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Prom
   if (ctx.since !== null && !hasNews && ephemeral.length === 0 && accountData.length === 0) {
     return null;
   }
-  const counts = await unreadCounts(ctx, { roomId: m.roomId, joinPos: m.pos, state });
+  const end = await stateAtPosition(ctx.hs, m.roomId, {
+    pos: ctx.upto,
+    head: ctx.heads.get(m.roomId),
+  });
+  const facts = await roomFacts(ctx.hs, { roomId: m.roomId, ...end });
+  const counts = await unreadCounts(ctx.hs, {
+    userId: ctx.userId,
+    roomId: m.roomId,
+    joinPos: m.pos,
+    upto: ctx.upto,
+    since: ctx.since,
+    ownReceiptChanged: ctx.ownReceiptChanged(m.roomId),
+    loadReceipts: () => ctx.ownReceipts(m.roomId),
+    ruleset: ctx.ruleset,
+    facts,
+    displayName: () => displayNameIn(ctx, end.state),
+  });
   const threaded = ctx.filter.room.timeline.unreadThreadNotifications;
   json.ephemeral = { events: ephemeral };
   json.account_data = { events: accountData };
@@ -283,14 +284,14 @@ export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Prom
   if (threaded) {
     json.unread_thread_notifications = Object.fromEntries(counts.threads);
   }
-  json.summary = summaryOf(state, ctx.userId);
+  json.summary = roomSummary(facts, ctx.userId);
   return json;
 }
 
 /** The `rooms.leave` entry of a room the user left or was banned from (or null). */
 export async function leftRoom(ctx: RoomSyncContext, m: MembershipEntry): Promise<Json | null> {
   const { json } = await timelineSections(ctx, {
-    roomId: m.roomId,
+    m,
     upto: Math.min(m.pos, ctx.upto),
     newlyJoined: false,
   });

@@ -1,0 +1,202 @@
+/**
+ * Sync's low-level reads of the rooms store (`hs.rooms`): room heads in batches, timelines
+ * by stream position with history visibility applied, and state as maps of event IDs at a
+ * position or before an event. Everything here works on stored events; nothing is formatted
+ * for clients until a response has picked what it sends (`rooms_adapter.ts` formats).
+ *
+ * History visibility: a user whose current membership is `join` sees every event from that
+ * membership event on (the membership is in the state of each of them), so only older events
+ * go through `server/rooms/visibility.ts`' state lookups.
+ *
+ * @module
+ */
+
+import type { StateMap } from "../../federation/types.ts";
+import type { Homeserver } from "../homeserver.ts";
+import type { StoredEvent } from "../rooms/room_store.ts";
+import { type MembershipRecord, type RoomHead, roomKeys } from "../rooms/schema.ts";
+import { filterVisibleEvents } from "../rooms/visibility.ts";
+
+/** Timeline entries read per batch while looking for visible, matching events. */
+export const SCAN_BATCH = 50;
+/** Most timeline entries one page looks at (a filter that matches little stops here). */
+export const MAX_SCAN = 5000;
+/** KV's limit on keys per `getMany`. */
+const GET_MANY = 10;
+
+/** A stored event with its stream position. */
+export interface TimelineItem {
+  pos: number;
+  stored: StoredEvent;
+}
+
+/** A page of stored events, ascending by position. */
+export interface StoredPage {
+  events: TimelineItem[];
+  /** Whether more matching events exist beyond the page. */
+  limited: boolean;
+}
+
+/** A state as event IDs by state tuple key, with its group when known. */
+export interface StateRef {
+  group: number | null;
+  state: StateMap;
+}
+
+/** The heads of rooms (null for a room without one), read in batches. */
+export async function readHeads(
+  hs: Homeserver,
+  roomIds: readonly string[],
+): Promise<Map<string, RoomHead | null>> {
+  const out = new Map<string, RoomHead | null>();
+  for (let i = 0; i < roomIds.length; i += GET_MANY) {
+    const slice = roomIds.slice(i, i + GET_MANY);
+    const heads = await hs.kv.getMany<RoomHead[]>(slice.map((id) => roomKeys.head(id)));
+    heads.forEach((head, j) => out.set(slice[j], head.value));
+  }
+  return out;
+}
+
+/** Whether a joined user sees the event without looking at the state at it. */
+function visibleToMember(stored: StoredEvent, membership: MembershipRecord | null): boolean {
+  const { meta } = stored;
+  return membership?.membership === "join" && meta.pos !== null && meta.pos >= membership.pos &&
+    meta.rejected === null && !meta.outlier && meta.stateGroup !== null;
+}
+
+/** The events of `ordered` that `userId` may see, in order. */
+async function visibleOf(
+  hs: Homeserver,
+  userId: string,
+  ordered: StoredEvent[],
+  membership: MembershipRecord | null,
+): Promise<StoredEvent[]> {
+  const rest = ordered.filter((stored) => !visibleToMember(stored, membership));
+  const allowed = rest.length === 0
+    ? new Set<StoredEvent>()
+    : new Set(await filterVisibleEvents(hs.rooms, userId, rest, { membership }));
+  // A user always sees their own membership events (a rejected invite, a ban while invited),
+  // or a room would leave their sync without a trace.
+  return ordered.filter((e) =>
+    visibleToMember(e, membership) || allowed.has(e) ||
+    (e.event.type === "m.room.member" && e.event.stateKey === userId &&
+      e.meta.rejected === null && !e.meta.outlier)
+  );
+}
+
+/**
+ * Reads the room's timeline in `(after, upto]` (newest first when `newest`) in batches, and
+ * hands each batch's visible events to `consume` until it returns true. The first batch holds
+ * `firstBatch` entries (a page of `limit` needs `limit + 1` to know whether it is limited).
+ *
+ * @returns whether the scan stopped at {@link MAX_SCAN} entries without `consume` stopping it
+ */
+export async function scanVisible(
+  hs: Homeserver,
+  roomId: string,
+  range: {
+    userId: string;
+    after: number;
+    upto: number;
+    newest: boolean;
+    firstBatch: number;
+    membership?: MembershipRecord | null;
+  },
+  consume: (visible: StoredEvent[]) => boolean | Promise<boolean>,
+): Promise<boolean> {
+  const rooms = hs.rooms;
+  const membership = range.membership !== undefined
+    ? range.membership
+    : await rooms.membership(roomId, range.userId);
+  let cursor = range.newest ? range.upto + 1 : range.after;
+  let scanned = 0;
+  let batch = Math.max(1, Math.min(SCAN_BATCH, range.firstBatch));
+  while (scanned < MAX_SCAN) {
+    const entries = range.newest
+      ? await rooms.timeline(roomId, { dir: "b", from: cursor, to: range.after + 1, limit: batch })
+      : await rooms.timeline(roomId, { dir: "f", from: cursor, to: range.upto, limit: batch });
+    if (entries.length === 0) return false;
+    scanned += entries.length;
+    cursor = entries[entries.length - 1].pos;
+    const loaded = await rooms.events(entries.map((e) => e.eventId));
+    const ordered: StoredEvent[] = [];
+    for (const e of entries) {
+      const stored = loaded.get(e.eventId);
+      if (stored) ordered.push(stored);
+    }
+    if (await consume(await visibleOf(hs, range.userId, ordered, membership))) return false;
+    if (entries.length < batch) return false;
+    batch = SCAN_BATCH;
+  }
+  return true;
+}
+
+/** The newest (or oldest) `limit` visible events in `(after, upto]` that pass `accept`. */
+export async function storedPage(
+  hs: Homeserver,
+  roomId: string,
+  range: {
+    userId: string;
+    after: number;
+    upto: number;
+    limit: number;
+    newest: boolean;
+    membership?: MembershipRecord | null;
+    accept?: (stored: StoredEvent) => boolean;
+  },
+): Promise<StoredPage> {
+  const out: TimelineItem[] = [];
+  let limited = false;
+  const truncated = await scanVisible(
+    hs,
+    roomId,
+    { ...range, firstBatch: range.limit + 1 },
+    (visible) => {
+      for (const stored of visible) {
+        if (range.accept && !range.accept(stored)) continue;
+        if (out.length === range.limit) {
+          limited = true;
+          return true;
+        }
+        out.push({ pos: stored.meta.pos!, stored });
+      }
+      return false;
+    },
+  );
+  if (range.newest) out.reverse();
+  return { events: out, limited: limited || truncated };
+}
+
+/** The state before an event (its group before), or null for outliers. */
+export async function stateBeforeEvent(
+  hs: Homeserver,
+  stored: StoredEvent,
+): Promise<StateRef | null> {
+  // The create event (no prev_events) has nothing before it; its stored group is its own.
+  if (stored.event.prevEvents.length === 0) return { group: null, state: new Map() };
+  const group = stored.meta.stateGroupBefore;
+  if (group === null) return null;
+  return { group, state: await hs.rooms.states.stateOf(group) };
+}
+
+/**
+ * The room's state after every event at a position `<= pos`: the current state when the
+ * room's newest event is at or before `pos` (given its head), else the state after the last
+ * timeline event at or before `pos`.
+ */
+export async function stateAtPosition(
+  hs: Homeserver,
+  roomId: string,
+  where: { pos: number; head?: RoomHead | null },
+): Promise<StateRef> {
+  const head = where.head !== undefined ? where.head : await hs.rooms.head(roomId);
+  if (head && head.lastPos <= where.pos) {
+    return { group: head.stateGroup, state: await hs.rooms.states.stateOf(head.stateGroup) };
+  }
+  const [last] = await hs.rooms.timeline(roomId, { dir: "b", from: where.pos + 1, limit: 1 });
+  if (!last) return { group: null, state: new Map() };
+  const stored = await hs.rooms.event(last.eventId);
+  const group = stored?.meta.stateGroup ?? null;
+  if (group === null) return { group: null, state: new Map() };
+  return { group, state: await hs.rooms.states.stateOf(group) };
+}

@@ -1,0 +1,236 @@
+/**
+ * The sync paths that work from memory: unread counts kept per (user, room) must equal a
+ * recount from the read marks after messages, receipts and push rule changes; lazy-loaded
+ * members are chosen by key; idle long-polls wait without computing and still wake at once.
+ */
+
+import { assert, assertEquals } from "../unit/assert.ts";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { makeRoom, membership, send, sync, text } from "../support/sync_support.ts";
+import { forgetUnreadCounts } from "../../server/sync/unread_counts.ts";
+
+const V3 = "/_matrix/client/v3";
+const enc = encodeURIComponent;
+
+async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
+  const t = await startTestServer();
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+interface Counts {
+  main: { notification_count: number; highlight_count: number };
+  threads: Record<string, { notification_count: number; highlight_count: number }>;
+}
+
+const THREADED = { room: { timeline: { limit: 5, unread_thread_notifications: true } } };
+
+// deno-lint-ignore no-explicit-any
+function countsOf(room: any): Counts {
+  return { main: room.unread_notifications, threads: room.unread_thread_notifications };
+}
+
+function n(notification_count: number, highlight_count = 0) {
+  return { notification_count, highlight_count };
+}
+
+Deno.test("unread counts: kept counts equal a recount after messages, receipts and rule changes", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const bob = await t.register("bob");
+    const roomId = await makeRoom(t, alice);
+    await membership(t, roomId, { sender: bob, target: bob, membership: "join" });
+    let since = (await sync(t, alice, { filter: THREADED })).body.next_batch as string;
+    const receipt = (type: string, eventId: string, body: Record<string, unknown> = {}) =>
+      t.request("POST", `${V3}/rooms/${enc(roomId)}/receipt/${type}/${enc(eventId)}`, {
+        token: alice.accessToken,
+        body,
+      });
+
+    /** Incremental (kept), initial (kept) and initial after forgetting must all agree. */
+    const expect = async (expected: Counts, step: string) => {
+      const incremental = await sync(t, alice, { since, filter: THREADED });
+      since = incremental.body.next_batch;
+      const inRoom = incremental.body.rooms.join[roomId];
+      if (inRoom) assertEquals(countsOf(inRoom), expected, `${step}: incremental`);
+      const kept = await sync(t, alice, { filter: THREADED });
+      assertEquals(countsOf(kept.body.rooms.join[roomId]), expected, `${step}: kept`);
+      forgetUnreadCounts(t.hs);
+      const recount = await sync(t, alice, { filter: THREADED });
+      assertEquals(countsOf(recount.body.rooms.join[roomId]), expected, `${step}: recount`);
+    };
+
+    await send(t, roomId, bob, text("one"));
+    const hey = await send(
+      t,
+      roomId,
+      bob,
+      text("hey", { "m.mentions": { user_ids: [alice.userId] } }),
+    );
+    await send(t, roomId, bob, text("notice", { msgtype: "m.notice" }));
+    const root = await send(t, roomId, bob, text("root"));
+    const inThread = { "m.relates_to": { rel_type: "m.thread", event_id: root } };
+    await send(t, roomId, bob, text("t1", inThread));
+    await send(t, roomId, bob, text("t2", inThread));
+    await expect({ main: n(3, 1), threads: { [root]: n(2) } }, "messages");
+
+    // New events are added to kept counts (the incremental sync evaluates only them).
+    await send(t, roomId, bob, text("m5"));
+    const m5 = await send(t, roomId, bob, text("m5b"));
+    await expect({ main: n(5, 1), threads: { [root]: n(2) } }, "more messages");
+
+    // An unthreaded public receipt resets everything up to it, thread events included.
+    assertEquals((await receipt("m.read", hey)).status, 200);
+    await expect({ main: n(3), threads: { [root]: n(2) } }, "m.read");
+    assertEquals((await receipt("m.read.private", m5)).status, 200);
+    await expect({ main: n(0), threads: {} }, "m.read.private");
+
+    const t3 = await send(t, roomId, bob, text("t3", inThread));
+    await send(t, roomId, bob, text("m7", { "m.mentions": { user_ids: [alice.userId] } }));
+    await expect({ main: n(1, 1), threads: { [root]: n(1) } }, "after the receipts");
+    assertEquals((await receipt("m.read", t3, { thread_id: root })).status, 200);
+    await expect({ main: n(1, 1), threads: {} }, "threaded receipt");
+
+    // A room rule without actions silences the room; the mention rule still highlights.
+    await send(t, roomId, bob, text("m8"));
+    await expect({ main: n(2, 1), threads: {} }, "before the rule");
+    const rule = `${V3}/pushrules/global/room/${enc(roomId)}`;
+    const put = await t.request("PUT", rule, { token: alice.accessToken, body: { actions: [] } });
+    assertEquals(put.status, 200);
+    await expect({ main: n(1, 1), threads: {} }, "room muted");
+    await send(t, roomId, bob, text("m9"));
+    await expect({ main: n(1, 1), threads: {} }, "muted room, new message");
+    assertEquals((await t.request("DELETE", rule, { token: alice.accessToken })).status, 200);
+    await expect({ main: n(3, 1), threads: {} }, "rule deleted");
+    const mention = `${V3}/pushrules/global/override/.m.rule.is_user_mention/enabled`;
+    const off = await t.request("PUT", mention, {
+      token: alice.accessToken,
+      body: { enabled: false },
+    });
+    assertEquals(off.status, 200);
+    await expect({ main: n(3), threads: {} }, "mention rule disabled");
+  }));
+
+// deno-lint-ignore no-explicit-any
+function memberKeys(room: any): string[] {
+  return room.state.events.filter((e: { type: string }) => e.type === "m.room.member")
+    .map((e: { state_key: string }) => e.state_key).sort();
+}
+
+Deno.test("lazy-loaded members: exactly the timeline's senders and the user, initial and incremental", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const roomId = await makeRoom(t, alice);
+    const users: TestUser[] = [];
+    for (const name of ["bob", "carol", "dave", "erin", "frank"]) {
+      const user = await t.register(name);
+      await membership(t, roomId, { sender: user, target: user, membership: "join" });
+      users.push(user);
+    }
+    const [bob, carol, dave] = users;
+    await send(t, roomId, bob, text("b"));
+    await send(t, roomId, carol, text("c"));
+    await send(t, roomId, dave, text("d"));
+    await send(t, roomId, carol, text("c2"));
+    const lazy = { room: { state: { lazy_load_members: true }, timeline: { limit: 3 } } };
+    const first = await sync(t, alice, { filter: lazy });
+    const room = first.body.rooms.join[roomId];
+    assertEquals(room.timeline.limited, true);
+    assertEquals(memberKeys(room), [alice.userId, carol.userId, dave.userId].sort());
+    // Non-member state is complete.
+    const types = new Set(room.state.events.map((e: { type: string }) => e.type));
+    for (const type of ["m.room.create", "m.room.power_levels", "m.room.join_rules"]) {
+      assert(types.has(type), type);
+    }
+    assertEquals(room.summary["m.joined_member_count"], 6);
+
+    // Incremental, not limited: the new sender's member event comes with their message.
+    const grace = await t.register("grace");
+    await membership(t, roomId, { sender: grace, target: grace, membership: "join" });
+    const since = first.body.next_batch;
+    await send(t, roomId, grace, text("g"));
+    await send(t, roomId, bob, text("b2"));
+    const next = await sync(t, alice, { since, filter: lazy });
+    const inc = next.body.rooms.join[roomId];
+    assertEquals(inc.timeline.limited, false);
+    // grace's join is in the timeline (state events there are not repeated in `state`).
+    assertEquals(memberKeys(inc), [bob.userId]);
+    assertEquals(inc.summary["m.joined_member_count"], 7);
+
+    // Incremental, limited: members changed in the gap are sent, plus the senders.
+    const frank = users[4];
+    const gapSince = next.body.next_batch;
+    await membership(t, roomId, { sender: frank, target: frank, membership: "leave" });
+    for (let i = 0; i < 4; i++) await send(t, roomId, dave, text(`d${i}`));
+    const gap = await sync(t, alice, { since: gapSince, filter: lazy });
+    const gapRoom = gap.body.rooms.join[roomId];
+    assertEquals(gapRoom.timeline.limited, true);
+    assertEquals(memberKeys(gapRoom), [dave.userId, frank.userId].sort());
+    assertEquals(gapRoom.summary["m.joined_member_count"], 6);
+  }));
+
+Deno.test("idle long-polls: wait without computing, wake at once for events, to-device and typing", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const bob = await t.register("bob");
+    const roomId = await makeRoom(t, alice);
+    await membership(t, roomId, { sender: bob, target: bob, membership: "join" });
+    let since = (await sync(t, alice)).body.next_batch as string;
+    // Nothing since the token: the long-poll times out with the same token.
+    const started = Date.now();
+    const idle = await sync(t, alice, { since, timeout: 300 });
+    assert(Date.now() - started >= 280);
+    assertEquals(idle.body.next_batch, since);
+    assertEquals(idle.body.rooms.join, {});
+    assert(typeof idle.body.device_one_time_keys_count === "object");
+    assertEquals(t.hs.notifier.waiterCount, 0);
+
+    const wakesFor = async (what: string, act: () => Promise<unknown>) => {
+      const waiting = sync(t, alice, { since, timeout: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      assertEquals(t.hs.notifier.waiterCount, 1, `${what}: waiting`);
+      const acted = Date.now();
+      await act();
+      const res = await waiting;
+      const elapsed = Date.now() - acted;
+      assert(elapsed < 1000, `${what}: woke after ${elapsed} ms`);
+      assert(res.body.next_batch !== since, `${what}: token moved`);
+      since = res.body.next_batch;
+      return res.body;
+    };
+
+    const event = await wakesFor("event", () => send(t, roomId, bob, text("hello")));
+    assertEquals(event.rooms.join[roomId].timeline.events.at(-1).content.body, "hello");
+
+    const toDevice = await wakesFor(
+      "to-device",
+      () =>
+        t.request("PUT", `${V3}/sendToDevice/org.example.ping/txn1`, {
+          token: bob.accessToken,
+          body: { messages: { [alice.userId]: { [alice.deviceId]: { n: 1 } } } },
+        }),
+    );
+    assertEquals(toDevice.to_device.events.map((e: { type: string }) => e.type), [
+      "org.example.ping",
+    ]);
+
+    const typing = await wakesFor(
+      "typing",
+      () =>
+        t.request("PUT", `${V3}/rooms/${enc(roomId)}/typing/${enc(bob.userId)}`, {
+          token: bob.accessToken,
+          body: { typing: true, timeout: 10_000 },
+        }),
+    );
+    const typingEvent = typing.rooms.join[roomId].ephemeral.events.find((
+      e: { type: string },
+    ) => e.type === "m.typing");
+    assertEquals(typingEvent.content.user_ids, [bob.userId]);
+    await t.request("PUT", `${V3}/rooms/${enc(roomId)}/typing/${enc(bob.userId)}`, {
+      token: bob.accessToken,
+      body: { typing: false },
+    });
+  }));

@@ -3,6 +3,11 @@
  * the client's rooms whenever sync changes them (coalesced to once per task); a search over
  * the names; and answering invitations.
  *
+ * Direct chats (spec: "Direct Messaging") are the rooms the `m.direct` account data lists,
+ * and invitations whose member event says `is_direct`; they are named after the other person
+ * unless the room has a name of its own. Accepting a direct invitation records the room in
+ * `m.direct`, as the spec asks of the invitee's client.
+ *
  * @module
  */
 
@@ -23,6 +28,39 @@ export interface RoomSummary {
   highlight: number;
   /** Timestamp of the newest event, for ordering. */
   lastActivity: number;
+  /** The other person of a direct chat; null for other rooms. */
+  directUserId: string | null;
+  /** The room's topic, if it has one. */
+  topic: string | null;
+}
+
+/** `m.direct` account data: user ID to the direct chats with them. */
+export type DirectChats = Readonly<Record<string, readonly string[]>>;
+
+/** The client's `m.direct` content, cleaned of malformed entries. */
+export function readDirectChats(sdk: Sdk, client: MatrixClient): DirectChats {
+  const content = client.getAccountData(sdk.EventType.Direct)?.getContent() ?? {};
+  const out: Record<string, string[]> = {};
+  for (const [userId, rooms] of Object.entries(content)) {
+    if (Array.isArray(rooms)) out[userId] = rooms.filter((r) => typeof r === "string");
+  }
+  return out;
+}
+
+/** Room ID to the other person, from `m.direct`. */
+function directPeers(direct: DirectChats): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const [userId, rooms] of Object.entries(direct)) {
+    for (const roomId of rooms) peers.set(roomId, userId);
+  }
+  return peers;
+}
+
+/** `direct` with `roomId` recorded as a chat with `userId` (unchanged if it already is). */
+export function withDirectChat(direct: DirectChats, userId: string, roomId: string): DirectChats {
+  const rooms = direct[userId] ?? [];
+  if (rooms.includes(roomId)) return direct;
+  return { ...direct, [userId]: [...rooms, roomId] };
 }
 
 /** An invitation being answered, or the last answer that failed. */
@@ -32,13 +70,33 @@ export interface InviteAction {
   message?: string;
 }
 
-function summarise(sdk: Sdk, room: Room, userId: string | null): RoomSummary | null {
+/** What names a direct chat's other person: their member name, else their user ID. */
+function personName(client: MatrixClient, room: Room, userId: string): string {
+  return room.getMember(userId)?.name?.trim() || client.getUser(userId)?.displayName?.trim() ||
+    userId;
+}
+
+function summarise(
+  sdk: Sdk,
+  client: MatrixClient,
+  room: Room,
+  peers: ReadonlyMap<string, string>,
+): RoomSummary | null {
+  const userId = client.getUserId();
   const membership = room.getMyMembership();
   if (membership !== "join" && membership !== "invite") return null;
-  const name = room.name?.trim();
-  const invite = membership === "invite" && userId
-    ? room.getMember(userId)?.events.member?.getSender() ?? null
-    : null;
+  const myEvent = userId ? room.getMember(userId)?.events.member : undefined;
+  const invite = membership === "invite" ? myEvent?.getSender() ?? null : null;
+  let directUserId = peers.get(room.roomId) ?? null;
+  if (!directUserId && membership === "invite" && myEvent?.getContent().is_direct === true) {
+    directUserId = invite;
+  }
+  const ownName = room.currentState.getStateEvents("m.room.name", "")?.getContent().name;
+  let name = room.name?.trim();
+  if (directUserId && !(typeof ownName === "string" && ownName.trim())) {
+    name = personName(client, room, directUserId);
+  }
+  const topic = room.currentState.getStateEvents("m.room.topic", "")?.getContent().topic;
   return {
     roomId: room.roomId,
     name: name && name !== room.roomId ? name : null,
@@ -47,6 +105,8 @@ function summarise(sdk: Sdk, room: Room, userId: string | null): RoomSummary | n
     unread: room.getUnreadNotificationCount(sdk.NotificationCountType.Total) ?? 0,
     highlight: room.getUnreadNotificationCount(sdk.NotificationCountType.Highlight) ?? 0,
     lastActivity: room.getLastActiveTimestamp(),
+    directUserId,
+    topic: typeof topic === "string" && topic.trim() ? topic.trim() : null,
   };
 }
 
@@ -60,7 +120,11 @@ export class RoomList {
   readonly #rooms = signal<readonly RoomSummary[]>([]);
   readonly #query = signal("");
   readonly #action = signal<InviteAction | null>(null);
+  /** Direct chats written to `m.direct` whose echo has not come back from sync yet. */
+  readonly #pendingDirect = new Map<string, string>();
   #client: MatrixClient | null = null;
+  #sdk: Sdk | null = null;
+  #refresh: () => void = () => {};
   #detach: (() => void) | null = null;
 
   /** Every room, newest activity first. */
@@ -93,6 +157,7 @@ export class RoomList {
   attach(sdk: Sdk, client: MatrixClient): void {
     this.detach();
     this.#client = client;
+    this.#sdk = sdk;
     let scheduled = false;
     const refresh = () => {
       if (scheduled) return;
@@ -100,9 +165,13 @@ export class RoomList {
       setTimeout(() => {
         scheduled = false;
         if (this.#detach !== stop) return;
-        const userId = client.getUserId();
+        const peers = directPeers(readDirectChats(sdk, client));
+        for (const [roomId, userId] of this.#pendingDirect) {
+          if (peers.get(roomId) === userId) this.#pendingDirect.delete(roomId);
+          else peers.set(roomId, userId);
+        }
         this.#rooms.value = client.getRooms()
-          .map((room) => summarise(sdk, room, userId))
+          .map((room) => summarise(sdk, client, room, peers))
           .filter((summary): summary is RoomSummary => summary !== null)
           .sort((a, b) => b.lastActivity - a.lastActivity);
       }, 0);
@@ -116,6 +185,8 @@ export class RoomList {
       sdk.RoomEvent.MyMembership,
       sdk.RoomEvent.UnreadNotifications,
       sdk.RoomEvent.Receipt,
+      sdk.ClientEvent.AccountData,
+      sdk.RoomStateEvent.Events,
     ];
     // The client re-emits its rooms' events; the listener ignores their arguments.
     const emitter = client as unknown as {
@@ -127,22 +198,66 @@ export class RoomList {
       for (const event of events) emitter.off(event, refresh);
     };
     this.#detach = stop;
+    this.#refresh = refresh;
     refresh();
+  }
+
+  /** Whether `roomId` is a direct chat, and with whom. */
+  directPeer(roomId: string): string | null {
+    return this.#rooms.value.find((room) => room.roomId === roomId)?.directUserId ??
+      this.#pendingDirect.get(roomId) ?? null;
+  }
+
+  /**
+   * Records `roomId` as a direct chat with `userId` in `m.direct`; the list shows it as one
+   * at once, before sync echoes the account data.
+   */
+  async markDirect(userId: string, roomId: string): Promise<void> {
+    const client = this.#client;
+    const sdk = this.#sdk;
+    if (!client || !sdk) return;
+    const current = readDirectChats(sdk, client);
+    if (current[userId]?.includes(roomId)) return;
+    // Earlier writes not echoed yet are part of what the server holds: keep them.
+    let next = current;
+    for (const [pendingRoom, pendingUser] of this.#pendingDirect) {
+      next = withDirectChat(next, pendingUser, pendingRoom);
+    }
+    next = withDirectChat(next, userId, roomId);
+    this.#pendingDirect.set(roomId, userId);
+    this.#refresh();
+    try {
+      await client.setAccountDataRaw(sdk.EventType.Direct, next as Record<string, string[]>);
+    } catch (err) {
+      this.#pendingDirect.delete(roomId);
+      this.#refresh();
+      throw err;
+    }
   }
 
   /** Stops following the client and empties the list. */
   detach(): void {
     this.#detach?.();
     this.#detach = null;
+    this.#refresh = () => {};
+    this.#pendingDirect.clear();
     this.#client = null;
     this.#rooms.value = [];
     this.#query.value = "";
     this.#action.value = null;
   }
 
-  /** Joins a room the user is invited to. */
+  /** Joins a room the user is invited to (a direct chat is recorded in `m.direct`). */
   accept(roomId: string): Promise<void> {
-    return this.#answer(roomId, (client) => client.joinRoom(roomId));
+    const peer = this.#rooms.value.find((room) => room.roomId === roomId)?.directUserId;
+    return this.#answer(roomId, async (client) => {
+      await client.joinRoom(roomId);
+      if (peer) {
+        await this.markDirect(peer, roomId).catch((err) => {
+          console.warn("gemeng: could not record the direct chat", err);
+        });
+      }
+    });
   }
 
   /** Declines an invitation. */

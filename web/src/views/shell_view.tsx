@@ -9,12 +9,16 @@
 import type { JSX } from "preact";
 import { useId } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
+import { notificationsModel } from "../state/notifications.ts";
+import { roomActions } from "../state/room_actions.ts";
 import type { RoomSummary } from "../state/room_list.ts";
 import type { SyncStatus } from "../state/session.ts";
 import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
+import { ChatPlusIcon, GroupIcon } from "./rooms/icons.tsx";
+import { RoomDialogs } from "./rooms/room_dialogs.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
 const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
@@ -157,6 +161,43 @@ function InviteRow(props: { room: RoomSummary }): JSX.Element {
   );
 }
 
+const LIST_BUTTON =
+  "rounded-md p-2 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 disabled:opacity-50 dark:text-slate-200 dark:hover:bg-slate-700";
+
+function RoomListHeader(): JSX.Element {
+  const app = useApp();
+  const { i18n, session } = app;
+  const actions = roomActions(app);
+  const ready = session.clientReady.value !== null;
+  return (
+    <div class="flex items-center justify-between gap-2 px-4 pt-3 pb-2">
+      <h2 class="text-base font-bold">{i18n.t("shell.rooms")}</h2>
+      <div class="flex items-center gap-1">
+        <button
+          type="button"
+          class={LIST_BUTTON}
+          aria-label={i18n.t("rooms.list.startChat")}
+          title={i18n.t("rooms.list.startChat")}
+          disabled={!ready}
+          onClick={() => actions.startChat()}
+        >
+          <ChatPlusIcon />
+        </button>
+        <button
+          type="button"
+          class={LIST_BUTTON}
+          aria-label={i18n.t("rooms.list.newGroup")}
+          title={i18n.t("rooms.list.newGroup")}
+          disabled={!ready}
+          onClick={() => actions.newGroup()}
+        >
+          <GroupIcon />
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX.Element {
   const { i18n, session } = useApp();
   const list = session.rooms;
@@ -171,7 +212,7 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
         props.hidden ? "hidden" : "flex w-full"
       }`}
     >
-      <h2 class="px-4 pt-4 pb-2 text-base font-bold">{i18n.t("shell.rooms")}</h2>
+      <RoomListHeader />
       <SyncNotice />
       {list.rooms.value.length > 0 && <SearchField />}
       <div role="alert" class="px-4 empty:hidden">
@@ -215,7 +256,10 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
 
 /** The signed-in shell. */
 export function ShellView(props: { roomId: string | null }): JSX.Element {
-  const { i18n } = useApp();
+  const app = useApp();
+  const { i18n } = app;
+  // Notifications and the unread count in the title start with the shell.
+  notificationsModel(app);
   const roomOpen = props.roomId !== null;
   return (
     <div class="flex h-dvh flex-col">
@@ -227,6 +271,7 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
           <RoomView roomId={props.roomId} />
         </div>
       </main>
+      <RoomDialogs />
       <CallOverlay />
       <VerificationOverlay />
     </div>

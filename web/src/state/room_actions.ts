@@ -1,0 +1,251 @@
+/**
+ * Making and leaving rooms: starting a direct chat (spec: "Direct Messaging"), creating a
+ * group, inviting people, leaving; and which of those dialogs are open (a stack, so the
+ * invitation dialog can open over the room settings).
+ *
+ * A direct chat is a private room made with the `trusted_private_chat` preset and
+ * `is_direct`, encrypted from its first event, and recorded in `m.direct`; asking for a chat
+ * with someone who already has one opens that one instead.
+ *
+ * @module
+ */
+
+import { computed, effect, type ReadonlySignal, signal, untracked } from "@preact/signals";
+import type { MatrixClient } from "matrix-js-sdk";
+import { loadSdk, type Sdk } from "../matrix/sdk.ts";
+import type { AppModel } from "./app.ts";
+import { featureModel } from "./features.ts";
+import { readDirectChats } from "./room_list.ts";
+import { RoomSettings } from "./room_settings.ts";
+import { MEGOLM, Task } from "./room_task.ts";
+import { type PickedUser, UserPicker } from "./user_picker.ts";
+
+/** The joined or invited direct chat with `userId` in which they have not left, if any. */
+export function findDirectChat(sdk: Sdk, client: MatrixClient, userId: string): string | null {
+  for (const roomId of readDirectChats(sdk, client)[userId] ?? []) {
+    const room = client.getRoom(roomId);
+    const mine = room?.getMyMembership();
+    if (!room || (mine !== "join" && mine !== "invite")) continue;
+    const theirs = room.getMember(userId)?.membership;
+    if (theirs === undefined || theirs === "join" || theirs === "invite") return roomId;
+  }
+  return null;
+}
+
+/** The start-a-chat dialog. */
+export class StartChatForm {
+  readonly kind = "startChat";
+  readonly picker: UserPicker;
+  readonly task = new Task();
+  readonly #actions: RoomActions;
+
+  constructor(actions: RoomActions, client: MatrixClient) {
+    this.#actions = actions;
+    this.picker = new UserPicker(client);
+  }
+
+  /** Opens the direct chat with `user`, creating it when there is none. */
+  async start(user: PickedUser): Promise<void> {
+    const client = this.#actions.client;
+    if (!client) return;
+    let roomId: string | null = null;
+    const ok = await this.task.run(async () => {
+      const sdk = await loadSdk();
+      roomId = findDirectChat(sdk, client, user.userId);
+      if (roomId) return;
+      const created = await client.createRoom({
+        preset: sdk.Preset.TrustedPrivateChat,
+        visibility: sdk.Visibility.Private,
+        is_direct: true,
+        invite: [user.userId],
+        initial_state: [
+          { type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } },
+        ],
+      });
+      roomId = created.room_id;
+      await this.#actions.app.session.rooms.markDirect(user.userId, roomId);
+    });
+    if (ok && roomId) this.#actions.finish(this, roomId);
+  }
+}
+
+/** The new-group dialog. */
+export class NewGroupForm {
+  readonly kind = "newGroup";
+  readonly picker: UserPicker;
+  readonly task = new Task();
+  readonly name = signal("");
+  readonly topic = signal("");
+  /** On by default; a room's encryption cannot be turned off later. */
+  readonly encrypted = signal(true);
+  readonly #actions: RoomActions;
+
+  constructor(actions: RoomActions, client: MatrixClient) {
+    this.#actions = actions;
+    this.picker = new UserPicker(client);
+  }
+
+  /** Creates the group, invites the chosen people and opens it. */
+  async create(): Promise<void> {
+    const client = this.#actions.client;
+    if (!client) return;
+    const name = this.name.value.trim();
+    if (!name) return this.task.fail("rooms.group.nameMissing");
+    const topic = this.topic.value.trim();
+    let roomId: string | null = null;
+    const ok = await this.task.run(async () => {
+      const sdk = await loadSdk();
+      const created = await client.createRoom({
+        preset: sdk.Preset.PrivateChat,
+        visibility: sdk.Visibility.Private,
+        name,
+        topic: topic || undefined,
+        invite: this.picker.chosen.value.map((user) => user.userId),
+        initial_state: this.encrypted.value
+          ? [{ type: "m.room.encryption", state_key: "", content: { algorithm: MEGOLM } }]
+          : [],
+      });
+      roomId = created.room_id;
+    });
+    if (ok && roomId) this.#actions.finish(this, roomId);
+  }
+}
+
+/** The invite dialog of a room. */
+export class InviteForm {
+  readonly kind = "invite";
+  readonly picker: UserPicker;
+  readonly task = new Task();
+  readonly roomId: string;
+  readonly #actions: RoomActions;
+
+  constructor(actions: RoomActions, client: MatrixClient, roomId: string) {
+    this.#actions = actions;
+    this.roomId = roomId;
+    const members = client.getRoom(roomId)?.getMembers()
+      .filter((m) => m.membership === "join" || m.membership === "invite")
+      .map((m) => m.userId) ?? [];
+    this.picker = new UserPicker(client, { exclude: members });
+  }
+
+  /** Invites the chosen people, one by one; those invited leave the list. */
+  async invite(): Promise<void> {
+    const client = this.#actions.client;
+    if (!client) return;
+    if (this.picker.chosen.value.length === 0) return this.task.fail("rooms.invite.nobody");
+    const ok = await this.task.run(async () => {
+      for (const user of this.picker.chosen.value) {
+        await client.invite(this.roomId, user.userId);
+        this.picker.unchoose(user.userId);
+      }
+    });
+    if (ok) this.#actions.close(this);
+  }
+}
+
+/** The leave confirmation of a room. */
+export class LeaveForm {
+  readonly kind = "leave";
+  readonly task = new Task();
+  readonly roomId: string;
+  readonly #actions: RoomActions;
+
+  constructor(actions: RoomActions, roomId: string) {
+    this.#actions = actions;
+    this.roomId = roomId;
+  }
+
+  /** Leaves the room and goes home. */
+  async leave(): Promise<void> {
+    const client = this.#actions.client;
+    if (!client) return;
+    const ok = await this.task.run(async () => {
+      await client.leave(this.roomId);
+    });
+    if (!ok) return;
+    this.#actions.closeAll();
+    this.#actions.app.go("home");
+  }
+}
+
+/** An open dialog. */
+export type RoomDialog = StartChatForm | NewGroupForm | InviteForm | LeaveForm | RoomSettings;
+
+/** The room actions model. */
+export class RoomActions {
+  readonly app: AppModel;
+  readonly #dialogs = signal<readonly RoomDialog[]>([]);
+  /** The open dialogs, topmost last. */
+  readonly dialogs: ReadonlySignal<readonly RoomDialog[]> = computed(() => this.#dialogs.value);
+
+  constructor(app: AppModel) {
+    this.app = app;
+    effect(() => {
+      if (!app.session.clientReady.value) untracked(() => this.closeAll()); // signed out
+    });
+  }
+
+  /** The signed-in client. */
+  get client(): MatrixClient | null {
+    return this.app.session.clientReady.value;
+  }
+
+  #open(make: (client: MatrixClient) => RoomDialog): void {
+    const client = this.client;
+    if (client) this.#dialogs.value = [...this.#dialogs.value, make(client)];
+  }
+
+  /** Opens the start-a-chat dialog. */
+  startChat(): void {
+    this.#open((client) => new StartChatForm(this, client));
+  }
+
+  /** Opens the new-group dialog. */
+  newGroup(): void {
+    this.#open((client) => new NewGroupForm(this, client));
+  }
+
+  /** Opens the invite dialog of a room. */
+  invite(roomId: string): void {
+    this.#open((client) => new InviteForm(this, client, roomId));
+  }
+
+  /** Asks whether to leave a room. */
+  leave(roomId: string): void {
+    this.#open(() => new LeaveForm(this, roomId));
+  }
+
+  /** Opens a room's settings. */
+  settings(roomId: string): void {
+    this.#open((client) => new RoomSettings(client, roomId));
+  }
+
+  /** Closes a dialog. */
+  close(dialog: RoomDialog): void {
+    if (!this.#dialogs.value.includes(dialog)) return;
+    dispose(dialog);
+    this.#dialogs.value = this.#dialogs.value.filter((d) => d !== dialog);
+  }
+
+  /** Closes every dialog (after leaving, signing out). */
+  closeAll(): void {
+    for (const dialog of this.#dialogs.value) dispose(dialog);
+    this.#dialogs.value = [];
+  }
+
+  /** Closes a dialog that made or found a room, and opens the room. */
+  finish(dialog: RoomDialog, roomId: string): void {
+    this.close(dialog);
+    this.app.openRoom(roomId);
+  }
+}
+
+function dispose(dialog: RoomDialog): void {
+  if ("picker" in dialog) dialog.picker.dispose();
+  if (dialog instanceof RoomSettings) dialog.dispose();
+}
+
+/** The app's room actions. */
+export function roomActions(app: AppModel): RoomActions {
+  return featureModel(app, "roomActions", (app) => new RoomActions(app));
+}

@@ -65,6 +65,19 @@ export interface TurnConfig {
   readonly ttl: number;
 }
 
+/**
+ * `[web]`: settings the web app reads at start from `/config.json`: the tile source of its
+ * maps (256-pixel Web Mercator tiles, `{z}/{x}/{y}`).
+ */
+export interface WebConfig {
+  /** `map_tile_url`: tile URL template with `{z}`, `{x}` and `{y}`. */
+  readonly mapTileUrl: string;
+  /** `map_attribution`: credit shown under every map. */
+  readonly mapAttribution: string;
+  /** `map_max_zoom`: the deepest zoom level the tile source has. */
+  readonly mapMaxZoom: number;
+}
+
 /** The validated server configuration. */
 export interface Config {
   /** `server_name`: the domain part of user IDs, e.g. `localhost` or `example.org:8448`. */
@@ -118,6 +131,8 @@ export interface Config {
   };
   /** `[turn]`. */
   readonly turn: TurnConfig;
+  /** `[web]`. */
+  readonly web: WebConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -197,6 +212,12 @@ shared_secret = ""                  # coturn's static-auth-secret: per-user cred
 username = ""                       # or static credentials instead of shared_secret
 password = ""
 ttl = 86400                         # seconds the credentials are valid
+
+[web]
+# Map tiles for shared locations: Geoportail.lu's open-data base map (Web Mercator, {z}/{x}/{y}).
+map_tile_url = "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png"
+map_attribution = "© geoportail.lu (ACT), © OpenStreetMap contributors"
+map_max_zoom = 19
 `;
 
 type Table = Record<string, unknown>;
@@ -386,6 +407,7 @@ export function resolveConfig(raw: unknown): Config {
   }
   e2eeTable.finish();
   const turn = readTurn(root);
+  const web = readWeb(root);
   root.finish();
 
   return {
@@ -398,6 +420,7 @@ export function resolveConfig(raw: unknown): Config {
     media,
     e2ee: { defaultFor },
     turn,
+    web,
   };
 }
 
@@ -445,6 +468,33 @@ function readTurn(root: TableReader): TurnConfig {
     throw new ConfigError(table.key("uris"), "credentials are set but no TURN server URI is");
   }
   return { uris, sharedSecret, username, password, ttl };
+}
+
+/** The tile source the web app uses when `[web]` does not name one. */
+export const DEFAULT_MAP_TILE_URL =
+  "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png";
+
+function readWeb(root: TableReader): WebConfig {
+  const table = root.table("web");
+  const mapTileUrl = table.string("map_tile_url", DEFAULT_MAP_TILE_URL);
+  const names = [...mapTileUrl.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
+  const missing = ["z", "x", "y"].filter((name) => !names.includes(name));
+  const unknown = names.filter((name) => name !== "z" && name !== "x" && name !== "y");
+  if (!/^https?:\/\/[^/{}]+\//i.test(mapTileUrl) || missing.length || unknown.length) {
+    throw new ConfigError(
+      table.key("map_tile_url"),
+      `"${mapTileUrl}" is not a tile URL template: expected an http(s) URL with {z}, {x} and {y}` +
+        (missing.length ? ` (missing {${missing.join("}, {")}})` : "") +
+        (unknown.length ? ` (unknown {${unknown.join("}, {")}})` : ""),
+    );
+  }
+  const defaultCredit = mapTileUrl === DEFAULT_MAP_TILE_URL
+    ? "© geoportail.lu (ACT), © OpenStreetMap contributors"
+    : "";
+  const mapAttribution = table.string("map_attribution", defaultCredit);
+  const mapMaxZoom = table.number("map_max_zoom", 19, { min: 1, max: 22, int: true });
+  table.finish();
+  return { mapTileUrl, mapAttribution, mapMaxZoom };
 }
 
 function readMedia(root: TableReader): MediaConfig {

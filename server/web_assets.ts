@@ -31,13 +31,14 @@ export const APP_PATHS: readonly string[] = [
  * The app's Content-Security-Policy. Scripts only from this origin, plus
  * 'wasm-unsafe-eval' so the Rust crypto WASM can be compiled; no inline script or style;
  * connections to this origin or any https server (the user may pick another homeserver) and
- * to local development servers.
+ * to local development servers; images (map tiles among them, see `[web] map_tile_url`) from
+ * this origin, https servers and local development servers.
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
-  "img-src 'self' data: blob: https:",
+  "img-src 'self' data: blob: https: http://localhost:* http://127.0.0.1:*",
   "media-src 'self' blob: https:",
   "font-src 'self'",
   "connect-src 'self' https: wss: http://localhost:* http://127.0.0.1:* ws://localhost:* ws://127.0.0.1:*",
@@ -159,8 +160,16 @@ function noSuchFile(c: Context<AppEnv>): Response {
     .toResponse();
 }
 
+/** The app's runtime settings (`/config.json`), from the `[web]` section. */
+export function webAppConfig(hs: Homeserver): Record<string, unknown> {
+  const web = hs.config.web;
+  return {
+    map: { tile_url: web.mapTileUrl, attribution: web.mapAttribution, max_zoom: web.mapMaxZoom },
+  };
+}
+
 /** The route module that serves the web app. */
-export function webAppRoutes(_hs: Homeserver, options: WebAppOptions = {}): Hono<AppEnv> {
+export function webAppRoutes(hs: Homeserver, options: WebAppOptions = {}): Hono<AppEnv> {
   const dist = options.dist ?? DEFAULT_DIST;
   const app = new Hono<AppEnv>();
 
@@ -186,6 +195,15 @@ export function webAppRoutes(_hs: Homeserver, options: WebAppOptions = {}): Hono
   app.get("/sw.js", async (c) => {
     return await serveFile(c, dist, "/sw.js", { "Service-Worker-Allowed": "/" }) ??
       noSuchFile(c);
+  });
+  app.get("/config.json", (c) => {
+    const headers = {
+      ...SECURITY_HEADERS,
+      "Content-Type": CONTENT_TYPES.json,
+      "Cache-Control": REVALIDATE,
+    };
+    const body = c.req.method === "HEAD" ? null : JSON.stringify(webAppConfig(hs));
+    return new Response(body, { status: 200, headers });
   });
   app.get("/manifest.webmanifest", async (c) => {
     return await serveFile(c, dist, "/manifest.webmanifest") ?? noSuchFile(c);

@@ -24,13 +24,13 @@ const en = {
   "rooms.picker.failed": "The directory could not be searched. A full Matrix ID still works.",
   "rooms.picker.results": "People found",
   "rooms.picker.chosen": "Chosen",
-  "rooms.picker.add": "Add {name} ({userId})",
+  "rooms.picker.add": "Adds this person to those invited.",
   "rooms.picker.remove": "Remove {name}",
 
   "rooms.startChat.title": "Start a chat",
   "rooms.startChat.intro":
     "Find someone by name or Matrix ID. Your chat is end-to-end encrypted; if you already have one with them, it opens.",
-  "rooms.startChat.pick": "Chat with {name} ({userId})",
+  "rooms.startChat.pick": "Opens your chat with this person.",
   "rooms.startChat.opening": "Opening the chat…",
 
   "rooms.group.title": "New group",
@@ -157,13 +157,13 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
     "L’annuaire n’a pas pu être consulté. Un identifiant Matrix complet fonctionne quand même.",
   "rooms.picker.results": "Personnes trouvées",
   "rooms.picker.chosen": "Choisis",
-  "rooms.picker.add": "Ajouter {name} ({userId})",
+  "rooms.picker.add": "Ajoute cette personne aux invités.",
   "rooms.picker.remove": "Retirer {name}",
 
   "rooms.startChat.title": "Commencer une discussion",
   "rooms.startChat.intro":
     "Trouvez quelqu’un par son nom ou son identifiant Matrix. La discussion est chiffrée de bout en bout ; si vous en avez déjà une avec cette personne, elle s’ouvre.",
-  "rooms.startChat.pick": "Discuter avec {name} ({userId})",
+  "rooms.startChat.pick": "Ouvre votre discussion avec cette personne.",
   "rooms.startChat.opening": "Ouverture de la discussion…",
 
   "rooms.group.title": "Nouveau groupe",
@@ -293,13 +293,13 @@ const de: Readonly<Record<keyof typeof en, string>> = {
     "Das Verzeichnis konnte nicht durchsucht werden. Eine vollständige Matrix-ID funktioniert trotzdem.",
   "rooms.picker.results": "Gefundene Personen",
   "rooms.picker.chosen": "Ausgewählt",
-  "rooms.picker.add": "{name} ({userId}) hinzufügen",
+  "rooms.picker.add": "Fügt diese Person den Eingeladenen hinzu.",
   "rooms.picker.remove": "{name} entfernen",
 
   "rooms.startChat.title": "Chat beginnen",
   "rooms.startChat.intro":
     "Finden Sie jemanden über Namen oder Matrix-ID. Der Chat ist Ende-zu-Ende-verschlüsselt; gibt es schon einen mit dieser Person, öffnet er sich.",
-  "rooms.startChat.pick": "Mit {name} ({userId}) chatten",
+  "rooms.startChat.pick": "Öffnet Ihren Chat mit dieser Person.",
   "rooms.startChat.opening": "Chat wird geöffnet…",
 
   "rooms.group.title": "Neue Gruppe",
@@ -429,13 +429,13 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
     "Am Verzeechnes konnt net gesicht ginn. Eng komplett Matrix-ID funktionéiert awer.",
   "rooms.picker.results": "Fonnt Leit",
   "rooms.picker.chosen": "Erausgesicht",
-  "rooms.picker.add": "{name} ({userId}) derbäisetzen",
+  "rooms.picker.add": "Setzt dës Persoun bei déi Invitéiert.",
   "rooms.picker.remove": "{name} ewechhuelen",
 
   "rooms.startChat.title": "E Chat ufänken",
   "rooms.startChat.intro":
     "Fannt een iwwer säin Numm oder seng Matrix-ID. De Chat ass vun Enn zu Enn verschlësselt; wann Dir schonn ee mat där Persoun hutt, geet dee op.",
-  "rooms.startChat.pick": "Mam {name} ({userId}) chatten",
+  "rooms.startChat.pick": "Mécht Äre Chat mat dëser Persoun op.",
   "rooms.startChat.opening": "De Chat gëtt opgemaach…",
 
   "rooms.group.title": "Nei Grupp",

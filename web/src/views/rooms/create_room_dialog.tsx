@@ -70,7 +70,7 @@ export function CreateRoomDialog(props: { form: NewGroupForm; actions: RoomActio
             {i18n.t(form.encrypted.value ? "rooms.group.encryptedHint" : "rooms.group.plainHint")}
           </p>
         </div>
-        <UserPickerField picker={form.picker} pickLabel="rooms.picker.add" busy={busy} />
+        <UserPickerField picker={form.picker} pickHint="rooms.picker.add" busy={busy} />
         <ProblemText problem={form.task.problem.value} />
         <DialogButtons>
           <Button variant="quiet" onClick={close}>{i18n.t("rooms.cancel")}</Button>

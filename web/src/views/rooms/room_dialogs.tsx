@@ -38,7 +38,7 @@ function InviteDialog(props: { form: InviteForm; actions: RoomActions }): JSX.El
           void form.invite();
         }}
       >
-        <UserPickerField picker={form.picker} pickLabel="rooms.picker.add" busy={busy} />
+        <UserPickerField picker={form.picker} pickHint="rooms.picker.add" busy={busy} />
         <ProblemText problem={form.task.problem.value} />
         <DialogButtons>
           <Button variant="quiet" onClick={close}>{i18n.t("rooms.cancel")}</Button>

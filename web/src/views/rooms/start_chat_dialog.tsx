@@ -29,7 +29,7 @@ export function StartChatDialog(
       <p id={descriptionId} class="text-sm">{i18n.t("rooms.startChat.intro")}</p>
       <UserPickerField
         picker={form.picker}
-        pickLabel="rooms.startChat.pick"
+        pickHint="rooms.startChat.pick"
         onPick={(user) =>
           void form.start(user)}
         busy={busy}

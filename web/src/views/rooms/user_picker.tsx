@@ -19,8 +19,8 @@ export interface UserPickerFieldProps {
   picker: UserPicker;
   /** Picking one person does this (start a chat); absent: people are added to the chosen. */
   onPick?: (user: PickedUser) => void;
-  /** The accessible name of a found person's button: `{name}`, `{userId}` are filled in. */
-  pickLabel: MessageKey;
+  /** What choosing a found person does (their button's description). */
+  pickHint: MessageKey;
   busy?: boolean;
 }
 
@@ -68,6 +68,7 @@ export function UserPickerField(props: UserPickerFieldProps): JSX.Element {
       <p role="status" class="text-sm text-slate-700 empty:hidden dark:text-slate-200">
         {statusKey ? i18n.t(statusKey, { query: picker.query.value.trim() }) : ""}
       </p>
+      <p id={`${id}-action`} hidden>{i18n.t(props.pickHint)}</p>
       {results.length > 0 && (
         <ul class="flex flex-col gap-1" aria-label={i18n.t("rooms.picker.results")}>
           {results.map((user) => (
@@ -75,11 +76,12 @@ export function UserPickerField(props: UserPickerFieldProps): JSX.Element {
               <button
                 type="button"
                 disabled={props.busy}
-                aria-label={i18n.t(props.pickLabel, { name: userLabel(user), userId: user.userId })}
+                aria-describedby={`${id}-action`}
                 class="flex w-full min-w-0 flex-col items-start rounded-md border border-slate-300 px-3 py-2 text-left hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 disabled:opacity-60 dark:border-slate-600 dark:hover:bg-slate-800"
                 onClick={() => pick(user)}
               >
                 <span class="max-w-full truncate text-sm font-semibold">{userLabel(user)}</span>
+                {user.displayName && " "}
                 {user.displayName && (
                   <span class="max-w-full truncate text-xs text-slate-600 dark:text-slate-300">
                     {user.userId}

@@ -6,9 +6,11 @@
  * The other people are plain HTTP clients of the same server.
  */
 
+import * as sdk from "matrix-js-sdk";
 import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
+import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
 import { launchBrowser, type LaunchOptions, SKIP_REASON } from "./chromium.ts";
 
 const TIMEOUT = 15_000;
@@ -459,3 +461,67 @@ browserTest(
     );
   },
 );
+
+browserTest("an encrypted message notifies with its decrypted text", async () => {
+  await withApp(
+    { browser: { permissions: ["notifications"] }, init: RECORD_NOTIFICATIONS },
+    async (page, server) => {
+      const anna = await server.register("anna");
+      const bob = await person(server, "bob", "Bob Builder");
+      // Bob is a matrix-js-sdk client with Rust crypto, syncing in this process.
+      const bobClient = await sdkClient(server, bob);
+      try {
+        const prepared = new Promise<void>((resolve) => {
+          bobClient.on(sdk.ClientEvent.Sync, (state) => {
+            if (state === "PREPARED") resolve();
+          });
+        });
+        await bobClient.startClient({ initialSyncLimit: 10 });
+        await prepared;
+        await flushCrypto(bobClient);
+
+        await signIn(page, server, anna);
+        await page.getByRole("link", { name: "Settings" }).click();
+        await page.getByRole("switch", { name: "Desktop notifications for new messages" })
+          .check();
+        await page.getByRole("link", { name: "Back to conversations" }).click();
+        await page.getByRole("button", { name: "Start chat" }).click();
+        const dialog = page.getByRole("dialog", { name: "Start a chat" });
+        await dialog.getByLabel("Search people").fill("bob");
+        await dialog.getByRole("button", { name: "Bob Builder @bob:localhost" }).click();
+        const roomId = await openRoomId(page);
+        // Away from the chat, so its messages notify.
+        await page.getByRole("link", { name: "Settings" }).click();
+        await page.getByRole("heading", { name: "Settings" }).waitFor();
+
+        const deadline = Date.now() + TIMEOUT;
+        while (bobClient.getRoom(roomId)?.getMyMembership() !== "invite") {
+          if (Date.now() > deadline) throw new Error("Bob got no invitation");
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await bobClient.joinRoom(roomId);
+        while (!await bobClient.getCrypto()?.isEncryptionEnabledInRoom(roomId)) {
+          if (Date.now() > deadline) throw new Error("Bob's room is not encrypted");
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await bobClient.sendTextMessage(roomId, "Geheim: the budget is ready");
+        const stored = await server.request(
+          "GET",
+          roomPath(roomId, "/messages?dir=b&limit=5"),
+          { token: bob.accessToken },
+        );
+        assert(
+          stored.body.chunk.some((e: { type: string }) => e.type === "m.room.encrypted"),
+          "the message travelled encrypted",
+        );
+        await until(page, `window.__notifications.length >= 1`);
+        assertEquals(
+          await page.evaluate(`window.__notifications.map((n) => [n.title, n.body])`),
+          [["Bob Builder", "Bob Builder: Geheim: the budget is ready"]],
+        );
+      } finally {
+        stopAll(bobClient);
+      }
+    },
+  );
+});

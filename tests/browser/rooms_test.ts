@@ -227,6 +227,7 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
     await settings.getByLabel("Room name").fill("Conseil communal");
     await settings.getByLabel("Topic").fill("Séance du lundi");
     await settings.getByRole("button", { name: "Save" }).click();
+    await settings.getByText("Saved.").waitFor();
     await page.getByRole("heading", { name: "Conseil communal", exact: true }).waitFor();
     await page.getByText("Séance du lundi").first().waitFor();
     assertEquals(

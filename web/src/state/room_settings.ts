@@ -208,10 +208,19 @@ export class RoomSettings {
     this.#version.value++;
   }
 
-  /** Whether the name or topic differ from the room's. */
-  get edited(): boolean {
-    const now = this.snapshot.value;
-    return !!now && (this.name.value.trim() !== now.name || this.topic.value.trim() !== now.topic);
+  /** The name and topic were saved and not edited since. */
+  readonly saved = signal(false);
+
+  /** Edits the name. */
+  editName(name: string): void {
+    this.name.value = name;
+    this.saved.value = false;
+  }
+
+  /** Edits the topic. */
+  editTopic(topic: string): void {
+    this.topic.value = topic;
+    this.saved.value = false;
   }
 
   /** Saves the name and topic that changed. */
@@ -220,7 +229,7 @@ export class RoomSettings {
     if (!now) return;
     const name = this.name.value.trim();
     const topic = this.topic.value.trim();
-    await this.general.run(async () => {
+    this.saved.value = await this.general.run(async () => {
       if (name !== now.name) await this.#client.setRoomName(this.roomId, name);
       if (topic !== now.topic) await this.#client.setRoomTopic(this.roomId, topic);
     });

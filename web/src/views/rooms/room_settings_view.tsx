@@ -90,7 +90,7 @@ function GeneralForm(props: { settings: RoomSettings; snapshot: RoomSnapshot }):
           disabled={!snapshot.canName}
           aria-describedby={snapshot.canName ? undefined : `${id}-note`}
           value={settings.name.value}
-          onInput={(event) => settings.name.value = event.currentTarget.value}
+          onInput={(event) => settings.editName(event.currentTarget.value)}
         />
       </div>
       <div class="flex flex-col gap-1">
@@ -104,7 +104,7 @@ function GeneralForm(props: { settings: RoomSettings; snapshot: RoomSnapshot }):
           disabled={!snapshot.canTopic}
           aria-describedby={snapshot.canTopic ? undefined : `${id}-note`}
           value={settings.topic.value}
-          onInput={(event) => settings.topic.value = event.currentTarget.value}
+          onInput={(event) => settings.editTopic(event.currentTarget.value)}
         />
       </div>
       {(!snapshot.canName || !snapshot.canTopic) && (
@@ -117,9 +117,7 @@ function GeneralForm(props: { settings: RoomSettings; snapshot: RoomSnapshot }):
             {busy ? i18n.t("rooms.settings.saving") : i18n.t("rooms.settings.save")}
           </Button>
           <p role="status" class={NOTE}>
-            {!busy && !settings.edited && settings.general.problem.value === null
-              ? i18n.t("rooms.settings.upToDate")
-              : ""}
+            {settings.saved.value ? i18n.t("rooms.settings.upToDate") : ""}
           </p>
         </div>
       )}

@@ -6,6 +6,7 @@
  * The other people are plain HTTP clients of the same server.
  */
 
+import { Buffer } from "node:buffer";
 import * as sdk from "matrix-js-sdk";
 import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
@@ -107,6 +108,12 @@ async function until(page: Page, expression: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** A 2×2 PNG. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4YGAARAwQCgAhzgSBU+xT6wAAAABJRU5ErkJggg==",
+  "base64",
+);
 
 const AXE_SOURCE = await Deno.readTextFile(
   new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
@@ -266,10 +273,34 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
       "leave",
     );
 
+    // A picture: uploaded, set as m.room.avatar, shown from the server's thumbnail.
+    await dialog.getByLabel("Room picture").setInputFiles({
+      name: "blason.png",
+      mimeType: "image/png",
+      buffer: PNG,
+    });
+    await dialog.getByRole("button", { name: "Remove picture" }).waitFor();
+    const avatar = await state(server, token, roomId, "m.room.avatar");
+    assert(String(avatar.body?.url).startsWith("mxc://"), JSON.stringify(avatar.body));
+    assertEquals(avatar.body?.info?.mimetype, "image/png");
+    await until(page, `!!document.querySelector('[role="dialog"] img[src^="blob:"]')`);
+
     // Escape closes the settings; focus returns to the button that opened them.
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
     await until(page, `document.activeElement?.getAttribute("aria-label") === "Room settings"`);
+
+    // Invited again from the header.
+    await page.getByRole("button", { name: "Invite people" }).click();
+    const invite = page.getByRole("dialog", { name: "Invite people to Conseil communal" });
+    await invite.getByLabel("Search people").fill("Bob");
+    await invite.getByRole("button", { name: "Bob Builder @bob:localhost" }).click();
+    await invite.getByRole("button", { name: "Send invitations" }).click();
+    await invite.waitFor({ state: "detached" });
+    assertEquals(
+      (await state(server, token, roomId, `m.room.member/${bob.userId}`)).body?.membership,
+      "invite",
+    );
 
     await page.getByRole("button", { name: "Leave room" }).click();
     const leave = page.getByRole("dialog", { name: "Leave Conseil communal?" });

@@ -88,11 +88,14 @@ export const DEFAULT_ZOOM = 16;
 /** The app's map settings, fetched once from `/config.json` (the defaults until then). */
 export class LocationModel {
   readonly #settings = signal<MapSettings>({ ...DEFAULT_MAP_SETTINGS });
+  readonly #ready = signal(false);
   #loading: Promise<void> | null = null;
   readonly #fetch: typeof fetch;
 
   /** The tile source every map uses. */
   readonly settings: ReadonlySignal<MapSettings> = computed(() => this.#settings.value);
+  /** `/config.json` has been read (or could not be): maps may ask for tiles. */
+  readonly ready: ReadonlySignal<boolean> = computed(() => this.#ready.value);
 
   constructor(options: { fetch?: typeof fetch } = {}) {
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -106,6 +109,7 @@ export class LocationModel {
         if (res.ok) this.#settings.value = mapSettingsFrom(await res.json());
         else await res.body?.cancel();
       } catch { /* offline: keep the defaults */ }
+      this.#ready.value = true;
     })();
     return this.#loading;
   }

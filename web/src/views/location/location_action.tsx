@@ -44,7 +44,8 @@ const CHOICE =
 function ShareLocationDialog(props: { room: Room; onClose: () => void }): JSX.Element {
   const app = useApp();
   const { i18n } = app;
-  const settings = locationModel(app).settings.value;
+  const location = locationModel(app);
+  const settings = location.settings.value;
   const form = useMemo(() => new ShareLocationForm(), []);
   const ids = useId();
   const step = form.step.value;
@@ -91,12 +92,13 @@ function ShareLocationDialog(props: { room: Room; onClose: () => void }): JSX.El
           </button>
         </div>
       )}
-      {(step === "mine" || step === "pin") && point && (
+      {(step === "mine" || step === "pin") && point && location.ready.value && (
         <div class="flex flex-col gap-3">
           <p id={`${ids}-help`} class="text-sm text-slate-700 dark:text-slate-300">
             {step === "pin" ? i18n.t("location.pinHint") : i18n.t("location.mineHint")}
           </p>
           <TileMap
+            key={settings.tileUrl}
             center={point}
             zoom={Math.min(form.zoom.value, settings.maxZoom)}
             settings={settings}

@@ -29,7 +29,9 @@ export function LocationBody(props: { event: MatrixEvent; room: Room }): JSX.Ele
   const content = props.event.getContent();
   const shared = useMemo(() => parseLocationContent(content), [content]);
   const [zoom, setZoom] = useState(Math.min(DEFAULT_ZOOM, settings.maxZoom));
-  const [failed, setFailed] = useState(false);
+  // Failure belongs to a tile source: a new one from /config.json gets its own chance.
+  const [failedSource, setFailedSource] = useState<string | null>(null);
+  const failed = failedSource === settings.tileUrl;
 
   if (!shared) {
     return (
@@ -64,8 +66,11 @@ export function LocationBody(props: { event: MatrixEvent; room: Room }): JSX.Ele
             </div>
           </div>
         )
+        : !model.ready.value
+        ? <div class="h-[180px] rounded-lg bg-slate-200 dark:bg-slate-700" />
         : (
           <TileMap
+            key={settings.tileUrl}
             center={point}
             zoom={zoom}
             settings={settings}
@@ -73,7 +78,7 @@ export function LocationBody(props: { event: MatrixEvent; room: Room }): JSX.Ele
             accuracy={point.accuracy}
             label={i18n.t("location.map")}
             onZoom={setZoom}
-            onFailed={() => setFailed(true)}
+            onFailed={() => setFailedSource(settings.tileUrl)}
           />
         )}
       <figcaption class="flex flex-col gap-1 px-1 text-sm">

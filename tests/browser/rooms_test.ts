@@ -193,6 +193,26 @@ browserTest("start a direct chat from the directory; asking again reopens it", a
       ),
       [roomId],
     );
+
+    // A direct invitation is listed under its sender's name; accepting records it in m.direct.
+    const carol = await person(server, "carol", "Carol Chaplin");
+    const fromCarol = await server.request("POST", "/_matrix/client/v3/createRoom", {
+      token: carol.accessToken,
+      body: { preset: "trusted_private_chat", is_direct: true, invite: [anna.userId] },
+    });
+    assertEquals(fromCarol.status, 200);
+    await list.getByRole("button", { name: "Accept the invitation to Carol Chaplin" }).click();
+    await list.getByRole("link", { name: "Carol Chaplin" }).waitFor();
+    const deadline = Date.now() + TIMEOUT;
+    let recorded = await server.request("GET", accountData, { token });
+    while (!recorded.body?.[carol.userId] && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      recorded = await server.request("GET", accountData, { token });
+    }
+    assertEquals(recorded.body, {
+      [bob.userId]: [roomId],
+      [carol.userId]: [fromCarol.body.room_id],
+    });
   });
 });
 

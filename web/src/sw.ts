@@ -47,6 +47,24 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
+// A notification shown through the service worker (Android's Chrome has no other way):
+// clicking it focuses an open window of the app on the room, or opens one.
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const data = event.notification.data as { url?: unknown } | null;
+  const path = typeof data?.url === "string" && data.url.startsWith("/") ? data.url : "/";
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (open) {
+      await open.focus();
+      await open.navigate(new URL(path, self.location.origin).href).catch(() => {});
+      return;
+    }
+    await self.clients.openWindow(path);
+  })());
+});
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;

@@ -212,7 +212,14 @@ export class NotificationsModel {
     } catch {
       // Android's Chrome only shows notifications through the service worker.
       void navigator.serviceWorker?.ready
-        .then((registration) => registration.showNotification(title, { body, icon }))
+        .then((registration) =>
+          registration.showNotification(title, {
+            body,
+            icon,
+            // The service worker opens this room when the notification is clicked.
+            data: { url: `/rooms/${encodeURIComponent(roomId)}` },
+          })
+        )
         .catch((err) => console.warn("gemeng: could not show a notification", err));
       return;
     }

@@ -69,17 +69,22 @@ async function openSettings(page: Page): Promise<void> {
 }
 
 /** Sets up secure messaging in the settings; returns the recovery key shown. */
-async function setUpSecureMessaging(page: Page, options: { copy?: boolean } = {}) {
+async function setUpSecureMessaging(
+  page: Page,
+  options: { copy?: boolean; checkAccessibility?: boolean } = {},
+) {
   await page.getByRole("button", { name: "Set up secure messaging" }).click();
   const dialog = page.getByRole("dialog", { name: "Your recovery key" });
   const field = dialog.getByRole("textbox", { name: "Recovery key" });
   await field.waitFor();
   const recoveryKey = await field.inputValue();
   assert(/^(\w{4} ){10,}\w{1,4}$/.test(recoveryKey), `a recovery key: ${recoveryKey}`);
+  if (options.checkAccessibility) await assertAccessible(page, "the recovery key dialog");
   if (options.copy) {
     await dialog.getByRole("button", { name: "Copy recovery key" }).click();
     await dialog.getByText("Copied.").waitFor();
-    assertEquals(await page.evaluate("navigator.clipboard.readText()"), recoveryKey);
+    const copied = await bounded(page.evaluate("navigator.clipboard.readText()"), "clipboard");
+    assertEquals(copied, recoveryKey);
   }
   await dialog.getByRole("button", { name: "I have saved my recovery key" }).click();
   await dialog.waitFor({ state: "detached" });
@@ -102,6 +107,37 @@ async function until<T>(what: string, check: () => Promise<T | null | undefined 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** `promise`, or an error naming `what` after the test timeout (page.evaluate has none). */
+async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), TIMEOUT);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** Fails on axe-core's WCAG 2.1 A/AA violations on the page (`where` names the screen). */
+async function assertAccessible(page: Page, where: string): Promise<void> {
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) still holds.
+  await page.evaluate(AXE_SOURCE);
+  const found = await bounded(
+    page.evaluate<string[]>(
+      `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.flatMap((v) => v.nodes.map((n) => v.id + ": " + n.target.join(" "))))`,
+    ),
+    `axe on ${where}`,
+  );
+  assertEquals(found, [], `accessibility of ${where}`);
 }
 
 /** A matrix-js-sdk client with Rust crypto that syncs (bob's phone, in Deno). */
@@ -133,7 +169,12 @@ browserTest(
       tabs.push(first);
       await signIn(server, first.page, alice);
       await openSettings(first.page);
-      const recoveryKey = await setUpSecureMessaging(first.page, { copy: true });
+      await first.page.getByRole("button", { name: "Set up secure messaging" }).waitFor();
+      await assertAccessible(first.page, "the security settings before set-up");
+      const recoveryKey = await setUpSecureMessaging(first.page, {
+        copy: true,
+        checkAccessibility: true,
+      });
       const firstDevice = JSON.parse(
         await first.page.evaluate<string>(`localStorage.getItem("gemeng.session")`),
       ).deviceId as string;
@@ -186,6 +227,7 @@ browserTest(
       await field.fill(recoveryKey.slice(0, -1) + (recoveryKey.endsWith("a") ? "b" : "a"));
       await dialog.getByRole("button", { name: "Continue" }).click();
       await dialog.getByText("This is not a valid recovery key. Check it and try again.").waitFor();
+      await assertAccessible(second.page, "the recovery key form with a problem");
       await field.fill(recoveryKey);
       await dialog.getByRole("button", { name: "Continue" }).click();
       await dialog.waitFor({ state: "detached" });
@@ -208,6 +250,7 @@ browserTest(
       await ask.getByLabel("Password").fill("not the password");
       await ask.getByRole("button", { name: "Continue" }).click();
       await ask.getByText("That password is not correct.").waitFor();
+      await assertAccessible(second.page, "the password dialog");
       await ask.getByLabel("Password").fill(alice.password);
       await ask.getByRole("button", { name: "Continue" }).click();
       await firstRow.waitFor({ state: "detached" });
@@ -274,6 +317,7 @@ browserTest("two people verify each other with emoji", async () => {
     await Promise.all([signIn(server, a.page, alice), signIn(server, b.page, bob)]);
     // Both need cross-signing identities: the verification signs the other's master key.
     await Promise.all([openSettings(a.page), openSettings(b.page)]);
+    await a.page.getByRole("radio", { name: "Dark" }).check(); // alice's screens are dark
     await Promise.all([setUpSecureMessaging(a.page), setUpSecureMessaging(b.page)]);
     // Bob waits on the conversation list: the overlay comes to him there.
     await b.page.getByRole("link", { name: "Back to conversations" }).click();
@@ -290,6 +334,8 @@ browserTest("two people verify each other with emoji", async () => {
 
     const [aliceEmoji, bobEmoji] = await Promise.all([shownEmoji(a.page), shownEmoji(b.page)]);
     assertEquals(aliceEmoji.length, 7, aliceEmoji.join(", "));
+    await assertAccessible(b.page, "the emoji comparison");
+    await assertAccessible(a.page, "the emoji comparison, dark");
     assertEquals(aliceEmoji, bobEmoji, "both screens show the same emoji and names");
 
     await Promise.all([

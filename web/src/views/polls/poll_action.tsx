@@ -184,7 +184,7 @@ function KindOption(props: {
         id={id}
         type="radio"
         name={props.name}
-        class="mt-1 h-4 w-4 accent-sky-700"
+        class="mt-1 h-4 w-4 accent-sky-700 dark:accent-sky-400"
         checked={props.checked}
         onChange={props.onSelect}
         aria-describedby={`${id}-hint`}

@@ -168,7 +168,7 @@ function AnswerRow(props: {
         <input
           type="radio"
           name={props.group}
-          class="h-4 w-4 shrink-0 accent-sky-700"
+          class="h-4 w-4 shrink-0 accent-sky-700 dark:accent-sky-400"
           checked={props.mine}
           disabled={props.ended}
           aria-label={i18n.t("polls.voteFor", { answer: props.answer.text })}

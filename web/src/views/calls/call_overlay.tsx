@@ -174,10 +174,11 @@ function CallPanel(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
   const cameraOff = calls.cameraOff.value;
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    // The button that started or accepted the call is gone (or disabled): keep keyboard users
-    // in the call rather than at the top of the page.
-    const active = document.activeElement;
-    if (!active || active === document.body) heading.current?.focus({ preventScroll: true });
+    // The button that started or accepted the call is gone or disabled: keep keyboard users in
+    // the call rather than at the top of the page (unless they are typing somewhere).
+    const active = document.activeElement as HTMLElement | null;
+    const typing = active?.matches("input, textarea, select, [contenteditable]") ?? false;
+    if (!typing) heading.current?.focus({ preventScroll: true });
   }, []);
   return (
     <section

@@ -213,7 +213,12 @@ browserTest(
       const second = await openTab("alice-2");
       tabs.push(second);
       await signIn(server, second.page, alice);
-      await openSettings(second.page);
+      // The conversations screen says this device still has to be verified, and leads there.
+      const notice = second.page.getByRole("complementary", { name: "Verify this device" });
+      await notice.getByText(/^This device is not verified yet/).waitFor();
+      await assertAccessible(second.page, "the conversations screen with the notice");
+      await notice.getByRole("link", { name: "Verify this device" }).click();
+      await second.page.getByRole("heading", { name: "Settings" }).waitFor();
       const status = securityStatus(second.page);
       await status.getByText(
         "Cross-signing is set up on your account, but this device does not hold its keys yet.",

@@ -120,6 +120,9 @@ const en = {
   "security.shield.problem": "There is a problem with this message's encryption",
   "security.shield.verifyUser": "Verify {user}",
   "security.shield.details": "Encryption details",
+  "security.banner":
+    "This device is not verified yet, so your earlier encrypted messages stay locked here.",
+  "security.bannerAction": "Verify this device",
 } as const;
 
 const fr: FeatureMessages<typeof en>["fr"] = {
@@ -240,6 +243,9 @@ const fr: FeatureMessages<typeof en>["fr"] = {
   "security.shield.problem": "Le chiffrement de ce message pose problème",
   "security.shield.verifyUser": "Vérifier {user}",
   "security.shield.details": "Détails du chiffrement",
+  "security.banner":
+    "Cet appareil n’est pas encore vérifié : vos anciens messages chiffrés y restent verrouillés.",
+  "security.bannerAction": "Vérifier cet appareil",
 };
 
 const de: FeatureMessages<typeof en>["de"] = {
@@ -364,6 +370,9 @@ const de: FeatureMessages<typeof en>["de"] = {
   "security.shield.problem": "Mit der Verschlüsselung dieser Nachricht stimmt etwas nicht",
   "security.shield.verifyUser": "{user} verifizieren",
   "security.shield.details": "Details zur Verschlüsselung",
+  "security.banner":
+    "Dieses Gerät ist noch nicht verifiziert, daher bleiben deine früheren verschlüsselten Nachrichten hier gesperrt.",
+  "security.bannerAction": "Dieses Gerät verifizieren",
 };
 
 const lb: FeatureMessages<typeof en>["lb"] = {
@@ -487,6 +496,9 @@ const lb: FeatureMessages<typeof en>["lb"] = {
   "security.shield.problem": "Mat der Verschlësselung vun dëser Message stëmmt eppes net",
   "security.shield.verifyUser": "{user} verifizéieren",
   "security.shield.details": "Detailer zur Verschlësselung",
+  "security.banner":
+    "Dësen Apparat ass nach net verifizéiert, dofir bleiwen deng fréier verschlësselt Messagen hei gespaart.",
+  "security.bannerAction": "Dësen Apparat verifizéieren",
 };
 
 /** Messages of cross-signing, verification and key backup, in every language. */

@@ -40,6 +40,7 @@ const en = {
   "polls.noVotes": "No votes yet.",
   "polls.finalNoVotes": "The poll ended without votes.",
   "polls.loading": "Loading votes…",
+  "polls.sending": "Sending the poll…",
   "polls.undecryptable": "Some votes could not be decrypted, so the results may be incomplete.",
   "polls.end": "End poll",
   "polls.endDialog.title": "End this poll?",
@@ -92,6 +93,7 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "polls.noVotes": "Pas encore de vote.",
   "polls.finalNoVotes": "Le sondage s’est terminé sans vote.",
   "polls.loading": "Chargement des votes…",
+  "polls.sending": "Envoi du sondage…",
   "polls.undecryptable":
     "Certains votes n’ont pas pu être déchiffrés : les résultats peuvent être incomplets.",
   "polls.end": "Terminer le sondage",
@@ -146,6 +148,7 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "polls.noVotes": "Noch keine Stimmen.",
   "polls.finalNoVotes": "Die Umfrage endete ohne Stimmen.",
   "polls.loading": "Stimmen werden geladen…",
+  "polls.sending": "Umfrage wird gesendet…",
   "polls.undecryptable":
     "Einige Stimmen konnten nicht entschlüsselt werden, die Ergebnisse sind womöglich unvollständig.",
   "polls.end": "Umfrage beenden",
@@ -198,6 +201,7 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "polls.noVotes": "Nach keng Stëmmen.",
   "polls.finalNoVotes": "D’Ëmfro ass ouni Stëmmen op en Enn gaangen.",
   "polls.loading": "Stëmme ginn gelueden…",
+  "polls.sending": "D’Ëmfro gëtt geschéckt…",
   "polls.undecryptable":
     "E puer Stëmmen konnten net entschlësselt ginn, d’Resultater kéinten onvollstänneg sinn.",
   "polls.end": "Ëmfro ofschléissen",

@@ -267,7 +267,10 @@ export class PollsModel {
   #client: MatrixClient | null = null;
   #detach: (() => void) | null = null;
 
-  /** The model of the poll started by `event` in `room` (created and loaded on first use). */
+  /**
+   * The model of the poll started by `event` in `room` (created and loaded on first use). The
+   * event must have reached the server: a local echo's ID is not the one votes refer to.
+   */
   poll(client: MatrixClient, room: Room, event: MatrixEvent): PollModel {
     if (client !== this.#client) this.#attach(client);
     const key = event.getId() ?? "";

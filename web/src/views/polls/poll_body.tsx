@@ -9,10 +9,10 @@
  */
 
 import type { JSX } from "preact";
-import { useId, useMemo, useState } from "preact/hooks";
-import type { MatrixEvent, Room } from "matrix-js-sdk";
+import { useEffect, useId, useMemo, useState } from "preact/hooks";
+import type { MatrixEvent, MatrixEventEvent, Room } from "matrix-js-sdk";
 import { type PollModel, pollsModel } from "../../state/polls.ts";
-import type { PollAnswer } from "../../state/poll_tally.ts";
+import { parsePollStart, type PollAnswer } from "../../state/poll_tally.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { ModalDialog, SMALL_BUTTON } from "./modal_dialog.tsx";
@@ -22,12 +22,71 @@ import { PollIcon, PollsIcon } from "./poll_icons.tsx";
 export function PollBody(props: { event: MatrixEvent; room: Room }): JSX.Element | null {
   const app = useApp();
   const client = app.session.clientReady.value;
+  const eventId = useSentEventId(props.event);
   const model = useMemo(
-    () => client ? pollsModel(app).poll(client, props.room, props.event) : null,
-    [client, props.room, props.event],
+    () => client && eventId ? pollsModel(app).poll(client, props.room, props.event) : null,
+    [client, props.room, props.event, eventId],
   );
+  if (!eventId) return <PendingPoll event={props.event} />;
   if (!model) return null;
   return <PollCard model={model} />;
+}
+
+/**
+ * The event's ID once the server has it, else null: votes and ends refer to the poll by its
+ * real ID, so a poll still being sent (a local echo, `~`-prefixed ID) cannot be voted on yet.
+ */
+function useSentEventId(event: MatrixEvent): string | null {
+  const read = () =>
+    event.status === null && !event.getId()?.startsWith("~") ? event.getId()! : null;
+  const [id, setId] = useState(read);
+  useEffect(() => {
+    const update = () => setId(read());
+    update();
+    event.on("Event.localEventIdReplaced" as MatrixEventEvent.LocalEventIdReplaced, update);
+    event.on("Event.status" as MatrixEventEvent.Status, update);
+    return () => {
+      event.off("Event.localEventIdReplaced" as MatrixEventEvent.LocalEventIdReplaced, update);
+      event.off("Event.status" as MatrixEventEvent.Status, update);
+    };
+  }, [event]);
+  return id;
+}
+
+/** A poll on its way to the server: its question and answers, not yet open to votes. */
+function PendingPoll(props: { event: MatrixEvent }): JSX.Element {
+  const { i18n } = useApp();
+  const ids = useId();
+  const poll = parsePollStart(props.event.getContent());
+  if (!poll) {
+    return (
+      <p class="text-sm italic text-slate-700 dark:text-slate-300">{i18n.t("polls.invalid")}</p>
+    );
+  }
+  return (
+    <section
+      aria-labelledby={`${ids}-q`}
+      aria-busy="true"
+      class="flex w-full max-w-md flex-col gap-3 rounded-xl border border-slate-300 bg-white p-3 text-slate-900 opacity-80 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
+    >
+      <p class="flex items-center gap-1 text-xs font-semibold uppercase tracking-wide text-slate-700 dark:text-slate-300">
+        <PollIcon class="h-4 w-4" />
+        {i18n.t("polls.label")}
+      </p>
+      <p id={`${ids}-q`} class="text-base font-semibold break-words">{poll.question}</p>
+      <ul class="flex flex-col gap-2">
+        {poll.answers.map((answer) => (
+          <li
+            key={answer.id}
+            class="rounded-lg border border-slate-300 p-2 break-words dark:border-slate-600"
+          >
+            {answer.text}
+          </li>
+        ))}
+      </ul>
+      <p class="text-sm text-slate-700 dark:text-slate-300">{i18n.t("polls.sending")}</p>
+    </section>
+  );
 }
 
 function PollCard(props: { model: PollModel }): JSX.Element {

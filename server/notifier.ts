@@ -45,6 +45,7 @@ export class Notifier {
    * known): changes above it were all announced to this notifier, those below it were not.
    */
   #base: number | null = null;
+  readonly #membershipSerials = new Map<string, number>();
 
   constructor(stream: StreamSequencer) {
     this.#stream = stream;
@@ -62,6 +63,14 @@ export class Notifier {
    * before a restart).
    */
   quietSince(userId: string, since: number): boolean {
+    return this.seesAllAfter(since) && (this.#latest.get(userId) ?? 0) <= since;
+  }
+
+  /**
+   * Whether every write above `since` was made by this process (so announced to it, and seen
+   * by whatever else watches the writes in memory): false for positions from before a restart.
+   */
+  seesAllAfter(since: number): boolean {
     if (this.#base === null) {
       // No write since start (a write advances the visible position); once loaded, the
       // visible position is then exactly where the previous process stopped.
@@ -70,7 +79,16 @@ export class Notifier {
       }
       this.#base = this.#stream.visiblePosition;
     }
-    return since >= this.#base && (this.#latest.get(userId) ?? 0) <= since;
+    return since >= this.#base;
+  }
+
+  /**
+   * A number that changes whenever a membership of `userId` changes (see
+   * {@link setMembership}, which the pipeline calls before the change becomes visible): a
+   * copy of the user's rooms read while it stayed the same is still current.
+   */
+  membershipSerial(userId: string): number {
+    return this.#membershipSerials.get(userId) ?? 0;
   }
 
   /**
@@ -171,6 +189,7 @@ export class Notifier {
 
   /** Records a local user's membership in a room (any membership; `leave` etc. remove it). */
   setMembership(roomId: string, userId: string, membership: string): void {
+    this.#membershipSerials.set(userId, (this.#membershipSerials.get(userId) ?? 0) + 1);
     if (LISTENING_MEMBERSHIPS.has(membership)) {
       let users = this.#roomListeners.get(roomId);
       if (!users) this.#roomListeners.set(roomId, users = new Set());

@@ -90,10 +90,23 @@ export function globRegExp(pattern: string, options: { words?: boolean } = {}): 
   return compiled;
 }
 
+const MAX_CACHED_PATHS = 2000;
+const pathCache = new Map<string, string[]>();
+
+function pathParts(path: string): string[] {
+  let parts = pathCache.get(path);
+  if (!parts) {
+    parts = splitPropertyPath(path);
+    if (pathCache.size >= MAX_CACHED_PATHS) pathCache.clear();
+    pathCache.set(path, parts);
+  }
+  return parts;
+}
+
 /** The value at a dot-separated path of the event, or undefined. */
 export function propertyAt(event: Record<string, unknown>, path: string): unknown {
   let value: unknown = event;
-  for (const part of splitPropertyPath(path)) {
+  for (const part of pathParts(path)) {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
     if (!Object.hasOwn(value, part)) return undefined;
     value = (value as Record<string, unknown>)[part];
@@ -125,6 +138,32 @@ function matchMemberCount(is: unknown, count: number): boolean {
   }
 }
 
+const displayNames = new Map<string, RegExp>();
+
+function displayNameRegExp(name: string): RegExp {
+  let compiled = displayNames.get(name);
+  if (!compiled) {
+    const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    compiled = new RegExp(`(?:^|[^A-Za-z0-9_])${escaped}(?:[^A-Za-z0-9_]|$)`, "iu");
+    if (displayNames.size >= MAX_CACHED_PATTERNS) displayNames.clear();
+    displayNames.set(name, compiled);
+  }
+  return compiled;
+}
+
+const conditionPatterns = new WeakMap<PushCondition, RegExp>();
+
+function conditionRegExp(condition: PushCondition): RegExp {
+  let compiled = conditionPatterns.get(condition);
+  if (!compiled) {
+    compiled = globRegExp(condition.pattern as string, {
+      words: condition.key === "content.body",
+    });
+    conditionPatterns.set(condition, compiled);
+  }
+  return compiled;
+}
+
 /** Whether one condition holds for the event. Unknown conditions never hold. */
 export function conditionHolds(
   condition: PushCondition,
@@ -136,8 +175,7 @@ export function conditionHolds(
       if (typeof condition.key !== "string" || typeof condition.pattern !== "string") return false;
       const value = propertyAt(event, condition.key);
       if (typeof value !== "string") return false;
-      const words = condition.key === "content.body";
-      return globRegExp(condition.pattern, { words }).test(value);
+      return conditionRegExp(condition).test(value);
     }
     case "event_property_is": {
       if (typeof condition.key !== "string" || !isScalar(condition.value)) return false;
@@ -154,8 +192,7 @@ export function conditionHolds(
       const name = context.displayName;
       const body = event.content.body;
       if (!name || typeof body !== "string") return false;
-      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-      return new RegExp(`(?:^|[^A-Za-z0-9_])${escaped}(?:[^A-Za-z0-9_]|$)`, "iu").test(body);
+      return displayNameRegExp(name).test(body);
     }
     case "room_member_count":
       return matchMemberCount(condition.is, context.memberCount);
@@ -167,6 +204,33 @@ export function conditionHolds(
     default:
       return false;
   }
+}
+
+/**
+ * A rule prepared once per rule object (rulesets are cached and shared, see
+ * `cachedPushRules`): its actions cleaned and interpreted, its content pattern compiled.
+ */
+interface PreparedRule {
+  actions: PushAction[];
+  notify: boolean;
+  highlight: boolean;
+  pattern: RegExp | null;
+}
+
+const prepared = new WeakMap<PushRule, PreparedRule>();
+
+function prepare(rule: PushRule): PreparedRule {
+  let found = prepared.get(rule);
+  if (!found) {
+    const actions = cleanActions(rule.actions);
+    found = {
+      actions,
+      ...interpretActions(actions),
+      pattern: typeof rule.pattern === "string" ? globRegExp(rule.pattern, { words: true }) : null,
+    };
+    prepared.set(rule, found);
+  }
+  return found;
 }
 
 function ruleMatches(
@@ -181,14 +245,18 @@ function ruleMatches(
     case "sender":
       return event.sender === rule.rule_id;
     case "content": {
-      if (typeof rule.pattern !== "string") return false;
+      const pattern = prepare(rule).pattern;
       const body = event.content.body;
-      return typeof body === "string" && globRegExp(rule.pattern, { words: true }).test(body);
+      return pattern !== null && typeof body === "string" && pattern.test(body);
     }
-    default:
-      return (rule.conditions ?? []).every((condition) =>
-        conditionHolds(condition, event, context)
-      );
+    default: {
+      const conditions = rule.conditions;
+      if (!conditions) return true;
+      for (const condition of conditions) {
+        if (!conditionHolds(condition, event, context)) return false;
+      }
+      return true;
+    }
   }
 }
 
@@ -230,8 +298,8 @@ export function evaluatePushRules(
       if (!rule.enabled) continue;
       if (hasMentions && rule.default && LEGACY_MENTION_RULES.has(rule.rule_id)) continue;
       if (!ruleMatches(kind, rule, event, context)) continue;
-      const actions = cleanActions(rule.actions);
-      return { ruleId: rule.rule_id, kind, actions, ...interpretActions(actions) };
+      const { actions, notify, highlight } = prepare(rule);
+      return { ruleId: rule.rule_id, kind, actions: [...actions], notify, highlight };
     }
   }
   return NO_MATCH;

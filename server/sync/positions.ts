@@ -13,16 +13,97 @@ import type { Homeserver } from "../homeserver.ts";
 import type { Notifier } from "../notifier.ts";
 import { commitAtPosition as commit } from "../stream.ts";
 
+/** The streams whose writes go through {@link commitAtPosition}, by their change keys. */
+interface WrittenStreams {
+  /** userId -> highest position of an account data change of the user. */
+  accountData: Map<string, number>;
+  /** Highest position of a receipt (any room). */
+  receipt: number;
+  /** Highest position of a presence change (any user). */
+  presence: number;
+}
+
+const written = new WeakMap<Homeserver, WrittenStreams>();
+
+function writtenOf(hs: Homeserver): WrittenStreams {
+  let streams = written.get(hs);
+  if (!streams) written.set(hs, streams = { accountData: new Map(), receipt: 0, presence: 0 });
+  return streams;
+}
+
+function noteWrite(streams: WrittenStreams, key: Deno.KvKey, pos: number): void {
+  switch (key[0]) {
+    case "account_data_pos": {
+      const userId = key[1] as string;
+      streams.accountData.set(userId, Math.max(streams.accountData.get(userId) ?? 0, pos));
+      break;
+    }
+    case "receipt_pos":
+      streams.receipt = Math.max(streams.receipt, pos);
+      break;
+    case "presence_pos":
+      streams.presence = Math.max(streams.presence, pos);
+      break;
+  }
+}
+
+/** `op`, noting the stream keys it sets (methods that return the operation return this view). */
+function observed(
+  op: Deno.AtomicOperation,
+  onSet: (key: Deno.KvKey) => void,
+): Deno.AtomicOperation {
+  const view: Deno.AtomicOperation = new Proxy(op, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        if (prop === "set") onSet(args[0] as Deno.KvKey);
+        const result = value.apply(target, args);
+        return result === target ? view : result;
+      };
+    },
+  });
+  return view;
+}
+
 /**
  * Commits `build`'s mutations at a fresh stream position (retrying with a new position when
  * its checks fail); returns the position, or null when `build` gave up or every attempt lost.
+ * The account data, receipt and presence changes it writes are noted in memory before they
+ * can become visible, so that syncs skip reading streams that have nothing for them
+ * ({@link streamChanged}).
  */
 export function commitAtPosition(
   hs: Homeserver,
   build: (op: Deno.AtomicOperation, pos: number) => Promise<boolean | void> | boolean | void,
   options: { attempts?: number } = {},
 ): Promise<number | null> {
-  return commit(hs.kv, hs.stream, build, options);
+  const streams = writtenOf(hs);
+  return commit(
+    hs.kv,
+    hs.stream,
+    (op, pos) => build(observed(op, (key) => noteWrite(streams, key, pos)), pos),
+    options,
+  );
+}
+
+/**
+ * Whether the stream may hold a change above `since` (`account_data` of `userId`, any
+ * `receipt`, any `presence` change): false only when every write above `since` was made by
+ * this process and none was of that stream. Writes are noted while their commit is built, so
+ * a change that becomes visible later is never missed.
+ */
+export function streamChanged(
+  hs: Homeserver,
+  stream: "account_data" | "receipt" | "presence",
+  where: { since: number; userId?: string },
+): boolean {
+  if (!hs.notifier?.seesAllAfter(where.since)) return true;
+  const streams = writtenOf(hs);
+  const latest = stream === "account_data"
+    ? streams.accountData.get(where.userId ?? "") ?? 0
+    : streams[stream];
+  return latest > where.since;
 }
 
 /** The highest position below which every write has finished. */

@@ -61,6 +61,31 @@ export function relationOf(
   return { relType, eventId, key: typeof key === "string" ? key : undefined };
 }
 
+/** Rooms remembered in {@link relationHints} before it starts over from a common floor. */
+const HINTED_ROOMS = 20_000;
+
+/**
+ * Per room, the highest stream position of an event that may have changed a children list
+ * (an event with a relation, or a redaction), noted while its commit is built, before it can
+ * become visible. A children list read when the visible position was at or above that is still
+ * complete. Process-wide, as the pipeline builds commits without a server at hand: an entry
+ * can only make another server instance in the same process read again, never miss a child.
+ */
+const relationHints = { rooms: new Map<string, number>(), floor: 0 };
+
+function noteRelation(roomId: string, pos: number): void {
+  const { rooms } = relationHints;
+  if (!rooms.has(roomId) && rooms.size >= HINTED_ROOMS) {
+    for (const value of rooms.values()) relationHints.floor = Math.max(relationHints.floor, value);
+    rooms.clear();
+  }
+  rooms.set(roomId, Math.max(rooms.get(roomId) ?? 0, pos));
+}
+
+function lastRelationChange(roomId: string): number {
+  return Math.max(relationHints.floor, relationHints.rooms.get(roomId) ?? 0);
+}
+
 /**
  * The index writes for a new event at `pos` (none when it relates to nothing). State events
  * are not indexed, as the spec leaves their relations unaggregated.
@@ -76,9 +101,12 @@ export function relationMutations(
   },
   pos: number,
 ): [Deno.KvKey, unknown][] {
+  // A redaction removes its target's entries (relationRemovals) in the same commit.
+  if (event.type === "m.room.redaction") noteRelation(event.roomId, pos);
   if (event.stateKey !== undefined) return [];
   const relation = relationOf(event.content);
   if (!relation) return [];
+  noteRelation(event.roomId, pos);
   const record: RelationRecord = { roomId: event.roomId, type: event.type, sender: event.sender };
   if (relation.key !== undefined) record.key = relation.key;
   const writes: [Deno.KvKey, unknown][] = [
@@ -146,19 +174,18 @@ function childrenCacheOf(hs: Homeserver): ChildrenCache {
 }
 
 /**
- * The children of `parentId` in its room. With `roomLastPos` (the position of the room's
- * newest event, read by the caller), a list read while every event of the room was already
- * visible is reused: children are events of the same room, so none can have appeared since.
+ * The children of `parentId` in its room. A list read when no relation or redaction in the
+ * room was pending above the visible position is reused until the room gets one: children are
+ * events of the parent's room, so no other event can change the list.
  */
 async function roomChildren(
   hs: Homeserver,
   parent: { eventId: string; roomId?: string },
-  roomLastPos: number | undefined,
 ): Promise<Child[]> {
   const cache = childrenCacheOf(hs);
-  if (roomLastPos !== undefined) {
+  if (parent.roomId !== undefined) {
     const hit = cache.lists.get(parent.eventId);
-    if (hit && hit.readAt >= roomLastPos) return hit.children;
+    if (hit && hit.readAt >= lastRelationChange(parent.roomId)) return hit.children;
   }
   const readAt = hs.stream.visiblePosition;
   // A relation only counts within the parent's room (an event of another room may name any
@@ -175,24 +202,15 @@ async function roomChildren(
  * original sender (as the whole edit event), `m.thread` (latest event, count, whether the
  * viewer took part) and `m.reference` (the referencing event IDs). Annotations are not
  * bundled (the spec leaves them to `/relations`). Event content is never replaced.
- *
- * @param options.roomLastPos the newest position of a room as the caller read it (sync):
- *   lets children lists read since then be reused
  */
 export async function bundleAggregations(
   hs: Homeserver,
   events: ClientEvent[],
   viewerId: string,
-  options: { roomLastPos?: (roomId: string) => number | undefined } = {},
 ): Promise<void> {
   for (const event of events) {
     if (event.state_key !== undefined || event.type === "m.room.redaction") continue;
-    const lastPos = event.room_id === undefined ? undefined : options.roomLastPos?.(event.room_id);
-    const children = await roomChildren(
-      hs,
-      { eventId: event.event_id, roomId: event.room_id },
-      lastPos,
-    );
+    const children = await roomChildren(hs, { eventId: event.event_id, roomId: event.room_id });
     if (children.length === 0) continue;
     const relations: Record<string, unknown> = {};
     // Spec, "Validity of replacement events": same sender, same type and room; an edit is not

@@ -14,8 +14,14 @@
 import type { StateMap } from "../../federation/types.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
-import { type MembershipRecord, type RoomHead, roomKeys } from "../rooms/schema.ts";
+import {
+  type MembershipRecord,
+  type RoomHead,
+  roomKeys,
+  type TimelineEntry,
+} from "../rooms/schema.ts";
 import { filterVisibleEvents } from "../rooms/visibility.ts";
+import { recentTimelines } from "./recent_timeline.ts";
 
 /** Timeline entries read per batch while looking for visible, matching events. */
 export const SCAN_BATCH = 50;
@@ -85,6 +91,66 @@ async function visibleOf(
 }
 
 /**
+ * The room's timeline entries in `(after, upto]` in batches, newest first when `newest`. The
+ * newest entries come from memory ({@link recentTimelines}) when it has them; a first read
+ * from KV is offered to it. The first batch holds at most `firstBatch` entries.
+ */
+export async function* timelineBatches(
+  hs: Homeserver,
+  roomId: string,
+  range: { after: number; upto: number; newest: boolean; firstBatch: number },
+): AsyncGenerator<TimelineEntry[]> {
+  const rooms = hs.rooms;
+  let batch = Math.max(1, Math.min(SCAN_BATCH, range.firstBatch));
+  if (!range.newest) {
+    let cursor = range.after;
+    while (true) {
+      const entries = await rooms.timeline(roomId, {
+        dir: "f",
+        from: cursor,
+        to: range.upto,
+        limit: batch,
+      });
+      if (entries.length > 0) yield entries;
+      if (entries.length < batch) return;
+      cursor = entries[entries.length - 1].pos;
+      batch = SCAN_BATCH;
+    }
+  }
+  const recent = recentTimelines(hs);
+  const memory = await recent.newest(roomId, range);
+  let cursor = range.upto + 1;
+  if (memory) {
+    for (let i = 0; i < memory.entries.length; i += batch) {
+      const slice = memory.entries.slice(i, i + batch);
+      batch = SCAN_BATCH;
+      yield slice;
+    }
+    cursor = memory.covered + 1;
+  }
+  let first = memory === null;
+  while (cursor > range.after + 1) {
+    const entries = await rooms.timeline(roomId, {
+      dir: "b",
+      from: cursor,
+      to: range.after + 1,
+      limit: batch,
+    });
+    const done = entries.length < batch;
+    if (first) {
+      // Every entry between the oldest one read and `upto` is in `entries`.
+      const lo = done ? range.after : entries[entries.length - 1].pos - 1;
+      recent.noteNewest(roomId, { lo, hi: range.upto, entries });
+      first = false;
+    }
+    if (entries.length > 0) yield entries;
+    if (done) return;
+    cursor = entries[entries.length - 1].pos;
+    batch = SCAN_BATCH;
+  }
+}
+
+/**
  * Reads the room's timeline in `(after, upto]` (newest first when `newest`) in batches, and
  * hands each batch's visible events to `consume` until it returns true. The first batch holds
  * `firstBatch` entries (a page of `limit` needs `limit + 1` to know whether it is limited).
@@ -108,16 +174,9 @@ export async function scanVisible(
   const membership = range.membership !== undefined
     ? range.membership
     : await rooms.membership(roomId, range.userId);
-  let cursor = range.newest ? range.upto + 1 : range.after;
   let scanned = 0;
-  let batch = Math.max(1, Math.min(SCAN_BATCH, range.firstBatch));
-  while (scanned < MAX_SCAN) {
-    const entries = range.newest
-      ? await rooms.timeline(roomId, { dir: "b", from: cursor, to: range.after + 1, limit: batch })
-      : await rooms.timeline(roomId, { dir: "f", from: cursor, to: range.upto, limit: batch });
-    if (entries.length === 0) return false;
+  for await (const entries of timelineBatches(hs, roomId, range)) {
     scanned += entries.length;
-    cursor = entries[entries.length - 1].pos;
     const loaded = await rooms.events(entries.map((e) => e.eventId));
     const ordered: StoredEvent[] = [];
     for (const e of entries) {
@@ -125,10 +184,9 @@ export async function scanVisible(
       if (stored) ordered.push(stored);
     }
     if (await consume(await visibleOf(hs, range.userId, ordered, membership))) return false;
-    if (entries.length < batch) return false;
-    batch = SCAN_BATCH;
+    if (scanned >= MAX_SCAN) return true;
   }
-  return true;
+  return false;
 }
 
 /** The newest (or oldest) `limit` visible events in `(after, upto]` that pass `accept`. */
@@ -193,7 +251,10 @@ export async function stateAtPosition(
   if (head && head.lastPos <= where.pos) {
     return { group: head.stateGroup, state: await hs.rooms.states.stateOf(head.stateGroup) };
   }
-  const [last] = await hs.rooms.timeline(roomId, { dir: "b", from: where.pos + 1, limit: 1 });
+  const memory = await recentTimelines(hs).newest(roomId, { after: 0, upto: where.pos });
+  const [last] = memory && memory.entries.length > 0
+    ? memory.entries
+    : await hs.rooms.timeline(roomId, { dir: "b", from: where.pos + 1, limit: 1 });
   if (!last) return { group: null, state: new Map() };
   const stored = await hs.rooms.event(last.eventId);
   const group = stored?.meta.stateGroup ?? null;

@@ -14,8 +14,10 @@ import type { StoredEvent } from "../rooms/room_store.ts";
 import type { MembershipRecord, RoomHead } from "../rooms/schema.ts";
 import type { MembershipChange, MembershipView } from "../e2ee/sync_fields.ts";
 import { bundleAggregations } from "./relations.ts";
+import { LruCache } from "../rooms/lru.ts";
 import { localListenersOf } from "./positions.ts";
 import { readHeads, scanVisible, stateAtPosition } from "./room_reader.ts";
+import { RECENT_ENTRIES, recentTimelines } from "./recent_timeline.ts";
 import {
   type ClientEvent,
   type EventPage,
@@ -35,25 +37,28 @@ export function roomsAccess(hs: Homeserver): SyncRoomsAccess {
   return access;
 }
 
-/**
- * Formats stored events for a viewer, with bundled aggregations.
- *
- * @param options.roomLastPos the newest position of each room as the caller read it (sync),
- *   which lets the aggregations reuse what they read since
- */
+/** Formats stored events for a viewer, with bundled aggregations. */
 export async function formatEvents(
   hs: Homeserver,
   stored: readonly StoredEvent[],
   viewer: { userId: string; deviceId?: string },
-  options: { roomLastPos?: (roomId: string) => number | undefined } = {},
 ): Promise<ClientEvent[]> {
   const events = await clientEvents(hs.rooms, stored, viewer) as unknown as ClientEvent[];
-  await bundleAggregations(hs, events, viewer.userId, options);
+  await bundleAggregations(hs, events, viewer.userId);
   return events;
 }
 
+/** Users whose membership records stay in memory between their syncs. */
+const CACHED_USER_ROOMS = 10_000;
+
 function createAccess(hs: Homeserver): SyncRoomsAccess {
   const rooms = hs.rooms;
+  // Valid while the notifier's membership serial of the user is unchanged. Forgetting a room
+  // does not change it, so only incremental syncs use the copy (a forgotten room they show
+  // is one whose leave they report).
+  const userRoomsCache = new LruCache<string, { serial: number; records: MembershipRecord[] }>(
+    CACHED_USER_ROOMS,
+  );
 
   async function stateEvents(state: StateMap): Promise<Map<string, ClientEvent>> {
     const stored = await rooms.events(state.values());
@@ -150,6 +155,23 @@ function createAccess(hs: Homeserver): SyncRoomsAccess {
     for (const m of mine) {
       if (m.membership !== "join" && m.pos <= range.since) continue;
       if ((heads.get(m.roomId)?.lastPos ?? 0) <= range.since) continue;
+      const recent = await recentTimelines(hs).between(m.roomId, {
+        after: range.since,
+        upto: range.upto,
+        max: RECENT_ENTRIES,
+      });
+      if (recent) {
+        for (const entry of recent) {
+          if (entry.type === "m.room.member" && entry.membership && entry.stateKey) {
+            changes.push({
+              roomId: m.roomId,
+              userId: entry.stateKey,
+              membership: entry.membership,
+            });
+          }
+        }
+        continue;
+      }
       let from = range.since;
       while (true) {
         const entries = await rooms.timeline(m.roomId, {
@@ -189,7 +211,18 @@ function createAccess(hs: Homeserver): SyncRoomsAccess {
   return {
     source,
     membershipView,
-    userRooms: (userId) => rooms.roomsOfUser(userId),
+    async userRooms(userId, options = {}) {
+      const serial = hs.notifier?.membershipSerial(userId);
+      if (options.cached && serial !== undefined) {
+        const hit = userRoomsCache.get(userId);
+        if (hit && hit.serial === serial) return hit.records;
+      }
+      const records = await rooms.roomsOfUser(userId);
+      if (serial !== undefined && hs.notifier.membershipSerial(userId) === serial) {
+        userRoomsCache.set(userId, { serial, records });
+      }
+      return records;
+    },
     heads: (roomIds) => readHeads(hs, roomIds),
     syncMembershipView(userId, read) {
       // The requester's rooms and their heads were read by the sync already.

@@ -36,6 +36,7 @@ import {
   roomWanted,
   strippedRoom,
 } from "./sync_rooms.ts";
+import { streamChanged } from "./positions.ts";
 import { formatSyncToken, type SyncToken } from "./token.ts";
 import { typingTracker } from "./typing.ts";
 
@@ -48,8 +49,11 @@ type Json = Record<string, unknown>;
 export interface SyncRoomsAccess {
   source: RoomSource;
   membershipView: MembershipView;
-  /** Every membership record of the user (forgotten rooms included). */
-  userRooms(userId: string): Promise<MembershipRecord[]>;
+  /**
+   * Every membership record of the user (forgotten rooms included); `cached` allows a copy
+   * kept since the user's last membership change (forgetting a room may not show in it).
+   */
+  userRooms(userId: string, options?: { cached?: boolean }): Promise<MembershipRecord[]>;
   /** The heads of rooms (null for unknown rooms), read in batches. */
   heads(roomIds: readonly string[]): Promise<Map<string, RoomHead | null>>;
   /** A membership view that reuses the user's rooms and heads a sync already read. */
@@ -112,9 +116,12 @@ export async function computeSync(
   const typing = typingTracker(hs);
 
   // Account data: everything for an initial sync, else what changed.
+  // Incremental syncs skip the streams that memory knows have nothing after `since`.
   const accountData = sincePos === null
     ? await listAccountData(hs, userId)
-    : await accountDataBetween(hs, userId, { since: sincePos, upto });
+    : streamChanged(hs, "account_data", { since: sincePos, userId })
+    ? await accountDataBetween(hs, userId, { since: sincePos, upto })
+    : [];
   const byRoom = groupByRoom(accountData);
   const globalEntries = byRoom.get("") ?? [];
   byRoom.delete("");
@@ -137,11 +144,12 @@ export async function computeSync(
   const ruleset = await cachedPushRules(hs, userId);
 
   // Receipts: per room for an initial sync, else the changes of the range.
-  const changedReceipts: Map<string, ReceiptEntry[]> = sincePos === null
-    ? new Map()
-    : await receiptsBetween(hs, { since: sincePos, upto });
+  const changedReceipts: Map<string, ReceiptEntry[]> =
+    sincePos === null || !streamChanged(hs, "receipt", { since: sincePos })
+      ? new Map()
+      : await receiptsBetween(hs, { since: sincePos, upto });
 
-  const records = await rooms.userRooms(userId);
+  const records = await rooms.userRooms(userId, { cached: sincePos !== null });
   const memberships: MembershipEntry[] = records
     .filter((r) => !r.forgotten && roomWanted({ filter } as RoomSyncContext, r.roomId))
     .map((r) => ({
@@ -217,7 +225,9 @@ export async function computeSync(
   const now = Date.now();
   const candidates = sincePos === null
     ? [...await rooms.usersSharingRoomsWith(userId)]
-    : await presenceChangedBetween(hs, { since: sincePos, upto });
+    : streamChanged(hs, "presence", { since: sincePos })
+    ? await presenceChangedBetween(hs, { since: sincePos, upto })
+    : [];
   const sharing = sincePos === null || candidates.length === 0
     ? null
     : await rooms.usersSharingRoomsWith(userId);

@@ -205,12 +205,11 @@ async function timelineSections(
     const stored = loaded.get(id);
     if (stored) stateStored.push(stored);
   }
-  const lastPos = (id: string) => (id === roomId ? head?.lastPos : undefined);
   const [timeline, state] = await Promise.all([
     formatEvents(hs, page.events.map((item) => item.stored), {
       userId: ctx.userId,
       deviceId: ctx.deviceId,
-    }, { roomLastPos: lastPos }),
+    }),
     clientEvents(hs.rooms, stateStored) as unknown as Promise<ClientEvent[]>,
   ]);
   const json: Json = {

@@ -24,7 +24,9 @@ import type { PushEvent } from "../push/evaluator.ts";
 import { LruCache } from "../rooms/lru.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import type { ReceiptEntry } from "../store/receipts.ts";
+import { recentTimelines } from "./recent_timeline.ts";
 import { powerLevelIn, type RoomFacts } from "./room_facts.ts";
+import { timelineBatches } from "./room_reader.ts";
 import {
   countUnread,
   type PositionedEvent,
@@ -141,30 +143,31 @@ async function othersEvents(
   options: { limit: number; newest: boolean },
 ): Promise<PositionedEvent[] | null> {
   const ids: { pos: number; eventId: string }[] = [];
-  let cursor = options.newest ? where.upto + 1 : where.after;
-  while (ids.length <= options.limit) {
-    const entries = options.newest
-      ? await hs.rooms.timeline(where.roomId, {
-        dir: "b",
-        from: cursor,
-        to: where.after + 1,
-        limit: READ_BATCH,
-      })
-      : await hs.rooms.timeline(where.roomId, {
-        dir: "f",
-        from: cursor,
-        to: where.upto,
-        limit: READ_BATCH,
-      });
+  if (options.newest) {
+    const batches = timelineBatches(hs, where.roomId, {
+      after: where.after,
+      upto: where.upto,
+      newest: true,
+      firstBatch: READ_BATCH,
+    });
+    for await (const entries of batches) {
+      for (const entry of entries) {
+        if (entry.sender !== where.userId) ids.push({ pos: entry.pos, eventId: entry.eventId });
+      }
+      if (ids.length >= options.limit) break;
+    }
+    ids.length = Math.min(ids.length, options.limit);
+  } else {
+    // Others' events are a subset: a stretch of `limit` entries holds at most `limit`.
+    const entries = await recentTimelines(hs).between(where.roomId, {
+      after: where.after,
+      upto: where.upto,
+      max: options.limit,
+    });
+    if (entries === null) return null;
     for (const entry of entries) {
       if (entry.sender !== where.userId) ids.push({ pos: entry.pos, eventId: entry.eventId });
     }
-    if (entries.length < READ_BATCH) break;
-    cursor = entries[entries.length - 1].pos;
-  }
-  if (ids.length > options.limit) {
-    if (!options.newest) return null;
-    ids.length = options.limit;
   }
   const loaded = await hs.rooms.events(ids.map((e) => e.eventId));
   const out: PositionedEvent[] = [];

@@ -13,7 +13,7 @@
  */
 
 import { computed, effect, type ReadonlySignal, signal } from "@preact/signals";
-import type { MatrixClient } from "matrix-js-sdk";
+import type { MatrixClient, MatrixEvent } from "matrix-js-sdk";
 import type { GeneratedSecretStorageKey } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { MessageKey } from "../i18n/index.ts";
 import { type CryptoApiModule, loadCryptoApi } from "../matrix/crypto_api.ts";
@@ -130,22 +130,38 @@ export class SecurityModel {
     this.#restore.value = { step: "idle" };
     if (!client) return;
     let live = true;
+    const me = client.getUserId();
     const refresh = () => this.#scheduleRefresh();
+    // Others' trust changes only move the marks on messages; the own account's also the status.
+    const onTrust = (userId: string) => {
+      this.shields.trustChanged();
+      if (userId === me) refresh();
+    };
+    const onDevices = (userIds: string[]) => {
+      this.shields.trustChanged();
+      if (userIds.includes(me ?? "")) refresh();
+    };
+    const onAccountData = (event: MatrixEvent) => {
+      if (/^m\.(cross_signing|secret_storage|megolm_backup)\./.test(event.getType())) refresh();
+    };
     void Promise.all([loadSdk(), loadCryptoApi()]).then(([sdk, api]) => {
       if (!live) return;
-      const events = [
-        api.CryptoEvent.KeysChanged,
-        api.CryptoEvent.UserTrustStatusChanged,
-        api.CryptoEvent.KeyBackupStatus,
-        api.CryptoEvent.KeyBackupDecryptionKeyCached,
-        api.CryptoEvent.DevicesUpdated,
+      const { CryptoEvent } = api;
+      const own = [
+        CryptoEvent.KeysChanged,
+        CryptoEvent.KeyBackupStatus,
+        CryptoEvent.KeyBackupDecryptionKeyCached,
       ] as const;
-      for (const name of events) client.on(name, refresh);
-      client.on(sdk.ClientEvent.AccountData, refresh);
+      for (const name of own) client.on(name, refresh);
+      client.on(CryptoEvent.UserTrustStatusChanged, onTrust);
+      client.on(CryptoEvent.DevicesUpdated, onDevices);
+      client.on(sdk.ClientEvent.AccountData, onAccountData);
       this.#detach = () => {
         live = false;
-        for (const name of events) client.off(name, refresh);
-        client.off(sdk.ClientEvent.AccountData, refresh);
+        for (const name of own) client.off(name, refresh);
+        client.off(CryptoEvent.UserTrustStatusChanged, onTrust);
+        client.off(CryptoEvent.DevicesUpdated, onDevices);
+        client.off(sdk.ClientEvent.AccountData, onAccountData);
       };
       void this.refresh();
     });
@@ -175,7 +191,7 @@ export class SecurityModel {
           console.warn("gemeng: could not read the encryption status", err);
         }
         this.shields.trustChanged();
-        await this.devices.load(client);
+        if (this.devices.watched) await this.devices.load(client);
       } while (this.#refreshAgain);
     })().finally(() => this.#refreshing = null);
     return this.#refreshing;

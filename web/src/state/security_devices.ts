@@ -46,9 +46,24 @@ export class DeviceList {
   /** The running or failed action. */
   readonly action: ReadonlySignal<DeviceAction | null> = computed(() => this.#action.value);
 
+  #watchers = 0;
+
   constructor(app: AppModel, password: PasswordPrompt) {
     this.#app = app;
     this.#password = password;
+  }
+
+  /** Someone shows the list: it is loaded (now and on changes) while watched. */
+  get watched(): boolean {
+    return this.#watchers > 0;
+  }
+
+  /** Starts showing the list; call the returned function when it is no longer shown. */
+  watch(): () => void {
+    this.#watchers++;
+    const client = this.#app.session.client;
+    if (client && this.#watchers === 1) void this.load(client);
+    return () => void this.#watchers--;
   }
 
   /** Reads the devices from the server and their trust from the crypto. */

@@ -25,6 +25,7 @@ export function DeviceList(): JSX.Element {
   const error = devices.error.value;
   const action = devices.action.value;
   const headingId = useId();
+  useEffect(() => devices.watch(), [devices]);
   return (
     <section class={SECTION} aria-labelledby={headingId}>
       <h2 id={headingId} class="text-base font-bold">{i18n.t("security.devices")}</h2>

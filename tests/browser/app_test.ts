@@ -62,7 +62,7 @@ async function fillSignUp(page: Page, username: string, password: string, token?
 
 async function expectShell(page: Page, userId: string) {
   await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
-  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  await page.getByRole("button", { name: "Sign out", exact: true }).waitFor();
   await page.getByText(`Signed in as ${userId}`).first().waitFor();
 }
 
@@ -90,7 +90,7 @@ browserTest("sign up, stay signed in across a reload, sign out", async () => {
     await page.reload();
     await expectShell(page, "@anna:localhost");
 
-    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assertEquals(await page.evaluate(`localStorage.getItem("gemeng.session")`), null);
     const after = await server.request("GET", "/_matrix/client/v3/account/whoami", {
@@ -239,7 +239,7 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
           await page.getByRole("link", { name: "Settings" }).click();
           await page.getByRole("heading", { name: "Settings" }).waitFor();
           await check(`settings ${mode}`);
-          await page.getByRole("button", { name: "Sign out" }).click();
+          await page.getByRole("button", { name: "Sign out", exact: true }).click();
           await page.getByRole("heading", { name: "Sign in" }).waitFor();
           await check(`sign-in ${mode}`);
         }

@@ -266,6 +266,23 @@ browserTest(
         !listed.body.devices.some((d: { device_id: string }) => d.device_id === firstDevice),
         "the first device is signed out on the server",
       );
+
+      // Renaming this device.
+      const own = devices.locator("li").first();
+      await own.getByRole("button", { name: "Rename" }).click();
+      await own.getByLabel("Device name").fill("Laptop am Büro");
+      await own.getByRole("button", { name: "Save" }).click();
+      await devices.getByRole("listitem", { name: "Laptop am Büro" }).getByText("This device")
+        .waitFor();
+      const renamed = await server.request("GET", "/_matrix/client/v3/devices", {
+        token: alice.accessToken,
+      });
+      assert(
+        renamed.body.devices.some((d: { display_name?: string }) =>
+          d.display_name === "Laptop am Büro"
+        ),
+        JSON.stringify(renamed.body),
+      );
       assertEquals(tabs.flatMap((t) => t.errors), [], "no page errors or CSP violations");
     } finally {
       stopAll(...clients);

@@ -121,8 +121,9 @@ export async function* timelineBatches(
   const memory = await recent.newest(roomId, range);
   let cursor = range.upto + 1;
   if (memory) {
-    for (let i = 0; i < memory.entries.length; i += batch) {
+    for (let i = 0; i < memory.entries.length;) {
       const slice = memory.entries.slice(i, i + batch);
+      i += slice.length;
       batch = SCAN_BATCH;
       yield slice;
     }

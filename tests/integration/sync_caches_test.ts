@@ -8,6 +8,8 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { makeRoom, membership, send, sync, text } from "../support/sync_support.ts";
 import { forgetUnreadCounts } from "../../server/sync/unread_counts.ts";
+import { RECENT_ENTRIES, recentTimelines } from "../../server/sync/recent_timeline.ts";
+import { timelineBatches } from "../../server/sync/room_reader.ts";
 
 const V3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
@@ -233,4 +235,58 @@ Deno.test("idle long-polls: wait without computing, wake at once for events, to-
       token: bob.accessToken,
       body: { typing: false },
     });
+  }));
+
+Deno.test("recent timelines: ranges from memory equal ranges read from KV", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const roomId = await makeRoom(t, alice);
+    const recent = recentTimelines(t.hs);
+    const kvRange = async (after: number, upto: number) =>
+      (await t.hs.rooms.timeline(roomId, { dir: "f", from: after, to: upto, limit: 10_000 }))
+        .map((e) => e.pos);
+    // A seeded pseudo-random walk: sends interleaved with reads of ranges, forwards and newest
+    // first, so stretches are offered, extended, joined and trimmed.
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+    for (let round = 0; round < 60; round++) {
+      const sends = random(6);
+      for (let i = 0; i < sends; i++) await send(t, roomId, alice, text(`r${round}.${i}`));
+      const visible = t.hs.stream.visiblePosition;
+      const upto = visible - random(4);
+      const after = Math.max(0, upto - 1 - random(60));
+      const between = await recent.between(roomId, { after, upto, max: 1000 });
+      assertEquals(
+        between?.map((e) => e.pos),
+        await kvRange(after, upto),
+        `between ${after}-${upto}`,
+      );
+      const newest = await recent.newest(roomId, { after, upto });
+      if (newest) {
+        assert(newest.covered >= after);
+        assertEquals(
+          newest.entries.map((e) => e.pos),
+          (await kvRange(newest.covered, upto)).reverse(),
+          `newest ${after}-${upto}`,
+        );
+      }
+      const batches: number[] = [];
+      const iter = timelineBatches(t.hs, roomId, { after, upto, newest: true, firstBatch: 3 });
+      for await (const entries of iter) batches.push(...entries.map((e) => e.pos));
+      assertEquals(batches, (await kvRange(after, upto)).reverse(), `batches ${after}-${upto}`);
+    }
+    // More than a stretch holds: the caller is told to page through KV.
+    const before = t.hs.stream.visiblePosition;
+    for (let i = 0; i < RECENT_ENTRIES + 5; i++) await send(t, roomId, alice, text(`b${i}`));
+    const upto = t.hs.stream.visiblePosition;
+    assertEquals(await recent.between(roomId, { after: before, upto, max: 1000 }) !== null, true);
+    assertEquals(await recent.between(roomId, { after: before, upto, max: 10 }), null);
+    const newest = await recent.newest(roomId, { after: 0, upto });
+    if (newest) {
+      assert(newest.entries.length <= RECENT_ENTRIES);
+      assertEquals(
+        newest.entries.map((e) => e.pos),
+        (await kvRange(newest.covered, upto)).reverse(),
+      );
+    }
   }));

@@ -198,6 +198,29 @@ async function createPoll(
   await dialog.waitFor({ state: "detached" });
 }
 
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** axe-core's WCAG 2.1 A and AA violations inside the elements `selector` matches. */
+async function violations(page: Page, selector: string): Promise<string[]> {
+  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) still holds.
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; targets: string[] }[]>(
+    `axe.run(${
+      JSON.stringify(selector)
+    }, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, targets: v.nodes.map((n) => n.target.join(" ")) })))`,
+  );
+  return result.flatMap((v) => v.targets.map((target) => `${selector} ${v.id}: ${target}`));
+}
+
+/** Switches a page to the dark theme, on a phone-sized screen. */
+async function darkPhone(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Switch to the dark theme" }).click();
+  await page.setViewportSize({ width: 360, height: 740 });
+}
+
 function pollCard(page: Page, question: string): Locator {
   return page.getByRole("region", { name: question });
 }
@@ -227,6 +250,7 @@ browserTest("an open poll: create, vote, change a vote, end; results on both sid
     assertEquals(await dialog.getByRole("button", { name: /^Remove answer/ }).count(), 0);
     await dialog.getByRole("button", { name: "Create poll" }).click();
     await dialog.getByText("Please write a question.").waitFor();
+    const problems = await violations(a.page, "dialog[open]");
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await dialog.waitFor({ state: "detached" });
 
@@ -267,6 +291,7 @@ browserTest("an open poll: create, vote, change a vote, end; results on both sid
     await cardA.getByRole("radio", { name: "Vote for Park" }).check();
     await cardB.getByText("Based on 2 votes").waitFor();
     await answerInfo(cardB, "Park").getByText("1 vote, 50%").waitFor();
+    problems.push(...await violations(b.page, "main section[aria-labelledby]"));
 
     // Only the creator (or a moderator) may end the poll.
     assertEquals(await cardB.getByRole("button", { name: "End poll" }).count(), 0);
@@ -321,6 +346,14 @@ browserTest("an open poll: create, vote, change a vote, end; results on both sid
     await openRoom(b, "Gemeng");
     await cardB.getByText("Final result based on 2 votes").waitFor();
     await answerInfo(cardB, "Town hall").getByText("2 votes, 100%").waitFor();
+    await darkPhone(b.page);
+    await cardB.scrollIntoViewIfNeeded();
+    problems.push(...await violations(b.page, "main section[aria-labelledby]"));
+    assert(
+      await b.page.evaluate<boolean>("document.documentElement.scrollWidth <= 360"),
+      "no sideways scrolling on a phone",
+    );
+    assertEquals(problems, [], "the poll views meet WCAG 2.1 AA");
   });
 });
 
@@ -414,6 +447,7 @@ browserTest(
         await map.getByRole("button", { name: "Zoom out" }).click();
         await b.page.waitForFunction(`[...document.querySelectorAll("figure img")]
           .some((img) => img.src.includes("/tiles/15/"))`);
+        const problems = await violations(b.page, "figure");
         const open = figure.getByRole("link", { name: "Open in map" });
         assert((await open.getAttribute("href"))?.startsWith("https://www.openstreetmap.org/"));
         assertEquals(
@@ -443,6 +477,7 @@ browserTest(
         await picker.press("ArrowUp");
         await picker.press("ArrowUp");
         await dialog.getByLabel("Description (optional)").fill("Town hall");
+        problems.push(...await violations(a.page, "dialog[open]"));
         const chosen = await dialog.getByText(/^Selected place:/).textContent();
         const [lat, lon] = chosen!.replace("Selected place: ", "").split(", ").map(Number);
         assert(lon > LUXEMBOURG.longitude + 0.001, `the click moved the pin east (${lon})`);
@@ -456,6 +491,10 @@ browserTest(
         assertEquals(last.content["org.matrix.msc3488.asset"], { type: "m.pin" });
         assertEquals(last.content["org.matrix.msc3488.location"].description, "Town hall");
         assert(!last.content.geo_uri.includes(";u="), "a pin has no accuracy");
+        await darkPhone(b.page);
+        await pinned.scrollIntoViewIfNeeded();
+        problems.push(...await violations(b.page, "figure"));
+        assertEquals(problems, [], "the location views meet WCAG 2.1 AA");
       });
     } finally {
       await tiles.close();

@@ -132,7 +132,9 @@ function selectState(
   }
   const filtered: string[] = [];
   const chosen = new Set<string>();
-  for (const [key, eventId] of options.start) {
+  // An incremental, unlimited timeline compares the start state with itself: nothing changed.
+  const unchanged = !options.full && options.since === options.start;
+  for (const [key, eventId] of unchanged ? [] : options.start) {
     const changed = options.since === null || options.since.get(key) !== eventId;
     if (!options.full && !changed) continue;
     const [type, stateKey] = splitStateTupleKey(key);

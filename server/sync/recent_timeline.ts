@@ -6,7 +6,8 @@
  * 499 find it here (their timeline, their unread counts and the device-list membership scan
  * all read the same stretch).
  *
- * Readers must only ask for positions at or below the stream's visible position.
+ * Only positions at or below the stream's visible position are ever kept (an entry above it
+ * may still be in flight); readers asking beyond it read KV.
  *
  * @module
  */
@@ -67,6 +68,8 @@ export class RecentTimelines {
 
   /** The stretch of the room reaching at least `upto`, extended from KV when it is short. */
   async #reaching(roomId: string, upto: number): Promise<Stretch | undefined> {
+    // Above the visible position an entry may still be in flight: memory must not claim it.
+    if (upto > this.#hs.stream.visiblePosition) return undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const stretch = this.#stretches.get(roomId);
       if (!stretch || stretch.hi >= upto) return stretch;
@@ -120,6 +123,7 @@ export class RecentTimelines {
       const to = indexAbove(stretch.entries, upto);
       return to - from > max ? null : stretch.entries.slice(from, to);
     }
+    const complete = upto <= this.#hs.stream.visiblePosition;
     const entries = await this.#hs.rooms.timeline(roomId, {
       dir: "f",
       from: after,
@@ -127,7 +131,7 @@ export class RecentTimelines {
       limit: max + 1,
     });
     if (entries.length > max) return null;
-    this.#offer(roomId, { lo: after, hi: upto, entries });
+    if (complete) this.#offer(roomId, { lo: after, hi: upto, entries });
     return entries;
   }
 
@@ -149,7 +153,7 @@ export class RecentTimelines {
 
   /**
    * Offers what a backwards KV read found: `entries` (newest first) are every entry in
-   * `(lo, hi]`.
+   * `(lo, hi]`, and `hi` was at or below the visible position when the read started.
    */
   noteNewest(roomId: string, stretch: { lo: number; hi: number; entries: TimelineEntry[] }): void {
     this.#offer(roomId, { ...stretch, entries: [...stretch.entries].reverse() });

@@ -129,7 +129,8 @@ export async function* timelineBatches(
     }
     cursor = memory.covered + 1;
   }
-  let first = memory === null;
+  // Only a read up to a visible position is complete enough to keep.
+  let first = memory === null && range.upto <= hs.stream.visiblePosition;
   while (cursor > range.after + 1) {
     const entries = await rooms.timeline(roomId, {
       dir: "b",

@@ -1,6 +1,6 @@
 /**
  * Password hashing with scrypt (`node:crypto`, which runs it on the thread pool, off the event
- * loop). The cost parameters travel inside the stored string, so the default can be raised
+ * loop), at most one hash per core at a time. The cost parameters travel inside the stored string, so the default can be raised
  * later and old hashes upgraded on the next successful login (see {@link needsRehash}):
  *
  * `$scrypt$ln=<log2 N>,r=<block size>,p=<parallelism>$<b64 salt>$<b64 hash>`
@@ -148,7 +148,62 @@ function costInBounds(cost: ScryptCost): boolean {
   return each && 128 * 2 ** cost.ln * cost.r <= MAX_SCRYPT_MEMORY;
 }
 
+/**
+ * Bounds concurrent scrypt hashes. Each needs 128 * N * r bytes (32 MiB at the default cost)
+ * and a whole core, so more hashes at once than cores only add memory: without this, a burst of
+ * logins would hold 32 MiB per request. Process-wide on purpose, since memory and cores are.
+ */
+class HashSlots {
+  readonly #limit: number;
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Hashes running now (for tests). */
+  get active(): number {
+    return this.#active;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#limit) {
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, so the count never dips and overshoots.
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+/** How many password hashes may run at once (the number of cores). */
+export const MAX_CONCURRENT_HASHES: number = Math.max(1, navigator.hardwareConcurrency || 1);
+
+const hashSlots = new HashSlots(MAX_CONCURRENT_HASHES);
+
+/** Password hashes running right now (at most {@link MAX_CONCURRENT_HASHES}). */
+export function activePasswordHashes(): number {
+  return hashSlots.active;
+}
+
 function derive(
+  password: Uint8Array,
+  salt: Uint8Array,
+  cost: ScryptCost,
+  length: number,
+): Promise<Uint8Array> {
+  return hashSlots.run(() => scryptAsync(password, salt, cost, length));
+}
+
+function scryptAsync(
   password: Uint8Array,
   salt: Uint8Array,
   cost: ScryptCost,

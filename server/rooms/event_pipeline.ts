@@ -4,10 +4,21 @@
  * wake sync.
  *
  * Each room has an in-process lock: building an event needs the room's current forward
- * extremities and state, so events of one room are admitted one at a time, while events of
- * different rooms run concurrently and share commits (`commit_queue.ts`). The room's head,
+ * extremities and state, so events of one room are admitted one at a time. The room's head,
  * current state and extremity events are cached in memory (`room_cache.ts`) and changed only by
  * the writes this class makes, so admitting a message event reads nothing from KV.
+ *
+ * A message event holds the lock only until its commit is queued: the room's context advances
+ * at once, the lock passes to the next event, and the commit is awaited outside. The commit
+ * queue (`commit_queue.ts`) is FIFO, so a room's events commit in the order they were built,
+ * and the events queued meanwhile (of every room) share one KV commit. Each write depends on
+ * the room's previous one: if a commit fails, the events built on it fail too and the room is
+ * reloaded from KV (`room_cache.ts`, lineages). The stream position is completed, and sync
+ * woken, only after the commit, so no reader sees an event before it is durable.
+ *
+ * State events and redactions read KV (state groups, memberships, the redaction target) and
+ * change what later events are checked against, so they keep the strict order: they wait for
+ * the room's writes in flight, and hold the lock until their own commit.
  *
  * One commit holds: the event record (split if large), the state group (state events), the
  * current-state entry, the room head (extremities, state group, last position), the timeline
@@ -38,9 +49,9 @@ import type { Notifier } from "../notifier.ts";
 import { STREAM_META_KEY, type StreamSequencer } from "../stream.ts";
 import { searchMutations, searchRemovals } from "../search/index.ts";
 import { relationMutations, relationRemovals } from "../sync/relations.ts";
-import { CommitQueue } from "./commit_queue.ts";
+import { CommitDependencyError, CommitQueue, type CommitTicket } from "./commit_queue.ts";
 import { Mutations } from "./mutations.ts";
-import { RoomCache, type RoomContext } from "./room_cache.ts";
+import { type Lineage, RoomCache, type RoomContext } from "./room_cache.ts";
 import { encodePdu, type RoomStore, type StoredEvent } from "./room_store.ts";
 import {
   type EventMeta,
@@ -54,6 +65,7 @@ import {
   TXN_TTL_MS,
 } from "./schema.ts";
 import type { PreparedGroup } from "./state_store.ts";
+import { Transactions } from "./transactions.ts";
 
 /** What the pipeline needs from the server. */
 export interface PipelineDeps {
@@ -91,17 +103,24 @@ const STRIPPED_STATE_TYPES = [
   "m.room.encryption",
 ];
 
+/** An event whose commit is queued; `finish` awaits the commit, then publishes the event. */
+interface Admitted {
+  finish(): Promise<StoredEvent>;
+}
+
 /** Admits events into rooms; one per server instance (`hs.pipeline`). */
 export class EventPipeline {
   readonly #deps: PipelineDeps;
   readonly #cache: RoomCache;
   readonly #commits: CommitQueue;
+  readonly #transactions: Transactions;
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
     this.#cache = new RoomCache(deps.rooms);
     this.#commits = new CommitQueue(deps.kv);
+    this.#transactions = new Transactions(deps.kv, deps.rooms);
   }
 
   /**
@@ -144,12 +163,14 @@ export class EventPipeline {
         creator: event.sender,
         createdTs: event.originServerTs,
       };
-      return await this.#persist(null, event, { room, rules, stateBefore: new Map() });
+      const admitted = await this.#admit(null, event, { room, rules, stateBefore: new Map() });
+      return await admitted.finish();
     });
   }
 
   /**
-   * Builds, authorises and stores a local event in an existing room.
+   * Builds, authorises and stores a local event in an existing room. Resolves once the event
+   * has committed.
    *
    * @throws {MatrixError} M_NOT_FOUND for an unknown room, M_FORBIDDEN with the auth rules'
    *   reason, M_BAD_JSON / M_TOO_LARGE for an event that breaks the event format
@@ -159,26 +180,54 @@ export class EventPipeline {
     template: EventTemplate,
     options: SendEventOptions = {},
   ): Promise<StoredEvent> {
-    return this.#withLock(roomId, async () => {
-      const { rooms, kv, serverName, signingKey } = this.#deps;
-      if (options.txn) {
-        const key = roomKeys.txn(template.sender, options.txn.deviceId, roomId, options.txn.txnId);
-        const done = (await kv.get<{ eventId: string }>(key)).value;
-        if (done) {
-          const stored = await rooms.event(done.eventId);
-          if (stored) return stored;
-        }
-      }
-      const ctx = await this.#cache.get(roomId);
+    const { txn } = options;
+    if (!txn) return this.#send(roomId, template, options);
+    return this.#transactions.run(
+      { userId: template.sender, deviceId: txn.deviceId, roomId, txnId: txn.txnId },
+      () => this.#send(roomId, template, options),
+    );
+  }
+
+  /**
+   * The event a transaction produced, if any (waits for an attempt in progress; outside any
+   * lock; for quick repeats).
+   */
+  transactionEvent(
+    userId: string,
+    deviceId: string,
+    roomId: string,
+    txnId: string,
+  ): Promise<string | null> {
+    return this.#transactions.find({ userId, deviceId, roomId, txnId });
+  }
+
+  /** Forgets cached room state (tests); a room with commits in flight is kept. */
+  invalidate(roomId: string): void {
+    this.#cache.delete(roomId);
+  }
+
+  async #send(
+    roomId: string,
+    template: EventTemplate,
+    options: SendEventOptions,
+  ): Promise<StoredEvent> {
+    const strict = template.stateKey !== undefined || template.type === "m.room.redaction";
+    const admitted = await this.#withLock(roomId, async (): Promise<Admitted> => {
+      const { rooms, serverName, signingKey } = this.#deps;
+      let ctx = await this.#cache.get(roomId);
+      if (ctx && strict) ctx = await this.#settle(roomId, ctx);
       if (!ctx) throw notFound(`Room ${roomId} is not known to this server`);
       const { rules } = ctx;
+      const state = ctx.state;
       const reader: StateReader = (type, stateKey) => {
-        const id = ctx.state.get(stateTupleKey(type, stateKey));
+        const id = state.get(stateTupleKey(type, stateKey));
         return id === undefined ? Promise.resolve(null) : rooms.event(id);
       };
       if (options.precheck) await options.precheck(reader, rules);
 
       // Load the events the auth rules read, so that the engine's lookups are synchronous.
+      // They are state events, and state events commit before the lock passes on, so they are
+      // in KV (or the event cache).
       const needed = new Map<string, RoomEvent>();
       const wanted: [string, string][] = [
         ["m.room.create", ""],
@@ -190,12 +239,12 @@ export class EventPipeline {
       if (template.type === "m.room.member" && template.stateKey !== undefined) {
         wanted.push(["m.room.member", template.stateKey]);
       }
-      const ids = wanted.map(([t, k]) => ctx.state.get(stateTupleKey(t, k)))
+      const ids = wanted.map(([t, k]) => state.get(stateTupleKey(t, k)))
         .filter((id) => id !== undefined);
       const loaded = await rooms.events(ids);
       for (const [id, stored] of loaded) needed.set(id, stored.event);
       const lookup = (type: string, stateKey: string) => {
-        const id = ctx.state.get(stateTupleKey(type, stateKey));
+        const id = state.get(stateTupleKey(type, stateKey));
         return id === undefined ? undefined : needed.get(id);
       };
 
@@ -220,38 +269,35 @@ export class EventPipeline {
       let verdict = checkAuthEvents(event, authEvents, rules);
       if (verdict.ok) verdict = checkAuth(event, lookup, rules);
       if (!verdict.ok) throw forbidden(verdict.reason);
-      return await this.#persist(ctx, event, {
+      const admitted = await this.#admit(ctx, event, {
         room: ctx.room,
         rules,
-        stateBefore: ctx.state,
+        stateBefore: state,
         txn: options.txn,
       });
+      if (!strict) return admitted;
+      const stored = await admitted.finish();
+      return { finish: () => Promise.resolve(stored) };
     });
+    return await admitted.finish();
   }
 
-  /** The event a transaction produced, if any (outside any lock; for quick repeats). */
-  async transactionEvent(
-    userId: string,
-    deviceId: string,
-    roomId: string,
-    txnId: string,
-  ): Promise<string | null> {
-    const entry = await this.#deps.kv.get<{ eventId: string }>(
-      roomKeys.txn(userId, deviceId, roomId, txnId),
-    );
-    return entry.value?.eventId ?? null;
-  }
-
-  /** Forgets cached room state (tests; and after a failed commit). */
-  invalidate(roomId: string): void {
-    this.#cache.delete(roomId);
+  /** Waits until none of the room's writes is in flight; the context may have been reloaded. */
+  async #settle(roomId: string, ctx: RoomContext): Promise<RoomContext | null> {
+    let current: RoomContext | null = ctx;
+    while (current && current.lineage.inFlight > 0) {
+      await current.lineage.tail?.done.catch(() => {});
+      current = await this.#cache.get(roomId);
+    }
+    return current;
   }
 
   /**
-   * Stores an accepted event (rejected remote events will take the same path with
-   * `rejected` set), then updates caches, the watermark and the notifier.
+   * Queues the commit of an accepted event (rejected remote events will take the same path
+   * with `rejected` set) and advances the room's context. The returned `finish` awaits the
+   * commit, then updates caches, the watermark and the notifier.
    */
-  async #persist(
+  async #admit(
     ctx: RoomContext | null,
     event: RoomEvent,
     admission: {
@@ -260,12 +306,11 @@ export class EventPipeline {
       stateBefore: StateMap;
       txn?: { deviceId: string; txnId: string };
     },
-  ): Promise<StoredEvent> {
+  ): Promise<Admitted> {
     const { kv, rooms, stream, notifier, serverName } = this.#deps;
     const { room, rules, stateBefore } = admission;
     const roomId = room.roomId;
     const isState = event.stateKey !== undefined;
-    const tuple = isState ? stateTupleKey(event.type, event.stateKey!) : null;
     const stateAfter = isState ? stateAfterEvent(stateBefore, event) : stateBefore;
     const groupBefore = ctx?.head.stateGroup ?? null;
     let prepared: PreparedGroup | null = null;
@@ -277,7 +322,8 @@ export class EventPipeline {
     }
     const groupAfter = prepared?.group ?? groupBefore!;
 
-    // Reads needed for member events and redactions (rare compared to messages).
+    // Reads needed for member events and redactions (rare compared to messages; both wait for
+    // the room's writes in flight, so these reads see them).
     let previousMembership: MembershipRecord | null = null;
     if (event.type === "m.room.member") {
       previousMembership = await rooms.membership(roomId, event.stateKey!);
@@ -296,118 +342,54 @@ export class EventPipeline {
       strippedState = await this.#strippedState(stateAfter, event);
     }
 
+    // From here to the queueing nothing awaits, so the lineage cannot end in between.
+    const lineage: Lineage = ctx?.lineage ?? this.#cache.newLineage();
+    if (!lineage.valid) throw earlierEventFailed();
     const pos = stream.allocate();
+    let ticket: CommitTicket;
+    let written: Written;
     try {
-      const meta: EventMeta = {
-        roomId,
+      written = this.#mutations(ctx, event, {
+        ...admission,
         pos,
-        depth: event.depth,
-        stateGroupBefore: groupBefore ?? groupAfter,
-        stateGroup: groupAfter,
-        rejected: null,
-        outlier: false,
-        txn: admission.txn ?? null,
-        redactedBy: null,
-        receivedTs: Date.now(),
-        replacesState: tuple !== null ? stateBefore.get(tuple) ?? null : null,
-      };
-      if (strippedState) meta.strippedState = strippedState;
-      const m = new Mutations();
-      const encoded = encodePdu(event);
-      const record: EventRecord = { meta, pdu: encoded.pdu, parts: encoded.parts.length };
-      m.set(roomKeys.event(event.eventId), record, {
-        sizeHint: (encoded.pdu?.length ?? 0) * 2 + 1024,
+        stateAfter,
+        groupBefore,
+        groupAfter,
+        prepared,
+        previousMembership,
+        redactionTarget,
+        strippedState,
       });
-      encoded.parts.forEach((part, i) => {
-        m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
-      });
-      const entry: TimelineEntry = {
-        pos,
-        eventId: event.eventId,
-        type: event.type,
-        sender: event.sender,
-      };
-      if (isState) entry.stateKey = event.stateKey;
-      if (typeof membership === "string") entry.membership = membership;
-      m.set(roomKeys.timeline(roomId, pos), entry);
-      m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos);
-      for (const [key, value] of relationMutations(event, pos)) m.set(key, value);
-      for (const [key, value] of searchMutations(event, pos)) m.set(key, value);
+      ticket = this.#commits.enqueue(written.mutations, { after: lineage.tail ?? undefined });
+    } catch (err) {
+      stream.abandon(pos);
+      throw err;
+    }
+    const { head, extremities, meta, membershipRecord, redactedTarget } = written;
+    this.#cache.advance(
+      roomId,
+      { room, rules, head, extremities, state: stateAfter, lineage },
+      ticket,
+    );
+    ticket.done.then(
+      () => this.#cache.settled(roomId, lineage, true),
+      () => this.#cache.settled(roomId, lineage, false),
+    );
 
-      const prevIds = new Set(event.prevEvents);
-      const extremities = [
-        ...(ctx?.extremities ?? []).filter((e) => !prevIds.has(e.eventId)),
-        event,
-      ];
-      const head: RoomHead = {
-        extremities: extremities.map((e) => e.eventId),
-        stateGroup: groupAfter,
-        lastPos: pos,
-        maxDepth: Math.max(ctx?.head.maxDepth ?? 0, event.depth),
-      };
-      m.set(roomKeys.head(roomId), head);
-      if (!ctx) m.set(roomKeys.room(roomId), room);
-
-      if (prepared) {
-        rooms.states.write(m, prepared);
-        m.set(roomKeys.currentState(roomId, event.type, event.stateKey!), {
-          eventId: event.eventId,
-          ...(typeof membership === "string" ? { membership } : {}),
-        });
-      }
-      let membershipRecord: MembershipRecord | null = null;
-      if (typeof membership === "string") {
-        membershipRecord = {
-          roomId,
-          userId: event.stateKey!,
-          membership,
-          eventId: event.eventId,
-          pos,
-          sender: event.sender,
-          lastJoinPos: membership === "join" ? pos : previousMembership?.lastJoinPos ?? null,
-        };
-        m.set(roomKeys.userRoom(event.stateKey!, roomId), membershipRecord);
-      }
-      let redactedTarget: StoredEvent | null = null;
-      if (event.type === "m.room.redaction" && event.redacts !== undefined) {
-        if (redactionTarget) {
-          const targetMeta = { ...redactionTarget.record.meta, redactedBy: event.eventId };
-          m.set(roomKeys.event(event.redacts), { ...redactionTarget.record, meta: targetMeta }, {
-            sizeHint: (redactionTarget.record.pdu?.length ?? 0) * 2 + 1024,
-          });
-          redactedTarget = { ...redactionTarget.stored, meta: targetMeta };
-          const { event: target, meta: { pos: targetPos } } = redactionTarget.stored;
-          if (targetPos !== null) {
-            for (const key of relationRemovals(target, targetPos)) m.delete(key);
-            for (const key of searchRemovals(target, targetPos)) m.delete(key);
-          }
-        } else {
-          m.set(roomKeys.pendingRedaction(event.redacts, event.eventId), null);
-        }
-      }
-      if (admission.txn) {
-        m.set(
-          roomKeys.txn(event.sender, admission.txn.deviceId, roomId, admission.txn.txnId),
-          { eventId: event.eventId, createdTs: meta.receivedTs },
-          { expireIn: TXN_TTL_MS },
-        );
-      }
-      m.max(STREAM_META_KEY, pos);
-
+    const finish = async (): Promise<StoredEvent> => {
       try {
-        await this.#commits.commit(m);
+        await ticket.done;
       } catch (err) {
-        this.#cache.delete(roomId);
+        stream.abandon(pos);
+        if (err instanceof CommitDependencyError) throw earlierEventFailed();
         throw err;
       }
-
       // Committed: caches, watermark, wake-ups.
       const stored: StoredEvent = { event, meta, rules };
       rooms.cacheEvent(stored);
       if (!ctx) rooms.cacheRoom(room);
       if (redactedTarget) rooms.cacheEvent(redactedTarget);
       if (prepared) rooms.states.committed(prepared);
-      this.#cache.advance(roomId, { room, rules, head, extremities, state: stateAfter });
       const wake = new Set(notifier.listenersOf(roomId));
       if (membershipRecord && serverNameOf(membershipRecord.userId) === serverName) {
         notifier.setMembership(roomId, membershipRecord.userId, membershipRecord.membership);
@@ -417,10 +399,130 @@ export class EventPipeline {
       stream.complete(pos);
       notifier.notifyUsers(wake, pos);
       return stored;
-    } catch (err) {
-      stream.abandon(pos);
-      throw err;
+    };
+    return { finish };
+  }
+
+  /** The one commit of an event (see the module comment), and what it changes. */
+  #mutations(
+    ctx: RoomContext | null,
+    event: RoomEvent,
+    w: {
+      room: RoomRecord;
+      pos: number;
+      stateBefore: StateMap;
+      stateAfter: StateMap;
+      groupBefore: number | null;
+      groupAfter: number;
+      prepared: PreparedGroup | null;
+      previousMembership: MembershipRecord | null;
+      redactionTarget: { stored: StoredEvent; record: EventRecord } | null;
+      strippedState: StrippedStateEvent[] | undefined;
+      txn?: { deviceId: string; txnId: string };
+    },
+  ): Written {
+    const { room, pos, stateBefore, groupBefore, groupAfter, prepared } = w;
+    const roomId = room.roomId;
+    const isState = event.stateKey !== undefined;
+    const tuple = isState ? stateTupleKey(event.type, event.stateKey!) : null;
+    const membership = event.type === "m.room.member" ? event.content.membership : undefined;
+    const meta: EventMeta = {
+      roomId,
+      pos,
+      depth: event.depth,
+      stateGroupBefore: groupBefore ?? groupAfter,
+      stateGroup: groupAfter,
+      rejected: null,
+      outlier: false,
+      txn: w.txn ?? null,
+      redactedBy: null,
+      receivedTs: Date.now(),
+      replacesState: tuple !== null ? stateBefore.get(tuple) ?? null : null,
+    };
+    if (w.strippedState) meta.strippedState = w.strippedState;
+    const m = new Mutations();
+    const encoded = encodePdu(event);
+    const record: EventRecord = { meta, pdu: encoded.pdu, parts: encoded.parts.length };
+    m.set(roomKeys.event(event.eventId), record, {
+      sizeHint: (encoded.pdu?.length ?? 0) * 2 + 1024,
+    });
+    encoded.parts.forEach((part, i) => {
+      m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
+    });
+    const entry: TimelineEntry = {
+      pos,
+      eventId: event.eventId,
+      type: event.type,
+      sender: event.sender,
+    };
+    if (isState) entry.stateKey = event.stateKey;
+    if (typeof membership === "string") entry.membership = membership;
+    m.set(roomKeys.timeline(roomId, pos), entry);
+    m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos);
+    for (const [key, value] of relationMutations(event, pos)) m.set(key, value);
+    for (const [key, value] of searchMutations(event, pos)) m.set(key, value);
+
+    const prevIds = new Set(event.prevEvents);
+    const extremities = [
+      ...(ctx?.extremities ?? []).filter((e) => !prevIds.has(e.eventId)),
+      event,
+    ];
+    const head: RoomHead = {
+      extremities: extremities.map((e) => e.eventId),
+      stateGroup: groupAfter,
+      lastPos: pos,
+      maxDepth: Math.max(ctx?.head.maxDepth ?? 0, event.depth),
+    };
+    m.set(roomKeys.head(roomId), head, { shared: true });
+    if (!ctx) m.set(roomKeys.room(roomId), room);
+
+    if (prepared) {
+      this.#deps.rooms.states.write(m, prepared);
+      m.set(roomKeys.currentState(roomId, event.type, event.stateKey!), {
+        eventId: event.eventId,
+        ...(typeof membership === "string" ? { membership } : {}),
+      });
     }
+    let membershipRecord: MembershipRecord | null = null;
+    if (typeof membership === "string") {
+      membershipRecord = {
+        roomId,
+        userId: event.stateKey!,
+        membership,
+        eventId: event.eventId,
+        pos,
+        sender: event.sender,
+        lastJoinPos: membership === "join" ? pos : w.previousMembership?.lastJoinPos ?? null,
+      };
+      m.set(roomKeys.userRoom(event.stateKey!, roomId), membershipRecord);
+    }
+    let redactedTarget: StoredEvent | null = null;
+    if (event.type === "m.room.redaction" && event.redacts !== undefined) {
+      const target = w.redactionTarget;
+      if (target) {
+        const targetMeta = { ...target.record.meta, redactedBy: event.eventId };
+        m.set(roomKeys.event(event.redacts), { ...target.record, meta: targetMeta }, {
+          sizeHint: (target.record.pdu?.length ?? 0) * 2 + 1024,
+        });
+        redactedTarget = { ...target.stored, meta: targetMeta };
+        const { event: targetEvent, meta: { pos: targetPos } } = target.stored;
+        if (targetPos !== null) {
+          for (const key of relationRemovals(targetEvent, targetPos)) m.delete(key);
+          for (const key of searchRemovals(targetEvent, targetPos)) m.delete(key);
+        }
+      } else {
+        m.set(roomKeys.pendingRedaction(event.redacts, event.eventId), null);
+      }
+    }
+    if (w.txn) {
+      m.set(
+        roomKeys.txn(event.sender, w.txn.deviceId, roomId, w.txn.txnId),
+        { eventId: event.eventId, createdTs: meta.receivedTs },
+        { expireIn: TXN_TTL_MS },
+      );
+    }
+    m.max(STREAM_META_KEY, pos, { shared: true });
+    return { mutations: m, head, extremities, meta, membershipRecord, redactedTarget };
   }
 
   async #strippedState(state: StateMap, event: RoomEvent): Promise<StrippedStateEvent[]> {
@@ -454,6 +556,25 @@ export class EventPipeline {
       if (this.#locks.get(roomId) === tail) this.#locks.delete(roomId);
     }
   }
+}
+
+/** What one event's commit writes and changes. */
+interface Written {
+  mutations: Mutations;
+  head: RoomHead;
+  extremities: RoomEvent[];
+  meta: EventMeta;
+  membershipRecord: MembershipRecord | null;
+  redactedTarget: StoredEvent | null;
+}
+
+/** An event of the room built before this one could not be stored. */
+function earlierEventFailed(): MatrixError {
+  return new MatrixError(
+    "M_UNKNOWN",
+    "An earlier event of this room could not be stored; try again",
+    { status: 500 },
+  );
 }
 
 function buildError(err: unknown): MatrixError {

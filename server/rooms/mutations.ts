@@ -5,12 +5,12 @@
  * @module
  */
 
-import type { QueuedWrite } from "./commit_queue.ts";
+import type { QueuedWrite, SharedWrites } from "./commit_queue.ts";
 
 type Mutation =
-  | { kind: "set"; key: Deno.KvKey; value: unknown; expireIn?: number }
+  | { kind: "set"; key: Deno.KvKey; value: unknown; expireIn?: number; shared?: boolean }
   | { kind: "delete"; key: Deno.KvKey }
-  | { kind: "max"; key: Deno.KvKey; value: bigint };
+  | { kind: "max"; key: Deno.KvKey; value: bigint; shared?: boolean };
 
 /** Collected mutations of one logical write. */
 export class Mutations implements QueuedWrite {
@@ -25,10 +25,21 @@ export class Mutations implements QueuedWrite {
 
   /**
    * Sets `key`. `sizeHint` is the value's size in bytes when the caller knows it (large
-   * values); otherwise it is estimated from the value's JSON.
+   * values); otherwise it is estimated from the value's JSON. `shared`: every write to this
+   * key marks it so, and a batch of writes keeps only the last value (`commit_queue.ts`).
    */
-  set(key: Deno.KvKey, value: unknown, options: { expireIn?: number; sizeHint?: number } = {}) {
-    this.#list.push({ kind: "set", key, value, expireIn: options.expireIn });
+  set(
+    key: Deno.KvKey,
+    value: unknown,
+    options: { expireIn?: number; sizeHint?: number; shared?: boolean } = {},
+  ) {
+    this.#list.push({
+      kind: "set",
+      key,
+      value,
+      expireIn: options.expireIn,
+      shared: options.shared === true && options.expireIn === undefined,
+    });
     this.#count(key, options.sizeHint ?? estimateBytes(value));
     return this;
   }
@@ -40,19 +51,25 @@ export class Mutations implements QueuedWrite {
     return this;
   }
 
-  /** Raises the u64 at `key` to at least `value`. */
-  max(key: Deno.KvKey, value: number) {
-    this.#list.push({ kind: "max", key, value: BigInt(value) });
+  /** Raises the u64 at `key` to at least `value` (`shared`: see {@link set}). */
+  max(key: Deno.KvKey, value: number, options: { shared?: boolean } = {}) {
+    this.#list.push({ kind: "max", key, value: BigInt(value), shared: options.shared === true });
     this.#count(key, 8);
     return this;
   }
 
-  /** Adds the mutations to an atomic operation. */
-  apply(op: Deno.AtomicOperation): void {
+  /** Adds the mutations to an atomic operation (shared ones to `shared` when given). */
+  apply(op: Deno.AtomicOperation, shared?: SharedWrites): void {
     for (const m of this.#list) {
       if (m.kind === "set") {
-        op.set(m.key, m.value, m.expireIn === undefined ? undefined : { expireIn: m.expireIn });
+        if (shared && m.shared) shared.set(m.key, m.value);
+        else {op.set(
+            m.key,
+            m.value,
+            m.expireIn === undefined ? undefined : { expireIn: m.expireIn },
+          );}
       } else if (m.kind === "delete") op.delete(m.key);
+      else if (shared && m.shared) shared.max(m.key, m.value);
       else op.max(m.key, m.value);
     }
   }

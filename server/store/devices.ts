@@ -3,6 +3,13 @@
  * token); tokens are stored only as SHA-256 hashes, so a leaked database leaks no credential.
  * Every change is one atomic commit guarded by versionstamp checks.
  *
+ * Every authenticated request looks its token up, so valid tokens are cached in memory (per KV
+ * handle, i.e. per server instance) for {@link TOKEN_CACHE_TTL_MS}. Every function here that
+ * deletes or replaces a token first drops it from the cache and marks it as being revoked, so
+ * no lookup caches it again until the change has long committed: a logged-out token is refused
+ * at once. The TTL bounds how long a change made by another process (the CLI on the same data
+ * directory) can go unseen.
+ *
  * @module
  */
 
@@ -54,6 +61,96 @@ export function generateDeviceId(): string {
   return randomString(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
 }
 
+/** How long a looked-up token is trusted without reading KV again. */
+export const TOKEN_CACHE_TTL_MS = 30_000;
+/** How long a token being revoked is never cached (its commit lands well within this). */
+const REVOKING_MS = 120_000;
+const TOKEN_CACHE_ENTRIES = 10_000;
+
+/**
+ * Tokens being deleted or replaced, by hash, until when they must not be cached. Shared by the
+ * caches of every KV handle: the writers that build a commit (`addDeviceSession`) do not know
+ * the handle, and a token's hash names it uniquely anyway.
+ */
+const revoking = new Map<string, number>();
+
+function isRevoking(hash: string): boolean {
+  const until = revoking.get(hash);
+  if (until === undefined) return false;
+  if (until > Date.now()) return true;
+  revoking.delete(hash);
+  return false;
+}
+
+/** Marks a token as being revoked: call before the commit that deletes or replaces it. */
+function revokeToken(hash: string): void {
+  revoking.delete(hash);
+  revoking.set(hash, Date.now() + REVOKING_MS);
+  // Insertion order is expiry order: drop the marks that have run out.
+  for (const [key, until] of revoking) {
+    if (until > Date.now()) break;
+    revoking.delete(key);
+  }
+}
+
+/** Valid access tokens by hash and devices' last seen times, for one KV handle. */
+class TokenCache {
+  readonly #tokens = new Map<string, { record: AccessTokenRecord; until: number }>();
+  readonly #lastSeen = new Map<string, number>();
+
+  get(hash: string): AccessTokenRecord | null {
+    const hit = this.#tokens.get(hash);
+    if (!hit) return null;
+    if (hit.until <= Date.now() || isRevoking(hash)) {
+      this.#tokens.delete(hash);
+      return null;
+    }
+    return hit.record;
+  }
+
+  /** Caches a record just read from KV, unless the token is being revoked. */
+  remember(hash: string, record: AccessTokenRecord): void {
+    if (isRevoking(hash)) return;
+    this.#tokens.delete(hash);
+    this.#tokens.set(hash, { record, until: Date.now() + TOKEN_CACHE_TTL_MS });
+    bound(this.#tokens, TOKEN_CACHE_ENTRIES);
+  }
+
+  lastSeen(deviceKey: string): number | undefined {
+    return this.#lastSeen.get(deviceKey);
+  }
+
+  setLastSeen(deviceKey: string, ts: number | null): void {
+    this.#lastSeen.delete(deviceKey);
+    if (ts === null) return;
+    this.#lastSeen.set(deviceKey, ts);
+    bound(this.#lastSeen, TOKEN_CACHE_ENTRIES);
+  }
+}
+
+function bound(map: Map<string, unknown>, max: number): void {
+  while (map.size > max) map.delete(map.keys().next().value!);
+}
+
+const tokenCaches = new WeakMap<Deno.Kv, TokenCache>();
+
+function tokenCache(kv: Deno.Kv): TokenCache {
+  let cache = tokenCaches.get(kv);
+  if (!cache) {
+    cache = new TokenCache();
+    tokenCaches.set(kv, cache);
+  }
+  return cache;
+}
+
+/**
+ * Keeps a token out of the in-memory caches: call before a commit that deletes or replaces it
+ * (for writers outside this module; the functions here do it themselves).
+ */
+export function forgetAccessToken(tokenHash: string): void {
+  revokeToken(tokenHash);
+}
+
 function newAccessToken(): string {
   return `gmat_${randomToken(32)}`;
 }
@@ -76,6 +173,7 @@ export function addDeviceSession(
   const { userId, existing } = target;
   const deviceId = existing?.deviceId ?? options.deviceId ?? generateDeviceId();
   if (existing) {
+    revokeToken(existing.accessTokenHash);
     op.delete(accountKeys.accessToken(existing.accessTokenHash));
     for (const hash of [existing.refreshTokenHash, existing.previousRefreshTokenHash]) {
       if (hash) op.delete(accountKeys.refreshToken(hash));
@@ -128,15 +226,28 @@ export async function lookupAccessToken(
   options: { now?: number } = {},
 ): Promise<TokenLookup> {
   const tokenHash = secretHash(token);
+  const cache = tokenCache(kv);
+  const now = options.now ?? Date.now();
+  const cached = cache.get(tokenHash);
+  if (cached) {
+    if (cached.expiresTs !== null && cached.expiresTs <= now) return { status: "expired" };
+    return {
+      status: "valid",
+      owner: { userId: cached.userId, deviceId: cached.deviceId, tokenHash },
+    };
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const entry = await kv.get<AccessTokenRecord>(accountKeys.accessToken(tokenHash));
     if (!entry.value) return { status: "unknown" };
     const record = entry.value;
-    if (record.expiresTs !== null && record.expiresTs <= (options.now ?? Date.now())) {
+    if (record.expiresTs !== null && record.expiresTs <= now) {
       return { status: "expired" };
     }
     const owner = { userId: record.userId, deviceId: record.deviceId, tokenHash };
-    if (!record.revokesRefreshHash) return { status: "valid", owner };
+    if (!record.revokesRefreshHash) {
+      cache.remember(tokenHash, record);
+      return { status: "valid", owner };
+    }
     const deviceKey = accountKeys.device(record.userId, record.deviceId);
     const device = await kv.get<DeviceRecord>(deviceKey);
     if (!device.value) return { status: "unknown" };
@@ -146,7 +257,10 @@ export async function lookupAccessToken(
     if (device.value.previousRefreshTokenHash === record.revokesRefreshHash) {
       op.set(deviceKey, { ...device.value, previousRefreshTokenHash: null });
     }
-    if ((await op.commit()).ok) return { status: "valid", owner };
+    if ((await op.commit()).ok) {
+      cache.remember(tokenHash, { ...record, revokesRefreshHash: null });
+      return { status: "valid", owner };
+    }
   }
   throw new Error("access token lookup kept conflicting");
 }
@@ -171,6 +285,7 @@ export async function refreshSession(
     if (!device.value) return null;
     const current = device.value;
     const op = kv.atomic().check(entry).check(device);
+    revokeToken(current.accessTokenHash);
     op.delete(accountKeys.accessToken(current.accessTokenHash));
     let previous: string;
     if (current.refreshTokenHash === hash) {
@@ -229,6 +344,7 @@ export function addDeviceDeletion(
   entry: Deno.KvEntry<DeviceRecord>,
 ): void {
   const device = entry.value;
+  revokeToken(device.accessTokenHash);
   op.check(entry).delete(entry.key).delete(accountKeys.accessToken(device.accessTokenHash));
   for (const hash of [device.refreshTokenHash, device.previousRefreshTokenHash]) {
     if (hash) op.delete(accountKeys.refreshToken(hash));
@@ -298,12 +414,24 @@ export async function touchDevice(
   options: { ip: string | null; minIntervalMs: number; now?: number },
 ): Promise<void> {
   const now = options.now ?? Date.now();
+  const cache = tokenCache(kv);
+  const seenKey = `${owner.userId}\u0000${owner.deviceId}`;
+  const known = cache.lastSeen(seenKey);
+  // The stored time is at least the one remembered: no need to read it while that is recent.
+  if (known !== undefined && now - known < options.minIntervalMs && now >= known) return;
   const entry = await kv.get<DeviceRecord>(accountKeys.device(owner.userId, owner.deviceId));
-  if (!entry.value) return;
-  if (now - entry.value.lastSeenTs < options.minIntervalMs) return;
+  if (!entry.value) {
+    cache.setLastSeen(seenKey, null);
+    return;
+  }
+  if (now - entry.value.lastSeenTs < options.minIntervalMs) {
+    cache.setLastSeen(seenKey, entry.value.lastSeenTs);
+    return;
+  }
   // A lost race only means another request recorded the visit first.
-  await kv.atomic().check(entry)
+  const result = await kv.atomic().check(entry)
     .set(entry.key, { ...entry.value, lastSeenTs: now, lastSeenIp: options.ip }).commit();
+  if (result.ok) cache.setLastSeen(seenKey, now);
 }
 
 /**

@@ -1,8 +1,10 @@
 import { assert, assertEquals, assertNotEquals, assertRejects } from "./assert.ts";
 import { decodeBase64, encodeBase64 } from "../../crypto/base64.ts";
 import {
+  activePasswordHashes,
   DEFAULT_SCRYPT_COST,
   hashPassword,
+  MAX_CONCURRENT_HASHES,
   MAX_PASSWORD_BYTES,
   needsRehash,
   parsePasswordHashCost,
@@ -122,4 +124,27 @@ Deno.test("password: needsRehash compares against the current cost", async () =>
   const strongerR = await hashPassword("pw", { cost: { ln: 9, r: 16, p: 1 } });
   assertEquals(needsRehash(strongerR, FAST), true, "ln below the current one");
   assertEquals(await verifyPassword("pw", strongerR), true);
+});
+
+Deno.test("password: concurrent hashes are bounded by the number of cores", async () => {
+  const cost = { ln: 12, r: 8, p: 1 };
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, activePasswordHashes());
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  })();
+  const hashes = await Promise.all(
+    Array.from({ length: MAX_CONCURRENT_HASHES * 4 }, (_, i) => hashPassword(`pw ${i}`, { cost })),
+  );
+  sampling = false;
+  await sampler;
+  assert(peak >= 1, "hashes were observed running");
+  assert(peak <= MAX_CONCURRENT_HASHES, `peak ${peak} > ${MAX_CONCURRENT_HASHES}`);
+  assertEquals(activePasswordHashes(), 0);
+  // Every queued hash ran and verifies.
+  for (let i = 0; i < hashes.length; i++) assert(await verifyPassword(`pw ${i}`, hashes[i]));
+  assert(!(await verifyPassword("wrong", hashes[0])));
 });

@@ -266,3 +266,31 @@ Deno.test("signing: decodePublicKey", () => {
     throw new SigningError("x");
   }, SigningError);
 });
+
+Deno.test("signing: node:crypto signatures equal WebCrypto's byte for byte", async () => {
+  const prefix = Uint8Array.from(
+    "302e020100300506032b657004220420".match(/../g)!,
+    (pair) => parseInt(pair, 16),
+  );
+  for (let i = 0; i < 20; i++) {
+    const seed = crypto.getRandomValues(new Uint8Array(32));
+    const key = await SigningKey.fromSeed("ed25519:t", seed);
+    const pkcs8 = new Uint8Array(48);
+    pkcs8.set(prefix);
+    pkcs8.set(seed, 16);
+    const web = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, [
+      "sign",
+    ]);
+    const message = crypto.getRandomValues(new Uint8Array(1 + i * 37));
+    const expected = new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, web, message));
+    assertEquals(key.signSync(message), expected);
+    assertEquals(await key.sign(message), expected);
+    const object = { i, text: `event ${i}`, nested: { list: [1, 2, i] } };
+    const signed = await signJson(object, "example.org", key);
+    assertEquals(
+      await verifyJsonSignature(signed, "example.org", key.keyId, key.publicKey),
+      true,
+    );
+    assertEquals(verifyJsonSignatureSync(signed, "example.org", key.keyId, key.publicKey), true);
+  }
+});

@@ -11,6 +11,7 @@ import {
   mentionedUsers,
   parsePermalink,
   sanitiseHtml,
+  stripInlineAttributes,
 } from "../../web/src/matrix/html_sanitise.ts";
 import {
   composeMessage,
@@ -196,6 +197,15 @@ Deno.test("sanitiser: links only to http, https and mailto; matrix.to people are
     eventId: "$event",
   });
   assertEquals(parsePermalink("https://example.org/#/@bob:x"), null);
+});
+
+Deno.test("sanitiser: inline styles and handlers are gone before the browser parses", () => {
+  assertEquals(
+    stripInlineAttributes(
+      `<b style="color:red" class=x>a style="text"</b><img src=x onerror='alert(1)' ONLOAD=y alt="ok">`,
+    ),
+    `<b class=x>a style="text"</b><img src=x alt="ok">`,
+  );
 });
 
 Deno.test("sanitiser: spoilers and deep nesting", () => {

@@ -254,6 +254,19 @@ function sanitiseNode(node: HtmlNodeLike, depth: number): SafeNode[] {
   return [{ kind: "element", tag, attrs, children }];
 }
 
+const TAG = /<[a-z][^>]*>/gi;
+const INLINE_ATTRIBUTE = /\s(?:style|on[a-z]+)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi;
+
+/**
+ * The HTML without inline styles and event handler attributes, before the browser parses it:
+ * even in an inert document the browser checks them against the page's Content-Security-Policy
+ * and reports every one. (Safety does not rest on this: the allow-list drops all attributes it
+ * does not know.)
+ */
+export function stripInlineAttributes(html: string): string {
+  return html.replace(TAG, (tag) => tag.replace(INLINE_ATTRIBUTE, ""));
+}
+
 /**
  * The safe content of a parsed HTML body (the `<body>` of an inert document, or any node whose
  * children are the message).

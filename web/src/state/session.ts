@@ -187,7 +187,11 @@ export class Session {
     if (this.#stopped) return;
     this.#clientSignal.value = client;
     try {
-      await client.startClient({ initialSyncLimit: 20, lazyLoadMembers: true });
+      await client.startClient({
+        initialSyncLimit: 20,
+        lazyLoadMembers: true,
+        threadSupport: true,
+      });
     } catch (err) {
       console.warn("gemeng: the client could not start", err);
       this.#sync.value = "error";

@@ -1,16 +1,25 @@
 /** @jsxImportSource preact */
 /**
  * The open room: its header (name, back link on phones, call buttons, room actions), the
- * timeline and the composer.
+ * timeline, who is typing and the composer, and the thread panel beside them. Files dropped on
+ * the room are sent.
  *
  * @module
  */
 
 import type { ComponentChildren, JSX } from "preact";
+import { useState } from "preact/hooks";
+import type { Room } from "matrix-js-sdk";
+import { timelineModel } from "../../state/timeline_model.ts";
+import { sendFiles } from "../../state/uploads.ts";
 import { CallButtons } from "../calls/call_buttons.tsx";
 import { useApp } from "../context.ts";
 import { AppLink } from "../controls.tsx";
 import { RoomHeaderActions } from "../rooms/room_header_actions.tsx";
+import { ComposerView } from "./composer.tsx";
+import { ThreadPanel } from "./thread_panel.tsx";
+import { TileContext, type TileSurroundings } from "./timeline_context.ts";
+import { TimelineView, TypingNotice } from "./timeline_view.tsx";
 
 /** The room panel; a prompt to pick a room when none is open. */
 export function RoomView(props: { roomId: string | null }): JSX.Element {
@@ -27,22 +36,97 @@ export function RoomView(props: { roomId: string | null }): JSX.Element {
     );
   }
   const room = session.clientReady.value?.getRoom(props.roomId) ?? null;
+  const name = summary?.name ?? i18n.t("shell.unnamedRoom");
   return (
-    <section class="flex flex-1 flex-col">
+    <section class="flex min-h-0 flex-1 flex-col">
       <div class="flex items-center gap-2 border-b border-slate-300 px-4 py-2 dark:border-slate-700">
         <p class="text-sm md:hidden">
           <AppLink href="/" onNavigate={() => app.go("home")}>{i18n.t("shell.back")}</AppLink>
         </p>
-        <h2 class="min-w-0 flex-1 truncate text-base font-bold">
-          {summary?.name ?? i18n.t("shell.unnamedRoom")}
-        </h2>
+        <h2 class="min-w-0 flex-1 truncate text-base font-bold">{name}</h2>
         {room && <CallButtons room={room} />}
         {room && <RoomHeaderActions room={room} />}
       </div>
-      <Centered>
-        <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.roomPlaceholder")}</p>
-      </Centered>
+      {room && room.getMyMembership() === "join"
+        ? <RoomBody key={room.roomId} room={room} name={name} />
+        : (
+          <Centered>
+            <p class="text-slate-600 dark:text-slate-300">{i18n.t("shell.roomPlaceholder")}</p>
+          </Centered>
+        )}
     </section>
+  );
+}
+
+function RoomBody(props: { room: Room; name: string }): JSX.Element {
+  const app = useApp();
+  const { i18n } = app;
+  const model = timelineModel(app);
+  const timeline = model.roomTimeline(props.room);
+  const composer = model.composer(props.room, null);
+  const open = model.openThread.value;
+  const threadRoot = open?.roomId === props.room.roomId ? open.rootId : null;
+  const [dragging, setDragging] = useState(false);
+  if (!timeline || !composer) {
+    return (
+      <Centered>
+        <p role="status" class="text-slate-600 dark:text-slate-300">{i18n.t("timeline.loading")}</p>
+      </Centered>
+    );
+  }
+  const surroundings: TileSurroundings = {
+    room: props.room,
+    composer,
+    inThread: false,
+    jumpTo: (eventId) => void timeline.jumpTo(eventId),
+    openThread: (rootId) => model.openThreadPanel(props.room.roomId, rootId),
+  };
+  const hasFiles = (event: DragEvent) => event.dataTransfer?.types.includes("Files") ?? false;
+  return (
+    <div class="flex min-h-0 flex-1">
+      <div
+        class="relative flex min-w-0 flex-1 flex-col"
+        onDragOver={(event) => {
+          if (!hasFiles(event)) return;
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={(event) => {
+          if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setDragging(false);
+        }}
+        onDrop={(event) => {
+          if (!hasFiles(event)) return;
+          event.preventDefault();
+          setDragging(false);
+          const files = [...(event.dataTransfer?.files ?? [])];
+          if (files.length) sendFiles(app, props.room, files);
+        }}
+      >
+        <TileContext.Provider value={surroundings}>
+          <TimelineView timeline={timeline} roomName={props.name} />
+        </TileContext.Provider>
+        <TypingNotice timeline={timeline} />
+        <ComposerView
+          composer={composer}
+          room={props.room}
+          label={i18n.t("timeline.composer.label")}
+          attachments
+        />
+        {dragging && (
+          <div class="pointer-events-none absolute inset-2 z-20 flex items-center justify-center rounded-xl border-4 border-dashed border-sky-600 bg-sky-50/90 text-lg font-semibold text-sky-900 dark:bg-sky-950/90 dark:text-sky-100">
+            {i18n.t("timeline.dropFiles")}
+          </div>
+        )}
+      </div>
+      {threadRoot && (
+        <ThreadPanel
+          key={threadRoot}
+          room={props.room}
+          rootId={threadRoot}
+          onClose={() => model.closeThreadPanel()}
+        />
+      )}
+    </div>
   );
 }
 

@@ -223,7 +223,7 @@ function byId(scene: Scene, eventId: string, within?: Locator): Locator {
 }
 
 /** Runs a message action (they show on hover or focus). */
-async function act(scene: Scene, message: Locator, action: string): Promise<void> {
+async function act(_scene: Scene, message: Locator, action: string): Promise<void> {
   await message.hover();
   await message.getByRole("toolbar", { name: "Message actions" })
     .getByRole("button", { name: action, exact: true }).click();

@@ -85,6 +85,11 @@ export class ThreadTimeline {
   #attach(): void {
     this.#thread ??= this.room.getThread(this.rootId);
     this.#root ??= this.room.findEventById(this.rootId) ?? this.#thread?.rootEvent ?? null;
+    // A thread with no reply yet: the SDK makes the thread object only for events it receives,
+    // so the first reply's local echo would have nowhere to go.
+    if (!this.#thread && this.#root && !this.#root.isRedacted()) {
+      this.#thread = this.room.createThread(this.rootId, this.#root, [], true);
+    }
   }
 
   async #fetchRoot(): Promise<void> {

@@ -391,6 +391,15 @@ browserTest("markdown out, safe HTML in, reply, edit and its history, react, del
     );
     assertEquals(redacted.body.content, {});
 
+    // By keyboard: the actions are one toolbar; arrows move in it, Enter acts.
+    const toolbar = hostile.getByRole("toolbar", { name: "Message actions" });
+    await toolbar.getByRole("button", { name: "React" }).focus();
+    await page.keyboard.press("ArrowRight");
+    assertEquals(await page.evaluate(`document.activeElement.getAttribute("aria-label")`), "Reply");
+    await page.keyboard.press("Enter");
+    await page.getByText("Replying to Bob").waitFor();
+    await composer.press("Escape");
+
     await assertAccessible(page, "the timeline with replies, edits and reactions");
   });
 });
@@ -572,6 +581,59 @@ browserTest("older messages page in; a failed send offers Retry, which works", a
       return !!box && !!size && box.y + box.height <= size.height && box.y > 0;
     });
 
+    // A message this device cannot decrypt says so.
+    await sendAs(scene, scene.bob, {
+      algorithm: "m.megolm.v1.aes-sha2",
+      sender_key: "aGVsbG8gd29ybGQgdGhpcyBpcyBub3QgYSBrZXk",
+      session_id: "bm8gc3VjaCBzZXNzaW9u",
+      ciphertext: "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg",
+      device_id: "BOBDEVICE",
+    }, "m.room.encrypted");
+    await log.getByText("This message cannot be decrypted yet.").waitFor();
+
+    // A file dropped on the room is sent.
+    const dropped = await page.evaluateHandle(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(["Protokoll vun der Sëtzung"], "protokoll.txt", { type: "text/plain" }));
+      return data;
+    })()`);
+    await log.dispatchEvent("dragover", { dataTransfer: dropped });
+    await page.getByText("Drop files to send them").waitFor();
+    await log.dispatchEvent("drop", { dataTransfer: dropped });
+    await page.getByText("Drop files to send them").waitFor({ state: "detached" });
+    await tile(scene, "protokoll.txt").waitFor();
+    const file = await findEvent(scene, scene.bob, (e) => e.content.msgtype === "m.file");
+    assertEquals(file.content.body, "protokoll.txt");
+
+    // A reply to a message far back: the quote loads it around that message and shows it.
+    const history = await scene.server.request(
+      "GET",
+      path(scene.roomId, "/messages?dir=f&limit=100"),
+      { token: scene.bob.accessToken },
+    );
+    const firstId: string = history.body.chunk
+      // deno-lint-ignore no-explicit-any
+      .find((e: any) => e.content.body === "Al Message 1").event_id;
+    await sendAs(scene, scene.bob, {
+      msgtype: "m.text",
+      body: "Wéi am Ufank gesot",
+      "m.relates_to": { "m.in_reply_to": { event_id: firstId } },
+    });
+    await page.reload();
+    await log.waitFor();
+    const answer = tile(scene, "Wéi am Ufank gesot");
+    await answer.getByRole("button", { name: /In reply to\s*Bob/ }).waitFor();
+    assertEquals(await byId(scene, firstId).count(), 0, "the first message is not loaded");
+    await answer.getByRole("button", { name: /In reply to\s*Bob/ }).click();
+    await byId(scene, firstId).waitFor();
+    await until(
+      "the first message to have focus",
+      async () =>
+        await page.evaluate(`document.activeElement?.closest("li")?.dataset.eventId`) === firstId,
+    );
+    await page.getByRole("button", { name: "Jump to latest" }).click();
+    await answer.waitFor();
+
     // A send that cannot reach the server fails, shows Retry, and Retry sends it.
     await page.route("**/send/m.room.message/**", (route) => route.abort());
     await composer.click();
@@ -591,9 +653,9 @@ browserTest("older messages page in; a failed send offers Retry, which works", a
     await composer.click();
     await page.keyboard.type("Dat hei net");
     await page.keyboard.press("Enter");
-    const dropped = tile(scene, "Dat hei net");
-    await dropped.getByRole("button", { name: "Discard" }).click();
-    await dropped.waitFor({ state: "detached" });
+    const givenUp = tile(scene, "Dat hei net");
+    await givenUp.getByRole("button", { name: "Discard" }).click();
+    await givenUp.waitFor({ state: "detached" });
   });
 });
 

@@ -102,14 +102,25 @@ function Spoiler(props: { reason: string; children: ComponentChildren }): JSX.El
   );
 }
 
-function renderNodes(nodes: readonly SafeNode[], room: Room): ComponentChildren {
+/** Elements whose text is not searched for web addresses. */
+const NO_LINKIFY = new Set<SafeTag>(["a", "code", "pre"]);
+
+function renderNodes(
+  nodes: readonly SafeNode[],
+  room: Room,
+  linkifyText = true,
+): ComponentChildren {
   return nodes.map((node, index) => {
-    if (typeof node === "string") return node;
+    if (typeof node === "string") return linkifyText ? linkify(node) : node;
     if (node.kind === "mention") {
       return <Mention key={index} userId={node.userId} text={node.text} room={room} />;
     }
     if (node.kind === "spoiler") {
-      return <Spoiler key={index} reason={node.reason}>{renderNodes(node.children, room)}</Spoiler>;
+      return (
+        <Spoiler key={index} reason={node.reason}>
+          {renderNodes(node.children, room, linkifyText)}
+        </Spoiler>
+      );
     }
     const attrs: Record<string, string | undefined> = { ...node.attrs };
     attrs.class = [TAG_CLASS[node.tag], node.attrs.class].filter(Boolean).join(" ") || undefined;
@@ -120,7 +131,8 @@ function renderNodes(nodes: readonly SafeNode[], room: Room): ComponentChildren 
     }
     // A plain tag name and attributes: the element is built, never parsed from text.
     if (VOID_TAGS.has(node.tag)) return h(node.tag, attrs);
-    return h(node.tag, attrs, renderNodes(node.children, room));
+    const childLinks = linkifyText && !NO_LINKIFY.has(node.tag);
+    return h(node.tag, attrs, renderNodes(node.children, room, childLinks));
   });
 }
 
@@ -138,13 +150,13 @@ export function FormattedBody(props: { html: string; room: Room }): JSX.Element 
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<]+[^\s<.,:;!?"')\]}]/gi;
 
-/** Plain text with its web addresses as links (line breaks kept by the caller's CSS). */
-export function PlainBody(props: { text: string }): JSX.Element {
+/** Text with its web addresses as links. */
+function linkify(text: string): ComponentChildren {
   const parts: ComponentChildren[] = [];
   let last = 0;
-  for (const match of props.text.matchAll(URL_PATTERN)) {
+  for (const match of text.matchAll(URL_PATTERN)) {
     const at = match.index ?? 0;
-    if (at > last) parts.push(props.text.slice(last, at));
+    if (at > last) parts.push(text.slice(last, at));
     parts.push(
       <a
         key={at}
@@ -158,6 +170,12 @@ export function PlainBody(props: { text: string }): JSX.Element {
     );
     last = at + match[0].length;
   }
-  if (last < props.text.length) parts.push(props.text.slice(last));
-  return <>{parts}</>;
+  if (last === 0) return text;
+  if (last < text.length) parts.push(text.slice(last));
+  return parts;
+}
+
+/** Plain text with its web addresses as links (line breaks kept by the caller's CSS). */
+export function PlainBody(props: { text: string }): JSX.Element {
+  return <>{linkify(props.text)}</>;
 }

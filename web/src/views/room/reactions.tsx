@@ -17,6 +17,9 @@ import { useApp } from "../context.ts";
 /** The quick reactions. */
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀"] as const;
 
+/** Emoji fonts first, so reactions look the same on every system that has one. */
+const EMOJI_FONT = "font-[Noto_Color_Emoji,Apple_Color_Emoji,Segoe_UI_Emoji,sans-serif]";
+
 /** Longest reaction text accepted. */
 const MAX_REACTION_LENGTH = 32;
 
@@ -62,7 +65,8 @@ export function ReactionChips(
                   : "border-slate-300 bg-white text-slate-900 hover:bg-slate-100 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700"
               }`}
             >
-              <span>{chip.key}</span> <span class="font-semibold">{chip.senders.length}</span>
+              <span class={EMOJI_FONT}>{chip.key}</span>{" "}
+              <span class="font-semibold">{chip.senders.length}</span>
             </button>
           </li>
         );
@@ -117,7 +121,7 @@ export function ReactionPicker(props: {
           <button
             key={key}
             type="button"
-            class="rounded-md p-1 text-xl hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-700"
+            class={`rounded-md p-1 text-xl hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:hover:bg-slate-700 ${EMOJI_FONT}`}
             aria-label={i18n.t("timeline.picker.reactWith", { key })}
             onClick={() => pick(key)}
           >

@@ -155,6 +155,8 @@ type Child = Awaited<ReturnType<typeof childrenOf>>[number];
 
 interface ChildrenCache {
   lists: LruCache<string, { readAt: number; children: Child[] }>;
+  /** Reads in flight: every member's sync formats a new event at about the same moment. */
+  reading: Map<string, { readAt: number; children: Promise<Child[]> }>;
 }
 
 const childrenCaches = new WeakMap<Homeserver, ChildrenCache>();
@@ -167,6 +169,7 @@ function childrenCacheOf(hs: Homeserver): ChildrenCache {
         maxBytes: CHILDREN_CACHE_BYTES,
         sizeOf: (value, key) => 96 + key.length + 160 * value.children.length,
       }),
+      reading: new Map(),
     };
     childrenCaches.set(hs, cache);
   }
@@ -183,17 +186,36 @@ async function roomChildren(
   parent: { eventId: string; roomId?: string },
 ): Promise<Child[]> {
   const cache = childrenCacheOf(hs);
-  if (parent.roomId !== undefined) {
-    const hit = cache.lists.get(parent.eventId);
-    if (hit && hit.readAt >= lastRelationChange(parent.roomId)) return hit.children;
-  }
+  if (parent.roomId === undefined) return await childrenOf(hs, parent.eventId);
+  const hit = cache.lists.get(parent.eventId);
+  if (hit && hit.readAt >= lastRelationChange(parent.roomId)) return hit.children;
+  const pending = cache.reading.get(parent.eventId);
+  if (pending && pending.readAt >= lastRelationChange(parent.roomId)) return await pending.children;
   const readAt = hs.stream.visiblePosition;
+  const reading = {
+    readAt,
+    children: readChildren(hs, cache, { eventId: parent.eventId, roomId: parent.roomId, readAt }),
+  };
+  cache.reading.set(parent.eventId, reading);
+  try {
+    return await reading.children;
+  } finally {
+    if (cache.reading.get(parent.eventId) === reading) cache.reading.delete(parent.eventId);
+  }
+}
+
+async function readChildren(
+  hs: Homeserver,
+  cache: ChildrenCache,
+  parent: { eventId: string; roomId: string; readAt: number },
+): Promise<Child[]> {
+  const readAt = parent.readAt;
   // A relation only counts within the parent's room (an event of another room may name any
   // event ID).
   const children = (await childrenOf(hs, parent.eventId)).filter((c) =>
-    parent.roomId === undefined || c.record.roomId === parent.roomId
+    c.record.roomId === parent.roomId
   );
-  if (parent.roomId !== undefined) cache.lists.set(parent.eventId, { readAt, children });
+  cache.lists.set(parent.eventId, { readAt, children });
   return children;
 }
 

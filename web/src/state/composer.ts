@@ -14,6 +14,7 @@ import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { MatrixClient, MatrixEvent, Room } from "matrix-js-sdk";
 import { type SafeNode, sanitiseHtml, stripInlineAttributes } from "../matrix/html_sanitise.ts";
 import {
+  type ComposedMessage,
   composeMessage,
   type ComposerPart,
   editContent,
@@ -74,6 +75,13 @@ export function editParts(event: MatrixEvent): ComposerPart[] {
   const parts = partsForEdit(body, html ? mentionsInHtml(html) : []);
   if (content.msgtype === "m.emote") parts.unshift({ text: "/me " });
   return parts;
+}
+
+/** Whether a composed message says what `content` already says. */
+function sameText(message: ComposedMessage, content: Record<string, unknown>): boolean {
+  const html = content.format === "org.matrix.custom.html" ? content.formatted_body : undefined;
+  return message.body === content.body && (message.html ?? undefined) === html &&
+    message.msgtype === content.msgtype;
 }
 
 /** Options of {@link Composer}. */
@@ -215,6 +223,11 @@ export class Composer {
     const rootId = this.threadRootId;
     let content: Record<string, unknown>;
     let threadId: string | null = rootId;
+    if (editing && sameText(message, editing.getContent())) {
+      // Nothing changed: no edit to send.
+      this.cancel();
+      return true;
+    }
     if (editing) {
       content = editContent(message, editing.getId()!, {
         previousUserIds: mentionedUserIds(editing.getContent()),

@@ -306,14 +306,12 @@ export function EventTile(props: EventTileProps): JSX.Element | null {
         </div>
         <Readers readers={props.readers} room={room} />
       </article>
-      <div class="absolute -top-3 right-4 z-10">
-        <MessageActions
-          event={event}
-          interactive={interactive}
-          isRoot={props.isRoot}
-          version={props.version}
-        />
-      </div>
+      <MessageActions
+        event={event}
+        interactive={interactive}
+        isRoot={props.isRoot}
+        version={props.version}
+      />
       {history && (
         <EditHistory
           event={event}

@@ -106,14 +106,15 @@ export function MessageActions(props: {
   const reactButton = () => bar.current?.querySelector<HTMLButtonElement>('[data-action="react"]');
 
   return (
-    <div class="relative">
+    // Only the toolbar (when shown) and the picker take the pointer, never the empty corner.
+    <div class={`pointer-events-none absolute -top-3 right-4 ${picker ? "z-30" : "z-10"}`}>
       <div
         ref={bar}
         role="toolbar"
         aria-label={i18n.t("timeline.actions")}
         class={`flex items-center gap-0.5 rounded-lg border border-slate-300 bg-white p-0.5 shadow-sm dark:border-slate-600 dark:bg-slate-800 ${
           picker
-            ? ""
+            ? "pointer-events-auto"
             : "pointer-events-none opacity-0 group-hover:pointer-events-auto group-hover:opacity-100 group-focus-within:pointer-events-auto group-focus-within:opacity-100"
         }`}
         onKeyDown={(keyEvent) => {

@@ -37,7 +37,7 @@ export function RoomModal(props: {
         event.preventDefault();
         props.onClose();
       }}
-      class="m-auto max-h-[calc(100dvh-1rem)] w-[calc(100vw-1rem)] max-w-lg overflow-y-auto rounded-xl border border-slate-300 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/60 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
+      class="pointer-events-auto m-auto max-h-[calc(100dvh-1rem)] w-[calc(100vw-1rem)] max-w-lg overflow-y-auto rounded-xl border border-slate-300 bg-white p-0 text-slate-900 shadow-xl backdrop:bg-slate-950/60 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
     >
       <div class="flex flex-col gap-4 p-4 sm:p-5">
         <h2 id={titleId} class="text-lg font-bold">{props.title}</h2>

@@ -87,7 +87,8 @@ export function ReactionPicker(props: {
   const panel = useRef<HTMLDivElement>(null);
   const inputId = useId();
   useEffect(() => {
-    panel.current?.querySelector<HTMLButtonElement>("button")?.focus();
+    panel.current?.scrollIntoView({ block: "nearest" });
+    panel.current?.querySelector<HTMLButtonElement>("button")?.focus({ preventScroll: true });
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape") {
         event.preventDefault();
@@ -114,7 +115,7 @@ export function ReactionPicker(props: {
       ref={panel}
       role="dialog"
       aria-label={i18n.t("timeline.picker.label")}
-      class="absolute right-0 bottom-full z-20 mb-1 flex w-64 flex-col gap-2 rounded-lg border border-slate-300 bg-white p-2 shadow-lg dark:border-slate-600 dark:bg-slate-800"
+      class="pointer-events-auto absolute top-full right-0 z-20 mt-1 flex w-64 flex-col gap-2 rounded-lg border border-slate-300 bg-white p-2 shadow-lg dark:border-slate-600 dark:bg-slate-800"
     >
       <div class="grid grid-cols-4 gap-1">
         {QUICK_REACTIONS.map((key) => (

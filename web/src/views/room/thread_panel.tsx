@@ -65,7 +65,9 @@ export function ThreadPanel(
       aria-labelledby="thread-panel-heading"
       class="fixed inset-0 z-30 flex flex-col bg-white md:static md:z-auto md:w-96 md:shrink-0 md:border-l md:border-slate-300 dark:bg-slate-950 md:dark:border-slate-700"
       onKeyDown={(event) => {
-        if (event.key === "Escape" && !event.defaultPrevented) {
+        // Escape in a dialog or the reaction picker closes that, not the thread.
+        const inner = (event.target as Element).closest("dialog, [role=dialog]");
+        if (event.key === "Escape" && !event.defaultPrevented && !inner) {
           event.preventDefault();
           props.onClose();
         }

@@ -176,19 +176,25 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
     },
   });
 
+  // Each jump scrolls once, when its event is on the page (it may arrive with a later render).
+  const shownSerial = useRef(0);
   useEffect(() => {
-    if (!highlight) return;
+    if (!highlight || highlight.serial === shownSerial.current) return;
     const element = scroll.scroller.current?.querySelector<HTMLElement>(
       `[data-event-id="${CSS.escape(highlight.eventId)}"]`,
     );
     if (!element) return;
+    shownSerial.current = highlight.serial;
     scroll.release();
     element.scrollIntoView({ block: "center" });
     element.querySelector<HTMLElement>("article")?.focus({ preventScroll: true });
     setMarked(highlight.eventId);
+  }, [highlight?.serial, view]);
+  useEffect(() => {
+    if (!marked) return;
     const timer = setTimeout(() => setMarked(null), HIGHLIGHT_MS);
     return () => clearTimeout(timer);
-  }, [highlight?.serial, view]);
+  }, [marked]);
 
   let status: ComponentChildren = null;
   if (timeline.loading.value) status = i18n.t("timeline.loading");

@@ -416,6 +416,8 @@ browserTest("markdown out, safe HTML in, reply, edit and its history, react, del
     await composer.press("Escape");
 
     await assertAccessible(page, "the timeline with replies, edits and reactions");
+    await page.getByRole("button", { name: "Switch to the dark theme" }).click();
+    await assertAccessible(page, "the same in the dark theme");
   });
 });
 
@@ -697,10 +699,16 @@ browserTest(
       });
       const [a, b] = await Promise.all([openApp(server, anna), openApp(server, bob)]);
       people.push(a, b);
-      for (const person of people) {
-        await person.page.getByText("End-to-end encryption is ready on this device.").waitFor()
-          .catch(() => {});
-      }
+      // Both devices have published their keys, so each can encrypt for the other.
+      await until("both devices' keys on the server", async () => {
+        const res = await server.request("POST", "/_matrix/client/v3/keys/query", {
+          token: anna.accessToken,
+          body: { device_keys: { [anna.userId]: [], [bob.userId]: [] } },
+        });
+        const keys = res.body?.device_keys ?? {};
+        return Object.keys(keys[anna.userId] ?? {}).length > 0 &&
+          Object.keys(keys[bob.userId] ?? {}).length > 0;
+      });
       const logOf = (person: Person) =>
         person.page.getByRole("log", { name: `Messages in ${ROOM_NAME}` });
       const messageIn = (person: Person, text: string) =>

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { escapeHtml, renderMarkdown } from "./markdown.ts";
+import { renderMarkdown } from "./markdown.ts";
 import { userPermalink } from "./html_sanitise.ts";
 
 /** One piece of what the composer holds: text, or a mention pill. */
@@ -209,9 +209,4 @@ export function partsForEdit(
   }
   if (rest) parts.push({ text: rest });
   return parts;
-}
-
-/** Escaped plain text as HTML (line breaks kept), for quoting text in HTML. */
-export function textAsHtml(text: string): string {
-  return escapeHtml(text).replace(/\n/g, "<br />");
 }

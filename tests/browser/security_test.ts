@@ -3,12 +3,16 @@
  * crypto of matrix-js-sdk on both ends:
  *
  * 1. alice sets up secure messaging in the settings and gets a recovery key; an encrypted message
- *    reaches her; on a second browser (a new device) she restores with the recovery key, this
- *    device becomes verified and the old message's key comes back from the server-side backup;
- *    then she signs the first device out (password asked, a wrong one refused).
- * 2. alice and bob, each in their own browser, verify each other with emoji: alice starts, bob
- *    accepts in the overlay, both see the same seven emoji, both confirm, and each one's
- *    cross-signing key ends up signed by the other.
+ *    reaches her; on a second browser (a new device) the message is locked until she restores
+ *    with the recovery key: this device becomes verified, the old message's key comes back from
+ *    the server-side backup and the message reads; then she signs the first device out
+ *    (password asked, a wrong one refused) and renames this one.
+ * 2. alice and bob, each in their own browser, verify each other with emoji: alice starts from
+ *    the "Sender not verified" mark on bob's message, bob accepts in the overlay, both see the
+ *    same seven emoji, both confirm, each one's master key ends up signed by the other, and the
+ *    mark goes away.
+ * 3. a new device is verified by another device of the account (declined once, then started
+ *    from the device list), and receives the cross-signing and backup secrets.
  */
 
 import * as sdk from "matrix-js-sdk";
@@ -140,6 +144,8 @@ async function assertAccessible(page: Page, where: string): Promise<void> {
   assertEquals(found, [], `accessibility of ${where}`);
 }
 
+const WAITING_FOR_KEY = "Waiting for the key to decrypt this message";
+
 /** A matrix-js-sdk client with Rust crypto that syncs (bob's phone, in Deno). */
 async function syncingClient(server: TestServer, user: TestUser): Promise<sdk.MatrixClient> {
   const client = await sdkClient(server, user);
@@ -217,6 +223,9 @@ browserTest(
       const notice = second.page.getByRole("complementary", { name: "Verify this device" });
       await notice.getByText(/^This device is not verified yet/).waitFor();
       await assertAccessible(second.page, "the conversations screen with the notice");
+      // The old message is still locked here, and says so.
+      await second.page.getByRole("link", { name: "Bureau" }).click();
+      await second.page.getByRole("button", { name: WAITING_FOR_KEY }).first().waitFor();
       await notice.getByRole("link", { name: "Verify this device" }).click();
       await second.page.getByRole("heading", { name: "Settings" }).waitFor();
       const status = securityStatus(second.page);
@@ -242,6 +251,15 @@ browserTest(
       await status.getByText("Cross-signing is ready.").waitFor();
       await status.getByText("This device is verified.", { exact: true }).waitFor();
       await status.getByText(/^Key backup is on \(version \w+\)\.$/).waitFor();
+
+      // Back in the conversation, the old message reads, its mark gone.
+      await second.page.getByRole("link", { name: "Back to conversations" }).click();
+      await second.page.getByRole("link", { name: "Bureau" }).click();
+      await second.page.getByText("Moien Alice, dat hei ass geheim.").first().waitFor();
+      await second.page.getByRole("button", { name: WAITING_FOR_KEY }).waitFor({
+        state: "detached",
+      });
+      await openSettings(second.page);
 
       // The device list: this one first, the first device verified (cross-signed by it).
       const devices = second.page.getByRole("region", { name: "Your devices" });
@@ -324,7 +342,12 @@ browserTest("two people verify each other with emoji", async () => {
     const bob = await server.register("bob");
     const room = await server.request("POST", "/_matrix/client/v3/createRoom", {
       token: alice.accessToken,
-      body: { preset: "trusted_private_chat", is_direct: true, invite: [bob.userId] },
+      body: {
+        name: "Alice and Bob",
+        preset: "trusted_private_chat",
+        is_direct: true,
+        invite: [bob.userId],
+      },
     });
     assertEquals(room.status, 200, JSON.stringify(room.body));
     const joined = await server.request(
@@ -345,8 +368,22 @@ browserTest("two people verify each other with emoji", async () => {
     await b.page.getByRole("link", { name: "Back to conversations" }).click();
     await b.page.getByRole("navigation", { name: "Conversation list" }).waitFor();
 
-    await a.page.getByLabel("Their Matrix ID").fill(bob.userId);
+    // The settings' form wants a full Matrix ID.
+    await a.page.getByLabel("Their Matrix ID").fill("bob");
     await a.page.getByRole("button", { name: "Verify user" }).click();
+    await a.page.getByText("Enter a Matrix ID such as @name:example.org.").waitFor();
+
+    // Bob writes; alice's copy of his message is marked: she has not verified him. She starts
+    // the verification from that mark.
+    await b.page.getByRole("link", { name: "Alice and Bob" }).click();
+    await b.page.getByRole("textbox", { name: "Message" }).fill("Moien Alice");
+    await b.page.getByRole("button", { name: "Send message" }).click();
+    await a.page.getByRole("link", { name: "Back to conversations" }).click();
+    await a.page.getByRole("link", { name: "Alice and Bob" }).click();
+    await a.page.getByText("Moien Alice").first().waitFor();
+    const shield = a.page.getByRole("button", { name: "Sender not verified" });
+    await shield.first().click();
+    await a.page.getByRole("button", { name: `Verify ${bob.userId}` }).click();
     const aliceDialog = a.page.getByRole("dialog", { name: "Verification" });
     await aliceDialog.getByText(`Waiting for ${bob.userId} to accept…`).waitFor();
 
@@ -379,6 +416,7 @@ browserTest("two people verify each other with emoji", async () => {
 
     await aliceDialog.getByRole("button", { name: "Close" }).click();
     await aliceDialog.waitFor({ state: "detached" });
+    await shield.first().waitFor({ state: "detached" }); // bob is verified now
     await b.page.keyboard.press("Escape");
     await bobDialog.waitFor({ state: "detached" });
     assertEquals(tabs.flatMap((t) => t.errors), [], "no page errors or CSP violations");

@@ -22,6 +22,7 @@ import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
 import { DeviceList } from "./security_devices.ts";
 import { ShieldTracker } from "./security_shields.ts";
+import { verificationModel } from "./verification.ts";
 import { PasswordCancelled, PasswordPrompt } from "./security_password.ts";
 
 /** What this device and the account have of secure messaging. */
@@ -118,6 +119,13 @@ export class SecurityModel {
     effect(() => {
       const client = app.session.clientReady.value;
       if (client !== this.#client) this.#attach(client);
+    });
+    // A finished verification changes trust: the crypto's own trust events do not always
+    // follow a local verification at once.
+    effect(() => {
+      if (verificationModel(app).view.value?.step !== "done") return;
+      this.shields.trustChanged();
+      this.#scheduleRefresh();
     });
   }
 

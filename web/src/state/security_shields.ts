@@ -63,7 +63,7 @@ export class ShieldTracker {
 
   /** Recompute the marks (trust in a user or device changed). */
   trustChanged(): void {
-    this.#version.value++;
+    this.#version.value = this.#version.peek() + 1;
   }
 
   /**
@@ -109,7 +109,7 @@ export class ShieldTracker {
       const entry = this.#entries.get(event);
       if (!entry) return;
       entry.version = -1;
-      this.#version.value++;
+      this.#version.value = this.#version.peek() + 1;
     });
   }
 }

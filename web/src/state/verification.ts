@@ -166,6 +166,7 @@ export class VerificationModel {
         return;
       }
       case VerificationPhase.Done:
+        if (!self && this.#view.peek()?.step !== "done") void this.#refreshKeys(request);
         this.#view.value = { step: "done", userId, self };
         return;
       case VerificationPhase.Cancelled: {
@@ -220,6 +221,36 @@ export class VerificationModel {
         } else this.#update();
       },
     );
+  }
+
+  /**
+   * After verifying another user, asks the server for their keys again until the new signature
+   * on their master key (and so their verified state) shows here: the signature is uploaded
+   * after the verification ends, and a server need not list the signed user in this account's
+   * `device_lists.changed`. Bounded: a few tries over about ten seconds.
+   */
+  async #refreshKeys(request: VerificationRequest): Promise<void> {
+    const client = this.#client;
+    const crypto = client?.getCrypto() as
+      | (NonNullable<ReturnType<MatrixClient["getCrypto"]>> & {
+        markAllTrackedUsersAsDirty?: () => Promise<void>;
+      })
+      | undefined;
+    if (!client || !crypto?.markAllTrackedUsersAsDirty) return;
+    const userId = request.otherUserId;
+    const room = request.roomId ? client.getRoom(request.roomId) : null;
+    try {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        if ((await crypto.getUserVerificationStatus(userId)).isCrossSigningVerified()) return;
+        await new Promise((resolve) => setTimeout(resolve, 1200));
+        if (this.#client !== client) return;
+        await crypto.markAllTrackedUsersAsDirty();
+        // Preparing to encrypt sends the pending key queries now, not after the next sync.
+        if (room) crypto.prepareToEncrypt(room);
+      }
+    } catch (err) {
+      console.warn("gemeng: could not refresh keys after a verification", err);
+    }
   }
 
   /** Accepts the incoming request. */

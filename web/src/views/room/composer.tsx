@@ -237,6 +237,7 @@ export function ComposerView(props: ComposerViewProps): JSX.Element {
             data-placeholder={props.label}
             class="max-h-48 min-h-10 min-w-0 flex-1 overflow-y-auto rounded-2xl border border-slate-400 bg-white px-3 py-2 text-base break-words whitespace-pre-wrap text-slate-900 empty:before:text-slate-500 empty:before:content-[attr(data-placeholder)] focus:outline-2 focus:outline-offset-1 focus:outline-sky-600 dark:border-slate-500 dark:bg-slate-800 dark:text-slate-100 dark:empty:before:text-slate-400"
             onInput={changed}
+            onBlur={() => composer.setMentionQuery(null)}
             onKeyDown={onKeyDown}
             onKeyUp={(event) => {
               if (event.key.startsWith("Arrow") && !listOpen) {

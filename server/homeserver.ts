@@ -128,6 +128,8 @@ export class Homeserver {
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
     await backfillIndexes(hs.kv, hs.rooms);
+    // Last, so it runs after other close hooks that may still send events.
+    hs.addCloseHook(() => hs.pipeline.close());
     return hs;
   }
 

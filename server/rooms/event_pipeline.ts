@@ -22,10 +22,11 @@
  *
  * One commit holds: the event record (split if large), the state group (state events), the
  * current-state entry, the room head (extremities, state group, last position), the timeline
- * and depth index entries, the relation and search index entries (`server/sync/relations.ts`,
- * `server/search/index.ts`), the user's membership record (member events), the redaction mark
- * on the target and the removal of its relation and search entries (redactions), the
- * transaction ID, and the stream and state-group counters.
+ * and depth index entries, the relation index entries (`server/sync/relations.ts`), the
+ * user's membership record (member events), the redaction mark on the target and the removal
+ * of its relation and search entries (redactions), the transaction ID, and the stream and
+ * state-group counters. Search postings follow in blocks (`server/search/indexer.ts`): the
+ * indexer gets each committed event in commit order and makes it searchable at once.
  *
  * @module
  */
@@ -46,23 +47,19 @@ import type { SigningKey } from "../../crypto/signing.ts";
 import { randomString } from "../../crypto/tokens.ts";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
 import type { Notifier } from "../notifier.ts";
-import { STREAM_META_KEY, type StreamSequencer } from "../stream.ts";
-import { searchMutations, searchRemovals } from "../search/index.ts";
-import { relationMutations, relationRemovals } from "../sync/relations.ts";
+import type { StreamSequencer } from "../stream.ts";
+import { eventTerms, searchRemovals } from "../search/index.ts";
+import { SearchIndexer } from "../search/indexer.ts";
 import { CommitDependencyError, CommitQueue, type CommitTicket } from "./commit_queue.ts";
-import { Mutations } from "./mutations.ts";
+import { eventMutations, type RedactionTarget, type Written } from "./event_write.ts";
 import { type Lineage, RoomCache, type RoomContext } from "./room_cache.ts";
-import { encodePdu, type RoomStore, type StoredEvent } from "./room_store.ts";
+import type { RoomStore, StoredEvent } from "./room_store.ts";
 import {
-  type EventMeta,
   type EventRecord,
   type MembershipRecord,
-  type RoomHead,
   roomKeys,
   type RoomRecord,
   type StrippedStateEvent,
-  type TimelineEntry,
-  TXN_TTL_MS,
 } from "./schema.ts";
 import type { PreparedGroup } from "./state_store.ts";
 import { Transactions } from "./transactions.ts";
@@ -114,6 +111,7 @@ export class EventPipeline {
   readonly #cache: RoomCache;
   readonly #commits: CommitQueue;
   readonly #transactions: Transactions;
+  readonly #search: SearchIndexer;
   readonly #locks = new Map<string, Promise<unknown>>();
 
   constructor(deps: PipelineDeps) {
@@ -121,6 +119,12 @@ export class EventPipeline {
     this.#cache = new RoomCache(deps.rooms);
     this.#commits = new CommitQueue(deps.kv);
     this.#transactions = new Transactions(deps.kv, deps.rooms);
+    this.#search = new SearchIndexer(deps.kv, this.#commits);
+  }
+
+  /** Writes what is still buffered (search postings); call before the KV closes. */
+  async close(): Promise<void> {
+    await this.#search.close();
   }
 
   /**
@@ -328,12 +332,19 @@ export class EventPipeline {
     if (event.type === "m.room.member") {
       previousMembership = await rooms.membership(roomId, event.stateKey!);
     }
-    let redactionTarget: { stored: StoredEvent; record: EventRecord } | null = null;
+    let redactionTarget: RedactionTarget | null = null;
     if (event.type === "m.room.redaction" && event.redacts !== undefined) {
       const raw = await kv.get<EventRecord>(roomKeys.event(event.redacts));
       const stored = raw.value ? await rooms.event(event.redacts) : null;
       if (raw.value && stored && stored.event.roomId === roomId) {
-        redactionTarget = { stored, record: raw.value };
+        const targetPos = stored.meta.pos;
+        let search: RedactionTarget["search"] = { set: [], remove: [] };
+        if (targetPos !== null && eventTerms(stored.event)) {
+          // The target's postings may still be in memory: have them written, then rewrite.
+          await this.#search.flushThrough(targetPos);
+          search = await searchRemovals(kv, stored.event, targetPos);
+        }
+        redactionTarget = { stored, record: raw.value, search };
       }
     }
     let strippedState: StrippedStateEvent[] | undefined;
@@ -349,7 +360,8 @@ export class EventPipeline {
     let ticket: CommitTicket;
     let written: Written;
     try {
-      written = this.#mutations(ctx, event, {
+      written = eventMutations(ctx, event, {
+        states: rooms.states,
         ...admission,
         pos,
         stateAfter,
@@ -371,8 +383,12 @@ export class EventPipeline {
       { room, rules, head, extremities, state: stateAfter, lineage },
       ticket,
     );
+    // Registered now, so these run in commit order: the indexer needs events in that order.
     ticket.done.then(
-      () => this.#cache.settled(roomId, lineage, true),
+      () => {
+        this.#cache.settled(roomId, lineage, true);
+        this.#search.add(event, pos);
+      },
       () => this.#cache.settled(roomId, lineage, false),
     );
 
@@ -401,128 +417,6 @@ export class EventPipeline {
       return stored;
     };
     return { finish };
-  }
-
-  /** The one commit of an event (see the module comment), and what it changes. */
-  #mutations(
-    ctx: RoomContext | null,
-    event: RoomEvent,
-    w: {
-      room: RoomRecord;
-      pos: number;
-      stateBefore: StateMap;
-      stateAfter: StateMap;
-      groupBefore: number | null;
-      groupAfter: number;
-      prepared: PreparedGroup | null;
-      previousMembership: MembershipRecord | null;
-      redactionTarget: { stored: StoredEvent; record: EventRecord } | null;
-      strippedState: StrippedStateEvent[] | undefined;
-      txn?: { deviceId: string; txnId: string };
-    },
-  ): Written {
-    const { room, pos, stateBefore, groupBefore, groupAfter, prepared } = w;
-    const roomId = room.roomId;
-    const isState = event.stateKey !== undefined;
-    const tuple = isState ? stateTupleKey(event.type, event.stateKey!) : null;
-    const membership = event.type === "m.room.member" ? event.content.membership : undefined;
-    const meta: EventMeta = {
-      roomId,
-      pos,
-      depth: event.depth,
-      stateGroupBefore: groupBefore ?? groupAfter,
-      stateGroup: groupAfter,
-      rejected: null,
-      outlier: false,
-      txn: w.txn ?? null,
-      redactedBy: null,
-      receivedTs: Date.now(),
-      replacesState: tuple !== null ? stateBefore.get(tuple) ?? null : null,
-    };
-    if (w.strippedState) meta.strippedState = w.strippedState;
-    const m = new Mutations();
-    const encoded = encodePdu(event);
-    const record: EventRecord = { meta, pdu: encoded.pdu, parts: encoded.parts.length };
-    m.set(roomKeys.event(event.eventId), record, {
-      sizeHint: (encoded.pdu?.length ?? 0) * 2 + 1024,
-    });
-    encoded.parts.forEach((part, i) => {
-      m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
-    });
-    const entry: TimelineEntry = {
-      pos,
-      eventId: event.eventId,
-      type: event.type,
-      sender: event.sender,
-    };
-    if (isState) entry.stateKey = event.stateKey;
-    if (typeof membership === "string") entry.membership = membership;
-    m.set(roomKeys.timeline(roomId, pos), entry);
-    m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos);
-    for (const [key, value] of relationMutations(event, pos)) m.set(key, value);
-    for (const [key, value] of searchMutations(event, pos)) m.set(key, value);
-
-    const prevIds = new Set(event.prevEvents);
-    const extremities = [
-      ...(ctx?.extremities ?? []).filter((e) => !prevIds.has(e.eventId)),
-      event,
-    ];
-    const head: RoomHead = {
-      extremities: extremities.map((e) => e.eventId),
-      stateGroup: groupAfter,
-      lastPos: pos,
-      maxDepth: Math.max(ctx?.head.maxDepth ?? 0, event.depth),
-    };
-    m.set(roomKeys.head(roomId), head, { shared: true });
-    if (!ctx) m.set(roomKeys.room(roomId), room);
-
-    if (prepared) {
-      this.#deps.rooms.states.write(m, prepared);
-      m.set(roomKeys.currentState(roomId, event.type, event.stateKey!), {
-        eventId: event.eventId,
-        ...(typeof membership === "string" ? { membership } : {}),
-      });
-    }
-    let membershipRecord: MembershipRecord | null = null;
-    if (typeof membership === "string") {
-      membershipRecord = {
-        roomId,
-        userId: event.stateKey!,
-        membership,
-        eventId: event.eventId,
-        pos,
-        sender: event.sender,
-        lastJoinPos: membership === "join" ? pos : w.previousMembership?.lastJoinPos ?? null,
-      };
-      m.set(roomKeys.userRoom(event.stateKey!, roomId), membershipRecord);
-    }
-    let redactedTarget: StoredEvent | null = null;
-    if (event.type === "m.room.redaction" && event.redacts !== undefined) {
-      const target = w.redactionTarget;
-      if (target) {
-        const targetMeta = { ...target.record.meta, redactedBy: event.eventId };
-        m.set(roomKeys.event(event.redacts), { ...target.record, meta: targetMeta }, {
-          sizeHint: (target.record.pdu?.length ?? 0) * 2 + 1024,
-        });
-        redactedTarget = { ...target.stored, meta: targetMeta };
-        const { event: targetEvent, meta: { pos: targetPos } } = target.stored;
-        if (targetPos !== null) {
-          for (const key of relationRemovals(targetEvent, targetPos)) m.delete(key);
-          for (const key of searchRemovals(targetEvent, targetPos)) m.delete(key);
-        }
-      } else {
-        m.set(roomKeys.pendingRedaction(event.redacts, event.eventId), null);
-      }
-    }
-    if (w.txn) {
-      m.set(
-        roomKeys.txn(event.sender, w.txn.deviceId, roomId, w.txn.txnId),
-        { eventId: event.eventId, createdTs: meta.receivedTs },
-        { expireIn: TXN_TTL_MS },
-      );
-    }
-    m.max(STREAM_META_KEY, pos, { shared: true });
-    return { mutations: m, head, extremities, meta, membershipRecord, redactedTarget };
   }
 
   async #strippedState(state: StateMap, event: RoomEvent): Promise<StrippedStateEvent[]> {
@@ -556,16 +450,6 @@ export class EventPipeline {
       if (this.#locks.get(roomId) === tail) this.#locks.delete(roomId);
     }
   }
-}
-
-/** What one event's commit writes and changes. */
-interface Written {
-  mutations: Mutations;
-  head: RoomHead;
-  extremities: RoomEvent[];
-  meta: EventMeta;
-  membershipRecord: MembershipRecord | null;
-  redactedTarget: StoredEvent | null;
 }
 
 /** An event of the room built before this one could not be stored. */

@@ -6,7 +6,15 @@
  * @module
  */
 
-import { type SearchField, searchKeys, type SearchPosting, tokenize } from "./index.ts";
+import {
+  isSearchBlock,
+  type SearchBlock,
+  type SearchField,
+  searchKeys,
+  type SearchPosting,
+  tokenize,
+} from "./index.ts";
+import { indexerOf } from "./indexer.ts";
 
 /** Most postings read per query term and room (a very common prefix stops here). */
 export const MAX_POSTINGS_PER_TERM = 5000;
@@ -43,6 +51,7 @@ export async function findMatches(
   const hits: SearchHit[] = [];
   const highlights = new Set<string>();
   if (query.terms.length === 0) return { hits, highlights };
+  const indexer = indexerOf(kv);
   for (const roomId of query.roomIds) {
     // pos -> (query term index -> best score), plus what is needed to report the hit.
     const found = new Map<
@@ -51,25 +60,48 @@ export async function findMatches(
     >();
     for (let i = 0; i < query.terms.length; i++) {
       const term = query.terms[i];
-      const iter = kv.list<SearchPosting>(searchKeys.prefixRange(roomId, term), {
+      const posting = (
+        word: string,
+        pos: number,
+        field: SearchField,
+        p: { eventId: string; tf: number; len: number },
+      ) => {
+        if (pos > query.upto || !query.fields.has(field)) return;
+        // Only events that matched every earlier term can still match.
+        let hit = found.get(pos);
+        if (i === 0 && !hit) {
+          hit = { eventId: p.eventId, field, scores: [], words: new Set() };
+          found.set(pos, hit);
+        }
+        if (!hit) return;
+        const weight = word === term ? 1 : 0.5;
+        const score = weight * (1 + Math.log(p.tf)) / Math.sqrt(p.len);
+        hit.scores[i] = Math.max(hit.scores[i] ?? 0, score);
+        hit.words.add(word);
+      };
+      // Postings still in memory first: one written meanwhile is then read from KV as well,
+      // and counted once (by position).
+      for (const p of indexer?.memoryPostings(roomId, term) ?? []) {
+        posting(p.term, p.pos, p.field, p);
+      }
+      let read = 0;
+      const iter = kv.list<SearchPosting | SearchBlock>(searchKeys.prefixRange(roomId, term), {
         limit: MAX_POSTINGS_PER_TERM,
       });
       for await (const entry of iter) {
         const word = entry.key[2] as string;
-        const pos = entry.key[3] as number;
         const field = entry.key[4] as SearchField;
-        if (pos > query.upto || !query.fields.has(field)) continue;
-        // Only events that matched every earlier term can still match.
-        let hit = found.get(pos);
-        if (i === 0 && !hit) {
-          hit = { eventId: entry.value.eventId, field, scores: [], words: new Set() };
-          found.set(pos, hit);
+        const value = entry.value;
+        if (isSearchBlock(value)) {
+          for (const [pos, eventId, tf, len] of value.postings) {
+            posting(word, pos, field, { eventId, tf, len });
+          }
+          read += value.postings.length;
+        } else {
+          posting(word, entry.key[3] as number, field, value);
+          read++;
         }
-        if (!hit) continue;
-        const weight = word === term ? 1 : 0.5;
-        const score = weight * (1 + Math.log(entry.value.tf)) / Math.sqrt(entry.value.len);
-        hit.scores[i] = Math.max(hit.scores[i] ?? 0, score);
-        hit.words.add(word);
+        if (read >= MAX_POSTINGS_PER_TERM) break;
       }
       for (const [pos, hit] of found) if (hit.scores[i] === undefined) found.delete(pos);
       if (found.size === 0) break;

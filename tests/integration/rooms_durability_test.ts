@@ -1,7 +1,8 @@
 /**
  * Acknowledged writes are durable: a real `deno run -A main.ts serve` process is SIGKILLed
  * while clients send, restarted on the same data directory, and every event_id it had
- * acknowledged with a 200 must be retrievable.
+ * acknowledged with a 200 must be retrievable, and searchable (search postings still in memory
+ * at the kill are written again at start-up).
  */
 import { assert, assertEquals } from "../unit/assert.ts";
 
@@ -95,7 +96,7 @@ Deno.test("durability: SIGKILL while clients send loses no acknowledged event", 
     ].join("\n") + "\n",
   );
   let server = await startServer(configPath, port);
-  const acknowledged: { roomId: string; eventId: string; token: string }[] = [];
+  const acknowledged: { roomId: string; eventId: string; token: string; word: string }[] = [];
   try {
     const tokens = [];
     for (const name of ["k1", "k2", "k3", "k4"]) tokens.push(await register(server.baseUrl, name));
@@ -113,19 +114,22 @@ Deno.test("durability: SIGKILL while clients send loses no acknowledged event", 
       [0, 1, 2].map(async (lane) => {
         let n = 0;
         while (!stop) {
+          // A word no other message has (nor starts with), to find this one by search.
+          const word = `w${i}x${lane}x${n}z`;
           try {
             const res = await call(
               server.baseUrl,
               "PUT",
               `/_matrix/client/v3/rooms/${encodeURIComponent(rooms[i])}/send/m.room.message/` +
                 `l${lane}-${n++}`,
-              { token, body: { msgtype: "m.text", body: `lane ${lane} message ${n}` } },
+              { token, body: { msgtype: "m.text", body: `lane ${lane} message ${word}` } },
             );
             if (res.status === 200) {
               acknowledged.push({
                 roomId: rooms[i],
                 eventId: res.body.event_id as string,
                 token,
+                word,
               });
             }
           } catch {
@@ -157,6 +161,21 @@ Deno.test("durability: SIGKILL while clients send loses no acknowledged event", 
       if (got.status !== 200) missing.push(`${eventId}: ${got.status}`);
     }
     assertEquals(missing, [], `${missing.length} of ${count} acknowledged events lost`);
+    // The newest acknowledged messages (their postings were likely still in memory) and a
+    // sample of the others are found by their word.
+    const sample = [...acknowledged.slice(-40), ...acknowledged.filter((_, i) => i % 25 === 0)];
+    const unfound: string[] = [];
+    for (const { eventId, token, word } of sample) {
+      const res = await call(server.baseUrl, "POST", "/_matrix/client/v3/search", {
+        token,
+        body: { search_categories: { room_events: { search_term: word } } },
+      });
+      const results = (res.body.search_categories as {
+        room_events: { results: { result: { event_id: string } }[] };
+      }).room_events.results;
+      if (results.length !== 1 || results[0].result.event_id !== eventId) unfound.push(word);
+    }
+    assertEquals(unfound, [], `${unfound.length} of ${sample.length} not found by search`);
     // The rooms still accept events after the crash.
     const after = await call(
       server.baseUrl,

@@ -111,8 +111,10 @@ export class Transactions {
   }
 }
 
+/** Length-prefixed, so that no two keys share a string whatever their characters. */
 function mapKey(key: TransactionKey): string {
-  return JSON.stringify([key.userId, key.deviceId, key.roomId, key.txnId]);
+  const { userId, deviceId, roomId, txnId } = key;
+  return `${userId.length}:${userId}${deviceId.length}:${deviceId}${roomId.length}:${roomId}${txnId}`;
 }
 
 /** FNV-1a of the key, into {@link BUCKETS}. */

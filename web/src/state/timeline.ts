@@ -26,6 +26,8 @@ import {
 
 /** Events asked for per page. */
 const PAGE_SIZE = 30;
+/** How long paging waits after a failed (or empty) page before it asks again. */
+const RETRY_MS = 5000;
 
 /** What the timeline shows: the window's events and the rows laid out from them. */
 export interface TimelineView {
@@ -127,6 +129,7 @@ export class RoomTimeline {
   #bumpQueued = false;
   #lastReadSent: string | null = null;
   #serial = 0;
+  #retryAfter = 0;
 
   /** Changes whenever an event on screen or the window changes. */
   readonly version: ReadonlySignal<number> = computed(() => this.#version.value);
@@ -263,20 +266,30 @@ export class RoomTimeline {
     }
   }
 
-  /** Fetches older messages; false when there are none (or fetching failed). */
-  async loadOlder(): Promise<boolean> {
+  /**
+   * Fetches older messages; false when there are none (or fetching failed). `userAsked`: the
+   * "Load older messages" button, which tries again at once.
+   */
+  async loadOlder(options: { userAsked?: boolean } = {}): Promise<boolean> {
     const window = this.#window;
     if (!window || this.#loadingOlder.value || !this.#canLoadOlder.value) return false;
+    // After a failure (or a page with nothing new), wait before asking again unless the person
+    // asks: scrolling and every render would otherwise ask in a loop while offline.
+    if (!options.userAsked && Date.now() < this.#retryAfter) return false;
     this.#loadingOlder.value = true;
     try {
-      return await window.paginate(this.#sdk.EventTimeline.BACKWARDS, PAGE_SIZE);
+      const more = await window.paginate(this.#sdk.EventTimeline.BACKWARDS, PAGE_SIZE);
+      if (!more) this.#retryAfter = Date.now() + RETRY_MS;
+      this.#failed.value = false;
+      this.#refresh();
+      return more;
     } catch (err) {
       console.warn("gemeng: older messages could not load", err);
+      this.#retryAfter = Date.now() + RETRY_MS;
       this.#failed.value = true;
       return false;
     } finally {
       this.#loadingOlder.value = false;
-      this.#refresh();
     }
   }
 
@@ -284,16 +297,19 @@ export class RoomTimeline {
   async loadNewer(): Promise<void> {
     const window = this.#window;
     if (!window || this.#atLiveEnd.value || this.#loadingOlder.value) return;
+    if (Date.now() < this.#retryAfter) return;
     const { EventTimeline } = this.#sdk;
     this.#loadingOlder.value = true;
     try {
-      await window.paginate(EventTimeline.FORWARDS, PAGE_SIZE);
+      const more = await window.paginate(EventTimeline.FORWARDS, PAGE_SIZE);
       this.#atLiveEnd.value = !window.canPaginate(EventTimeline.FORWARDS);
+      if (!more && !this.#atLiveEnd.value) this.#retryAfter = Date.now() + RETRY_MS;
+      this.#refresh();
     } catch (err) {
       console.warn("gemeng: newer messages could not load", err);
+      this.#retryAfter = Date.now() + RETRY_MS;
     } finally {
       this.#loadingOlder.value = false;
-      this.#refresh();
     }
   }
 

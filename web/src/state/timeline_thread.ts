@@ -32,6 +32,7 @@ export class ThreadTimeline {
   readonly #disposers: (() => void)[] = [];
   #bumpQueued = false;
   #lastReadSent: string | null = null;
+  #retryAfter = 0;
 
   /** Older replies are being fetched. */
   readonly loadingOlder: ReadonlySignal<boolean> = computed(() => this.#loadingOlder.value);
@@ -118,18 +119,20 @@ export class ThreadTimeline {
     return reply?.getId() ?? undefined;
   }
 
-  /** Fetches older replies. */
-  async loadOlder(): Promise<void> {
+  /** Fetches older replies (after a failure, not again for a few seconds unless asked). */
+  async loadOlder(options: { userAsked?: boolean } = {}): Promise<void> {
     const thread = this.#thread;
     if (!thread || this.#loadingOlder.value) return;
+    if (!options.userAsked && Date.now() < this.#retryAfter) return;
     this.#loadingOlder.value = true;
     try {
       await this.#client.paginateEventTimeline(thread.liveTimeline, { backwards: true, limit: 30 });
+      this.#bump();
     } catch (err) {
       console.warn("gemeng: older replies could not load", err);
+      this.#retryAfter = Date.now() + 5000;
     } finally {
       this.#loadingOlder.value = false;
-      this.#bump();
     }
   }
 

@@ -125,7 +125,7 @@ export function ThreadPanel(
                   class="rounded-md border border-slate-400 px-3 py-1 text-sm font-semibold hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-500 dark:hover:bg-slate-800"
                   onClick={() => {
                     scroll.keepPlace();
-                    void thread.loadOlder();
+                    void thread.loadOlder({ userAsked: true });
                   }}
                 >
                   {i18n.t("timeline.thread.loadOlder")}

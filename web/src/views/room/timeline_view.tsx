@@ -137,6 +137,10 @@ export function useStickyScroll(options: {
       const element = scroller.current;
       if (element) anchor.current = { height: element.scrollHeight, top: element.scrollTop };
     },
+    /** Nothing came in above after all. */
+    dropPlace() {
+      anchor.current = null;
+    },
     /** Scrolls to the bottom and sticks there. */
     toBottom() {
       stick.current = true;
@@ -162,14 +166,16 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
   const highlight = timeline.highlight.value;
   const [marked, setMarked] = useState<string | null>(null);
 
-  const loadOlder = () => {
+  const loadOlder = (userAsked = false) => {
     if (!timeline.canLoadOlder.value || timeline.loadingOlder.value) return;
     scroll.keepPlace();
-    void timeline.loadOlder();
+    void timeline.loadOlder({ userAsked }).then((more) => {
+      if (!more) scroll.dropPlace();
+    });
   };
   const scroll = useStickyScroll({
     content: view,
-    onTop: loadOlder,
+    onTop: () => loadOlder(),
     onBottom: () => {
       if (!timeline.atLiveEnd.value) void timeline.loadNewer();
       else if (pageIsSeen()) timeline.markRead();
@@ -211,7 +217,11 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
         <div ref={scroll.inner}>
           <div class="flex flex-col items-center gap-2 px-4 pt-3">
             {canLoadOlder && !loadingOlder && (
-              <button type="button" class={QUIET_BUTTON} onClick={loadOlder}>
+              <button
+                type="button"
+                class={QUIET_BUTTON}
+                onClick={() => loadOlder(true)}
+              >
                 {i18n.t("timeline.loadOlder")}
               </button>
             )}

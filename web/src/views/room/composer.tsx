@@ -98,10 +98,13 @@ export function ComposerView(props: ComposerViewProps): JSX.Element {
     if (editor.current && composer.draft.length) writeParts(editor.current, composer.draft);
     return () => composer.setMentionQuery(null);
   }, [composer]);
-  // The model asks for content (an edit's text, or empty after sending).
+  // The model asks for content (an edit's text, or empty after sending); what it asked before
+  // this view existed is in the draft already.
+  const shownSerial = useRef(load?.serial);
   useLayoutEffect(() => {
     const element = editor.current;
-    if (!element || !load) return;
+    if (!element || !load || load.serial === shownSerial.current) return;
+    shownSerial.current = load.serial;
     writeParts(element, load.parts);
     if (load.parts.length) {
       element.focus();

@@ -13,6 +13,7 @@ import { MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
+import { wakeUsers } from "../sync/positions.ts";
 import { accountKeys } from "../store/kv_store.ts";
 import {
   type CrossSigningUsage,
@@ -335,10 +336,11 @@ async function signOtherMasterKey(
       ),
       signature,
     );
-    // Only the signer may see the signature, so only the signer's devices are told.
-    await addDeviceListChange(kv, op, { userId: signerUserId, pos, crossSigning: true });
+    // Only the signer may see the signature, so only the signer's devices are told: the
+    // target shows up in their device_lists.changed (as Synapse's user-signature stream).
+    op.set(e2eeKeys.userSignatureChange(pos, signerUserId, targetUserId), true);
   }, { attempts: 1 });
-  if (pos !== null) wakeDeviceListWatchers(hs, signerUserId, pos);
+  if (pos !== null) wakeUsers(hs, [signerUserId], pos);
   return pos === null ? failure("M_UNKNOWN", "The key changed meanwhile; try again") : null;
 }
 

@@ -80,6 +80,24 @@ export async function usersChangedBetween(
   return users;
 }
 
+/** Users whose master key `signerUserId` signed at a position in `(since, upto]`. */
+export async function usersSignedBetween(
+  kv: Deno.Kv,
+  signerUserId: string,
+  range: { since: number; upto: number },
+): Promise<Set<string>> {
+  const users = new Set<string>();
+  if (range.upto <= range.since) return users;
+  const iter = kv.list<true>({
+    start: [...e2eeKeys.userSignatureLog(), range.since + 1],
+    end: [...e2eeKeys.userSignatureLog(), range.upto + 1],
+  });
+  for await (const entry of iter) {
+    if (entry.key[2] === signerUserId) users.add(entry.key[3] as string);
+  }
+  return users;
+}
+
 /** The position of a user's latest device-list change, or null if there never was one. */
 export async function deviceListHead(kv: Deno.Kv, userId: string): Promise<number | null> {
   return (await kv.get<number>(e2eeKeys.deviceListHead(userId))).value;

@@ -146,6 +146,19 @@ export const e2eeKeys = {
   deviceListChange: (pos: number, userId: string): Deno.KvKey => ["e2ee_dl", pos, userId],
   /** Prefix of the global device-list change log. */
   deviceListLog: (): Deno.KvKey => ["e2ee_dl"],
+  /**
+   * `["e2ee_usig", pos, signerUserId, targetUserId]` -> true: the signer signed the target's
+   * master key at `pos`. Only the signer sees it (the target in the signer's
+   * `device_lists.changed`), so their clients fetch the target's keys with the new signature.
+   */
+  userSignatureChange: (pos: number, signer: string, target: string): Deno.KvKey => [
+    "e2ee_usig",
+    pos,
+    signer,
+    target,
+  ],
+  /** Prefix of the user-signature log. */
+  userSignatureLog: (): Deno.KvKey => ["e2ee_usig"],
   /** `["e2ee_dl_head", userId]` -> the position of the user's latest device-list change. */
   deviceListHead: (userId: string): Deno.KvKey => ["e2ee_dl_head", userId],
   /** `["e2ee_to_device", userId, deviceId, pos]` -> {@link ToDeviceRecord}. */

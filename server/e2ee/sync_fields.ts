@@ -9,7 +9,7 @@
 import { invalidParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "./device_keys.ts";
-import { usersChangedBetween } from "./device_lists.ts";
+import { usersChangedBetween, usersSignedBetween } from "./device_lists.ts";
 import { visiblePosition } from "./positions.ts";
 import { type ToDeviceEvent, toDeviceForSync } from "./to_device.ts";
 
@@ -77,6 +77,8 @@ export async function deviceListsBetween(
 
   const candidates = await usersChangedBetween(hs.kv, range);
   for (const other of candidates) if (await sharesRoom(other)) changed.add(other);
+  // Keys this user signed: their clients re-fetch them to see the signature.
+  for (const other of await usersSignedBetween(hs.kv, userId, range)) changed.add(other);
 
   // Membership changes in the rooms the requester is in, or was in during the range.
   const changes = await rooms.membershipChanges(userId, range);

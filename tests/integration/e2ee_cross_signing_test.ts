@@ -246,3 +246,42 @@ Deno.test("signatures/upload: device, master and other users' keys, with failure
     });
     assertEquals(notObject.body.errcode, "M_BAD_JSON");
   }));
+
+Deno.test("signatures/upload: signing another user's master key lists them in the signer's device_lists.changed only", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice", { deviceId: "ALICEDEV" });
+    const bob = await t.register("bob", { deviceId: "BOBDEV" });
+    const aliceKeys = await CrossSigning.create(alice.userId);
+    const bobKeys = await CrossSigning.create(bob.userId);
+    for (const [user, keys] of [[alice, aliceKeys], [bob, bobKeys]] as const) {
+      const res = await t.request("POST", DEVICE_SIGNING, {
+        token: user.accessToken,
+        body: await keys.uploadBody(),
+      });
+      assertEquals(res.status, 200);
+    }
+    // No shared room: only the signature can put bob in alice's changed list.
+    const sync = (user: TestUser, since?: string) =>
+      t.request("GET", `/_matrix/client/v3/sync?timeout=0${since ? `&since=${since}` : ""}`, {
+        token: user.accessToken,
+      });
+    const aliceSince = (await sync(alice)).body.next_batch;
+    const bobSince = (await sync(bob)).body.next_batch;
+    const bobMaster = (await query(t, alice, [bob.userId])).body.master_keys[bob.userId];
+    const res = await t.request("POST", SIGNATURES, {
+      token: alice.accessToken,
+      body: {
+        [bob.userId]: {
+          [bobKeys.master.publicKeyBase64]: await aliceKeys.signWith(
+            aliceKeys.userSigning,
+            bobMaster,
+          ),
+        },
+      },
+    });
+    assertEquals(res.body.failures, {});
+    const aliceNext = (await sync(alice, aliceSince)).body;
+    assertEquals(aliceNext.device_lists?.changed, [bob.userId]);
+    const bobNext = (await sync(bob, bobSince)).body;
+    assert(!bobNext.device_lists?.changed?.includes(alice.userId));
+  }));

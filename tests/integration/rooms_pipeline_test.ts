@@ -189,6 +189,19 @@ Deno.test("pipeline: a failed commit leaves no trace, fails the events built on 
     assertEquals(next.status, 200);
     const final = await chain(t, roomId);
     assertEquals(final.slice(-2), [retried.body.event_id, next.body.event_id]);
+    // A failed state event leaves the state as it was.
+    armed = true;
+    const badTopic = await t.request(
+      "PUT",
+      `${V3}/rooms/${enc(roomId)}/state/m.room.topic/`,
+      { token: alice.accessToken, body: { topic: "poison topic" } },
+    );
+    assertEquals(badTopic.status, 500);
+    armed = false;
+    const current = await t.request("GET", `${V3}/rooms/${enc(roomId)}/state/m.room.topic/`, {
+      token: alice.accessToken,
+    });
+    assertEquals(current.status, 404);
     // A state event after all this builds on the committed head.
     const topic = await t.request(
       "PUT",

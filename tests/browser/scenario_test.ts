@@ -11,10 +11,10 @@
 
 import { Buffer } from "node:buffer";
 import type { Locator, Page } from "playwright-core";
-import { encode as encodePng } from "fast-png";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { contains, kvBytes, shownEmoji, startTileServer } from "./scenario_support.ts";
 
 /** Rust crypto's WASM starts slowly in Chromium on a busy machine. */
 const TIMEOUT = 60_000;
@@ -40,25 +40,6 @@ interface Person {
   browser: BrowserSession;
   page: Page;
   errors: string[];
-}
-
-/** A tile server on loopback: every `/tiles/z/x/y.png` is a plain 256-pixel PNG. */
-function startTileServer(): { url: string; close(): Promise<void> } {
-  const png = encodePng({
-    width: 256,
-    height: 256,
-    data: new Uint8Array(256 * 256 * 3).fill(210),
-    channels: 3,
-  });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
-    if (/^\/tiles\/\d+\/\d+\/\d+\.png$/.test(new URL(req.url).pathname)) {
-      return new Response(png as Uint8Array<ArrayBuffer>, {
-        headers: { "content-type": "image/png", "access-control-allow-origin": "*" },
-      });
-    }
-    return new Response("no such tile", { status: 404 });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
 }
 
 async function openBrowser(name: string): Promise<Person> {
@@ -109,52 +90,20 @@ async function say(person: Person, text: string): Promise<void> {
   await person.page.keyboard.press("Enter");
 }
 
+/** Waits until the composer has the keyboard focus (Reply and Edit move it there). */
+async function composerFocused(person: Person): Promise<void> {
+  await until(
+    person.page,
+    `document.activeElement?.getAttribute("aria-label") === "Message"`,
+    `${person.name}'s composer to have focus`,
+  );
+}
+
 /** Runs one of a message's actions (they show on hover). */
 async function act(tile: Locator, action: string): Promise<void> {
   await tile.hover();
   await tile.getByRole("toolbar", { name: "Message actions" })
     .getByRole("button", { name: action, exact: true }).click();
-}
-
-/** The emoji (and their names) the verification dialog shows. */
-async function shownEmoji(page: Page): Promise<string[]> {
-  const list = page.getByRole("dialog", { name: "Verification" })
-    .getByRole("list", { name: "Emoji to compare" });
-  await list.waitFor();
-  const items = list.getByRole("listitem");
-  const shown: string[] = [];
-  for (let i = 0; i < await items.count(); i++) {
-    const item = items.nth(i);
-    shown.push(`${await item.getAttribute("data-sas-emoji")} ${await item.textContent()}`);
-  }
-  return shown;
-}
-
-function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return true;
-  }
-  return false;
-}
-
-/** Every key and value of the server's KV store, as bytes (blobs raw, the rest as JSON). */
-async function kvBytes(kv: Deno.Kv): Promise<Uint8Array[]> {
-  const encoder = new TextEncoder();
-  const out: Uint8Array[] = [];
-  const json = (value: unknown) =>
-    JSON.stringify(value, (_key, v) => {
-      if (v instanceof Uint8Array) return new TextDecoder().decode(v);
-      if (typeof v === "bigint") return v.toString();
-      return v;
-    }) ?? "";
-  for await (const entry of kv.list({ prefix: [] })) {
-    out.push(encoder.encode(json(entry.key)));
-    out.push(entry.value instanceof Uint8Array ? entry.value : encoder.encode(json(entry.value)));
-  }
-  return out;
 }
 
 Deno.test({
@@ -184,12 +133,12 @@ Deno.test({
         sanitizeExit: false,
       });
       if (!ok) {
-        if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-          for (const person of people) {
-            await person.page.screenshot({ path: `/tmp/scenario_${person.name}.png` })
-              .catch(() => {});
-          }
+        // What each screen showed when the step failed.
+        const dir = await Deno.makeTempDir({ prefix: "gemeng-scenario-" });
+        for (const person of people) {
+          await person.page.screenshot({ path: `${dir}/${person.name}.png` }).catch(() => {});
         }
+        console.error(`screenshots of the failed step: ${dir}`);
         throw new Error(`step failed: ${name}`);
       }
     };
@@ -276,6 +225,7 @@ Deno.test({
       await step("alice edits her message; bob sees the new text and (edited)", async () => {
         await act(message(alice, "bob", SECRET.first), "Edit");
         await alice.page.getByText("Editing your message").waitFor();
+        await composerFocused(alice);
         await alice.page.keyboard.press("End");
         await alice.page.keyboard.type(" fir den Dënschdeg");
         await alice.page.keyboard.press("Enter");
@@ -288,6 +238,7 @@ Deno.test({
       await step("bob replies to the edited message; alice sees the reply", async () => {
         await act(message(bob, "alice", SECRET.edited), "Reply");
         await bob.page.getByText("Replying to alice").waitFor();
+        await composerFocused(bob);
         await bob.page.keyboard.type(SECRET.reply);
         await bob.page.keyboard.press("Enter");
         const reply = message(alice, "bob", SECRET.reply);

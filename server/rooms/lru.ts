@@ -1,9 +1,13 @@
 /**
- * A bounded in-memory cache with second-chance ("clock") eviction: a hit only sets a flag, so
- * reads never reorder the underlying Map (a delete + set on every hit cost more than the
- * lookups it served, see BENCHMARKS.md). Eviction walks from the oldest insertion: an entry
- * whose flag is set gets it cleared and moves to the back; the first unflagged entry goes.
- * Entries used since the last sweep therefore survive it, as in an LRU, at O(1) per hit.
+ * A bounded in-memory cache with CLOCK ("second chance") eviction: a hit only sets a flag, so
+ * reads never reorder anything (a delete + set on every hit cost more than the lookups it
+ * served, see BENCHMARKS.md). Entries sit in slots of an array; a hand sweeps the slots when
+ * room is needed: a flagged entry loses its flag and stays, the first unflagged one goes.
+ * Entries used since the hand last passed them survive, as in an LRU, at O(1) per hit.
+ *
+ * The slots are arrays rather than a Map used as a queue: a Map that keeps losing its oldest
+ * entries accumulates deleted holes at its front, which every "oldest entry" lookup walks
+ * again (37% of an initial sync's time once the event cache thrashed).
  *
  * The cache is bounded by entry count and, when `sizeOf` is given, by the approximate bytes
  * of its values, so caches of values of very different sizes (a 50-member room's state and a
@@ -11,13 +15,6 @@
  *
  * @module
  */
-
-interface Slot<V> {
-  value: V;
-  /** Used since the sweep last passed it. */
-  used: boolean;
-  bytes: number;
-}
 
 /** Options of {@link LruCache}. */
 export interface LruOptions<K, V> {
@@ -27,12 +24,21 @@ export interface LruOptions<K, V> {
   sizeOf?: (value: V, key: K) => number;
 }
 
+const EMPTY: unique symbol = Symbol("empty slot");
+
 /** A Map that forgets its least recently used entries beyond its bounds. */
 export class LruCache<K, V> {
-  readonly #map = new Map<K, Slot<V>>();
+  readonly #index = new Map<K, number>();
+  readonly #keys: (K | typeof EMPTY)[] = [];
+  readonly #values: (V | undefined)[] = [];
+  readonly #used: boolean[] = [];
+  readonly #sizes: number[] = [];
+  /** Slots emptied by deletes or evictions, reused before the arrays grow. */
+  readonly #free: number[] = [];
   readonly #capacity: number;
   readonly #maxBytes: number;
   readonly #sizeOf: ((value: V, key: K) => number) | undefined;
+  #hand = 0;
   #bytes = 0;
 
   /**
@@ -47,50 +53,58 @@ export class LruCache<K, V> {
 
   /** The value for `key`, marking it as recently used. */
   get(key: K): V | undefined {
-    const slot = this.#map.get(key);
+    const slot = this.#index.get(key);
     if (slot === undefined) return undefined;
-    slot.used = true;
-    return slot.value;
+    this.#used[slot] = true;
+    return this.#values[slot];
   }
 
   /** Whether `key` is cached (does not change its recency). */
   has(key: K): boolean {
-    return this.#map.has(key);
+    return this.#index.has(key);
   }
 
   /** Stores `value` for `key`, evicting entries beyond the bounds. */
   set(key: K, value: V): void {
     const bytes = this.#sizeOf ? this.#sizeOf(value, key) : 0;
-    const slot = this.#map.get(key);
-    if (slot) {
-      this.#bytes += bytes - slot.bytes;
-      slot.value = value;
-      slot.bytes = bytes;
-      slot.used = true;
+    let slot = this.#index.get(key);
+    if (slot !== undefined) {
+      this.#bytes += bytes - this.#sizes[slot];
+      this.#used[slot] = true;
     } else {
-      this.#map.set(key, { value, used: false, bytes });
+      slot = this.#free.pop() ?? this.#keys.length;
+      this.#keys[slot] = key;
+      // New entries get their chance too: the hand may be about to reach their slot.
+      this.#used[slot] = true;
+      this.#index.set(key, slot);
       this.#bytes += bytes;
     }
-    this.#evict();
+    this.#values[slot] = value;
+    this.#sizes[slot] = bytes;
+    this.#evict(slot);
   }
 
   /** Forgets `key`. */
   delete(key: K): void {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return;
-    this.#bytes -= slot.bytes;
-    this.#map.delete(key);
+    const slot = this.#index.get(key);
+    if (slot !== undefined) this.#remove(slot);
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.#map.clear();
+    this.#index.clear();
+    this.#keys.length = 0;
+    this.#values.length = 0;
+    this.#used.length = 0;
+    this.#sizes.length = 0;
+    this.#free.length = 0;
+    this.#hand = 0;
     this.#bytes = 0;
   }
 
   /** Number of cached entries. */
   get size(): number {
-    return this.#map.size;
+    return this.#index.size;
   }
 
   /** Approximate bytes of the cached values (0 without `sizeOf`). */
@@ -98,17 +112,26 @@ export class LruCache<K, V> {
     return this.#bytes;
   }
 
-  #evict(): void {
-    // Each turn either clears a flag or evicts, so this ends within two passes.
-    while (this.#map.size > this.#capacity || this.#bytes > this.#maxBytes) {
-      const [key, slot] = this.#map.entries().next().value as [K, Slot<V>];
-      this.#map.delete(key);
-      if (slot.used) {
-        slot.used = false;
-        this.#map.set(key, slot);
-      } else {
-        this.#bytes -= slot.bytes;
-      }
+  #remove(slot: number): void {
+    this.#index.delete(this.#keys[slot] as K);
+    this.#keys[slot] = EMPTY;
+    this.#values[slot] = undefined;
+    this.#bytes -= this.#sizes[slot];
+    this.#sizes[slot] = 0;
+    this.#free.push(slot);
+  }
+
+  /** Evicts down to the bounds, `keep` (the entry just set) last. */
+  #evict(keep: number): void {
+    // Each step clears a flag, skips a slot or evicts, so this ends within two turns.
+    while (
+      this.#index.size > 0 && (this.#index.size > this.#capacity || this.#bytes > this.#maxBytes)
+    ) {
+      if (this.#hand >= this.#keys.length) this.#hand = 0;
+      const slot = this.#hand++;
+      if (this.#keys[slot] === EMPTY || (slot === keep && this.#index.size > 1)) continue;
+      if (this.#used[slot]) this.#used[slot] = false;
+      else this.#remove(slot);
     }
   }
 }

@@ -3,28 +3,41 @@ import { LruCache } from "../../server/rooms/lru.ts";
 import { Notifier } from "../../server/notifier.ts";
 import { StreamSequencer } from "../../server/stream.ts";
 
-Deno.test("lru: a hit gives an entry a second chance; the oldest unused entry goes", () => {
-  const cache = new LruCache<string, number>(3);
-  cache.set("a", 1);
-  cache.set("b", 2);
-  cache.set("c", 3);
-  assertEquals(cache.get("a"), 1);
-  cache.set("d", 4);
-  // "a" was used: "b" is the oldest unused entry.
-  assertEquals(cache.has("b"), false);
-  assertEquals([cache.has("a"), cache.has("c"), cache.has("d")], [true, true, true]);
-  // The sweep moved "a" behind "d" and cleared its mark: "c" is now the oldest.
+Deno.test("lru: entries used since the last sweep stay; unused ones go first", () => {
+  const cache = new LruCache<string, number>(4);
+  for (const key of ["a", "b", "c", "d"]) cache.set(key, key.charCodeAt(0));
+  // The first eviction sweeps every (new, hence flagged) entry once and takes the first.
   cache.set("e", 5);
-  assertEquals([cache.has("a"), cache.has("c"), cache.has("d")], [true, false, true]);
+  assertEquals(cache.size, 4);
+  assertEquals(cache.has("a"), false);
+  // "c" is used again: the next evictions take the unused "b" and "d", never "c".
+  assertEquals(cache.get("c"), 99);
   cache.set("f", 6);
-  assertEquals([cache.has("a"), cache.has("d")], [true, false]);
+  cache.set("g", 7);
+  assertEquals([cache.has("b"), cache.has("c"), cache.has("d")], [false, true, false]);
+  assertEquals(cache.size, 4);
+  // Replacing a value keeps the entry; deleting frees it, and its slot is reused.
+  cache.set("c", 30);
+  assertEquals(cache.get("c"), 30);
+  cache.delete("c");
+  assertEquals(cache.get("c"), undefined);
   assertEquals(cache.size, 3);
-  // Replacing a value keeps the entry; deleting frees it.
-  cache.set("e", 50);
-  assertEquals(cache.get("e"), 50);
-  cache.delete("e");
-  assertEquals(cache.get("e"), undefined);
-  assertEquals(cache.size, 2);
+  cache.set("h", 8);
+  assertEquals(cache.size, 4);
+  assertEquals(cache.get("h"), 8);
+});
+
+Deno.test("lru: a long scan through a small cache stays fast and bounded", () => {
+  const cache = new LruCache<number, number>(1000);
+  const started = performance.now();
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 5000; i++) {
+      if (cache.get(i) === undefined) cache.set(i, i);
+    }
+  }
+  assertEquals(cache.size, 1000);
+  // 100,000 misses: linear work (a Map-queue with holes made this quadratic).
+  assert(performance.now() - started < 2000);
 });
 
 Deno.test("lru: bounded by the bytes of its values", () => {

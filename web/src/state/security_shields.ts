@@ -130,6 +130,8 @@ async function computeShield(
   const me = client.getUserId();
   const other = senderId !== me;
   if (event.isState() || event.status !== null || event.isRedacted()) return null;
+  // In-room verification requests are sent in the clear by design (the SDK and Element).
+  if (event.getContent().msgtype === "m.key.verification.request") return null;
   if (event.isDecryptionFailure()) {
     return { kind: "waitingForKey", level: "notice", senderId, canVerifySender: false };
   }

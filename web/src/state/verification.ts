@@ -101,7 +101,18 @@ export class VerificationModel {
   #incoming(request: VerificationRequest): void {
     // One at a time: a second request waits (and times out) while one runs.
     if (this.#busy()) return;
-    this.#track(request);
+    if (!request.roomId) {
+      this.#track(request);
+      return;
+    }
+    // After a reload the SDK hands the crypto an in-room request again from the stored
+    // timeline, without this device's own answers: a request that this account already
+    // answered (or that was cancelled or finished) in the room is old, not new. Look once the
+    // rest of the stored timeline is in.
+    setTimeout(() => {
+      if (this.#busy() || request.phase === this.#api?.VerificationPhase.Cancelled) return;
+      if (!answeredInRoom(this.#client, request)) this.#track(request);
+    }, 500);
   }
 
   #forget(): void {
@@ -405,4 +416,29 @@ export function verificationModel(app: AppModel): VerificationModel {
  */
 export function startUserVerification(app: AppModel, userId: string): Promise<void> {
   return verificationModel(app).startUser(userId);
+}
+
+/** Verification event types that answer or end a request. */
+const FOLLOW_UPS = new Set([
+  "m.key.verification.ready",
+  "m.key.verification.start",
+  "m.key.verification.cancel",
+  "m.key.verification.done",
+]);
+
+/**
+ * Whether the room's loaded timeline holds an answer from this account to the in-room
+ * request, or its end (cancel or done) from anyone.
+ */
+function answeredInRoom(client: MatrixClient | null, request: VerificationRequest): boolean {
+  const room = client && request.roomId ? client.getRoom(request.roomId) : null;
+  const me = client?.getUserId();
+  if (!room || !request.transactionId) return false;
+  return room.getLiveTimeline().getEvents().some((event) => {
+    const type = event.getType();
+    if (!FOLLOW_UPS.has(type)) return false;
+    if (event.getRelation()?.event_id !== request.transactionId) return false;
+    return event.getSender() === me || type === "m.key.verification.cancel" ||
+      type === "m.key.verification.done";
+  });
 }

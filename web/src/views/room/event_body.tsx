@@ -82,6 +82,15 @@ export function EventBody(
     return <FileBody event={event} room={room} />;
   }
   if (msgtype === "m.location") return <LocationBody event={event} room={room} />;
+  if (msgtype === "m.key.verification.request") {
+    // Its body is a fallback for clients without in-room verification; this app has it.
+    const name = displayName(room, event.getSender() ?? "");
+    return (
+      <p class="text-sm text-slate-600 italic dark:text-slate-300">
+        {i18n.t("timeline.verificationRequest", { name })}
+      </p>
+    );
+  }
   const isReply = replyTarget(event.getWireContent()) !== null ||
     replyTarget(content) !== null;
   const text = <MessageText content={content} room={room} isReply={isReply} />;

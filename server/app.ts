@@ -159,6 +159,12 @@ export function createApp(
     ) {
       return new MatrixError("M_INVALID_PARAM", err.message).toResponse();
     }
+    if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.ConnectionReset) {
+      // The client went away while its body was being read (a cancelled upload): nobody is
+      // there to read the answer, and nothing was written.
+      return new MatrixError("M_UNKNOWN", "The request body was cut off", { status: 400 })
+        .toResponse();
+    }
     console.error("internal error:", err);
     return new MatrixError("M_UNKNOWN", "Internal server error", { status: 500 }).toResponse();
   });

@@ -1,0 +1,363 @@
+/**
+ * Files and voice messages in the web app, in headless Chromium against a real server: in an
+ * encrypted room a file goes up with progress and comes down on the other side with its name
+ * and bytes while the server holds only ciphertext; an image previews; a cancelled upload
+ * sends nothing; voice messages (fake microphone) carry Element's fields and play.
+ */
+
+import { Buffer } from "node:buffer";
+import type { Page, Request } from "playwright-core";
+import { encode as encodePng } from "fast-png";
+import { listUserMedia } from "../../server/media/media_store.ts";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
+import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+
+const TIMEOUT = 20_000;
+
+function browserTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name: `web files: ${name}`,
+    ignore: SKIP_REASON !== null,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/** A browser signed in as `user`, with its errors collected. */
+interface Person {
+  page: Page;
+  browser: BrowserSession;
+  errors: string[];
+}
+
+async function signIn(
+  server: TestServer,
+  user: TestUser,
+  options: { fakeMedia?: boolean } = {},
+): Promise<Person> {
+  const browser = await launchBrowser({ fakeMedia: options.fakeMedia });
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const errors: string[] = [];
+  const localpart = user.userId.slice(1).split(":")[0];
+  page.on("pageerror", (err) => errors.push(`${localpart}: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
+      errors.push(`${localpart}: ${msg.text()}`);
+    }
+  });
+  if (Deno.env.get("GEMENG_BROWSER_LOG")) {
+    page.on("console", (msg) => console.log(`[${localpart} ${msg.type()}] ${msg.text()}`));
+  }
+  await page.goto(server.baseUrl);
+  await page.getByLabel("Username").fill(localpart);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  // Encryption must be up before this device can receive room keys: wait for its keys to
+  // reach the server (the test's own sign-up device has none).
+  await waitForDeviceKeys(server, user);
+  return { page, browser, errors };
+}
+
+async function waitForDeviceKeys(server: TestServer, user: TestUser): Promise<void> {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    const res = await server.request("POST", "/_matrix/client/v3/keys/query", {
+      token: user.accessToken,
+      body: { device_keys: { [user.userId]: [] } },
+    });
+    assertEquals(res.status, 200);
+    const devices = res.body.device_keys?.[user.userId] ?? {};
+    if (Object.keys(devices).length > 0) return;
+    if (Date.now() > deadline) throw new Error(`no device keys for ${user.userId}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function openRoom(page: Page, name: string): Promise<void> {
+  await page.getByRole("navigation", { name: "Conversation list" })
+    .getByRole("link", { name, exact: true }).click();
+  await page.getByRole("heading", { name, exact: true }).waitFor();
+  await page.getByRole("button", { name: "Attach file" }).waitFor();
+}
+
+async function createRoom(
+  server: TestServer,
+  owner: TestUser,
+  guest: TestUser,
+  options: { name: string; encrypted: boolean },
+): Promise<string> {
+  const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+    token: owner.accessToken,
+    body: {
+      name: options.name,
+      preset: "private_chat",
+      invite: [guest.userId],
+      initial_state: options.encrypted
+        ? [{
+          type: "m.room.encryption",
+          state_key: "",
+          content: { algorithm: "m.megolm.v1.aes-sha2" },
+        }]
+        : [],
+    },
+  });
+  assertEquals(created.status, 200, JSON.stringify(created.body));
+  const roomId = created.body.room_id as string;
+  const joined = await server.request(
+    "POST",
+    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
+    { token: guest.accessToken, body: {} },
+  );
+  assertEquals(joined.status, 200, JSON.stringify(joined.body));
+  return roomId;
+}
+
+/** Picks files through the "Attach file" button's file chooser. */
+async function attach(
+  page: Page,
+  files: { name: string; mimeType: string; buffer: Uint8Array }[],
+): Promise<void> {
+  const [chooser] = await Promise.all([
+    page.waitForEvent("filechooser"),
+    page.getByRole("button", { name: "Attach file" }).click(),
+  ]);
+  await chooser.setFiles(files.map((file) => ({ ...file, buffer: Buffer.from(file.buffer) })));
+}
+
+/**
+ * Waits until `expression` is true in the page. Evaluated over the DevTools protocol each
+ * time: playwright's in-page polling would need `eval`, which the app's CSP forbids.
+ */
+async function until(page: Page, expression: string): Promise<void> {
+  const end = Date.now() + TIMEOUT;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const PROGRESS_MOVED =
+  `Number(document.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow")) > 0`;
+
+/** Limits the page's upload speed (bytes per second; -1 lifts the limit). */
+async function throttleUploads(page: Page, bytesPerSecond: number): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+async function rawDownload(server: TestServer, mxc: string, token: string): Promise<Uint8Array> {
+  const path = mxc.replace(/^mxc:\/\//, "");
+  const res = await fetch(`${server.baseUrl}/_matrix/client/v1/media/download/${path}`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  assertEquals(res.status, 200);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function pattern(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+function testPng(width: number, height: number): Uint8Array {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = x * 255 / width;
+      data[i + 1] = y * 255 / height;
+      data[i + 2] = ((x >> 5) + (y >> 5)) % 2 ? 200 : 40;
+    }
+  }
+  return encodePng({ width, height, data, channels: 3 });
+}
+
+async function messagesOf(server: TestServer, roomId: string, token: string) {
+  const res = await server.request(
+    "GET",
+    `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`,
+    { token },
+  );
+  assertEquals(res.status, 200);
+  // deno-lint-ignore no-explicit-any
+  return res.body.chunk as any[];
+}
+
+async function withTwo(
+  fn: (ctx: { server: TestServer; alice: TestUser; bob: TestUser; people: Person[] }) => Promise<
+    void
+  >,
+): Promise<void> {
+  const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
+  const people: Person[] = [];
+  try {
+    const alice = await server.register("alice");
+    const bob = await server.register("bob");
+    await fn({ server, alice, bob, people });
+    assertEquals(people.flatMap((p) => p.errors), [], "the pages threw or broke their CSP");
+  } finally {
+    for (const person of people) await person.browser.close();
+    await server.close();
+  }
+}
+
+browserTest("encrypted room: file with progress, download, image preview, cancel", async () => {
+  await withTwo(async ({ server, alice, bob, people }) => {
+    const roomId = await createRoom(server, alice, bob, { name: "Dossiers", encrypted: true });
+    // Bob's device exists (with its keys) before Alice encrypts for the room.
+    const b = await signIn(server, bob);
+    people.push(b);
+    await openRoom(b.page, "Dossiers");
+    const a = await signIn(server, alice);
+    people.push(a);
+    await openRoom(a.page, "Dossiers");
+    const uploads: Request[] = [];
+    a.page.on("request", (r) => {
+      if (r.method() === "POST" && r.url().includes("/_matrix/media/v3/upload")) uploads.push(r);
+    });
+
+    // A file, uploaded slowly enough to watch the progress bar move.
+    const name = "rapport annuel 2025.pdf";
+    const plaintext = pattern(600_000, 7);
+    await throttleUploads(a.page, 300_000);
+    await attach(a.page, [{ name, mimeType: "application/pdf", buffer: plaintext }]);
+    const bar = a.page.getByRole("progressbar", { name: `Uploading ${name}` });
+    await bar.waitFor();
+    await until(a.page, PROGRESS_MOVED);
+    await bar.waitFor({ state: "detached" });
+    await throttleUploads(a.page, -1);
+    assertEquals(uploads.length, 1);
+    assertEquals(uploads[0].headers()["content-type"], "application/octet-stream");
+    assert(!new URL(uploads[0].url()).searchParams.has("filename"), "no file name leaks");
+
+    // Bob sees the file and saves it with its name and its bytes.
+    await b.page.getByText(name).first().waitFor();
+    const [download] = await Promise.all([
+      b.page.waitForEvent("download"),
+      b.page.getByRole("button", { name: "Download" }).first().click(),
+    ]);
+    assertEquals(download.suggestedFilename(), name);
+    const saved = await Deno.readFile((await download.path())!);
+    assertEquals(saved.length, plaintext.length);
+    assert(saved.every((byte, i) => byte === plaintext[i]), "the downloaded bytes are the file's");
+
+    // An image: Alice makes an encrypted thumbnail; Bob's preview and full view render.
+    const png = testPng(1200, 900);
+    await attach(a.page, [{ name: "plan.png", mimeType: "image/png", buffer: png }]);
+    const open = b.page.getByRole("button", { name: "Open image plan.png" });
+    await open.locator("img").waitFor();
+    await until(
+      b.page,
+      `[...document.querySelectorAll("img[alt='plan.png']")]
+      .some((img) => img.complete && img.naturalWidth === 800)`,
+    ); // the 800x600 thumbnail
+    await open.click();
+    const dialog = b.page.getByRole("dialog", { name: "plan.png" });
+    await dialog.waitFor();
+    await until(b.page, `document.querySelector("dialog img")?.naturalWidth === 1200`);
+    await dialog.getByRole("button", { name: "Close" }).click();
+    await dialog.waitFor({ state: "detached" });
+
+    // The server holds ciphertext only: every upload of Alice's differs from what she sent
+    // (file, image and thumbnail: three uploads), and no download of them gives it back.
+    const media = await listUserMedia(server.hs.kv, alice.userId);
+    assertEquals(media.length, 3);
+    const stored = await Promise.all(
+      media.map(([origin, id]) => rawDownload(server, `mxc://${origin}/${id}`, bob.accessToken)),
+    );
+    const same = (x: Uint8Array, y: Uint8Array) =>
+      x.length === y.length && x.every((v, i) => v === y[i]);
+    for (const bytes of stored) {
+      assert(!same(bytes, plaintext) && !same(bytes, png), "the server never gets the plaintext");
+      assert(!startsWith(bytes, png.subarray(0, 8)), "no PNG signature on the server");
+    }
+    assert(stored.some((bytes) => bytes.length === plaintext.length), "the file's ciphertext");
+
+    // A big upload, cancelled halfway: the request is aborted and no message follows.
+    const before = (await messagesOf(server, roomId, alice.accessToken)).length;
+    await throttleUploads(a.page, 100_000);
+    const aborted = a.page.waitForEvent("requestfailed", (r) => r.url().includes("/upload"));
+    await attach(a.page, [{
+      name: "archive.zip",
+      mimeType: "application/zip",
+      buffer: pattern(3_000_000, 11),
+    }]);
+    await until(a.page, PROGRESS_MOVED);
+    await a.page.getByRole("button", { name: "Cancel upload" }).click();
+    await aborted;
+    await a.page.getByRole("progressbar").waitFor({ state: "detached" });
+    await throttleUploads(a.page, -1);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const after = await messagesOf(server, roomId, alice.accessToken);
+    assertEquals(after.length, before, "nothing was sent after the cancel");
+    assertEquals(await b.page.getByText("archive.zip").count(), 0);
+  });
+});
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return prefix.every((byte, i) => bytes[i] === byte);
+}
+
+browserTest("voice messages: recorded, sent with Element's fields, played", async () => {
+  await withTwo(async ({ server, alice, bob, people }) => {
+    const plainRoom = await createRoom(server, alice, bob, { name: "Voix", encrypted: false });
+    await createRoom(server, alice, bob, { name: "Voix secrètes", encrypted: true });
+    const b = await signIn(server, bob);
+    people.push(b);
+    const a = await signIn(server, alice, { fakeMedia: true });
+    people.push(a);
+
+    for (const room of ["Voix", "Voix secrètes"]) {
+      await openRoom(a.page, room);
+      await openRoom(b.page, room);
+      await a.page.getByRole("button", { name: "Record voice message" }).click();
+      await a.page.getByRole("timer").waitFor();
+      await a.page.waitForTimeout(2000);
+      await a.page.getByRole("button", { name: "Send voice message" }).click();
+
+      // Bob gets a player with the waveform and plays it.
+      const play = b.page.getByRole("button", { name: "Play voice message" });
+      await play.waitFor();
+      assertEquals(await b.page.locator("svg[data-waveform='48'] rect").count(), 48);
+      await play.click();
+      await until(b.page, `document.querySelector("audio")?.currentTime > 0.2`);
+      if (room === "Voix") {
+        const events = await messagesOf(server, plainRoom, bob.accessToken);
+        const voice = events.find((e) => e.content?.["org.matrix.msc3245.voice"]);
+        assert(voice, "a voice message was sent");
+        const c = voice.content;
+        assertEquals(c.msgtype, "m.audio");
+        assertEquals(c["org.matrix.msc3245.voice"], {});
+        assertEquals(c["org.matrix.msc1767.text"], "Voice message");
+        assert(/^mxc:\/\//.test(c.url), "an mxc URL");
+        assert(/^audio\/(ogg|webm)/.test(c.info.mimetype), c.info.mimetype);
+        assert(c.info.size > 1000, "some audio");
+        const audio = c["org.matrix.msc1767.audio"];
+        assertEquals(audio.duration, c.info.duration);
+        assert(audio.duration > 1200 && audio.duration < 4000, `duration ${audio.duration}`);
+        assertEquals(audio.waveform.length, 100);
+        assert(
+          audio.waveform.every((v: number) => Number.isInteger(v) && v >= 0 && v <= 1024),
+          "waveform values are integers 0..1024",
+        );
+        assert(audio.waveform.some((v: number) => v > 0), "the fake microphone is not silent");
+      }
+      await b.page.reload(); // one <audio> at a time for the next check
+    }
+  });
+});

@@ -11,7 +11,7 @@ import { useId } from "preact/hooks";
 import type { NewGroupForm, RoomActions } from "../../state/room_actions.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 import { DialogButtons, INPUT_CLASS, ProblemText } from "./parts.tsx";
 import { UserPickerField } from "./user_picker.tsx";
 

@@ -21,7 +21,7 @@ import {
 } from "../../state/room_settings.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 import { InviteIcon } from "./icons.tsx";
 import { DialogButtons, ProblemText } from "./parts.tsx";
 

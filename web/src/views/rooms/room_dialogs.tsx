@@ -17,7 +17,7 @@ import {
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { CreateRoomDialog } from "./create_room_dialog.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 import { DialogButtons, ProblemText, useRoomName } from "./parts.tsx";
 import { RoomSettingsDialog } from "./room_settings_view.tsx";
 import { StartChatDialog } from "./start_chat_dialog.tsx";

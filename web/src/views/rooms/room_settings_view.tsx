@@ -12,7 +12,7 @@ import type { RoomActions } from "../../state/room_actions.ts";
 import type { RoomSettings, RoomSnapshot } from "../../state/room_settings.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 import { MembersPanel } from "./members_panel.tsx";
 import { DialogButtons, INPUT_CLASS, ProblemText, useRoomName } from "./parts.tsx";
 import { RoomAvatar } from "./room_avatar.tsx";

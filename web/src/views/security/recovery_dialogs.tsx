@@ -11,7 +11,7 @@ import { useId, useRef, useState } from "preact/hooks";
 import { securityModel } from "../../state/security.ts";
 import { useApp } from "../context.ts";
 import { Button, ProblemBanner } from "../controls.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 
 const FIELD =
   "rounded-md border border-slate-400 bg-white px-3 py-2 font-mono text-base text-slate-900 focus:outline-2 focus:outline-offset-1 focus:outline-sky-600 dark:border-slate-500 dark:bg-slate-800 dark:text-slate-100";

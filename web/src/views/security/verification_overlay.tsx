@@ -11,7 +11,7 @@ import { securityModel } from "../../state/security.ts";
 import { verificationModel, type VerificationView } from "../../state/verification.ts";
 import { useApp } from "../context.ts";
 import { AppLink, Button } from "../controls.tsx";
-import { Dialog } from "./dialog.tsx";
+import { Dialog } from "../dialog.tsx";
 
 /**
  * Incoming and running device or user verifications (emoji), over every signed-in screen; on

@@ -1,15 +1,16 @@
 /** @jsxImportSource preact */
 /**
- * The room dialogs' modal: labelled by its title, focus moves in when it opens (to the element
- * marked `data-autofocus`, else the first control) and back where it was when it closes, Tab
- * stays inside, Escape closes it. Only the topmost open dialog answers the keyboard, so a
- * confirmation can open over the room settings.
+ * The app's one modal dialog: labelled by its title, focus moves in as soon as it opens (to the
+ * element marked `data-autofocus`, else the first control) and back where it was when it
+ * closes, Tab stays inside, focus that wanders out comes back, and Escape closes it. Dialogs
+ * stack (a confirmation over the room settings, a verification over anything): only the
+ * topmost one answers the keyboard.
  *
  * @module
  */
 
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect, useId, useRef } from "preact/hooks";
+import { useEffect, useId, useLayoutEffect, useRef } from "preact/hooks";
 
 const FOCUSABLE =
   'button:not([disabled]), [href], input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
@@ -21,12 +22,17 @@ const stack: HTMLElement[] = [];
 export interface DialogProps {
   title: string;
   children: ComponentChildren;
-  /** Escape calls this. */
-  onClose: () => void;
+  /** Escape (and the caller's close buttons) call this; absent: Escape does nothing. */
+  onClose?: () => void;
   /** The id of the element that describes the dialog. */
   describedBy?: string;
   /** Room for lists (the room settings). */
   wide?: boolean;
+  /**
+   * Changes when the content is replaced (a new step): focus, if it was lost with the old
+   * content, moves to the new content's first control.
+   */
+  focusKey?: string;
 }
 
 function firstControl(panel: HTMLElement): HTMLElement {
@@ -41,14 +47,16 @@ export function Dialog(props: DialogProps): JSX.Element {
   const onClose = useRef(props.onClose);
   onClose.current = props.onClose;
 
-  useEffect(() => {
+  // A layout effect: focus is inside before the dialog is first painted, so neither a fast
+  // typist nor a screen reader meets the control that opened it.
+  useLayoutEffect(() => {
     const panel = ref.current!;
     const before = document.activeElement as HTMLElement | null;
     stack.push(panel);
     firstControl(panel).focus();
     const onKey = (event: KeyboardEvent) => {
       if (stack[stack.length - 1] !== panel) return;
-      if (event.key === "Escape") {
+      if (event.key === "Escape" && onClose.current) {
         event.preventDefault();
         event.stopPropagation();
         onClose.current();
@@ -84,6 +92,12 @@ export function Dialog(props: DialogProps): JSX.Element {
       if (before && document.contains(before)) before.focus();
     };
   }, []);
+
+  useEffect(() => {
+    const panel = ref.current;
+    if (!panel || panel.contains(document.activeElement)) return;
+    firstControl(panel).focus();
+  }, [props.focusKey]);
 
   return (
     <div class="fixed inset-0 z-40 flex items-center justify-center bg-slate-950/60 p-2 sm:p-4">

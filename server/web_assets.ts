@@ -165,6 +165,8 @@ export function webAppConfig(hs: Homeserver): Record<string, unknown> {
   const web = hs.config.web;
   return {
     map: { tile_url: web.mapTileUrl, attribution: web.mapAttribution, max_zoom: web.mapMaxZoom },
+    // Which new rooms this server encrypts whatever the client asks (`[e2ee] default_for`).
+    e2ee: { default_for: hs.config.e2ee.defaultFor },
   };
 }
 

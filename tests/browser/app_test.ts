@@ -171,6 +171,14 @@ browserTest(
         registration.active?.state === "activated" && !!navigator.serviceWorker.controller)`,
       );
 
+      // The network drops while the app is open: it says so at once (not when the long-poll
+      // times out), and syncs again as soon as the network is back.
+      const notice = page.getByText("Offline: showing what this device has saved.");
+      await page.context().setOffline(true);
+      await notice.waitFor({ timeout: 3_000 });
+      await page.context().setOffline(false);
+      await notice.waitFor({ state: "detached", timeout: 5_000 });
+
       // Gone for real: the browser is offline and the server has stopped.
       await page.context().setOffline(true);
       await server.hs.close();

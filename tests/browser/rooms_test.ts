@@ -216,6 +216,28 @@ browserTest("start a direct chat from the directory; asking again reopens it", a
   });
 });
 
+browserTest(
+  "where the server leaves encryption to people, a group can be created unencrypted",
+  async () => {
+    await withApp({ config: { e2ee: { default_for: "off" } } }, async (page, server) => {
+      const anna = await server.register("anna");
+      const token = await signIn(page, server, anna);
+      await page.getByRole("button", { name: "New group" }).click();
+      const create = page.getByRole("dialog", { name: "New group" });
+      await create.getByLabel("Group name").fill("Affichage public");
+      const encrypted = create.getByLabel("End-to-end encrypted");
+      assertEquals(await encrypted.isChecked(), true, "encrypted by default");
+      assertEquals(await encrypted.isDisabled(), false);
+      await encrypted.uncheck();
+      await create.getByText("Messages are stored readable on the server.").waitFor();
+      await create.getByRole("button", { name: "Create group" }).click();
+      const roomId = await openRoomId(page);
+      await page.getByRole("heading", { name: "Affichage public" }).waitFor();
+      assertEquals((await state(server, token, roomId, "m.room.encryption")).status, 404);
+    });
+  },
+);
+
 browserTest("create a group, rename it, change a role, remove a member, leave", async () => {
   await withApp({}, async (page, server) => {
     const anna = await server.register("anna");
@@ -227,6 +249,9 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
     await create.getByLabel("Group name").fill("Conseil");
     await create.getByLabel("Topic (optional)").fill("Ordre du jour");
     assertEquals(await create.getByLabel("End-to-end encrypted").isChecked(), true);
+    // This server encrypts every private group ([e2ee] default_for = "invite"): no choice.
+    await create.getByText("This server encrypts every private group").waitFor();
+    assertEquals(await create.getByLabel("End-to-end encrypted").isDisabled(), true);
     await create.getByLabel("Search people").fill("bob");
     await create.getByRole("button", { name: "Bob Builder @bob:localhost" }).click();
     await create.getByRole("button", { name: "Remove Bob Builder" }).waitFor();

@@ -582,9 +582,10 @@ browserTest("older messages page in; a failed send offers Retry, which works", a
     await button.focus();
     await page.keyboard.press("Enter");
     await until("an older page", async () => await old.count() > before);
-    const scroller = log.locator("xpath=ancestor::div[contains(@class,'overflow-y-auto')][1]");
+    // Scrolled to the top the way a person does (the wheel), page after page.
+    await log.hover();
     await until("the beginning of the conversation", async () => {
-      await scroller.evaluate("(element) => { element.scrollTop = 0; }");
+      await page.mouse.wheel(0, -20_000);
       return await page.getByText("This is the beginning of the conversation.").count() > 0;
     });
     const texts = (await log.locator("li[data-event-id]").allTextContents())

@@ -94,6 +94,7 @@ Deno.test("web config: /config.json serves the map settings with the app's heade
         attribution: "© Tiles",
         max_zoom: 18,
       },
+      e2ee: { default_for: "invite" },
     });
     const head = await fetch(`${server.baseUrl}/config.json`, { method: "HEAD" });
     assertEquals(head.status, 200);

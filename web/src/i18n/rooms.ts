@@ -41,6 +41,8 @@ const en = {
     "Only the members can read the messages. Encryption cannot be turned off later.",
   "rooms.group.plainHint":
     "Messages are stored readable on the server. You can turn encryption on later, but never off again.",
+  "rooms.group.encryptedForced":
+    "This server encrypts every private group: only the members can read the messages.",
   "rooms.group.nameMissing": "Give the group a name.",
   "rooms.group.create": "Create group",
   "rooms.group.creating": "Creating…",
@@ -174,6 +176,8 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
     "Seuls les membres peuvent lire les messages. Le chiffrement ne pourra pas être désactivé.",
   "rooms.group.plainHint":
     "Les messages sont stockés lisibles sur le serveur. Vous pourrez activer le chiffrement plus tard, mais jamais le désactiver.",
+  "rooms.group.encryptedForced":
+    "Ce serveur chiffre tous les groupes privés : seuls les membres peuvent lire les messages.",
   "rooms.group.nameMissing": "Donnez un nom au groupe.",
   "rooms.group.create": "Créer le groupe",
   "rooms.group.creating": "Création…",
@@ -310,6 +314,8 @@ const de: Readonly<Record<keyof typeof en, string>> = {
     "Nur die Mitglieder können die Nachrichten lesen. Die Verschlüsselung lässt sich später nicht ausschalten.",
   "rooms.group.plainHint":
     "Nachrichten werden lesbar auf dem Server gespeichert. Die Verschlüsselung lässt sich später einschalten, aber nie wieder aus.",
+  "rooms.group.encryptedForced":
+    "Dieser Server verschlüsselt alle privaten Gruppen: Nur die Mitglieder können die Nachrichten lesen.",
   "rooms.group.nameMissing": "Geben Sie der Gruppe einen Namen.",
   "rooms.group.create": "Gruppe erstellen",
   "rooms.group.creating": "Wird erstellt…",
@@ -446,6 +452,8 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
     "Just d’Memberen kënnen d’Messagen liesen. D’Verschlësselung kann een herno net méi ausschalten.",
   "rooms.group.plainHint":
     "D’Messagen ginn liesbar um Server gespäichert. D’Verschlësselung kann een herno nach uschalten, mee ni méi aus.",
+  "rooms.group.encryptedForced":
+    "Dëse Server verschlësselt all privat Gruppen: just d’Memberen kënnen d’Messagen liesen.",
   "rooms.group.nameMissing": "Gitt der Grupp en Numm.",
   "rooms.group.create": "Grupp uleeën",
   "rooms.group.creating": "Gëtt ugeluecht…",

@@ -18,6 +18,7 @@ import { featureModel } from "./features.ts";
 import { readDirectChats } from "./room_list.ts";
 import { RoomSettings } from "./room_settings.ts";
 import { MEGOLM, Task } from "./room_task.ts";
+import { encryptionPolicy } from "./server_policy.ts";
 import { type PickedUser, UserPicker } from "./user_picker.ts";
 
 /** The joined or invited direct chat with `userId` in which they have not left, if any. */
@@ -78,11 +79,19 @@ export class NewGroupForm {
   readonly topic = signal("");
   /** On by default; a room's encryption cannot be turned off later. */
   readonly encrypted = signal(true);
+  /** The server encrypts private groups whatever the app asks: the choice is not offered. */
+  readonly encryptionForced = signal(false);
   readonly #actions: RoomActions;
 
   constructor(actions: RoomActions, client: MatrixClient) {
     this.#actions = actions;
     this.picker = new UserPicker(client);
+    void encryptionPolicy(client.baseUrl).then((policy) => {
+      if (policy === "all" || policy === "invite") {
+        this.encryptionForced.value = true;
+        this.encrypted.value = true;
+      }
+    });
   }
 
   /** Creates the group, invites the chosen people and opens it. */

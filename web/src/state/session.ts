@@ -63,6 +63,7 @@ export class Session {
   readonly #clientSignal = signal<MatrixClient | null>(null);
   #stopped = false;
   #started: Promise<void> = Promise.resolve();
+  #unwatchNetwork: () => void = () => {};
 
   /** Signed in, signed out, or still reading storage. */
   readonly status: ReadonlySignal<SessionStatus> = computed(() => this.#status.value);
@@ -178,6 +179,7 @@ export class Session {
     client.on(sdk.ClientEvent.Sync, (state) => {
       this.#sync.value = syncStatus(sdk, state);
     });
+    this.#watchNetwork(client);
     client.on(sdk.HttpApiEvent.SessionLoggedOut, () => {
       // The server no longer knows this device: forget the session here too.
       void this.#forget();
@@ -276,8 +278,33 @@ export class Session {
     }
   }
 
+  /**
+   * The browser knows at once when the network goes: say so without waiting for the long-poll
+   * to time out, and sync again the moment it is back.
+   */
+  #watchNetwork(client: MatrixClient): void {
+    const target = globalThis as { addEventListener?: typeof addEventListener };
+    if (typeof target.addEventListener !== "function") return;
+    const onOffline = () => {
+      if (this.#client === client) this.#sync.value = "offline";
+    };
+    const onOnline = () => {
+      if (this.#client !== client) return;
+      this.#sync.value = "connecting";
+      client.retryImmediately();
+    };
+    addEventListener("offline", onOffline);
+    addEventListener("online", onOnline);
+    this.#unwatchNetwork = () => {
+      removeEventListener("offline", onOffline);
+      removeEventListener("online", onOnline);
+    };
+  }
+
   async #forget(): Promise<void> {
     this.#stopped = true;
+    this.#unwatchNetwork();
+    this.#unwatchNetwork = () => {};
     this.#options.storage.removeItem(STORAGE_KEY);
     this.#options.storage.removeItem(`${STORAGE_KEY}.syncOwner`);
     const client = this.#client;

@@ -61,13 +61,20 @@ export function CreateRoomDialog(props: { form: NewGroupForm; actions: RoomActio
               type="checkbox"
               class="h-4 w-4"
               checked={form.encrypted.value}
+              disabled={form.encryptionForced.value}
               aria-describedby={`${id}-encryption`}
               onChange={(event) => form.encrypted.value = event.currentTarget.checked}
             />
             {i18n.t("rooms.group.encrypted")}
           </label>
           <p id={`${id}-encryption`} class="text-sm text-slate-600 dark:text-slate-300">
-            {i18n.t(form.encrypted.value ? "rooms.group.encryptedHint" : "rooms.group.plainHint")}
+            {i18n.t(
+              form.encryptionForced.value
+                ? "rooms.group.encryptedForced"
+                : form.encrypted.value
+                ? "rooms.group.encryptedHint"
+                : "rooms.group.plainHint",
+            )}
           </p>
         </div>
         <UserPickerField picker={form.picker} pickHint="rooms.picker.add" busy={busy} />

@@ -327,7 +327,7 @@ async function signOtherMasterKey(
   const signature = ((signed.signatures as JsonObject)[signerUserId] as Record<string, string>)[
     usk.keyId
   ];
-  const pos = await commitAtPosition(hs, async (op, pos) => {
+  const pos = await commitAtPosition(hs, (op, pos) => {
     op.check(entry);
     op.set(
       e2eeKeys.crossUserSignature(

@@ -28,11 +28,16 @@ const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
 };
 
 /** The header of signed-in screens. */
-export function ShellHeader(): JSX.Element {
+export function ShellHeader(props: { hideOnPhone?: boolean }): JSX.Element {
   const app = useApp();
   const { i18n, session } = app;
+  // On a phone an open room takes the whole screen: its own header leads back to the list,
+  // where this one is.
+  const display = props.hideOnPhone ? "hidden md:flex" : "flex";
   return (
-    <header class="flex flex-wrap items-center justify-between gap-2 border-b border-slate-300 bg-white px-4 py-2 dark:border-slate-700 dark:bg-slate-900">
+    <header
+      class={`${display} flex-wrap items-center justify-between gap-2 border-b border-slate-300 bg-white px-4 py-2 dark:border-slate-700 dark:bg-slate-900`}
+    >
       <div class="flex min-w-0 flex-col">
         <AppLink
           href="/"
@@ -263,7 +268,7 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
   const roomOpen = props.roomId !== null;
   return (
     <div class="flex h-dvh flex-col">
-      <ShellHeader />
+      <ShellHeader hideOnPhone={roomOpen} />
       <main id="main" class="flex min-h-0 flex-1">
         <ScreenHeading class="sr-only">{i18n.t("shell.rooms")}</ScreenHeading>
         <RoomListPanel selected={props.roomId} hidden={roomOpen} />

@@ -111,7 +111,8 @@ export function ComposerView(props: ComposerViewProps): JSX.Element {
       caretToEnd(element);
     }
   }, [load?.serial]);
-  useEffect(() => {
+  // In the same commit as the reply or edit bar, so keys typed right after the click land here.
+  useLayoutEffect(() => {
     if (replyTo || editing) editor.current?.focus();
   }, [replyTo, editing]);
 

@@ -39,10 +39,23 @@ export function RoomView(props: { roomId: string | null }): JSX.Element {
   const name = summary?.name ?? i18n.t("shell.unnamedRoom");
   return (
     <section class="flex min-h-0 flex-1 flex-col">
-      <div class="flex items-center gap-2 border-b border-slate-300 px-4 py-2 dark:border-slate-700">
-        <p class="text-sm md:hidden">
-          <AppLink href="/" onNavigate={() => app.go("home")}>{i18n.t("shell.back")}</AppLink>
-        </p>
+      <div class="flex items-center gap-2 border-b border-slate-300 py-2 pr-2 pl-1 md:px-4 dark:border-slate-700">
+        <AppLink
+          href="/"
+          onNavigate={() => app.go("home")}
+          class="inline-flex h-10 w-10 shrink-0 items-center justify-center rounded-full text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 md:hidden dark:text-slate-200 dark:hover:bg-slate-700"
+        >
+          <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" fill="none">
+            <path
+              d="M15 5l-7 7 7 7"
+              stroke="currentColor"
+              stroke-width="2"
+              stroke-linecap="round"
+              stroke-linejoin="round"
+            />
+          </svg>
+          <span class="sr-only">{i18n.t("shell.back")}</span>
+        </AppLink>
         <h2 class="min-w-0 flex-1 truncate text-base font-bold">{name}</h2>
         {room && <CallButtons room={room} />}
         {room && <RoomHeaderActions room={room} />}

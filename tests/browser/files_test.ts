@@ -359,5 +359,36 @@ browserTest("voice messages: recorded, sent with Element's fields, played", asyn
       }
       await b.page.reload(); // one <audio> at a time for the next check
     }
+
+    // Hold the microphone, speak, let go: the message goes without another tap.
+    await openRoom(a.page, "Voix");
+    const before = (await messagesOf(server, plainRoom, bob.accessToken))
+      .filter((e) => e.content?.["org.matrix.msc3245.voice"]).length;
+    await a.page.getByRole("button", { name: "Record voice message" }).hover();
+    await a.page.mouse.down();
+    await a.page.getByRole("timer").waitFor();
+    await a.page.waitForTimeout(1500);
+    await a.page.mouse.up();
+    await a.page.getByRole("timer").waitFor({ state: "detached" });
+    await until(
+      a.page,
+      `!document.querySelector("[role=progressbar]") && !!document.querySelector("[data-waveform]")`,
+    );
+    let voices: { content: Record<string, unknown> }[] = [];
+    const deadline = Date.now() + TIMEOUT;
+    while (voices.length <= before && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      voices = (await messagesOf(server, plainRoom, bob.accessToken))
+        .filter((e) => e.content?.["org.matrix.msc3245.voice"]);
+    }
+    assertEquals(voices.length, before + 1, "holding and letting go sent one voice message");
+
+    // A short tap starts a recording that stays open until the next tap.
+    await a.page.getByRole("button", { name: "Record voice message" }).click();
+    await a.page.getByRole("timer").waitFor();
+    await a.page.waitForTimeout(800);
+    assertEquals(await a.page.getByRole("timer").count(), 1, "still recording after the tap");
+    await a.page.getByRole("button", { name: "Cancel recording" }).click();
+    await a.page.getByRole("timer").waitFor({ state: "detached" });
   });
 });

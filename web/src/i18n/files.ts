@@ -32,6 +32,8 @@ const en = {
   "files.retry": "Try again",
 
   "files.voice.record": "Record voice message",
+  "files.voice.recordHint":
+    "Record voice message: tap to start and tap again to send, or hold and let go to send",
   "files.voice.recording": "Recording voice message",
   "files.voice.stop": "Stop recording and send",
   "files.voice.send": "Send voice message",
@@ -75,6 +77,8 @@ export const filesMessages: FeatureMessages<typeof en> = {
     "files.retry": "Réessayer",
 
     "files.voice.record": "Enregistrer un message vocal",
+    "files.voice.recordHint":
+      "Enregistrer un message vocal : touchez pour commencer et encore pour envoyer, ou maintenez puis relâchez pour envoyer",
     "files.voice.recording": "Enregistrement du message vocal",
     "files.voice.stop": "Arrêter et envoyer",
     "files.voice.send": "Envoyer le message vocal",
@@ -115,6 +119,8 @@ export const filesMessages: FeatureMessages<typeof en> = {
     "files.retry": "Erneut versuchen",
 
     "files.voice.record": "Sprachnachricht aufnehmen",
+    "files.voice.recordHint":
+      "Sprachnachricht aufnehmen: tippen zum Starten und erneut zum Senden, oder gedrückt halten und loslassen zum Senden",
     "files.voice.recording": "Sprachnachricht wird aufgenommen",
     "files.voice.stop": "Aufnahme beenden und senden",
     "files.voice.send": "Sprachnachricht senden",
@@ -154,6 +160,8 @@ export const filesMessages: FeatureMessages<typeof en> = {
     "files.retry": "Nach eng Kéier probéieren",
 
     "files.voice.record": "Sproochmessage ophuelen",
+    "files.voice.recordHint":
+      "Sproochmessage ophuelen: tippen fir unzefänken an nach eng Kéier fir ze schécken, oder gedréckt halen a lassloosse fir ze schécken",
     "files.voice.recording": "Sproochmessage gëtt opgeholl",
     "files.voice.stop": "Ophuelen ophalen a schécken",
     "files.voice.send": "Sproochmessage schécken",

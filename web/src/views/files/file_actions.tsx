@@ -14,9 +14,14 @@ import { useApp } from "../context.ts";
 import { Icon, ICON_BUTTON, SMALL_BUTTON } from "./file_icons.tsx";
 import { formatDuration } from "./use_media.ts";
 
+/** A press on the microphone longer than this records until it is let go, then sends. */
+const HOLD_MS = 500;
+
 /** The composer's attach-file and record-voice buttons. */
 export function FileActions(props: { room: Room }): JSX.Element {
   const app = useApp();
+  // The click that ends a press which started (or, held, sent) a recording is not a tap.
+  const ignoreClickUntil = useRef(0);
   const { i18n } = app;
   const model = uploadsModel(app);
   const input = useRef<HTMLInputElement>(null);
@@ -59,7 +64,10 @@ export function FileActions(props: { room: Room }): JSX.Element {
             aria-label={i18n.t("files.voice.stop")}
             title={i18n.t("files.voice.stop")}
             disabled={here.phase !== "recording"}
-            onClick={() => void model.finishRecording()}
+            onClick={() => {
+              if (performance.now() < ignoreClickUntil.current) return;
+              void model.finishRecording();
+            }}
           >
             <Icon name="send" />
           </button>
@@ -67,11 +75,31 @@ export function FileActions(props: { room: Room }): JSX.Element {
         : (
           <button
             type="button"
-            class={ICON_BUTTON}
+            class={`${ICON_BUTTON} touch-none select-none`}
             aria-label={i18n.t("files.voice.record")}
-            title={i18n.t("files.voice.record")}
+            title={i18n.t("files.voice.recordHint")}
             disabled={recording !== null}
-            onClick={() => void model.startRecording(props.room)}
+            onContextMenu={(event) => event.preventDefault()}
+            onPointerDown={(event) => {
+              if (event.button !== 0 || !event.isPrimary || recording !== null) return;
+              const pressed = performance.now();
+              const started = model.startRecording(props.room);
+              const end = (event: Event) => {
+                removeEventListener("pointerup", end, true);
+                removeEventListener("pointercancel", end, true);
+                ignoreClickUntil.current = performance.now() + 400;
+                // Held and let go: send. A short tap leaves it recording until the next tap.
+                if (event.type === "pointerup" && performance.now() - pressed >= HOLD_MS) {
+                  void started.then(() => model.finishRecording());
+                }
+              };
+              addEventListener("pointerup", end, true);
+              addEventListener("pointercancel", end, true);
+            }}
+            onClick={() => {
+              if (performance.now() < ignoreClickUntil.current) return;
+              void model.startRecording(props.room);
+            }}
           >
             <Icon name="mic" />
           </button>

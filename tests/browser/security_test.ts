@@ -492,3 +492,61 @@ browserTest("a new device is verified by another device of the account", async (
     await server.close();
   }
 });
+
+browserTest("a device without the recovery key resets secure messaging", async () => {
+  const server = await startTestServer();
+  const tabs: Tab[] = [];
+  try {
+    const alice = await server.register("alice");
+    const masterKey = async () => {
+      const res = await server.request("POST", "/_matrix/client/v3/keys/query", {
+        token: alice.accessToken,
+        body: { device_keys: { [alice.userId]: [] } },
+      });
+      assertEquals(res.status, 200);
+      return JSON.stringify(res.body.master_keys?.[alice.userId]?.keys ?? null);
+    };
+    const first = await openTab("alice-1");
+    tabs.push(first);
+    await signIn(server, first.page, alice);
+    await openSettings(first.page);
+    await setUpSecureMessaging(first.page);
+    const before = await masterKey();
+    assert(before !== "null", "a master key after set-up");
+    await first.page.close();
+
+    // A new device, no other device left, the recovery key lost: reset.
+    const second = await openTab("alice-2");
+    tabs.push(second);
+    await signIn(server, second.page, alice);
+    await openSettings(second.page);
+    await second.page.getByRole("button", { name: "Reset secure messaging" }).click();
+    const confirm = second.page.getByRole("dialog", { name: "Reset secure messaging?" });
+    await confirm.getByText(/will have to verify again/).waitFor();
+    await assertAccessible(second.page, "the reset confirmation");
+    // Cancel changes nothing.
+    await confirm.getByRole("button", { name: "Cancel" }).click();
+    await confirm.waitFor({ state: "detached" });
+    assertEquals(await masterKey(), before);
+
+    await second.page.getByRole("button", { name: "Reset secure messaging" }).click();
+    await confirm.getByRole("button", { name: "Reset" }).click();
+    // Replacing the account's keys needs the password.
+    const ask = second.page.getByRole("dialog", { name: "Confirm it is you" });
+    await ask.getByLabel("Password").fill(alice.password);
+    await ask.getByRole("button", { name: "Continue" }).click();
+    const shown = second.page.getByRole("dialog", { name: "Your recovery key" });
+    await shown.getByRole("textbox", { name: "Recovery key" }).waitFor();
+    await shown.getByRole("button", { name: "I have saved my recovery key" }).click();
+    const status = securityStatus(second.page);
+    await status.getByText("Cross-signing is ready.").waitFor();
+    await status.getByText("This device is verified.", { exact: true }).waitFor();
+    await status.getByText(/^Key backup is on \(version \w+\)\.$/).waitFor();
+    const after = await masterKey();
+    assert(after !== "null" && after !== before, "the account has a new master key");
+    assertEquals(tabs.flatMap((tab) => tab.errors), []);
+  } finally {
+    for (const tab of tabs) await tab.browser.close();
+    await server.close();
+  }
+});

@@ -32,6 +32,11 @@ const en = {
     "Verify this device to read your earlier encrypted messages here and to be trusted by others.",
   "security.verifyWithDevice": "Verify with another device",
   "security.useRecoveryKey": "Use recovery key",
+  "security.reset": "Reset secure messaging",
+  "security.resetTitle": "Reset secure messaging?",
+  "security.resetHint":
+    "Only if no other device of yours is signed in and the recovery key is lost. You get new keys and a new recovery key; your other devices and the people who verified you will have to verify again, and messages whose keys are only in the old backup can no longer be read.",
+  "security.resetConfirm": "Reset",
   "security.recoveryKeyTitle": "Your recovery key",
   "security.recoveryKeyHint":
     "Keep it somewhere safe, such as a password manager. With it you can read your encrypted messages on a new device. Nobody else, not even the server, can recover it for you.",
@@ -152,6 +157,11 @@ const fr: FeatureMessages<typeof en>["fr"] = {
     "Vérifiez cet appareil pour y lire vos anciens messages chiffrés et pour que les autres lui fassent confiance.",
   "security.verifyWithDevice": "Vérifier avec un autre appareil",
   "security.useRecoveryKey": "Utiliser la clé de récupération",
+  "security.reset": "Réinitialiser la messagerie sécurisée",
+  "security.resetTitle": "Réinitialiser la messagerie sécurisée ?",
+  "security.resetHint":
+    "Seulement si aucun autre de vos appareils n’est connecté et que la clé de récupération est perdue. Vous recevez de nouvelles clés et une nouvelle clé de récupération ; vos autres appareils et les personnes qui vous ont vérifié devront vérifier à nouveau, et les messages dont les clés ne sont que dans l’ancienne sauvegarde ne pourront plus être lus.",
+  "security.resetConfirm": "Réinitialiser",
   "security.recoveryKeyTitle": "Votre clé de récupération",
   "security.recoveryKeyHint":
     "Conservez-la en lieu sûr, par exemple dans un gestionnaire de mots de passe. Elle vous permet de lire vos messages chiffrés sur un nouvel appareil. Personne d’autre, pas même le serveur, ne peut la retrouver pour vous.",
@@ -275,6 +285,11 @@ const de: FeatureMessages<typeof en>["de"] = {
     "Verifiziere dieses Gerät, um hier deine früheren verschlüsselten Nachrichten zu lesen und damit andere ihm vertrauen.",
   "security.verifyWithDevice": "Mit einem anderen Gerät verifizieren",
   "security.useRecoveryKey": "Wiederherstellungsschlüssel verwenden",
+  "security.reset": "Sichere Kommunikation zurücksetzen",
+  "security.resetTitle": "Sichere Kommunikation zurücksetzen?",
+  "security.resetHint":
+    "Nur wenn kein anderes Gerät von Ihnen angemeldet ist und der Wiederherstellungsschlüssel verloren ist. Sie erhalten neue Schlüssel und einen neuen Wiederherstellungsschlüssel; Ihre anderen Geräte und die Personen, die Sie verifiziert haben, müssen erneut verifizieren, und Nachrichten, deren Schlüssel nur in der alten Sicherung liegen, lassen sich nicht mehr lesen.",
+  "security.resetConfirm": "Zurücksetzen",
   "security.recoveryKeyTitle": "Dein Wiederherstellungsschlüssel",
   "security.recoveryKeyHint":
     "Bewahre ihn sicher auf, etwa in einem Passwortmanager. Mit ihm kannst du deine verschlüsselten Nachrichten auf einem neuen Gerät lesen. Niemand sonst, auch nicht der Server, kann ihn für dich wiederherstellen.",
@@ -402,6 +417,11 @@ const lb: FeatureMessages<typeof en>["lb"] = {
     "Verifizéier dësen Apparat, fir hei deng fréier verschlësselt Messagen ze liesen an domat anerer him vertrauen.",
   "security.verifyWithDevice": "Mat engem aneren Apparat verifizéieren",
   "security.useRecoveryKey": "Recuperatiounsschlëssel benotzen",
+  "security.reset": "Sécher Messagerie zrécksetzen",
+  "security.resetTitle": "Sécher Messagerie zrécksetzen?",
+  "security.resetHint":
+    "Just wann keen aneren Apparat vun Iech ugemellt ass an de Recuperatiounsschlëssel verluer ass. Dir kritt nei Schlësselen an en neie Recuperatiounsschlëssel; Är aner Apparater an d’Leit, déi Iech verifizéiert hunn, mussen nach eng Kéier verifizéieren, a Messagen, där hir Schlësselen nëmmen an der aler Sécherung sinn, kann een net méi liesen.",
+  "security.resetConfirm": "Zrécksetzen",
   "security.recoveryKeyTitle": "Däi Recuperatiounsschlëssel",
   "security.recoveryKeyHint":
     "Hal en op enger sécherer Plaz, zum Beispill an engem Passwuert-Manager. Mat him kanns du deng verschlësselt Messagen op engem neien Apparat liesen. Keen aneren, och net de Server, kann en dir erëmbréngen.",

@@ -13,7 +13,7 @@
  */
 
 import { computed, effect, type ReadonlySignal, signal } from "@preact/signals";
-import type { MatrixClient, MatrixEvent } from "matrix-js-sdk";
+import type { AuthDict, MatrixClient, MatrixEvent } from "matrix-js-sdk";
 import type { GeneratedSecretStorageKey } from "matrix-js-sdk/lib/crypto-api/index.js";
 import type { MessageKey } from "../i18n/index.ts";
 import { type CryptoApiModule, loadCryptoApi } from "../matrix/crypto_api.ts";
@@ -80,6 +80,7 @@ export class SecurityModel {
   readonly #app: AppModel;
   readonly #status = signal<SecurityStatus | null>(null);
   readonly #setup = signal<SetupState>({ step: "idle" });
+  readonly #resetAsked = signal(false);
   readonly #restore = signal<RestoreState>({ step: "idle" });
   #client: MatrixClient | null = null;
   #detach: (() => void) | null = null;
@@ -96,6 +97,8 @@ export class SecurityModel {
   /** The status; null while it is being read for the first time. */
   readonly status: ReadonlySignal<SecurityStatus | null> = computed(() => this.#status.value);
   readonly setup: ReadonlySignal<SetupState> = computed(() => this.#setup.value);
+  /** The reset confirmation is open. */
+  readonly resetAsked: ReadonlySignal<boolean> = computed(() => this.#resetAsked.value);
   readonly restore: ReadonlySignal<RestoreState> = computed(() => this.#restore.value);
   /** What to offer. */
   readonly mode: ReadonlySignal<SecurityMode>;
@@ -215,22 +218,31 @@ export class SecurityModel {
 
   /**
    * Sets up secure messaging: cross-signing (asking for the password when the server wants
-   * it), a new recovery key, and a new key backup. Shows the recovery key when done.
+   * it), a new recovery key, and a new key backup. Shows the recovery key when done. With
+   * `reset`, new cross-signing keys replace the account's existing ones (the way out when the
+   * recovery key is lost and no other device can verify this one).
    */
-  async setUp(): Promise<void> {
+  async setUp(options: { reset?: boolean } = {}): Promise<void> {
     if (this.#setup.value.step === "working") return;
+    this.#resetAsked.value = false;
     this.#setup.value = { step: "working" };
     const session = this.#app.session;
     try {
       const { client, crypto } = this.#crypto();
       const userId = client.getSafeUserId();
-      await crypto.bootstrapCrossSigning({
-        authUploadDeviceSigningKeys: (makeRequest) => this.password.run(userId, makeRequest),
-      });
+      const authUploadDeviceSigningKeys = <T>(makeRequest: (auth: AuthDict | null) => Promise<T>) =>
+        this.password.run(userId, makeRequest);
+      if (options.reset) {
+        // Old backups and secret storage go, new cross-signing keys and a new backup come;
+        // the new recovery key follows below.
+        await crypto.resetEncryption(authUploadDeviceSigningKeys);
+      } else {
+        await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys });
+      }
       let generated: GeneratedSecretStorageKey | null = null;
       await crypto.bootstrapSecretStorage({
         setupNewSecretStorage: true,
-        setupNewKeyBackup: true,
+        setupNewKeyBackup: !options.reset,
         createSecretStorageKey: async () =>
           generated = await crypto.createRecoveryKeyFromPassphrase(),
       });
@@ -245,6 +257,16 @@ export class SecurityModel {
       session.secretStorageKeys.clear();
       void this.refresh();
     }
+  }
+
+  /** Asks to confirm a reset of secure messaging. */
+  askReset(): void {
+    if (this.#setup.value.step !== "working") this.#resetAsked.value = true;
+  }
+
+  /** Closes the reset confirmation. */
+  cancelReset(): void {
+    this.#resetAsked.value = false;
   }
 
   /** The user saved the recovery key: forget it here. */

@@ -193,3 +193,28 @@ export function PasswordDialog(): JSX.Element | null {
     </Dialog>
   );
 }
+
+/** Confirms a reset of secure messaging, saying what it costs. */
+export function ResetDialog(): JSX.Element {
+  const app = useApp();
+  const { i18n } = app;
+  const model = securityModel(app);
+  const hintId = useId();
+  return (
+    <Dialog
+      title={i18n.t("security.resetTitle")}
+      onClose={() => model.cancelReset()}
+      describedBy={hintId}
+    >
+      <p id={hintId} class="text-sm">{i18n.t("security.resetHint")}</p>
+      <div class={ROW}>
+        <Button variant="quiet" onClick={() => model.cancelReset()}>
+          {i18n.t("security.cancel")}
+        </Button>
+        <Button onClick={() => void model.setUp({ reset: true })}>
+          {i18n.t("security.resetConfirm")}
+        </Button>
+      </div>
+    </Dialog>
+  );
+}

@@ -14,7 +14,12 @@ import { startUserVerification, verificationModel } from "../../state/verificati
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { DeviceList } from "./device_list.tsx";
-import { PasswordDialog, RecoveryKeyDialog, RestoreDialog } from "./recovery_dialogs.tsx";
+import {
+  PasswordDialog,
+  RecoveryKeyDialog,
+  ResetDialog,
+  RestoreDialog,
+} from "./recovery_dialogs.tsx";
 import { VerificationOverlay } from "./verification_overlay.tsx";
 
 const SECTION =
@@ -45,6 +50,7 @@ export function SecuritySettings(): JSX.Element | null {
         />
       )}
       <RestoreDialog />
+      {model.resetAsked.value && <ResetDialog />}
       <PasswordDialog />
       <VerificationOverlay />
     </>
@@ -109,6 +115,9 @@ function SecureMessaging(props: { keyHidden: boolean; onShowKey: () => void }): 
                 {i18n.t("security.useRecoveryKey")}
               </Button>
             )}
+            <Button variant="quiet" onClick={() => model.askReset()}>
+              {i18n.t("security.reset")}
+            </Button>
           </div>
         </div>
       )}

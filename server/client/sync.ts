@@ -24,10 +24,62 @@ import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { computeSync } from "../sync/sync_response.ts";
 import { formatSyncToken, parseSyncToken, type SyncToken } from "../sync/token.ts";
 import { typingTracker } from "../sync/typing.ts";
+import { LruCache } from "../rooms/lru.ts";
+import type { SyncFilter } from "../sync/filter.ts";
 import { syncFilterFromParam } from "./filter.ts";
 
 /** Longest long-poll a client may ask for. */
 export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
+/**
+ * Syncs computed at once. A message to a large room wakes all its members' long-polls in the
+ * same tick; computed all together, their awaits interleave and every response waits for
+ * nearly all of them, while in turns of a few the first answers leave at once (and each
+ * later one as soon as its own turn is done).
+ */
+export const SYNC_CONCURRENCY = 8;
+/** Parsed filters kept (inline JSON by its text, stored filters by user and ID). */
+const CACHED_FILTERS = 1000;
+
+/** A first-come, first-served limit on concurrent work. */
+class Turns {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#free = size;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
+/**
+ * The filter of a request, parsed once per distinct value: a stored filter's ID is the hash
+ * of its content, and a filter is never changed once stored, so a user's ID names one filter.
+ */
+async function cachedSyncFilter(
+  hs: Homeserver,
+  cache: LruCache<string, SyncFilter>,
+  userId: string,
+  param: string | undefined,
+): Promise<SyncFilter> {
+  if (param === undefined || param === "") return await syncFilterFromParam(hs, userId, param);
+  const key = param.trimStart().startsWith("{") ? param : `${userId}\n${param}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const filter = await syncFilterFromParam(hs, userId, param);
+  cache.set(key, filter);
+  return filter;
+}
 
 function booleanParam(value: string | undefined, name: string): boolean {
   if (value === undefined || value === "" || value === "false") return false;
@@ -60,12 +112,14 @@ async function emptyResponse(
 /** Routes of the sync API. */
 export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const filters = new LruCache<string, SyncFilter>(CACHED_FILTERS);
+  const turns = new Turns(SYNC_CONCURRENCY);
 
   app.get("/_matrix/client/v3/sync", requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
     const sinceParam = c.req.query("since");
     const since = sinceParam ? parseSyncToken(sinceParam) : null;
-    const filter = await syncFilterFromParam(hs, userId, c.req.query("filter"));
+    const filter = await cachedSyncFilter(hs, filters, userId, c.req.query("filter"));
     const fullState = booleanParam(c.req.query("full_state"), "full_state");
     const timeoutParam = c.req.query("timeout");
     let timeoutMs = 0;
@@ -101,15 +155,20 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
       if (!woke) return c.json(await emptyResponse(hs, { userId, deviceId }, since));
     }
     while (true) {
-      const typingSerial = typingTracker(hs).serial;
-      const upto = await visiblePosition(hs);
-      const result = await computeSync(hs, { userId, deviceId }, {
-        since,
-        filter,
-        fullState,
-        rooms,
-        upto,
-        typingSerial,
+      // The position is read when the turn starts, so a sync that waited for its turn still
+      // reports everything visible by then.
+      const { result, upto, typingSerial } = await turns.run(async () => {
+        const typingSerial = typingTracker(hs).serial;
+        const upto = await visiblePosition(hs);
+        const result = await computeSync(hs, { userId, deviceId }, {
+          since,
+          filter,
+          fullState,
+          rooms,
+          upto,
+          typingSerial,
+        });
+        return { result, upto, typingSerial };
       });
       const remaining = deadline - Date.now();
       if (!result.empty || since === null || fullState || remaining <= 0) {

@@ -41,6 +41,11 @@ export interface StoredPage {
   events: TimelineItem[];
   /** Whether more matching events exist beyond the page. */
   limited: boolean;
+  /**
+   * Whether every event looked at was visible through the user's membership alone (events
+   * after their current join), so any member joined as early sees the same page.
+   */
+  byMembership: boolean;
 }
 
 /** A state as event IDs by state tuple key, with its group when known. */
@@ -169,6 +174,8 @@ export async function scanVisible(
     newest: boolean;
     firstBatch: number;
     membership?: MembershipRecord | null;
+    /** Called when an event looked at was not visible through the membership alone. */
+    sawUnplain?: () => void;
   },
   consume: (visible: StoredEvent[]) => boolean | Promise<boolean>,
 ): Promise<boolean> {
@@ -184,6 +191,9 @@ export async function scanVisible(
     for (const e of entries) {
       const stored = loaded.get(e.eventId);
       if (stored) ordered.push(stored);
+    }
+    if (range.sawUnplain && ordered.some((stored) => !visibleToMember(stored, membership))) {
+      range.sawUnplain();
     }
     if (await consume(await visibleOf(hs, range.userId, ordered, membership))) return false;
     if (scanned >= MAX_SCAN) return true;
@@ -207,10 +217,11 @@ export async function storedPage(
 ): Promise<StoredPage> {
   const out: TimelineItem[] = [];
   let limited = false;
+  let byMembership = true;
   const truncated = await scanVisible(
     hs,
     roomId,
-    { ...range, firstBatch: range.limit + 1 },
+    { ...range, firstBatch: range.limit + 1, sawUnplain: () => byMembership = false },
     (visible) => {
       for (const stored of visible) {
         if (range.accept && !range.accept(stored)) continue;
@@ -224,7 +235,7 @@ export async function storedPage(
     },
   );
   if (range.newest) out.reverse();
-  return { events: out, limited: limited || truncated };
+  return { events: out, limited: limited || truncated, byMembership };
 }
 
 /** The state before an event (its group before), or null for outliers. */

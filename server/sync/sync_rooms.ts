@@ -45,6 +45,7 @@ import {
 } from "./room_reader.ts";
 import type { ClientEvent, MembershipEntry, RoomSource } from "./room_source.ts";
 import { formatEvents } from "./rooms_adapter.ts";
+import { hasThread, personalFor, type SharedSections, sharedSections } from "./shared_sections.ts";
 import { positionToken } from "./token.ts";
 import { unreadCounts } from "./unread_counts.ts";
 
@@ -160,11 +161,23 @@ function selectState(
   return { filtered, extra };
 }
 
-/** The sections of one room with a timeline (joined or left). */
-async function timelineSections(
+/** The timeline and state sections of one room, before they become JSON for one user. */
+interface ComputedSections {
+  page: { events: TimelineItem[]; limited: boolean; byMembership: boolean };
+  firstPos: number;
+  timeline: ClientEvent[];
+  state: ClientEvent[];
+}
+
+/**
+ * Reads and formats the timeline and state sections of one room for `viewer` (an empty
+ * user ID formats without a viewer, for {@link sharedSections}).
+ */
+async function computeSections(
   ctx: RoomSyncContext,
   options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
-): Promise<{ json: Json; hasNews: boolean }> {
+  viewer: { userId: string; deviceId?: string },
+): Promise<ComputedSections> {
   const { hs } = ctx;
   const roomId = options.m.roomId;
   const head = ctx.heads.get(roomId);
@@ -208,12 +221,84 @@ async function timelineSections(
     if (stored) stateStored.push(stored);
   }
   const [timeline, state] = await Promise.all([
-    formatEvents(hs, page.events.map((item) => item.stored), {
-      userId: ctx.userId,
-      deviceId: ctx.deviceId,
-    }),
+    formatEvents(hs, page.events.map((item) => item.stored), viewer),
     clientEvents(hs.rooms, stateStored) as unknown as Promise<ClientEvent[]>,
   ]);
+  return { page, firstPos, timeline, state };
+}
+
+/**
+ * The sections of an incremental sync of a room the user joined at or before `since`, shared
+ * with every other such member ({@link sharedSections}); null when they may not be shared.
+ */
+async function sharedTimelineSections(
+  ctx: RoomSyncContext,
+  options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
+): Promise<{ json: Json; hasNews: boolean } | null> {
+  const roomId = options.m.roomId;
+  const shared = await sharedSections(
+    ctx.hs,
+    { roomId, since: ctx.since!, upto: options.upto, filter: ctx.filter },
+    async (): Promise<SharedSections | null> => {
+      const computed = await computeSections(ctx, options, { userId: "" });
+      if (!computed.page.byMembership) return null;
+      return {
+        timeline: computed.page.events.map((item, i) => ({
+          stored: item.stored,
+          event: formatEvent(ctx, computed.timeline[i]),
+          threaded: hasThread(computed.timeline[i]),
+        })),
+        limited: computed.page.limited,
+        prevBatch: positionToken(computed.firstPos - 1),
+        state: computed.state.map((event) => formatEvent(ctx, event)),
+        hasNews: computed.page.events.length > 0 || computed.state.length > 0,
+      };
+    },
+  );
+  if (!shared) return null;
+  // What depends on the viewer is formatted again for this user.
+  const personal = shared.timeline.filter((item) => personalFor(item, ctx.userId));
+  const mine = personal.length === 0 ? [] : await formatEvents(
+    ctx.hs,
+    personal.map((item) => item.stored),
+    { userId: ctx.userId, deviceId: ctx.deviceId },
+  );
+  const redone = new Map(personal.map((item, i) => [item, formatEvent(ctx, mine[i])]));
+  const json: Json = {
+    timeline: {
+      events: shared.timeline.map((item) => redone.get(item) ?? item.event),
+      limited: shared.limited,
+      prev_batch: shared.prevBatch,
+    },
+    state: { events: shared.state },
+  };
+  return { json, hasNews: shared.hasNews };
+}
+
+/** Whether the sections of a room may come from {@link sharedTimelineSections}. */
+function shareable(
+  ctx: RoomSyncContext,
+  options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
+): boolean {
+  const record = options.m.record;
+  return ctx.since !== null && !ctx.fullState && !options.newlyJoined &&
+    options.m.membership === "join" && record !== undefined && record.membership === "join" &&
+    record.pos <= ctx.since && options.upto === ctx.upto;
+}
+
+/** The sections of one room with a timeline (joined or left). */
+async function timelineSections(
+  ctx: RoomSyncContext,
+  options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
+): Promise<{ json: Json; hasNews: boolean }> {
+  if (shareable(ctx, options)) {
+    const shared = await sharedTimelineSections(ctx, options);
+    if (shared) return shared;
+  }
+  const { page, firstPos, timeline, state } = await computeSections(ctx, options, {
+    userId: ctx.userId,
+    deviceId: ctx.deviceId,
+  });
   const json: Json = {
     timeline: {
       events: timeline.map((event) => formatEvent(ctx, event)),

@@ -86,17 +86,22 @@ function keyId(key: Deno.KvKey): string {
 /** KV's limits per commit (1000 mutations, 800 KiB, 80 KiB of keys), with margins. */
 const LIMITS = { mutations: 900, bytes: 600 * 1024, keyBytes: 64 * 1024 };
 
+/**
+ * A queued write. Once settled it lets go of its write and of the ticket it depended on: a
+ * room's lineage keeps its newest ticket, and a chain of settled tickets holding their
+ * mutations would keep every write of the room in memory for as long as the room is cached.
+ */
 class Pending implements CommitTicket {
   state: "queued" | "committed" | "failed" = "queued";
   readonly done: Promise<void>;
-  readonly write: QueuedWrite;
-  readonly after: CommitTicket | undefined;
+  #write: QueuedWrite | undefined;
+  #after: CommitTicket | undefined;
   #resolve!: () => void;
   #reject!: (err: unknown) => void;
 
   constructor(write: QueuedWrite, after: CommitTicket | undefined) {
-    this.write = write;
-    this.after = after;
+    this.#write = write;
+    this.#after = after;
     this.done = new Promise((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -107,17 +112,30 @@ class Pending implements CommitTicket {
 
   /** Whether a write this one depends on failed. */
   get doomed(): boolean {
-    return this.after?.state === "failed";
+    return this.#after?.state === "failed";
+  }
+
+  /** The write (only while queued). */
+  get write(): QueuedWrite {
+    if (!this.#write) throw new Error("a settled write was used again");
+    return this.#write;
   }
 
   resolve(): void {
     this.state = "committed";
+    this.#settled();
     this.#resolve();
   }
 
   reject(err: unknown): void {
     this.state = "failed";
+    this.#settled();
     this.#reject(err);
+  }
+
+  #settled(): void {
+    this.#write = undefined;
+    this.#after = undefined;
   }
 }
 

@@ -50,6 +50,54 @@ export async function formatEvents(
 
 /** Users whose membership records stay in memory between their syncs. */
 const CACHED_USER_ROOMS = 10_000;
+/** Rooms whose latest head read is kept for syncs that start at the same position. */
+const SHARED_HEAD_READS = 10_000;
+
+/** A room's head as read once the stream's visible position was `visible`. */
+interface HeadRead {
+  visible: number;
+  head: Promise<RoomHead | null>;
+}
+
+/**
+ * Reads room heads for syncs that need every change up to a visible position: the read of a
+ * room started once that position was visible is shared (a message wakes every member's sync
+ * at the same position, and one read of the head serves them all); the others are read in
+ * batches.
+ */
+function sharedHeadReader(
+  hs: Homeserver,
+): (roomIds: readonly string[], visible: number) => Promise<Map<string, RoomHead | null>> {
+  const reads = new LruCache<string, HeadRead>(SHARED_HEAD_READS);
+  return async (roomIds, visible) => {
+    const pending: [string, Promise<RoomHead | null>][] = [];
+    const missing: string[] = [];
+    for (const roomId of roomIds) {
+      const read = reads.get(roomId);
+      if (read && read.visible >= visible) pending.push([roomId, read.head]);
+      else missing.push(roomId);
+    }
+    // Reads issued from here on see every commit up to the current visible position.
+    const now = hs.stream.visiblePosition;
+    for (let i = 0; i < missing.length; i += 10) {
+      const slice = missing.slice(i, i + 10);
+      const batch = readHeads(hs, slice);
+      for (const roomId of slice) {
+        const head = batch.then((heads) => heads.get(roomId) ?? null);
+        const read = { visible: now, head };
+        reads.set(roomId, read);
+        // A failed read is not kept: the next sync reads again.
+        head.catch(() => {
+          if (reads.get(roomId) === read) reads.delete(roomId);
+        });
+        pending.push([roomId, head]);
+      }
+    }
+    const out = new Map<string, RoomHead | null>();
+    for (const [roomId, head] of pending) out.set(roomId, await head);
+    return out;
+  };
+}
 
 function createAccess(hs: Homeserver): SyncRoomsAccess {
   const rooms = hs.rooms;
@@ -59,6 +107,7 @@ function createAccess(hs: Homeserver): SyncRoomsAccess {
   const userRoomsCache = new LruCache<string, { serial: number; records: MembershipRecord[] }>(
     CACHED_USER_ROOMS,
   );
+  const sharedHeads = sharedHeadReader(hs);
 
   async function stateEvents(state: StateMap): Promise<Map<string, ClientEvent>> {
     const stored = await rooms.events(state.values());
@@ -223,7 +272,10 @@ function createAccess(hs: Homeserver): SyncRoomsAccess {
       }
       return records;
     },
-    heads: (roomIds) => readHeads(hs, roomIds),
+    heads: (roomIds, options = {}) =>
+      options.visible === undefined
+        ? readHeads(hs, roomIds)
+        : sharedHeads(roomIds, options.visible),
     syncMembershipView(userId, read) {
       // The requester's rooms and their heads were read by the sync already.
       return {

@@ -54,8 +54,14 @@ export interface SyncRoomsAccess {
    * kept since the user's last membership change (forgetting a room may not show in it).
    */
   userRooms(userId: string, options?: { cached?: boolean }): Promise<MembershipRecord[]>;
-  /** The heads of rooms (null for unknown rooms), read in batches. */
-  heads(roomIds: readonly string[]): Promise<Map<string, RoomHead | null>>;
+  /**
+   * The heads of rooms (null for unknown rooms), read in batches; with `visible`, a read that
+   * started once the stream's visible position had reached it may be reused.
+   */
+  heads(
+    roomIds: readonly string[],
+    options?: { visible?: number },
+  ): Promise<Map<string, RoomHead | null>>;
   /** A membership view that reuses the user's rooms and heads a sync already read. */
   syncMembershipView(
     userId: string,
@@ -164,7 +170,7 @@ export async function computeSync(
   const headed = records.filter((r) =>
     r.membership === "join" || sincePos === null || r.pos > sincePos
   ).map((r) => r.roomId);
-  const heads = await rooms.heads(headed);
+  const heads = await rooms.heads(headed, { visible: upto });
   let active: MembershipEntry[];
   if (sincePos === null) {
     active = memberships;

@@ -226,8 +226,10 @@ export async function unreadCounts(hs: Homeserver, q: UnreadQuery): Promise<Unre
     entry && entry.joinPos === q.joinPos && q.since !== null && entry.marksAt >= q.since &&
     !q.ownReceiptChanged
   ) {
+    // No receipt of the user in `(since, upto]` either (this sync lists them): the marks
+    // still hold at `upto`, and the next sync, from `upto`, reuses them without a read.
     marks = entry.marks;
-    marksAt = entry.marksAt;
+    marksAt = q.upto;
   } else {
     marks = marksOf(await q.loadReceipts(), q.joinPos);
     marksAt = q.upto;

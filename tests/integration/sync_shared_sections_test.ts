@@ -203,3 +203,34 @@ Deno.test("fan-out: one message reaches every member's long-poll once", async ()
     for (const seen of await Promise.all(polls)) assertEquals(seen, ["to all"]);
   });
 });
+
+Deno.test("fan-out: unread counts follow a receipt sent after syncs that reused the read marks", async () => {
+  await withRoomServer(async (t) => {
+    const alice = await t.register("alice");
+    const bob = await t.register("bob");
+    const roomId = await createRoom(t, alice, { preset: "public_chat" });
+    assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);
+    let token = await commonToken(t, [alice, bob]);
+    const counts: number[] = [];
+    let last = "";
+    for (let i = 0; i < 3; i++) {
+      const sent = await send(t, alice, roomId, { msgtype: "m.text", body: `m${i}` });
+      last = sent.body.event_id;
+      const body = await syncFrom(t, bob, token);
+      token = body.next_batch;
+      counts.push(body.rooms.join[roomId].unread_notifications.notification_count);
+    }
+    assertEquals(counts, [1, 2, 3]);
+    const receipt = await t.request(
+      "POST",
+      `${V3}/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${encodeURIComponent(last)}`,
+      { token: bob.accessToken, body: {} },
+    );
+    assertEquals(receipt.status, 200);
+    const afterReceipt = await syncFrom(t, bob, token);
+    assertEquals(afterReceipt.rooms.join[roomId].unread_notifications.notification_count, 0);
+    await send(t, alice, roomId, { msgtype: "m.text", body: "one more" });
+    const afterMore = await syncFrom(t, bob, afterReceipt.next_batch);
+    assertEquals(afterMore.rooms.join[roomId].unread_notifications.notification_count, 1);
+  });
+});

@@ -234,3 +234,31 @@ Deno.test("fan-out: unread counts follow a receipt sent after syncs that reused 
     assertEquals(afterMore.rooms.join[roomId].unread_notifications.notification_count, 1);
   });
 });
+
+Deno.test("fan-out: a sync's set_presence applies again after a presence change between syncs", async () => {
+  await withRoomServer(async (t) => {
+    const alice = await t.register("alice");
+    const path = `${V3}/presence/${encodeURIComponent(alice.userId)}/status`;
+    const presence = async () =>
+      (await t.request("GET", path, { token: alice.accessToken })).body.presence;
+    await syncFrom(t, alice);
+    await syncFrom(t, alice);
+    assertEquals(await presence(), "online");
+    const put = await t.request("PUT", path, {
+      token: alice.accessToken,
+      body: { presence: "unavailable" },
+    });
+    assertEquals(put.status, 200);
+    assertEquals(await presence(), "unavailable");
+    // Syncs a moment apart (well within the time a checked presence is trusted).
+    await syncFrom(t, alice);
+    assertEquals(await presence(), "online");
+    const explicit = await t.request("GET", `${V3}/sync?timeout=0&set_presence=unavailable`, {
+      token: alice.accessToken,
+    });
+    assertEquals(explicit.status, 200);
+    assertEquals(await presence(), "unavailable");
+    await syncFrom(t, alice);
+    assertEquals(await presence(), "online");
+  });
+});

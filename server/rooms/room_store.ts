@@ -49,13 +49,24 @@ export interface TimelineOptions {
 
 /** KV's limit on keys per `getMany`. */
 const GET_MANY = 10;
+/** Most events kept parsed in memory. */
+const EVENT_CACHE_ENTRIES = 20_000;
+/**
+ * Memory for parsed events. A 700-character member event costs about 1.7 KB parsed (with its
+ * metadata), so this holds some 14,000 such events; events with large contents count as what
+ * they are (see {@link storedEventBytes}).
+ */
+export const EVENT_CACHE_MAX_BYTES = 24 * 1024 * 1024;
 
 /** The read side of the rooms storage, with in-memory caches (one per server instance). */
 export class RoomStore {
   readonly kv: Deno.Kv;
   /** State groups (shared with the pipeline). */
   readonly states: StateStore;
-  readonly #events = new LruCache<string, StoredEvent>(20_000);
+  readonly #events = new LruCache<string, StoredEvent>(EVENT_CACHE_ENTRIES, {
+    maxBytes: EVENT_CACHE_MAX_BYTES,
+    sizeOf: storedEventBytes,
+  });
   readonly #rooms = new LruCache<string, RoomRecord>(10_000);
 
   constructor(kv: Deno.Kv) {
@@ -350,4 +361,35 @@ export function encodePdu(event: RoomEvent): { pdu: string | null; parts: string
   const parts: string[] = [];
   for (let i = 0; i < text.length; i += MAX_UNITS) parts.push(text.slice(i, i + MAX_UNITS));
   return { pdu: null, parts };
+}
+
+/**
+ * Approximate retained bytes of a parsed event: its PDU and metadata walked as V8 lays them
+ * out (objects and arrays by their slots, strings by their length; strings shared with other
+ * events, such as the room ID, count in every event, which errs on the large side).
+ */
+export function storedEventBytes(stored: StoredEvent): number {
+  const { event, meta } = stored;
+  // The RoomEvent, its copies of the reference lists, the metadata and the entry's own
+  // overhead (measured: about 600 bytes beyond the PDU's walk, tests/unit/memory_*).
+  const ids = event.prevEvents.length + event.authEvents.length;
+  return 600 + 8 * ids + approxBytes(event.pdu, 0) +
+    (meta.strippedState ? approxBytes(meta.strippedState, 0) : 0);
+}
+
+/** Approximate heap bytes of a JSON value (nested values below depth 16 count as small). */
+export function approxBytes(value: unknown, depth: number): number {
+  if (typeof value === "string") return 16 + value.length;
+  if (typeof value !== "object" || value === null) return 8;
+  if (depth > 16) return 64;
+  let bytes = 32;
+  if (Array.isArray(value)) {
+    for (const item of value) bytes += 8 + approxBytes(item, depth + 1);
+    return bytes;
+  }
+  for (const key in value) {
+    // The key itself is an internalised string shared by every object with that key.
+    bytes += 16 + approxBytes((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return bytes;
 }

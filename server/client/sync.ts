@@ -39,7 +39,7 @@ export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
  * Syncs computed at once. A message to a large room wakes all its members' long-polls in the
  * same tick; computed all together, their awaits interleave and every response waits for
  * nearly all of them, while in turns of a few the first answers leave at once (and each
- * later one as soon as its own turn is done).
+ * later one as soon as its own turn is done). Only incremental syncs take turns.
  */
 export const SYNC_CONCURRENCY = 8;
 /** Parsed filters kept (inline JSON by its text, stored filters by user and ID). */
@@ -113,6 +113,10 @@ class Turns {
       else this.#free++;
     }
   }
+}
+
+function runNow<T>(work: () => Promise<T>): Promise<T> {
+  return work();
 }
 
 /**
@@ -211,7 +215,10 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
     while (true) {
       // The position is read when the turn starts, so a sync that waited for its turn still
       // reports everything visible by then.
-      const { result, upto, typingSerial } = await turns.run(async () => {
+      // Initial and full-state syncs (which may take seconds) do not take turns, so they never
+      // hold up the incremental syncs of everyone else.
+      const gate = since === null || fullState ? runNow : turns.run.bind(turns);
+      const { result, upto, typingSerial } = await gate(async () => {
         const typingSerial = typingTracker(hs).serial;
         const upto = await visiblePosition(hs);
         const result = await computeSync(hs, { userId, deviceId }, {

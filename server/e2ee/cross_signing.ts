@@ -12,6 +12,7 @@ import { serverNameOf } from "../../federation/identifiers.ts";
 import { MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
+import { noteSignatureWrite } from "./sync_memory.ts";
 import { commitAtPosition } from "./positions.ts";
 import { wakeUsers } from "../sync/positions.ts";
 import { accountKeys } from "../store/kv_store.ts";
@@ -338,6 +339,7 @@ async function signOtherMasterKey(
     );
     // Only the signer may see the signature, so only the signer's devices are told: the
     // target shows up in their device_lists.changed (as Synapse's user-signature stream).
+    noteSignatureWrite(hs.kv, pos);
     op.set(e2eeKeys.userSignatureChange(pos, signerUserId, targetUserId), true);
   }, { attempts: 1 });
   if (pos !== null) wakeUsers(hs, [signerUserId], pos);

@@ -22,6 +22,13 @@ import {
   type OneTimeKeyRecord,
 } from "./schema.ts";
 import {
+  deviceKey,
+  fallbackTypeCache,
+  forgetInbox,
+  otkCountCache,
+  writingDeviceKeys,
+} from "./sync_memory.ts";
+import {
   canonical,
   MAX_ONE_TIME_KEYS_PER_ALGORITHM,
   type ParsedOneTimeKey,
@@ -49,8 +56,22 @@ export async function getDeviceE2ee(
   return (await kv.get<DeviceE2eeRecord>(e2eeKeys.device(device.userId, device.deviceId))).value;
 }
 
-/** One-time key counts per algorithm (algorithms with no keys are left out). */
+/**
+ * One-time key counts per algorithm (algorithms with no keys are left out). Answered from
+ * memory while no upload, claim or deletion of the device's keys happened since the last read.
+ */
 export async function oneTimeKeyCounts(
+  kv: Deno.Kv,
+  device: DeviceRef,
+): Promise<Record<string, number>> {
+  const counts = await otkCountCache(kv).get(
+    deviceKey(device),
+    () => readOneTimeKeyCounts(kv, device),
+  );
+  return { ...counts };
+}
+
+async function readOneTimeKeyCounts(
   kv: Deno.Kv,
   device: DeviceRef,
 ): Promise<Record<string, number>> {
@@ -63,8 +84,19 @@ export async function oneTimeKeyCounts(
   return counts;
 }
 
-/** Algorithms for which the device has a fallback key that no claim has handed out yet. */
+/**
+ * Algorithms for which the device has a fallback key that no claim has handed out yet
+ * (answered from memory like {@link oneTimeKeyCounts}).
+ */
 export async function unusedFallbackKeyTypes(kv: Deno.Kv, device: DeviceRef): Promise<string[]> {
+  const types = await fallbackTypeCache(kv).get(
+    deviceKey(device),
+    () => readUnusedFallbackKeyTypes(kv, device),
+  );
+  return [...types];
+}
+
+async function readUnusedFallbackKeyTypes(kv: Deno.Kv, device: DeviceRef): Promise<string[]> {
   const types: string[] = [];
   const prefix = e2eeKeys.fallbackKeysOf(device.userId, device.deviceId);
   for await (const entry of kv.list<FallbackKeyRecord>({ prefix })) {
@@ -87,6 +119,11 @@ export async function storeKeyUpload(
   device: DeviceRef,
   upload: KeyUpload,
 ): Promise<Record<string, number>> {
+  await writingDeviceKeys(hs.kv, [device], () => writeKeyUpload(hs, device, upload));
+  return await oneTimeKeyCounts(hs.kv, device);
+}
+
+async function writeKeyUpload(hs: Homeserver, device: DeviceRef, upload: KeyUpload): Promise<void> {
   const { kv } = hs;
   const { userId, deviceId } = device;
   const fallbackAlgorithms = new Set<string>();
@@ -186,12 +223,12 @@ export async function storeKeyUpload(
       }, { attempts: 1 });
       if (pos !== null) {
         wakeDeviceListWatchers(hs, userId, pos);
-        return await oneTimeKeyCounts(kv, device);
+        return;
       }
     } else {
       const op = kv.atomic();
       build(op);
-      if ((await op.commit()).ok) return await oneTimeKeyCounts(kv, device);
+      if ((await op.commit()).ok) return;
     }
   }
   throw new Error("key upload kept conflicting");
@@ -308,7 +345,10 @@ async function tryClaimBatch(
     }
     return { keyId: fallback.value.keyId, key: fallback.value.key };
   });
-  if (writes > 0 && !(await op.commit()).ok) return null;
+  if (writes > 0) {
+    const committed = await writingDeviceKeys(kv, batch, async () => (await op.commit()).ok);
+    if (!committed) return null;
+  }
   return claimed;
 }
 
@@ -348,16 +388,19 @@ export async function deleteDeviceKeys(
     if (chunkWithKeys.length > 0) wakeDeviceListWatchers(hs, userId, pos);
   }
   for (const deviceId of deviceIds) {
-    for (
-      const prefix of [
-        e2eeKeys.oneTimeKeysOf(userId, deviceId),
-        e2eeKeys.oneTimeKeyCountsOf(userId, deviceId),
-        e2eeKeys.fallbackKeysOf(userId, deviceId),
-        e2eeKeys.toDeviceInbox(userId, deviceId),
-      ]
-    ) {
-      await deletePrefix(kv, prefix);
-    }
+    await writingDeviceKeys(kv, [{ userId, deviceId }], async () => {
+      for (
+        const prefix of [
+          e2eeKeys.oneTimeKeysOf(userId, deviceId),
+          e2eeKeys.oneTimeKeyCountsOf(userId, deviceId),
+          e2eeKeys.fallbackKeysOf(userId, deviceId),
+          e2eeKeys.toDeviceInbox(userId, deviceId),
+        ]
+      ) {
+        await deletePrefix(kv, prefix);
+      }
+    });
+    forgetInbox(kv, { userId, deviceId });
   }
 }
 

@@ -11,6 +11,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { wakeUsersSharingRoomsWith } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
 import { type DeviceListChangeRecord, e2eeKeys } from "./schema.ts";
+import { noteDeviceListWrite } from "./sync_memory.ts";
 
 /** What changed for a user. */
 export interface DeviceListChange {
@@ -39,6 +40,7 @@ export async function addDeviceListChange(
     prevPos: head.value,
     crossSigning: change.crossSigning ?? false,
   };
+  noteDeviceListWrite(kv, change.pos);
   op.check(head)
     .set(e2eeKeys.deviceListChange(change.pos, change.userId), record)
     .set(head.key, change.pos);

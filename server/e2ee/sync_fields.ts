@@ -11,6 +11,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "./device_keys.ts";
 import { usersChangedBetween, usersSignedBetween } from "./device_lists.ts";
 import { visiblePosition } from "./positions.ts";
+import { latestDeviceListWrite } from "./sync_memory.ts";
 import { type ToDeviceEvent, toDeviceForSync } from "./to_device.ts";
 
 /** A membership change in a room, as the rooms store reports it. */
@@ -75,10 +76,18 @@ export async function deviceListsBetween(
     return false;
   };
 
-  const candidates = await usersChangedBetween(hs.kv, range);
+  // The logs are read only when something may have been written to them above `since`.
+  const seesAll = hs.notifier?.seesAllAfter(range.since) ?? false;
+  const written = (stream: "device_lists" | "signatures") =>
+    !seesAll || latestDeviceListWrite(hs.kv, stream) > range.since;
+  const candidates = written("device_lists")
+    ? await usersChangedBetween(hs.kv, range)
+    : new Set<string>();
   for (const other of candidates) if (await sharesRoom(other)) changed.add(other);
   // Keys this user signed: their clients re-fetch them to see the signature.
-  for (const other of await usersSignedBetween(hs.kv, userId, range)) changed.add(other);
+  if (written("signatures")) {
+    for (const other of await usersSignedBetween(hs.kv, userId, range)) changed.add(other);
+  }
 
   // Membership changes in the rooms the requester is in, or was in during the range.
   const changes = await rooms.membershipChanges(userId, range);

@@ -16,6 +16,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
 import { wakeUsers } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
+import { type InboxBounds, inboxBounds, isCurrentInbox, noteToDeviceWrite } from "./sync_memory.ts";
 import {
   e2eeKeys,
   type JsonObject,
@@ -96,6 +97,7 @@ export async function sendToDevice(
     const batch = deliveries.slice(start, end);
     const pos = await commitAtPosition(hs, (op, pos) => {
       for (const message of batch) {
+        noteToDeviceWrite(kv, message, pos);
         op.set(
           e2eeKeys.toDevice(message.userId, message.deviceId, pos),
           {
@@ -139,7 +141,9 @@ export interface ToDeviceBatch {
 
 /**
  * Acknowledges (deletes) the messages at positions up to `since` and returns, in order, the
- * next messages at positions in `(since, upto]`, at most `limit` of them.
+ * next messages at positions in `(since, upto]`, at most `limit` of them. Reads nothing when
+ * the device's remembered inbox bounds show nothing to delete and nothing in the range (the
+ * bounds are read from KV once per device and process).
  */
 export async function toDeviceForSync(
   kv: Deno.Kv,
@@ -148,9 +152,23 @@ export async function toDeviceForSync(
 ): Promise<ToDeviceBatch> {
   const inbox = e2eeKeys.toDeviceInbox(device.userId, device.deviceId);
   const since = range.since ?? 0;
-  if (range.since !== null && since > 0) {
+  const bounds = await knownInboxBounds(kv, device);
+  const acknowledges = range.since !== null && since > 0;
+  // An inbox with `low > high` is empty.
+  const empty = bounds !== null && bounds.low > bounds.high;
+  const mayHoldAcknowledged = bounds === null || (!empty && bounds.low <= since);
+  const mayHoldNew = bounds === null ||
+    (!empty && bounds.high > since && bounds.low <= range.upto);
+  if (acknowledges && mayHoldAcknowledged) {
+    const serial = bounds?.serial;
     await deleteThrough(kv, inbox, since);
+    // Nothing at or below `since` is left, unless a message was noted meanwhile (a token from
+    // the future could let one land there).
+    if (bounds && bounds.serial === serial && isCurrentInbox(kv, device, bounds)) {
+      bounds.low = Math.max(bounds.low, since + 1);
+    }
   }
+  if (!mayHoldNew) return { events: [], reached: range.upto };
   const limit = range.limit ?? TO_DEVICE_SYNC_LIMIT;
   const events: ToDeviceEvent[] = [];
   let lastPos = since;
@@ -177,6 +195,8 @@ export async function hasPendingToDevice(
   device: { userId: string; deviceId: string },
   range: { since: number; upto: number },
 ): Promise<boolean> {
+  const bounds = await knownInboxBounds(kv, device);
+  if (bounds && (bounds.high <= range.since || bounds.low > range.upto)) return false;
   const inbox = e2eeKeys.toDeviceInbox(device.userId, device.deviceId);
   const iter = kv.list({ start: [...inbox, range.since + 1], end: [...inbox, range.upto + 1] }, {
     limit: 1,
@@ -185,6 +205,31 @@ export async function hasPendingToDevice(
   return false;
 }
 
+/**
+ * The remembered bounds of a device's inbox; an unknown inbox is warmed up from its lowest and
+ * highest message (null when a message was noted during that read: KV is read this time).
+ */
+async function knownInboxBounds(
+  kv: Deno.Kv,
+  device: { userId: string; deviceId: string },
+): Promise<InboxBounds | null> {
+  const bounds = inboxBounds(kv, device);
+  if (bounds.known) return bounds;
+  const serial = bounds.serial;
+  const prefix = e2eeKeys.toDeviceInbox(device.userId, device.deviceId);
+  const edge = async (reverse: boolean) => {
+    for await (const entry of kv.list({ prefix }, { limit: 1, reverse })) {
+      return entry.key[3] as number;
+    }
+    return null;
+  };
+  const [low, high] = await Promise.all([edge(false), edge(true)]);
+  if (bounds.serial !== serial || !isCurrentInbox(kv, device, bounds)) return null;
+  bounds.known = true;
+  bounds.low = low ?? Infinity;
+  bounds.high = high ?? 0;
+  return bounds;
+}
 async function deleteThrough(kv: Deno.Kv, inbox: Deno.KvKey, pos: number): Promise<void> {
   while (true) {
     const keys: Deno.KvKey[] = [];

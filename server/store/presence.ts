@@ -16,6 +16,7 @@
  */
 
 import type { Homeserver } from "../homeserver.ts";
+import { WriteGuardedCache } from "../e2ee/sync_memory.ts";
 import { commitAtPosition, wakeUsersSharingRoomsWith } from "../sync/positions.ts";
 
 /** A presence state. */
@@ -45,9 +46,29 @@ export const presenceKeys = {
   changes: (): Deno.KvKey => ["presence_pos"],
 } as const;
 
-/** Reads a user's presence (null when never set). */
+/** Users whose stored presence is remembered. */
+const REMEMBERED_PRESENCE = 100_000;
+
+/**
+ * The stored presence of recently seen users, per KV handle. Every write of a record goes
+ * through {@link setPresence}, which holds the user's entry for the time of the write, so a
+ * remembered record is what KV holds (a restarted server reads each user once).
+ */
+const storedPresence = new WeakMap<Deno.Kv, WriteGuardedCache<PresenceRecord | null>>();
+
+function storedPresenceOf(kv: Deno.Kv): WriteGuardedCache<PresenceRecord | null> {
+  let cache = storedPresence.get(kv);
+  if (!cache) storedPresence.set(kv, cache = new WriteGuardedCache(REMEMBERED_PRESENCE));
+  return cache;
+}
+
+/** Reads a user's presence (null when never set); answered from memory once read. */
 export async function getPresence(hs: Homeserver, userId: string): Promise<PresenceRecord | null> {
-  return (await hs.kv.get<PresenceRecord>(presenceKeys.record(userId))).value;
+  const record = await storedPresenceOf(hs.kv).get(
+    userId,
+    async () => (await hs.kv.get<PresenceRecord>(presenceKeys.record(userId))).value,
+  );
+  return record === null ? null : { ...record };
 }
 
 /**
@@ -56,7 +77,15 @@ export async function getPresence(hs: Homeserver, userId: string): Promise<Prese
  *
  * @returns the stream position of the write, or null when nothing changed
  */
-export async function setPresence(
+export function setPresence(
+  hs: Homeserver,
+  userId: string,
+  change: { presence: PresenceState; statusMsg?: string | null; now: number },
+): Promise<number | null> {
+  return storedPresenceOf(hs.kv).writing([userId], () => writePresence(hs, userId, change));
+}
+
+async function writePresence(
   hs: Homeserver,
   userId: string,
   change: { presence: PresenceState; statusMsg?: string | null; now: number },
@@ -101,10 +130,16 @@ export async function presenceChangedBetween(
   return users;
 }
 
-/** The in-memory side of presence: last activity, and the timers that take users offline. */
+/**
+ * The in-memory side of presence: last activity, and the timers that take users offline. A
+ * user has one timer while syncing; a sync only notes its time, and the timer, when it fires,
+ * waits again for what is left of {@link OFFLINE_AFTER_MS} since the latest sync.
+ */
 export class PresenceTracker {
   readonly #hs: Homeserver;
   readonly #lastActive = new Map<string, number>();
+  /** userId -> time (`Date.now()`) of the user's latest sync with `set_presence`. */
+  readonly #lastSynced = new Map<string, number>();
   readonly #offlineTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #closed = false;
 
@@ -119,25 +154,34 @@ export class PresenceTracker {
 
   /**
    * A sync with `set_presence`: marks the user active (for `online`), sets the state when it
-   * changed, and re-arms the timer that takes the user offline when syncing stops.
+   * changed, and puts off the moment that takes the user offline when syncing stops.
    */
   async synced(userId: string, presence: PresenceState, now: number): Promise<void> {
     if (this.#closed || presence === "offline") return;
     if (presence === "online") this.active(userId, now);
-    const timer = this.#offlineTimers.get(userId);
-    if (timer !== undefined) clearTimeout(timer);
-    const next = setTimeout(() => {
-      this.#offlineTimers.delete(userId);
-      if (this.#closed) return;
-      setPresence(this.#hs, userId, { presence: "offline", now: Date.now() }).catch((err) =>
-        console.error("presence timeout failed:", err)
-      );
-    }, OFFLINE_AFTER_MS);
-    Deno.unrefTimer(next);
-    this.#offlineTimers.set(userId, next);
+    this.#lastSynced.set(userId, Date.now());
+    if (!this.#offlineTimers.has(userId)) this.#arm(userId, OFFLINE_AFTER_MS);
     const current = await getPresence(this.#hs, userId);
     if (current?.presence === presence) return;
     await setPresence(this.#hs, userId, { presence, now });
+  }
+
+  #arm(userId: string, delay: number): void {
+    const timer = setTimeout(() => {
+      this.#offlineTimers.delete(userId);
+      if (this.#closed) return;
+      const left = (this.#lastSynced.get(userId) ?? 0) + OFFLINE_AFTER_MS - Date.now();
+      if (left > 0) {
+        this.#arm(userId, left);
+        return;
+      }
+      this.#lastSynced.delete(userId);
+      setPresence(this.#hs, userId, { presence: "offline", now: Date.now() }).catch((err) =>
+        console.error("presence timeout failed:", err)
+      );
+    }, delay);
+    Deno.unrefTimer(timer);
+    this.#offlineTimers.set(userId, timer);
   }
 
   /** The `m.presence` content for a stored record. */

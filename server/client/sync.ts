@@ -19,12 +19,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { PRESENCE_STATES, type PresenceState, presenceTracker } from "../store/presence.ts";
 import { oneTimeKeyCounts, unusedFallbackKeyTypes } from "../e2ee/device_keys.ts";
-import {
-  presenceEpoch,
-  quietSince,
-  visiblePosition,
-  waitForSyncChange,
-} from "../sync/positions.ts";
+import { quietSince, visiblePosition, waitForSyncChange } from "../sync/positions.ts";
 import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { computeSync } from "../sync/sync_response.ts";
 import { formatSyncToken, parseSyncToken, type SyncToken } from "../sync/token.ts";
@@ -44,54 +39,6 @@ export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
 export const SYNC_CONCURRENCY = 8;
 /** Parsed filters kept (inline JSON by its text, stored filters by user and ID). */
 const CACHED_FILTERS = 1000;
-/**
- * How long a sync trusts the stored presence that an earlier sync of the user found equal to
- * its `set_presence` (while no presence write of the user happened since): it then only marks
- * the user active, without reading the stored presence or re-arming the offline timer. A user
- * who stops syncing goes offline this much earlier at most (4.5 minutes instead of 5).
- */
-export const PRESENCE_RECHECK_MS = 30_000;
-/** Users whose presence check is remembered. */
-const CACHED_PRESENCE = 10_000;
-
-interface PresenceSeen {
-  presence: PresenceState;
-  at: number;
-  epoch: number;
-}
-
-/**
- * Applies a sync's `set_presence`. A long-polling client syncs twice per message it receives;
- * each `PresenceTracker.synced` reads the stored presence, so within
- * {@link PRESENCE_RECHECK_MS} of a check that found the state unchanged, and with no write of
- * the user's presence since ({@link presenceEpoch}), only the activity is recorded.
- */
-async function applySetPresence(
-  hs: Homeserver,
-  seen: LruCache<string, PresenceSeen>,
-  userId: string,
-  presence: PresenceState,
-): Promise<void> {
-  const tracker = presenceTracker(hs);
-  const now = Date.now();
-  const epoch = presenceEpoch(hs, userId);
-  const last = seen.get(userId);
-  if (
-    presence !== "offline" && epoch !== null && last !== undefined &&
-    last.presence === presence && last.epoch === epoch && now - last.at < PRESENCE_RECHECK_MS
-  ) {
-    if (presence === "online") tracker.active(userId, now);
-    return;
-  }
-  await tracker.synced(userId, presence, now);
-  // Remembered only when no presence write of the user started or settled meanwhile (the
-  // read inside `synced` then saw what is stored, and `synced` wrote nothing).
-  if (presence !== "offline" && epoch !== null && presenceEpoch(hs, userId) === epoch) {
-    seen.set(userId, { presence, at: now, epoch });
-  } else {
-    seen.delete(userId);
-  }
-}
 
 /** A first-come, first-served limit on concurrent work. */
 class Turns {
@@ -171,7 +118,6 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const filters = new LruCache<string, SyncFilter>(CACHED_FILTERS);
   const turns = new Turns(SYNC_CONCURRENCY);
-  const presenceSeen = new LruCache<string, PresenceSeen>(CACHED_PRESENCE);
 
   app.get("/_matrix/client/v3/sync", requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
@@ -192,7 +138,8 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!PRESENCE_STATES.includes(setPresence as PresenceState)) {
       throw invalidParam("'set_presence' must be online, unavailable or offline");
     }
-    await applySetPresence(hs, presenceSeen, userId, setPresence as PresenceState);
+    // The tracker answers from memory: no KV read while the presence does not change.
+    await presenceTracker(hs).synced(userId, setPresence as PresenceState, Date.now());
 
     const rooms = roomsAccess(hs);
     const deadline = Date.now() + timeoutMs;

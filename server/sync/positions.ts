@@ -21,10 +21,6 @@ interface WrittenStreams {
   receipt: number;
   /** Highest position of a presence change (any user). */
   presence: number;
-  /** userId -> a number that changes when a presence write of the user starts or settles. */
-  presenceEpochs: Map<string, number>;
-  /** userId -> presence writes of the user being committed. */
-  presenceInFlight: Map<string, number>;
 }
 
 const written = new WeakMap<Homeserver, WrittenStreams>();
@@ -38,8 +34,6 @@ function writtenOf(hs: Homeserver): WrittenStreams {
         accountData: new Map(),
         receipt: 0,
         presence: 0,
-        presenceEpochs: new Map(),
-        presenceInFlight: new Map(),
       },
     );
   }
@@ -88,51 +82,18 @@ function observed(
  * can become visible, so that syncs skip reading streams that have nothing for them
  * ({@link streamChanged}).
  */
-export async function commitAtPosition(
+export function commitAtPosition(
   hs: Homeserver,
   build: (op: Deno.AtomicOperation, pos: number) => Promise<boolean | void> | boolean | void,
   options: { attempts?: number } = {},
 ): Promise<number | null> {
   const streams = writtenOf(hs);
-  // Users whose stored presence this commit writes: in flight until it settles.
-  const presenceUsers = new Set<string>();
-  const bump = (userId: string) =>
-    streams.presenceEpochs.set(userId, (streams.presenceEpochs.get(userId) ?? 0) + 1);
-  const onSet = (key: Deno.KvKey, pos: number) => {
-    noteWrite(streams, key, pos);
-    if (key[0] === "presence" && typeof key[1] === "string" && !presenceUsers.has(key[1])) {
-      const userId = key[1];
-      presenceUsers.add(userId);
-      streams.presenceInFlight.set(userId, (streams.presenceInFlight.get(userId) ?? 0) + 1);
-      bump(userId);
-    }
-  };
-  try {
-    return await commit(
-      hs.kv,
-      hs.stream,
-      (op, pos) => build(observed(op, (key) => onSet(key, pos)), pos),
-      options,
-    );
-  } finally {
-    for (const userId of presenceUsers) {
-      const left = (streams.presenceInFlight.get(userId) ?? 1) - 1;
-      if (left > 0) streams.presenceInFlight.set(userId, left);
-      else streams.presenceInFlight.delete(userId);
-      bump(userId);
-    }
-  }
-}
-
-/**
- * A number that changes whenever a write of `userId`'s stored presence starts or settles, or
- * null while one is being committed: a presence read between two equal numbers is still what
- * is stored. (Presence is written only through {@link commitAtPosition}.)
- */
-export function presenceEpoch(hs: Homeserver, userId: string): number | null {
-  const streams = writtenOf(hs);
-  if (streams.presenceInFlight.has(userId)) return null;
-  return streams.presenceEpochs.get(userId) ?? 0;
+  return commit(
+    hs.kv,
+    hs.stream,
+    (op, pos) => build(observed(op, (key) => noteWrite(streams, key, pos)), pos),
+    options,
+  );
 }
 
 /**

@@ -539,9 +539,14 @@ browserTest("a device without the recovery key resets secure messaging", async (
     await shown.getByRole("textbox", { name: "Recovery key" }).waitFor();
     await shown.getByRole("button", { name: "I have saved my recovery key" }).click();
     const status = securityStatus(second.page);
-    await status.getByText("Cross-signing is ready.").waitFor();
-    await status.getByText("This device is verified.", { exact: true }).waitFor();
-    await status.getByText(/^Key backup is on \(version \w+\)\.$/).waitFor();
+    try {
+      await status.getByText("Cross-signing is ready.").waitFor();
+      await status.getByText("This device is verified.", { exact: true }).waitFor();
+      await status.getByText(/^Key backup is on \(version \w+\)\.$/).waitFor();
+    } catch (err) {
+      const shownNow = await status.textContent().catch(() => "(unreadable)");
+      throw new Error(`${(err as Error).message}\nthe status said: ${shownNow}`);
+    }
     const after = await masterKey();
     assert(after !== "null" && after !== before, "the account has a new master key");
     assertEquals(tabs.flatMap((tab) => tab.errors), []);

@@ -186,6 +186,10 @@ export class SecurityModel {
 
   /** Reads the status again (and the devices); calls that overlap run once more afterwards. */
   refresh(): Promise<void> {
+    // While keys are being made, a status read would download the account's keys from the
+    // server: an answer that still holds the old identity, arriving after a reset made the new
+    // one, makes the crypto drop the new private keys. The set-up refreshes when it is done.
+    if (this.#setup.value.step === "working") return Promise.resolve();
     if (this.#refreshing) {
       this.#refreshAgain = true;
       return this.#refreshing;
@@ -228,6 +232,7 @@ export class SecurityModel {
     this.#setup.value = { step: "working" };
     const session = this.#app.session;
     try {
+      await this.#refreshing?.catch(() => {}); // a key download already under way ends first
       const { client, crypto } = this.#crypto();
       const userId = client.getSafeUserId();
       const authUploadDeviceSigningKeys = <T>(makeRequest: (auth: AuthDict | null) => Promise<T>) =>

@@ -12,6 +12,7 @@ import { listUserMedia } from "../../server/media/media_store.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
 
 const TIMEOUT = 20_000;
 
@@ -62,58 +63,11 @@ async function signIn(
   return { page, browser, errors };
 }
 
-async function waitForDeviceKeys(server: TestServer, user: TestUser): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  for (;;) {
-    const res = await server.request("POST", "/_matrix/client/v3/keys/query", {
-      token: user.accessToken,
-      body: { device_keys: { [user.userId]: [] } },
-    });
-    assertEquals(res.status, 200);
-    const devices = res.body.device_keys?.[user.userId] ?? {};
-    if (Object.keys(devices).length > 0) return;
-    if (Date.now() > deadline) throw new Error(`no device keys for ${user.userId}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function openRoom(page: Page, name: string): Promise<void> {
   await page.getByRole("navigation", { name: "Conversation list" })
     .getByRole("link", { name, exact: true }).click();
   await page.getByRole("heading", { name, exact: true }).waitFor();
   await page.getByRole("button", { name: "Attach file" }).waitFor();
-}
-
-async function createRoom(
-  server: TestServer,
-  owner: TestUser,
-  guest: TestUser,
-  options: { name: string; encrypted: boolean },
-): Promise<string> {
-  const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
-    token: owner.accessToken,
-    body: {
-      name: options.name,
-      preset: "private_chat",
-      invite: [guest.userId],
-      initial_state: options.encrypted
-        ? [{
-          type: "m.room.encryption",
-          state_key: "",
-          content: { algorithm: "m.megolm.v1.aes-sha2" },
-        }]
-        : [],
-    },
-  });
-  assertEquals(created.status, 200, JSON.stringify(created.body));
-  const roomId = created.body.room_id as string;
-  const joined = await server.request(
-    "POST",
-    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-    { token: guest.accessToken, body: {} },
-  );
-  assertEquals(joined.status, 200, JSON.stringify(joined.body));
-  return roomId;
 }
 
 /** Picks files through the "Attach file" button's file chooser. */
@@ -218,7 +172,7 @@ async function withTwo(
 
 browserTest("encrypted room: file with progress, download, image preview, cancel", async () => {
   await withTwo(async ({ server, alice, bob, people }) => {
-    const roomId = await createRoom(server, alice, bob, { name: "Dossiers", encrypted: true });
+    const roomId = await createRoomOfTwo(server, alice, bob, { name: "Dossiers", encrypted: true });
     // Bob's device exists (with its keys) before Alice encrypts for the room.
     const b = await signIn(server, bob);
     people.push(b);
@@ -315,8 +269,8 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 
 browserTest("voice messages: recorded, sent with Element's fields, played", async () => {
   await withTwo(async ({ server, alice, bob, people }) => {
-    const plainRoom = await createRoom(server, alice, bob, { name: "Voix", encrypted: false });
-    await createRoom(server, alice, bob, { name: "Voix secrètes", encrypted: true });
+    const plainRoom = await createRoomOfTwo(server, alice, bob, { name: "Voix", encrypted: false });
+    await createRoomOfTwo(server, alice, bob, { name: "Voix secrètes", encrypted: true });
     const b = await signIn(server, bob);
     people.push(b);
     const a = await signIn(server, alice, { fakeMedia: true });

@@ -12,6 +12,7 @@ import { encode as encodePng } from "fast-png";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { createRoomOfTwo } from "./room_support.ts";
 
 const TIMEOUT = 20_000;
 const LUXEMBOURG = { latitude: 49.6116, longitude: 6.1319 };
@@ -114,38 +115,6 @@ async function openRoom(person: Person, name: string): Promise<void> {
   await page.getByRole("button", { name: "Create poll" }).waitFor();
 }
 
-async function createRoom(
-  server: TestServer,
-  owner: TestUser,
-  guest: TestUser,
-  options: { name: string; encrypted: boolean },
-): Promise<string> {
-  const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
-    token: owner.accessToken,
-    body: {
-      name: options.name,
-      preset: "private_chat",
-      invite: [guest.userId],
-      initial_state: options.encrypted
-        ? [{
-          type: "m.room.encryption",
-          state_key: "",
-          content: { algorithm: "m.megolm.v1.aes-sha2" },
-        }]
-        : [],
-    },
-  });
-  assertEquals(created.status, 200, JSON.stringify(created.body));
-  const roomId = created.body.room_id as string;
-  const joined = await server.request(
-    "POST",
-    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-    { token: guest.accessToken, body: {} },
-  );
-  assertEquals(joined.status, 200, JSON.stringify(joined.body));
-  return roomId;
-}
-
 // deno-lint-ignore no-explicit-any
 type RawEvent = { type: string; sender: string; content: any; event_id: string };
 
@@ -232,7 +201,7 @@ function answerInfo(card: Locator, answer: string): Locator {
 
 browserTest("an open poll: create, vote, change a vote, end; results on both sides", async () => {
   await withTwo({}, async ({ server, alice, bob, people }) => {
-    const roomId = await createRoom(server, alice, bob, { name: "Gemeng", encrypted: false });
+    const roomId = await createRoomOfTwo(server, alice, bob, { name: "Gemeng", encrypted: false });
     const a = await signIn(server, alice);
     people.push(a);
     const b = await signIn(server, bob);
@@ -359,7 +328,7 @@ browserTest("an open poll: create, vote, change a vote, end; results on both sid
 
 browserTest("encrypted room: a closed poll hides results until it ends", async () => {
   await withTwo({}, async ({ server, alice, bob, people }) => {
-    const roomId = await createRoom(server, alice, bob, { name: "Conseil", encrypted: true });
+    const roomId = await createRoomOfTwo(server, alice, bob, { name: "Conseil", encrypted: true });
     const b = await signIn(server, bob);
     people.push(b);
     const a = await signIn(server, alice);
@@ -408,7 +377,10 @@ browserTest(
           },
         },
       }, async ({ server, alice, bob, people }) => {
-        const roomId = await createRoom(server, alice, bob, { name: "Map room", encrypted: false });
+        const roomId = await createRoomOfTwo(server, alice, bob, {
+          name: "Map room",
+          encrypted: false,
+        });
         const a = await signIn(server, alice, { geolocation: LUXEMBOURG });
         people.push(a);
         const b = await signIn(server, bob);
@@ -508,7 +480,7 @@ browserTest("encrypted room: when tiles fail, the coordinates and a geo: link sh
     await withTwo({
       config: { web: { map_tile_url: `${tiles.url}/broken/{z}/{x}/{y}.png` } },
     }, async ({ server, alice, bob, people }) => {
-      await createRoom(server, alice, bob, { name: "Offline map", encrypted: true });
+      await createRoomOfTwo(server, alice, bob, { name: "Offline map", encrypted: true });
       const b = await signIn(server, bob);
       people.push(b);
       const a = await signIn(server, alice, { geolocation: LUXEMBOURG });

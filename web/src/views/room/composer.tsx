@@ -10,7 +10,7 @@
  */
 
 import type { JSX } from "preact";
-import { useEffect, useId, useLayoutEffect, useRef } from "preact/hooks";
+import { useId, useLayoutEffect, useRef } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
 import type { Composer } from "../../state/composer.ts";
 import { displayName } from "../../state/timeline.ts";

@@ -13,7 +13,8 @@ import type { Room } from "matrix-js-sdk";
 import { locationModel, ShareLocationForm } from "../../state/location.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { COMPOSER_BUTTON, INPUT_CLASS, ModalDialog } from "../polls/modal_dialog.tsx";
+import { ModalDialog } from "../modal_dialog.tsx";
+import { COMPOSER_BUTTON, INPUT_CLASS } from "../polls/styles.ts";
 import { PollsIcon } from "../polls/poll_icons.tsx";
 import { formatCoordinates, TileMap } from "./tile_map.tsx";
 

@@ -14,7 +14,8 @@ import { PollForm } from "../../state/polls.ts";
 import { MAX_ANSWERS } from "../../state/poll_tally.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { COMPOSER_BUTTON, INPUT_CLASS, ModalDialog, SMALL_BUTTON } from "./modal_dialog.tsx";
+import { ModalDialog } from "../modal_dialog.tsx";
+import { COMPOSER_BUTTON, INPUT_CLASS, SMALL_BUTTON } from "./styles.ts";
 import { PollIcon } from "./poll_icons.tsx";
 
 /** The composer's create-poll button and dialog. */

@@ -15,7 +15,8 @@ import { type PollModel, pollsModel } from "../../state/polls.ts";
 import { parsePollStart, type PollAnswer } from "../../state/poll_tally.ts";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
-import { ModalDialog, SMALL_BUTTON } from "./modal_dialog.tsx";
+import { ModalDialog } from "../modal_dialog.tsx";
+import { SMALL_BUTTON } from "./styles.ts";
 import { PollIcon, PollsIcon } from "./poll_icons.tsx";
 
 /** A poll in the timeline: answers, votes, results, end. */

@@ -14,7 +14,7 @@ import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { MessageText } from "./event_body.tsx";
 import { formatDateTime } from "./format.ts";
-import { RoomModal } from "./modal.tsx";
+import { ModalDialog } from "../modal_dialog.tsx";
 
 /** The edit history dialog. */
 export function EditHistory(
@@ -39,7 +39,7 @@ export function EditHistory(
   }, [props.event]);
   const locale = i18n.locale.value;
   return (
-    <RoomModal title={i18n.t("timeline.history.title")} onClose={props.onClose}>
+    <ModalDialog title={i18n.t("timeline.history.title")} onClose={props.onClose}>
       {failed && <p role="alert">{i18n.t("timeline.history.failed")}</p>}
       {!failed && versions === null && <p role="status">{i18n.t("timeline.history.loading")}</p>}
       {versions && (
@@ -67,6 +67,6 @@ export function EditHistory(
       <div class="flex justify-end">
         <Button variant="quiet" onClick={props.onClose}>{i18n.t("timeline.history.close")}</Button>
       </div>
-    </RoomModal>
+    </ModalDialog>
   );
 }

@@ -8,6 +8,7 @@
 
 import { Hono } from "hono";
 import { MatrixError, unrecognized } from "./errors.ts";
+import { paramCheckers, paramNamesOf } from "./path_params.ts";
 import type { Homeserver } from "./homeserver.ts";
 import type { AppEnv } from "./request_context.ts";
 import { versionRoutes } from "./client/versions.ts";
@@ -97,6 +98,9 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
 };
 
+/** The API paths, whose parameters `path_params.ts` checks (the web app's are file names). */
+const API_PATH = /^\/_(matrix|synapse)\//;
+
 /** Turns a Hono route path (`/a/:b/*`) into a regular expression. */
 function pathPattern(path: string): RegExp {
   const source = path.split("/").map((part) => {
@@ -132,9 +136,20 @@ export function createApp(
     for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
   });
 
-  for (const module of [...ROUTE_MODULES, ...(options.modules ?? [])]) {
-    app.route("/", module(hs));
+  const modules = [...ROUTE_MODULES, ...(options.modules ?? [])].map((module) => module(hs));
+  // Path parameters are checked before the handlers of their route (path_params.ts).
+  const checked = new Set<string>();
+  for (const module of modules) {
+    for (const route of module.routes) {
+      if (route.method === "ALL" || !API_PATH.test(route.path)) continue;
+      if (paramNamesOf(route.path).length === 0) continue;
+      const key = `${route.method} ${route.path}`;
+      if (checked.has(key)) continue;
+      checked.add(key);
+      app.on(route.method, route.path, paramCheckers(route.path));
+    }
   }
+  for (const module of modules) app.route("/", module);
 
   let known: { method: string; pattern: RegExp }[] | null = null;
   app.notFound((c) => {

@@ -5,7 +5,14 @@
  * @module
  */
 
-import { badJson, notJson, tooLarge } from "./errors.ts";
+import {
+  isValidRoomAlias,
+  isValidRoomId,
+  isValidUserId,
+  MAX_IDENTIFIER_BYTES,
+  utf8ByteLength,
+} from "../federation/identifiers.ts";
+import { badJson, invalidParam, notJson, tooLarge } from "./errors.ts";
 
 /** A parsed JSON object from a request body. */
 export type JsonObject = Record<string, unknown>;
@@ -67,16 +74,67 @@ export async function readJsonObject(
     throw notJson("Request body is not valid UTF-8");
   }
   if (text.trim() === "" && options.allowEmpty) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw notJson("Request body is not valid JSON");
-  }
+  const value = parseJsonText(text, "Request body");
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw notJson("Request body must be a JSON object");
   }
   return value as JsonObject;
+}
+
+/**
+ * The deepest nesting of objects and arrays accepted in a request (a body, or JSON in a query
+ * parameter such as a sync filter). Matrix events are at most 64 KiB and no spec structure
+ * nests anywhere near this deep; every later step (canonical JSON, redaction, storage) walks
+ * values recursively, so refusing depth here keeps them off the end of the stack.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * Parses JSON text from a client and checks it as every later step needs it: valid syntax,
+ * nesting at most {@link MAX_JSON_DEPTH}, and no lone surrogate (`"\ud800"`) in any string or
+ * key, since such a string has no UTF-8 form and cannot be signed, hashed or sent on.
+ *
+ * @param what names the input in error messages, e.g. "Request body" or "The filter"
+ * @throws {MatrixError} M_NOT_JSON for bad syntax, M_BAD_JSON for depth or lone surrogates
+ */
+export function parseJsonText(text: string, what: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw notJson(`${what} is not valid JSON`);
+  }
+  checkJsonValue(value, what);
+  return value;
+}
+
+/**
+ * Checks a parsed JSON value without recursion (the check must not itself overflow the stack on
+ * the input it exists to refuse).
+ *
+ * @throws {MatrixError} M_BAD_JSON for nesting beyond {@link MAX_JSON_DEPTH} or a lone surrogate
+ */
+export function checkJsonValue(value: unknown, what: string): void {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: item, depth } = stack.pop()!;
+    if (typeof item === "string") {
+      if (!item.isWellFormed()) throw badJson(`${what} holds a string with a lone surrogate`);
+      continue;
+    }
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw badJson(`${what} nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    if (Array.isArray(item)) {
+      for (const child of item) stack.push({ value: child, depth: depth + 1 });
+      continue;
+    }
+    for (const [key, child] of Object.entries(item)) {
+      if (!key.isWellFormed()) throw badJson(`${what} holds a key with a lone surrogate`);
+      stack.push({ value: child, depth: depth + 1 });
+    }
+  }
 }
 
 /** The UTF-8 length of a string in bytes. */
@@ -156,4 +214,61 @@ export function optionalStringArray(
     }
   }
   return value as string[];
+}
+
+/**
+ * True for a `$`-sigilled string of at most 255 bytes without control characters. Event IDs
+ * that clients send are looked up, never parsed: one that is well formed in this sense but
+ * names no event is a 404, as on other servers, and the room version's exact grammar is the
+ * event pipeline's business.
+ */
+export function isEventIdShaped(value: string): boolean {
+  if (!value.startsWith("$") || value.length < 2) return false;
+  const bytes = utf8ByteLength(value);
+  // deno-lint-ignore no-control-regex
+  return bytes > 0 && bytes <= MAX_IDENTIFIER_BYTES && !/[\u0000-\u001f\u007f]/.test(value);
+}
+
+/** The identifier kinds a body field can be checked against (spec appendix grammar). */
+export type IdentifierKind = "user ID" | "room ID" | "event ID" | "room alias";
+
+const IDENTIFIER_CHECKS: Record<IdentifierKind, (value: string) => boolean> = {
+  // Other servers' users may have historical localparts, so the broad grammar applies.
+  "user ID": (value) => isValidUserId(value, { historical: true }),
+  "room ID": (value) => isValidRoomId(value),
+  "event ID": isEventIdShaped,
+  "room alias": isValidRoomAlias,
+};
+
+/**
+ * Checks a string against an identifier grammar (255 bytes at most).
+ *
+ * @param label names the value in the error message, e.g. `'user_id'`
+ * @throws {MatrixError} 400 M_INVALID_PARAM when it does not match
+ */
+export function checkIdentifier(value: string, kind: IdentifierKind, label: string): string {
+  if (!IDENTIFIER_CHECKS[kind](value)) {
+    const shown = value.length <= 64 ? value : `${value.slice(0, 48)}...`;
+    throw invalidParam(`${label} ('${shown}') is not a valid ${kind}`);
+  }
+  return value;
+}
+
+/** Reads an optional identifier field; absent or null gives undefined. */
+export function optionalIdentifier(
+  body: JsonObject,
+  key: string,
+  kind: IdentifierKind,
+): string | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw badJson(`'${key}' must be a ${kind}`);
+  return checkIdentifier(value, kind, `'${key}'`);
+}
+
+/** Reads a required identifier field. */
+export function requiredIdentifier(body: JsonObject, key: string, kind: IdentifierKind): string {
+  const value = optionalIdentifier(body, key, kind);
+  if (value === undefined) throw badJson(`'${key}' is required (a ${kind})`);
+  return value;
 }

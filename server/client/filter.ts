@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { parseJsonText } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { loadFilter, saveFilter } from "../store/filters.ts";
 import {
@@ -23,9 +24,12 @@ export const EMPTY_SYNC_FILTER: SyncFilter = parseSyncFilter({});
 
 function parseInlineJson(text: string, name: string): unknown {
   try {
-    return JSON.parse(text);
-  } catch {
-    throw new MatrixError("M_NOT_JSON", `'${name}' is neither a filter ID nor valid JSON`);
+    return parseJsonText(text, `'${name}'`);
+  } catch (err) {
+    if (err instanceof MatrixError && err.code === "M_NOT_JSON") {
+      throw new MatrixError("M_NOT_JSON", `'${name}' is neither a filter ID nor valid JSON`);
+    }
+    throw err;
   }
 }
 

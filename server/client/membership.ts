@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { optionalString } from "../http_util.ts";
+import { optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
 import {
@@ -130,10 +130,7 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
     const roomId = roomIdParam(c.req.param("roomId")!);
     const body = await readBody(hs, c);
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
-    if (typeof body.user_id !== "string") {
-      throw new MatrixError("M_BAD_JSON", "'user_id' must be a user ID");
-    }
-    const target = body.user_id;
+    const target = requiredIdentifier(body, "user_id", "user ID");
     await requireRoom(hs, roomId);
     const current = await hs.rooms.membership(roomId, target);
     if (action === "kick" && !["join", "invite", "knock"].includes(current?.membership ?? "")) {

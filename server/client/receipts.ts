@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { badJson, invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { checkIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setAccountData } from "../store/account_data.ts";
 import { RECEIPT_TYPES, type ReceiptType, setReceipt } from "../store/receipts.ts";
@@ -66,8 +67,9 @@ export function receiptRoutes(hs: Homeserver): Hono<AppEnv> {
     const receiptType = c.req.param("receiptType");
     const body = await readBody(hs, c, { allowEmpty: true });
     const threadId = body.thread_id;
-    if (threadId !== undefined && (typeof threadId !== "string" || threadId === "")) {
-      throw invalidParam("'thread_id' must be a non-empty string");
+    if (threadId !== undefined) {
+      if (typeof threadId !== "string") throw invalidParam("'thread_id' must be a string");
+      if (threadId !== "main") checkIdentifier(threadId, "event ID", "'thread_id'");
     }
     await requireJoined(hs, roomId, userId);
     if (receiptType === "m.fully_read") {
@@ -95,10 +97,8 @@ export function receiptRoutes(hs: Homeserver): Hono<AppEnv> {
     const field = (name: string) => {
       const value = body[name];
       if (value === undefined || value === null) return undefined;
-      if (typeof value !== "string" || !value.startsWith("$")) {
-        throw badJson(`'${name}' must be an event ID`);
-      }
-      return value;
+      if (typeof value !== "string") throw badJson(`'${name}' must be an event ID`);
+      return checkIdentifier(value, "event ID", `'${name}'`);
     };
     const fullyRead = field("m.fully_read");
     const read = field("m.read");

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkIdentifier } from "../http_util.ts";
 import { isValidRoomAlias, isValidRoomId, serverNameOf } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
 import { badJson, forbidden, invalidParam, MatrixError, notFound } from "../errors.ts";
@@ -58,9 +59,8 @@ export async function requireRoom(hs: Homeserver, roomId: string): Promise<void>
 
 /** Fails unless `userId` is a valid user ID of a local, existing account. */
 export async function requireLocalUser(hs: Homeserver, userId: unknown): Promise<string> {
-  if (typeof userId !== "string" || !/^@[^:]+:.+$/.test(userId)) {
-    throw badJson("'user_id' must be a user ID");
-  }
+  if (typeof userId !== "string") throw badJson("'user_id' must be a user ID");
+  checkIdentifier(userId, "user ID", "'user_id'");
   if (serverNameOf(userId) !== hs.config.serverName) throw federationUnavailable(userId);
   if (!(await getUser(hs.kv, userId))) throw notFound(`User ${userId} does not exist`);
   return userId;

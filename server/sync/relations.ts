@@ -16,6 +16,9 @@
  * @module
  */
 
+import { utf8ByteLength } from "../../federation/identifiers.ts";
+import { MAX_KEY_BYTES } from "../../federation/event_format.ts";
+import { isEventIdShaped } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { LruCache } from "../rooms/lru.ts";
 import type { ClientEvent } from "./room_source.ts";
@@ -50,7 +53,11 @@ export const relationKeys = {
   threadRootsOf: (roomId: string): Deno.KvKey => ["thread_root", roomId],
 } as const;
 
-/** The relation of an event's content (`m.relates_to` with `rel_type` and `event_id`). */
+/**
+ * The relation of an event's content (`m.relates_to` with `rel_type` and `event_id`). A
+ * relation whose parent is not an event ID, or whose type is longer than an event type may be,
+ * is no relation: it is never indexed (the index keys hold both).
+ */
 export function relationOf(
   content: Record<string, unknown>,
 ): { relType: string; eventId: string; key?: string } | null {
@@ -58,6 +65,9 @@ export function relationOf(
   if (typeof relation !== "object" || relation === null) return null;
   const { rel_type: relType, event_id: eventId, key } = relation as Record<string, unknown>;
   if (typeof relType !== "string" || typeof eventId !== "string") return null;
+  if (!isEventIdShaped(eventId) || relType === "" || utf8ByteLength(relType) > MAX_KEY_BYTES) {
+    return null;
+  }
   return { relType, eventId, key: typeof key === "string" ? key : undefined };
 }
 

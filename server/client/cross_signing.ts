@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { decodePublicKey, verifyJsonSignature } from "../../crypto/signing.ts";
 import { badJson, invalidParam, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { optionalObject } from "../http_util.ts";
+import { optionalObject, utf8Length } from "../http_util.ts";
 import { type AppEnv, clientIp, readBody, requireAuth } from "../request_context.ts";
 import {
   type CrossSigningUpload,
@@ -24,8 +24,10 @@ import {
 } from "../e2ee/cross_signing.ts";
 import { getDeviceE2ee } from "../e2ee/device_keys.ts";
 import {
+  checkUserId,
   invalidSignature,
   isObject,
+  MAX_DEVICE_ID_BYTES,
   parseCrossSigningKey,
   type ParsedCrossSigningKey,
   usageField,
@@ -50,7 +52,9 @@ async function checkMasterSignatures(
     let publicKey: Uint8Array | null = null;
     if (keyId === master.keyId) {
       publicKey = master.publicKey;
-    } else if (keyId.startsWith("ed25519:")) {
+    } else if (
+      keyId.startsWith("ed25519:") && utf8Length(keyId) - 8 <= MAX_DEVICE_ID_BYTES
+    ) {
       const deviceId = keyId.slice("ed25519:".length);
       const stored = await getDeviceE2ee(hs.kv, { userId, deviceId });
       const keys = stored?.deviceKeys?.keys as Record<string, string> | undefined;
@@ -105,6 +109,7 @@ export function crossSigningRoutes(hs: Homeserver): Hono<AppEnv> {
     const body = await readBody(hs, c);
     let objects = 0;
     for (const [userId, keys] of Object.entries(body)) {
+      checkUserId(userId, "signatures");
       if (!isObject(keys)) throw badJson(`'${userId.slice(0, 80)}' must map key IDs to objects`);
       objects += Object.keys(keys).length;
     }

@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { isValidRoomId } from "../../federation/identifiers.ts";
-import { badJson, invalidParam, missingParam, notFound } from "../errors.ts";
+import { badJson, invalidParam, MatrixError, missingParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, requiredString, utf8Length } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
@@ -31,6 +31,7 @@ import {
   parseBackupVersion,
 } from "../e2ee/schema.ts";
 import { canonical, isObject } from "../e2ee/validate.ts";
+import { fitsOneValue } from "../store/kv_batch.ts";
 
 /** Largest `auth_data` of a backup version. */
 const MAX_AUTH_DATA_BYTES = 16 * 1024;
@@ -73,12 +74,20 @@ function parseSession(value: unknown, where: string): BackupSessionRecord {
   if (utf8Length(canonical(session_data, "session_data")) > MAX_SESSION_DATA_BYTES) {
     throw badJson(`${where}.session_data must be at most ${MAX_SESSION_DATA_BYTES} bytes`);
   }
-  return {
+  const record: BackupSessionRecord = {
     first_message_index: first_message_index as number,
     forwarded_count: forwarded_count as number,
     is_verified,
     session_data,
   };
+  // Storage counts characters, not UTF-8 bytes: one character above U+00FF in a string makes
+  // all of it two bytes a character, so data within the byte limit can still overflow a value.
+  if (!fitsOneValue(record)) {
+    throw new MatrixError("M_TOO_LARGE", `${where}.session_data is too large to store`, {
+      status: 413,
+    });
+  }
+  return record;
 }
 
 function checkRoomId(roomId: string): string {

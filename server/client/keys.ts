@@ -16,13 +16,8 @@ import { badJson, invalidParam, missingParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { deleteUserCrossSigning } from "../e2ee/account_cleanup.ts";
-import {
-  claimKeys,
-  type ClaimRequest,
-  deleteDeviceKeys,
-  getDeviceE2ee,
-  storeKeyUpload,
-} from "../e2ee/device_keys.ts";
+import { deleteDeviceKeys, getDeviceE2ee, storeKeyUpload } from "../e2ee/device_keys.ts";
+import { claimKeys, type ClaimRequest } from "../e2ee/key_claim.ts";
 import { keyChanges } from "../e2ee/sync_fields.ts";
 import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { queryKeys } from "../e2ee/key_query.ts";
@@ -125,6 +120,9 @@ export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
         continue;
       }
       for (const [deviceId, algorithm] of Object.entries(devices)) {
+        if (utf8Length(deviceId) > MAX_ID_BYTES) {
+          throw invalidParam(`'one_time_keys.${userId}' names a device ID over 255 bytes`);
+        }
         if (
           typeof algorithm !== "string" || algorithm === "" || utf8Length(algorithm) > MAX_ID_BYTES
         ) {

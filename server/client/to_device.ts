@@ -14,6 +14,7 @@ import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_contex
 import type { JsonObject } from "../e2ee/schema.ts";
 import { sendToDevice } from "../e2ee/to_device.ts";
 import { canonical, checkUserId, isObject } from "../e2ee/validate.ts";
+import { fitsOneValue } from "../store/kv_batch.ts";
 
 /** Largest content of one message (a Deno KV value holds at most 64 KiB). */
 export const MAX_TO_DEVICE_CONTENT_BYTES = 48 * 1024;
@@ -50,10 +51,15 @@ export function toDeviceRoutes(hs: Homeserver): Hono<AppEnv> {
         if (!isObject(content)) {
           throw badJson(`'messages.${recipient}.${target}' must be a JSON object`);
         }
-        if (utf8Length(canonical(content, "content")) > MAX_TO_DEVICE_CONTENT_BYTES) {
+        if (
+          utf8Length(canonical(content, "content")) > MAX_TO_DEVICE_CONTENT_BYTES ||
+          // Storage counts characters, not UTF-8 bytes (see fitsOneValue): measured as stored.
+          !fitsOneValue({ sender: userId, senderDevice: deviceId, type, content })
+        ) {
           throw new MatrixError(
             "M_TOO_LARGE",
-            `One message's content is at most ${MAX_TO_DEVICE_CONTENT_BYTES} bytes`,
+            `One message's content is at most ${MAX_TO_DEVICE_CONTENT_BYTES} bytes ` +
+              "(less with characters beyond U+00FF)",
             { status: 413 },
           );
         }

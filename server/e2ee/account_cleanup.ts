@@ -9,7 +9,7 @@
 
 import type { Homeserver } from "../homeserver.ts";
 import { USAGES } from "./cross_signing.ts";
-import { deletePrefix } from "./device_keys.ts";
+import { deleteRange } from "../store/kv_batch.ts";
 import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
 import { e2eeKeys } from "./schema.ts";
@@ -23,7 +23,7 @@ export async function deleteUserCrossSigning(hs: Homeserver, userId: string): Pr
   });
   if (pos === null) throw new Error("cross-signing deletion kept conflicting");
   wakeDeviceListWatchers(hs, userId, pos);
-  await deletePrefix(kv, e2eeKeys.crossUserSignaturesBy(userId));
-  await deletePrefix(kv, e2eeKeys.backupVersionsOf(userId));
-  await deletePrefix(kv, e2eeKeys.backupSessionsOfUser(userId));
+  await deleteRange(kv, { prefix: e2eeKeys.crossUserSignaturesBy(userId) });
+  await deleteRange(kv, { prefix: e2eeKeys.backupVersionsOf(userId) });
+  await deleteRange(kv, { prefix: e2eeKeys.backupSessionsOfUser(userId) });
 }

@@ -22,13 +22,21 @@ import {
   e2eeKeys,
   type JsonObject,
 } from "./schema.ts";
+import { utf8Length } from "../http_util.ts";
 import {
   canonical,
   invalidSignature,
   isObject,
+  MAX_DEVICE_ID_BYTES,
   type ParsedCrossSigningKey,
   sameSignedContent,
 } from "./validate.ts";
+
+/**
+ * Longest key ID a signed object may be named by: a device ID (at most
+ * {@link MAX_DEVICE_ID_BYTES}) or an unpadded base64 Ed25519 key.
+ */
+const MAX_KEY_ID_BYTES = MAX_DEVICE_ID_BYTES;
 
 /** The usages in storage order. */
 export const USAGES: readonly CrossSigningUsage[] = ["master", "self_signing", "user_signing"];
@@ -183,7 +191,9 @@ export async function uploadSignatures(
     }
     for (const [keyId, signed] of Object.entries(keysById)) {
       let outcome: SignatureFailure | null;
-      if (!isObject(signed) || !isObject(signed.signatures)) {
+      if (utf8Length(keyId) > MAX_KEY_ID_BYTES) {
+        outcome = failure("M_INVALID_PARAM", "No key has an ID that long");
+      } else if (!isObject(signed) || !isObject(signed.signatures)) {
         outcome = failure("M_BAD_JSON", "Expected a signed JSON object");
       } else if (serverNameOf(targetUserId) !== hs.config.serverName) {
         outcome = failure("M_NOT_FOUND", "Keys of users on other servers are not known here");
@@ -260,9 +270,11 @@ async function signOwnKey(
     if (isMaster) {
       // Devices sign their own master key.
       const deviceId = signerKeyId.slice("ed25519:".length);
-      const device = await kv.get<DeviceE2eeRecord>(e2eeKeys.device(userId, deviceId));
-      const keys = device.value?.deviceKeys?.keys as Record<string, string> | undefined;
-      publicKey = decodePublicKey(keys?.[signerKeyId]);
+      if (utf8Length(deviceId) <= MAX_DEVICE_ID_BYTES) {
+        const device = await kv.get<DeviceE2eeRecord>(e2eeKeys.device(userId, deviceId));
+        const keys = device.value?.deviceKeys?.keys as Record<string, string> | undefined;
+        publicKey = decodePublicKey(keys?.[signerKeyId]);
+      }
     } else if (own.self_signing) {
       const ssk = crossSigningPublicKey(own.self_signing);
       if (ssk.keyId === signerKeyId) publicKey = ssk.publicKey;

@@ -1,14 +1,24 @@
 /**
  * Device identity keys, one-time keys and fallback keys on Deno KV: uploading (one commit per
- * upload, checked against the device record so a deleted device never regains keys), claiming
- * (each one-time key is deleted with a check in the commit that hands it out, so two claimers
- * never get the same key), counting, and deleting a device's keys.
+ * upload, checked against the device record so a deleted device never regains keys), counting,
+ * and deleting a device's keys. Claiming keys lives in `key_claim.ts`.
  *
  * @module
  */
 
 import type { Homeserver } from "../homeserver.ts";
-import { invalidParam } from "../errors.ts";
+import { invalidParam, MatrixError } from "../errors.ts";
+import {
+  addCosts,
+  checkCost,
+  type CommitCost,
+  deleteRange,
+  fitsOneCommit,
+  getManyChunked,
+  KV_LIMITS,
+  setCost,
+  sumCost,
+} from "../store/kv_batch.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
 import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
@@ -18,7 +28,6 @@ import {
   e2eeKeys,
   type FallbackKeyRecord,
   type JsonObject,
-  minusU64,
   type OneTimeKeyRecord,
 } from "./schema.ts";
 import {
@@ -111,16 +120,53 @@ async function readUnusedFallbackKeyTypes(kv: Deno.Kv, device: DeviceRef): Promi
  * changed device keys are recorded in the device-list stream in the same commit.
  *
  * @returns the one-time key counts after the upload
- * @throws {MatrixError} M_INVALID_PARAM for conflicting or too many keys; M_UNKNOWN_TOKEN-like
- *   404 never happens because the caller's device exists while its token is valid
+ * @throws {MatrixError} M_INVALID_PARAM for conflicting or too many keys; 413 M_TOO_LARGE for
+ *   an upload that does not fit one commit (long key IDs, large keys: fewer keys per upload do)
  */
 export async function storeKeyUpload(
   hs: Homeserver,
   device: DeviceRef,
   upload: KeyUpload,
 ): Promise<Record<string, number>> {
+  if (!fitsOneCommit(uploadCost(device, upload))) {
+    throw new MatrixError(
+      "M_TOO_LARGE",
+      "These keys do not fit one upload; upload fewer one-time keys per request",
+      { status: 413 },
+    );
+  }
   await writingDeviceKeys(hs.kv, [device], () => writeKeyUpload(hs, device, upload));
   return await oneTimeKeyCounts(hs.kv, device);
+}
+
+/** What the commit of an upload costs at most (as if every key were new). */
+function uploadCost(device: DeviceRef, upload: KeyUpload): CommitCost {
+  const { userId, deviceId } = device;
+  const record = e2eeKeys.device(userId, deviceId);
+  const costs = [
+    checkCost(accountKeys.device(userId, deviceId)),
+    checkCost(record),
+    // Without new device keys, the stored ones (of any size a value may have) are written back.
+    upload.deviceKeys
+      ? setCost(record, { value: { deviceKeys: upload.deviceKeys, otkSeq: 0 } })
+      : setCost(record, { bytes: KV_LIMITS.valueBytes }),
+  ];
+  const algorithms = new Set<string>();
+  for (const key of upload.oneTimeKeys) {
+    const target = { userId, deviceId, algorithm: key.algorithm };
+    const value: OneTimeKeyRecord = { keyId: key.keyId, key: key.key };
+    costs.push(setCost(e2eeKeys.oneTimeKey(target, 0, key.keyId), { value }));
+    algorithms.add(key.algorithm);
+  }
+  for (const algorithm of algorithms) {
+    costs.push(sumCost(e2eeKeys.oneTimeKeyCount(userId, deviceId, algorithm)));
+  }
+  for (const key of upload.fallbackKeys) {
+    const fallback = e2eeKeys.fallbackKey(userId, deviceId, key.algorithm);
+    const value: FallbackKeyRecord = { keyId: key.keyId, key: key.key, used: false };
+    costs.push(checkCost(fallback), setCost(fallback, { value }));
+  }
+  return addCosts(...costs);
 }
 
 async function writeKeyUpload(hs: Homeserver, device: DeviceRef, upload: KeyUpload): Promise<void> {
@@ -179,7 +225,8 @@ async function writeKeyUpload(hs: Homeserver, device: DeviceRef, upload: KeyUplo
         );
       }
     }
-    const fallbackEntries = await kv.getMany<FallbackKeyRecord[]>(
+    const fallbackEntries = await getManyChunked<FallbackKeyRecord>(
+      kv,
       upload.fallbackKeys.map((key) => e2eeKeys.fallbackKey(userId, deviceId, key.algorithm)),
     );
 
@@ -239,119 +286,6 @@ function sameKey(a: string | JsonObject, b: string | JsonObject): boolean {
   return sameSignedContent(a, b) && canonical(a, "key") === canonical(b, "key");
 }
 
-/** One claim: a device and the algorithm wanted. */
-export interface ClaimRequest extends DeviceRef {
-  algorithm: string;
-}
-
-/** A claimed key: `<algorithm>:<key_id>` and the key. */
-export interface ClaimedKey {
-  keyId: string;
-  key: string | JsonObject;
-}
-
-/** Claims per commit: each claim of a one-time key adds one check. */
-const CLAIMS_PER_COMMIT = 80;
-
-/**
- * Claims one key per request: the oldest one-time key of the algorithm, else the fallback key
- * (which is marked used). Claims are batched into commits; each handed-out one-time key is
- * deleted with a check in the commit that returns it, and a batch that loses a race is
- * re-read claim by claim.
- *
- * @returns claimed keys keyed by `userId` then `deviceId`; devices without keys are absent
- */
-export async function claimKeys(
-  kv: Deno.Kv,
-  requests: readonly ClaimRequest[],
-): Promise<Map<string, Map<string, ClaimedKey>>> {
-  const result = new Map<string, Map<string, ClaimedKey>>();
-  const batches: ClaimRequest[][] = [];
-  for (let i = 0; i < requests.length; i += CLAIMS_PER_COMMIT) {
-    batches.push(requests.slice(i, i + CLAIMS_PER_COMMIT));
-  }
-  const put = (request: ClaimRequest, claimed: ClaimedKey | null) => {
-    if (!claimed) return;
-    let devices = result.get(request.userId);
-    if (!devices) result.set(request.userId, devices = new Map());
-    devices.set(request.deviceId, claimed);
-  };
-  await Promise.all(batches.map(async (batch) => {
-    const claims = await tryClaimBatch(kv, batch);
-    if (claims) {
-      batch.forEach((request, i) => put(request, claims[i]));
-      return;
-    }
-    for (const request of batch) {
-      for (let attempt = 0;; attempt++) {
-        const single = await tryClaimBatch(kv, [request]);
-        if (single) {
-          put(request, single[0]);
-          break;
-        }
-        if (attempt > 50) throw new Error("key claim kept conflicting");
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
-      }
-    }
-  }));
-  return result;
-}
-
-/** One-time keys looked at per claim; keys of one upload are equivalent, so any may go. */
-const CLAIM_CANDIDATES = 16;
-
-/**
- * One attempt at claiming a batch in one commit; null when a check failed. Among the oldest
- * upload's keys one is picked at random, so that concurrent claimers rarely collide.
- */
-async function tryClaimBatch(
-  kv: Deno.Kv,
-  batch: readonly ClaimRequest[],
-): Promise<(ClaimedKey | null)[] | null> {
-  const otks = await Promise.all(batch.map(async (request) => {
-    const prefix = e2eeKeys.oneTimeKeysOf(request.userId, request.deviceId, request.algorithm);
-    const candidates: Deno.KvEntry<OneTimeKeyRecord>[] = [];
-    for await (
-      const entry of kv.list<OneTimeKeyRecord>({ prefix }, { limit: CLAIM_CANDIDATES })
-    ) {
-      if (candidates.length > 0 && entry.key[4] !== candidates[0].key[4]) break;
-      candidates.push(entry);
-    }
-    if (candidates.length === 0) return null;
-    return candidates[Math.floor(Math.random() * candidates.length)];
-  }));
-  const needFallback = batch.filter((_, i) => otks[i] === null);
-  const fallbacks = needFallback.length === 0 ? [] : await kv.getMany<FallbackKeyRecord[]>(
-    needFallback.map((r) => e2eeKeys.fallbackKey(r.userId, r.deviceId, r.algorithm)),
-  );
-  const op = kv.atomic();
-  let writes = 0;
-  let f = 0;
-  const claimed = batch.map((request, i): ClaimedKey | null => {
-    const otk = otks[i];
-    if (otk) {
-      op.check(otk).delete(otk.key).sum(
-        e2eeKeys.oneTimeKeyCount(request.userId, request.deviceId, request.algorithm),
-        minusU64(1),
-      );
-      writes++;
-      return { keyId: otk.value.keyId, key: otk.value.key };
-    }
-    const fallback = fallbacks[f++];
-    if (!fallback.value) return null;
-    if (!fallback.value.used) {
-      op.check(fallback).set(fallback.key, { ...fallback.value, used: true });
-      writes++;
-    }
-    return { keyId: fallback.value.keyId, key: fallback.value.key };
-  });
-  if (writes > 0) {
-    const committed = await writingDeviceKeys(kv, batch, async () => (await op.commit()).ok);
-    if (!committed) return null;
-  }
-  return claimed;
-}
-
 /**
  * Deletes every E2EE key of the given devices (identity, one-time and fallback keys, queued
  * to-device messages) and records one device-list change for those that had identity keys.
@@ -363,7 +297,8 @@ export async function deleteDeviceKeys(
 ): Promise<void> {
   if (deviceIds.length === 0) return;
   const { kv } = hs;
-  const records = await kv.getMany<DeviceE2eeRecord[]>(
+  const records = await getManyChunked<DeviceE2eeRecord>(
+    kv,
     deviceIds.map((deviceId) => e2eeKeys.device(userId, deviceId)),
   );
   const withKeys = deviceIds.filter((_, i) => records[i].value?.deviceKeys);
@@ -397,22 +332,9 @@ export async function deleteDeviceKeys(
           e2eeKeys.toDeviceInbox(userId, deviceId),
         ]
       ) {
-        await deletePrefix(kv, prefix);
+        await deleteRange(kv, { prefix });
       }
     });
     forgetInbox(kv, { userId, deviceId });
-  }
-}
-
-/** Deletes every key under `prefix`, 500 per commit. */
-export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey): Promise<void> {
-  while (true) {
-    const keys: Deno.KvKey[] = [];
-    for await (const entry of kv.list({ prefix }, { limit: 500 })) keys.push(entry.key);
-    if (keys.length === 0) return;
-    const op = kv.atomic();
-    for (const key of keys) op.delete(key);
-    await op.commit();
-    if (keys.length < 500) return;
   }
 }

@@ -7,7 +7,15 @@
  */
 
 import { MatrixError, notFound } from "../errors.ts";
-import { deletePrefix } from "./device_keys.ts";
+import {
+  addCosts,
+  checkCost,
+  commitBatches,
+  deleteCost,
+  deleteRange,
+  getManyChunked,
+  setCost,
+} from "../store/kv_batch.ts";
 import {
   type BackupSessionRecord,
   type BackupVersionRecord,
@@ -15,7 +23,10 @@ import {
   type JsonObject,
 } from "./schema.ts";
 
-/** Sessions per commit: each adds a check, and Deno KV allows 100 checks per commit. */
+/**
+ * Sessions per commit: each adds a check, and Deno KV allows 100 checks per commit (large
+ * session data cuts batches shorter, see {@link commitBatches}).
+ */
 const SESSIONS_PER_COMMIT = 90;
 
 /** Reads the latest backup version of a user (null when there is none). */
@@ -99,7 +110,7 @@ export async function deleteBackup(kv: Deno.Kv, userId: string, version: string)
   if (!entry) return false;
   // The version goes first: from then on nobody can read or write its keys.
   await kv.delete(entry.key);
-  await deletePrefix(kv, e2eeKeys.backupSessionsOf(userId, version));
+  await deleteRange(kv, { prefix: e2eeKeys.backupSessionsOf(userId, version) });
   return true;
 }
 
@@ -133,21 +144,24 @@ export async function putBackupKeys(
   userId: string,
   upload: { version: string; keys: BackupKeys },
 ): Promise<{ etag: string; count: number }> {
-  const items: { roomId: string; sessionId: string; data: BackupSessionRecord }[] = [];
+  const items: { key: Deno.KvKey; data: BackupSessionRecord }[] = [];
   for (const [roomId, sessions] of upload.keys) {
-    for (const [sessionId, data] of sessions) items.push({ roomId, sessionId, data });
+    for (const [sessionId, data] of sessions) {
+      items.push({ key: e2eeKeys.backupSession(userId, upload.version, roomId, sessionId), data });
+    }
   }
   let record = await requireCurrent(kv, userId, upload.version);
-  let start = 0;
-  do {
-    const batch = items.slice(start, start + SESSIONS_PER_COMMIT);
+  const batches = commitBatches(
+    items,
+    (item) => addCosts(checkCost(item.key), setCost(item.key, { value: item.data })),
+    { maxItems: SESSIONS_PER_COMMIT },
+  );
+  for (const batch of batches) {
     for (let attempt = 0;; attempt++) {
       if (attempt > 10) throw new Error("backup upload kept conflicting");
       const existing = await getManyChunked<BackupSessionRecord>(
         kv,
-        batch.map((item) =>
-          e2eeKeys.backupSession(userId, upload.version, item.roomId, item.sessionId)
-        ),
+        batch.map((item) => item.key),
       );
       const op = kv.atomic().check(record);
       let added = 0;
@@ -173,8 +187,7 @@ export async function putBackupKeys(
       }
       record = await requireCurrent(kv, userId, upload.version);
     }
-    start += SESSIONS_PER_COMMIT;
-  } while (start < items.length);
+  }
   return { etag: backupEtag(record.value), count: record.value.count };
 }
 
@@ -194,14 +207,6 @@ async function requireCurrent(
     });
   }
   return latest;
-}
-
-async function getManyChunked<T>(kv: Deno.Kv, keys: Deno.KvKey[]) {
-  const out: Deno.KvEntryMaybe<T>[] = [];
-  for (let i = 0; i < keys.length; i += 10) {
-    out.push(...await kv.getMany<T[]>(keys.slice(i, i + 10)));
-  }
-  return out;
 }
 
 /** Where in a backup: everything, one room, or one session. */
@@ -259,8 +264,10 @@ export async function deleteBackupKeys(
   }
   let record: Deno.KvEntry<BackupVersionRecord> | null = await getBackup(kv, userId, query.version);
   if (!record) throw notFound("Unknown backup version");
-  for (let i = 0; i < keys.length || i === 0; i += SESSIONS_PER_COMMIT) {
-    const batch = keys.slice(i, i + SESSIONS_PER_COMMIT);
+  const batches = commitBatches(keys, (key) => addCosts(checkCost(key), deleteCost(key)), {
+    maxItems: SESSIONS_PER_COMMIT,
+  });
+  for (const batch of batches) {
     for (let attempt = 0;; attempt++) {
       if (attempt > 10) throw new Error("backup deletion kept conflicting");
       const existing = await getManyChunked(kv, batch);

@@ -8,6 +8,7 @@
 
 import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { getManyChunked } from "../store/kv_batch.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
 import {
   crossSigningPublicKey,
@@ -103,10 +104,7 @@ async function deviceKeysOf(
     const keys = unique.flatMap((
       id,
     ) => [e2eeKeys.device(userId, id), accountKeys.device(userId, id)]);
-    const entries: Deno.KvEntryMaybe<unknown>[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
-      entries.push(...await kv.getMany(keys.slice(i, i + 10)));
-    }
+    const entries = await getManyChunked(kv, keys);
     records = unique.map((id, i) => {
       const device = entries[2 * i + 1].value as DeviceRecord | null;
       if (device) names.set(id, device.displayName);

@@ -4,7 +4,7 @@
  * device syncs again with a token at or past that position (its acknowledgement).
  *
  * A request for many devices is written in several commits when Deno KV's per-commit limits
- * require it; each commit takes its own position, so a sync that runs between two of them
+ * (counted by `store/kv_batch.ts` from the real sizes of keys and values) require it; each commit takes its own position, so a sync that runs between two of them
  * never skips a message. Messages to users of other servers are dropped until federation
  * carries them as `m.direct_to_device` EDUs (the queue layout already has what they need).
  *
@@ -13,6 +13,13 @@
 
 import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
+import {
+  commitBatches,
+  deleteRange,
+  getManyChunked,
+  kvValueBytes,
+  setCost,
+} from "../store/kv_batch.ts";
 import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
 import { wakeUsers } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
@@ -26,10 +33,8 @@ import {
 
 /** How long a `/sendToDevice` transaction ID is remembered. */
 export const TXN_LIFETIME_MS = 24 * 3600_000;
-/** Messages per commit (Deno KV allows 1,000 mutations per commit). */
+/** Messages per commit at most (Deno KV allows 1,000 mutations per commit). */
 const MESSAGES_PER_COMMIT = 500;
-/** Bytes of message content per commit (Deno KV allows 800 KiB per commit). */
-const BYTES_PER_COMMIT = 600 * 1024;
 /** The default number of messages one `/sync` hands out. */
 export const TO_DEVICE_SYNC_LIMIT = 100;
 
@@ -56,9 +61,9 @@ export async function sendToDevice(
   const txnKey = e2eeKeys.toDeviceTxn(sender.userId, sender.deviceId, request.txnId);
   if ((await kv.get(txnKey)).value) return 0;
 
-  const deliveries: { userId: string; deviceId: string; content: JsonObject; size: number }[] = [];
+  const deliveries: { userId: string; deviceId: string; content: JsonObject }[] = [];
   const add = (userId: string, deviceId: string, content: JsonObject) =>
-    deliveries.push({ userId, deviceId, content, size: JSON.stringify(content).length + 200 });
+    deliveries.push({ userId, deviceId, content });
   const named: { userId: string; deviceId: string; content: JsonObject }[] = [];
   for (const [userId, byDevice] of request.messages) {
     if (serverNameOf(userId) !== hs.config.serverName) continue;
@@ -74,39 +79,34 @@ export async function sendToDevice(
     }
   }
   // A message for a device that does not exist would never be fetched: it is dropped.
-  const chunks = [];
-  for (let i = 0; i < named.length; i += 10) chunks.push(named.slice(i, i + 10));
-  const exists = await Promise.all(
-    chunks.map((chunk) => kv.getMany(chunk.map((m) => accountKeys.device(m.userId, m.deviceId)))),
+  const exists = await getManyChunked(
+    kv,
+    named.map((m) => accountKeys.device(m.userId, m.deviceId)),
   );
-  chunks.forEach((chunk, i) =>
-    chunk.forEach((m, j) => exists[i][j].value && add(m.userId, m.deviceId, m.content))
-  );
+  named.forEach((m, i) => exists[i].value && add(m.userId, m.deviceId, m.content));
 
-  let start = 0;
-  do {
-    let end = start;
-    let bytes = 0;
-    while (
-      end < deliveries.length && end - start < MESSAGES_PER_COMMIT &&
-      (end === start || bytes + deliveries[end].size <= BYTES_PER_COMMIT)
-    ) {
-      bytes += deliveries[end++].size;
+  const record = (content: JsonObject): ToDeviceRecord => ({
+    sender: sender.userId,
+    senderDevice: sender.deviceId,
+    type: request.type,
+    content,
+  });
+  // A message for `*` is the same value for every device: measured once.
+  const valueBytes = new Map<JsonObject, number>();
+  const batches = commitBatches(deliveries, (message) => {
+    let bytes = valueBytes.get(message.content);
+    if (bytes === undefined) {
+      valueBytes.set(message.content, bytes = kvValueBytes(record(message.content)));
     }
-    const last = end >= deliveries.length;
-    const batch = deliveries.slice(start, end);
+    return setCost(e2eeKeys.toDevice(message.userId, message.deviceId, 0), { bytes });
+  }, { maxItems: MESSAGES_PER_COMMIT });
+  if (batches.length === 0) batches.push([]);
+  for (const [i, batch] of batches.entries()) {
+    const last = i === batches.length - 1;
     const pos = await commitAtPosition(hs, (op, pos) => {
       for (const message of batch) {
         noteToDeviceWrite(kv, message, pos);
-        op.set(
-          e2eeKeys.toDevice(message.userId, message.deviceId, pos),
-          {
-            sender: sender.userId,
-            senderDevice: sender.deviceId,
-            type: request.type,
-            content: message.content,
-          } satisfies ToDeviceRecord,
-        );
+        op.set(e2eeKeys.toDevice(message.userId, message.deviceId, pos), record(message.content));
       }
       // The transaction is remembered with the last batch, so that a request that failed
       // half-way is repeated in full by the client's retry.
@@ -117,8 +117,7 @@ export async function sendToDevice(
     }, { attempts: 1 });
     if (pos === null) return 0; // a concurrent retry of the same transaction won
     wakeUsers(hs, new Set(batch.map((message) => message.userId)));
-    start = end;
-  } while (start < deliveries.length);
+  }
   return deliveries.length;
 }
 
@@ -161,7 +160,7 @@ export async function toDeviceForSync(
     (!empty && bounds.high > since && bounds.low <= range.upto);
   if (acknowledges && mayHoldAcknowledged) {
     const serial = bounds?.serial;
-    await deleteThrough(kv, inbox, since);
+    await deleteRange(kv, { start: [...inbox, 0], end: [...inbox, since + 1] });
     // Nothing at or below `since` is left, unless a message was noted meanwhile (a token from
     // the future could let one land there).
     if (bounds && bounds.serial === serial && isCurrentInbox(kv, device, bounds)) {
@@ -229,16 +228,4 @@ async function knownInboxBounds(
   bounds.low = low ?? Infinity;
   bounds.high = high ?? 0;
   return bounds;
-}
-async function deleteThrough(kv: Deno.Kv, inbox: Deno.KvKey, pos: number): Promise<void> {
-  while (true) {
-    const keys: Deno.KvKey[] = [];
-    const iter = kv.list({ start: [...inbox, 0], end: [...inbox, pos + 1] }, { limit: 500 });
-    for await (const entry of iter) keys.push(entry.key);
-    if (keys.length === 0) return;
-    const op = kv.atomic();
-    for (const key of keys) op.delete(key);
-    await op.commit();
-    if (keys.length < 500) return;
-  }
 }

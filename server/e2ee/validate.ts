@@ -21,6 +21,8 @@ export const MAX_ONE_TIME_KEY_BYTES = 2048;
 export const MAX_ONE_TIME_KEYS_PER_UPLOAD = 200;
 /** One-time keys a device may hold per algorithm. */
 export const MAX_ONE_TIME_KEYS_PER_ALGORITHM = 1000;
+/** Longest device ID (as login accepts them); longer ones name no device. */
+export const MAX_DEVICE_ID_BYTES = 255;
 /** Longest algorithm name and key ID part. */
 const MAX_NAME_BYTES = 128;
 /** Most algorithms a device may announce. */

@@ -15,6 +15,7 @@ import { roomVersion, type RoomVersionRules } from "../../federation/room_versio
 import type { JsonObject, PduJson, RoomEvent, StateMap } from "../../federation/types.ts";
 import { splitStateTupleKey, stateTupleKey } from "../../federation/types.ts";
 import { LruCache } from "./lru.ts";
+import { getManyChunked } from "../store/kv_batch.ts";
 import {
   type AliasRecord,
   type CurrentStateEntry,
@@ -47,8 +48,6 @@ export interface TimelineOptions {
   limit?: number;
 }
 
-/** KV's limit on keys per `getMany`. */
-const GET_MANY = 10;
 /** Most events kept parsed in memory. */
 const EVENT_CACHE_ENTRIES = 20_000;
 /**
@@ -115,13 +114,13 @@ export class RoomStore {
       if (cached) found.set(id, cached);
       else if (!found.has(id)) missing.push(id);
     }
-    for (let i = 0; i < missing.length; i += GET_MANY) {
-      const slice = missing.slice(i, i + GET_MANY);
-      const entries = await this.kv.getMany<EventRecord[]>(slice.map((id) => roomKeys.event(id)));
-      for (let j = 0; j < slice.length; j++) {
-        const value = entries[j].value;
-        if (value) found.set(slice[j], await this.#hydrate(slice[j], value));
-      }
+    const entries = await getManyChunked<EventRecord>(
+      this.kv,
+      missing.map((id) => roomKeys.event(id)),
+    );
+    for (let i = 0; i < missing.length; i++) {
+      const value = entries[i].value;
+      if (value) found.set(missing[i], await this.#hydrate(missing[i], value));
     }
     return found;
   }

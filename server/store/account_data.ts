@@ -15,6 +15,7 @@
 
 import type { Homeserver } from "../homeserver.ts";
 import { commitAtPosition, wakeUsers } from "../sync/positions.ts";
+import { getManyChunked } from "./kv_batch.ts";
 
 /** One stored account data object. */
 export interface AccountDataRecord {
@@ -150,12 +151,10 @@ export async function accountDataBetween(
   if (changes.length === 0) return [];
   const keys = changes.map((change) => accountDataKeys.record(userId, change.roomId, change.type));
   const out: AccountDataEntry[] = [];
-  for (let i = 0; i < keys.length; i += 10) {
-    const records = await hs.kv.getMany<AccountDataRecord[]>(keys.slice(i, i + 10));
-    records.forEach((record, j) => {
-      if (!record.value || record.value.pos > range.upto) return;
-      out.push({ ...changes[i + j], content: record.value.content, pos: record.value.pos });
-    });
-  }
+  const records = await getManyChunked<AccountDataRecord>(hs.kv, keys);
+  records.forEach((record, i) => {
+    if (!record.value || record.value.pos > range.upto) return;
+    out.push({ ...changes[i], content: record.value.content, pos: record.value.pos });
+  });
   return out;
 }

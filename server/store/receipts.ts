@@ -17,6 +17,7 @@
 
 import type { Homeserver } from "../homeserver.ts";
 import { commitAtPosition } from "../sync/positions.ts";
+import { getManyChunked } from "./kv_batch.ts";
 
 /** The receipt types stored here (`m.fully_read` is room account data). */
 export const RECEIPT_TYPES = ["m.read", "m.read.private"] as const;
@@ -140,16 +141,13 @@ export async function receiptsBetween(
   ) {
     addresses.push(entry.value);
   }
-  for (let i = 0; i < addresses.length; i += 10) {
-    const keys = addresses.slice(i, i + 10).map((a) => receiptKeys.receipt(a));
-    const records = await hs.kv.getMany<ReceiptRecord[]>(keys);
-    records.forEach((record) => {
-      if (!record.value || record.value.pos > range.upto) return;
-      const entry = entryOf(record.key, record.value);
-      let list = byRoom.get(entry.roomId);
-      if (!list) byRoom.set(entry.roomId, list = []);
-      list.push(entry);
-    });
+  const keys = addresses.map((a) => receiptKeys.receipt(a));
+  for (const record of await getManyChunked<ReceiptRecord>(hs.kv, keys)) {
+    if (!record.value || record.value.pos > range.upto) continue;
+    const entry = entryOf(record.key, record.value);
+    let list = byRoom.get(entry.roomId);
+    if (!list) byRoom.set(entry.roomId, list = []);
+    list.push(entry);
   }
   return byRoom;
 }

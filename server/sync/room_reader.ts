@@ -22,13 +22,12 @@ import {
 } from "../rooms/schema.ts";
 import { filterVisibleEvents } from "../rooms/visibility.ts";
 import { recentTimelines } from "./recent_timeline.ts";
+import { getManyChunked } from "../store/kv_batch.ts";
 
 /** Timeline entries read per batch while looking for visible, matching events. */
 export const SCAN_BATCH = 50;
 /** Most timeline entries one page looks at (a filter that matches little stops here). */
 export const MAX_SCAN = 5000;
-/** KV's limit on keys per `getMany`. */
-const GET_MANY = 10;
 
 /** A stored event with its stream position. */
 export interface TimelineItem {
@@ -60,11 +59,8 @@ export async function readHeads(
   roomIds: readonly string[],
 ): Promise<Map<string, RoomHead | null>> {
   const out = new Map<string, RoomHead | null>();
-  for (let i = 0; i < roomIds.length; i += GET_MANY) {
-    const slice = roomIds.slice(i, i + GET_MANY);
-    const heads = await hs.kv.getMany<RoomHead[]>(slice.map((id) => roomKeys.head(id)));
-    heads.forEach((head, j) => out.set(slice[j], head.value));
-  }
+  const heads = await getManyChunked<RoomHead>(hs.kv, roomIds.map((id) => roomKeys.head(id)));
+  heads.forEach((head, i) => out.set(roomIds[i], head.value));
   return out;
 }
 

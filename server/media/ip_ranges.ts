@@ -59,12 +59,19 @@ function parseIpv6(text: string): Uint8Array | null {
   return bytes;
 }
 
-/** Parses a dotted IPv4 or an IPv6 address (brackets allowed); null when it is neither. */
+/**
+ * Parses a dotted IPv4 or an IPv6 address; null when it is neither. Brackets (`[::1]`, as in
+ * URLs) and an IPv6 zone ID (`fe80::1%eth0`, or `%25eth0` as URLs escape it) are accepted; the
+ * zone does not change which range the address is in, so it is dropped.
+ */
 export function parseIp(text: string): IpAddress | null {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
   const v4 = parseIpv4(bare);
   if (v4) return { version: 4, bytes: v4 };
-  const v6 = bare.includes(":") ? parseIpv6(bare) : null;
+  if (!bare.includes(":")) return null;
+  const percent = bare.indexOf("%");
+  if (percent >= 0 && !/^%[0-9A-Za-z._~%-]+$/.test(bare.slice(percent))) return null;
+  const v6 = parseIpv6(percent < 0 ? bare : bare.slice(0, percent));
   return v6 ? { version: 6, bytes: v6 } : null;
 }
 
@@ -119,43 +126,73 @@ const FORBIDDEN_V4 = ranges([
   "240.0.0.0/4",
 ]);
 
-/** Special-purpose IPv6 ranges. Ranges that embed an IPv4 address are checked through it. */
+/**
+ * Special-purpose IPv6 ranges (RFC 6890, the IANA registry). The forms that carry an IPv4
+ * address are checked through it as well (see {@link embeddedIpv4}); the local-use NAT64
+ * prefix and Teredo are refused whatever they carry (neither is reachable from the internet
+ * as such, and local-use NAT64 may place the IPv4 address at several offsets).
+ */
 const FORBIDDEN_V6 = ranges([
   "::/128",
   "::1/128",
+  "64:ff9b:1::/48",
   "100::/64",
   "2001::/23",
   "2001:db8::/32",
+  "3fff::/20",
+  "5f00::/16",
   "fc00::/7",
   "fe80::/10",
   "fec0::/10",
   "ff00::/8",
 ]);
 
-/** IPv6 ranges whose last (or, for 6to4, second) 32 bits are an IPv4 address. */
-const EMBEDDING_V4 = ranges(["::ffff:0:0/96", "64:ff9b::/96", "::/96"]);
+/** IPv6 ranges whose last 32 bits are an IPv4 address. */
+const LOW_32_V4 = ranges([
+  "::ffff:0:0/96", // IPv4-mapped (RFC 4291)
+  "::ffff:0:0:0/96", // IPv4-translated (RFC 2765)
+  "::/96", // IPv4-compatible, deprecated (RFC 4291)
+  "64:ff9b::/96", // well-known NAT64 prefix (RFC 6052)
+  "64:ff9b:1::/96", // local-use NAT64 prefix used as a /96 (RFC 8215)
+]);
 const SIX_TO_FOUR = ranges(["2002::/16"])[0];
+const TEREDO = ranges(["2001::/32"])[0];
 
-/** The IPv4 address inside an IPv4-mapped, NAT64, compatible or 6to4 IPv6 address. */
-function embeddedIpv4(address: IpAddress): IpAddress | null {
-  if (address.version !== 6) return null;
-  if (EMBEDDING_V4.some((range) => inRange(address, range))) {
-    return { version: 4, bytes: address.bytes.slice(12, 16) };
-  }
-  if (inRange(address, SIX_TO_FOUR)) return { version: 4, bytes: address.bytes.slice(2, 6) };
-  return null;
+/**
+ * Every IPv4 address an IPv6 address carries: the last 32 bits of the mapped, translated,
+ * compatible and NAT64 forms, bits 16-47 of 6to4 (RFC 3056), the server (bits 32-63) and the
+ * inverted client address (last 32 bits) of Teredo (RFC 4380), and the last 32 bits of an
+ * ISATAP interface ID (`[0-3]00:5efe:a.b.c.d`, RFC 5214) under any prefix.
+ */
+export function embeddedIpv4(address: IpAddress): IpAddress[] {
+  if (address.version !== 6) return [];
+  const bytes = address.bytes;
+  const at = (offset: number, invert = false): IpAddress => {
+    const v4 = bytes.slice(offset, offset + 4);
+    if (invert) { for (let i = 0; i < 4; i++) v4[i] ^= 0xff; }
+    return { version: 4, bytes: v4 };
+  };
+  const out: IpAddress[] = [];
+  if (LOW_32_V4.some((range) => inRange(address, range))) out.push(at(12));
+  if (inRange(address, SIX_TO_FOUR)) out.push(at(2));
+  if (inRange(address, TEREDO)) out.push(at(4), at(12, true));
+  const isatap = (bytes[8] & 0xfc) === 0 && bytes[9] === 0 && bytes[10] === 0x5e &&
+    bytes[11] === 0xfe;
+  if (isatap) out.push(at(12));
+  return out;
 }
 
 /**
  * Whether the server may connect to `address`: false for special-purpose addresses (loopback,
- * private, link-local, ...) unless one of `allowed` contains the address.
+ * private, link-local, ...) unless one of `allowed` contains the address. An IPv6 address
+ * that carries IPv4 addresses is allowed only when each of them is: connecting to it reaches
+ * (or is routed through) that IPv4 host.
  */
 export function isAddressAllowed(address: IpAddress, allowed: readonly IpRange[]): boolean {
   if (allowed.some((range) => inRange(address, range))) return true;
-  const v4 = embeddedIpv4(address);
-  if (v4) return isAddressAllowed(v4, allowed);
-  const forbidden = address.version === 4 ? FORBIDDEN_V4 : FORBIDDEN_V6;
-  return !forbidden.some((range) => inRange(address, range));
+  if (address.version === 4) return !FORBIDDEN_V4.some((range) => inRange(address, range));
+  if (embeddedIpv4(address).some((v4) => !isAddressAllowed(v4, allowed))) return false;
+  return !FORBIDDEN_V6.some((range) => inRange(address, range));
 }
 
 /** Formats an address: dotted IPv4, or eight hex groups for IPv6. */

@@ -34,6 +34,8 @@ export interface SafeFetchOptions {
   accept?: string;
   /** Redirects followed at most. */
   maxRedirects?: number;
+  /** Looks up A and AAAA records (default `Deno.resolveDns`); tests answer from a table. */
+  resolveDns?: (host: string, type: "A" | "AAAA") => Promise<string[]>;
 }
 
 /** A fetched response. */
@@ -47,18 +49,30 @@ export interface SafeResponse {
 
 const MAX_HEADER_BYTES = 64 * 1024;
 
-async function resolveChecked(host: string, allowed: readonly IpRange[]): Promise<IpAddress> {
+/**
+ * The address to connect to for `host` (a URL's hostname): the literal itself, or the first
+ * address the name resolves to, after every address was checked.
+ */
+async function resolveChecked(host: string, options: SafeFetchOptions): Promise<IpAddress> {
+  const allowed = options.allowedRanges;
   const literal = parseIp(host);
+  // A name is looked up in DNS as it is; something that looks like an IP literal but is not
+  // one is refused rather than handed to the resolver.
+  if (!literal && (host.startsWith("[") || host.includes(":"))) {
+    throw new SafeFetchError("BAD_URL", `${host} is not a valid IP address`);
+  }
+  const name = host.toLowerCase().replace(/\.$/, "");
   let addresses: IpAddress[];
   if (literal) {
     addresses = [literal];
-  } else if (host.toLowerCase() === "localhost" || host.toLowerCase().endsWith(".localhost")) {
+  } else if (name === "localhost" || name.endsWith(".localhost")) {
     addresses = [parseIp("127.0.0.1")!];
   } else {
+    const lookup = options.resolveDns ?? ((name, type) => Deno.resolveDns(name, type));
     const found: string[] = [];
     for (const type of ["A", "AAAA"] as const) {
       try {
-        found.push(...await Deno.resolveDns(host, type));
+        found.push(...await lookup(host, type));
       } catch { /* no records of this type */ }
     }
     addresses = found.map(parseIp).filter((a): a is IpAddress => a !== null);
@@ -71,6 +85,14 @@ async function resolveChecked(host: string, allowed: readonly IpRange[]): Promis
     }
   }
   return addresses[0];
+}
+
+/** Refuses a connection whose peer is not an allowed address (whatever the OS made of ours). */
+function checkPeer(conn: Deno.TcpConn, allowed: readonly IpRange[]): void {
+  const peer = parseIp(conn.remoteAddr.hostname);
+  if (!peer || !isAddressAllowed(peer, allowed)) {
+    throw new SafeFetchError("FORBIDDEN", "the connection reached a private address");
+  }
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
@@ -135,6 +157,8 @@ async function getOnce(
   }, left);
   try {
     const tcp = await Deno.connect({ hostname: formatIp(address), port });
+    conn = tcp;
+    checkPeer(tcp, options.allowedRanges);
     conn = https ? await Deno.startTls(tcp, { hostname: url.hostname }) : tcp;
     if (timedOut) throw new SafeFetchError("FAILED", "timed out");
     const request = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n` +
@@ -214,7 +238,7 @@ export async function safeFetch(
     if (current.username || current.password) {
       throw new SafeFetchError("BAD_URL", "URLs with credentials are not previewed");
     }
-    const address = await resolveChecked(current.hostname, options.allowedRanges);
+    const address = await resolveChecked(current.hostname, options);
     const response = await getOnce(current, address, options, deadline);
     const location = response.headers.get("location");
     if (response.status >= 300 && response.status < 400 && location) {

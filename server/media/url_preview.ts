@@ -10,6 +10,7 @@
 import { sha256 } from "../../crypto/hashes.ts";
 import { MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { sanitiseFileName } from "./download_response.ts";
 import { imageInfo } from "./image_codecs.ts";
 import type { MediaRepository } from "./repository.ts";
 import { safeFetch, SafeFetchError, type SafeFetchOptions } from "./safe_fetch.ts";
@@ -19,6 +20,15 @@ export const PREVIEW_CACHE_MS = 24 * 3600_000;
 const MAX_TEXT = 2000;
 /** OpenGraph properties kept at most, so a cached preview stays one small KV value. */
 const MAX_PROPERTIES = 24;
+/** Longest property name kept (`og:image:secure_url` and the like are short). */
+const MAX_PROPERTY_NAME = 64;
+/**
+ * Characters of names and values kept in all: with the URL below, the cached preview stays
+ * under the KV value limit (64 KiB) even when every character takes two bytes.
+ */
+const MAX_PREVIEW_CHARS = 16_000;
+/** Longest URL previewed. */
+export const MAX_PREVIEW_URL = 8192;
 
 /** `["media_url_preview", sha256hex(url)]`. */
 interface CachedPreview {
@@ -90,9 +100,13 @@ function clip(text: string): string {
   return clean.length > MAX_TEXT ? `${clean.slice(0, MAX_TEXT - 1)}…` : clean;
 }
 
-/** Reads OpenGraph properties (`og:*`) from HTML, with title and description fallbacks. */
+/**
+ * Reads OpenGraph properties (`og:*`) from HTML, with title and description fallbacks. The
+ * title and description are kept first; then the other properties in document order, as many
+ * as fit in {@link MAX_PROPERTIES} and {@link MAX_PREVIEW_CHARS}.
+ */
 export function parseOpenGraph(html: string): Record<string, string> {
-  const og: Record<string, string> = {};
+  const found = new Map<string, string>();
   let description: string | undefined;
   for (const match of html.matchAll(/<meta\b([^>]*)>/gi)) {
     const attrs = attributes(match[1]);
@@ -100,15 +114,26 @@ export function parseOpenGraph(html: string): Record<string, string> {
     const content = attrs.get("content");
     if (!key || content === undefined) continue;
     const lower = key.toLowerCase();
-    const room = Object.keys(og).length < MAX_PROPERTIES;
-    if (room && lower.startsWith("og:") && !(lower in og)) og[lower] = clip(content);
+    if (lower.startsWith("og:") && lower.length <= MAX_PROPERTY_NAME && !found.has(lower)) {
+      found.set(lower, clip(content));
+    }
     if (lower === "description" && description === undefined) description = clip(content);
   }
-  if (!og["og:title"]) {
+  if (!found.get("og:title")) {
     const title = /<title\b[^>]*>([\s\S]*?)<\/title>/i.exec(html);
-    if (title) og["og:title"] = clip(decodeEntities(title[1]));
+    if (title) found.set("og:title", clip(decodeEntities(title[1])));
   }
-  if (!og["og:description"] && description) og["og:description"] = description;
+  if (!found.get("og:description") && description) found.set("og:description", description);
+  const og: Record<string, string> = {};
+  let used = 0;
+  for (const key of ["og:title", "og:description", ...found.keys()]) {
+    const value = found.get(key);
+    if (value === undefined || key in og) continue;
+    if (Object.keys(og).length >= MAX_PROPERTIES) break;
+    if (used + key.length + value.length > MAX_PREVIEW_CHARS) continue;
+    og[key] = value;
+    used += key.length + value.length;
+  }
   return og;
 }
 
@@ -125,6 +150,20 @@ function decodeHtml(bytes: Uint8Array, contentType: string | null): string {
   }
 }
 
+/**
+ * The file name an image URL suggests: its last path segment, %-decoded when the escapes are
+ * valid (a page may link `a%zz.png`, which is then kept as written), cleaned like an upload's
+ * name; null when nothing is left.
+ */
+export function fileNameOf(url: URL): string | null {
+  const segment = url.pathname.slice(url.pathname.lastIndexOf("/") + 1);
+  try {
+    return sanitiseFileName(decodeURIComponent(segment));
+  } catch {
+    return sanitiseFileName(segment);
+  }
+}
+
 async function storeImage(
   repo: MediaRepository,
   url: URL,
@@ -135,8 +174,10 @@ async function storeImage(
   const info = imageInfo(response.body);
   if (!info) return {};
   const type = `image/${info.format}`;
-  const name = decodeURIComponent(url.pathname.split("/").pop() ?? "") || null;
-  const medium = await repo.storeBytes(response.body, { contentType: type, fileName: name });
+  const medium = await repo.storeBytes(response.body, {
+    contentType: type,
+    fileName: fileNameOf(url),
+  });
   return {
     "og:image": `mxc://${medium.origin}/${medium.mediaId}`,
     "og:image:type": type,
@@ -159,6 +200,12 @@ export async function previewUrl(
   _userId: string,
 ): Promise<Record<string, string | number>> {
   const config = hs.config.media.urlPreview;
+  if (url.length > MAX_PREVIEW_URL) {
+    throw new MatrixError(
+      "M_INVALID_PARAM",
+      `URLs longer than ${MAX_PREVIEW_URL} characters are not previewed`,
+    );
+  }
   const key = ["media_url_preview", hexOf(sha256(new TextEncoder().encode(url)))];
   const cached = (await hs.kv.get<CachedPreview>(key)).value;
   if (cached && cached.url === url && cached.ts + PREVIEW_CACHE_MS > Date.now()) return cached.og;

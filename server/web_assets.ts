@@ -5,7 +5,9 @@
  * claimed, so /_matrix, /_synapse and /.well-known stay with their own modules.
  *
  * The build is read through a URL relative to this module, so a binary made by
- * `deno compile --include dist` (`deno task compile`) serves the copy embedded in it.
+ * `deno compile --include dist` (`deno task compile`) serves the copy embedded in it. Only
+ * files the build lists in its build.json are read under /assets/: a request never turns an
+ * arbitrary name into a file-system path.
  *
  * @module
  */
@@ -76,6 +78,9 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
 const REVALIDATE = "no-cache";
+/** A name missing from the table re-reads build.json at most this often (a rebuild's files). */
+const RELOAD_MS = 1000;
+const ASSET_PATH = /^\/assets\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Options of {@link webAppRoutes}. */
 export interface WebAppOptions {
@@ -92,6 +97,35 @@ async function readOptional(url: URL): Promise<Uint8Array | null> {
     }
     throw err;
   }
+}
+
+/** The /assets/ paths build.json lists (empty without a build). */
+async function readAssetTable(dist: URL): Promise<ReadonlySet<string>> {
+  try {
+    const manifest = JSON.parse(await Deno.readTextFile(new URL("build.json", dist)));
+    const files: unknown[] = Array.isArray(manifest?.files) ? manifest.files : [];
+    const paths = files.map((file) => (file as { path?: unknown })?.path);
+    return new Set(paths.filter((p): p is string => typeof p === "string" && ASSET_PATH.test(p)));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Whether a path is a file of the current build: answered from the table, which is read again
+ * when a name is missing and the table is older than {@link RELOAD_MS}.
+ */
+function assetTable(dist: URL): (path: string) => Promise<boolean> {
+  let table: Promise<ReadonlySet<string>> | null = null;
+  let loadedAt = 0;
+  return async (path) => {
+    if (table && (await table).has(path)) return true;
+    if (!table || Date.now() - loadedAt >= RELOAD_MS) {
+      loadedAt = Date.now();
+      table = readAssetTable(dist);
+    }
+    return (await table).has(path);
+  };
 }
 
 async function etagOf(bytes: Uint8Array): Promise<string> {
@@ -156,7 +190,8 @@ The Matrix APIs under /_matrix work without it.</p></body></html>
 
 /** 404 for a file the build does not have (the app's notFound would answer 405 here). */
 function noSuchFile(c: Context<AppEnv>): Response {
-  return new MatrixError("M_NOT_FOUND", `No such file: ${c.req.path}`, { status: 404 })
+  const path = c.req.path.length > 200 ? `${c.req.path.slice(0, 200)}…` : c.req.path;
+  return new MatrixError("M_NOT_FOUND", `No such file: ${path}`, { status: 404 })
     .toResponse();
 }
 
@@ -173,6 +208,7 @@ export function webAppConfig(hs: Homeserver): Record<string, unknown> {
 /** The route module that serves the web app. */
 export function webAppRoutes(hs: Homeserver, options: WebAppOptions = {}): Hono<AppEnv> {
   const dist = options.dist ?? DEFAULT_DIST;
+  const isAsset = assetTable(dist);
   const app = new Hono<AppEnv>();
 
   const page = async (c: Context<AppEnv>) => {
@@ -190,9 +226,9 @@ export function webAppRoutes(hs: Homeserver, options: WebAppOptions = {}): Hono<
   for (const path of APP_PATHS) app.get(path, page);
 
   app.get("/assets/:file{[A-Za-z0-9][A-Za-z0-9._-]*}", async (c) => {
-    const file = c.req.param("file");
-    if (file.endsWith(".gz")) return noSuchFile(c);
-    return await serveFile(c, dist, `/assets/${file}`) ?? noSuchFile(c);
+    const path = `/assets/${c.req.param("file")}`;
+    if (!(await isAsset(path))) return noSuchFile(c);
+    return await serveFile(c, dist, path) ?? noSuchFile(c);
   });
   app.get("/sw.js", async (c) => {
     return await serveFile(c, dist, "/sw.js", { "Service-Worker-Allowed": "/" }) ??

@@ -3,7 +3,8 @@
  *
  * - `DELETE /_synapse/admin/v1/media/{serverName}/{mediaId}`: delete one medium
  * - `DELETE /_synapse/admin/v1/users/{userId}/media`: purge everything a user uploaded
- * - `GET /_synapse/admin/v1/media/largest?limit=N`: the largest media (a gemeng addition)
+ * - `GET /_synapse/admin/v1/media/largest?limit=N&from=M`: the largest media (a gemeng
+ *   addition), paginated like Synapse's lists (`from` is an offset, `next_token` the next one)
  * - `POST /_synapse/admin/v1/purge_media_cache?before_ts=MS`: drop cached remote media whose
  *   cache was filled before `before_ts`
  *
@@ -11,11 +12,17 @@
  */
 
 import { type Context, Hono } from "hono";
-import { forbidden, invalidParam, notFound } from "../errors.ts";
+import { isValidServerName, isValidUserId } from "../../federation/identifiers.ts";
+import { forbidden, invalidParam, missingParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { getUser } from "../store/accounts.ts";
-import { largestMedia, listUserMedia, remoteMediaCachedBefore } from "../media/media_store.ts";
+import {
+  largestMedia,
+  listUserMedia,
+  MEDIA_ID_PATTERN,
+  remoteMediaCachedBefore,
+} from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
 
 /** Deletes every medium a user uploaded; returns their media IDs. */
@@ -44,13 +51,28 @@ function requireAdmin(hs: Homeserver) {
   };
 }
 
-function integerQuery(c: Context<AppEnv>, name: string, fallback?: number): number {
+/** Most media one page of the largest-media list holds. */
+const MAX_LIMIT = 1000;
+
+/**
+ * An integer query parameter between `min` and `max`: `fallback` when absent (M_MISSING_PARAM
+ * without one), M_INVALID_PARAM for anything else than plain decimal digits in range.
+ */
+function integerQuery(
+  c: Context<AppEnv>,
+  name: string,
+  range: { min: number; max: number; fallback?: number },
+): number {
   const text = c.req.query(name);
-  if (text === undefined && fallback !== undefined) return fallback;
-  if (text === undefined || !/^\d{1,15}$/.test(text)) {
-    throw invalidParam(`'${name}' must be a non-negative integer`);
+  if (text === undefined) {
+    if (range.fallback !== undefined) return range.fallback;
+    throw missingParam(name);
   }
-  return Number(text);
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= range.min && value <= range.max)) {
+    throw invalidParam(`'${name}' must be an integer from ${range.min} to ${range.max}`);
+  }
+  return value;
 }
 
 /** Routes of media administration. */
@@ -61,8 +83,11 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const base = "/_synapse/admin/v1";
 
   app.get(`${base}/media/largest`, ...admin, async (c) => {
-    const limit = Math.min(integerQuery(c, "limit", 20), 1000);
-    const media = await largestMedia(hs.kv, limit);
+    const limit = integerQuery(c, "limit", { min: 1, max: MAX_LIMIT, fallback: 20 });
+    const from = integerQuery(c, "from", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+    // One more than asked tells whether there is a next page.
+    const found = await largestMedia(hs.kv, limit + 1, from);
+    const media = found.slice(0, limit);
     return c.json({
       media: media.map((m) => ({
         media_id: m.mediaId,
@@ -75,23 +100,31 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
         sha256: m.sha256,
       })),
       total: media.length,
+      ...(found.length > limit ? { next_token: from + limit } : {}),
     });
   });
 
   app.delete(`${base}/media/:serverName/:mediaId`, ...admin, async (c) => {
     const { serverName, mediaId } = c.req.param();
+    if (!isValidServerName(serverName) || !MEDIA_ID_PATTERN.test(mediaId)) {
+      throw invalidParam("Not a valid server name and media ID (media IDs use A-Z a-z 0-9 _ -)");
+    }
     const deleted = await repo.delete(serverName, mediaId);
     if (!deleted) throw notFound("No such media");
     return c.json({ deleted_media: [mediaId], total: 1 });
   });
 
   app.delete(`${base}/users/:userId/media`, ...admin, async (c) => {
-    const deleted = await purgeUserMedia(repo, hs.kv, c.req.param("userId"));
+    const userId = c.req.param("userId");
+    if (!isValidUserId(userId, { historical: true })) {
+      throw invalidParam("Not a valid user ID");
+    }
+    const deleted = await purgeUserMedia(repo, hs.kv, userId);
     return c.json({ deleted_media: deleted, total: deleted.length });
   });
 
   app.post(`${base}/purge_media_cache`, ...admin, async (c) => {
-    const beforeTs = integerQuery(c, "before_ts");
+    const beforeTs = integerQuery(c, "before_ts", { min: 0, max: Number.MAX_SAFE_INTEGER });
     return c.json({ deleted: await purgeRemoteCache(repo, hs.kv, beforeTs) });
   });
 
@@ -119,33 +152,36 @@ export async function runMediaCommand(
   const usage = (message: string) => Object.assign(new Error(message), { code: "USAGE" });
   const repo = MediaRepository.of(hs);
   const [sub, arg] = words;
-  const number = (name: string, fallback?: number) => {
+  const number = (name: string, min: number, fallback?: number) => {
     const value = flags.get(name);
     if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== "string" || !/^\d+$/.test(value)) {
-      throw usage(`--${name} must be a non-negative integer`);
+    if (typeof value !== "string" || !/^\d{1,15}$/.test(value) || Number(value) < min) {
+      throw usage(`--${name} must be an integer of at least ${min}`);
     }
     return Number(value);
   };
   if (sub === "largest" && words.length === 1) {
-    return (await largestMedia(hs.kv, number("limit", 20))).map((m) =>
+    return (await largestMedia(hs.kv, number("limit", 1, 20))).map((m) =>
       `${m.size}\tmxc://${m.origin}/${m.mediaId}\t${m.contentType}\t${m.uploader ?? "-"}\t${
         m.fileName ?? ""
       }`
     );
   }
   if (sub === "delete" && words.length === 2) {
-    const match = /^mxc:\/\/([^/]+)\/([A-Za-z0-9_-]+)$/.exec(arg);
-    if (!match) throw usage("media delete needs an mxc:// URI");
+    const match = /^mxc:\/\/([^/]+)\/([^/]+)$/.exec(arg);
+    if (!match || !isValidServerName(match[1]) || !MEDIA_ID_PATTERN.test(match[2])) {
+      throw usage("media delete needs an mxc:// URI");
+    }
     const deleted = await repo.delete(match[1], match[2]);
     return [deleted ? `deleted ${arg}` : `no such medium: ${arg}`];
   }
   if (sub === "purge-user" && words.length === 2) {
+    if (!isValidUserId(arg, { historical: true })) throw usage(`not a user ID: ${arg}`);
     const deleted = await purgeUserMedia(repo, hs.kv, arg);
     return [`deleted ${deleted.length} media of ${arg}`];
   }
   if (sub === "purge-remote" && words.length === 1) {
-    const days = number("before-days");
+    const days = number("before-days", 0);
     const deleted = await purgeRemoteCache(repo, hs.kv, Date.now() - days * 86400_000);
     return [`deleted ${deleted} cached remote media`];
   }

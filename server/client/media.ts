@@ -20,19 +20,18 @@ import {
   securityHeaders,
 } from "../media/download_response.ts";
 import { FORMAT_TYPES } from "../media/image_codecs.ts";
-import type { MediumRecord } from "../media/media_store.ts";
+import { MEDIA_ID_PATTERN, type MediumRecord } from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { previewUrl } from "../media/url_preview.ts";
 
-const MEDIA_ID = /^[A-Za-z0-9_-]{1,255}$/;
 /** The spec's default wait for an asynchronous upload. */
 const DEFAULT_TIMEOUT_MS = 20_000;
 /** Largest thumbnail side a client may ask for. */
 const MAX_THUMBNAIL_SIDE = 4096;
 
 function checkMxc(serverName: string, mediaId: string): void {
-  if (!isValidServerName(serverName) || !MEDIA_ID.test(mediaId)) {
+  if (!isValidServerName(serverName) || !MEDIA_ID_PATTERN.test(mediaId)) {
     throw notFound("Not a valid mxc:// media identifier");
   }
 }
@@ -45,6 +44,20 @@ function integerParam(c: Context<AppEnv>, name: string, fallback?: number): numb
   }
   if (!/^\d{1,15}$/.test(text)) throw invalidParam(`'${name}' must be a non-negative integer`);
   return Number(text);
+}
+
+/**
+ * Checks the spec's boolean query parameters (`allow_remote`, `allow_redirect`, `animated`):
+ * absent, `true` or `false`. This server never fetches remote media on demand nor redirects,
+ * so the values themselves change nothing.
+ */
+function checkBooleanParams(c: Context<AppEnv>, names: readonly string[]): void {
+  for (const name of names) {
+    const text = c.req.query(name);
+    if (text !== undefined && text !== "true" && text !== "false") {
+      throw invalidParam(`'${name}' must be true or false`);
+    }
+  }
 }
 
 /** Serves a ready medium, as the original bytes. */
@@ -72,6 +85,7 @@ async function findMedium(
 ): Promise<MediumRecord> {
   const { serverName, mediaId } = c.req.param() as { serverName: string; mediaId: string };
   checkMxc(serverName, mediaId);
+  checkBooleanParams(c, ["allow_remote", "allow_redirect"]);
   const timeout = integerParam(c, "timeout_ms", DEFAULT_TIMEOUT_MS);
   if (serverName !== hs.config.serverName) {
     const cached = await repo.waitForMedium(serverName, mediaId, 0).catch(() => null);
@@ -91,10 +105,7 @@ function thumbnailRequest(c: Context<AppEnv>) {
   if (method !== "crop" && method !== "scale") {
     throw invalidParam("method must be 'crop' or 'scale'");
   }
-  const animated = c.req.query("animated");
-  if (animated !== undefined && animated !== "true" && animated !== "false") {
-    throw invalidParam("animated must be true or false");
-  }
+  checkBooleanParams(c, ["animated"]);
   return { width, height, method: method as ThumbnailMethod };
 }
 

@@ -356,10 +356,24 @@ export async function listUserMedia(kv: Deno.Kv, userId: string): Promise<[strin
   return out;
 }
 
-/** The `limit` largest media, largest first. */
-export async function largestMedia(kv: Deno.Kv, limit: number): Promise<MediumRecord[]> {
+/** A media ID as the spec allows it (`[A-Za-z0-9_-]`), at most 255 characters. */
+export const MEDIA_ID_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
+
+/**
+ * The `limit` largest media after skipping the `from` largest, largest first.
+ *
+ * @param limit at least 1
+ */
+export async function largestMedia(
+  kv: Deno.Kv,
+  limit: number,
+  from = 0,
+): Promise<MediumRecord[]> {
   const out: MediumRecord[] = [];
-  for await (const entry of kv.list({ prefix: ["media_by_size"] }, { reverse: true, limit })) {
+  let skipped = 0;
+  const iter = kv.list({ prefix: ["media_by_size"] }, { reverse: true, limit: from + limit });
+  for await (const entry of iter) {
+    if (skipped++ < from) continue;
     const medium = await getMedium(kv, entry.key[2] as string, entry.key[3] as string);
     if (medium) out.push(medium);
   }

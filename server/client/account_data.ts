@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { forbidden, invalidParam, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { fitsOneValue } from "../store/kv_batch.ts";
 import { utf8Length } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { getAccountData, setAccountData } from "../store/account_data.ts";
@@ -79,7 +80,12 @@ export function accountDataRoutes(hs: Homeserver): Hono<AppEnv> {
         });
       }
       const content = await readBody(hs, c);
-      if (utf8Length(JSON.stringify(content)) > MAX_ACCOUNT_DATA_BYTES) {
+      // Both bounds: the spec-facing size in bytes of JSON, and what KV stores (a string with
+      // one character above U+00FF takes two bytes per character there).
+      if (
+        utf8Length(JSON.stringify(content)) > MAX_ACCOUNT_DATA_BYTES ||
+        !fitsOneValue({ content, pos: 0 }, 64)
+      ) {
         throw new MatrixError(
           "M_TOO_LARGE",
           `Account data may be at most ${MAX_ACCOUNT_DATA_BYTES} bytes`,

@@ -222,3 +222,16 @@ Deno.test("lone surrogates are 400 M_BAD_JSON in bodies and inline filters", asy
     assertEquals(emoji.status, 200);
   });
 });
+
+Deno.test("account data under the JSON byte cap but too large as stored is 413, not 500", async () => {
+  await withServer(async (t, alice) => {
+    // 60,000 ASCII characters and one above U+00FF: under 60 KiB of JSON, but KV stores the
+    // whole string at two bytes per character.
+    const content = { x: "a".repeat(60_000) + "\u0101" };
+    const path = `${V3}/user/${enc(alice.userId)}/account_data/m.custom`;
+    const res = await t.request("PUT", path, { token: alice.accessToken, body: content });
+    assertEquals([res.status, res.body.errcode], [413, "M_TOO_LARGE"]);
+    const read = await t.request("GET", path, { token: alice.accessToken });
+    assertEquals(read.status, 404);
+  });
+});

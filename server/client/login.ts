@@ -13,7 +13,7 @@ import {
   verifyPassword,
 } from "../../crypto/password.ts";
 import { randomToken } from "../../crypto/tokens.ts";
-import { forbidden, MatrixError } from "../errors.ts";
+import { badJson, forbidden, MatrixError } from "../errors.ts";
 import {
   type JsonObject,
   optionalBoolean,
@@ -67,11 +67,18 @@ export function readDeviceFields(body: JsonObject): { deviceId?: string; display
 function loginUserName(body: JsonObject): string {
   const identifier = optionalObject(body, "identifier");
   if (identifier) {
+    if (typeof identifier.type !== "string") {
+      throw badJson("'identifier.type' is required and must be a string, e.g. 'm.id.user'");
+    }
     if (identifier.type !== "m.id.user") {
       // We hold no third-party IDs, so no 3PID or phone number identifies a user here.
       throw forbidden("Only user ID identifiers (m.id.user) are supported on this server");
     }
-    return requiredString(identifier, "user", { maxBytes: 512 });
+    const user = identifier.user;
+    if (typeof user !== "string" || utf8Length(user) > 512) {
+      throw badJson("'identifier.user' is required and must be a string of at most 512 bytes");
+    }
+    return user;
   }
   const legacy = optionalString(body, "user", { maxBytes: 512 });
   if (legacy === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing 'identifier'");

@@ -5,14 +5,16 @@
  * `m.login.registration_token`.
  *
  * A handler calls {@link requireUia}; it returns once a flow is complete, and the handler then
- * deletes the session in the same commit as the operation it authorised.
+ * deletes the session in the same commit as the operation it authorised. The shape of `auth` is
+ * checked first: a field of the wrong JSON type is a 400 M_BAD_JSON before anything is read or
+ * written; a missing field or a failed stage is the spec's 401 with the flows.
  *
  * @module
  */
 
 import { verifyPassword } from "../../crypto/password.ts";
 import { randomToken } from "../../crypto/tokens.ts";
-import { MatrixError } from "../errors.ts";
+import { badJson, MatrixError } from "../errors.ts";
 import type { JsonObject } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { checkRegistrationToken, getUser, resolveLoginUser } from "../store/accounts.ts";
@@ -61,17 +63,84 @@ export interface UiaOutcome {
 type StageResult = { ok: true; result?: string } | { ok: false; errcode: string; error: string };
 
 const MAX_TOKEN_LENGTH = 64;
+/** Longest stage type echoed back in an error message. */
+const MAX_ECHOED_TYPE = 64;
+
+/**
+ * The request's `auth` object with the fields the stages read checked for their JSON types.
+ * Missing fields are left to the stage (a 401 the client can retry); a field of the wrong type
+ * is a malformed request (400 M_BAD_JSON).
+ */
+interface AuthSubmission {
+  type?: string;
+  session?: string;
+  /** `m.login.password`: `identifier.type`, when an identifier was given. */
+  identifierType?: string;
+  /** `m.login.password`: `identifier.user`, or the legacy top-level `user`. */
+  user?: string;
+  password?: string;
+  /** `m.login.registration_token`. */
+  token?: string;
+}
+
+function stringField(object: JsonObject, key: string, path: string): string | undefined {
+  const value = object[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw badJson(`'${path}' must be a string`);
+  return value;
+}
+
+/**
+ * Checks the shape of `auth` once, before any of it is used.
+ *
+ * @throws {MatrixError} 400 M_BAD_JSON naming the field of the wrong type
+ */
+function parseAuth(auth: JsonObject | undefined): AuthSubmission {
+  if (auth === undefined) return {};
+  // Callers pass what `optionalObject` accepted; this guards callers that do not.
+  if (typeof auth !== "object" || auth === null || Array.isArray(auth)) {
+    throw badJson("'auth' must be a JSON object");
+  }
+  const submission: AuthSubmission = {
+    type: stringField(auth, "type", "auth.type"),
+    session: stringField(auth, "session", "auth.session"),
+  };
+  if (submission.type === "m.login.password") {
+    const identifier = auth.identifier;
+    if (identifier !== undefined && identifier !== null) {
+      if (typeof identifier !== "object" || Array.isArray(identifier)) {
+        throw badJson("'auth.identifier' must be a JSON object");
+      }
+      const fields = identifier as JsonObject;
+      const identifierType = stringField(fields, "type", "auth.identifier.type");
+      if (identifierType === undefined) throw badJson("'auth.identifier.type' is required");
+      submission.identifierType = identifierType;
+      submission.user = stringField(fields, "user", "auth.identifier.user");
+    } else {
+      submission.user = stringField(auth, "user", "auth.user");
+    }
+    submission.password = stringField(auth, "password", "auth.password");
+  } else if (submission.type === "m.login.registration_token") {
+    submission.token = stringField(auth, "token", "auth.token");
+  }
+  return submission;
+}
+
+/** A stage type as error messages quote it (clients may send anything). */
+function quoted(type: string): string {
+  return type.length > MAX_ECHOED_TYPE ? `'${type.slice(0, MAX_ECHOED_TYPE)}...'` : `'${type}'`;
+}
 
 async function runStage(
   hs: Homeserver,
-  auth: JsonObject,
+  auth: AuthSubmission,
   req: UiaRequirements,
 ): Promise<StageResult> {
   const type = auth.type;
   if (type === "m.login.dummy") return { ok: true };
   if (type === "m.login.registration_token") {
     const token = auth.token;
-    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    if (token === undefined || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing or malformed 'token'" };
     }
     const hash = secretHash(token);
@@ -83,16 +152,11 @@ async function runStage(
   }
   if (type === "m.login.password") {
     hs.rateLimiter.check("login", `${req.ip}\u0000`);
-    const identifier = auth.identifier as JsonObject | undefined;
-    let name: unknown = auth.user;
-    if (identifier && typeof identifier === "object") {
-      if (identifier.type !== "m.id.user") {
-        return { ok: false, errcode: "M_UNRECOGNIZED", error: "Only m.id.user is supported" };
-      }
-      name = identifier.user;
+    if (auth.identifierType !== undefined && auth.identifierType !== "m.id.user") {
+      return { ok: false, errcode: "M_UNRECOGNIZED", error: "Only m.id.user is supported" };
     }
-    const password = auth.password;
-    if (typeof name !== "string" || typeof password !== "string") {
+    const { user: name, password } = auth;
+    if (name === undefined || password === undefined) {
       return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing user or password" };
     }
     const userId = resolveLoginUser(name, hs.config.serverName);
@@ -105,7 +169,7 @@ async function runStage(
     }
     return { ok: true };
   }
-  return { ok: false, errcode: "M_UNRECOGNIZED", error: `Unsupported auth type '${type}'` };
+  return { ok: false, errcode: "M_UNRECOGNIZED", error: `Unsupported auth type ${quoted(type!)}` };
 }
 
 function flowDone(flows: string[][], completed: string[]): boolean {
@@ -118,22 +182,23 @@ function flowDone(flows: string[][], completed: string[]): boolean {
  * @param auth the request's `auth` object, if any
  * @returns once a flow is complete
  * @throws {UiaChallenge} 401 with the flows (and the stage error, if a stage failed)
- * @throws {MatrixError} 400 for an unknown session
+ * @throws {MatrixError} 400 M_BAD_JSON for a malformed `auth`, 400 for an unknown session
  */
 export async function requireUia(
   hs: Homeserver,
-  auth: JsonObject | undefined,
+  authObject: JsonObject | undefined,
   req: UiaRequirements,
 ): Promise<UiaOutcome> {
+  const auth = parseAuth(authObject);
   const now = Date.now();
   const lifetime = hs.config.limits.uiaSessionLifetimeMs;
   let sessionId: string;
   let session: UiaSessionRecord;
   let versionstamp: string | null = null;
-  const given = auth?.session;
+  const given = auth.session;
   if (given !== undefined) {
-    if (typeof given !== "string" || given.length > 128) {
-      throw new MatrixError("M_INVALID_PARAM", "'auth.session' must be a string");
+    if (given.length > 128) {
+      throw new MatrixError("M_UNKNOWN", "Unknown or expired authentication session");
     }
     const entry = await hs.kv.get<UiaSessionRecord>(accountKeys.uiaSession(given));
     const found = entry.value;
@@ -167,13 +232,13 @@ export async function requireUia(
     }, stageError);
 
   let changed = versionstamp === null;
-  const type = auth?.type;
-  if (type !== undefined && !session.completed.includes(String(type))) {
-    const allowed = req.flows.some((flow) => flow.includes(String(type)));
-    const result: StageResult = allowed ? await runStage(hs, auth!, req) : {
+  const type = auth.type;
+  if (type !== undefined && !session.completed.includes(type)) {
+    const allowed = req.flows.some((flow) => flow.includes(type));
+    const result: StageResult = allowed ? await runStage(hs, auth, req) : {
       ok: false,
       errcode: "M_UNRECOGNIZED",
-      error: `Auth type '${type}' is not offered here`,
+      error: `Auth type ${quoted(type)} is not offered here`,
     };
     if (!result.ok) {
       if (changed) await save(hs, key, session, versionstamp);
@@ -181,9 +246,8 @@ export async function requireUia(
     }
     session = {
       ...session,
-      completed: [...session.completed, String(type)],
-      results: result.result ? { ...session.results, [String(type)]: result.result } : session
-        .results,
+      completed: [...session.completed, type],
+      results: result.result ? { ...session.results, [type]: result.result } : session.results,
     };
     changed = true;
   }

@@ -52,7 +52,13 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     const body = await readBody(hs, c);
     const roomId = roomIdParam(optionalString(body, "room_id") ?? "");
     await requireRoom(hs, roomId);
-    if (!(await createAlias(hs, alias, roomId, c.var.auth.userId))) {
+    const userId = c.var.auth.userId;
+    // As in Synapse: only members may point an alias at a room (else anyone could squat names
+    // on private rooms they cannot see); server admins are exempt.
+    if (!(await isJoined(hs, roomId, userId)) && !(await isServerAdmin(hs, userId))) {
+      throw forbidden("You must be joined to the room to create an alias for it");
+    }
+    if (!(await createAlias(hs, alias, roomId, userId))) {
       throw new MatrixError("M_UNKNOWN", `Room alias ${alias} already exists`, { status: 409 });
     }
     return jsonResponse({});
@@ -71,6 +77,10 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!record) throw notFound(`Room alias ${alias} not found`);
     const userId = c.var.auth.userId;
     if (record.creator !== userId && !(await isServerAdmin(hs, userId))) {
+      // A power level outlives membership: someone who left must not keep deleting aliases.
+      if (!(await isJoined(hs, record.roomId, userId))) {
+        throw forbidden("Only the alias's creator or a moderator joined to the room may delete it");
+      }
       const level = await roomPower(hs, record.roomId);
       if (level.of(userId) < level.required("m.room.canonical_alias")) {
         throw forbidden("Only the alias's creator or a room moderator may delete it");
@@ -111,9 +121,8 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     const userId = c.var.auth.userId;
     if (!(await isServerAdmin(hs, userId))) {
       const level = await roomPower(hs, roomId);
-      const membership = await hs.rooms.membership(roomId, userId);
       if (
-        membership?.membership !== "join" ||
+        !(await isJoined(hs, roomId, userId)) ||
         level.of(userId) < level.required("m.room.canonical_alias")
       ) {
         throw forbidden("Publishing a room needs the power to set its canonical alias");
@@ -158,6 +167,10 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
 function parseLimit(value: string): number {
   if (!/^\d+$/.test(value)) throw invalidParam("'limit' must be a non-negative integer");
   return Number(value);
+}
+
+async function isJoined(hs: Homeserver, roomId: string, userId: string): Promise<boolean> {
+  return (await hs.rooms.membership(roomId, userId))?.membership === "join";
 }
 
 async function isServerAdmin(hs: Homeserver, userId: string): Promise<boolean> {

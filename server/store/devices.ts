@@ -3,17 +3,16 @@
  * token); tokens are stored only as SHA-256 hashes, so a leaked database leaks no credential.
  * Every change is one atomic commit guarded by versionstamp checks.
  *
- * Every authenticated request looks its token up, so valid tokens are cached in memory (per KV
- * handle, i.e. per server instance) for {@link TOKEN_CACHE_TTL_MS}. Every function here that
- * deletes or replaces a token first drops it from the cache and marks it as being revoked, so
- * no lookup caches it again until the change has long committed: a logged-out token is refused
- * at once. The TTL bounds how long a change made by another process (the CLI on the same data
- * directory) can go unseen.
+ * Every authenticated request looks its token up; valid tokens are cached in memory
+ * (server/store/token_cache.ts). Every function here that deletes or replaces a token adds
+ * {@link addTokenRevocation} to its commit, so that the caches of this and other processes refuse
+ * it at once.
  *
  * @module
  */
 
 import { randomString, randomToken } from "../../crypto/tokens.ts";
+import { addTokenRevocation, tokenCache } from "./token_cache.ts";
 import {
   type AccessTokenRecord,
   accountKeys,
@@ -61,96 +60,6 @@ export function generateDeviceId(): string {
   return randomString(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
 }
 
-/** How long a looked-up token is trusted without reading KV again. */
-export const TOKEN_CACHE_TTL_MS = 30_000;
-/** How long a token being revoked is never cached (its commit lands well within this). */
-const REVOKING_MS = 120_000;
-const TOKEN_CACHE_ENTRIES = 10_000;
-
-/**
- * Tokens being deleted or replaced, by hash, until when they must not be cached. Shared by the
- * caches of every KV handle: the writers that build a commit (`addDeviceSession`) do not know
- * the handle, and a token's hash names it uniquely anyway.
- */
-const revoking = new Map<string, number>();
-
-function isRevoking(hash: string): boolean {
-  const until = revoking.get(hash);
-  if (until === undefined) return false;
-  if (until > Date.now()) return true;
-  revoking.delete(hash);
-  return false;
-}
-
-/** Marks a token as being revoked: call before the commit that deletes or replaces it. */
-function revokeToken(hash: string): void {
-  revoking.delete(hash);
-  revoking.set(hash, Date.now() + REVOKING_MS);
-  // Insertion order is expiry order: drop the marks that have run out.
-  for (const [key, until] of revoking) {
-    if (until > Date.now()) break;
-    revoking.delete(key);
-  }
-}
-
-/** Valid access tokens by hash and devices' last seen times, for one KV handle. */
-class TokenCache {
-  readonly #tokens = new Map<string, { record: AccessTokenRecord; until: number }>();
-  readonly #lastSeen = new Map<string, number>();
-
-  get(hash: string): AccessTokenRecord | null {
-    const hit = this.#tokens.get(hash);
-    if (!hit) return null;
-    if (hit.until <= Date.now() || isRevoking(hash)) {
-      this.#tokens.delete(hash);
-      return null;
-    }
-    return hit.record;
-  }
-
-  /** Caches a record just read from KV, unless the token is being revoked. */
-  remember(hash: string, record: AccessTokenRecord): void {
-    if (isRevoking(hash)) return;
-    this.#tokens.delete(hash);
-    this.#tokens.set(hash, { record, until: Date.now() + TOKEN_CACHE_TTL_MS });
-    bound(this.#tokens, TOKEN_CACHE_ENTRIES);
-  }
-
-  lastSeen(deviceKey: string): number | undefined {
-    return this.#lastSeen.get(deviceKey);
-  }
-
-  setLastSeen(deviceKey: string, ts: number | null): void {
-    this.#lastSeen.delete(deviceKey);
-    if (ts === null) return;
-    this.#lastSeen.set(deviceKey, ts);
-    bound(this.#lastSeen, TOKEN_CACHE_ENTRIES);
-  }
-}
-
-function bound(map: Map<string, unknown>, max: number): void {
-  while (map.size > max) map.delete(map.keys().next().value!);
-}
-
-const tokenCaches = new WeakMap<Deno.Kv, TokenCache>();
-
-function tokenCache(kv: Deno.Kv): TokenCache {
-  let cache = tokenCaches.get(kv);
-  if (!cache) {
-    cache = new TokenCache();
-    tokenCaches.set(kv, cache);
-  }
-  return cache;
-}
-
-/**
- * Keeps a token out of the in-memory caches: call before a commit that deletes or replaces it
- * (for writers outside this module; the functions here do it themselves).
- */
-export function forgetAccessToken(tokenHash: string): void {
-  revokeToken(tokenHash);
-}
-
 function newAccessToken(): string {
   return `gmat_${randomToken(32)}`;
 }
@@ -173,7 +82,7 @@ export function addDeviceSession(
   const { userId, existing } = target;
   const deviceId = existing?.deviceId ?? options.deviceId ?? generateDeviceId();
   if (existing) {
-    revokeToken(existing.accessTokenHash);
+    addTokenRevocation(op, existing.accessTokenHash);
     op.delete(accountKeys.accessToken(existing.accessTokenHash));
     for (const hash of [existing.refreshTokenHash, existing.previousRefreshTokenHash]) {
       if (hash) op.delete(accountKeys.refreshToken(hash));
@@ -228,14 +137,21 @@ export async function lookupAccessToken(
   const tokenHash = secretHash(token);
   const cache = tokenCache(kv);
   const now = options.now ?? Date.now();
-  const cached = cache.get(tokenHash);
-  if (cached) {
-    if (cached.expiresTs !== null && cached.expiresTs <= now) return { status: "expired" };
-    return {
-      status: "valid",
-      owner: { userId: cached.userId, deviceId: cached.deviceId, tokenHash },
-    };
+  if (cache.get(tokenHash)) {
+    // Another process may have revoked it: the check empties the cache if so.
+    await cache.revalidate(kv);
+    const cached = cache.get(tokenHash);
+    if (cached) {
+      if (cached.expiresTs !== null && cached.expiresTs <= now) return { status: "expired" };
+      return {
+        status: "valid",
+        owner: { userId: cached.userId, deviceId: cached.deviceId, tokenHash },
+      };
+    }
   }
+  // Taken before the token is read: a record is cached only under marks read before it.
+  const marks = cache.marks;
+  if (marks === null) cache.prime(kv);
   for (let attempt = 0; attempt < 5; attempt++) {
     const entry = await kv.get<AccessTokenRecord>(accountKeys.accessToken(tokenHash));
     if (!entry.value) return { status: "unknown" };
@@ -245,7 +161,7 @@ export async function lookupAccessToken(
     }
     const owner = { userId: record.userId, deviceId: record.deviceId, tokenHash };
     if (!record.revokesRefreshHash) {
-      cache.remember(tokenHash, record);
+      cache.remember(tokenHash, record, marks);
       return { status: "valid", owner };
     }
     const deviceKey = accountKeys.device(record.userId, record.deviceId);
@@ -258,7 +174,7 @@ export async function lookupAccessToken(
       op.set(deviceKey, { ...device.value, previousRefreshTokenHash: null });
     }
     if ((await op.commit()).ok) {
-      cache.remember(tokenHash, { ...record, revokesRefreshHash: null });
+      cache.remember(tokenHash, { ...record, revokesRefreshHash: null }, marks);
       return { status: "valid", owner };
     }
   }
@@ -285,7 +201,7 @@ export async function refreshSession(
     if (!device.value) return null;
     const current = device.value;
     const op = kv.atomic().check(entry).check(device);
-    revokeToken(current.accessTokenHash);
+    addTokenRevocation(op, current.accessTokenHash);
     op.delete(accountKeys.accessToken(current.accessTokenHash));
     let previous: string;
     if (current.refreshTokenHash === hash) {
@@ -344,7 +260,7 @@ export function addDeviceDeletion(
   entry: Deno.KvEntry<DeviceRecord>,
 ): void {
   const device = entry.value;
-  revokeToken(device.accessTokenHash);
+  addTokenRevocation(op, device.accessTokenHash);
   op.check(entry).delete(entry.key).delete(accountKeys.accessToken(device.accessTokenHash));
   for (const hash of [device.refreshTokenHash, device.previousRefreshTokenHash]) {
     if (hash) op.delete(accountKeys.refreshToken(hash));

@@ -106,6 +106,14 @@ export const accountKeys = {
   uiaSession: (sessionId: string): Deno.KvKey => ["uia", sessionId],
   /** A shared-secret registration nonce: `["shared_secret_nonce", nonce]`. */
   sharedSecretNonce: (nonce: string): Deno.KvKey => ["shared_secret_nonce", nonce],
+  /**
+   * A process's access-token revocation mark: `["meta", "token_epoch", writerId]` -> a number
+   * that changes with every commit of that process that deletes or replaces access tokens, so
+   * that other processes' token caches notice (server/store/devices.ts).
+   */
+  tokenEpoch: (writerId: string): Deno.KvKey => ["meta", "token_epoch", writerId],
+  /** The prefix of all processes' revocation marks. */
+  tokenEpochs: (): Deno.KvKey => ["meta", "token_epoch"],
 } as const;
 
 /** SHA-256 of a secret as lowercase hex: how tokens are stored and looked up. */

@@ -91,11 +91,13 @@ export const MAX_JSON_DEPTH = 100;
 
 /**
  * Parses JSON text from a client and checks it as every later step needs it: valid syntax,
- * nesting at most {@link MAX_JSON_DEPTH}, and no lone surrogate (`"\ud800"`) in any string or
- * key, since such a string has no UTF-8 form and cannot be signed, hashed or sent on.
+ * nesting at most {@link MAX_JSON_DEPTH}, no lone surrogate (`"\ud800"`) in any string or key
+ * (such a string has no UTF-8 form and cannot be signed, hashed or sent on), and no number that
+ * overflows to infinity (`1e400`).
  *
  * @param what names the input in error messages, e.g. "Request body" or "The filter"
- * @throws {MatrixError} M_NOT_JSON for bad syntax, M_BAD_JSON for depth or lone surrogates
+ * @throws {MatrixError} M_NOT_JSON for bad syntax, M_BAD_JSON for depth, lone surrogates or
+ *   infinite numbers
  */
 export function parseJsonText(text: string, what: string): unknown {
   let value: unknown;
@@ -112,7 +114,8 @@ export function parseJsonText(text: string, what: string): unknown {
  * Checks a parsed JSON value without recursion (the check must not itself overflow the stack on
  * the input it exists to refuse).
  *
- * @throws {MatrixError} M_BAD_JSON for nesting beyond {@link MAX_JSON_DEPTH} or a lone surrogate
+ * @throws {MatrixError} M_BAD_JSON for nesting beyond {@link MAX_JSON_DEPTH}, a lone surrogate or
+ *   a number beyond the double range
  */
 export function checkJsonValue(value: unknown, what: string): void {
   const stack: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
@@ -120,6 +123,11 @@ export function checkJsonValue(value: unknown, what: string): void {
     const { value: item, depth } = stack.pop()!;
     if (typeof item === "string") {
       if (!item.isWellFormed()) throw badJson(`${what} holds a string with a lone surrogate`);
+      continue;
+    }
+    if (typeof item === "number") {
+      // JSON.parse turns 1e400 into Infinity, which no JSON encoder can write back.
+      if (!Number.isFinite(item)) throw badJson(`${what} holds a number too large for JSON`);
       continue;
     }
     if (typeof item !== "object" || item === null) continue;

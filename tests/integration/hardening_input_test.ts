@@ -235,3 +235,21 @@ Deno.test("account data under the JSON byte cap but too large as stored is 413, 
     assertEquals(read.status, 404);
   });
 });
+
+Deno.test("numbers beyond the double range are 400 M_BAD_JSON, not a canonical JSON failure", async () => {
+  await withServer(async (t, alice) => {
+    const token = alice.accessToken;
+    const me = enc(alice.userId);
+    for (const number of ["1e400", "-1e400", "9".repeat(400)]) {
+      const filter = await t.request("POST", `${V3}/user/${me}/filter`, {
+        token,
+        body: `{"event_fields":[],"x":${number}}`,
+      });
+      expect400(filter, "M_BAD_JSON", `filter with ${number.slice(0, 10)}`);
+    }
+    const sync = await t.request("GET", `${V3}/sync?timeout=0&filter=${enc('{"x":1e999}')}`, {
+      token,
+    });
+    expect400(sync, "M_BAD_JSON", "inline filter");
+  });
+});

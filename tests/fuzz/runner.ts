@@ -54,6 +54,8 @@ export interface MemoryReport {
   hwm: number;
   /** After the load ended and the server sat idle for `settleMs`. */
   after: number;
+  /** RSS every 5 s while the server idled after the load. */
+  settling: number[];
   /** Server CPU seconds spent during the load. */
   loadCpuSeconds: number;
 }
@@ -230,11 +232,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
 
     let after = 0;
     let hwm = 0;
+    const settling: number[] = [];
     if (!server.exited) {
       const ended = await server.memory();
       peak = Math.max(peak, ended.rss);
       loadCpuSeconds = ended.cpuSeconds - beforeSample.cpuSeconds;
-      await sleep(options.settleMs ?? 5000);
+      log(`fuzz: load done; the server idles ${(options.settleMs ?? 5000) / 1000} s`);
+      // RSS every 5 s while the server idles: how fast memory comes back, not just where.
+      const settleEnd = performance.now() + (options.settleMs ?? 5000);
+      while (performance.now() < settleEnd) {
+        await sleep(Math.min(5000, settleEnd - performance.now()));
+        if (server.exited) break;
+        settling.push((await server.memory()).rss);
+      }
       const sample = await server.memory();
       after = sample.rss;
       hwm = sample.hwm;
@@ -276,7 +286,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       stats: h.stats,
       neverSucceeded: routes.map((r) => r.key).filter((k) => !h.stats.succeeded.has(k)),
       failures: h.failures,
-      memory: { before, peak, hwm, after, loadCpuSeconds },
+      memory: { before, peak, hwm, after, settling, loadCpuSeconds },
     };
   } finally {
     await server.stop();
@@ -307,6 +317,13 @@ export function summaryLines(result: FuzzResult): string[] {
     } MB ` +
     `(VmHWM ${(m.hwm / MB).toFixed(0)} MB), after ${(m.after / MB).toFixed(0)} MB; ` +
     `server CPU ${m.loadCpuSeconds.toFixed(1)} s during the load`,
+    ...(m.settling.length > 1
+      ? [
+        `fuzz: RSS while idle, every 5 s: ${
+          m.settling.map((b) => (b / MB).toFixed(0)).join(" ")
+        } MB`,
+      ]
+      : []),
   ];
   const groups = groupFailures(result.failures);
   lines.push(

@@ -11,6 +11,7 @@ import { sharedSecretMac } from "../../server/admin/shared_secret_register.ts";
 import { CrossSigning, TestDevice } from "../integration/e2ee_support.ts";
 import { testPng } from "../support/test_images.ts";
 import type { FixtureUser, Harness } from "./harness.ts";
+import type { FuzzValue } from "./values.ts";
 
 const V3 = "/_matrix/client/v3";
 
@@ -228,6 +229,16 @@ export async function setUp(
     as: "other",
     body: { one_time_keys: { [user.userId]: { [user.deviceId]: "signed_curve25519" } } },
   });
+  // Live user-interactive auth sessions (never completed), so that fuzzed `auth` objects
+  // reach the stage checks instead of stopping at "unknown session".
+  const pending: ["user" | null, string, FuzzValue][] = [
+    [null, `${V3}/register`, { username: "fuzzlater", password: "pw-later-secret" }],
+    ["user", `${V3}/delete_devices`, { devices: ["NODEVICE"] }],
+  ];
+  for (const [as, path, body] of pending) {
+    const res = await h.call("POST", path, { as, body, record: false });
+    h.remember("sessionId", res.json.session as string);
+  }
   const cross = await CrossSigning.create(user.userId);
   const uia = await h.call("POST", `${V3}/keys/device_signing/upload`, {
     body: await cross.uploadBody(),
@@ -296,6 +307,10 @@ export async function setUp(
   for (const url of [`${options.previewBase}/page?title=t`, `${options.previewBase}/img.png`]) {
     h.remember("url", url);
     await h.call("GET", "/_matrix/client/v1/media/preview_url", { query: { url } });
+  }
+  // Pages and images with broken %-escapes, long names and IPv4-in-IPv6 hosts in their URLs.
+  for (const path of ["/img%zz.png", "/img/%E0%A4%A", `/img/${"b".repeat(300)}.png`]) {
+    h.remember("url", `${options.previewBase}${path}`);
   }
   for (
     const img of [

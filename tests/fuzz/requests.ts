@@ -20,6 +20,7 @@ import {
   type Plausible,
   plausibleString,
   plausibleValue,
+  PROTOTYPE_KEYS,
   QUERY_POOL,
   randomValue,
   RawJson,
@@ -176,6 +177,94 @@ function pickSlot(
   return slots.length > 0 ? rng.pick(slots) : null;
 }
 
+type JsonType = "null" | "boolean" | "number" | "string" | "array" | "object";
+
+function jsonTypeOf(value: FuzzValue): JsonType {
+  if (value === null) return "null";
+  if (value instanceof RawJson) return "number";
+  if (Array.isArray(value)) return "array";
+  return typeof value as JsonType;
+}
+
+/** A value of the given JSON type, at its edges. */
+function valueOfType(rng: Rng, type: JsonType, ctx: GenContext): FuzzValue {
+  switch (type) {
+    case "null":
+      return null;
+    case "boolean":
+      return rng.chance(0.5);
+    case "number":
+      return edgeNumber(rng);
+    case "string":
+      return edgeString(rng, ctx.plausible);
+    case "array":
+      return Array.from({ length: rng.int(0, 3) }, () => randomValue(rng, ctx.plausible, 1));
+    case "object": {
+      const out: Record<string, FuzzValue> = {};
+      for (let i = rng.int(0, 3); i > 0; i--) {
+        // Keys JavaScript gives meaning to: `{"toString": 1}` cannot even become a string.
+        const key = rng.chance(0.2) ? rng.pick(PROTOTYPE_KEYS) : rng.pick(FIELD_POOL);
+        setField(out, key, randomValue(rng, ctx.plausible, 1));
+      }
+      return out;
+    }
+  }
+}
+
+/** A new value for a field: of another JSON type (half the time), or of its own at the edges. */
+function replacement(
+  rng: Rng,
+  old: FuzzValue,
+  key: string,
+  ctx: GenContext,
+): { value: FuzzValue; note: string } {
+  const type = jsonTypeOf(old);
+  if (type === "string" && rng.chance(0.3)) {
+    // Another real value of the kind the name asks for (another room, user, session...).
+    return { value: plausibleString(rng, key, ctx.plausible), note: "real" };
+  }
+  if (rng.chance(0.5)) {
+    const others = (["null", "boolean", "number", "string", "array", "object"] as const)
+      .filter((t) => t !== type);
+    const wrong = rng.pick(others);
+    return { value: valueOfType(rng, wrong, ctx), note: `${type}->${wrong}` };
+  }
+  return { value: valueOfType(rng, type, ctx), note: `edge ${type}` };
+}
+
+/** A variant of an identifier-like string: `@a:b` becomes `@a7:b`, `x` becomes `x7`. */
+function variant(text: string, i: number): string {
+  const match = /^([@!$#+]?)([^:]*)(:[\s\S]*)?$/.exec(text);
+  return match ? `${match[1]}${match[2]}${i}${match[3] ?? ""}` : `${text}${i}`;
+}
+
+/**
+ * The same list or map, much longer: batched reads and writes must respect storage limits
+ * (Deno KV reads at most 10 ranges at once and commits at most 1000 mutations), whatever the
+ * number of users, devices or keys a request names. Null for a value that is neither.
+ */
+function widen(rng: Rng, value: FuzzValue): FuzzValue | null {
+  // Up to a little more than the default body limit: both sides of it are worth a request.
+  const itemBytes = toJsonText(value).length + 16;
+  const n = Math.min(rng.pick([11, 101, 1001, 20_000]), Math.ceil(1_200_000 / itemBytes));
+  if (Array.isArray(value)) {
+    const base: FuzzValue[] = value.length > 0 ? value : ["x"];
+    return Array.from({ length: n }, (_, i) => {
+      const item = base[i % base.length];
+      return typeof item === "string" ? variant(item, i) : item;
+    });
+  }
+  if (value === null || typeof value !== "object" || value instanceof RawJson) return null;
+  const entries = Object.entries(value);
+  if (entries.length === 0) return null;
+  const out: Record<string, FuzzValue> = {};
+  for (let i = 0; i < n; i++) {
+    const [k, v] = entries[i % entries.length];
+    setField(out, i < entries.length ? k : variant(k, i), v);
+  }
+  return out;
+}
+
 /** Breaks one to three fields of a valid body. */
 function mutateBody(rng: Rng, base: FuzzValue, ctx: GenContext, notes: string[]): FuzzValue {
   const body = cloneValue(base);
@@ -183,7 +272,10 @@ function mutateBody(rng: Rng, base: FuzzValue, ctx: GenContext, notes: string[])
     const slot = pickSlot(rng, body);
     const action = slot
       ? rng.weighted(
-        [[5, "replace"], [1, "delete"], [2, "add"], [1, "deep"], [1, "surrogate"]] as const,
+        [[5, "replace"], [1, "delete"], [2, "add"], [1, "deep"], [1, "surrogate"], [
+          2,
+          "wide",
+        ]] as const,
       )
       : "add";
     if (action === "add" || !slot) {
@@ -209,12 +301,20 @@ function mutateBody(rng: Rng, base: FuzzValue, ctx: GenContext, notes: string[])
     } else if (action === "deep") {
       holder[key] = deepJson(rng);
       notes.push(`body deep ${key}`);
+    } else if (action === "wide" && widen(rng, holder[key]) !== null) {
+      // The last change: its entries share values, which a later change would multiply.
+      const wide = widen(rng, holder[key])!;
+      holder[key] = wide;
+      const size = Array.isArray(wide) ? wide.length : Object.keys(wide as object).length;
+      notes.push(`body wide ${key} (${size} entries)`);
+      break;
     } else if (action === "surrogate") {
       holder[key] = rng.pick(["\ud800", "a\udfffb", "\ud83d"]);
       notes.push(`body lone-surrogate ${key}`);
     } else {
-      holder[key] = rng.chance(0.3) ? edgeNumber(rng) : randomValue(rng, ctx.plausible);
-      notes.push(`body replace ${key}`);
+      const { value, note } = replacement(rng, holder[key], key, ctx);
+      holder[key] = value;
+      notes.push(`body ${note} ${key}`);
     }
   }
   return body;

@@ -199,6 +199,17 @@ const EDGE_STRINGS = [
   "toString",
 ];
 
+/** Object keys with a meaning in JavaScript (prototype, conversions). */
+export const PROTOTYPE_KEYS = [
+  "toString",
+  "valueOf",
+  "__proto__",
+  "constructor",
+  "hasOwnProperty",
+  "length",
+  "then",
+];
+
 /** Identifier-shaped strings of every kind, for "an ID of the wrong kind". */
 const SYNTHETIC_IDS = [
   "@nobody:localhost",

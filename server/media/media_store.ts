@@ -104,6 +104,31 @@ export class MediaStoreError extends Error {
 
 const MAX_ATTEMPTS = 20;
 
+/**
+ * Per KV handle and uploader, the tail of the chain of commits that rewrite the uploader's usage
+ * record. Every upload and deletion of one user's media rewrites that record under an
+ * optimistic check, so many at once (a purge while uploads run) used to lose the race until
+ * their retries ran out; this process is the only writer besides the occasional CLI run, so its
+ * own commits take turns and the check stays for the others.
+ */
+const usageTurns = new WeakMap<Deno.Kv, Map<string, Promise<unknown>>>();
+
+/** Runs `fn` after the usage commits of `uploader` queued before it (none for no uploader). */
+async function inUsageTurn<T>(kv: Deno.Kv, uploader: string | null, fn: () => Promise<T>) {
+  if (!uploader) return await fn();
+  let turns = usageTurns.get(kv);
+  if (!turns) usageTurns.set(kv, turns = new Map());
+  const previous = turns.get(uploader) ?? Promise.resolve();
+  const mine = previous.catch(() => {}).then(fn);
+  turns.set(uploader, mine);
+  try {
+    return await mine;
+  } finally {
+    // The last in line removes the chain, so the map holds only users with commits in flight.
+    if (turns.get(uploader) === mine) turns.delete(uploader);
+  }
+}
+
 /** What is being published: the medium's identity and description. */
 export interface PublishRequest {
   origin: string;
@@ -130,6 +155,15 @@ export interface PublishRequest {
  * @throws {MediaStoreError} QUOTA, EXISTS, NOT_PENDING, WRONG_USER or CONFLICT
  */
 export async function publishMedium(
+  kv: Deno.Kv,
+  writer: BlobWriter,
+  written: WrittenBlob,
+  request: PublishRequest,
+): Promise<{ medium: MediumRecord; duplicate: boolean }> {
+  return await inUsageTurn(kv, request.uploader, () => publishOnce(kv, writer, written, request));
+}
+
+async function publishOnce(
   kv: Deno.Kv,
   writer: BlobWriter,
   written: WrittenBlob,
@@ -277,6 +311,16 @@ export async function getMedium(
  *   {@link freeBlob}, or null when there was no such medium
  */
 export async function deleteMediumEntry(
+  kv: Deno.Kv,
+  origin: string,
+  mediaId: string,
+): Promise<{ medium: MediumRecord; garbageBlobId: string | null } | null> {
+  const first = await kv.get<MediumRecord>(mediaKeys.medium(origin, mediaId));
+  if (!first.value) return null;
+  return await inUsageTurn(kv, first.value.uploader, () => deleteOnce(kv, origin, mediaId));
+}
+
+async function deleteOnce(
   kv: Deno.Kv,
   origin: string,
   mediaId: string,

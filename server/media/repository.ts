@@ -318,7 +318,13 @@ export class MediaRepository {
    * medium shares them.
    */
   async delete(origin: string, mediaId: string): Promise<MediumRecord | null> {
-    const deleted = await deleteMediumEntry(this.#kv, origin, mediaId);
+    let deleted;
+    try {
+      deleted = await deleteMediumEntry(this.#kv, origin, mediaId);
+    } catch (err) {
+      if (err instanceof MediaStoreError) throw storeErrorToMatrix(err);
+      throw err;
+    }
     if (!deleted) return null;
     if (deleted.garbageBlobId) this.background(freeBlob(this.#kv, deleted.garbageBlobId));
     return deleted.medium;
@@ -514,6 +520,11 @@ function storeErrorToMatrix(err: MediaStoreError): MatrixError {
         headers: { "Retry-After": "60" },
       });
     case "CONFLICT":
-      return new MatrixError("M_UNKNOWN", err.message, { status: 503 });
+      // Another process kept changing the same records: the client may simply try again.
+      return new MatrixError("M_LIMIT_EXCEEDED", err.message, {
+        status: 429,
+        extra: { retry_after_ms: 1000 },
+        headers: { "Retry-After": "1" },
+      });
   }
 }

@@ -361,3 +361,37 @@ Deno.test("admin media routes and media query parameters answer 400, never 500",
     await server.close();
   }
 });
+
+Deno.test("one user's uploads and a purge of their media at once: no 5xx, usage adds up", async () => {
+  const server = await startTestServer({ config: MEDIA_TEST_CONFIG });
+  const kv = server.hs.kv;
+  try {
+    const admin = await server.register("admin");
+    const record = await kv.get<UserRecord>(["user", admin.userId]);
+    await kv.set(["user", admin.userId], { ...record.value!, admin: true });
+    const user = await server.register("busy");
+    const purgePath = `/_synapse/admin/v1/users/${encodeURIComponent(user.userId)}/media`;
+    // Every upload and delete rewrites the user's usage record: 60 uploads of distinct bytes
+    // with purges in between used to run out of optimistic retries (500/503).
+    const statuses: number[] = [];
+    const uploads = Array.from({ length: 60 }, async (_, i) => {
+      const res = await upload(server, user.accessToken, await patternBytes(2000 + i, i + 1));
+      statuses.push(res.status);
+    });
+    const purges = Array.from({ length: 6 }, async () => {
+      const res = await server.request("DELETE", purgePath, { token: admin.accessToken });
+      statuses.push(res.status);
+    });
+    await Promise.all([...uploads, ...purges]);
+    assert(statuses.every((status) => status === 200), `statuses: ${statuses.join(",")}`);
+    // A final purge leaves nothing, and the usage record agrees.
+    assertEquals(
+      (await server.request("DELETE", purgePath, { token: admin.accessToken })).status,
+      200,
+    );
+    const usage = await kv.get<{ bytes: number; count: number }>(["media_usage", user.userId]);
+    assertEquals(usage.value ?? { bytes: 0, count: 0 }, { bytes: 0, count: 0 });
+  } finally {
+    await server.close();
+  }
+});

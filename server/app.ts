@@ -7,7 +7,8 @@
  */
 
 import { Hono } from "hono";
-import { MatrixError, unrecognized } from "./errors.ts";
+import { limitExceeded, MatrixError, unrecognized } from "./errors.ts";
+import { ContentionError } from "./store/turns.ts";
 import { paramCheckers, paramNamesOf } from "./path_params.ts";
 import type { Homeserver } from "./homeserver.ts";
 import type { AppEnv } from "./request_context.ts";
@@ -173,6 +174,10 @@ export function createApp(
       typeof err === "object" && err !== null && "code" in err && err.code === "M_INVALID_PARAM"
     ) {
       return new MatrixError("M_INVALID_PARAM", err.message).toResponse();
+    }
+    if (err instanceof ContentionError) {
+      // Optimistic retries ran out against another process's writes: nothing was written.
+      return limitExceeded(1000).toResponse();
     }
     if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.ConnectionReset) {
       // The client went away while its body was being read (a cancelled upload): nobody is

@@ -13,6 +13,7 @@ import { deleteRange } from "../store/kv_batch.ts";
 import { addDeviceListChange, wakeDeviceListWatchers } from "./device_lists.ts";
 import { commitAtPosition } from "./positions.ts";
 import { e2eeKeys } from "./schema.ts";
+import { ContentionError } from "../store/turns.ts";
 
 /** Deletes a deactivated user's cross-signing keys, signatures and key backups. */
 export async function deleteUserCrossSigning(hs: Homeserver, userId: string): Promise<void> {
@@ -21,7 +22,7 @@ export async function deleteUserCrossSigning(hs: Homeserver, userId: string): Pr
     for (const usage of USAGES) op.delete(e2eeKeys.crossSigningKey(userId, usage));
     await addDeviceListChange(kv, op, { userId, pos, crossSigning: true });
   });
-  if (pos === null) throw new Error("cross-signing deletion kept conflicting");
+  if (pos === null) throw new ContentionError("cross-signing deletion");
   wakeDeviceListWatchers(hs, userId, pos);
   await deleteRange(kv, { prefix: e2eeKeys.crossUserSignaturesBy(userId) });
   await deleteRange(kv, { prefix: e2eeKeys.backupVersionsOf(userId) });

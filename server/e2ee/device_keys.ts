@@ -43,6 +43,7 @@ import {
   type ParsedOneTimeKey,
   sameSignedContent,
 } from "./validate.ts";
+import { ContentionError, inTurn } from "../store/turns.ts";
 
 /** A device, addressed by owner. */
 export interface DeviceRef {
@@ -128,15 +129,17 @@ export async function storeKeyUpload(
   device: DeviceRef,
   upload: KeyUpload,
 ): Promise<Record<string, number>> {
-  if (!fitsOneCommit(uploadCost(device, upload))) {
-    throw new MatrixError(
-      "M_TOO_LARGE",
-      "These keys do not fit one upload; upload fewer one-time keys per request",
-      { status: 413 },
-    );
-  }
-  await writingDeviceKeys(hs.kv, [device], () => writeKeyUpload(hs, device, upload));
-  return await oneTimeKeyCounts(hs.kv, device);
+  return await inTurn(hs.kv, ["device_keys", device.userId, device.deviceId], async () => {
+    if (!fitsOneCommit(uploadCost(device, upload))) {
+      throw new MatrixError(
+        "M_TOO_LARGE",
+        "These keys do not fit one upload; upload fewer one-time keys per request",
+        { status: 413 },
+      );
+    }
+    await writingDeviceKeys(hs.kv, [device], () => writeKeyUpload(hs, device, upload));
+    return await oneTimeKeyCounts(hs.kv, device);
+  });
 }
 
 /** What the commit of an upload costs at most (as if every key were new). */
@@ -278,7 +281,7 @@ async function writeKeyUpload(hs: Homeserver, device: DeviceRef, upload: KeyUplo
       if ((await op.commit()).ok) return;
     }
   }
-  throw new Error("key upload kept conflicting");
+  throw new ContentionError("key upload");
 }
 
 function sameKey(a: string | JsonObject, b: string | JsonObject): boolean {
@@ -319,7 +322,7 @@ export async function deleteDeviceKeys(
         });
       }
     });
-    if (pos === null) throw new Error("device key deletion kept conflicting");
+    if (pos === null) throw new ContentionError("device key deletion");
     if (chunkWithKeys.length > 0) wakeDeviceListWatchers(hs, userId, pos);
   }
   for (const deviceId of deviceIds) {

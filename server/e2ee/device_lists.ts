@@ -12,6 +12,7 @@ import { wakeUsersSharingRoomsWith } from "../sync/positions.ts";
 import { commitAtPosition } from "./positions.ts";
 import { type DeviceListChangeRecord, e2eeKeys } from "./schema.ts";
 import { noteDeviceListWrite } from "./sync_memory.ts";
+import { ContentionError } from "../store/turns.ts";
 
 /** What changed for a user. */
 export interface DeviceListChange {
@@ -54,7 +55,7 @@ export async function recordDeviceListChange(
   const pos = await commitAtPosition(hs, async (op, pos) => {
     await addDeviceListChange(hs.kv, op, { ...change, pos });
   });
-  if (pos === null) throw new Error("device-list change kept conflicting");
+  if (pos === null) throw new ContentionError("device-list change");
   wakeDeviceListWatchers(hs, change.userId, pos);
   return pos;
 }

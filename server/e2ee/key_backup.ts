@@ -22,6 +22,7 @@ import {
   e2eeKeys,
   type JsonObject,
 } from "./schema.ts";
+import { ContentionError, inTurn } from "../store/turns.ts";
 
 /**
  * Sessions per commit: each adds a check, and Deno KV allows 100 checks per commit (large
@@ -58,23 +59,25 @@ export async function createBackup(
   userId: string,
   backup: { algorithm: string; authData: JsonObject },
 ): Promise<string> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const counter = await kv.get<number>(e2eeKeys.backupCounter(userId));
-    const version = String((counter.value ?? 0) + 1);
-    const record: BackupVersionRecord = {
-      version,
-      algorithm: backup.algorithm,
-      authData: backup.authData,
-      etag: 0,
-      count: 0,
-    };
-    const result = await kv.atomic().check(counter)
-      .set(counter.key, Number(version))
-      .set(e2eeKeys.backupVersion(userId, version), record)
-      .commit();
-    if (result.ok) return version;
-  }
-  throw new Error("backup creation kept conflicting");
+  return await inTurn(kv, ["room_keys", userId], async () => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const counter = await kv.get<number>(e2eeKeys.backupCounter(userId));
+      const version = String((counter.value ?? 0) + 1);
+      const record: BackupVersionRecord = {
+        version,
+        algorithm: backup.algorithm,
+        authData: backup.authData,
+        etag: 0,
+        count: 0,
+      };
+      const result = await kv.atomic().check(counter)
+        .set(counter.key, Number(version))
+        .set(e2eeKeys.backupVersion(userId, version), record)
+        .commit();
+      if (result.ok) return version;
+    }
+    throw new ContentionError("backup creation");
+  });
 }
 
 /**
@@ -87,17 +90,19 @@ export async function updateBackup(
   userId: string,
   update: { version: string; algorithm: string; authData: JsonObject },
 ): Promise<void> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const entry = await getBackup(kv, userId, update.version);
-    if (!entry) throw notFound("Unknown backup version");
-    if (entry.value.algorithm !== update.algorithm) {
-      throw new MatrixError("M_INVALID_PARAM", "The algorithm of a backup cannot change");
+  return await inTurn(kv, ["room_keys", userId], async () => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await getBackup(kv, userId, update.version);
+      if (!entry) throw notFound("Unknown backup version");
+      if (entry.value.algorithm !== update.algorithm) {
+        throw new MatrixError("M_INVALID_PARAM", "The algorithm of a backup cannot change");
+      }
+      const result = await kv.atomic().check(entry)
+        .set(entry.key, { ...entry.value, authData: update.authData }).commit();
+      if (result.ok) return;
     }
-    const result = await kv.atomic().check(entry)
-      .set(entry.key, { ...entry.value, authData: update.authData }).commit();
-    if (result.ok) return;
-  }
-  throw new Error("backup update kept conflicting");
+    throw new ContentionError("backup update");
+  });
 }
 
 /**
@@ -144,51 +149,56 @@ export async function putBackupKeys(
   userId: string,
   upload: { version: string; keys: BackupKeys },
 ): Promise<{ etag: string; count: number }> {
-  const items: { key: Deno.KvKey; data: BackupSessionRecord }[] = [];
-  for (const [roomId, sessions] of upload.keys) {
-    for (const [sessionId, data] of sessions) {
-      items.push({ key: e2eeKeys.backupSession(userId, upload.version, roomId, sessionId), data });
-    }
-  }
-  let record = await requireCurrent(kv, userId, upload.version);
-  const batches = commitBatches(
-    items,
-    (item) => addCosts(checkCost(item.key), setCost(item.key, { value: item.data })),
-    { maxItems: SESSIONS_PER_COMMIT },
-  );
-  for (const batch of batches) {
-    for (let attempt = 0;; attempt++) {
-      if (attempt > 10) throw new Error("backup upload kept conflicting");
-      const existing = await getManyChunked<BackupSessionRecord>(
-        kv,
-        batch.map((item) => item.key),
-      );
-      const op = kv.atomic().check(record);
-      let added = 0;
-      let changed = 0;
-      batch.forEach((item, i) => {
-        const old = existing[i];
-        if (old.value && !shouldReplace(old.value, item.data)) return;
-        op.check(old).set(old.key, item.data);
-        changed++;
-        if (!old.value) added++;
-      });
-      const next: BackupVersionRecord = {
-        ...record.value,
-        count: record.value.count + added,
-        etag: record.value.etag + (changed > 0 ? 1 : 0),
-      };
-      if (changed === 0) break;
-      op.set(record.key, next);
-      const result = await op.commit();
-      if (result.ok) {
-        record = { ...record, value: next, versionstamp: result.versionstamp };
-        break;
+  return await inTurn(kv, ["room_keys", userId], async () => {
+    const items: { key: Deno.KvKey; data: BackupSessionRecord }[] = [];
+    for (const [roomId, sessions] of upload.keys) {
+      for (const [sessionId, data] of sessions) {
+        items.push({
+          key: e2eeKeys.backupSession(userId, upload.version, roomId, sessionId),
+          data,
+        });
       }
-      record = await requireCurrent(kv, userId, upload.version);
     }
-  }
-  return { etag: backupEtag(record.value), count: record.value.count };
+    let record = await requireCurrent(kv, userId, upload.version);
+    const batches = commitBatches(
+      items,
+      (item) => addCosts(checkCost(item.key), setCost(item.key, { value: item.data })),
+      { maxItems: SESSIONS_PER_COMMIT },
+    );
+    for (const batch of batches) {
+      for (let attempt = 0;; attempt++) {
+        if (attempt > 10) throw new ContentionError("backup upload");
+        const existing = await getManyChunked<BackupSessionRecord>(
+          kv,
+          batch.map((item) => item.key),
+        );
+        const op = kv.atomic().check(record);
+        let added = 0;
+        let changed = 0;
+        batch.forEach((item, i) => {
+          const old = existing[i];
+          if (old.value && !shouldReplace(old.value, item.data)) return;
+          op.check(old).set(old.key, item.data);
+          changed++;
+          if (!old.value) added++;
+        });
+        const next: BackupVersionRecord = {
+          ...record.value,
+          count: record.value.count + added,
+          etag: record.value.etag + (changed > 0 ? 1 : 0),
+        };
+        if (changed === 0) break;
+        op.set(record.key, next);
+        const result = await op.commit();
+        if (result.ok) {
+          record = { ...record, value: next, versionstamp: result.versionstamp };
+          break;
+        }
+        record = await requireCurrent(kv, userId, upload.version);
+      }
+    }
+    return { etag: backupEtag(record.value), count: record.value.count };
+  });
 }
 
 async function requireCurrent(
@@ -255,39 +265,45 @@ export async function deleteBackupKeys(
   userId: string,
   query: { version: string } & BackupScope,
 ): Promise<{ etag: string; count: number }> {
-  const keys: Deno.KvKey[] = [];
-  if (query.roomId !== undefined && query.sessionId !== undefined) {
-    keys.push(e2eeKeys.backupSession(userId, query.version, query.roomId, query.sessionId));
-  } else {
-    const prefix = e2eeKeys.backupSessionsOf(userId, query.version, query.roomId);
-    for await (const entry of kv.list({ prefix })) keys.push(entry.key);
-  }
-  let record: Deno.KvEntry<BackupVersionRecord> | null = await getBackup(kv, userId, query.version);
-  if (!record) throw notFound("Unknown backup version");
-  const batches = commitBatches(keys, (key) => addCosts(checkCost(key), deleteCost(key)), {
-    maxItems: SESSIONS_PER_COMMIT,
-  });
-  for (const batch of batches) {
-    for (let attempt = 0;; attempt++) {
-      if (attempt > 10) throw new Error("backup deletion kept conflicting");
-      const existing = await getManyChunked(kv, batch);
-      const present = existing.filter((entry) => entry.versionstamp !== null);
-      if (present.length === 0) break;
-      const next: BackupVersionRecord = {
-        ...record.value,
-        count: Math.max(0, record.value.count - present.length),
-        etag: record.value.etag + 1,
-      };
-      const op = kv.atomic().check(record).set(record.key, next);
-      for (const entry of present) op.check(entry).delete(entry.key);
-      const result = await op.commit();
-      if (result.ok) {
-        record = { ...record, value: next, versionstamp: result.versionstamp };
-        break;
-      }
-      record = await getBackup(kv, userId, query.version);
-      if (!record) throw notFound("Unknown backup version");
+  return await inTurn(kv, ["room_keys", userId], async () => {
+    const keys: Deno.KvKey[] = [];
+    if (query.roomId !== undefined && query.sessionId !== undefined) {
+      keys.push(e2eeKeys.backupSession(userId, query.version, query.roomId, query.sessionId));
+    } else {
+      const prefix = e2eeKeys.backupSessionsOf(userId, query.version, query.roomId);
+      for await (const entry of kv.list({ prefix })) keys.push(entry.key);
     }
-  }
-  return { etag: backupEtag(record.value), count: record.value.count };
+    let record: Deno.KvEntry<BackupVersionRecord> | null = await getBackup(
+      kv,
+      userId,
+      query.version,
+    );
+    if (!record) throw notFound("Unknown backup version");
+    const batches = commitBatches(keys, (key) => addCosts(checkCost(key), deleteCost(key)), {
+      maxItems: SESSIONS_PER_COMMIT,
+    });
+    for (const batch of batches) {
+      for (let attempt = 0;; attempt++) {
+        if (attempt > 10) throw new ContentionError("backup deletion");
+        const existing = await getManyChunked(kv, batch);
+        const present = existing.filter((entry) => entry.versionstamp !== null);
+        if (present.length === 0) break;
+        const next: BackupVersionRecord = {
+          ...record.value,
+          count: Math.max(0, record.value.count - present.length),
+          etag: record.value.etag + 1,
+        };
+        const op = kv.atomic().check(record).set(record.key, next);
+        for (const entry of present) op.check(entry).delete(entry.key);
+        const result = await op.commit();
+        if (result.ok) {
+          record = { ...record, value: next, versionstamp: result.versionstamp };
+          break;
+        }
+        record = await getBackup(kv, userId, query.version);
+        if (!record) throw notFound("Unknown backup version");
+      }
+    }
+    return { etag: backupEtag(record.value), count: record.value.count };
+  });
 }

@@ -26,6 +26,7 @@ import {
 } from "./schema.ts";
 import { writingDeviceKeys } from "./sync_memory.ts";
 import { MAX_ONE_TIME_KEY_BYTES } from "./validate.ts";
+import { ContentionError } from "../store/turns.ts";
 
 /** One claim: a device and the algorithm wanted. */
 export interface ClaimRequest extends DeviceRef {
@@ -103,7 +104,7 @@ export async function claimKeys(
           put(request, single[0]);
           break;
         }
-        if (attempt > 50) throw new Error("key claim kept conflicting");
+        if (attempt > 50) throw new ContentionError("key claim");
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
       }
     }

@@ -15,6 +15,7 @@ import {
   type UnownedRecord,
   type WrittenBlob,
 } from "./blob_store.ts";
+import { inTurn } from "../store/turns.ts";
 
 /** Key builders of the media layer. */
 export const mediaKeys = {
@@ -105,28 +106,12 @@ export class MediaStoreError extends Error {
 const MAX_ATTEMPTS = 20;
 
 /**
- * Per KV handle and uploader, the tail of the chain of commits that rewrite the uploader's usage
- * record. Every upload and deletion of one user's media rewrites that record under an
- * optimistic check, so many at once (a purge while uploads run) used to lose the race until
- * their retries ran out; this process is the only writer besides the occasional CLI run, so its
- * own commits take turns and the check stays for the others.
+ * Every upload and deletion of one user's media rewrites the user's usage record under an
+ * optimistic check, so they take turns per uploader (a purge while uploads ran used to lose the
+ * race until its retries ran out).
  */
-const usageTurns = new WeakMap<Deno.Kv, Map<string, Promise<unknown>>>();
-
-/** Runs `fn` after the usage commits of `uploader` queued before it (none for no uploader). */
-async function inUsageTurn<T>(kv: Deno.Kv, uploader: string | null, fn: () => Promise<T>) {
-  if (!uploader) return await fn();
-  let turns = usageTurns.get(kv);
-  if (!turns) usageTurns.set(kv, turns = new Map());
-  const previous = turns.get(uploader) ?? Promise.resolve();
-  const mine = previous.catch(() => {}).then(fn);
-  turns.set(uploader, mine);
-  try {
-    return await mine;
-  } finally {
-    // The last in line removes the chain, so the map holds only users with commits in flight.
-    if (turns.get(uploader) === mine) turns.delete(uploader);
-  }
+function inUsageTurn<T>(kv: Deno.Kv, uploader: string | null, fn: () => Promise<T>) {
+  return uploader ? inTurn(kv, ["media_usage", uploader], fn) : fn();
 }
 
 /** What is being published: the medium's identity and description. */

@@ -13,6 +13,7 @@ import { badJson, forbidden, invalidParam, MatrixError, notFound } from "../erro
 import type { Homeserver } from "../homeserver.ts";
 import { getUser } from "../store/accounts.ts";
 import { memberProfile } from "../store/profiles.ts";
+import { ContentionError } from "../store/turns.ts";
 import type { StoredEvent } from "./room_store.ts";
 import { roomKeys } from "./schema.ts";
 
@@ -131,7 +132,7 @@ export async function forgetRoom(hs: Homeserver, roomId: string, userId: string)
       .set(entry.key, { ...entry.value, forgotten: true }).commit();
     if (result.ok) return;
   }
-  throw new MatrixError("M_UNKNOWN", "Could not forget the room; try again", { status: 500 });
+  throw new ContentionError("forgetting the room");
 }
 
 /**

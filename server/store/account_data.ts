@@ -16,6 +16,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { commitAtPosition, wakeUsers } from "../sync/positions.ts";
 import { getManyChunked } from "./kv_batch.ts";
+import { ContentionError, inTurn } from "./turns.ts";
 
 /** One stored account data object. */
 export interface AccountDataRecord {
@@ -74,29 +75,31 @@ export async function updateAccountData(
   where: { roomId: string; type: string },
   update: (current: Record<string, unknown> | null) => Record<string, unknown> | null,
 ): Promise<number | null> {
-  const key = accountDataKeys.record(userId, where.roomId, where.type);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const current = await hs.kv.get<AccountDataRecord>(key);
-    const content = update(current.value?.content ?? null);
-    if (content === null) return null;
-    const pos = await commitAtPosition(hs, (op, pos) => {
-      op.check(current);
-      if (current.value) op.delete(accountDataKeys.change(userId, current.value.pos));
-      op.set(key, { content, pos } satisfies AccountDataRecord);
-      op.set(
-        accountDataKeys.change(userId, pos),
-        {
-          roomId: where.roomId,
-          type: where.type,
-        } satisfies AccountDataChange,
-      );
-    }, { attempts: 1 });
-    if (pos !== null) {
-      wakeUsers(hs, [userId], pos);
-      return pos;
+  return await inTurn(hs.kv, ["account_data", userId], async () => {
+    const key = accountDataKeys.record(userId, where.roomId, where.type);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await hs.kv.get<AccountDataRecord>(key);
+      const content = update(current.value?.content ?? null);
+      if (content === null) return null;
+      const pos = await commitAtPosition(hs, (op, pos) => {
+        op.check(current);
+        if (current.value) op.delete(accountDataKeys.change(userId, current.value.pos));
+        op.set(key, { content, pos } satisfies AccountDataRecord);
+        op.set(
+          accountDataKeys.change(userId, pos),
+          {
+            roomId: where.roomId,
+            type: where.type,
+          } satisfies AccountDataChange,
+        );
+      }, { attempts: 1 });
+      if (pos !== null) {
+        wakeUsers(hs, [userId], pos);
+        return pos;
+      }
     }
-  }
-  throw new Error(`account data write for ${userId} kept losing races`);
+    throw new ContentionError(`account data write for ${userId}`);
+  });
 }
 
 /** Replaces one account data object with `content`. */

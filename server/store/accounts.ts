@@ -16,6 +16,7 @@ import {
   secretHash,
   type UserRecord,
 } from "./kv_store.ts";
+import { ContentionError, inTurn } from "./turns.ts";
 
 /** Characters allowed in a user ID localpart (the spec's user ID grammar). */
 const LOCALPART = /^[a-z0-9._=\-\/+]+$/;
@@ -161,13 +162,15 @@ export async function updateUser(
   userId: string,
   change: (user: UserRecord) => UserRecord,
 ): Promise<UserRecord | null> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const entry = await getUserEntry(kv, userId);
-    if (!entry.value) return null;
-    const next = change(entry.value);
-    if ((await kv.atomic().check(entry).set(entry.key, next).commit()).ok) return next;
-  }
-  throw new Error("user update kept conflicting");
+  return await inTurn(kv, ["user", userId], async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const entry = await getUserEntry(kv, userId);
+      if (!entry.value) return null;
+      const next = change(entry.value);
+      if ((await kv.atomic().check(entry).set(entry.key, next).commit()).ok) return next;
+    }
+    throw new ContentionError("user update");
+  });
 }
 
 /** The outcome of checking a registration token. */

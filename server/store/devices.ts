@@ -20,6 +20,7 @@ import {
   type RefreshTokenRecord,
   secretHash,
 } from "./kv_store.ts";
+import { ContentionError, inTurn } from "./turns.ts";
 
 /** Tokens handed to a client at login, registration or refresh. */
 export interface IssuedTokens {
@@ -178,7 +179,7 @@ export async function lookupAccessToken(
       return { status: "valid", owner };
     }
   }
-  throw new Error("access token lookup kept conflicting");
+  throw new ContentionError("access token lookup");
 }
 
 /**
@@ -251,7 +252,7 @@ export async function refreshSession(
       };
     }
   }
-  throw new Error("refresh kept conflicting");
+  throw new ContentionError("refresh");
 }
 
 /** Adds to `op` the deletion of a device and all of its tokens (the caller checks `entry`). */
@@ -310,14 +311,16 @@ export async function renameDevice(
   target: { userId: string; deviceId: string },
   displayName: string | null,
 ): Promise<boolean> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const entry = await kv.get<DeviceRecord>(accountKeys.device(target.userId, target.deviceId));
-    if (!entry.value) return false;
-    const result = await kv.atomic().check(entry).set(entry.key, { ...entry.value, displayName })
-      .commit();
-    if (result.ok) return true;
-  }
-  throw new Error("device rename kept conflicting");
+  return await inTurn(kv, ["device", target.userId, target.deviceId], async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const entry = await kv.get<DeviceRecord>(accountKeys.device(target.userId, target.deviceId));
+      if (!entry.value) return false;
+      const result = await kv.atomic().check(entry).set(entry.key, { ...entry.value, displayName })
+        .commit();
+      if (result.ok) return true;
+    }
+    throw new ContentionError("device rename");
+  });
 }
 
 /**
@@ -388,5 +391,5 @@ export async function deleteDevices(
       if (batch.length < batchSize) return deleted;
     }
   }
-  throw new Error("device deletion kept conflicting");
+  throw new ContentionError("device deletion");
 }

@@ -18,6 +18,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { WriteGuardedCache } from "../e2ee/sync_memory.ts";
 import { commitAtPosition, wakeUsersSharingRoomsWith } from "../sync/positions.ts";
+import { ContentionError, inTurn } from "./turns.ts";
 
 /** A presence state. */
 export type PresenceState = "online" | "unavailable" | "offline";
@@ -90,25 +91,27 @@ async function writePresence(
   userId: string,
   change: { presence: PresenceState; statusMsg?: string | null; now: number },
 ): Promise<number | null> {
-  const key = presenceKeys.record(userId);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const current = await hs.kv.get<PresenceRecord>(key);
-    const old = current.value;
-    const statusMsg = change.statusMsg !== undefined ? change.statusMsg : old?.statusMsg ?? null;
-    if (old && old.presence === change.presence && old.statusMsg === statusMsg) return null;
-    const lastActiveTs = change.presence === "online" ? change.now : old?.lastActiveTs ?? 0;
-    const pos = await commitAtPosition(hs, (op, pos) => {
-      op.check(current);
-      if (old) op.delete(presenceKeys.change(old.pos));
-      op.set(key, { presence: change.presence, statusMsg, lastActiveTs, pos });
-      op.set(presenceKeys.change(pos), userId);
-    }, { attempts: 1 });
-    if (pos !== null) {
-      wakeUsersSharingRoomsWith(hs, userId, pos);
-      return pos;
+  return await inTurn(hs.kv, ["presence", userId], async () => {
+    const key = presenceKeys.record(userId);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await hs.kv.get<PresenceRecord>(key);
+      const old = current.value;
+      const statusMsg = change.statusMsg !== undefined ? change.statusMsg : old?.statusMsg ?? null;
+      if (old && old.presence === change.presence && old.statusMsg === statusMsg) return null;
+      const lastActiveTs = change.presence === "online" ? change.now : old?.lastActiveTs ?? 0;
+      const pos = await commitAtPosition(hs, (op, pos) => {
+        op.check(current);
+        if (old) op.delete(presenceKeys.change(old.pos));
+        op.set(key, { presence: change.presence, statusMsg, lastActiveTs, pos });
+        op.set(presenceKeys.change(pos), userId);
+      }, { attempts: 1 });
+      if (pos !== null) {
+        wakeUsersSharingRoomsWith(hs, userId, pos);
+        return pos;
+      }
     }
-  }
-  throw new Error(`presence update for ${userId} kept conflicting`);
+    throw new ContentionError(`presence update for ${userId}`);
+  });
 }
 
 /** Users whose presence changed at positions in `(since, upto]`. */

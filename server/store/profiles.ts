@@ -11,6 +11,7 @@
 import { MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { accountKeys, type UserRecord } from "./kv_store.ts";
+import { ContentionError, inTurn } from "./turns.ts";
 
 /** A stored profile: field name -> value. */
 export type ProfileRecord = Record<string, unknown>;
@@ -67,20 +68,22 @@ export async function setProfileField(
   userId: string,
   field: { key: string; value: unknown },
 ): Promise<{ before: ProfileRecord; after: ProfileRecord }> {
-  const key = profileKeys.profile(userId);
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const current = await hs.kv.get<ProfileRecord>(key);
-    const before = current.value ?? { displayname: localpartOf(userId) };
-    const after = { ...before };
-    if (field.value === undefined) delete after[field.key];
-    else after[field.key] = field.value;
-    if (new TextEncoder().encode(JSON.stringify(after)).byteLength > MAX_PROFILE_BYTES) {
-      throw new MatrixError("M_PROFILE_TOO_LARGE", "The profile would exceed 64 KiB");
+  return await inTurn(hs.kv, ["profile", userId], async () => {
+    const key = profileKeys.profile(userId);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const current = await hs.kv.get<ProfileRecord>(key);
+      const before = current.value ?? { displayname: localpartOf(userId) };
+      const after = { ...before };
+      if (field.value === undefined) delete after[field.key];
+      else after[field.key] = field.value;
+      if (new TextEncoder().encode(JSON.stringify(after)).byteLength > MAX_PROFILE_BYTES) {
+        throw new MatrixError("M_PROFILE_TOO_LARGE", "The profile would exceed 64 KiB");
+      }
+      const result = await hs.kv.atomic().check(current).set(key, after).commit();
+      if (result.ok) return { before, after };
     }
-    const result = await hs.kv.atomic().check(current).set(key, after).commit();
-    if (result.ok) return { before, after };
-  }
-  throw new Error(`profile update for ${userId} kept conflicting`);
+    throw new ContentionError(`profile update for ${userId}`);
+  });
 }
 
 /** Writes the default profile of a new user (display name = localpart) unless one exists. */

@@ -18,6 +18,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { commitAtPosition } from "../sync/positions.ts";
 import { getManyChunked } from "./kv_batch.ts";
+import { ContentionError } from "./turns.ts";
 
 /** The receipt types stored here (`m.fully_read` is room account data). */
 export const RECEIPT_TYPES = ["m.read", "m.read.private"] as const;
@@ -86,7 +87,7 @@ export async function setReceipt(
     }, { attempts: 1 });
     if (pos !== null) return pos;
   }
-  throw new Error("receipt write kept conflicting");
+  throw new ContentionError("receipt write");
 }
 
 function entryOf(key: Deno.KvKey, record: ReceiptRecord): ReceiptEntry {

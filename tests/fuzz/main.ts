@@ -9,7 +9,7 @@
  * ```
  *
  * Other flags: `--concurrency N` (default 8), `--rate N` (requests per second at most), `--settle S` (idle seconds before the "after"
- * memory sample, default 10), `--out DIR` (report directory), `--verbose` (server stderr),
+ * memory sample, default 10), `--routes REGEX` (only routes whose `METHOD path` matches), `--out DIR` (report directory), `--verbose` (server stderr),
  * `--server-flag F` (extra `deno run` flag for the server, repeatable, e.g.
  * `--server-flag=--inspect=127.0.0.1:9229`), `--server-dir DIR` (serve `main.ts` of another
  * checkout, e.g. an older commit, to see a fixed bug found again). Exits 1 when anything failed.
@@ -55,6 +55,7 @@ if (import.meta.main) {
     "server-flag",
     "server-dir",
     "rate",
+    "routes",
   ];
   for (const name of flags.keys()) {
     if (!known.includes(name)) {
@@ -70,6 +71,7 @@ if (import.meta.main) {
     maxRequests: flags.has("requests") ? number(flags, "requests", 0) : undefined,
     concurrency: number(flags, "concurrency", only ? 1 : 8),
     rate: flags.has("rate") ? number(flags, "rate", 0) : undefined,
+    routes: flags.has("routes") ? new RegExp(flags.get("routes")!.at(-1)!) : undefined,
     settleMs: number(flags, "settle", only ? 0 : 10) * 1000,
     only,
     outDir: flags.get("out")?.at(-1),

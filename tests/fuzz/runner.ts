@@ -31,6 +31,11 @@ export interface FuzzOptions {
   deadlineMs?: number;
   /** Wait after the load before the "after" memory sample (default 5 s). */
   settleMs?: number;
+  /**
+   * Fuzz only the routes whose `METHOD path` matches (request numbers then differ from a full
+   * run of the same seed).
+   */
+  routes?: RegExp;
   /** Send only these request numbers (rebuilding a reported failure). */
   only?: number[];
   /** Where failures.jsonl, findings.md and large bodies go (default: a temp directory). */
@@ -125,7 +130,8 @@ function attributeStderr(h: Harness): void {
 /** Runs the fuzzer once. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const routes = await loadRoutes();
+  const routes = (await loadRoutes()).filter((r) => !options.routes || options.routes.test(r.key));
+  if (routes.length === 0) throw new Error(`no route matches ${options.routes}`);
   const site = startPreviewSite();
   const sharedSecret = crypto.randomUUID();
   const server = await startFuzzServer({

@@ -2,7 +2,7 @@
  * Setup of a fuzz run: real users (one admin), rooms, events, a device with keys, media, a
  * filter, a key backup... made with ordinary valid requests, so that fuzzed requests carry real
  * identifiers and reach deep code, and so that each route used here has a valid body for the
- * mutators to break. Also a tiny local web site for URL previews to fetch.
+ * mutators to break.
  *
  * @module
  */
@@ -14,23 +14,6 @@ import type { FixtureUser, Harness } from "./harness.ts";
 import type { FuzzValue } from "./values.ts";
 
 const V3 = "/_matrix/client/v3";
-
-/** A local site for `/preview_url`: pages whose og:image is whatever `img` says, and images. */
-export function startPreviewSite(): Deno.HttpServer<Deno.NetAddr> {
-  const png = testPng(4, 4);
-  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
-    const url = new URL(request.url);
-    if (url.pathname.startsWith("/img")) {
-      return new Response(png, { headers: { "content-type": "image/png" } });
-    }
-    const image = url.searchParams.get("img") ?? "/img.png";
-    const title = url.searchParams.get("title") ?? "Fuzz page";
-    const attr = (text: string) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;");
-    const html = `<html><head><meta property="og:title" content="${attr(title)}">` +
-      `<meta property="og:image" content="${attr(image)}"></head><body>x</body></html>`;
-    return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
-  });
-}
 
 async function register(h: Harness, localpart: string): Promise<FixtureUser> {
   const password = `pw-${localpart}-${crypto.randomUUID()}`;

@@ -10,7 +10,8 @@
 import { loadRoutes } from "./routes.ts";
 import { type FuzzServer, startFuzzServer } from "./server_process.ts";
 import { Harness, type RunStats } from "./harness.ts";
-import { repairFixture, setUp, startPreviewSite } from "./fixture.ts";
+import { repairFixture, setUp } from "./fixture.ts";
+import { startPreviewSite } from "./preview_site.ts";
 import { probeRoutes } from "./probe.ts";
 import { authorizationFor, type GenContext, generateRequest } from "./requests.ts";
 import type { Failure } from "./check.ts";

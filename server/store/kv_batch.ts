@@ -42,6 +42,8 @@ export async function getManyChunked<T = unknown>(
   keys: readonly Deno.KvKey[],
 ): Promise<Deno.KvEntryMaybe<T>[]> {
   const size = KV_LIMITS.getManyKeys;
+  // Nothing to read costs nothing: callers often pass what their caches did not hold.
+  if (keys.length === 0) return [];
   if (keys.length <= size) return await kv.getMany<T[]>(keys);
   const out: Deno.KvEntryMaybe<T>[] = new Array(keys.length);
   const chunks = Math.ceil(keys.length / size);

@@ -14,6 +14,7 @@ import { createRegistrationToken, createUser, userIdForLocalpart } from "./store
 import { deleteDevices } from "./store/devices.ts";
 import { addUserUpdate } from "./client/account.ts";
 import { checkNewPassword } from "./client/registration.ts";
+import { startIdleMemoryTrim } from "./memory_trim.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 
 /** A command-line usage mistake. */
@@ -186,6 +187,9 @@ async function serve(config: Config, io: CliOutput): Promise<void> {
   const server = hs.serve({
     onListen: (addr) => io.err(`gemeng listening on http://${addr.hostname}:${addr.port}/`),
   });
+  // Freed native memory goes back to the system once a burst of requests is over.
+  const trim = startIdleMemoryTrim({ activity: () => hs.requestsServed });
+  server.finished.finally(() => trim?.stop());
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   let stopping: Promise<void> | null = null;
   const stop = () => {

@@ -133,8 +133,12 @@ export class Homeserver {
     return hs;
   }
 
+  /** Requests handed to the app so far (activity, for the idle memory trim). */
+  requestsServed = 0;
+
   /** The HTTP handler (usable with `Deno.serve` or called directly in tests). */
   fetch = (request: Request, info?: Deno.ServeHandlerInfo): Response | Promise<Response> => {
+    this.requestsServed++;
     return this.app.fetch(request, { remoteAddr: info?.remoteAddr });
   };
 

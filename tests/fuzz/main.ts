@@ -12,9 +12,7 @@
  * memory sample, default 10), `--routes REGEX` (only routes whose `METHOD path` matches), `--out DIR` (report directory), `--verbose` (server stderr),
  * `--server-flag F` (extra `deno run` flag for the server, repeatable, e.g.
  * `--server-flag=--inspect=127.0.0.1:9229`), `--server-dir DIR` (serve `main.ts` of another
- * checkout, e.g. an older commit, to see a fixed bug found again), `--trim` (after the load,
- * also the RSS once gdb made the server call glibc's `malloc_trim(0)`: freed memory malloc kept
- * apart from live memory). Exits 1 when anything failed.
+ * checkout, e.g. an older commit, to see a fixed bug found again). Exits 1 when anything failed.
  *
  * @module
  */
@@ -27,7 +25,7 @@ function parse(args: string[]): Map<string, string[]> {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
     if (!match) throw new Error(`unexpected argument ${args[i]}`);
     const [, name, inline] = match;
-    const boolean = name === "verbose" || name === "trim";
+    const boolean = name === "verbose";
     const value = inline ?? (boolean ? "true" : args[++i]);
     if (value === undefined) throw new Error(`--${name} needs a value`);
     flags.set(name, [...(flags.get(name) ?? []), value]);
@@ -58,7 +56,6 @@ if (import.meta.main) {
     "server-dir",
     "rate",
     "routes",
-    "trim",
   ];
   for (const name of flags.keys()) {
     if (!known.includes(name)) {
@@ -80,7 +77,6 @@ if (import.meta.main) {
     outDir: flags.get("out")?.at(-1),
     verbose: flags.has("verbose"),
     denoFlags: flags.get("server-flag"),
-    trim: flags.has("trim"),
     serverDir: flags.get("server-dir")?.at(-1),
   });
   for (const line of summaryLines(result)) console.log(line);

@@ -37,8 +37,6 @@ export interface FuzzOptions {
    * run of the same seed).
    */
   routes?: RegExp;
-  /** After the load, also measure RSS after `malloc_trim(0)` (needs gdb; Linux, glibc). */
-  trim?: boolean;
   /** Send only these request numbers (rebuilding a reported failure). */
   only?: number[];
   /** Where failures.jsonl, findings.md and large bodies go (default: a temp directory). */
@@ -64,11 +62,6 @@ export interface MemoryReport {
   after: number;
   /** RSS every 5 s while the server idled after the load. */
   settling: number[];
-  /**
-   * RSS once glibc gave its free pages back (`malloc_trim(0)` run in the server by gdb, with
-   * `--trim`): what is left is live; the difference to `after` is freed memory malloc kept.
-   */
-  afterTrim: number | null;
   /** Server CPU seconds spent during the load. */
   loadCpuSeconds: number;
 }
@@ -132,25 +125,6 @@ function attributeStderr(h: Harness): void {
       error: block.text.split("\n")[0],
       stack: block.text,
     });
-  }
-}
-
-/**
- * The server's RSS after gdb made it call glibc's `malloc_trim(0)`, or null when that failed.
- * A diagnostic only: it tells freed-but-kept native memory apart from live memory.
- */
-async function trimmedRss(server: FuzzServer): Promise<number | null> {
-  try {
-    // gdb may exit 1 after the call ran ("Couldn't write extended state status" when it
-    // restores registers in some containers): the RSS afterwards is the answer either way.
-    await new Deno.Command("gdb", {
-      args: ["-p", String(server.pid), "-batch", "-ex", "call (int) malloc_trim(0)"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return (await server.memory()).rss;
-  } catch {
-    return null;
   }
 }
 
@@ -266,7 +240,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     let after = 0;
     let hwm = 0;
     const settling: number[] = [];
-    let afterTrim: number | null = null;
     if (!server.exited) {
       const ended = await server.memory();
       peak = Math.max(peak, ended.rss);
@@ -282,7 +255,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       const sample = await server.memory();
       after = sample.rss;
       hwm = sample.hwm;
-      if (options.trim) afterTrim = await trimmedRss(server);
     } else {
       h.failures.push({
         kind: "server-died",
@@ -321,7 +293,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       stats: h.stats,
       neverSucceeded: routes.map((r) => r.key).filter((k) => !h.stats.succeeded.has(k)),
       failures: h.failures,
-      memory: { before, peak, hwm, after, afterTrim, settling, loadCpuSeconds },
+      memory: { before, peak, hwm, after, settling, loadCpuSeconds },
     };
   } finally {
     await server.stop();
@@ -352,9 +324,6 @@ export function summaryLines(result: FuzzResult): string[] {
     } MB ` +
     `(VmHWM ${(m.hwm / MB).toFixed(0)} MB), after ${(m.after / MB).toFixed(0)} MB; ` +
     `server CPU ${m.loadCpuSeconds.toFixed(1)} s during the load`,
-    ...(m.afterTrim !== null
-      ? [`fuzz: RSS after malloc_trim(0) in the server: ${(m.afterTrim / MB).toFixed(0)} MB`]
-      : []),
     ...(m.settling.length > 1
       ? [
         `fuzz: RSS while idle, every 5 s: ${

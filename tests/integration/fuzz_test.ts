@@ -41,7 +41,8 @@ Deno.test("fuzz: no 5xx, no 4xx without errcode, no hung request, no crash", asy
     durationMs: DURATION_S * 1000,
     concurrency: 4,
     rate: RATE,
-    settleMs: 2000,
+    // Long enough for the server's idle memory trim (10 s without requests) to have run.
+    settleMs: 16_000,
   });
   for (const line of summaryLines(result)) console.log(line);
   if (result.failures.length > 0) {
@@ -61,4 +62,8 @@ Deno.test("fuzz: no 5xx, no 4xx without errcode, no hung request, no crash", asy
     `only ${result.stats.succeeded.size} of ${result.routes} routes ever answered 2xx`,
   );
   assert(result.fuzzRequests >= 500, `only ${result.fuzzRequests} requests were sent`);
+  // Once the load is over, resident memory comes back to within 50 MB of where it started
+  // (bounded caches, and freed native memory handed back by server/memory_trim.ts).
+  const grownMb = (result.memory.after - result.memory.before) / 2 ** 20;
+  assert(grownMb <= 50, `RSS stayed ${grownMb.toFixed(0)} MB above its size before the load`);
 });

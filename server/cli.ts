@@ -15,6 +15,7 @@ import { deleteDevices } from "./store/devices.ts";
 import { addUserUpdate } from "./client/account.ts";
 import { checkNewPassword } from "./client/registration.ts";
 import { startIdleMemoryTrim } from "./memory_trim.ts";
+import { awaitRevocationsSeen } from "./store/token_cache.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 
 /** A command-line usage mistake. */
@@ -106,7 +107,17 @@ function userIdFor(name: string, config: Config): string {
 async function withServer<T>(config: Config, fn: (hs: Homeserver) => Promise<T>): Promise<T> {
   const hs = await Homeserver.open(config);
   try {
-    return await fn(hs);
+    const result = await fn(hs);
+    // A running server on the same data directory must have dropped revoked tokens from its
+    // cache before the command reports success.
+    const pending = await awaitRevocationsSeen(hs.kv);
+    if (pending.length > 0) {
+      console.error(
+        `warning: ${pending.length} running server(s) did not confirm the logout in time; ` +
+          "old sessions may work for up to 30 seconds",
+      );
+    }
+    return result;
   } finally {
     await hs.close();
   }

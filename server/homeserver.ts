@@ -9,6 +9,7 @@ import type { Hono } from "hono";
 import type { ScryptCost } from "../crypto/password.ts";
 import { type Config, kvPath, listenAddress } from "./config.ts";
 import { createApp, type RouteModule } from "./app.ts";
+import { watchTokenRevocations } from "./store/token_cache.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AppEnv } from "./request_context.ts";
 import { SigningKey } from "../crypto/signing.ts";
@@ -128,6 +129,9 @@ export class Homeserver {
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
     await backfillIndexes(hs.kv, hs.rooms);
+    // Token revocations by other processes (the CLI) reach this server's token cache.
+    const revocations = watchTokenRevocations(hs.kv);
+    hs.addCloseHook(() => revocations.stop());
     // Last, so it runs after other close hooks that may still send events.
     hs.addCloseHook(() => hs.pipeline.close());
     return hs;

@@ -138,21 +138,16 @@ export async function lookupAccessToken(
   const tokenHash = secretHash(token);
   const cache = tokenCache(kv);
   const now = options.now ?? Date.now();
-  if (cache.get(tokenHash)) {
-    // Another process may have revoked it: the check empties the cache if so.
-    await cache.revalidate(kv);
-    const cached = cache.get(tokenHash);
-    if (cached) {
-      if (cached.expiresTs !== null && cached.expiresTs <= now) return { status: "expired" };
-      return {
-        status: "valid",
-        owner: { userId: cached.userId, deviceId: cached.deviceId, tokenHash },
-      };
-    }
+  const cached = cache.get(tokenHash);
+  if (cached) {
+    if (cached.expiresTs !== null && cached.expiresTs <= now) return { status: "expired" };
+    return {
+      status: "valid",
+      owner: { userId: cached.userId, deviceId: cached.deviceId, tokenHash },
+    };
   }
-  // Taken before the token is read: a record is cached only under marks read before it.
+  // Taken before the token is read: a record is cached only if the marks held meanwhile.
   const marks = cache.marks;
-  if (marks === null) cache.prime(kv);
   for (let attempt = 0; attempt < 5; attempt++) {
     const entry = await kv.get<AccessTokenRecord>(accountKeys.accessToken(tokenHash));
     if (!entry.value) return { status: "unknown" };

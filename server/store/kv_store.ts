@@ -114,6 +114,14 @@ export const accountKeys = {
   tokenEpoch: (writerId: string): Deno.KvKey => ["meta", "token_epoch", writerId],
   /** The prefix of all processes' revocation marks. */
   tokenEpochs: (): Deno.KvKey => ["meta", "token_epoch"],
+  /**
+   * A running server's acknowledgement: `["meta", "token_epoch_seen", watcherId]` -> the other
+   * processes' marks its token cache was last emptied under (expires unless refreshed, so only
+   * running servers have one). The CLI waits for these before it reports a revocation done.
+   */
+  tokenEpochSeen: (watcherId: string): Deno.KvKey => ["meta", "token_epoch_seen", watcherId],
+  /** The prefix of all running servers' acknowledgements. */
+  tokenEpochsSeen: (): Deno.KvKey => ["meta", "token_epoch_seen"],
 } as const;
 
 /** SHA-256 of a secret as lowercase hex: how tokens are stored and looked up. */

@@ -9,12 +9,16 @@
  * Other processes on the same data directory (the CLI's `user reset-password`) cannot reach this
  * memory, and Deno KV's `watch` does not see their writes. So every commit that deletes or
  * replaces tokens also writes its process's revocation mark, `["meta", "token_epoch", writer]`
- * (a fresh number per commit; a plain set, so concurrent commits never conflict on it). A lookup
- * that hits the cache first reads the other processes' marks with a read that started after the
- * lookup began, shared by all lookups that arrive while it is pending; when they differ from
- * those the cache was filled under, the cache is emptied. A process's own marks are left out of
- * that comparison, so its own logouts and refreshes (handled by the first rule) do not empty its
- * cache.
+ * (a fresh number per commit; a plain set, so concurrent commits never conflict on it). A running
+ * server reads the other processes' marks every 100 ms ({@link watchTokenRevocations}); when they
+ * changed it empties the cache and then acknowledges the marks it has seen under
+ * `["meta", "token_epoch_seen", watcher]`. The CLI, after a revocation, waits until every running
+ * server acknowledged it ({@link awaitRevocationsSeen}) before it reports the change done: from
+ * then on the old token is refused on the next request, and no request pays a storage read for a
+ * cached token. A token record is cached only if the marks did not change while it was read. A
+ * process's own marks are left out, so its own logouts and refreshes (handled by the first rule)
+ * do not empty its cache. Without a watcher (no server running on this KV handle) nothing is
+ * cached.
  *
  * @module
  */
@@ -36,8 +40,15 @@ const TOKEN_CACHE_ENTRIES = 10_000;
  */
 const EPOCH_MARK_LIFETIME_MS = 10 * 60_000;
 
+/** How often a running server reads the other processes' revocation marks. */
+const WATCH_INTERVAL_MS = 100;
+/** How long a server's acknowledgement lives unless refreshed (every third of that). */
+const SEEN_LIFETIME_MS = 6_000;
+
 /** This process's name in the revocation marks (module state: one per JS isolate). */
 const WRITER_ID = randomToken(9);
+/** Watchers started in this process, for unique acknowledgement keys. */
+let watchers = 0;
 /** The last number this process wrote into its revocation mark. */
 let writerSequence = 0;
 
@@ -77,7 +88,7 @@ function addRevocationMark(op: Deno.AtomicOperation): void {
   });
 }
 
-/** The other processes' revocation marks as one comparable string. */
+/** The other processes' revocation marks as one comparable string (`writer=number;` pairs). */
 async function readForeignMarks(kv: Deno.Kv): Promise<string> {
   let marks = "";
   for await (const entry of kv.list<number>({ prefix: accountKeys.tokenEpochs() })) {
@@ -92,14 +103,10 @@ export class TokenCache {
   readonly #tokens = new Map<string, { record: AccessTokenRecord; until: number }>();
   readonly #lastSeen = new Map<string, number>();
   /**
-   * Other processes' marks as last read; every cached token was read after a read that saw
-   * them. Null until the first read completes (nothing is cached before).
+   * Other processes' marks as last read by the watcher; every cached token was read while they
+   * held. Null until a watcher's first read (nothing is cached before).
    */
   #marks: string | null = null;
-  /** The pending read of the marks, if any. */
-  #reading: Promise<void> | null = null;
-  /** The read that starts once `#reading` is done; it serves lookups that came meanwhile. */
-  #queued: Promise<void> | null = null;
 
   /** A cached record, unless it timed out or the token is being revoked. */
   get(hash: string): AccessTokenRecord | null {
@@ -129,38 +136,15 @@ export class TokenCache {
   }
 
   /**
-   * Reads the other processes' revocation marks with a read that starts after this call (shared
-   * with the calls that come while it is pending) and empties the cache if they changed.
+   * Takes the other processes' marks as just read: a change empties the cache.
+   *
+   * @returns whether they changed
    */
-  revalidate(kv: Deno.Kv): Promise<void> {
-    if (this.#queued) return this.#queued;
-    if (!this.#reading) return this.#read(kv);
-    // The pending read may have started before a revocation this caller must see.
-    const queued = this.#reading.then(() => {
-      this.#queued = null;
-      return this.#read(kv);
-    });
-    this.#queued = queued;
-    return queued;
-  }
-
-  /** Starts a read of the marks unless one is pending (to fill the cache for the first time). */
-  prime(kv: Deno.Kv): void {
-    if (!this.#reading && !this.#queued) this.#read(kv).catch(() => {});
-  }
-
-  #read(kv: Deno.Kv): Promise<void> {
-    const read = readForeignMarks(kv).then((marks) => {
-      if (marks !== this.#marks) {
-        this.#tokens.clear();
-        this.#marks = marks;
-      }
-    });
-    const settled: Promise<void> = read.catch(() => {}).then(() => {
-      if (this.#reading === settled) this.#reading = null;
-    });
-    this.#reading = settled;
-    return read;
+  applyMarks(marks: string): boolean {
+    if (marks === this.#marks) return false;
+    this.#tokens.clear();
+    this.#marks = marks;
+    return true;
   }
 
   /** The last seen time this process last read or wrote for a device. */
@@ -201,4 +185,81 @@ export function tokenCache(kv: Deno.Kv): TokenCache {
 export function addTokenRevocation(op: Deno.AtomicOperation, tokenHash: string): void {
   revokeToken(tokenHash);
   addRevocationMark(op);
+}
+
+/** The number a marks string (`writer=number;...`) holds for `writer`, or 0. */
+function markOf(marks: string, writer: string): number {
+  for (const pair of marks.split(";")) {
+    const eq = pair.lastIndexOf("=");
+    if (eq > 0 && pair.slice(0, eq) === writer) return Number(pair.slice(eq + 1)) || 0;
+  }
+  return 0;
+}
+
+/** A running watcher; `stop()` ends it and withdraws its acknowledgement. */
+export interface RevocationWatch {
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps this KV handle's token cache in step with other processes' revocations (see the module
+ * documentation): call once per running server, and `stop()` before the KV closes.
+ */
+export function watchTokenRevocations(kv: Deno.Kv): RevocationWatch {
+  const cache = tokenCache(kv);
+  const seenKey = accountKeys.tokenEpochSeen(`${WRITER_ID}.${++watchers}`);
+  let stopped = false;
+  let lastAck = 0;
+  const tick = async () => {
+    const marks = await readForeignMarks(kv);
+    const changed = cache.applyMarks(marks);
+    // The acknowledgement follows the emptied cache, and is refreshed before it expires.
+    if (changed || Date.now() - lastAck > SEEN_LIFETIME_MS / 3) {
+      await kv.set(seenKey, marks, { expireIn: SEEN_LIFETIME_MS });
+      lastAck = Date.now();
+    }
+  };
+  let running: Promise<void> = tick().catch(() => {});
+  let busy = true;
+  running = running.finally(() => busy = false);
+  // An interval, not a chain of timeouts: a slow read skips beats instead of piling up.
+  const timer = setInterval(() => {
+    if (busy || stopped) return;
+    busy = true;
+    running = tick().catch(() => {}).finally(() => busy = false);
+  }, WATCH_INTERVAL_MS);
+  Deno.unrefTimer(timer);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+      await kv.delete(seenKey).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Waits until every running server on this KV acknowledged this process's latest revocation
+ * (at once when this process revoked nothing or no server runs).
+ *
+ * @returns the servers that had not acknowledged it when `timeoutMs` ran out (none normally)
+ */
+export async function awaitRevocationsSeen(
+  kv: Deno.Kv,
+  options: { timeoutMs?: number } = {},
+): Promise<string[]> {
+  const wanted = writerSequence;
+  if (wanted === 0) return [];
+  const deadline = Date.now() + (options.timeoutMs ?? 3_000);
+  while (true) {
+    const pending: string[] = [];
+    for await (const entry of kv.list<string>({ prefix: accountKeys.tokenEpochsSeen() })) {
+      const watcher = String(entry.key[entry.key.length - 1]);
+      if (watcher.startsWith(`${WRITER_ID}.`)) continue; // a server in this process
+      if (markOf(entry.value, WRITER_ID) < wanted) pending.push(watcher);
+    }
+    if (pending.length === 0 || Date.now() >= deadline) return pending;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

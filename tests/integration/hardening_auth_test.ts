@@ -7,6 +7,8 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { updateUser } from "../../server/store/accounts.ts";
+import { tokenCache } from "../../server/store/token_cache.ts";
+import { secretHash } from "../../server/store/kv_store.ts";
 import { CrossSigning } from "./e2ee_support.ts";
 import { createRoom, enc, roomPost, V3 } from "./rooms_support.ts";
 
@@ -260,6 +262,10 @@ Deno.test("token cache: a password reset by the CLI refuses old tokens on the ne
     for (const user of [bob, other, amy, bob, other, amy]) {
       assertEquals((await t.request("GET", WHOAMI, { token: user.accessToken })).status, 200);
     }
+    for (const user of [bob, other, amy]) {
+      const cached = tokenCache(t.hs.kv).get(secretHash(user.accessToken));
+      assert(cached !== null, "the token is served from the cache before the reset");
+    }
     const configPath = `${dir}/gemeng.toml`;
     await Deno.writeTextFile(configPath, `server_name = "localhost"\ndata_dir = "${dataDir}"\n`);
     const reset = await new Deno.Command(Deno.execPath(), {
@@ -268,7 +274,9 @@ Deno.test("token cache: a password reset by the CLI refuses old tokens on the ne
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assertEquals(reset.code, 0, new TextDecoder().decode(reset.stderr));
+    const stderr = new TextDecoder().decode(reset.stderr);
+    assertEquals(reset.code, 0, stderr);
+    assert(!stderr.includes("did not confirm"), stderr);
 
     for (const user of [bob, other]) {
       const res = await t.request("GET", WHOAMI, { token: user.accessToken });

@@ -39,6 +39,11 @@ export const MAX_SYNC_TIMEOUT_MS = 5 * 60_000;
 export const SYNC_CONCURRENCY = 8;
 /** Parsed filters kept (inline JSON by its text, stored filters by user and ID). */
 const CACHED_FILTERS = 1000;
+/**
+ * Longest inline filter kept parsed, in characters (clients send a few hundred): with the count
+ * above it bounds the cache's memory; a longer one is parsed on every request.
+ */
+const CACHED_FILTER_CHARS = 4096;
 
 /** A first-come, first-served limit on concurrent work. */
 class Turns {
@@ -81,7 +86,7 @@ async function cachedSyncFilter(
   const hit = cache.get(key);
   if (hit) return hit;
   const filter = await syncFilterFromParam(hs, userId, param);
-  cache.set(key, filter);
+  if (key.length <= CACHED_FILTER_CHARS) cache.set(key, filter);
   return filter;
 }
 

@@ -59,6 +59,11 @@ const NO_MATCH: PushOutcome = {
 };
 
 const MAX_CACHED_PATTERNS = 2000;
+/**
+ * Longest pattern, path or display name kept compiled, in characters: with the counts it bounds
+ * these caches' memory (rule patterns may be tens of KiB); longer ones are compiled each time.
+ */
+const MAX_CACHED_KEY_CHARS = 512;
 const patternCache = new Map<string, RegExp>();
 
 function globSource(pattern: string): string {
@@ -84,8 +89,10 @@ export function globRegExp(pattern: string, options: { words?: boolean } = {}): 
     compiled = options.words
       ? new RegExp(`(?:^|[^A-Za-z0-9_])${source}(?:[^A-Za-z0-9_]|$)`, "iu")
       : new RegExp(`^${source}$`, "iu");
-    if (patternCache.size >= MAX_CACHED_PATTERNS) patternCache.clear();
-    patternCache.set(cacheKey, compiled);
+    if (cacheKey.length <= MAX_CACHED_KEY_CHARS) {
+      if (patternCache.size >= MAX_CACHED_PATTERNS) patternCache.clear();
+      patternCache.set(cacheKey, compiled);
+    }
   }
   return compiled;
 }
@@ -97,8 +104,10 @@ function pathParts(path: string): string[] {
   let parts = pathCache.get(path);
   if (!parts) {
     parts = splitPropertyPath(path);
-    if (pathCache.size >= MAX_CACHED_PATHS) pathCache.clear();
-    pathCache.set(path, parts);
+    if (path.length <= MAX_CACHED_KEY_CHARS) {
+      if (pathCache.size >= MAX_CACHED_PATHS) pathCache.clear();
+      pathCache.set(path, parts);
+    }
   }
   return parts;
 }
@@ -145,8 +154,10 @@ function displayNameRegExp(name: string): RegExp {
   if (!compiled) {
     const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
     compiled = new RegExp(`(?:^|[^A-Za-z0-9_])${escaped}(?:[^A-Za-z0-9_]|$)`, "iu");
-    if (displayNames.size >= MAX_CACHED_PATTERNS) displayNames.clear();
-    displayNames.set(name, compiled);
+    if (name.length <= MAX_CACHED_KEY_CHARS) {
+      if (displayNames.size >= MAX_CACHED_PATTERNS) displayNames.clear();
+      displayNames.set(name, compiled);
+    }
   }
   return compiled;
 }

@@ -88,6 +88,12 @@ export function sharedSections(
   const hit = cache.get(key);
   if (hit && now - hit.at < SHARED_SECTION_MS) return hit.sections;
   if (hit) cache.delete(key);
+  // Entries are kept in insertion order, which is the order they expire in: drop the expired
+  // ones at the front now rather than only when the map is full.
+  for (const [k, entry] of cache) {
+    if (now - entry.at < SHARED_SECTION_MS) break;
+    cache.delete(k);
+  }
   if (cache.size >= MAX_ENTRIES) {
     // Drop what has expired, then the oldest (a Map iterates in insertion order).
     for (const [k, entry] of cache) if (now - entry.at >= SHARED_SECTION_MS) cache.delete(k);

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import type { Homeserver } from "../../server/homeserver.ts";
 import { safeFetch, SafeFetchError } from "../../server/media/safe_fetch.ts";
 import { parseCidr } from "../../server/media/ip_ranges.ts";
-import type { UserRecord } from "../../server/store/kv_store.ts";
+import { updateUser } from "../../server/store/accounts.ts";
 import { webAppRoutes } from "../../server/web_assets.ts";
 import { download, MEDIA_TEST_CONFIG, patternBytes, upload } from "../support/media_support.ts";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
@@ -271,13 +271,17 @@ Deno.test("web assets: names the build does not list never reach the file system
   }
 });
 
+/** Registers a user and makes it a server admin. */
+async function registerAdmin(server: TestServer) {
+  const admin = await server.register("admin");
+  await updateUser(server.hs.kv, admin.userId, (user) => ({ ...user, admin: true }));
+  return admin;
+}
+
 Deno.test("admin media routes and media query parameters answer 400, never 500", async () => {
   const server = await startTestServer({ config: MEDIA_TEST_CONFIG });
-  const kv = server.hs.kv;
   try {
-    const admin = await server.register("admin");
-    const record = await kv.get<UserRecord>(["user", admin.userId]);
-    await kv.set(["user", admin.userId], { ...record.value!, admin: true });
+    const admin = await registerAdmin(server);
     const token = admin.accessToken;
     for (const size of [100, 300, 200]) await upload(server, token, await patternBytes(size));
 
@@ -366,9 +370,7 @@ Deno.test("one user's uploads and a purge of their media at once: no 5xx, usage 
   const server = await startTestServer({ config: MEDIA_TEST_CONFIG });
   const kv = server.hs.kv;
   try {
-    const admin = await server.register("admin");
-    const record = await kv.get<UserRecord>(["user", admin.userId]);
-    await kv.set(["user", admin.userId], { ...record.value!, admin: true });
+    const admin = await registerAdmin(server);
     const user = await server.register("busy");
     const purgePath = `/_synapse/admin/v1/users/${encodeURIComponent(user.userId)}/media`;
     // Every upload and delete rewrites the user's usage record: 60 uploads of distinct bytes

@@ -115,9 +115,10 @@ export const accountKeys = {
   /** The prefix of all processes' revocation marks. */
   tokenEpochs: (): Deno.KvKey => ["meta", "token_epoch"],
   /**
-   * A running server's acknowledgement: `["meta", "token_epoch_seen", watcherId]` -> the other
-   * processes' marks its token cache was last emptied under (expires unless refreshed, so only
-   * running servers have one). The CLI waits for these before it reports a revocation done.
+   * A running server's acknowledgement: `["meta", "token_epoch_seen", watcherId]` -> `{marks,
+   * at}`, the other processes' marks its token cache was last emptied under and when it said so
+   * (refreshed every 2 s; an older one is a server that is gone, even before KV sweeps it). The
+   * CLI waits for these before it reports a revocation done.
    */
   tokenEpochSeen: (watcherId: string): Deno.KvKey => ["meta", "token_epoch_seen", watcherId],
   /** The prefix of all running servers' acknowledgements. */

@@ -196,6 +196,12 @@ function markOf(marks: string, writer: string): number {
   return 0;
 }
 
+/** A running server's acknowledgement: the marks it last applied, and when it said so. */
+interface SeenRecord {
+  marks: string;
+  at: number;
+}
+
 /** A running watcher; `stop()` ends it and withdraws its acknowledgement. */
 export interface RevocationWatch {
   stop(): Promise<void>;
@@ -210,16 +216,20 @@ export function watchTokenRevocations(kv: Deno.Kv): RevocationWatch {
   const seenKey = accountKeys.tokenEpochSeen(`${WRITER_ID}.${++watchers}`);
   let stopped = false;
   let lastAck = 0;
+  const acknowledge = async (marks: string) => {
+    const seen: SeenRecord = { marks, at: Date.now() };
+    await kv.set(seenKey, seen, { expireIn: SEEN_LIFETIME_MS });
+    lastAck = seen.at;
+  };
   const tick = async () => {
     const marks = await readForeignMarks(kv);
     const changed = cache.applyMarks(marks);
     // The acknowledgement follows the emptied cache, and is refreshed before it expires.
-    if (changed || Date.now() - lastAck > SEEN_LIFETIME_MS / 3) {
-      await kv.set(seenKey, marks, { expireIn: SEEN_LIFETIME_MS });
-      lastAck = Date.now();
-    }
+    if (changed || Date.now() - lastAck > SEEN_LIFETIME_MS / 3) await acknowledge(marks);
   };
-  let running: Promise<void> = tick().catch(() => {});
+  // Announced before the first read (acknowledging nothing yet), so a revocation committed
+  // while the first marks are read and applied is waited for, not missed.
+  let running: Promise<void> = acknowledge("").then(tick).catch(() => {});
   let busy = true;
   running = running.finally(() => busy = false);
   // An interval, not a chain of timeouts: a slow read skips beats instead of piling up.
@@ -249,15 +259,19 @@ export async function awaitRevocationsSeen(
   kv: Deno.Kv,
   options: { timeoutMs?: number } = {},
 ): Promise<string[]> {
-  const wanted = writerSequence;
+  // What this process's mark holds on this KV: the last revocation that committed here.
+  const wanted = (await kv.get<number>(accountKeys.tokenEpoch(WRITER_ID))).value ?? 0;
   if (wanted === 0) return [];
   const deadline = Date.now() + (options.timeoutMs ?? 3_000);
   while (true) {
     const pending: string[] = [];
-    for await (const entry of kv.list<string>({ prefix: accountKeys.tokenEpochsSeen() })) {
+    const now = Date.now();
+    for await (const entry of kv.list<SeenRecord>({ prefix: accountKeys.tokenEpochsSeen() })) {
       const watcher = String(entry.key[entry.key.length - 1]);
       if (watcher.startsWith(`${WRITER_ID}.`)) continue; // a server in this process
-      if (markOf(entry.value, WRITER_ID) < wanted) pending.push(watcher);
+      // KV returns expired entries until its sweep: an old one is a server that is gone.
+      if (now - entry.value.at > SEEN_LIFETIME_MS) continue;
+      if (markOf(entry.value.marks, WRITER_ID) < wanted) pending.push(watcher);
     }
     if (pending.length === 0 || Date.now() >= deadline) return pending;
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -8,7 +8,7 @@
  */
 
 import { loadRoutes } from "./routes.ts";
-import { type FuzzServer, startFuzzServer } from "./server_process.ts";
+import { startFuzzServer } from "./server_process.ts";
 import { Harness, type RunStats } from "./harness.ts";
 import { repairFixture, setUp } from "./fixture.ts";
 import { startPreviewSite } from "./preview_site.ts";

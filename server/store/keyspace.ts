@@ -406,13 +406,17 @@ export const KEY_PREFIXES = {
   fed_outbox: {
     owner: "server/federation/outbox.ts",
     area: "federation",
-    description:
-      '["fed_outbox", destination, ...] -> PDUs queued in their event\'s commit (planned)',
+    description: '["fed_outbox", destination, pos, eventId] -> a PDU queued in its event\'s commit',
+  },
+  fed_fanout: {
+    owner: "server/federation/outbox.ts",
+    area: "federation",
+    description: '["fed_fanout", pos, eventId, chunk] -> an event for many destinations, to expand',
   },
   fed_destination: {
     owner: "server/federation/outbox.ts",
     area: "federation",
-    description: '["fed_destination", destination, ...] -> a destination\'s retry state (planned)',
+    description: '["fed_destination", destination, ...] -> retry state, transaction in flight',
   },
   fed_txn: {
     owner: "server/federation/",

@@ -1,0 +1,138 @@
+import { assert, assertEquals } from "./assert.ts";
+import { Mutations } from "../../server/rooms/mutations.ts";
+import {
+  backoffDelay,
+  catchUpDrops,
+  destinationsWithItems,
+  DIRECT_FANOUT_MAX,
+  FANOUT_CHUNK,
+  type FanoutRecord,
+  itemId,
+  newTxnId,
+  outboxKeys,
+  outboxStatus,
+  pduErrors,
+  queuePdu,
+  splitText,
+} from "../../server/federation/outbox.ts";
+
+async function commit(kv: Deno.Kv, m: Mutations): Promise<void> {
+  const op = kv.atomic();
+  m.apply(op);
+  assert((await op.commit()).ok);
+}
+
+async function keys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<Deno.KvKey[]> {
+  const out: Deno.KvKey[] = [];
+  for await (const entry of kv.list({ prefix })) out.push(entry.key);
+  return out;
+}
+
+Deno.test("outbox: queuePdu writes one small key per destination, in stream order", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const m = new Mutations();
+    const queued = queuePdu(m, ["b.example", "a.example:8448", "b.example", "not a name!", ""], {
+      eventId: "$two",
+      pos: 2,
+      roomId: "!r:here",
+      queuedTs: 1000,
+    });
+    assertEquals(queued, ["a.example:8448", "b.example"]);
+    assertEquals(m.mutations, 2);
+    queuePdu(m, ["b.example"], { eventId: "$one", pos: 1, roomId: "!r:here", queuedTs: 999 });
+    await commit(kv, m);
+    assertEquals(await keys(kv, outboxKeys.queueOf("b.example")), [
+      ["fed_outbox", "b.example", 1, "$one"],
+      ["fed_outbox", "b.example", 2, "$two"],
+    ]);
+    const item = await kv.get(outboxKeys.item("a.example:8448", 2, "$two"));
+    assertEquals(item.value, { roomId: "!r:here", queuedTs: 1000 });
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("outbox: many destinations become fan-out records that fit one commit", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const names = Array.from({ length: 250 }, (_, i) => `server${i}.example`);
+    const m = new Mutations();
+    assertEquals(queuePdu(m, names, { eventId: "$e", pos: 7, roomId: "!r:here" }).length, 250);
+    assertEquals(m.mutations, Math.ceil(250 / FANOUT_CHUNK));
+    await commit(kv, m);
+    const records: string[] = [];
+    for await (const entry of kv.list<FanoutRecord>({ prefix: outboxKeys.fanouts() })) {
+      assertEquals(entry.key.slice(0, 3), ["fed_fanout", 7, "$e"]);
+      records.push(...entry.value.destinations);
+    }
+    assertEquals(records.sort(), names.sort());
+    // At the threshold still single keys.
+    const direct = new Mutations();
+    queuePdu(direct, names.slice(0, DIRECT_FANOUT_MAX), { eventId: "$f", pos: 8, roomId: "!r" });
+    assertEquals(direct.mutations, DIRECT_FANOUT_MAX);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("outbox: backoff doubles from the base up to the cap, with at most -20% jitter", () => {
+  const options = { baseMs: 5_000, maxMs: 30 * 60_000, random: 0 };
+  assertEquals(
+    [1, 2, 3, 4, 10, 11, 12, 100].map((n) => backoffDelay(n, options)),
+    [5_000, 10_000, 20_000, 40_000, 1_800_000, 1_800_000, 1_800_000, 1_800_000],
+  );
+  assertEquals(backoffDelay(0, options), 5_000);
+  for (let i = 0; i < 100; i++) {
+    const d = backoffDelay(3, { baseMs: 1000, maxMs: 10_000 });
+    assert(d > 3_200 && d <= 4_000, `jittered delay ${d}`);
+  }
+});
+
+Deno.test("outbox: catch-up keeps the newest item of each room and the in-flight ones", () => {
+  const item = (pos: number, roomId: string) => ({
+    key: outboxKeys.item("d.example", pos, `$${pos}`),
+    roomId,
+  });
+  const items = [item(1, "!a"), item(2, "!b"), item(3, "!a"), item(4, "!a"), item(5, "!c")];
+  const keep = new Set([itemId(items[0].key)]);
+  assertEquals(catchUpDrops(items, keep), [items[2].key]);
+  assertEquals(catchUpDrops(items, new Set()), [items[0].key, items[2].key]);
+  assertEquals(catchUpDrops([], new Set()), []);
+});
+
+Deno.test("outbox: destinations are found by skipping whole queues", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const m = new Mutations();
+    // Names that are prefixes of one another must not hide each other.
+    const names = ["a.example", "a.example:8448", "a.example.org", "b.example"];
+    for (let pos = 1; pos <= 30; pos++) {
+      queuePdu(m, names, { eventId: `$${pos}`, pos, roomId: "!r" });
+    }
+    await commit(kv, m);
+    assertEquals(await destinationsWithItems(kv), [...names].sort());
+    const status = await outboxStatus(kv, { countLimit: 20 });
+    assertEquals(status.map((s) => [s.destination, s.queued, s.queuedCapped]), [
+      ["a.example", 20, true],
+      ["a.example.org", 20, true],
+      ["a.example:8448", 20, true],
+      ["b.example", 20, true],
+    ]);
+    assertEquals((await outboxStatus(kv))[0].queued, 30);
+  } finally {
+    kv.close();
+  }
+});
+
+Deno.test("outbox: small helpers", () => {
+  assertEquals(
+    pduErrors({ "$a": {}, "$b": { error: "nope" }, "$c": null as unknown as { error?: string } }),
+    [{ eventId: "$b", error: "nope" }],
+  );
+  assertEquals(pduErrors(undefined), []);
+  assertEquals(splitText("abcdefg", 3), ["abc", "def", "g"]);
+  assertEquals(splitText("", 3), []);
+  const a = newTxnId(1), b = newTxnId(1);
+  assert(a !== b && /^[0-9a-z]+\.[A-Za-z0-9]{12}$/.test(a), a);
+});

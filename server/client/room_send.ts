@@ -10,12 +10,11 @@
 import { Hono } from "hono";
 import { isValidEventId } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
-import { badJson, forbidden, jsonResponse, MatrixError, notFound } from "../errors.ts";
+import { badJson, jsonResponse, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
-import { powerView } from "../rooms/power.ts";
 import { checkEventType, checkTxnId } from "./room_state.ts";
 
 const V3 = "/_matrix/client/v3";
@@ -68,20 +67,7 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
       sender: userId,
       content,
       redacts: targetId,
-    }, {
-      txn: { deviceId, txnId },
-      // Redacting someone else's event needs the `redact` level (the auth rules of v3+ leave
-      // this check to the server).
-      precheck: async (state, rules) => {
-        if (target.event.sender === userId) return;
-        const power = await powerView(state, rules);
-        if (power.levelOf(userId) < power.levels.levels.redact) {
-          throw forbidden(
-            `Redacting other users' events needs power level ${power.levels.levels.redact}`,
-          );
-        }
-      },
-    });
+    }, { txn: { deviceId, txnId } });
     return jsonResponse({ event_id: stored.event.eventId });
   });
 

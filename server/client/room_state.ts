@@ -16,7 +16,6 @@ import { type JsonObject, type StateMap, stateTupleKey } from "../../federation/
 import { badJson, forbidden, invalidParam, jsonResponse, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
-import { canonicalAliasPrecheck } from "../rooms/aliases.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import { canSeeEvent } from "../rooms/visibility.ts";
@@ -103,15 +102,12 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     const content = await readBody(hs, c) as JsonObject;
     await requireRoom(hs, roomId);
     if (type === "m.room.create") throw forbidden("The create event cannot be replaced");
-    const stored = await hs.pipeline.sendEvent(
-      roomId,
-      { type, stateKey, sender: userId, content },
-      {
-        precheck: type === "m.room.canonical_alias"
-          ? canonicalAliasPrecheck(hs, roomId, content)
-          : undefined,
-      },
-    );
+    const stored = await hs.pipeline.sendEvent(roomId, {
+      type,
+      stateKey,
+      sender: userId,
+      content,
+    });
     return jsonResponse({ event_id: stored.event.eventId });
   };
 

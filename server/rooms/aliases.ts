@@ -9,7 +9,7 @@
 import { isValidRoomAlias, serverNameOf } from "../../federation/identifiers.ts";
 import { invalidParam, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import type { StateReader } from "./event_pipeline.ts";
+import type { RoomStore } from "./room_store.ts";
 import { type AliasRecord, roomKeys } from "./schema.ts";
 
 /** Validates a local alias, returning it. */
@@ -52,7 +52,7 @@ export async function deleteAlias(hs: Homeserver, alias: string): Promise<void> 
  * @throws {MatrixError} 400 M_BAD_ALIAS or M_INVALID_PARAM
  */
 export async function checkCanonicalAlias(
-  hs: Homeserver,
+  hs: { rooms: RoomStore; serverName: string },
   roomId: string,
   content: Record<string, unknown>,
 ): Promise<void> {
@@ -70,7 +70,7 @@ export async function checkCanonicalAlias(
   }
   for (const alias of aliases) {
     if (!isValidRoomAlias(alias)) throw invalidParam(`'${alias}' is not a valid room alias`);
-    if (serverNameOf(alias) !== hs.config.serverName) {
+    if (serverNameOf(alias) !== hs.serverName) {
       throw new MatrixError("M_BAD_ALIAS", `${alias} is on another server and cannot be checked`);
     }
     const record = await hs.rooms.alias(alias);
@@ -79,15 +79,6 @@ export async function checkCanonicalAlias(
       throw new MatrixError("M_BAD_ALIAS", `Room alias ${alias} points to another room`);
     }
   }
-}
-
-/** A precheck for the pipeline that validates canonical alias events. */
-export function canonicalAliasPrecheck(
-  hs: Homeserver,
-  roomId: string,
-  content: Record<string, unknown>,
-): (state: StateReader) => Promise<void> {
-  return () => checkCanonicalAlias(hs, roomId, content);
 }
 
 /** Publishes or unpublishes a room in the public room directory. */

@@ -1,21 +1,27 @@
 /**
- * What one event's commit writes (`event_pipeline.ts` builds it inside the room's lock): the
- * event record and its parts, timeline and depth entries, the room head, the state group and
- * current-state entry (state events), the membership record (member events), relation index
- * entries, the redaction's changes to its target (mark, relation entries, search postings), the
- * transaction ID and the stream maximum.
+ * What one event's commit writes (`event_pipeline.ts` decides, inside the room's lock, what the
+ * event is: accepted, rejected, soft-failed; in the timeline, backfilled or an outlier): the
+ * event record and its parts, timeline and depth entries, the references to its prev_events
+ * (the extremity index), the room head, the state groups, the current-state diff with the
+ * membership records it changes, relation index entries, the redaction's changes to its
+ * target, the transaction ID, the outbound federation queue and the stream maximum.
  *
  * @module
  */
 
-import { type RoomEvent, type StateMap, stateTupleKey } from "../../federation/types.ts";
+import {
+  type RoomEvent,
+  splitStateTupleKey,
+  type StateMap,
+  stateTupleKey,
+} from "../../federation/types.ts";
 import type { SearchBlock } from "../search/index.ts";
 import { STREAM_META_KEY } from "../stream.ts";
 import { relationMutations, relationRemovals } from "../sync/relations.ts";
 import { Mutations } from "./mutations.ts";
-import type { RoomContext } from "./room_cache.ts";
 import { encodePdu, type StoredEvent } from "./room_store.ts";
 import {
+  BACKFILL_COUNTER_KEY,
   type EventMeta,
   type EventRecord,
   type MembershipRecord,
@@ -35,55 +41,89 @@ export interface RedactionTarget {
   search: { set: [Deno.KvKey, SearchBlock][]; remove: Deno.KvKey[] };
 }
 
+/** How an event enters the room (see `event_pipeline.ts`). */
+export type Placement =
+  /** A new event in the timeline at a positive stream position. */
+  | "timeline"
+  /** An older event, below everything in the timeline (negative position). */
+  | "backfill"
+  /** Known for checks only (auth chains, state of a join): no position, no state group. */
+  | "outlier";
+
+/** One entry of a current-state change: the tuple's new event (null removes it). */
+export interface StateChange {
+  key: string;
+  event: RoomEvent | null;
+}
+
+/** What one commit changes in the room's current state. */
+export interface CurrentStateUpdate {
+  changes: StateChange[];
+  /** The previous membership records of the changed member tuples (by user ID). */
+  previous: Map<string, MembershipRecord>;
+}
+
+/** The inputs of {@link eventMutations}. */
+export interface EventWrite {
+  states: StateStore;
+  room: RoomRecord;
+  /** True when the room record is new (its first commit on this server). */
+  newRoom: boolean;
+  placement: Placement;
+  /** Stream position (timeline), negative backfill position, or null (outliers, rejected). */
+  pos: number | null;
+  /** For backfill: the counter value behind `pos` (pos = -counter). */
+  backfillCounter?: number;
+  stateBefore: StateMap;
+  groupBefore: number | null;
+  groupAfter: number | null;
+  /** New state groups to write (the state before a merge, after the event, current state). */
+  prepared: PreparedGroup[];
+  rejected: string | null;
+  softFailed: boolean;
+  /** The new room head, when this commit changes it. */
+  head: RoomHead | null;
+  current: CurrentStateUpdate | null;
+  redactionTarget: RedactionTarget | null;
+  /** False when the server's redaction policy withholds this redaction from its target. */
+  redactionApplies: boolean;
+  strippedState: StrippedStateEvent[] | undefined;
+  txn?: { deviceId: string; txnId: string };
+  /** Outbound federation: adds the queue entries to the commit (local events only). */
+  outbox?: (m: Mutations, pos: number) => void;
+}
+
 /** What one event's commit writes and changes. */
 export interface Written {
   mutations: Mutations;
-  head: RoomHead;
-  extremities: RoomEvent[];
   meta: EventMeta;
-  membershipRecord: MembershipRecord | null;
+  membershipRecords: MembershipRecord[];
   redactedTarget: StoredEvent | null;
 }
 
-/**
- * The one commit of an event (see `event_pipeline.ts`), and what it changes in the room.
- */
-export function eventMutations(
-  ctx: RoomContext | null,
-  event: RoomEvent,
-  w: {
-    states: StateStore;
-    room: RoomRecord;
-    pos: number;
-    stateBefore: StateMap;
-    stateAfter: StateMap;
-    groupBefore: number | null;
-    groupAfter: number;
-    prepared: PreparedGroup | null;
-    previousMembership: MembershipRecord | null;
-    redactionTarget: RedactionTarget | null;
-    strippedState: StrippedStateEvent[] | undefined;
-    txn?: { deviceId: string; txnId: string };
-  },
-): Written {
-  const { room, pos, stateBefore, groupBefore, groupAfter, prepared } = w;
+/** The one commit of an event (see `event_pipeline.ts`), and what it changes in the room. */
+export function eventMutations(event: RoomEvent, w: EventWrite): Written {
+  const { room, pos, stateBefore, groupBefore, groupAfter } = w;
   const roomId = room.roomId;
   const isState = event.stateKey !== undefined;
   const tuple = isState ? stateTupleKey(event.type, event.stateKey!) : null;
   const membership = event.type === "m.room.member" ? event.content.membership : undefined;
+  const accepted = w.rejected === null && !w.softFailed;
+  const inTimeline = w.placement !== "outlier" && accepted && pos !== null;
   const meta: EventMeta = {
     roomId,
-    pos,
+    pos: inTimeline ? pos : null,
     depth: event.depth,
     stateGroupBefore: groupBefore ?? groupAfter,
     stateGroup: groupAfter,
-    rejected: null,
-    outlier: false,
+    rejected: w.rejected,
+    outlier: w.placement === "outlier",
     txn: w.txn ?? null,
     redactedBy: null,
     receivedTs: Date.now(),
-    replacesState: tuple !== null ? stateBefore.get(tuple) ?? null : null,
+    replacesState: tuple !== null && accepted ? stateBefore.get(tuple) ?? null : null,
   };
+  if (w.softFailed) meta.softFailed = true;
   if (w.strippedState) meta.strippedState = w.strippedState;
   const m = new Mutations();
   const encoded = encodePdu(event);
@@ -94,56 +134,39 @@ export function eventMutations(
   encoded.parts.forEach((part, i) => {
     m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
   });
-  const entry: TimelineEntry = {
-    pos,
-    eventId: event.eventId,
-    type: event.type,
-    sender: event.sender,
-  };
-  if (isState) entry.stateKey = event.stateKey;
-  if (typeof membership === "string") entry.membership = membership;
-  m.set(roomKeys.timeline(roomId, pos), entry);
-  m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos);
-  for (const [key, value] of relationMutations(event, pos)) m.set(key, value);
+  if (w.newRoom) m.set(roomKeys.room(roomId), room);
+  for (const prepared of w.prepared) w.states.write(m, prepared);
 
-  const prevIds = new Set(event.prevEvents);
-  const extremities = [
-    ...(ctx?.extremities ?? []).filter((e) => !prevIds.has(e.eventId)),
-    event,
-  ];
-  const head: RoomHead = {
-    extremities: extremities.map((e) => e.eventId),
-    stateGroup: groupAfter,
-    lastPos: pos,
-    maxDepth: Math.max(ctx?.head.maxDepth ?? 0, event.depth),
-  };
-  m.set(roomKeys.head(roomId), head, { shared: true });
-  if (!ctx) m.set(roomKeys.room(roomId), room);
-
-  if (prepared) {
-    w.states.write(m, prepared);
-    m.set(roomKeys.currentState(roomId, event.type, event.stateKey!), {
+  if (inTimeline) {
+    const entry: TimelineEntry = {
+      pos: pos!,
       eventId: event.eventId,
-      ...(typeof membership === "string" ? { membership } : {}),
-    });
-  }
-  let membershipRecord: MembershipRecord | null = null;
-  if (typeof membership === "string") {
-    membershipRecord = {
-      roomId,
-      userId: event.stateKey!,
-      membership,
-      eventId: event.eventId,
-      pos,
+      type: event.type,
       sender: event.sender,
-      lastJoinPos: membership === "join" ? pos : w.previousMembership?.lastJoinPos ?? null,
     };
-    m.set(roomKeys.userRoom(event.stateKey!, roomId), membershipRecord);
+    if (isState) entry.stateKey = event.stateKey;
+    if (typeof membership === "string") entry.membership = membership;
+    m.set(roomKeys.timeline(roomId, pos!), entry);
+    m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos!);
+    for (const [key, value] of relationMutations(event, pos!)) m.set(key, value);
   }
+  if (w.placement !== "outlier" && accepted) {
+    // The extremity index: an event some accepted event builds on is no forward extremity.
+    for (const prev of event.prevEvents) m.set(roomKeys.referenced(prev), null);
+  }
+  if (w.placement === "backfill" && w.backfillCounter !== undefined) {
+    m.max(BACKFILL_COUNTER_KEY, w.backfillCounter);
+  }
+  if (w.head) m.set(roomKeys.head(roomId), w.head, { shared: true });
+
+  const membershipRecords = w.current
+    ? currentStateMutations(m, roomId, w.current, pos ?? w.head?.lastPos ?? 0)
+    : [];
+
   let redactedTarget: StoredEvent | null = null;
-  if (event.type === "m.room.redaction" && event.redacts !== undefined) {
+  if (event.type === "m.room.redaction" && event.redacts !== undefined && accepted) {
     const target = w.redactionTarget;
-    if (target) {
+    if (target && w.redactionApplies) {
       const targetMeta = { ...target.record.meta, redactedBy: event.eventId };
       m.set(roomKeys.event(event.redacts), { ...target.record, meta: targetMeta }, {
         sizeHint: (target.record.pdu?.length ?? 0) * 2 + 1024,
@@ -155,7 +178,7 @@ export function eventMutations(
       }
       for (const key of target.search.remove) m.delete(key);
       for (const [key, block] of target.search.set) m.set(key, block);
-    } else {
+    } else if (!target) {
       m.set(roomKeys.pendingRedaction(event.redacts, event.eventId), null);
     }
   }
@@ -166,6 +189,48 @@ export function eventMutations(
       { expireIn: TXN_TTL_MS },
     );
   }
-  m.max(STREAM_META_KEY, pos, { shared: true });
-  return { mutations: m, head, extremities, meta, membershipRecord, redactedTarget };
+  if (inTimeline && pos! > 0) {
+    w.outbox?.(m, pos!);
+    m.max(STREAM_META_KEY, pos!, { shared: true });
+  }
+  return { mutations: m, meta, membershipRecords, redactedTarget };
+}
+
+/**
+ * Adds a current-state change to a write: the current-state entries and the membership
+ * records of the member tuples it changes (their `pos` is where the change became current).
+ */
+export function currentStateMutations(
+  m: Mutations,
+  roomId: string,
+  update: CurrentStateUpdate,
+  pos: number,
+): MembershipRecord[] {
+  const records: MembershipRecord[] = [];
+  for (const change of update.changes) {
+    const [type, stateKey] = splitStateTupleKey(change.key);
+    if (change.event === null) {
+      m.delete(roomKeys.currentState(roomId, type, stateKey));
+      continue;
+    }
+    const membership = type === "m.room.member" ? change.event.content.membership : undefined;
+    m.set(roomKeys.currentState(roomId, type, stateKey), {
+      eventId: change.event.eventId,
+      ...(typeof membership === "string" ? { membership } : {}),
+    });
+    if (typeof membership !== "string") continue;
+    const previous = update.previous.get(stateKey) ?? null;
+    const record: MembershipRecord = {
+      roomId,
+      userId: stateKey,
+      membership,
+      eventId: change.event.eventId,
+      pos,
+      sender: change.event.sender,
+      lastJoinPos: membership === "join" ? pos : previous?.lastJoinPos ?? null,
+    };
+    records.push(record);
+    m.set(roomKeys.userRoom(stateKey, roomId), record);
+  }
+  return records;
 }

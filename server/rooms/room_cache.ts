@@ -42,8 +42,15 @@ export interface RoomContext {
   head: RoomHead;
   /** The forward extremities as events. */
   extremities: RoomEvent[];
+  /** The state group after each forward extremity (for merges). */
+  extremityGroups: ReadonlyMap<string, number>;
   /** The current state; replaced (never modified) when it changes. */
   state: StateMap;
+  /**
+   * Servers other than this one with joined members (where local events go); undefined
+   * until first needed, and after a membership change.
+   */
+  remoteServers?: ReadonlySet<string>;
   lineage: Lineage;
 }
 
@@ -72,11 +79,24 @@ export class RoomCache {
     const events = await this.#rooms.events(head.extremities);
     const extremities = head.extremities.map((id) => events.get(id)?.event)
       .filter((e) => e !== undefined);
+    const extremityGroups = new Map<string, number>();
+    for (const id of head.extremities) {
+      const group = events.get(id)?.meta.stateGroup;
+      extremityGroups.set(id, group ?? head.stateGroup);
+    }
     const state = await this.#rooms.states.stateOf(head.stateGroup);
     // Another call may have loaded (and advanced) the room while this one read.
     const raced = this.#pinned.get(roomId) ?? this.#cache.get(roomId);
     if (raced) return raced;
-    const ctx: RoomContext = { room, rules, head, extremities, state, lineage: newLineage() };
+    const ctx: RoomContext = {
+      room,
+      rules,
+      head,
+      extremities,
+      extremityGroups,
+      state,
+      lineage: newLineage(),
+    };
     this.#cache.set(roomId, ctx);
     return ctx;
   }

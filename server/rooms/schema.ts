@@ -36,6 +36,12 @@ export interface EventMeta {
   stateGroup: number | null;
   /** Why the event was rejected by the auth rules; null when accepted. */
   rejected: string | null;
+  /**
+   * True for a remote event that passed the checks against the state before it but not
+   * against the room's current state (spec: "soft failure"): kept in the graph, never shown
+   * to clients, never built on.
+   */
+  softFailed?: boolean;
   /** True when the event is not part of the room's timeline (see `pos`). */
   outlier: boolean;
   /** For events sent by a local client with a transaction ID: the sending device and txn. */
@@ -154,6 +160,12 @@ export interface TxnRecord {
 /** How long a transaction ID keeps its event (the spec asks for idempotency "for a while"). */
 export const TXN_TTL_MS = 7 * 24 * 3600_000;
 
+/**
+ * `["meta","backfill"]` -> Deno.KvU64: how many backfilled events have been placed; the n-th
+ * sits at timeline position -n, below every stream position.
+ */
+export const BACKFILL_COUNTER_KEY: Deno.KvKey = ["meta", "backfill"];
+
 /** Key builders for the rooms storage area. */
 export const roomKeys = {
   /** `["room", roomId]` -> RoomRecord. */
@@ -221,6 +233,11 @@ export const roomKeys = {
   publicRoom: (roomId: string): Deno.KvKey => ["room_public", roomId],
   /** The prefix of all published rooms. */
   publicRooms: (): Deno.KvKey => ["room_public"],
+  /**
+   * `["event_ref", eventId]` -> null: an accepted event lists `eventId` in its prev_events, so
+   * it is no forward extremity (the extremity index).
+   */
+  referenced: (eventId: string): Deno.KvKey => ["event_ref", eventId],
   /** `["meta","state_group"]` -> Deno.KvU64: the highest state group allocated. */
   stateGroupCounter: (): Deno.KvKey => ["meta", "state_group"],
 } as const;

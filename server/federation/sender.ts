@@ -387,7 +387,11 @@ export class FederationSender {
     try {
       if (this.#closed) return { ok: false, retryable: true, error: "closed" } as const;
       const signal = AbortSignal.any([this.#abort.signal, timeout.signal]);
-      return await this.#o.transport.sendTransaction(destination, txnId, body, { signal });
+      const result = await this.#o.transport.sendTransaction(destination, txnId, body, {
+        signal,
+      });
+      if (result.ok || !timeout.signal.aborted) return result;
+      return { ok: false, retryable: true, error: "timed out" } as const;
     } catch (err) {
       const reason = timeout.signal.aborted ? "timed out" : String(err);
       return { ok: false, retryable: true, error: reason } as const;

@@ -48,6 +48,8 @@ import { relationsRoutes } from "./client/relations.ts";
 import { searchRoutes } from "./client/search.ts";
 import { threadsRoutes } from "./client/threads.ts";
 import { voipRoutes } from "./client/voip.ts";
+import { federationAuthRoutes, federationVersionRoutes } from "./federation/version.ts";
+import { keyRoutes } from "./federation/key_routes.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -55,6 +57,11 @@ export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
 /** Every route module of the server, in mounting order. Add new spec modules here. */
 export const ROUTE_MODULES: readonly RouteModule[] = [
   versionRoutes,
+  // First of the Server-Server API: authenticates every /_matrix/federation/* request of the
+  // federation modules listed after it.
+  federationAuthRoutes,
+  federationVersionRoutes,
+  keyRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,

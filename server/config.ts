@@ -10,6 +10,8 @@
 
 import { parse as parseToml } from "smol-toml";
 import { type IpRange, parseCidr } from "./media/ip_ranges.ts";
+import { decodePublicKey } from "../crypto/signing.ts";
+import { isValidServerName } from "../federation/identifiers.ts";
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
 export interface RateLimitConfig {
@@ -78,6 +80,34 @@ export interface WebConfig {
   readonly mapMaxZoom: number;
 }
 
+/** A key `pinned_keys` names for a server: only such keys are accepted from it. */
+export interface PinnedKey {
+  /** The key ID, e.g. `ed25519:a_Abc`. */
+  readonly keyId: string;
+  /** The unpadded Base64 Ed25519 public key. */
+  readonly key: string;
+}
+
+/** `[federation]`: the Server-Server API (an HTTPS listener, outbound requests, trust). */
+export interface FederationConfig {
+  /** `enabled`: default true when `tls_cert` and `tls_key` are set, else false. */
+  readonly enabled: boolean;
+  /** `listen`: `host:port` of the HTTPS listener for federation. */
+  readonly listen: string;
+  /** `tls_cert`: PEM certificate chain of the federation listener ("" when unset). */
+  readonly tlsCert: string;
+  /** `tls_key`: PEM private key of the federation listener ("" when unset). */
+  readonly tlsKey: string;
+  /** `trusted_ca`: PEM files of extra CAs trusted for outbound federation. */
+  readonly trustedCa: readonly string[];
+  /** `allow_private_addresses`: connect to loopback and private addresses (tests only). */
+  readonly allowPrivateAddresses: boolean;
+  /** `allow`: the only servers to federate with; empty means every server. */
+  readonly allow: readonly string[];
+  /** `pinned_keys`: server name -> the only keys accepted from it (never fetched). */
+  readonly pinnedKeys: Readonly<Record<string, readonly PinnedKey[]>>;
+}
+
 /** The validated server configuration. */
 export interface Config {
   /** `server_name`: the domain part of user IDs, e.g. `localhost` or `example.org:8448`. */
@@ -133,6 +163,8 @@ export interface Config {
   readonly turn: TurnConfig;
   /** `[web]`. */
   readonly web: WebConfig;
+  /** `[federation]`. */
+  readonly federation: FederationConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -218,6 +250,16 @@ ttl = 86400                         # seconds the credentials are valid
 map_tile_url = "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png"
 map_attribution = "© geoportail.lu (ACT), © OpenStreetMap contributors"
 map_max_zoom = 19
+
+[federation]
+# enabled = true                    # default: true when tls_cert and tls_key are set
+listen = "0.0.0.0:8448"             # HTTPS listener for the Server-Server API
+tls_cert = ""                       # PEM certificate chain (e.g. fullchain.pem)
+tls_key = ""                        # PEM private key
+trusted_ca = []                     # extra CA files trusted for outbound federation
+allow_private_addresses = false     # connect to loopback/private addresses (tests only)
+allow = []                          # empty: federate with every server; else only these
+pinned_keys = {}                    # server -> ["ed25519:id base64key", ...]: only these keys
 `;
 
 type Table = Record<string, unknown>;
@@ -281,6 +323,11 @@ class TableReader {
       throw new ConfigError(this.key(name), "expected a list of strings");
     }
     return value;
+  }
+
+  /** The names of the table's keys (for tables whose keys are data, like server names). */
+  names(): string[] {
+    return Object.keys(this.#table);
   }
 
   table(name: string): TableReader {
@@ -408,6 +455,7 @@ export function resolveConfig(raw: unknown): Config {
   e2eeTable.finish();
   const turn = readTurn(root);
   const web = readWeb(root);
+  const federation = readFederation(root);
   root.finish();
 
   return {
@@ -421,7 +469,95 @@ export function resolveConfig(raw: unknown): Config {
     e2ee: { defaultFor },
     turn,
     web,
+    federation,
   };
+}
+
+/** A key ID and key as `pinned_keys` writes them: `ed25519:<version> <base64 key>`. */
+const PINNED_KEY = /^(ed25519:[A-Za-z0-9_]+)\s+(\S+)$/;
+
+function readFederation(root: TableReader): FederationConfig {
+  const table = root.table("federation");
+  const tlsCert = table.string("tls_cert", "");
+  const tlsKey = table.string("tls_key", "");
+  if ((tlsCert === "") !== (tlsKey === "")) {
+    throw new ConfigError(
+      table.key(tlsCert === "" ? "tls_cert" : "tls_key"),
+      "tls_cert and tls_key go together: set both or neither",
+    );
+  }
+  const enabled = table.boolean("enabled", tlsCert !== "");
+  if (enabled && tlsCert === "") {
+    throw new ConfigError(
+      table.key("enabled"),
+      "federation needs TLS: set tls_cert and tls_key (the spec allows no plain HTTP)",
+    );
+  }
+  const listen = table.string("listen", "0.0.0.0:8448");
+  const parsedListen = splitHostPort(listen);
+  if (!parsedListen || parsedListen.port === null) {
+    throw new ConfigError(table.key("listen"), `"${listen}" is not of the form host:port`);
+  }
+  const trustedCa = table.stringList("trusted_ca", []);
+  if (trustedCa.some((path) => path.trim() === "")) {
+    throw new ConfigError(table.key("trusted_ca"), "a CA file path must not be empty");
+  }
+  const allowPrivateAddresses = table.boolean("allow_private_addresses", false);
+  const allow = table.stringList("allow", []);
+  for (const name of allow) {
+    if (!isValidServerName(name)) {
+      throw new ConfigError(table.key("allow"), `"${name}" is not a server name`);
+    }
+  }
+  const pinnedKeys = readPinnedKeys(table);
+  table.finish();
+  return {
+    enabled,
+    listen,
+    tlsCert,
+    tlsKey,
+    trustedCa,
+    allowPrivateAddresses,
+    allow,
+    pinnedKeys,
+  };
+}
+
+function readPinnedKeys(federation: TableReader): Record<string, PinnedKey[]> {
+  const pins = federation.table("pinned_keys");
+  const out: Record<string, PinnedKey[]> = Object.create(null);
+  for (const server of pins.names()) {
+    const key = pins.key(server);
+    if (!isValidServerName(server)) throw new ConfigError(key, "not a server name");
+    const entries = pins.stringList(server, []);
+    if (entries.length === 0) {
+      throw new ConfigError(key, 'expected at least one "ed25519:<id> <base64 key>"');
+    }
+    out[server] = entries.map((entry) => {
+      const match = PINNED_KEY.exec(entry.trim());
+      if (!match || !decodePublicKey(match[2])) {
+        throw new ConfigError(
+          key,
+          `"${entry}" is not "ed25519:<id> <key>" with an unpadded Base64 Ed25519 key`,
+        );
+      }
+      return { keyId: match[1], key: match[2] };
+    });
+  }
+  pins.finish();
+  return out;
+}
+
+/** Splits `federation.listen` into hostname and port for `Deno.serve`. */
+export function federationListenAddress(config: Config): { hostname: string; port: number } {
+  const parsed = splitHostPort(config.federation.listen);
+  if (!parsed || parsed.port === null) {
+    throw new ConfigError(
+      "federation.listen",
+      `"${config.federation.listen}" is not of the form host:port`,
+    );
+  }
+  return { hostname: parsed.host.replace(/^\[|\]$/g, ""), port: parsed.port };
 }
 
 /** `turn:` or `turns:`, a host (name, IPv4 or [IPv6]), an optional port and transport. */

@@ -20,6 +20,12 @@ import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
+import {
+  FederationContext,
+  type FederationListenOptions,
+  isServerServerPath,
+  notOnPlainHttp,
+} from "./federation/context.ts";
 
 /** Listeners told about account changes after they are committed. */
 export interface AccountHooks {
@@ -54,6 +60,8 @@ export interface ServeOptions {
   port?: number;
   /** Called once the listener is bound. */
   onListen?: (addr: Deno.NetAddr) => void;
+  /** Overrides for the TLS federation listener (started when `federation.enabled`). */
+  federation?: FederationListenOptions;
 }
 
 /** One homeserver instance. */
@@ -78,6 +86,8 @@ export class Homeserver {
   readonly rooms: RoomStore;
   /** The one path every room event takes (server/rooms/event_pipeline.ts). */
   readonly pipeline: EventPipeline;
+  /** Server-Server API: outbound client, discovery, key ring (server/federation/context.ts). */
+  readonly federation: FederationContext;
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
@@ -105,6 +115,7 @@ export class Homeserver {
       serverName: config.serverName,
       signingKey: options.signingKey,
     });
+    this.federation = new FederationContext({ config, kv, signingKey: options.signingKey });
     this.passwordCost = options.passwordCost;
     this.rateLimiter = new RateLimiter({ ...config.rateLimits });
     this.app = createApp(this, { modules: options.modules });
@@ -125,6 +136,8 @@ export class Homeserver {
       const kv = await Deno.openKv(kvPath(config));
       hs = new Homeserver(config, kv, true, { ...options, signingKey });
     }
+    await hs.federation.loadFiles();
+    hs.addCloseHook(() => Promise.resolve(hs.federation.close()));
     await hs.stream.load(hs.kv);
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
@@ -146,18 +159,35 @@ export class Homeserver {
     return this.app.fetch(request, { remoteAddr: info?.remoteAddr });
   };
 
-  /** Starts an HTTP listener on `http.listen` (or the overrides); `close()` stops it. */
+  /**
+   * Starts an HTTP listener on `http.listen` (or the overrides), and the TLS federation
+   * listener when federation is enabled; `close()` stops them. The plain listener refuses the
+   * Server-Server API.
+   */
   serve(options: ServeOptions = {}): Deno.HttpServer<Deno.NetAddr> {
     if (this.#closed) throw new Error("server is closed");
     const address = listenAddress(this.config);
-    const server = Deno.serve({
-      hostname: options.hostname ?? address.hostname,
-      port: options.port ?? address.port,
-      onListen: options.onListen ?? (() => {}),
-    }, this.fetch);
+    const server = Deno.serve(
+      {
+        hostname: options.hostname ?? address.hostname,
+        port: options.port ?? address.port,
+        onListen: options.onListen ?? (() => {}),
+      },
+      (request, info) =>
+        isServerServerPath(new URL(request.url).pathname)
+          ? notOnPlainHttp()
+          : this.fetch(request, info),
+    );
+    this.#track(server);
+    if (this.config.federation.enabled && !this.federation.listener) {
+      this.#track(this.federation.listen(this.fetch, options.federation));
+    }
+    return server;
+  }
+
+  #track(server: Deno.HttpServer<Deno.NetAddr>): void {
     this.#servers.add(server);
     server.finished.finally(() => this.#servers.delete(server));
-    return server;
   }
 
   /** Registers listeners for account changes. */

@@ -15,7 +15,7 @@ import { lookupAccessToken, type TokenOwner, touchDevice } from "./store/devices
 /** The Hono environment of every route: connection info and the authenticated caller. */
 export type AppEnv = {
   Bindings: { remoteAddr?: Deno.Addr };
-  Variables: { auth: TokenOwner };
+  Variables: { auth: TokenOwner; fedRequest: { origin: string; content: JsonObject | undefined } };
 };
 
 /** How often a device's `last_seen_ts` is written at most. */

@@ -1,0 +1,141 @@
+/**
+ * A gemeng node for federation tests: a real {@link Homeserver} with its client API on plain
+ * HTTP and the Server-Server API on TLS (test CA), named `127.0.0.1:<federation port>`,
+ * trusting the test CA and allowed to reach loopback. Several can run in one process.
+ *
+ * @module
+ */
+
+import { resolveConfig } from "../../../server/config.ts";
+import { Homeserver } from "../../../server/homeserver.ts";
+import { TEST_CONFIG, TEST_PASSWORD_COST } from "../../support/test_server.ts";
+import { freePort, testCa } from "./peers.ts";
+
+/** A JSON answer. */
+export interface NodeResponse {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+/** A registered user. */
+export interface NodeUser {
+  userId: string;
+  accessToken: string;
+}
+
+/** A running node. */
+export interface GemengNode {
+  hs: Homeserver;
+  /** `127.0.0.1:<federation port>`. */
+  serverName: string;
+  /** Plain-HTTP client API, e.g. `http://127.0.0.1:41234`. */
+  baseUrl: string;
+  /** The TLS listener, e.g. `https://127.0.0.1:41235`. */
+  federationUrl: string;
+  /** A Client-Server API request (JSON in and out). */
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string },
+  ): Promise<NodeResponse>;
+  /** Registers a user (dummy auth) and returns its token. */
+  register(localpart: string): Promise<NodeUser>;
+  close(): Promise<void>;
+}
+
+type Table = Record<string, unknown>;
+
+function merge(base: Table, over: Table): Table {
+  const out: Table = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const prev = out[key];
+    out[key] = typeof value === "object" && value !== null && !Array.isArray(value) &&
+        typeof prev === "object" && prev !== null && !Array.isArray(prev)
+      ? merge(prev as Table, value as Table)
+      : value;
+  }
+  return out;
+}
+
+/**
+ * Starts a node. `config` is merged over the test defaults and the federation settings
+ * (e.g. `{federation: {allow: [...]}}`).
+ */
+export async function startGemengNode(
+  options: { config?: Table; kv?: Deno.Kv; dataDir?: string } = {},
+): Promise<GemengNode> {
+  const ca = await testCa();
+  const fedPort = freePort();
+  const serverName = `127.0.0.1:${fedPort}`;
+  const raw = merge(
+    merge(TEST_CONFIG as Table, {
+      server_name: serverName,
+      data_dir: options.dataDir ?? "./unused",
+      federation: {
+        listen: `127.0.0.1:${fedPort}`,
+        tls_cert: ca.certFile,
+        tls_key: ca.keyFile,
+        trusted_ca: [ca.caFile],
+        allow_private_addresses: true,
+      },
+    }),
+    options.config ?? {},
+  );
+  const config = resolveConfig(raw);
+  let ownKv: Deno.Kv | undefined;
+  let kv = options.kv;
+  if (!kv && !options.dataDir) kv = ownKv = await Deno.openKv(":memory:");
+  const hs = await Homeserver.open(config, { kv, passwordCost: TEST_PASSWORD_COST });
+  const server = hs.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    federation: { hostname: "127.0.0.1", port: fedPort },
+  });
+  const baseUrl = `http://127.0.0.1:${server.addr.port}`;
+
+  async function request(
+    method: string,
+    path: string,
+    opts: { body?: unknown; token?: string } = {},
+  ): Promise<NodeResponse> {
+    const headers: Record<string, string> = {};
+    if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch { /* not JSON */ }
+    return { status: res.status, body };
+  }
+
+  async function register(localpart: string): Promise<NodeUser> {
+    const body: Table = { username: localpart, password: `pw-${localpart}-secret` };
+    const first = await request("POST", "/_matrix/client/v3/register", { body });
+    if (first.status !== 401) throw new Error(`register: ${JSON.stringify(first.body)}`);
+    const done = await request("POST", "/_matrix/client/v3/register", {
+      body: { ...body, auth: { type: "m.login.dummy", session: first.body.session } },
+    });
+    if (done.status !== 200) throw new Error(`register: ${JSON.stringify(done.body)}`);
+    return { userId: done.body.user_id, accessToken: done.body.access_token };
+  }
+
+  return {
+    hs,
+    serverName,
+    baseUrl,
+    federationUrl: `https://${serverName}`,
+    request,
+    register,
+    async close() {
+      await hs.close();
+      ownKv?.close();
+    },
+  };
+}

@@ -552,14 +552,16 @@ export class FederationSender {
 
 /**
  * The default {@link PduLoader}: a stored event's PDU as sent over federation. Events that
- * are unknown, rejected or outliers are not sent; a redacted event goes out redacted (the
+ * are unknown, rejected, soft-failed or outliers are not sent; a redacted event goes out redacted (the
  * receiver's hash check then redacts it too), and `unsigned` (local data) is left out.
  */
 export function pduLoader(rooms: RoomStore): PduLoader {
   return async (eventId) => {
     const stored = await rooms.event(eventId);
-    if (!stored || stored.meta.rejected !== null || stored.meta.outlier) return null;
-    const pdu = stored.meta.redactedBy !== null
+    if (!stored) return null;
+    const { meta } = stored;
+    if (meta.rejected !== null || meta.outlier || meta.softFailed) return null;
+    const pdu = meta.redactedBy !== null
       ? redactPdu(stored.event.pdu, stored.rules)
       : { ...stored.event.pdu };
     delete pdu.unsigned;

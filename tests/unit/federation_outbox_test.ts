@@ -15,6 +15,14 @@ import {
   queuePdu,
   splitText,
 } from "../../server/federation/outbox.ts";
+import { pduLoader } from "../../server/federation/sender.ts";
+import { RoomStore } from "../../server/rooms/room_store.ts";
+import {
+  type EventMeta,
+  type EventRecord,
+  roomKeys,
+  type RoomRecord,
+} from "../../server/rooms/schema.ts";
 
 async function commit(kv: Deno.Kv, m: Mutations): Promise<void> {
   const op = kv.atomic();
@@ -135,4 +143,67 @@ Deno.test("outbox: small helpers", () => {
   assertEquals(splitText("", 3), []);
   const a = newTxnId(1), b = newTxnId(1);
   assert(a !== b && /^[0-9a-z]+\.[A-Za-z0-9]{12}$/.test(a), a);
+});
+
+Deno.test("outbox: pduLoader sends stored events as PDUs, redacted ones redacted", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const roomId = "!room:origin.test";
+    const room: RoomRecord = {
+      roomId,
+      roomVersion: "10",
+      createEventId: "$create",
+      creator: "@a:origin.test",
+      createdTs: 1,
+    };
+    const pdu = {
+      room_id: roomId,
+      type: "m.room.message",
+      sender: "@a:origin.test",
+      origin_server_ts: 5,
+      depth: 3,
+      prev_events: ["$p"],
+      auth_events: ["$create"],
+      content: { msgtype: "m.text", body: "secret" },
+      hashes: { sha256: "x" },
+      signatures: {},
+      unsigned: { transaction_id: "local" },
+    };
+    const meta = (changes: Partial<EventMeta> = {}): EventMeta => ({
+      roomId,
+      pos: 3,
+      depth: 3,
+      stateGroupBefore: 1,
+      stateGroup: 1,
+      rejected: null,
+      outlier: false,
+      txn: null,
+      redactedBy: null,
+      receivedTs: 5,
+      replacesState: null,
+      ...changes,
+    });
+    const records: Record<string, EventRecord> = {
+      "$plain": { meta: meta(), pdu: JSON.stringify(pdu), parts: 0 },
+      "$redacted": { meta: meta({ redactedBy: "$r" }), pdu: JSON.stringify(pdu), parts: 0 },
+      "$rejected": { meta: meta({ rejected: "auth" }), pdu: JSON.stringify(pdu), parts: 0 },
+      "$outlier": { meta: meta({ outlier: true, pos: null }), pdu: JSON.stringify(pdu), parts: 0 },
+    };
+    const op = kv.atomic().set(roomKeys.room(roomId), room);
+    for (const [id, record] of Object.entries(records)) op.set(roomKeys.event(id), record);
+    await op.commit();
+    const load = pduLoader(new RoomStore(kv));
+    const { unsigned: _, ...sent } = pdu;
+    assertEquals(await load("$plain"), sent);
+    const redacted = await load("$redacted");
+    assertEquals(redacted?.content, {});
+    assertEquals(redacted?.sender, pdu.sender);
+    assertEquals([await load("$rejected"), await load("$outlier"), await load("$nope")], [
+      null,
+      null,
+      null,
+    ]);
+  } finally {
+    kv.close();
+  }
 });

@@ -93,6 +93,7 @@ export const PARAM_RULES: Readonly<Record<string, ParamRule>> = {
   version: opaqueName("The backup version"),
   sessionId: opaqueName("The session ID"),
   fileName: opaqueName("The file name"),
+  keyId: opaqueName("The key ID"),
 };
 
 /** Shortens a value for an error message (a 70,000-character ID is not worth echoing). */

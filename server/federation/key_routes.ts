@@ -42,6 +42,9 @@ export function keyRoutes(hs: Homeserver): Hono<AppEnv> {
   }
 
   app.get("/_matrix/key/v2/server", async (c) => c.json(await ring.ownKeysJson()));
+  // The key ID segment was removed from the spec, but older servers (Synapse 1.67) still ask
+  // with it; the answer is the same (it lists every key).
+  app.get("/_matrix/key/v2/server/:keyId", async (c) => c.json(await ring.ownKeysJson()));
 
   app.get("/_matrix/key/v2/query/:serverName", async (c) => {
     hs.federation.rateLimiter.check("key_query", clientIp(c));

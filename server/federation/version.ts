@@ -62,8 +62,9 @@ export function federationVersionRoutes(hs: Homeserver): Hono<AppEnv> {
     if (profile === null) throw notFound("Profile not found");
     const field = c.req.query("field");
     if (field === undefined) return c.json(profile);
-    if (!Object.hasOwn(profile, field)) throw notFound(`The profile has no '${field}'`);
-    return c.json({ [field]: profile[field] });
+    // An unset field is left out (the spec allows that or null), not a 404: Synapse asks for
+    // each field on its own and fails the whole profile on a 404.
+    return c.json(Object.hasOwn(profile, field) ? { [field]: profile[field] } : {});
   });
 
   return app;

@@ -387,9 +387,14 @@ export class FederationSender {
     try {
       if (this.#closed) return { ok: false, retryable: true, error: "closed" } as const;
       const signal = AbortSignal.any([this.#abort.signal, timeout.signal]);
-      const result = await this.#o.transport.sendTransaction(destination, txnId, body, {
-        signal,
+      const sending = this.#o.transport.sendTransaction(destination, txnId, body, { signal });
+      // A transport that ignores the signal must not hold the slot (or close()) for longer.
+      const aborted = new Promise<never>((_, reject) => {
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
       });
+      sending.catch(() => {});
+      aborted.catch(() => {});
+      const result = await Promise.race([sending, aborted]);
       if (result.ok || !timeout.signal.aborted) return result;
       return { ok: false, retryable: true, error: "timed out" } as const;
     } catch (err) {
@@ -566,5 +571,59 @@ export function pduLoader(rooms: RoomStore): PduLoader {
       : { ...stored.event.pdu };
     delete pdu.unsigned;
     return pdu;
+  };
+}
+
+/** What {@link federationClientTransport} needs of the federation client (`client.ts`). */
+export interface TransactionRequester {
+  request(
+    destination: string,
+    request: { method: "PUT"; path: string; body: Record<string, unknown>; timeoutMs?: number },
+  ): Promise<{ status: number; json: unknown }>;
+}
+
+/** Client refusals that no retry changes: the transaction's PDUs are dropped. */
+const PERMANENT_CODES = new Set(["SELF", "NOT_ALLOWED", "PRIVATE_ADDRESS"]);
+
+/**
+ * The {@link TransactionTransport} over the signed federation client: 200 is success (with
+ * the spec's per-PDU results), 401, 408, 429 and 5xx are worth a retry, other answers are a
+ * refusal of the whole transaction; a request that got no answer is retried unless the
+ * client refused it by configuration (`SELF`, `NOT_ALLOWED`, `PRIVATE_ADDRESS`).
+ */
+export function federationClientTransport(
+  client: TransactionRequester,
+  options: { timeoutMs?: number } = {},
+): TransactionTransport {
+  return {
+    async sendTransaction(destination, txnId, body) {
+      let response;
+      try {
+        response = await client.request(destination, {
+          method: "PUT",
+          path: `/_matrix/federation/v1/send/${encodeURIComponent(txnId)}`,
+          body: { ...body },
+          timeoutMs: options.timeoutMs,
+        });
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        const retryable = !(typeof code === "string" && PERMANENT_CODES.has(code));
+        return { ok: false, retryable, error: String((err as Error).message ?? err) };
+      }
+      const { status, json } = response;
+      const answer = typeof json === "object" && json !== null && !Array.isArray(json)
+        ? json as Record<string, unknown>
+        : {};
+      if (status === 200) {
+        const pdus = answer.pdus;
+        const pduResults = typeof pdus === "object" && pdus !== null && !Array.isArray(pdus)
+          ? pdus as Record<string, { error?: string }>
+          : undefined;
+        return { ok: true, pduResults };
+      }
+      const errcode = typeof answer.errcode === "string" ? ` ${answer.errcode.slice(0, 64)}` : "";
+      const retryable = status >= 500 || status === 401 || status === 408 || status === 429;
+      return { ok: false, retryable, error: `HTTP ${status}${errcode}` };
+    },
   };
 }

@@ -15,7 +15,7 @@ import {
   queuePdu,
   splitText,
 } from "../../server/federation/outbox.ts";
-import { pduLoader } from "../../server/federation/sender.ts";
+import { federationClientTransport, pduLoader } from "../../server/federation/sender.ts";
 import { RoomStore } from "../../server/rooms/room_store.ts";
 import {
   type EventMeta,
@@ -206,4 +206,64 @@ Deno.test("outbox: pduLoader sends stored events as PDUs, redacted ones redacted
   } finally {
     kv.close();
   }
+});
+
+Deno.test("outbox: the federation client's answers map to retry decisions", async () => {
+  const calls: { destination: string; path: string; body: Record<string, unknown> }[] = [];
+  const answerWith = (answer: () => Promise<{ status: number; json: unknown }>) =>
+    federationClientTransport({
+      request: (destination, request) => {
+        calls.push({ destination, path: request.path, body: request.body });
+        return answer();
+      },
+    });
+  const send = (answer: () => Promise<{ status: number; json: unknown }>) =>
+    answerWith(answer).sendTransaction("peer.example", "t/1", {
+      origin: "me.example",
+      origin_server_ts: 1,
+      pdus: [],
+    }, { signal: new AbortController().signal });
+  const pdus = { "$a": {}, "$b": { error: "no" } };
+  assertEquals(await send(() => Promise.resolve({ status: 200, json: { pdus } })), {
+    ok: true,
+    pduResults: pdus,
+  });
+  assertEquals(calls[0], {
+    destination: "peer.example",
+    path: "/_matrix/federation/v1/send/t%2F1",
+    body: { origin: "me.example", origin_server_ts: 1, pdus: [] },
+  });
+  assertEquals(await send(() => Promise.resolve({ status: 200, json: [] })), {
+    ok: true,
+    pduResults: undefined,
+  });
+  const retry = async (status: number, json: unknown = { errcode: "M_UNKNOWN" }) => {
+    const result = await send(() => Promise.resolve({ status, json }));
+    assert(!result.ok);
+    return result.retryable;
+  };
+  assertEquals(
+    await Promise.all([500, 502, 429, 401, 408].map((s) => retry(s))),
+    [true, true, true, true, true],
+  );
+  assertEquals(await Promise.all([400, 403, 404, 413].map((s) => retry(s, "x"))), [
+    false,
+    false,
+    false,
+    false,
+  ]);
+  const thrown = async (code: string) => {
+    const result = await send(() => Promise.reject(Object.assign(new Error(code), { code })));
+    assert(!result.ok);
+    return result.retryable;
+  };
+  assertEquals(
+    await Promise.all(["CONNECT", "TIMEOUT", "UNRESOLVABLE", "BAD_DESTINATION"].map(thrown)),
+    [true, true, true, true],
+  );
+  assertEquals(await Promise.all(["SELF", "NOT_ALLOWED", "PRIVATE_ADDRESS"].map(thrown)), [
+    false,
+    false,
+    false,
+  ]);
 });

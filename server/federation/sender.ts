@@ -139,6 +139,8 @@ export class FederationSender {
   #sweepTimer: ReturnType<typeof setTimeout> | null = null;
   #sweeping: Promise<void> | null = null;
   #sweepAgain = false;
+  #expanding = false;
+  #expandAgain = false;
 
   constructor(kv: Deno.Kv, options: FederationSenderOptions) {
     this.#kv = kv;
@@ -167,9 +169,10 @@ export class FederationSender {
    */
   wake(destinations?: Iterable<string>): void {
     if (!this.#started || this.#closed) return;
-    const names = destinations === undefined ? [] : [...new Set(destinations)];
-    // No names, or more than queuePdu writes as single keys: fan-out records to expand.
-    if (destinations === undefined || names.length > DIRECT_FANOUT_MAX) return this.#sweep();
+    if (destinations === undefined) return this.#sweep();
+    const names = [...new Set(destinations)];
+    // More than queuePdu writes as single keys: fan-out records to expand (which drains).
+    if (names.length > DIRECT_FANOUT_MAX) return this.#expandSoon();
     for (const destination of names) this.#drain(destination);
   }
 
@@ -518,6 +521,27 @@ export class FederationSender {
     })();
     this.#sweeping = run;
     this.#track(run);
+  }
+
+  /** Expands fan-out records now, or again after the expansion under way. */
+  #expandSoon(): void {
+    if (this.#expanding) {
+      this.#expandAgain = true;
+      return;
+    }
+    this.#expanding = true;
+    this.#track((async () => {
+      try {
+        do {
+          this.#expandAgain = false;
+          await this.#expandFanouts();
+        } while (this.#expandAgain && !this.#closed);
+      } catch (err) {
+        this.#o.log(`federation sender: fan-out failed: ${String(err)}`);
+      } finally {
+        this.#expanding = false;
+      }
+    })());
   }
 
   /** Turns fan-out records into per-destination items (idempotent; see `outbox.ts`). */

@@ -361,3 +361,45 @@ Deno.test({
     }
   },
 });
+
+/** Whether this process may listen on 127.0.0.1:443 (root, port free). */
+function port443Free(): string | null {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: 443 }).close();
+    return null;
+  } catch {
+    return "cannot listen on 127.0.0.1:443 (the .well-known of a bare host name lives there)";
+  }
+}
+
+Deno.test({
+  name: "a bare server name is found through its /.well-known/matrix/server over HTTPS",
+  ...skipUnless(CA_MISSING ?? port443Free()),
+  async fn() {
+    // "localhost" has no port: others ask https://localhost/.well-known/matrix/server (443),
+    // which this node's TLS listener answers with "localhost:443".
+    const named = await startGemengNode({ serverName: "localhost", federationPort: 443 });
+    const other = await startGemengNode();
+    try {
+      await named.register("lou");
+      const resolved = await other.hs.federation.discovery.resolve("localhost");
+      assertEquals([resolved.step, resolved.hostHeader], ["3.2", "localhost:443"]);
+      const profile = await other.hs.federation.client.requestJson("localhost", {
+        method: "GET",
+        path: "/_matrix/federation/v1/query/profile",
+        query: { user_id: "@lou:localhost" },
+      });
+      assertEquals(profile, { displayname: "lou" });
+      // And the other way: the named node fetches the other's keys to check its signature.
+      assertEquals(
+        (await named.hs.federation.keys.serverKeys(other.serverName)).has(
+          other.hs.signingKey.keyId,
+        ),
+        true,
+      );
+    } finally {
+      await named.close();
+      await other.close();
+    }
+  },
+});

@@ -58,16 +58,25 @@ function merge(base: Table, over: Table): Table {
   return out;
 }
 
-/**
- * Starts a node. `config` is merged over the test defaults and the federation settings
- * (e.g. `{federation: {allow: [...]}}`).
- */
-export async function startGemengNode(
-  options: { config?: Table; kv?: Deno.Kv; dataDir?: string } = {},
-): Promise<GemengNode> {
+/** Options of {@link startGemengNode}. */
+export interface GemengNodeOptions {
+  /** TOML-shaped overrides, e.g. `{federation: {allow: [...]}}`. */
+  config?: Table;
+  /** Use this KV (the caller closes it). */
+  kv?: Deno.Kv;
+  /** On-disk data directory instead of an in-memory KV. */
+  dataDir?: string;
+  /** The TLS port (default: a free one). */
+  federationPort?: number;
+  /** The server name (default `127.0.0.1:<federation port>`). */
+  serverName?: string;
+}
+
+/** Starts a node (see the module comment); remember to `close()` it. */
+export async function startGemengNode(options: GemengNodeOptions = {}): Promise<GemengNode> {
   const ca = await testCa();
-  const fedPort = freePort();
-  const serverName = `127.0.0.1:${fedPort}`;
+  const fedPort = options.federationPort ?? freePort();
+  const serverName = options.serverName ?? `127.0.0.1:${fedPort}`;
   const raw = merge(
     merge(TEST_CONFIG as Table, {
       server_name: serverName,
@@ -130,7 +139,7 @@ export async function startGemengNode(
     hs,
     serverName,
     baseUrl,
-    federationUrl: `https://${serverName}`,
+    federationUrl: `https://127.0.0.1:${fedPort}`,
     request,
     register,
     async close() {

@@ -360,3 +360,19 @@ export async function readTxnEdus(
   const edus = JSON.parse(texts.join(""));
   return Array.isArray(edus) ? edus : [];
 }
+
+/**
+ * Ends a destination's backoff from outside the running server (the CLI): the server's
+ * periodic sweep then retries it. Returns false for a destination without a record.
+ */
+export async function clearBackoff(kv: Deno.Kv, destination: string): Promise<boolean> {
+  const key = outboxKeys.destination(destination);
+  while (true) {
+    const entry = await kv.get<DestinationRecord>(key);
+    if (!entry.value) return false;
+    if (entry.value.backoffUntil === 0) return true;
+    // Checked: the sender may be writing the same record (its transaction in flight).
+    const next = { ...entry.value, backoffUntil: 0 };
+    if ((await kv.atomic().check(entry).set(key, next).commit()).ok) return true;
+  }
+}

@@ -10,7 +10,12 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import { CommitQueue } from "../../server/rooms/commit_queue.ts";
 import { Mutations } from "../../server/rooms/mutations.ts";
-import { outboxKeys, outboxStatus, queuePdu } from "../../server/federation/outbox.ts";
+import {
+  clearBackoff,
+  outboxKeys,
+  outboxStatus,
+  queuePdu,
+} from "../../server/federation/outbox.ts";
 import {
   type EduSource,
   FederationSender,
@@ -543,6 +548,30 @@ Deno.test("sender: a transport that ignores its signal holds neither the slot no
     assert(Date.now() - closing < 100, `close took ${Date.now() - closing} ms`);
   } finally {
     await s.close();
+    kv.close();
+  }
+});
+
+Deno.test("sender: a backoff cleared by another process is retried at the next sweep", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const dest = new Destination().start();
+  dest.mode = "fail";
+  const pipeline = new Pipeline(kv);
+  const s = sender(pipeline, { backoff: { baseMs: 60_000, maxMs: 60_000 }, sweepIntervalMs: 50 });
+  try {
+    await pipeline.send("!r:origin.test", [dest.name]);
+    s.start();
+    await waitFor("a failure recorded", async () => (await s.status())[0]?.failures === 1);
+    dest.mode = "ok";
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assertEquals(dest.requests.length, 1);
+    assertEquals(await clearBackoff(kv, dest.name), true);
+    assertEquals(await clearBackoff(kv, "unknown.test"), false);
+    await waitFor("delivery", () => dest.pdus().length === 1);
+    assertEquals(dest.accepted[0].txnId, dest.requests[0].txnId);
+  } finally {
+    await s.close();
+    await dest.stop();
     kv.close();
   }
 });

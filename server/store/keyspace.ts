@@ -157,6 +157,11 @@ export const KEY_PREFIXES = {
     area: "rooms",
     description: '["user_room", userId, roomId] -> MembershipRecord, current membership',
   },
+  event_ref: {
+    owner: ROOMS,
+    area: "rooms",
+    description: '["event_ref", eventId] -> null: an accepted event cites it in prev_events',
+  },
   txn: {
     owner: ROOMS,
     area: "rooms",
@@ -398,10 +403,10 @@ export const KEY_PREFIXES = {
   },
 
   // Federation (being built: issue 12)
-  fed_server_key: {
+  fed_server_keys: {
     owner: "server/federation/keys.ts",
     area: "federation",
-    description: '["fed_server_key", serverName, ...] -> remote servers\' verify keys (planned)',
+    description: '["fed_server_keys", serverName] -> StoredServerKeys: last answer, keys accepted',
   },
   fed_outbox: {
     owner: "server/federation/outbox.ts",
@@ -437,6 +442,10 @@ export const META_KEYS = {
   state_group: {
     owner: ROOMS,
     description: "KvU64: the highest state group allocated",
+  },
+  backfill: {
+    owner: ROOMS,
+    description: "KvU64: backfilled events placed so far; the n-th sits at timeline position -n",
   },
   search_indexed: {
     owner: "server/search/indexer.ts",

@@ -31,6 +31,7 @@ import { createRegistrationToken } from "../../server/store/accounts.ts";
 import {
   isKeyPrefix,
   isMetaKey,
+  KEY_AREA_DOCS,
   KEY_PREFIXES,
   type KeyPrefix,
   META_KEYS,
@@ -54,6 +55,7 @@ const EXPECTED_AT_RUNTIME: readonly KeyPrefix[] = [
   "room",
   "room_head",
   "event",
+  "event_ref",
   "room_timeline",
   "room_depth",
   "room_state",
@@ -569,6 +571,20 @@ Deno.test("keyspace: the source builds keys only under declared prefixes", async
   const metaUsed = new Set(literals.filter((l) => l.first === "meta").map((l) => l.second));
   const staleMeta = Object.keys(META_KEYS).filter((name) => !metaUsed.has(name));
   assertEquals(staleMeta, [], "declared meta keys no key literal uses");
+});
+
+Deno.test("keyspace: each area's document describes its prefixes", async () => {
+  const root = new URL("../../", import.meta.url);
+  const missing: string[] = [];
+  for (const [prefix, info] of Object.entries(KEY_PREFIXES)) {
+    const doc = KEY_AREA_DOCS[info.area];
+    const text = await Deno.readTextFile(new URL(doc, root));
+    if (!text.includes(`["${prefix}"`)) missing.push(`${prefix} (${doc})`);
+  }
+  assertEquals(missing, [], "prefixes whose area document does not show their keys");
+  const storage = await Deno.readTextFile(new URL(KEY_AREA_DOCS.meta, root));
+  const metaMissing = Object.keys(META_KEYS).filter((n) => !storage.includes(`["meta", "${n}"`));
+  assertEquals(metaMissing, [], "meta keys missing from the storage document");
 });
 
 Deno.test("keyspace: the source scan tells keys from other string arrays", () => {

@@ -199,6 +199,10 @@ Deno.test({
       assertEquals([wrongKey.status, wrongKey.json.errcode], [401, "M_UNAUTHORIZED"]);
       const garbage = await federationFetch(client, a, path, "X-Matrix nonsense");
       assertEquals(garbage.status, 401);
+      // Older servers send no destination; the signature still covers our name.
+      const noDestination = (await sign()).replace(/,destination="[^"]*"/, "");
+      assert(!noDestination.includes("destination"));
+      assertEquals((await federationFetch(client, a, path, noDestination)).status, 200);
       // The body is covered too.
       const putPath = "/_matrix/federation/v1/send/txn1";
       const signedBody = await signRequest({

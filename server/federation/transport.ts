@@ -132,74 +132,89 @@ interface IdleConn {
   since: number;
 }
 
-/** Buffered reads from a connection, with a byte budget. */
+/**
+ * Buffered reads from a connection. The buffer grows by doubling and is compacted before it
+ * grows, so reading a large body costs linear time.
+ */
 class Reader {
-  #buffer = new Uint8Array(0);
+  #buffer = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
   #eof = false;
   /** Bytes received so far (to tell a dead reused connection from a failed exchange). */
   received = 0;
 
   constructor(readonly conn: Deno.Conn) {}
 
+  /** Bytes received but not consumed. */
   get leftover(): number {
-    return this.#buffer.length;
+    return this.#end - this.#start;
   }
 
   async #fill(): Promise<boolean> {
     if (this.#eof) return false;
-    const chunk = new Uint8Array(64 * 1024);
-    const n = await this.conn.read(chunk);
+    if (this.#end === this.#buffer.length) {
+      const kept = this.#end - this.#start;
+      const target = kept * 2 > this.#buffer.length
+        ? new Uint8Array(this.#buffer.length * 2)
+        : this.#buffer;
+      if (target === this.#buffer) this.#buffer.copyWithin(0, this.#start, this.#end);
+      else target.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = target;
+      this.#start = 0;
+      this.#end = kept;
+    }
+    const n = await this.conn.read(this.#buffer.subarray(this.#end));
     if (n === null) {
       this.#eof = true;
       return false;
     }
     this.received += n;
-    const next = new Uint8Array(this.#buffer.length + n);
-    next.set(this.#buffer);
-    next.set(chunk.subarray(0, n), this.#buffer.length);
-    this.#buffer = next;
+    this.#end += n;
     return true;
   }
 
-  /** One CRLF-terminated line (without the CRLF), at most `limit` bytes. */
+  /** One LF-terminated line (without the CRLF), at most `limit` bytes. */
   async line(limit: number): Promise<string> {
+    let searched = this.#start;
     while (true) {
-      const end = this.#buffer.indexOf(10);
-      if (end >= 0) {
-        const line = this.#buffer.subarray(0, end);
-        this.#buffer = this.#buffer.subarray(end + 1);
-        const text = new TextDecoder("latin1").decode(line);
+      const at = this.#buffer.subarray(searched, this.#end).indexOf(10);
+      if (at >= 0) {
+        const end = searched + at;
+        const text = new TextDecoder("latin1").decode(this.#buffer.subarray(this.#start, end));
+        this.#start = end + 1;
         return text.endsWith("\r") ? text.slice(0, -1) : text;
       }
-      if (this.#buffer.length > limit) {
+      if (this.leftover > limit) {
         throw new TransportError("BAD_RESPONSE", "response header line too long");
       }
+      searched = this.#end;
+      const offset = searched - this.#start;
       if (!(await this.#fill())) {
         throw new TransportError("BAD_RESPONSE", "connection closed inside the response head");
       }
+      searched = this.#start + offset;
     }
   }
 
   /** Exactly `n` bytes. */
   async exact(n: number): Promise<Uint8Array> {
-    while (this.#buffer.length < n) {
+    while (this.leftover < n) {
       if (!(await this.#fill())) {
         throw new TransportError("BAD_RESPONSE", "connection closed inside the response body");
       }
     }
-    const out = this.#buffer.slice(0, n);
-    this.#buffer = this.#buffer.subarray(n);
+    const out = this.#buffer.slice(this.#start, this.#start + n);
+    this.#start += n;
     return out;
   }
 
   /** Everything until the peer closes, failing beyond `limit` bytes. */
   async rest(limit: number): Promise<Uint8Array> {
     while (await this.#fill()) {
-      if (this.#buffer.length > limit) throw tooLarge(limit);
+      if (this.leftover > limit) throw tooLarge(limit);
     }
-    const out = this.#buffer;
-    this.#buffer = new Uint8Array(0);
-    return out;
+    return this.exact(this.leftover);
   }
 }
 

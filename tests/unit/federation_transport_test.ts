@@ -50,7 +50,8 @@ async function rawServer(answer: (head: string) => string | null): Promise<RawSe
             pending = pending.slice(end + 4 + length);
             const reply = answer(head);
             if (reply === null) continue; // never answer: the client times out
-            await conn.write(new TextEncoder().encode(reply));
+            const bytes = new TextEncoder().encode(reply);
+            for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
             if (/connection: close/i.test(reply)) break;
           }
         } catch { /* client went away */ }
@@ -116,6 +117,34 @@ Deno.test({
       assert(heads[0].startsWith("GET /x?y=1 HTTP/1.1\r\nHost: example.org:8448"), heads[0]);
       assert(/content-length: 2/i.test(heads[1]), heads[1]);
       assertEquals(transport.idleCount, 1);
+    } finally {
+      transport.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "transport: bodies of megabytes, by length and in chunks",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const big = "z".repeat(3 * 1024 * 1024);
+    const chunk = "q".repeat(100_000);
+    const server = await rawServer((head) =>
+      head.startsWith("GET /chunked")
+        ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+          `${chunk.length.toString(16)}\r\n${chunk}\r\n`.repeat(30) + "0\r\n\r\n"
+        : `HTTP/1.1 200 OK\r\nContent-Length: ${big.length}\r\n\r\n${big}`
+    );
+    const transport = new HttpsTransport();
+    try {
+      const target = { address: loopback, port: server.port, tlsName: "localhost" };
+      const opts = await options({ maxBytes: 4 * 1024 * 1024 });
+      const byLength = await transport.exchange(target, get, opts);
+      assertEquals(byLength.body.length, big.length);
+      const chunked = await transport.exchange(target, { ...get, path: "/chunked" }, opts);
+      assertEquals(chunked.body.length, chunk.length * 30);
+      assertEquals(new TextDecoder().decode(chunked.body.subarray(0, 3)), "qqq");
     } finally {
       transport.close();
       await server.close();

@@ -62,15 +62,34 @@ export class BuildEventError extends Error {
  * @throws {BuildEventError} when the template breaks the event format (size, grammar, JSON)
  */
 export async function buildPdu(template: EventTemplate, context: BuildContext): Promise<RoomEvent> {
+  const pdu = buildUnsignedPdu(template, context);
+  if (context.rules.eventFormat === "v1") {
+    if (!context.eventIdLocalpart) {
+      throw new BuildEventError(
+        `Room version ${context.rules.id} events need an event ID local part.`,
+      );
+    }
+    pdu.event_id = `$${context.eventIdLocalpart}:${context.origin}`;
+  }
+  return await signPdu(pdu, context);
+}
+
+/**
+ * The unsigned event a template becomes in a room: prev_events, auth_events, depth and the
+ * room fields, without `event_id`, hashes or signatures (what `make_join`, `make_leave` and
+ * `make_knock` answer, for the joining server to complete).
+ *
+ * @throws {BuildEventError} when no room ID is given for an event that needs one
+ */
+export function buildUnsignedPdu(
+  template: EventTemplate,
+  context: Omit<BuildContext, "signingKey" | "eventIdLocalpart">,
+): PduJson {
   const { rules } = context;
   const isV12Create = rules.roomIdFromCreateEvent && template.type === "m.room.create";
   if (!isV12Create && context.roomId === undefined) {
     throw new BuildEventError("A room ID is needed for every event but a v12 create event.");
   }
-  if (rules.eventFormat === "v1" && !context.eventIdLocalpart) {
-    throw new BuildEventError(`Room version ${rules.id} events need an event ID local part.`);
-  }
-
   const prevEvents = chooseForwardExtremities(context.prevEvents);
   const authEvents: RoomEvent[] = [];
   for (
@@ -105,9 +124,28 @@ export async function buildPdu(template: EventTemplate, context: BuildContext): 
   if (!isV12Create) pdu.room_id = context.roomId!;
   if (template.stateKey !== undefined) pdu.state_key = template.stateKey;
   if (template.redacts !== undefined && !rules.redactsInContent) pdu.redacts = template.redacts;
-  if (rules.eventFormat === "v1") pdu.event_id = `$${context.eventIdLocalpart}:${context.origin}`;
+  return pdu;
+}
 
+/**
+ * Hashes and signs a complete unsigned event (for room versions 1-2 it must carry its
+ * `event_id`) as `origin`, and returns it parsed like a received PDU. Signatures already on
+ * the event (a resident server's, say) are kept.
+ *
+ * @throws {BuildEventError} when the event breaks the event format (size, grammar, JSON)
+ */
+export async function signPdu(
+  unsigned: PduJson,
+  context: {
+    rules: RoomVersionRules;
+    origin: string;
+    signingKey: SigningKey;
+    roomId?: string;
+  },
+): Promise<RoomEvent> {
+  const { rules } = context;
   const strict = { strict: rules.strictCanonicalJson };
+  const { signatures: _signatures, unsigned: _unsigned, hashes: _hashes, ...pdu } = unsigned;
   let signed: PduJson;
   try {
     pdu.hashes = { sha256: computeContentHash(pdu, strict) };

@@ -50,6 +50,9 @@ import { threadsRoutes } from "./client/threads.ts";
 import { voipRoutes } from "./client/voip.ts";
 import { federationAuthRoutes, federationVersionRoutes } from "./federation/version.ts";
 import { keyRoutes } from "./federation/key_routes.ts";
+import { transactionRoutes } from "./federation/transactions.ts";
+import { membershipFederationRoutes } from "./federation/membership_routes.ts";
+import { roomEventRoutes } from "./federation/room_events.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -62,6 +65,9 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   federationAuthRoutes,
   federationVersionRoutes,
   keyRoutes,
+  transactionRoutes,
+  membershipFederationRoutes,
+  roomEventRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,

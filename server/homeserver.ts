@@ -18,6 +18,8 @@ import { StreamSequencer } from "./stream.ts";
 import { Notifier } from "./notifier.ts";
 import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
+import { queuePdu } from "./federation/outbox.ts";
+import { federationClientTransport, FederationSender, pduLoader } from "./federation/sender.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
 import {
@@ -88,6 +90,8 @@ export class Homeserver {
   readonly pipeline: EventPipeline;
   /** Server-Server API: outbound client, discovery, key ring (server/federation/context.ts). */
   readonly federation: FederationContext;
+  /** Delivers queued PDUs to other servers (server/federation/sender.ts). */
+  readonly sender: FederationSender;
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
@@ -114,8 +118,18 @@ export class Homeserver {
       notifier: this.notifier,
       serverName: config.serverName,
       signingKey: options.signingKey,
+      // A local event in a room with other servers is queued for them in its own commit.
+      outbox: config.federation.enabled ? queuePdu : undefined,
     });
     this.federation = new FederationContext({ config, kv, signingKey: options.signingKey });
+    this.sender = new FederationSender(kv, {
+      origin: config.serverName,
+      transport: federationClientTransport(this.federation.client),
+      loadPdu: pduLoader(this.rooms),
+    });
+    this.pipeline.subscribe(({ destinations }) => {
+      if (destinations.length > 0) this.sender.wake(destinations);
+    });
     this.passwordCost = options.passwordCost;
     this.rateLimiter = new RateLimiter({ ...config.rateLimits });
     this.app = createApp(this, { modules: options.modules });
@@ -138,6 +152,10 @@ export class Homeserver {
     }
     await hs.federation.loadFiles();
     hs.addCloseHook(() => Promise.resolve(hs.federation.close()));
+    if (config.federation.enabled) {
+      hs.sender.start();
+      hs.addCloseHook(() => hs.sender.close());
+    }
     await hs.stream.load(hs.kv);
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { isValidServerName } from "../../federation/identifiers.ts";
 import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString, requiredIdentifier } from "../http_util.ts";
@@ -18,6 +19,7 @@ import {
   propagateProfileToRooms,
   requireLocalUser,
   requireRoom,
+  resolveJoinTarget,
   resolveRoomIdOrAlias,
   roomIdParam,
   setMembership,
@@ -33,22 +35,33 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   const auth = requireAuth(hs);
   setProfilePropagator(hs, propagateProfileToRooms);
 
-  const join = async (roomId: string, userId: string, reason?: string) => {
-    await joinRoom(hs, roomId, userId, { reason });
+  const join = async (
+    roomId: string,
+    userId: string,
+    options: { reason?: string; servers?: string[] } = {},
+  ) => {
+    await joinRoom(hs, roomId, userId, options);
     return jsonResponse({ room_id: roomId });
   };
+  /** `via` (v1.12+) and the older `server_name`, as server names. */
+  const viaServers = (c: Context<AppEnv>): string[] =>
+    [...(c.req.queries("via") ?? []), ...(c.req.queries("server_name") ?? [])]
+      .filter(isValidServerName).slice(0, 20);
 
   app.post(`${V3}/rooms/:roomId/join`, auth, async (c) => {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
-    return await join(roomIdParam(c.req.param("roomId")), c.var.auth.userId, reason);
+    return await join(roomIdParam(c.req.param("roomId")), c.var.auth.userId, { reason });
   });
 
   app.post(`${V3}/join/:roomIdOrAlias`, auth, async (c) => {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
-    const roomId = await resolveRoomIdOrAlias(hs, c.req.param("roomIdOrAlias"));
-    return await join(roomId, c.var.auth.userId, reason);
+    const target = await resolveJoinTarget(hs, c.req.param("roomIdOrAlias"));
+    return await join(target.roomId, c.var.auth.userId, {
+      reason,
+      servers: [...viaServers(c), ...target.servers],
+    });
   });
 
   app.post(`${V3}/knock/:roomIdOrAlias`, auth, async (c) => {

@@ -33,7 +33,12 @@
  */
 
 import { checkAuth, checkAuthEvents } from "../../federation/auth_rules.ts";
-import { BuildEventError, buildPdu, type EventTemplate } from "../../federation/build_event.ts";
+import {
+  BuildEventError,
+  buildPdu,
+  buildUnsignedPdu,
+  type EventTemplate,
+} from "../../federation/build_event.ts";
 import {
   roomVersion as roomVersionOf,
   type RoomVersionRules,
@@ -119,7 +124,15 @@ export interface SendEventOptions {
 /** What to admit, and how (see the module documentation). */
 export type AdmitInput =
   | { mode: "local"; roomId: string; template: EventTemplate; txn?: Txn }
-  | { mode: "remote"; event: RoomEvent }
+  | {
+    mode: "remote";
+    event: RoomEvent;
+    /**
+     * Relay it to the room's other servers (the resident server of a `send_join`,
+     * `send_leave` or `send_knock`): this server, not its origin, tells the room.
+     */
+    relayFrom?: string;
+  }
   | { mode: "outlier"; room: RoomRecord; events: readonly RoomEvent[] }
   | {
     mode: "backfill";
@@ -199,6 +212,8 @@ interface Decision {
   rejected: string | null;
   softFailed: boolean;
   txn?: Txn;
+  /** For a remote event this server relays to the room: the server it came from. */
+  relayFrom?: string;
   /** For backfill: the timeline position (negative) and the counter behind it. */
   backfill?: { pos: number; counter: number };
 }
@@ -253,7 +268,7 @@ export class EventPipeline {
         return [{ stored, outcome: "accepted" }];
       }
       case "remote":
-        return [await this.#admitRemote(input.event)];
+        return [await this.#admitRemote(input.event, input.relayFrom)];
       case "outlier":
         return await this.#admitOutliers(input.room, input.events);
       case "backfill":
@@ -349,6 +364,58 @@ export class EventPipeline {
     this.#cache.delete(roomId);
   }
 
+  /**
+   * An unsigned event for another server to complete (`make_join`, `make_leave`,
+   * `make_knock`): built on the room's forward extremities and current state, after checking
+   * that the auth rules would allow it there.
+   *
+   * @throws {MatrixError} M_NOT_FOUND for an unknown room, M_FORBIDDEN with the auth rules'
+   *   reason
+   */
+  async draft(
+    roomId: string,
+    template: EventTemplate,
+  ): Promise<{ pdu: JsonObject; rules: RoomVersionRules }> {
+    return await this.#withLock(roomId, async () => {
+      let ctx = await this.#cache.get(roomId);
+      if (ctx) ctx = await this.#settle(roomId, ctx);
+      if (!ctx) throw notFound(`Room ${roomId} is not known to this server`);
+      const { rules, state } = ctx;
+      const lookup = await authLookup(this.#deps.rooms, state, { ...template, rules });
+      const originServerTs = Date.now();
+      let pdu: JsonObject;
+      try {
+        pdu = buildUnsignedPdu(template, {
+          rules,
+          roomId,
+          origin: serverNameOf(template.sender) ?? this.#deps.serverName,
+          prevEvents: ctx.extremities,
+          state: lookup.get,
+          originServerTs,
+        });
+      } catch (err) {
+        throw buildError(err);
+      }
+      const trial: RoomEvent = {
+        eventId: "$draft",
+        roomId,
+        type: template.type,
+        stateKey: template.stateKey,
+        sender: template.sender,
+        originServerTs,
+        depth: pdu.depth as number,
+        content: template.content,
+        prevEvents: ctx.extremities.map((e) => e.eventId),
+        authEvents: [],
+        redacts: undefined,
+        pdu,
+      };
+      const verdict = checkAuth(trial, lookup.get, rules);
+      if (!verdict.ok) throw forbidden(verdict.reason);
+      return { pdu, rules };
+    });
+  }
+
   /** The room's current forward extremities (for federation: `make_join`, catch-up). */
   async extremities(roomId: string): Promise<RoomEvent[] | null> {
     const ctx = await this.#cache.get(roomId);
@@ -412,7 +479,7 @@ export class EventPipeline {
     return await admitted.finish();
   }
 
-  async #admitRemote(event: RoomEvent): Promise<AdmitResult> {
+  async #admitRemote(event: RoomEvent, relayFrom?: string): Promise<AdmitResult> {
     const roomId = event.roomId;
     return await this.#withLock(roomId, async () => {
       const { rooms } = this.#deps;
@@ -447,6 +514,7 @@ export class EventPipeline {
         deltaBase: before.deltaBase,
         rejected,
         softFailed,
+        relayFrom,
       });
       return await admitted.finish();
     });
@@ -816,14 +884,18 @@ export class EventPipeline {
     const memberChange = changes.some((c) => c.key.startsWith(MEMBER_PREFIX));
     let remoteServers = memberChange ? undefined : ctx?.remoteServers;
     let destinations: string[] = [];
-    if (timeline && d.mode === "local" && this.#deps.outbox) {
-      remoteServers ??= await this.#remoteServersOf(current);
+    const sends = d.mode === "local" || d.relayFrom !== undefined;
+    if (timeline && sends && this.#deps.outbox) {
+      remoteServers ??= await this.#remoteServersOf(current, event);
       const out = new Set(remoteServers);
       if (memberChange) {
         // The servers that were in the room hear of the change too (a kick, a leave).
-        for (const s of ctx?.remoteServers ?? await this.#remoteServersOf(stateBefore)) out.add(s);
+        for (const s of ctx?.remoteServers ?? await this.#remoteServersOf(stateBefore, event)) {
+          out.add(s);
+        }
       }
       out.delete(serverName);
+      if (d.relayFrom !== undefined) out.delete(d.relayFrom);
       destinations = [...out].sort();
     }
     // Very large state changes (a join to a big room, a merge) are written ahead.
@@ -974,7 +1046,7 @@ export class EventPipeline {
   }
 
   /** Servers other than this one with a joined member in `state`. */
-  async #remoteServersOf(state: StateMap): Promise<Set<string>> {
+  async #remoteServersOf(state: StateMap, pending: RoomEvent): Promise<Set<string>> {
     const { rooms, serverName } = this.#deps;
     const ids: string[] = [];
     for (const [key, id] of state) {
@@ -984,7 +1056,10 @@ export class EventPipeline {
     }
     const out = new Set<string>();
     if (ids.length === 0) return out;
-    const events = await rooms.events(ids);
+    const events = await rooms.events(ids.filter((id) => id !== pending.eventId));
+    if (ids.includes(pending.eventId)) {
+      events.set(pending.eventId, { event: pending } as StoredEvent);
+    }
     for (const stored of events.values()) {
       const server = serverNameOf(stored.event.stateKey ?? "");
       if (server && stored.event.content.membership === "join") out.add(server);

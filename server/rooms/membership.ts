@@ -16,6 +16,11 @@ import { memberProfile } from "../store/profiles.ts";
 import { ContentionError } from "../store/turns.ts";
 import type { StoredEvent } from "./room_store.ts";
 import { roomKeys } from "./schema.ts";
+import {
+  candidateServers,
+  joinRemoteRoom,
+  queryRemoteAlias,
+} from "../federation/remote_membership.ts";
 
 /** A remote room or user: this server cannot reach other servers yet. */
 export function federationUnavailable(what: string): MatrixError {
@@ -38,14 +43,30 @@ export function roomIdParam(roomId: string): string {
  * @throws {MatrixError} 400 for malformed input, 404 for unknown aliases
  */
 export async function resolveRoomIdOrAlias(hs: Homeserver, target: string): Promise<string> {
+  return (await resolveJoinTarget(hs, target)).roomId;
+}
+
+/**
+ * A room ID and the servers that may know it, from a room ID or an alias (a remote alias is
+ * asked of its server over federation).
+ *
+ * @throws {MatrixError} 400 for malformed input, 404 for unknown aliases
+ */
+export async function resolveJoinTarget(
+  hs: Homeserver,
+  target: string,
+): Promise<{ roomId: string; servers: string[] }> {
   if (target.startsWith("#")) {
     if (!isValidRoomAlias(target)) throw invalidParam(`'${target}' is not a valid room alias`);
     const record = await hs.rooms.alias(target);
-    if (record) return record.roomId;
-    if (serverNameOf(target) !== hs.config.serverName) throw federationUnavailable(target);
+    if (record) return { roomId: record.roomId, servers: [] };
+    if (serverNameOf(target) !== hs.config.serverName) {
+      if (!hs.config.federation.enabled) throw federationUnavailable(target);
+      return await queryRemoteAlias(hs, target);
+    }
     throw notFound(`Room alias ${target} not found`);
   }
-  return roomIdParam(target);
+  return { roomId: roomIdParam(target), servers: [] };
 }
 
 /** Fails with 404 unless this server knows the room. */
@@ -97,17 +118,30 @@ export async function setMembership(
   }, { txn: change.txn });
 }
 
-/** Joins a local user to a known room (a no-op when already joined). */
+/**
+ * Joins a local user to a room (a no-op when already joined). A room this server is not in
+ * (unknown, or no local member left) is joined over federation through `servers` and the
+ * room ID's server.
+ */
 export async function joinRoom(
   hs: Homeserver,
   roomId: string,
   userId: string,
-  options: { reason?: string } = {},
+  options: { reason?: string; servers?: readonly string[] } = {},
 ): Promise<void> {
-  await requireRoom(hs, roomId);
   const current = await hs.rooms.membership(roomId, userId);
   if (current?.membership === "join") return;
   if (current?.membership === "ban") throw forbidden("You are banned from this room");
+  if (hs.config.federation.enabled && !(await hasLocalMember(hs, roomId))) {
+    const servers = candidateServers(hs, roomId, options.servers ?? []);
+    if (servers.length > 0) {
+      const content: JsonObject = { ...await memberProfile(hs, userId) };
+      if (options.reason !== undefined) content.reason = options.reason;
+      await joinRemoteRoom(hs, { roomId, userId, servers, content });
+      return;
+    }
+  }
+  await requireRoom(hs, roomId);
   await setMembership(hs, {
     roomId,
     sender: userId,
@@ -115,6 +149,15 @@ export async function joinRoom(
     membership: "join",
     reason: options.reason,
   });
+}
+
+/** Is one of this server's users joined to the room (so its copy of the room is live)? */
+async function hasLocalMember(hs: Homeserver, roomId: string): Promise<boolean> {
+  if (!(await hs.rooms.head(roomId))) return false;
+  const entries = await hs.rooms.currentStateEntries(roomId, "m.room.member");
+  return entries.some((e) =>
+    e.entry.membership === "join" && serverNameOf(e.stateKey) === hs.config.serverName
+  );
 }
 
 /** Marks a room the user has left as forgotten (it disappears from their lists and sync). */

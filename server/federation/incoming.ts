@@ -1,0 +1,212 @@
+/**
+ * PDUs from other servers, walked through the spec's "Checks performed on receipt of a PDU":
+ * the room must be known here and its ACL must admit the origin and the sender's server; then
+ * format, signatures and content hash (`federation/pdu_checks.ts`); then the pipeline's
+ * `remote` mode (auth events, state before, current state). Events the PDU refers to and this
+ * server lacks are fetched from the origin first: auth chains with `/event_auth`, gaps with
+ * `/get_missing_events` (bounded, so a hostile peer cannot make us fetch without end).
+ *
+ * @module
+ */
+
+import { checkPdu, type KeyLookup, type PduCheck } from "../../federation/pdu_checks.ts";
+import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
+import { serverNameOf } from "../../federation/identifiers.ts";
+import { serverAllowedByAcl } from "../../federation/server_acl.ts";
+import type { RoomEvent } from "../../federation/types.ts";
+import type { Homeserver } from "../homeserver.ts";
+import { type AdmitResult, MissingEventsError } from "../rooms/event_pipeline.ts";
+import type { RoomRecord } from "../rooms/schema.ts";
+
+/** Events fetched at most to fill the gaps before one received PDU. */
+const MAX_FETCHED_PER_PDU = 200;
+/** Events asked for per `/get_missing_events` call. */
+const MISSING_EVENTS_LIMIT = 20;
+
+/** Why a PDU was not accepted (the per-PDU `error` of a transaction's answer). */
+export class PduError extends Error {
+  readonly code = "M_BAD_PDU";
+  constructor(message: string) {
+    super(message);
+    this.name = "PduError";
+  }
+}
+
+/** The key lookup the PDU checks use: the key ring, with validity where the version asks. */
+export function keyLookup(hs: Homeserver): KeyLookup {
+  return (serverName, keyId, atTs) =>
+    hs.federation.keys.verifyKey(serverName, keyId, {
+      atTs: atTs > 0 ? atTs : undefined,
+      enforceValidity: atTs > 0,
+    });
+}
+
+/** Checks a PDU's format, signatures and hash for a room of version `rules`. */
+export function checkIncomingPdu(
+  hs: Homeserver,
+  json: unknown,
+  options: { rules: RoomVersionRules; roomId?: string },
+): Promise<PduCheck> {
+  return checkPdu(json, options.rules, { keys: keyLookup(hs), roomId: options.roomId });
+}
+
+/** Is `server` allowed by the room's current server ACL? */
+export async function aclAllows(hs: Homeserver, roomId: string, server: string): Promise<boolean> {
+  const acl = await hs.rooms.currentStateEvent(roomId, "m.room.server_acl", "");
+  if (!acl) return true;
+  return serverAllowedByAcl(acl.event.content, server);
+}
+
+/** Receives one PDU of a transaction (or a `send_join`-like endpoint) from `origin`. */
+export class IncomingPdus {
+  readonly #hs: Homeserver;
+
+  constructor(hs: Homeserver) {
+    this.#hs = hs;
+  }
+
+  /**
+   * Checks and admits one PDU sent by `origin`. Resolves with the admission, or throws a
+   * {@link PduError} saying why the PDU was dropped.
+   */
+  async receive(
+    origin: string,
+    json: unknown,
+    options: { relay?: boolean } = {},
+  ): Promise<AdmitResult> {
+    const hs = this.#hs;
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      throw new PduError("A PDU must be a JSON object");
+    }
+    const roomId = (json as Record<string, unknown>).room_id;
+    if (typeof roomId !== "string") throw new PduError("The PDU has no room_id");
+    const room = await hs.rooms.room(roomId);
+    if (!room || !(await hs.rooms.head(roomId))) {
+      throw new PduError(`This server is not in room ${roomId}`);
+    }
+    const rules = roomVersion(room.roomVersion)!;
+    if (!(await aclAllows(hs, roomId, origin))) {
+      throw new PduError(`The room's server ACL denies ${origin}`);
+    }
+    const checked = await checkIncomingPdu(hs, json, { rules, roomId });
+    if (!checked.ok) throw new PduError(checked.reason);
+    const event = checked.event;
+    const senderServer = serverNameOf(event.sender)!;
+    if (senderServer !== origin && !(await aclAllows(hs, roomId, senderServer))) {
+      throw new PduError(`The room's server ACL denies ${senderServer}`);
+    }
+    return await this.admit(origin, event, { room, rules, relay: options.relay });
+  }
+
+  /**
+   * Admits a checked event, fetching from `origin` the auth and prev events this server
+   * lacks.
+   */
+  async admit(
+    origin: string,
+    event: RoomEvent,
+    options: { room: RoomRecord; rules: RoomVersionRules; relay?: boolean },
+  ): Promise<AdmitResult> {
+    const budget = { left: MAX_FETCHED_PER_PDU };
+    return await this.#admitFetching(origin, event, options, budget, 0);
+  }
+
+  async #admitFetching(
+    origin: string,
+    event: RoomEvent,
+    options: { room: RoomRecord; rules: RoomVersionRules; relay?: boolean },
+    budget: { left: number },
+    depth: number,
+  ): Promise<AdmitResult> {
+    const pipeline = this.#hs.pipeline;
+    const relayFrom = options.relay ? origin : undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const [result] = await pipeline.admit({ mode: "remote", event, relayFrom });
+        return result;
+      } catch (err) {
+        if (!(err instanceof MissingEventsError)) throw err;
+        if (budget.left <= 0 || depth > 5) {
+          throw new PduError(`Cannot fetch the events it refers to: ${err.message}`);
+        }
+        if (err.kind === "auth_events") {
+          await this.#fetchAuthChain(origin, event, options, budget);
+        } else {
+          await this.#fetchMissing(origin, event, options, budget, depth);
+        }
+      }
+    }
+    throw new PduError("Its prev_events and auth_events could not all be fetched");
+  }
+
+  /** Fetches the event's auth chain and stores what is new as outliers. */
+  async #fetchAuthChain(
+    origin: string,
+    event: RoomEvent,
+    options: { room: RoomRecord; rules: RoomVersionRules },
+    budget: { left: number },
+  ): Promise<void> {
+    const hs = this.#hs;
+    const res = await hs.federation.client.request(origin, {
+      method: "GET",
+      path: `/_matrix/federation/v1/event_auth/${encodeURIComponent(event.roomId)}/${
+        encodeURIComponent(event.eventId)
+      }`,
+    });
+    const chain = (res.json as { auth_chain?: unknown })?.auth_chain;
+    if (res.status !== 200 || !Array.isArray(chain)) {
+      throw new PduError(`${origin} did not give the event's auth chain (${res.status})`);
+    }
+    const events: RoomEvent[] = [];
+    for (const pdu of chain.slice(0, Math.max(0, budget.left))) {
+      const checked = await checkIncomingPdu(hs, pdu, {
+        rules: options.rules,
+        roomId: event.roomId,
+      });
+      if (checked.ok) events.push(checked.event);
+    }
+    budget.left -= chain.length;
+    await hs.pipeline.admit({ mode: "outlier", room: options.room, events });
+  }
+
+  /** Fills the gap before `event` with `/get_missing_events`, oldest first. */
+  async #fetchMissing(
+    origin: string,
+    event: RoomEvent,
+    options: { room: RoomRecord; rules: RoomVersionRules },
+    budget: { left: number },
+    depth: number,
+  ): Promise<void> {
+    const hs = this.#hs;
+    const earliest = (await hs.pipeline.extremities(event.roomId))?.map((e) => e.eventId) ?? [];
+    const res = await hs.federation.client.request(origin, {
+      method: "POST",
+      path: `/_matrix/federation/v1/get_missing_events/${encodeURIComponent(event.roomId)}`,
+      body: {
+        earliest_events: earliest,
+        latest_events: [event.eventId],
+        limit: Math.min(MISSING_EVENTS_LIMIT, budget.left),
+        min_depth: 0,
+      },
+    });
+    const list = (res.json as { events?: unknown })?.events;
+    if (res.status !== 200 || !Array.isArray(list)) {
+      throw new PduError(`${origin} did not give the missing events (${res.status})`);
+    }
+    budget.left -= list.length;
+    const events: RoomEvent[] = [];
+    for (const pdu of list.slice(0, MISSING_EVENTS_LIMIT)) {
+      const checked = await checkIncomingPdu(hs, pdu, {
+        rules: options.rules,
+        roomId: event.roomId,
+      });
+      if (checked.ok) events.push(checked.event);
+    }
+    if (events.length === 0) throw new PduError("The origin has none of the missing events");
+    events.sort((a, b) => a.depth - b.depth);
+    for (const missing of events) {
+      if (missing.eventId === event.eventId) continue;
+      await this.#admitFetching(origin, missing, options, budget, depth + 1);
+    }
+  }
+}

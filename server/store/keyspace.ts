@@ -424,9 +424,9 @@ export const KEY_PREFIXES = {
     description: '["fed_destination", destination, ...] -> retry state, transaction in flight',
   },
   fed_txn: {
-    owner: "server/federation/",
+    owner: "server/federation/transactions.ts",
     area: "federation",
-    description: '["fed_txn", origin, ...] -> inbound transaction idempotency (planned)',
+    description: '["fed_txn", origin, txnId] -> the answer given to an inbound transaction',
   },
 } as const satisfies Record<string, KeyPrefixInfo>;
 

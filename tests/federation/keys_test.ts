@@ -214,6 +214,11 @@ Deno.test({
       }, b.hs.signingKey);
       const otherBody = await federationFetch(client, a, putPath, signedBody, { pdus: [1] });
       assertEquals(otherBody.status, 401);
+      // Bodies are bounded before anything else is done with them.
+      const huge = await federationFetch(client, a, putPath, signedBody, {
+        pdus: ["x".repeat(9 * 1024 * 1024)],
+      });
+      assertEquals([huge.status, huge.json.errcode], [413, "M_TOO_LARGE"]);
       // The version endpoint needs no signature.
       const version = await federationFetch(client, a, "/_matrix/federation/v1/version");
       assertEquals(version.json, { server: { name: "gemeng", version: "0.1.0" } });

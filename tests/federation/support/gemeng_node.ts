@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SigningKey } from "../../../crypto/signing.ts";
 import { resolveConfig } from "../../../server/config.ts";
 import { Homeserver } from "../../../server/homeserver.ts";
 import { TEST_CONFIG, TEST_PASSWORD_COST } from "../../support/test_server.ts";
@@ -70,38 +71,66 @@ export interface GemengNodeOptions {
   federationPort?: number;
   /** The server name (default `127.0.0.1:<federation port>`). */
   serverName?: string;
+  /** The signing key (to restart a node on an in-memory KV as the same server). */
+  signingKey?: SigningKey;
 }
 
 /** Starts a node (see the module comment); remember to `close()` it. */
 export async function startGemengNode(options: GemengNodeOptions = {}): Promise<GemengNode> {
   const ca = await testCa();
-  const fedPort = options.federationPort ?? freePort();
-  const serverName = options.serverName ?? `127.0.0.1:${fedPort}`;
-  const raw = merge(
-    merge(TEST_CONFIG as Table, {
-      server_name: serverName,
-      data_dir: options.dataDir ?? "./unused",
-      federation: {
-        listen: `127.0.0.1:${fedPort}`,
-        tls_cert: ca.certFile,
-        tls_key: ca.keyFile,
-        trusted_ca: [ca.caFile],
-        allow_private_addresses: true,
-      },
-    }),
-    options.config ?? {},
-  );
-  const config = resolveConfig(raw);
   let ownKv: Deno.Kv | undefined;
   let kv = options.kv;
   if (!kv && !options.dataDir) kv = ownKv = await Deno.openKv(":memory:");
-  const hs = await Homeserver.open(config, { kv, passwordCost: TEST_PASSWORD_COST });
-  const server = hs.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    federation: { hostname: "127.0.0.1", port: fedPort },
-  });
-  const baseUrl = `http://127.0.0.1:${server.addr.port}`;
+  // A port found free can be taken by another test process before we bind it: try again.
+  for (let attempt = 1;; attempt++) {
+    const fedPort = options.federationPort ?? freePort();
+    const serverName = options.serverName ?? `127.0.0.1:${fedPort}`;
+    const config = resolveConfig(merge(
+      merge(TEST_CONFIG as Table, {
+        server_name: serverName,
+        data_dir: options.dataDir ?? "./unused",
+        federation: {
+          listen: `127.0.0.1:${fedPort}`,
+          tls_cert: ca.certFile,
+          tls_key: ca.keyFile,
+          trusted_ca: [ca.caFile],
+          allow_private_addresses: true,
+        },
+      }),
+      options.config ?? {},
+    ));
+    const hs = await Homeserver.open(config, {
+      kv,
+      passwordCost: TEST_PASSWORD_COST,
+      signingKey: options.signingKey,
+    });
+    try {
+      const server = hs.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        federation: { hostname: "127.0.0.1", port: fedPort },
+      });
+      return nodeOf(hs, serverName, fedPort, server.addr.port, ownKv);
+    } catch (err) {
+      await hs.close();
+      const retry = err instanceof Deno.errors.AddrInUse && attempt < 5 &&
+        options.federationPort === undefined;
+      if (!retry) {
+        ownKv?.close();
+        throw err;
+      }
+    }
+  }
+}
+
+function nodeOf(
+  hs: Homeserver,
+  serverName: string,
+  fedPort: number,
+  httpPort: number,
+  ownKv: Deno.Kv | undefined,
+): GemengNode {
+  const baseUrl = `http://127.0.0.1:${httpPort}`;
 
   async function request(
     method: string,

@@ -53,24 +53,38 @@ export async function startSynapse(
   options: { extraConfigYaml?: string; logLevel?: string } = {},
 ): Promise<SynapsePeer> {
   const ca = await testCa();
-  const workdir = await Deno.makeTempDir({ prefix: "gemeng-synapse-" });
-  const port = freePort();
-  const tlsPort = freePort();
-  const serverName = `127.0.0.1:${tlsPort}`;
-  const env: Record<string, string> = {
-    TLS_PORT: String(tlsPort),
-    TLS_CERT: ca.certFile,
-    TLS_KEY: ca.keyFile,
-    FEDERATION_CA: ca.caFile,
-    LOG_LEVEL: options.logLevel ?? "INFO",
-    PRESENCE: "0",
-  };
-  if (options.extraConfigYaml) {
-    const extra = `${workdir}/extra.yaml`;
-    await Deno.writeTextFile(extra, options.extraConfigYaml);
-    env.EXTRA_CONFIG = extra;
+  let workdir = "";
+  let port = 0;
+  let serverName = "";
+  // Ports found free can be taken by another test process before Synapse binds them.
+  for (let attempt = 1;; attempt++) {
+    workdir = await Deno.makeTempDir({ prefix: "gemeng-synapse-" });
+    port = freePort();
+    const tlsPort = freePort();
+    serverName = `127.0.0.1:${tlsPort}`;
+    const env: Record<string, string> = {
+      TLS_PORT: String(tlsPort),
+      TLS_CERT: ca.certFile,
+      TLS_KEY: ca.keyFile,
+      FEDERATION_CA: ca.caFile,
+      LOG_LEVEL: options.logLevel ?? "INFO",
+      PRESENCE: "0",
+    };
+    if (options.extraConfigYaml) {
+      const extra = `${workdir}/extra.yaml`;
+      await Deno.writeTextFile(extra, options.extraConfigYaml);
+      env.EXTRA_CONFIG = extra;
+    }
+    try {
+      await run(`${PEERS_DIR}/start.sh`, [workdir, String(port), serverName], env);
+      break;
+    } catch (err) {
+      await run(`${PEERS_DIR}/stop.sh`, [workdir]).catch(() => "");
+      const log = await Deno.readTextFile(`${workdir}/homeserver.log`).catch(() => "");
+      const stdout = await Deno.readTextFile(`${workdir}/stdout.log`).catch(() => "");
+      if (attempt >= 3 || !/address already in use/i.test(log + stdout)) throw err;
+    }
   }
-  await run(`${PEERS_DIR}/start.sh`, [workdir, String(port), serverName], env);
   const clientUrl = `http://127.0.0.1:${port}`;
   const secret = (await Deno.readTextFile(`${workdir}/shared_secret`)).trim();
 

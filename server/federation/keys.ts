@@ -5,7 +5,9 @@
  * A key verifies an object signed at time `atTs` when `atTs` is within its validity: up to
  * `valid_until_ts` (capped at 7 days from the fetch) for a current key, up to `expired_ts` for
  * an old one. When the key is unknown, or known only with a validity that ends before `atTs`,
- * it is fetched again (at most once a minute per server, concurrent asks share one fetch).
+ * it is fetched again (concurrent asks share one fetch; at most one every 5 seconds per server,
+ * and after failures in a row 5 s doubling up to 5 minutes, so a flood of requests naming
+ * unknown keys or unreachable servers does not become a flood of fetches).
  * Request signatures need a current key (`verify_keys`), never an old one.
  *
  * `pinned_keys` replaces all of this for a server: only the pinned keys are accepted, and its
@@ -40,8 +42,10 @@ export const OWN_KEYS_VALIDITY_MS = 24 * 3600_000;
 export const MAX_KEYS_RESPONSE_BYTES = 32 * 1024;
 /** Keys kept per server at most (a hostile server could invent many). */
 const MAX_KEYS_PER_SERVER = 32;
-/** Least time between two fetches of one server's keys. */
-const REFETCH_INTERVAL_MS = 60_000;
+/** Least time between two fetches of one server's keys after a successful one. */
+const REFETCH_INTERVAL_MS = 5_000;
+/** After failures in a row: 5 s, doubling, at most this long between attempts. */
+const MAX_FAILURE_BACKOFF_MS = 5 * 60_000;
 const MAX_SERVERS_IN_MEMORY = 10_000;
 const MAX_VERIFIED = 20_000;
 const KEY_FETCH_TIMEOUT_MS = 15_000;
@@ -107,7 +111,7 @@ export class KeyRing {
   readonly #now: () => number;
   readonly #memory = new Map<string, StoredServerKeys>();
   readonly #inFlight = new Map<string, Promise<StoredServerKeys | null>>();
-  readonly #lastAttempt = new Map<string, number>();
+  readonly #attempts = new Map<string, { ts: number; failures: number }>();
   readonly #verified = new Set<string>();
   #ownJson: { json: Record<string, unknown>; madeTs: number } | null = null;
 
@@ -284,19 +288,28 @@ export class KeyRing {
     }
   }
 
-  /** Fetches the server's keys (one fetch at a time, at most one a minute), null on failure. */
+  /** Fetches the server's keys (one fetch at a time, rate-limited), null on failure. */
   #fetch(serverName: string): Promise<StoredServerKeys | null> {
     const pending = this.#inFlight.get(serverName);
     if (pending) return pending;
-    const last = this.#lastAttempt.get(serverName);
-    if (last !== undefined && this.#now() - last < REFETCH_INTERVAL_MS) {
-      return Promise.resolve(null);
+    const last = this.#attempts.get(serverName);
+    const wait = last === undefined
+      ? 0
+      : last.failures === 0
+      ? REFETCH_INTERVAL_MS
+      : Math.min(MAX_FAILURE_BACKOFF_MS, REFETCH_INTERVAL_MS * 2 ** (last.failures - 1));
+    if (last !== undefined && this.#now() - last.ts < wait) return Promise.resolve(null);
+    const attempt = { ts: this.#now(), failures: last?.failures ?? 0 };
+    this.#attempts.delete(serverName);
+    this.#attempts.set(serverName, attempt);
+    if (this.#attempts.size > MAX_SERVERS_IN_MEMORY) {
+      this.#attempts.delete(this.#attempts.keys().next().value!);
     }
-    this.#lastAttempt.set(serverName, this.#now());
-    if (this.#lastAttempt.size > MAX_SERVERS_IN_MEMORY) {
-      this.#lastAttempt.delete(this.#lastAttempt.keys().next().value!);
-    }
-    const fetching = this.#fetchNow(serverName).catch((err) => {
+    const fetching = this.#fetchNow(serverName).then((entry) => {
+      attempt.failures = 0;
+      return entry;
+    }, (err) => {
+      attempt.failures++;
       console.warn(`federation: cannot fetch the keys of ${serverName}: ${err.message ?? err}`);
       return null;
     }).finally(() => this.#inFlight.delete(serverName));

@@ -19,7 +19,8 @@ import { Notifier } from "./notifier.ts";
 import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { queuePdu } from "./federation/outbox.ts";
-import { federationClientTransport, FederationSender, pduLoader } from "./federation/sender.ts";
+import { FederationSender } from "./federation/sender.ts";
+import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
 import {

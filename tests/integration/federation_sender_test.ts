@@ -20,9 +20,11 @@ import {
   type EduSource,
   FederationSender,
   type FederationSenderOptions,
-  type TransactionBody,
-  type TransactionTransport,
 } from "../../server/federation/sender.ts";
+import type {
+  TransactionBody,
+  TransactionTransport,
+} from "../../server/federation/transaction_transport.ts";
 import type { JsonObject } from "../../federation/types.ts";
 
 const ORIGIN = "origin.test";

@@ -15,7 +15,10 @@ import {
   queuePdu,
   splitText,
 } from "../../server/federation/outbox.ts";
-import { federationClientTransport, pduLoader } from "../../server/federation/sender.ts";
+import {
+  federationClientTransport,
+  pduLoader,
+} from "../../server/federation/transaction_transport.ts";
 import { RoomStore } from "../../server/rooms/room_store.ts";
 import {
   type EventMeta,

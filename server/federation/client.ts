@@ -29,29 +29,38 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Why a request was not sent or got no usable answer. */
 export class FederationRequestError extends Error {
   /**
-   * @param code `SELF` (the destination is this server), `NOT_ALLOWED` (not on the `allow`
-   *   list), `BAD_DESTINATION` (not a server name), a {@link TransportError} code
-   *   (`PRIVATE_ADDRESS`, `UNRESOLVABLE`, `CONNECT`, `TIMEOUT`, `TOO_LARGE`, `BAD_RESPONSE`), or
-   *   `HTTP_ERROR` (see {@link FederationRequestError.status})
+   * `SELF` (the destination is this server), `NOT_ALLOWED` (not on the `allow` list),
+   * `BAD_DESTINATION` (not a server name), a {@link TransportError} code (`PRIVATE_ADDRESS`,
+   * `UNRESOLVABLE`, `CONNECT`, `TIMEOUT`, `TOO_LARGE`, `BAD_RESPONSE`), or `HTTP_ERROR` (see
+   * {@link FederationRequestError.status}).
+   */
+  readonly code: string;
+  /** The server asked. */
+  readonly destination: string;
+  /** The HTTP status, for `HTTP_ERROR`. */
+  readonly status?: number;
+  /** The answer's `errcode`, for `HTTP_ERROR` when it had one. */
+  readonly errcode?: string;
+
+  /**
+   * @param code see {@link FederationRequestError.code}
    * @param destination the server asked
    * @param message what happened
    * @param options the HTTP status and Matrix `errcode` of an error answer
    */
   constructor(
-    readonly code: string,
-    readonly destination: string,
+    code: string,
+    destination: string,
     message: string,
     options: { status?: number; errcode?: string } = {},
   ) {
     super(`${destination}: ${message}`);
     this.name = "FederationRequestError";
+    this.code = code;
+    this.destination = destination;
     this.status = options.status;
     this.errcode = options.errcode;
   }
-  /** The HTTP status, for `HTTP_ERROR`. */
-  readonly status?: number;
-  /** The answer's `errcode`, for `HTTP_ERROR` when it had one. */
-  readonly errcode?: string;
 }
 
 /** One outbound request. */

@@ -43,7 +43,6 @@ import {
   roomVersion as roomVersionOf,
   type RoomVersionRules,
 } from "../../federation/room_versions.ts";
-import { stateAfterEvent } from "../../federation/state_res/mod.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import {
   type JsonObject,
@@ -51,172 +50,38 @@ import {
   type StateMap,
   stateTupleKey,
 } from "../../federation/types.ts";
-import type { SigningKey } from "../../crypto/signing.ts";
 import { randomString } from "../../crypto/tokens.ts";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
-import type { Notifier } from "../notifier.ts";
-import type { StreamSequencer } from "../stream.ts";
-import { eventTerms, searchRemovals } from "../search/index.ts";
 import { SearchIndexer } from "../search/indexer.ts";
-import { getManyChunked } from "../store/kv_batch.ts";
-import { CommitDependencyError, CommitQueue, type CommitTicket } from "./commit_queue.ts";
-import {
-  currentStateMutations,
-  type CurrentStateUpdate,
-  eventMutations,
-  type Placement,
-  type RedactionTarget,
-  type StateChange,
-} from "./event_write.ts";
-import { authLookup, diffChanges, sortByAuth, sortByPrev } from "./admission.ts";
+import { CommitQueue } from "./commit_queue.ts";
+import { authLookup, sortByAuth, sortByPrev } from "./admission.ts";
 import { Mutations } from "./mutations.ts";
-import { checkLocalEvent, redactionAllowed } from "./policy.ts";
-import { type Lineage, RoomCache, type RoomContext } from "./room_cache.ts";
-import { encodePdu as encodeForRecord, type RoomStore, type StoredEvent } from "./room_store.ts";
+import { checkLocalEvent } from "./policy.ts";
+import { RoomCache, type RoomContext } from "./room_cache.ts";
+import { encodePdu as encodeForRecord, type StoredEvent } from "./room_store.ts";
 import {
   BACKFILL_COUNTER_KEY,
   type EventMeta,
   type EventRecord,
-  type MembershipRecord,
-  type RoomHead,
   roomKeys,
   type RoomRecord,
-  type StrippedStateEvent,
 } from "./schema.ts";
-import type { PreparedGroup } from "./state_store.ts";
 import { resolveRoomStates } from "./state_resolution.ts";
 import { Transactions } from "./transactions.ts";
+import { EventCommitter } from "./event_commit.ts";
+import type {
+  AdmitInput,
+  AdmitResult,
+  Admitted,
+  CommittedEvent,
+  PipelineDeps,
+  SendEventOptions,
+  StateReader,
+  Txn,
+} from "./pipeline_types.ts";
+import { MissingEventsError } from "./pipeline_types.ts";
 
-/** Queues an outbound PDU for other servers inside the event's own commit. */
-export type OutboxWriter = (
-  m: Mutations,
-  destinations: readonly string[],
-  item: { eventId: string; roomId: string; pos: number },
-) => void;
-
-/** What the pipeline needs from the server. */
-export interface PipelineDeps {
-  kv: Deno.Kv;
-  rooms: RoomStore;
-  stream: StreamSequencer;
-  notifier: Notifier;
-  serverName: string;
-  signingKey: SigningKey;
-  /** Outbound federation queue (absent: the room stays local). */
-  outbox?: OutboxWriter;
-}
-
-/** Reads the state before the event being admitted (inside the room's lock). */
-export type StateReader = (type: string, stateKey: string) => Promise<StoredEvent | null>;
-
-/** A transaction of a local device. */
-export interface Txn {
-  deviceId: string;
-  txnId: string;
-}
-
-/** Options of {@link EventPipeline.sendEvent}. */
-export interface SendEventOptions {
-  /** The sending device's transaction: a repeat returns the first event. */
-  txn?: Txn;
-}
-
-/** What to admit, and how (see the module documentation). */
-export type AdmitInput =
-  | { mode: "local"; roomId: string; template: EventTemplate; txn?: Txn }
-  | {
-    mode: "remote";
-    event: RoomEvent;
-    /**
-     * Relay it to the room's other servers (the resident server of a `send_join`,
-     * `send_leave` or `send_knock`): this server, not its origin, tells the room.
-     */
-    relayFrom?: string;
-  }
-  | { mode: "outlier"; room: RoomRecord; events: readonly RoomEvent[] }
-  | {
-    mode: "backfill";
-    roomId: string;
-    events: readonly RoomEvent[];
-    /** The state before events whose prev_events are unknown (from `/state_ids`). */
-    stateBefore?: ReadonlyMap<string, StateMap>;
-  }
-  | {
-    mode: "join";
-    room: RoomRecord;
-    event: RoomEvent;
-    state: readonly RoomEvent[];
-    authChain: readonly RoomEvent[];
-  };
-
-/** What became of one event. */
-export type Outcome = "accepted" | "rejected" | "soft_failed" | "outlier" | "duplicate";
-
-/** One admitted event. */
-export interface AdmitResult {
-  stored: StoredEvent;
-  outcome: Outcome;
-}
-
-/** A committed event, as subscribers see it. */
-export interface CommittedEvent {
-  stored: StoredEvent;
-  outcome: Outcome;
-  /** Servers its PDU was queued for (local events in rooms with remote members). */
-  destinations: readonly string[];
-}
-
-/** Events an event refers to are not stored (or have no state): fetch them and retry. */
-export class MissingEventsError extends Error {
-  readonly code = "M_MISSING_EVENTS";
-  constructor(readonly missing: readonly string[], readonly kind: "prev_events" | "auth_events") {
-    super(`${kind} not known here: ${missing.slice(0, 5).join(", ")}`);
-    this.name = "MissingEventsError";
-  }
-}
-
-/** State types whose events become a new invitee's or knocker's stripped state. */
-const STRIPPED_STATE_TYPES = [
-  "m.room.create",
-  "m.room.name",
-  "m.room.avatar",
-  "m.room.topic",
-  "m.room.join_rules",
-  "m.room.canonical_alias",
-  "m.room.encryption",
-];
-
-/** The start of every m.room.member state tuple key. */
-const MEMBER_PREFIX = stateTupleKey("m.room.member", "");
-
-/** Current-state changes beyond this many are written ahead of the event's commit. */
-const INLINE_STATE_CHANGES = 300;
-
-/** An event whose commit is queued; `finish` awaits the commit, then publishes the event. */
-interface Admitted {
-  finish(): Promise<AdmitResult>;
-}
-
-/** How one event is committed (decided by the mode's checks). */
-interface Decision {
-  mode: AdmitInput["mode"];
-  room: RoomRecord;
-  rules: RoomVersionRules;
-  newRoom: boolean;
-  placement: Placement;
-  stateBefore: StateMap;
-  /** The stored group of `stateBefore`, or null when it is new (a merge, a join). */
-  groupBefore: number | null;
-  /** For a new `stateBefore`: a group to store it as a delta against. */
-  deltaBase?: { group: number; state: StateMap };
-  rejected: string | null;
-  softFailed: boolean;
-  txn?: Txn;
-  /** For a remote event this server relays to the room: the server it came from. */
-  relayFrom?: string;
-  /** For backfill: the timeline position (negative) and the counter behind it. */
-  backfill?: { pos: number; counter: number };
-}
+export * from "./pipeline_types.ts";
 
 /** Admits events into rooms; one per server instance (`hs.pipeline`). */
 export class EventPipeline {
@@ -225,6 +90,7 @@ export class EventPipeline {
   readonly #commits: CommitQueue;
   readonly #transactions: Transactions;
   readonly #search: SearchIndexer;
+  readonly #committer: EventCommitter;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #subscribers: ((event: CommittedEvent) => void)[] = [];
   #backfillCounter: number | null = null;
@@ -235,6 +101,13 @@ export class EventPipeline {
     this.#commits = new CommitQueue(deps.kv);
     this.#transactions = new Transactions(deps.kv, deps.rooms);
     this.#search = new SearchIndexer(deps.kv, this.#commits);
+    this.#committer = new EventCommitter({
+      deps,
+      cache: this.#cache,
+      commits: this.#commits,
+      search: this.#search,
+      subscribers: this.#subscribers,
+    });
   }
 
   /** Writes what is still buffered (search postings); call before the KV closes. */
@@ -318,7 +191,7 @@ export class EventPipeline {
         creator: event.sender,
         createdTs: event.originServerTs,
       };
-      const admitted = await this.#commit(null, event, {
+      const admitted = await this.#committer.commit(null, event, {
         mode: "local",
         room,
         rules,
@@ -460,7 +333,7 @@ export class EventPipeline {
       let verdict = checkAuthEvents(event, authEvents, rules);
       if (verdict.ok) verdict = checkAuth(event, lookup.get, rules);
       if (!verdict.ok) throw forbidden(verdict.reason);
-      const admitted = await this.#commit(ctx, event, {
+      const admitted = await this.#committer.commit(ctx, event, {
         mode: "local",
         room: ctx.room,
         rules,
@@ -503,7 +376,7 @@ export class EventPipeline {
         if (!verdict.ok) softFailed = true;
       }
       if (rejected !== null) rejected = rejected.slice(0, 500);
-      const admitted = await this.#commit(ctx, event, {
+      const admitted = await this.#committer.commit(ctx, event, {
         mode: "remote",
         room: ctx.room,
         rules,
@@ -636,7 +509,7 @@ export class EventPipeline {
           before = { state: new Map(state), group: null };
         }
         const rejected = await this.#authorise(event, before.state, rules);
-        const admitted = await this.#commit(ctx, event, {
+        const admitted = await this.#committer.commit(ctx, event, {
           mode: "backfill",
           room: ctx.room,
           rules,
@@ -675,7 +548,7 @@ export class EventPipeline {
       if (existing && !existing.meta.outlier) return { stored: existing, outcome: "duplicate" };
       const reason = await this.#authorise(event, state, rules);
       if (reason !== null) throw forbidden(`The join event is not allowed: ${reason}`);
-      const admitted = await this.#commit(ctx, event, {
+      const admitted = await this.#committer.commit(ctx, event, {
         mode: "join",
         room: ctx?.room ?? room,
         rules,
@@ -758,335 +631,6 @@ export class EventPipeline {
     };
   }
 
-  /**
-   * Queues the commit of an event whose fate is decided and advances the room's context. The
-   * returned `finish` awaits the commit, then updates caches, the watermark and subscribers.
-   */
-  async #commit(ctx: RoomContext | null, event: RoomEvent, d: Decision): Promise<Admitted> {
-    const { kv, rooms, stream, serverName } = this.#deps;
-    const { room, rules, stateBefore } = d;
-    const roomId = room.roomId;
-    const isState = event.stateKey !== undefined;
-    const accepted = d.rejected === null;
-    const timeline = d.placement === "timeline" && accepted && !d.softFailed;
-    const prepared: PreparedGroup[] = [];
-
-    let groupBefore = d.groupBefore;
-    if (groupBefore === null && (stateBefore.size > 0 || event.type !== "m.room.create")) {
-      const p = await rooms.states.prepare(roomId, stateBefore, {
-        prev: d.deltaBase?.group ?? null,
-        prevState: d.deltaBase?.state,
-      });
-      prepared.push(p);
-      groupBefore = p.group;
-    }
-    let stateAfter = stateBefore;
-    let groupAfter = groupBefore;
-    if (accepted && isState) {
-      stateAfter = stateAfterEvent(stateBefore, event);
-      const p = await rooms.states.prepare(roomId, stateAfter, {
-        prev: groupBefore,
-        prevState: stateBefore,
-      });
-      prepared.push(p);
-      groupAfter = p.group;
-    }
-
-    // The room's head and current state after this event.
-    let extremities = ctx?.extremities ?? [];
-    let extremityGroups = ctx?.extremityGroups ?? new Map<string, number>();
-    let current = ctx?.state ?? new Map<string, string>();
-    let currentGroup = ctx?.head.stateGroup ?? groupAfter!;
-    let changes: StateChange[] = [];
-    if (timeline) {
-      const prevIds = new Set(event.prevEvents);
-      const kept = d.mode === "join" ? [] : extremities.filter((e) => !prevIds.has(e.eventId));
-      let referenced = false;
-      if (d.mode === "remote") {
-        referenced = (await kv.get(roomKeys.referenced(event.eventId))).versionstamp !== null;
-      }
-      extremities = referenced && kept.length > 0 ? kept : [...kept, event];
-      const groups = new Map<string, number>();
-      for (const e of extremities) {
-        groups.set(e.eventId, e === event ? groupAfter! : extremityGroups.get(e.eventId)!);
-      }
-      extremityGroups = groups;
-      const distinct = [...new Set(groups.values())];
-      if (d.mode === "local" || d.mode === "join" || !ctx) {
-        // A local event is built on the current state; a join starts the room's head.
-        current = stateAfter;
-        currentGroup = groupAfter!;
-        changes = d.mode === "local" && ctx
-          ? (isState ? [{ key: stateTupleKey(event.type, event.stateKey!), event }] : [])
-          : await diffChanges(rooms, ctx?.state ?? new Map(), stateAfter, event);
-      } else {
-        if (distinct.length === 1) {
-          currentGroup = distinct[0];
-          current = currentGroup === groupAfter
-            ? stateAfter
-            : await rooms.states.stateOf(currentGroup);
-        } else {
-          const states = await Promise.all(distinct.map((g) => rooms.states.stateOf(g)));
-          current = await resolveRoomStates(rooms, states, rules);
-          const p = await rooms.states.prepare(roomId, current, {
-            prev: groupAfter,
-            prevState: stateAfter,
-          });
-          prepared.push(p);
-          currentGroup = p.group;
-        }
-        if (current !== ctx.state) changes = await diffChanges(rooms, ctx.state, current, event);
-      }
-    }
-
-    // Reads for member changes and redactions (these events wait for the room's writes in
-    // flight, so the reads see them).
-    const previous = new Map<string, MembershipRecord>();
-    const memberKeys = changes.filter((c) => c.event?.type === "m.room.member" || c.event === null)
-      .map((c) => c.event?.stateKey ?? null).filter((k) => k !== null);
-    if (memberKeys.length > 0) {
-      const records = await getManyChunked<MembershipRecord>(
-        kv,
-        memberKeys.map((userId) => roomKeys.userRoom(userId, roomId)),
-      );
-      memberKeys.forEach((userId, i) => {
-        const value = records[i].value;
-        if (value) previous.set(userId, value);
-      });
-    }
-    let redactionTarget: RedactionTarget | null = null;
-    let redactionApplies = true;
-    if (event.type === "m.room.redaction" && event.redacts !== undefined && accepted) {
-      const raw = await kv.get<EventRecord>(roomKeys.event(event.redacts));
-      const stored = raw.value ? await rooms.event(event.redacts) : null;
-      if (raw.value && stored && stored.event.roomId === roomId) {
-        if (d.mode !== "local") {
-          redactionApplies = await redactionAllowed(event, stored.event, {
-            state: this.#reader(stateBefore),
-            rules,
-          });
-        }
-        const targetPos = stored.meta.pos;
-        let search: RedactionTarget["search"] = { set: [], remove: [] };
-        if (redactionApplies && targetPos !== null && eventTerms(stored.event)) {
-          // The target's postings may still be in memory: have them written, then rewrite.
-          await this.#search.flushThrough(targetPos);
-          search = await searchRemovals(kv, stored.event, targetPos);
-        }
-        redactionTarget = { stored, record: raw.value, search };
-      }
-    }
-    let strippedState: StrippedStateEvent[] | undefined;
-    const membership = event.type === "m.room.member" ? event.content.membership : undefined;
-    if (accepted && (membership === "invite" || membership === "knock")) {
-      strippedState = await this.#strippedState(stateAfter, event);
-    }
-    const memberChange = changes.some((c) => c.key.startsWith(MEMBER_PREFIX));
-    let remoteServers = memberChange ? undefined : ctx?.remoteServers;
-    let destinations: string[] = [];
-    const sends = d.mode === "local" || d.relayFrom !== undefined;
-    if (timeline && sends && this.#deps.outbox) {
-      remoteServers ??= await this.#remoteServersOf(current, event);
-      const out = new Set(remoteServers);
-      if (memberChange) {
-        // The servers that were in the room hear of the change too (a kick, a leave).
-        for (const s of ctx?.remoteServers ?? await this.#remoteServersOf(stateBefore, event)) {
-          out.add(s);
-        }
-      }
-      out.delete(serverName);
-      if (d.relayFrom !== undefined) out.delete(d.relayFrom);
-      destinations = [...out].sort();
-    }
-    // Very large state changes (a join to a big room, a merge) are written ahead.
-    let current_: CurrentStateUpdate | null = timeline ? { changes, previous } : null;
-    const ahead = changes.length > INLINE_STATE_CHANGES ? changes.slice(INLINE_STATE_CHANGES) : [];
-
-    // From here to the queueing nothing awaits, so the lineage cannot end in between, except
-    // for the rare writes ahead, which do not depend on the lineage.
-    const lineage: Lineage = ctx?.lineage ?? this.#cache.newLineage();
-    if (!lineage.valid) throw earlierEventFailed();
-    let pos: number | null = null;
-    if (timeline) pos = stream.allocate();
-    else if (d.backfill && accepted) pos = d.backfill.pos;
-    const streamPos = timeline ? pos! : null;
-    const aheadRecords: MembershipRecord[] = [];
-    if (ahead.length > 0) {
-      try {
-        for (let i = 0; i < ahead.length; i += INLINE_STATE_CHANGES) {
-          const m = new Mutations();
-          aheadRecords.push(...currentStateMutations(m, roomId, {
-            changes: ahead.slice(i, i + INLINE_STATE_CHANGES),
-            previous,
-          }, pos!));
-          await this.#commits.commit(m);
-        }
-      } catch (err) {
-        if (streamPos !== null) stream.abandon(streamPos);
-        throw err;
-      }
-      current_ = { changes: changes.slice(0, INLINE_STATE_CHANGES), previous };
-      if (!lineage.valid) {
-        if (streamPos !== null) stream.abandon(streamPos);
-        throw earlierEventFailed();
-      }
-    }
-    const head: RoomHead | null = timeline
-      ? {
-        extremities: extremities.map((e) => e.eventId),
-        stateGroup: currentGroup,
-        lastPos: pos!,
-        maxDepth: Math.max(ctx?.head.maxDepth ?? 0, event.depth),
-      }
-      : null;
-    let ticket: CommitTicket;
-    let written: ReturnType<typeof eventMutations>;
-    try {
-      written = eventMutations(event, {
-        states: rooms.states,
-        room,
-        newRoom: d.newRoom,
-        placement: d.placement,
-        pos,
-        backfillCounter: d.backfill?.counter,
-        stateBefore,
-        groupBefore,
-        groupAfter,
-        prepared,
-        rejected: d.rejected,
-        softFailed: d.softFailed,
-        head,
-        current: current_,
-        redactionTarget,
-        redactionApplies,
-        strippedState,
-        txn: d.txn,
-        outbox: destinations.length > 0
-          ? (m, p) =>
-            this.#deps.outbox!(m, destinations, { eventId: event.eventId, roomId, pos: p })
-          : undefined,
-      });
-      const after = timeline ? lineage.tail ?? undefined : undefined;
-      ticket = this.#commits.enqueue(written.mutations, { after });
-    } catch (err) {
-      if (streamPos !== null) stream.abandon(streamPos);
-      throw err;
-    }
-    const { meta, redactedTarget } = written;
-    const membershipRecords = [...written.membershipRecords, ...aheadRecords];
-    if (timeline) {
-      this.#cache.advance(roomId, {
-        room,
-        rules,
-        head: head!,
-        extremities,
-        extremityGroups,
-        state: current,
-        lineage,
-        remoteServers,
-      }, ticket);
-      // Registered now, so these run in commit order: the indexer needs events in that order.
-      ticket.done.then(
-        () => {
-          this.#cache.settled(roomId, lineage, true);
-          this.#search.add(event, pos!);
-        },
-        () => this.#cache.settled(roomId, lineage, false),
-      );
-    }
-
-    const outcome: Outcome = d.rejected !== null
-      ? "rejected"
-      : d.softFailed
-      ? "soft_failed"
-      : "accepted";
-    const finish = async (): Promise<AdmitResult> => {
-      try {
-        await ticket.done;
-      } catch (err) {
-        if (streamPos !== null) stream.abandon(streamPos);
-        if (err instanceof CommitDependencyError) throw earlierEventFailed();
-        throw err;
-      }
-      // Committed: caches, watermark, subscribers.
-      const stored: StoredEvent = { event, meta, rules };
-      rooms.cacheEvent(stored);
-      if (d.newRoom) rooms.cacheRoom(room);
-      if (redactedTarget) rooms.cacheEvent(redactedTarget);
-      for (const p of prepared) rooms.states.committed(p);
-      if (!timeline) {
-        if (d.placement === "backfill" && accepted && pos !== null) this.#search.add(event, pos);
-        this.#publish({ stored, outcome, destinations });
-        return { stored, outcome };
-      }
-      const { notifier } = this.#deps;
-      const wake = new Set(notifier.listenersOf(roomId));
-      for (const record of membershipRecords) {
-        if (serverNameOf(record.userId) !== serverName) continue;
-        notifier.setMembership(roomId, record.userId, record.membership);
-        wake.add(record.userId);
-      }
-      for (const user of notifier.listenersOf(roomId)) wake.add(user);
-      stream.complete(pos!);
-      notifier.notifyUsers(wake, pos!);
-      this.#publish({ stored, outcome, destinations });
-      return { stored, outcome };
-    };
-    return { finish };
-  }
-
-  #publish(event: CommittedEvent): void {
-    for (const listener of this.#subscribers) {
-      try {
-        listener(event);
-      } catch (err) {
-        console.error("pipeline subscriber failed:", err);
-      }
-    }
-  }
-
-  /** Servers other than this one with a joined member in `state`. */
-  async #remoteServersOf(state: StateMap, pending: RoomEvent): Promise<Set<string>> {
-    const { rooms, serverName } = this.#deps;
-    const ids: string[] = [];
-    for (const [key, id] of state) {
-      if (!key.startsWith(MEMBER_PREFIX)) continue;
-      if (serverNameOf(key.slice(MEMBER_PREFIX.length)) === serverName) continue;
-      ids.push(id);
-    }
-    const out = new Set<string>();
-    if (ids.length === 0) return out;
-    const events = await rooms.events(ids.filter((id) => id !== pending.eventId));
-    if (ids.includes(pending.eventId)) {
-      events.set(pending.eventId, { event: pending } as StoredEvent);
-    }
-    for (const stored of events.values()) {
-      const server = serverNameOf(stored.event.stateKey ?? "");
-      if (server && stored.event.content.membership === "join") out.add(server);
-    }
-    return out;
-  }
-
-  async #strippedState(state: StateMap, event: RoomEvent): Promise<StrippedStateEvent[]> {
-    const ids = STRIPPED_STATE_TYPES.map((type) => state.get(stateTupleKey(type, "")));
-    const senderMember = state.get(stateTupleKey("m.room.member", event.sender));
-    ids.push(senderMember);
-    const present = ids.filter((id) => id !== undefined);
-    const events = await this.#deps.rooms.events(present);
-    const out: StrippedStateEvent[] = [];
-    for (const id of present) {
-      const stored = events.get(id);
-      if (!stored) continue;
-      out.push({
-        type: stored.event.type,
-        state_key: stored.event.stateKey ?? "",
-        sender: stored.event.sender,
-        content: stored.event.content,
-      });
-    }
-    return out;
-  }
-
   async #withLock<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#locks.get(roomId) ?? Promise.resolve();
     const run = previous.then(fn, fn);
@@ -1099,7 +643,6 @@ export class EventPipeline {
     }
   }
 }
-
 /** Adds an event record (split when large) to a write and returns it. */
 function writeEventRecord(m: Mutations, event: RoomEvent, meta: EventMeta): EventRecord {
   const encoded = encodeForRecord(event);
@@ -1117,15 +660,6 @@ function roomRules(room: RoomRecord): RoomVersionRules {
   const rules = roomVersionOf(room.roomVersion);
   if (!rules) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", "Unsupported room version");
   return rules;
-}
-
-/** An event of the room built before this one could not be stored. */
-function earlierEventFailed(): MatrixError {
-  return new MatrixError(
-    "M_UNKNOWN",
-    "An earlier event of this room could not be stored; try again",
-    { status: 500 },
-  );
 }
 
 function buildError(err: unknown): MatrixError {

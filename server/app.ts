@@ -53,6 +53,7 @@ import { keyRoutes } from "./federation/key_routes.ts";
 import { transactionRoutes } from "./federation/transactions.ts";
 import { membershipFederationRoutes } from "./federation/membership_routes.ts";
 import { roomEventRoutes } from "./federation/room_events.ts";
+import { directoryFederationRoutes } from "./federation/directory_routes.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -68,6 +69,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   transactionRoutes,
   membershipFederationRoutes,
   roomEventRoutes,
+  directoryFederationRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,

@@ -1,13 +1,16 @@
 /**
  * The room directory (spec: Client-Server API, "Room aliases", "Listing rooms"):
  * `PUT/GET/DELETE /directory/room/{roomAlias}`, `GET /rooms/{roomId}/aliases`,
- * `GET/PUT /directory/list/room/{roomId}` and `GET/POST /publicRooms` (this server's rooms
- * only).
+ * `GET/PUT /directory/list/room/{roomId}` and `GET/POST /publicRooms`. The listing of this
+ * server's published rooms ({@link publicRooms}) also answers other servers
+ * (`server/federation/directory_routes.ts`); `/publicRooms?server=other` asks that server over
+ * federation ({@link remotePublicRooms}), and a remote alias is resolved with the federation
+ * directory query.
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import {
   badJson,
   forbidden,
@@ -17,7 +20,9 @@ import {
   notFound,
 } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { optionalObject, optionalString } from "../http_util.ts";
+import { type JsonObject, optionalObject, optionalString } from "../http_util.ts";
+import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
+import { queryRemoteAlias } from "../federation/remote_membership.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { getUser } from "../store/accounts.ts";
 import { createAlias, deleteAlias, localAlias, setPublished } from "../rooms/aliases.ts";
@@ -66,6 +71,11 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(`${V3}/directory/room/:roomAlias`, async (c) => {
     const alias = c.req.param("roomAlias");
+    const server = serverNameOf(alias);
+    if (server !== undefined && server !== hs.config.serverName && hs.config.federation.enabled) {
+      const remote = await queryRemoteAlias(hs, alias);
+      return jsonResponse({ room_id: remote.roomId, servers: remote.servers });
+    }
     const record = await hs.rooms.alias(alias);
     if (!record) throw notFound(`Room alias ${alias} not found`);
     return jsonResponse({ room_id: record.roomId, servers: [hs.config.serverName] });
@@ -132,32 +142,32 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     return jsonResponse({});
   });
 
-  app.get(`${V3}/publicRooms`, async (c) => {
+  // Listing another server's rooms costs a federation request: only for users of this server.
+  const authForRemote: MiddlewareHandler<AppEnv> = (c, next) =>
+    isRemote(hs, c.req.query("server")) ? auth(c, next) : next();
+
+  app.get(`${V3}/publicRooms`, authForRemote, async (c) => {
     const limit = c.req.query("limit");
+    const options: PublicRoomsOptions = {
+      limit: limit === undefined ? undefined : parseLimit(limit),
+      since: c.req.query("since"),
+    };
+    const server = c.req.query("server");
     return jsonResponse(
-      await publicRooms(hs, {
-        limit: limit === undefined ? undefined : parseLimit(limit),
-        since: c.req.query("since"),
-        server: c.req.query("server"),
-      }),
+      isRemote(hs, server)
+        ? await remotePublicRooms(hs, server!, options)
+        : await publicRooms(hs, options),
     );
   });
 
   app.post(`${V3}/publicRooms`, auth, async (c) => {
     const body = await readBody(hs, c, { allowEmpty: true });
-    const filter = optionalObject(body, "filter");
-    const term = filter ? optionalString(filter, "generic_search_term") : undefined;
-    const limit = body.limit;
-    if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit))) {
-      throw badJson("'limit' must be an integer");
-    }
+    const options = publicRoomsBody(body);
+    const server = c.req.query("server");
     return jsonResponse(
-      await publicRooms(hs, {
-        limit: limit as number | undefined,
-        since: optionalString(body, "since"),
-        server: c.req.query("server"),
-        term,
-      }),
+      isRemote(hs, server)
+        ? await remotePublicRooms(hs, server!, options)
+        : await publicRooms(hs, options),
     );
   });
 
@@ -188,27 +198,79 @@ async function roomPower(hs: Homeserver, roomId: string) {
   };
 }
 
-/** The public room list (this server's published rooms), paginated by offset tokens. */
-async function publicRooms(
-  hs: Homeserver,
-  options: { limit?: number; since?: string; server?: string; term?: string },
-): Promise<Record<string, unknown>> {
-  if (options.server !== undefined && options.server !== hs.config.serverName) {
-    throw new MatrixError("M_UNKNOWN", `Listing rooms of ${options.server} needs federation`);
+/** What a `/publicRooms` request asks for (client or federation). */
+export interface PublicRoomsOptions {
+  /** Rooms per page (default 100, at most 500). */
+  limit?: number;
+  /** A `next_batch` or `prev_batch` of an earlier answer. */
+  since?: string;
+  /** `filter.generic_search_term`. */
+  term?: string;
+  /** `filter.room_types`: the room types to list (null: rooms without a type). */
+  roomTypes?: (string | null)[];
+}
+
+/** Most rooms one page holds. */
+const MAX_PUBLIC_ROOMS_PAGE = 500;
+/** Bytes of a remote server's `/publicRooms` answer read at most. */
+const MAX_REMOTE_LIST_BYTES = 4 * 1024 * 1024;
+/** Time a remote server has to list its rooms. */
+const REMOTE_LIST_TIMEOUT_MS = 20_000;
+
+function isRemote(hs: Homeserver, server: string | undefined): boolean {
+  return server !== undefined && server !== "" && server !== hs.config.serverName;
+}
+
+/**
+ * The options of a `POST /publicRooms` body (client or federation).
+ *
+ * @throws {MatrixError} M_BAD_JSON for fields of the wrong type
+ */
+export function publicRoomsBody(body: JsonObject): PublicRoomsOptions {
+  const filter = optionalObject(body, "filter");
+  const term = filter ? optionalString(filter, "generic_search_term") : undefined;
+  const limit = body.limit;
+  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit))) {
+    throw badJson("'limit' must be an integer");
   }
+  let roomTypes: (string | null)[] | undefined;
+  const types = filter?.room_types;
+  if (types !== undefined && types !== null) {
+    if (
+      !Array.isArray(types) || types.length > 100 ||
+      types.some((t) => t !== null && typeof t !== "string")
+    ) {
+      throw badJson("'filter.room_types' must be a list of room types or null");
+    }
+    roomTypes = types as (string | null)[];
+  }
+  return {
+    limit: limit as number | undefined,
+    since: optionalString(body, "since"),
+    term,
+    roomTypes,
+  };
+}
+
+/** The public room list of this server (its published rooms), paginated by offset tokens. */
+export async function publicRooms(
+  hs: Homeserver,
+  options: PublicRoomsOptions,
+): Promise<Record<string, unknown>> {
   const chunks: PublicRoomChunk[] = [];
   for await (const entry of hs.kv.list({ prefix: roomKeys.publicRooms() })) {
     const roomId = entry.key[1] as string;
     chunks.push(await describeRoom(hs, roomId));
   }
   const term = options.term?.toLowerCase().trim();
-  const matching = term
-    ? chunks.filter((room) =>
+  const types = options.roomTypes;
+  const matching = chunks.filter((room) =>
+    (!types || types.includes(room.room_type ?? null)) &&
+    (!term ||
       [room.name, room.topic, room.canonical_alias, room.room_id].some((text) =>
         text?.toLowerCase().includes(term)
-      )
-    )
-    : chunks;
+      ))
+  );
   matching.sort((a, b) =>
     b.num_joined_members - a.num_joined_members || (a.room_id < b.room_id ? -1 : 1)
   );
@@ -218,7 +280,7 @@ async function publicRooms(
     if (!match) throw invalidParam("'since' is not a token from a previous response");
     offset = Number(match[1]);
   }
-  const limit = Math.min(Math.max(options.limit ?? 100, 0), 500);
+  const limit = Math.min(Math.max(options.limit ?? 100, 0), MAX_PUBLIC_ROOMS_PAGE);
   const page = matching.slice(offset, offset + limit);
   const out: Record<string, unknown> = {
     chunk: page,
@@ -227,6 +289,101 @@ async function publicRooms(
   if (offset + limit < matching.length) out.next_batch = `p${offset + limit}`;
   if (offset > 0) out.prev_batch = `p${Math.max(0, offset - limit)}`;
   return out;
+}
+
+/**
+ * Another server's public room list, asked over federation (`GET` without a filter, `POST`
+ * with one). Its answer is hostile until checked: only well-formed rooms are passed on.
+ *
+ * @throws {MatrixError} M_INVALID_PARAM for a bad server name, M_UNKNOWN (502) when the server
+ *   cannot be reached or gives no list
+ */
+export async function remotePublicRooms(
+  hs: Homeserver,
+  server: string,
+  options: PublicRoomsOptions,
+): Promise<Record<string, unknown>> {
+  if (!isValidServerName(server)) throw invalidParam(`'server' is not a server name: ${server}`);
+  if (!hs.config.federation.enabled) {
+    throw new MatrixError("M_UNKNOWN", "Federation is not enabled on this server", {
+      status: 400,
+    });
+  }
+  const limit = options.limit === undefined
+    ? undefined
+    : Math.min(Math.max(options.limit, 0), MAX_PUBLIC_ROOMS_PAGE);
+  const filtered = options.term !== undefined || options.roomTypes !== undefined;
+  let res;
+  try {
+    res = await hs.federation.client.request(server, {
+      method: filtered ? "POST" : "GET",
+      path: "/_matrix/federation/v1/publicRooms",
+      query: filtered ? undefined : { limit, since: options.since },
+      body: filtered
+        ? {
+          limit,
+          since: options.since,
+          filter: {
+            generic_search_term: options.term,
+            room_types: options.roomTypes,
+          },
+        }
+        : undefined,
+      maxBytes: MAX_REMOTE_LIST_BYTES,
+      timeoutMs: REMOTE_LIST_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new MatrixError(
+      "M_UNKNOWN",
+      `${server} could not be reached: ${(err as Error).message}`,
+      {
+        status: 502,
+      },
+    );
+  }
+  const answer = res.json as Record<string, unknown> | null;
+  if (res.status !== 200 || !Array.isArray(answer?.chunk)) {
+    throw new MatrixError("M_UNKNOWN", `${server} did not list its rooms (${res.status})`, {
+      status: 502,
+    });
+  }
+  const chunk = answer.chunk.slice(0, MAX_PUBLIC_ROOMS_PAGE).map(checkedChunk)
+    .filter((room) => room !== null);
+  const out: Record<string, unknown> = { chunk };
+  for (const key of ["next_batch", "prev_batch"]) {
+    const value = answer[key];
+    if (typeof value === "string" && value.length <= 1000) out[key] = value;
+  }
+  const total = answer.total_room_count_estimate;
+  if (typeof total === "number" && Number.isSafeInteger(total) && total >= 0) {
+    out.total_room_count_estimate = total;
+  }
+  return out;
+}
+
+/** A remote server's room entry, kept only when well-formed (fields of the wrong type dropped). */
+function checkedChunk(value: unknown): PublicRoomChunk | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const room = value as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === "string" && v.length <= 2000 ? v : undefined;
+  const roomId = text(room.room_id);
+  if (!roomId?.startsWith("!")) return null;
+  const members = room.num_joined_members;
+  const chunk: PublicRoomChunk = {
+    room_id: roomId,
+    num_joined_members: typeof members === "number" && Number.isSafeInteger(members) &&
+        members >= 0
+      ? members
+      : 0,
+    world_readable: room.world_readable === true,
+    guest_can_join: room.guest_can_join === true,
+  };
+  const fields = ["name", "topic", "avatar_url", "canonical_alias", "join_rule", "room_type"];
+  for (const key of fields) {
+    const v = text(room[key]);
+    if (v !== undefined) (chunk as unknown as Record<string, string>)[key] = v;
+  }
+  return chunk;
 }
 
 async function describeRoom(hs: Homeserver, roomId: string): Promise<PublicRoomChunk> {

@@ -199,7 +199,14 @@ export class Homeserver {
     );
     this.#track(server);
     if (this.config.federation.enabled && !this.federation.listener) {
-      this.#track(this.federation.listen(this.fetch, options.federation));
+      // A caller that hears about the plain listener (the CLI) hears about this one too.
+      const announce = options.onListen &&
+        ((addr: Deno.NetAddr) =>
+          console.error(`gemeng federation listening on https://${addr.hostname}:${addr.port}/`));
+      this.#track(this.federation.listen(this.fetch, {
+        ...options.federation,
+        onListen: options.federation?.onListen ?? announce,
+      }));
     }
     return server;
   }

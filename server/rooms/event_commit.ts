@@ -12,6 +12,7 @@
 
 import { stateAfterEvent } from "../../federation/state_res/mod.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
+import { serverAllowedByAcl } from "../../federation/server_acl.ts";
 import { type RoomEvent, type StateMap, stateTupleKey } from "../../federation/types.ts";
 import { MatrixError } from "../errors.ts";
 import { eventTerms, searchRemovals } from "../search/index.ts";
@@ -238,6 +239,12 @@ export class EventCommitter {
       out.delete(serverName);
       if (d.relayFrom !== undefined) out.delete(d.relayFrom);
       destinations = [...out].sort();
+      // The room's server ACL holds both ways: denied servers get nothing from us.
+      const aclId = current.get(stateTupleKey("m.room.server_acl", ""));
+      if (aclId !== undefined && destinations.length > 0) {
+        const acl = aclId === event.eventId ? event : (await rooms.event(aclId))?.event;
+        if (acl) destinations = destinations.filter((s) => serverAllowedByAcl(acl.content, s));
+      }
     }
     // Very large state changes (a join to a big room, a merge) are written ahead.
     let current_: CurrentStateUpdate | null = timeline ? { changes, previous } : null;
@@ -293,6 +300,9 @@ export class EventCommitter {
         stateBefore,
         groupBefore,
         groupAfter,
+        roomState: timeline
+          ? { before: ctx?.head.stateGroup ?? groupBefore, after: currentGroup }
+          : undefined,
         prepared,
         rejected: d.rejected,
         softFailed: d.softFailed,

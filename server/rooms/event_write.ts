@@ -77,6 +77,11 @@ export interface EventWrite {
   stateBefore: StateMap;
   groupBefore: number | null;
   groupAfter: number | null;
+  /**
+   * For timeline events: the room's current state group before and after the event (they
+   * differ from the event's own groups when its branch is not the room's current state).
+   */
+  roomState?: { before: number | null; after: number };
   /** New state groups to write (the state before a merge, after the event, current state). */
   prepared: PreparedGroup[];
   rejected: string | null;
@@ -124,6 +129,12 @@ export function eventMutations(event: RoomEvent, w: EventWrite): Written {
     replacesState: tuple !== null && accepted ? stateBefore.get(tuple) ?? null : null,
   };
   if (w.softFailed) meta.softFailed = true;
+  if (w.roomState && w.roomState.before !== null && w.roomState.before !== meta.stateGroupBefore) {
+    meta.roomStateBefore = w.roomState.before;
+  }
+  if (w.roomState && w.roomState.after !== meta.stateGroup) {
+    meta.roomStateAfter = w.roomState.after;
+  }
   if (w.strippedState) meta.strippedState = w.strippedState;
   const m = new Mutations();
   const encoded = encodePdu(event);

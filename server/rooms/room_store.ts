@@ -48,6 +48,12 @@ export interface TimelineOptions {
   limit?: number;
 }
 
+/**
+ * The lowest timeline position: backfilled events take negative positions below every other
+ * (`event_pipeline.ts`), local and newly received ones positive stream positions.
+ */
+export const MIN_TIMELINE_POSITION = -Number.MAX_SAFE_INTEGER + 1;
+
 /** Most events kept parsed in memory. */
 const EVENT_CACHE_ENTRIES = 20_000;
 /**
@@ -222,19 +228,21 @@ export class RoomStore {
 
   /**
    * A room's timeline by stream position. Backwards (default) from `from` (exclusive, default
-   * the end) down to `to` (inclusive); forwards from `from` (exclusive) up to `to` (inclusive).
+   * the end) down to `to` (inclusive, default the oldest backfilled event); forwards from
+   * `from` (exclusive, default before the oldest) up to `to` (inclusive).
    */
   async timeline(roomId: string, options: TimelineOptions = {}): Promise<TimelineEntry[]> {
     const dir = options.dir ?? "b";
     const limit = options.limit ?? 50;
     const prefix = roomKeys.timelineOf(roomId);
+    // Backfilled events sit at negative positions: the default bounds include them.
     const selector: Deno.KvListSelector = dir === "f"
       ? {
-        start: [...prefix, (options.from ?? 0) + 1],
+        start: [...prefix, (options.from ?? MIN_TIMELINE_POSITION - 1) + 1],
         end: [...prefix, (options.to ?? Number.MAX_SAFE_INTEGER - 1) + 1],
       }
       : {
-        start: [...prefix, options.to ?? 0],
+        start: [...prefix, options.to ?? MIN_TIMELINE_POSITION],
         end: [...prefix, options.from ?? Number.MAX_SAFE_INTEGER],
       };
     const out: TimelineEntry[] = [];

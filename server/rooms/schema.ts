@@ -42,6 +42,16 @@ export interface EventMeta {
    * to clients, never built on.
    */
   softFailed?: boolean;
+  /**
+   * The room's current state group just before this timeline event, when it is not
+   * `stateGroupBefore` (the event's own branch): what sync shows as the state before it.
+   */
+  roomStateBefore?: number;
+  /**
+   * The room's current state group after this timeline event, when it is not `stateGroup`
+   * (a merge resolved the room's branches): the room's state at this position.
+   */
+  roomStateAfter?: number;
   /** True when the event is not part of the room's timeline (see `pos`). */
   outlier: boolean;
   /** For events sent by a local client with a transaction ID: the sending device and txn. */

@@ -241,7 +241,8 @@ export async function stateBeforeEvent(
 ): Promise<StateRef | null> {
   // The create event (no prev_events) has nothing before it; its stored group is its own.
   if (stored.event.prevEvents.length === 0) return { group: null, state: new Map() };
-  const group = stored.meta.stateGroupBefore;
+  // The room's state then, which is the event's own state unless it came on a side branch.
+  const group = stored.meta.roomStateBefore ?? stored.meta.stateGroupBefore;
   if (group === null) return null;
   return { group, state: await hs.rooms.states.stateOf(group) };
 }
@@ -266,7 +267,7 @@ export async function stateAtPosition(
     : await hs.rooms.timeline(roomId, { dir: "b", from: where.pos + 1, limit: 1 });
   if (!last) return { group: null, state: new Map() };
   const stored = await hs.rooms.event(last.eventId);
-  const group = stored?.meta.stateGroup ?? null;
+  const group = stored?.meta.roomStateAfter ?? stored?.meta.stateGroup ?? null;
   if (group === null) return { group: null, state: new Map() };
   return { group, state: await hs.rooms.states.stateOf(group) };
 }

@@ -197,10 +197,15 @@ async function computeSections(
     (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??
       await stateAtPosition(hs, roomId, { pos: firstPos - 1, head });
   // Not limited: the timeline's own state events cover the range, so only lazily loaded
-  // members are added (the since state = the start state marks nothing as changed).
+  // members are added (the since state = the start state marks nothing as changed), unless
+  // an event of the range came on a side branch (federation): then the room's state may have
+  // moved other than by the timeline's events.
+  const branched = page.events.some((e) =>
+    e.stored.meta.roomStateBefore !== undefined || e.stored.meta.roomStateAfter !== undefined
+  );
   const sinceState = full
     ? null
-    : page.limited
+    : page.limited || branched
     ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
     : start.state;
   const chosen = selectState(ctx, {

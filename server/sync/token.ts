@@ -5,6 +5,9 @@
  * `/messages`' `start`/`end`) uses the same form: its position `p` stands between the events
  * at positions `<= p` and `> p`, so a sync token is also a valid `/messages` `from`.
  *
+ * Backfilled events sit at negative positions, so a pagination token can hold one (`s-<n>`,
+ * read by {@link parsePaginationToken}); a sync token never does.
+ *
  * `server/e2ee/sync_fields.ts`' `streamPositionOf` reads the leading position of the same form.
  *
  * @module
@@ -43,7 +46,20 @@ export function parseSyncToken(text: string, name = "since"): SyncToken {
   return token;
 }
 
-/** A pagination token for a position. */
+/**
+ * Parses a pagination token (`/messages`' `from` and `to`): a sync token or a position token,
+ * negative positions included.
+ *
+ * @returns the position
+ * @throws {MatrixError} M_INVALID_PARAM for anything else
+ */
+export function parsePaginationToken(text: string, name: string): number {
+  const match = /^s-(\d{1,15})$/.exec(text);
+  if (match) return -Number(match[1]);
+  return parseSyncToken(text, name).pos;
+}
+
+/** A pagination token for a position (negative below the first stream position). */
 export function positionToken(pos: number): string {
-  return `s${Math.max(0, pos)}`;
+  return `s${pos}`;
 }

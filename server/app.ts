@@ -25,6 +25,7 @@ import { toDeviceRoutes } from "./client/to_device.ts";
 import { keyBackupRoutes } from "./client/key_backup.ts";
 import { mediaRoutes } from "./client/media.ts";
 import { mediaAdminRoutes } from "./admin/media_admin.ts";
+import { federationAdminRoutes } from "./admin/federation_admin.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -81,6 +82,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   keyBackupRoutes,
   mediaRoutes,
   mediaAdminRoutes,
+  federationAdminRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

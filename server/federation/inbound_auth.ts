@@ -103,6 +103,8 @@ export function requireServerAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
     );
     if (!valid) throw unauthorized("The X-Matrix signature does not match the request");
     c.set("fedRequest", { origin: auth.origin, content });
+    // It reached us, so it is up: end any backoff our sender holds against it.
+    hs.sender.destinationUp(auth.origin);
     await next();
   };
 }

@@ -14,6 +14,7 @@ import { RateLimiter } from "../rate_limit.ts";
 import { FederationClient } from "./client.ts";
 import { ServerDiscovery } from "./discovery.ts";
 import { KeyRing } from "./keys.ts";
+import { KeyRotationError, loadOldSigningKeys } from "./key_rotation.ts";
 import { HttpsTransport } from "./transport.ts";
 
 /** Requests per second (and burst) one origin server may make. */
@@ -104,12 +105,18 @@ export class FederationContext {
 
   /**
    * Reads the files the config names: `trusted_ca`, and the certificate and key when
-   * federation is enabled.
+   * federation is enabled; and the retired signing keys in `data_dir`, if any.
    *
    * @throws {ConfigError} naming the key of a file that cannot be read
    */
   async loadFiles(): Promise<void> {
     const federation = this.config.federation;
+    try {
+      this.keys.setOldVerifyKeys(await loadOldSigningKeys(this.config));
+    } catch (err) {
+      if (err instanceof KeyRotationError) throw new ConfigError("data_dir", err.message);
+      throw err;
+    }
     for (const path of federation.trustedCa) {
       const pem = await readFile("federation.trusted_ca", path);
       if (!pem.includes("-----BEGIN CERTIFICATE-----")) {

@@ -25,6 +25,7 @@ import { sha256 } from "../../crypto/hashes.ts";
 import { decodePublicKey, type SigningKey, verifyEd25519 } from "../../crypto/signing.ts";
 import {
   checkServerKeys,
+  type OldVerifyKey,
   publishedKeysJson,
   type TrustedKey,
 } from "../../federation/server_keys.ts";
@@ -114,10 +115,18 @@ export class KeyRing {
   readonly #attempts = new Map<string, { ts: number; failures: number }>();
   readonly #verified = new Set<string>();
   #ownJson: { json: Record<string, unknown>; madeTs: number } | null = null;
+  #oldKeys: Record<string, OldVerifyKey> = {};
 
   constructor(options: KeyRingOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Our retired keys (`key_rotation.ts`), published as `old_verify_keys`. */
+  setOldVerifyKeys(keys: Record<string, OldVerifyKey>): void {
+    const { [this.#options.signingKey.keyId]: _current, ...retired } = keys;
+    this.#oldKeys = retired;
+    this.#ownJson = null;
   }
 
   /** Our signed `/_matrix/key/v2/server` answer (remade hourly). */
@@ -128,6 +137,7 @@ export class KeyRing {
       serverName: this.#options.serverName,
       signingKey: this.#options.signingKey,
       validUntilTs: now + OWN_KEYS_VALIDITY_MS,
+      oldVerifyKeys: this.#oldKeys,
     });
     this.#ownJson = { json, madeTs: now };
     return json;
@@ -259,10 +269,15 @@ export class KeyRing {
   #fixedKeys(serverName: string): Map<string, TrustedKey> | null {
     if (serverName === this.#options.serverName) {
       const key = this.#options.signingKey;
-      return new Map([[key.keyId, {
-        publicKey: key.publicKey,
-        validUntilTs: Number.MAX_SAFE_INTEGER,
-      }]]);
+      const keys = new Map<string, TrustedKey>();
+      for (const [keyId, old] of Object.entries(this.#oldKeys)) {
+        const publicKey = decodePublicKey(old.key);
+        if (publicKey) {
+          keys.set(keyId, { publicKey, validUntilTs: old.expiredTs, expiredTs: old.expiredTs });
+        }
+      }
+      keys.set(key.keyId, { publicKey: key.publicKey, validUntilTs: Number.MAX_SAFE_INTEGER });
+      return keys;
     }
     const pinned = this.#options.pinnedKeys[serverName];
     if (!pinned) return null;

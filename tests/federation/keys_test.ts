@@ -12,6 +12,7 @@ import { SigningKey, signJson } from "../../crypto/signing.ts";
 import { signRequest } from "../../federation/request_auth.ts";
 import { checkServerKeys } from "../../federation/server_keys.ts";
 import { FederationRequestError } from "../../server/federation/client.ts";
+import { rotateSigningKey } from "../../server/federation/key_rotation.ts";
 import { type GemengNode, startGemengNode } from "./support/gemeng_node.ts";
 import { CA_MISSING, skipUnless, SYNAPSE_MISSING, testCa } from "./support/peers.ts";
 import { startSynapse } from "./support/synapse.ts";
@@ -409,6 +410,70 @@ Deno.test({
     } finally {
       await named.close();
       await other.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a rotated signing key stays published in old_verify_keys for what it signed",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const dataDir = await Deno.makeTempDir({ prefix: "gemeng-rotation-" });
+    let a = await startGemengNode({ dataDir });
+    const port = Number(a.serverName.split(":")[1]);
+    const oldKey = a.hs.signingKey;
+    const signedBefore = await signJson({ n: 1 }, a.serverName, oldKey);
+    await a.close();
+    const rotatedAt = Date.now();
+    const { retired, current } = await rotateSigningKey({ dataDir }, { now: rotatedAt });
+    assertEquals(retired, oldKey.keyId);
+    a = await startGemengNode({ dataDir, federationPort: port });
+    const c = await startGemengNode();
+    try {
+      assertEquals(a.hs.signingKey.keyId, current);
+      const keys = await c.hs.federation.keys.serverKeys(a.serverName);
+      assertEquals(keys.get(oldKey.keyId)?.expiredTs, rotatedAt);
+      assertEquals(keys.has(current), true);
+      const ring = c.hs.federation.keys;
+      // Signed before it was retired: valid; "signed" after: not.
+      const before = await ring.verifySignature(a.serverName, signedBefore, {
+        atTs: rotatedAt - 1000,
+      });
+      assertEquals(before, { valid: true, keyId: oldKey.keyId });
+      const after = await ring.verifySignature(a.serverName, signedBefore, {
+        atTs: rotatedAt + 1000,
+      });
+      assertEquals(after.valid, false);
+      // Requests need a current key: the retired one no longer authenticates them.
+      const signedWithOld = await signRequest({
+        method: "GET",
+        uri: "/_matrix/federation/v1/query/profile?user_id=%40x%3Ay",
+        origin: a.serverName,
+        destination: c.serverName,
+      }, oldKey);
+      const client = await caClient();
+      try {
+        const refused = await federationFetch(
+          client,
+          c,
+          "/_matrix/federation/v1/query/profile?user_id=%40x%3Ay",
+          signedWithOld,
+        );
+        assertEquals(refused.status, 401);
+      } finally {
+        client.close();
+      }
+      // And the server itself checks its own retired key the same way.
+      assertEquals(
+        (await a.hs.federation.keys.verifySignature(a.serverName, signedBefore, {
+          atTs: rotatedAt - 1000,
+        })).valid,
+        true,
+      );
+    } finally {
+      await a.close();
+      await c.close();
+      await Deno.remove(dataDir, { recursive: true });
     }
   },
 });

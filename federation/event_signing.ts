@@ -22,15 +22,15 @@ import type { JsonObject, JsonValue, PduJson } from "./types.ts";
  *   canonical JSON for the room version
  */
 export async function addPduSignature(
-  pdu: PduJson,
+  pdu: Readonly<Record<string, unknown>>,
   options: { rules: RoomVersionRules; origin: string; signingKey: SigningKey },
 ): Promise<PduJson> {
   const { rules } = options;
-  const redacted = redactPdu(pdu, rules);
+  const redacted = redactPdu(pdu as PduJson, rules);
   const signed = await signJson(redacted, options.origin, options.signingKey, {
     strict: rules.strictCanonicalJson,
   });
-  return { ...pdu, signatures: signed.signatures as unknown as JsonValue };
+  return { ...pdu as PduJson, signatures: signed.signatures as unknown as JsonValue };
 }
 
 /**

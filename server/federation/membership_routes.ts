@@ -13,6 +13,9 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { roomVersion } from "../../federation/room_versions.ts";
+import { addPduSignature } from "../../federation/event_signing.ts";
+import type { JsonObject, PduJson } from "../../federation/types.ts";
+import { powerView } from "../rooms/power.ts";
 import { badJson, forbidden, jsonResponse, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { AppEnv } from "../request_context.ts";
@@ -22,6 +25,66 @@ import { authChainOf, federationPdu, serversInRoom } from "./room_events.ts";
 
 const V1 = "/_matrix/federation/v1";
 const V2 = "/_matrix/federation/v2";
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * For a join to a restricted room (v8+) by a user who is neither invited nor joined: one of
+ * our joined users who may invite, to name in `join_authorised_via_users_server`, once the
+ * user is found joined to a room the join rules allow. Null when the join needs no
+ * authoriser.
+ *
+ * @throws {MatrixError} 400 M_UNABLE_TO_AUTHORISE_JOIN when no allowed room has the user
+ *   (as far as this server knows), M_UNABLE_TO_GRANT_JOIN when none of our users may invite
+ */
+async function restrictedJoinAuthoriser(
+  hs: Homeserver,
+  roomId: string,
+  userId: string,
+): Promise<string | null> {
+  const rules = await hs.rooms.rulesOf(roomId);
+  if (!rules?.restrictedJoins) return null;
+  const joinRules = await hs.rooms.currentStateEvent(roomId, "m.room.join_rules", "");
+  const rule = joinRules?.event.content.join_rule;
+  if (rule !== "restricted" && rule !== "knock_restricted") return null;
+  const current = await hs.rooms.membership(roomId, userId);
+  if (current?.membership === "join" || current?.membership === "invite") return null;
+  const allow = Array.isArray(joinRules!.event.content.allow) ? joinRules!.event.content.allow : [];
+  let allowed = false;
+  for (const entry of allow.slice(0, 50)) {
+    if (!isObject(entry) || entry.type !== "m.room_membership") continue;
+    if (typeof entry.room_id !== "string") continue;
+    if ((await hs.rooms.membership(entry.room_id, userId))?.membership === "join") {
+      allowed = true;
+      break;
+    }
+  }
+  if (!allowed) {
+    throw new MatrixError(
+      "M_UNABLE_TO_AUTHORISE_JOIN",
+      `${userId} is not known here to be in a room that the join rules allow`,
+      { status: 400 },
+    );
+  }
+  const power = await powerView(
+    async (type, stateKey) => await hs.rooms.currentStateEvent(roomId, type, stateKey),
+    rules,
+  );
+  const members = await hs.rooms.members(roomId);
+  const authoriser = members.find((m) =>
+    serverNameOf(m) === hs.config.serverName && power.levelOf(m) >= power.levels.levels.invite
+  );
+  if (!authoriser) {
+    throw new MatrixError(
+      "M_UNABLE_TO_GRANT_JOIN",
+      "None of this server's users in the room may invite; try another server",
+      { status: 400 },
+    );
+  }
+  return authoriser;
+}
 
 /** Routes of the membership handshakes. */
 export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -48,11 +111,16 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
         );
       }
     }
+    const content: JsonObject = { membership };
+    if (membership === "join") {
+      const via = await restrictedJoinAuthoriser(hs, roomId, userId);
+      if (via) content.join_authorised_via_users_server = via;
+    }
     const { pdu } = await hs.pipeline.draft(roomId, {
       type: "m.room.member",
       stateKey: userId,
       sender: userId,
-      content: { membership },
+      content,
     });
     pdu.origin = origin;
     return jsonResponse({ room_version: room.roomVersion, event: pdu });
@@ -66,7 +134,19 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!room || !(await hs.rooms.head(roomId))) throw notFound(`Room ${roomId} is not known`);
     if (!(await aclAllows(hs, roomId, origin))) throw forbidden("Denied by the room's ACL");
     const rules = roomVersion(room.roomVersion)!;
-    const checked = await checkIncomingPdu(hs, requiredContent(c), { rules, roomId });
+    let body: Record<string, unknown> = requiredContent(c);
+    // A restricted join authorised by one of our users needs our signature too.
+    const via = isObject(body.content) ? body.content.join_authorised_via_users_server : undefined;
+    const authorisedHere = membership === "join" && rules.restrictedJoins &&
+      typeof via === "string" && serverNameOf(via) === hs.config.serverName;
+    if (authorisedHere) {
+      body = await addPduSignature(body as PduJson, {
+        rules,
+        origin: hs.config.serverName,
+        signingKey: hs.signingKey,
+      });
+    }
+    const checked = await checkIncomingPdu(hs, body, { rules, roomId });
     if (!checked.ok) throw badJson(`The event is not valid: ${checked.reason}`);
     const event = checked.event;
     if (event.eventId !== eventId) throw badJson("The event ID does not match the path");
@@ -103,6 +183,7 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
       auth_chain: chain.map(federationPdu),
       members_omitted: false,
       servers_in_room: [...(before ?? [])].sort(),
+      ...(authorisedHere ? { event: federationPdu(result.stored) } : {}),
     });
   };
 

@@ -133,7 +133,10 @@ async function joinVia(
   });
   const made = make.json as { room_version?: unknown; event?: unknown; errcode?: unknown };
   if (make.status === 403) {
-    throw forbidden(`${server} refused the join: ${JSON.stringify(made?.errcode ?? "")}`);
+    const reason = typeof (made as { error?: unknown })?.error === "string"
+      ? String((made as { error: string }).error).slice(0, 300)
+      : String(made?.errcode ?? "");
+    throw forbidden(`${server} refused the join: ${reason}`);
   }
   if (make.status !== 200 || !isObject(made?.event)) {
     throw new Error(`make_join answered ${make.status}`);

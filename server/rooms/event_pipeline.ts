@@ -281,7 +281,9 @@ export class EventPipeline {
         prevEvents: ctx.extremities.map((e) => e.eventId),
         authEvents: [],
         redacts: undefined,
-        pdu,
+        // The authorising server of a restricted join signs it later (at send_join): the
+        // trial stands in for that signature, whose presence the auth rules ask for.
+        pdu: { ...pdu, signatures: draftSignatures(template.content) },
       };
       const verdict = checkAuth(trial, lookup.get, rules);
       if (!verdict.ok) throw forbidden(verdict.reason);
@@ -654,6 +656,13 @@ function writeEventRecord(m: Mutations, event: RoomEvent, meta: EventMeta): Even
     m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
   });
   return record;
+}
+
+/** Placeholder signatures of a drafted event (see {@link EventPipeline.draft}). */
+function draftSignatures(content: JsonObject): JsonObject {
+  const via = content.join_authorised_via_users_server;
+  const server = typeof via === "string" ? serverNameOf(via) : undefined;
+  return server ? { [server]: { "ed25519:draft": "" } } : {};
 }
 
 function roomRules(room: RoomRecord): RoomVersionRules {

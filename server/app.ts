@@ -53,6 +53,8 @@ import { federationAuthRoutes, federationVersionRoutes } from "./federation/vers
 import { keyRoutes } from "./federation/key_routes.ts";
 import { transactionRoutes } from "./federation/transactions.ts";
 import { membershipFederationRoutes } from "./federation/membership_routes.ts";
+import { inviteFederationRoutes } from "./federation/invite_routes.ts";
+import { knockFederationRoutes } from "./federation/knock_routes.ts";
 import { roomEventRoutes } from "./federation/room_events.ts";
 import { directoryFederationRoutes } from "./federation/directory_routes.ts";
 
@@ -69,6 +71,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   keyRoutes,
   transactionRoutes,
   membershipFederationRoutes,
+  inviteFederationRoutes,
+  knockFederationRoutes,
   roomEventRoutes,
   directoryFederationRoutes,
   loginRoutes,

@@ -7,20 +7,22 @@
  */
 
 import { type Context, Hono } from "hono";
-import { isValidServerName } from "../../federation/identifiers.ts";
+import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
 import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { optionalString, requiredIdentifier } from "../http_util.ts";
+import { checkIdentifier, optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
 import {
   forgetRoom,
+  inviteUser,
   joinRoom,
+  knockRoom,
+  leaveRoom,
   propagateProfileToRooms,
   requireLocalUser,
   requireRoom,
   resolveJoinTarget,
-  resolveRoomIdOrAlias,
   roomIdParam,
   setMembership,
 } from "../rooms/membership.ts";
@@ -28,6 +30,21 @@ import {
 const V3 = "/_matrix/client/v3";
 /** Longest accepted `reason`. */
 const MAX_REASON_BYTES = 4096;
+
+/**
+ * The invitee of `/invite`: a local, existing user, or (when this server federates) any valid
+ * user ID of another server.
+ */
+async function inviteTarget(hs: Homeserver, userId: unknown): Promise<string> {
+  if (
+    hs.config.federation.enabled && typeof userId === "string" &&
+    serverNameOf(userId) !== hs.config.serverName
+  ) {
+    checkIdentifier(userId, "user ID", "'user_id'");
+    return userId;
+  }
+  return await requireLocalUser(hs, userId);
+}
 
 /** Routes of the membership module. */
 export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -67,23 +84,12 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   app.post(`${V3}/knock/:roomIdOrAlias`, auth, async (c) => {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
-    const roomId = await resolveRoomIdOrAlias(hs, c.req.param("roomIdOrAlias"));
-    await requireRoom(hs, roomId);
-    const rules = await hs.rooms.rulesOf(roomId);
-    if (!rules?.knocking) {
-      throw forbidden(`Room version ${rules?.id} does not support knocking`);
-    }
-    const userId = c.var.auth.userId;
-    const current = await hs.rooms.membership(roomId, userId);
-    if (current?.membership === "join") throw forbidden("You are already in this room");
-    await setMembership(hs, {
-      roomId,
-      sender: userId,
-      target: userId,
-      membership: "knock",
+    const target = await resolveJoinTarget(hs, c.req.param("roomIdOrAlias"));
+    await knockRoom(hs, target.roomId, c.var.auth.userId, {
       reason,
+      servers: [...viaServers(c), ...target.servers],
     });
-    return jsonResponse({ room_id: roomId });
+    return jsonResponse({ room_id: target.roomId });
   });
 
   app.post(`${V3}/rooms/:roomId/invite`, auth, async (c) => {
@@ -94,17 +100,11 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
       throw new MatrixError("M_UNRECOGNIZED", "Third-party invites are not supported");
     }
     await requireRoom(hs, roomId);
-    const target = await requireLocalUser(hs, body.user_id);
+    const target = await inviteTarget(hs, body.user_id);
     const current = await hs.rooms.membership(roomId, target);
     if (current?.membership === "join") throw forbidden(`${target} is already in the room`);
     if (current?.membership === "ban") throw forbidden(`${target} is banned from the room`);
-    await setMembership(hs, {
-      roomId,
-      sender: c.var.auth.userId,
-      target,
-      membership: "invite",
-      reason,
-    });
+    await inviteUser(hs, { roomId, sender: c.var.auth.userId, target, reason });
     return jsonResponse({});
   });
 
@@ -113,19 +113,7 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
     await requireRoom(hs, roomId);
-    const userId = c.var.auth.userId;
-    const current = await hs.rooms.membership(roomId, userId);
-    if (current?.membership === "leave") return jsonResponse({});
-    if (!current || current.membership === "ban") {
-      throw forbidden("You are not a member of this room");
-    }
-    await setMembership(hs, {
-      roomId,
-      sender: userId,
-      target: userId,
-      membership: "leave",
-      reason,
-    });
+    await leaveRoom(hs, roomId, c.var.auth.userId, { reason });
     return jsonResponse({});
   });
 

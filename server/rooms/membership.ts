@@ -16,6 +16,9 @@ import { memberProfile } from "../store/profiles.ts";
 import { ContentionError } from "../store/turns.ts";
 import type { StoredEvent } from "./room_store.ts";
 import { roomKeys } from "./schema.ts";
+import { inviteRemoteUser } from "../federation/invite_routes.ts";
+import { knockRemoteRoom } from "../federation/knock_routes.ts";
+import { hasLocalMember, leaveOutOfRoom } from "./remote_invites.ts";
 import {
   candidateServers,
   joinRemoteRoom,
@@ -133,7 +136,10 @@ export async function joinRoom(
   if (current?.membership === "join") return;
   if (current?.membership === "ban") throw forbidden("You are banned from this room");
   if (hs.config.federation.enabled && !(await hasLocalMember(hs, roomId))) {
-    const servers = candidateServers(hs, roomId, options.servers ?? []);
+    // An invite (or an accepted knock) names a server that is in the room: its sender's.
+    const via = [...(options.servers ?? [])];
+    if (current?.membership === "invite") via.unshift(serverNameOf(current.sender) ?? "");
+    const servers = candidateServers(hs, roomId, via.filter((s) => s !== ""));
     if (servers.length > 0) {
       const content: JsonObject = { ...await memberProfile(hs, userId) };
       if (options.reason !== undefined) content.reason = options.reason;
@@ -151,13 +157,94 @@ export async function joinRoom(
   });
 }
 
-/** Is one of this server's users joined to the room (so its copy of the room is live)? */
-async function hasLocalMember(hs: Homeserver, roomId: string): Promise<boolean> {
-  if (!(await hs.rooms.head(roomId))) return false;
-  const entries = await hs.rooms.currentStateEntries(roomId, "m.room.member");
-  return entries.some((e) =>
-    e.entry.membership === "join" && serverNameOf(e.stateKey) === hs.config.serverName
-  );
+/**
+ * Invites `target` (a local user, or over federation a user of another server) to a room
+ * this server is in.
+ */
+export async function inviteUser(
+  hs: Homeserver,
+  change: { roomId: string; sender: string; target: string; reason?: string; extra?: JsonObject },
+): Promise<void> {
+  const { roomId, target } = change;
+  if (serverNameOf(target) === hs.config.serverName) {
+    await setMembership(hs, { ...change, membership: "invite" });
+    return;
+  }
+  if (!hs.config.federation.enabled) throw federationUnavailable(target);
+  const content: JsonObject = { ...change.extra };
+  if (change.reason !== undefined) content.reason = change.reason;
+  await inviteRemoteUser(hs, { roomId, sender: change.sender, target, content });
+}
+
+/**
+ * A local user leaves a room. An invite or knock in a room this server is not in is rejected
+ * or retracted through a resident server (`make_leave` / `send_leave`); any other leave is a
+ * normal event of the room, which the outbox sends to the other servers.
+ */
+export async function leaveRoom(
+  hs: Homeserver,
+  roomId: string,
+  userId: string,
+  options: { reason?: string } = {},
+): Promise<void> {
+  const current = await hs.rooms.membership(roomId, userId);
+  if (current?.membership === "leave") return;
+  if (!current || current.membership === "ban") {
+    throw forbidden("You are not a member of this room");
+  }
+  if (
+    (current.membership === "invite" || current.membership === "knock") &&
+    !(await hasLocalMember(hs, roomId))
+  ) {
+    const stored = await hs.rooms.event(current.eventId);
+    if (stored?.meta.outlier) {
+      await leaveOutOfRoom(hs, { roomId, userId, current, reason: options.reason });
+      return;
+    }
+  }
+  await setMembership(hs, {
+    roomId,
+    sender: userId,
+    target: userId,
+    membership: "leave",
+    reason: options.reason,
+  });
+}
+
+/**
+ * A local user knocks on a room: through the room's servers (`make_knock` / `send_knock`)
+ * when this server is not in it, else as a local event.
+ */
+export async function knockRoom(
+  hs: Homeserver,
+  roomId: string,
+  userId: string,
+  options: { reason?: string; servers?: readonly string[] } = {},
+): Promise<void> {
+  const current = await hs.rooms.membership(roomId, userId);
+  if (current?.membership === "join") throw forbidden("You are already in this room");
+  if (current?.membership === "ban") throw forbidden("You are banned from this room");
+  if (hs.config.federation.enabled && !(await hasLocalMember(hs, roomId))) {
+    const servers = candidateServers(hs, roomId, options.servers ?? []);
+    if (servers.length > 0) {
+      const content: JsonObject = { ...await memberProfile(hs, userId) };
+      if (options.reason !== undefined) content.reason = options.reason;
+      await knockRemoteRoom(hs, { roomId, userId, servers, content });
+      return;
+    }
+  }
+  await requireRoom(hs, roomId);
+  const rules = await hs.rooms.rulesOf(roomId);
+  if (!rules?.knocking) {
+    throw forbidden(`Room version ${rules?.id} does not support knocking`);
+  }
+  await setMembership(hs, {
+    roomId,
+    sender: userId,
+    target: userId,
+    membership: "knock",
+    reason: options.reason,
+  });
 }
 
 /** Marks a room the user has left as forgotten (it disappears from their lists and sync). */

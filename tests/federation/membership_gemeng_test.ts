@@ -1,0 +1,253 @@
+/**
+ * Membership across gemeng nodes beyond joins (server-server API "Inviting to a room",
+ * "Leaving Rooms (Rejecting Invites)", "Knocking upon a room"): a user of B invited to a room
+ * on A sees the invite with the room's state and joins through the inviting server; leaves,
+ * kicks and bans reach B; an invite rejected on B reaches A; a knock from B is accepted on A
+ * with an invite.
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../unit/assert.ts";
+import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
+import { eventually, messageBodies } from "./support/rooms.ts";
+import { CA_MISSING, skipUnless } from "./support/peers.ts";
+
+const enc = encodeURIComponent;
+
+async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
+  const res = await node.request(
+    "PUT",
+    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
+    { token: user.accessToken, body: { msgtype: "m.text", body } },
+  );
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+}
+
+async function post(node: GemengNode, user: NodeUser, path: string, body: unknown = {}) {
+  const res = await node.request("POST", `/_matrix/client/v3${path}`, {
+    token: user.accessToken,
+    body,
+  });
+  assertEquals(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+// deno-lint-ignore no-explicit-any
+async function sync(node: GemengNode, user: NodeUser): Promise<any> {
+  const res = await node.request("GET", "/_matrix/client/v3/sync?timeout=0", {
+    token: user.accessToken,
+  });
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+/** A user's membership in a room as the node's current state has it. */
+async function membershipOn(node: GemengNode, roomId: string, userId: string) {
+  return (await node.hs.rooms.membership(roomId, userId))?.membership ?? null;
+}
+
+function waitMembership(
+  node: GemengNode,
+  roomId: string,
+  userId: string,
+  membership: string,
+  where: string,
+) {
+  return eventually(
+    async () => (await membershipOn(node, roomId, userId)) === membership,
+    `${userId} ${membership} on ${where}`,
+  );
+}
+
+async function createRoom(node: GemengNode, user: NodeUser, body: Record<string, unknown>) {
+  return (await post(node, user, "/createRoom", body)).room_id as string;
+}
+
+for (const version of ["10", "12"]) {
+  Deno.test({
+    name: `membership across gemeng nodes, room v${version}: invite, join, leave, kick, ban`,
+    ...skipUnless(CA_MISSING),
+    async fn() {
+      const a = await startGemengNode();
+      const b = await startGemengNode();
+      try {
+        const alice = await a.register("alice");
+        const bob = await b.register("bob");
+        const roomId = await createRoom(a, alice, {
+          room_version: version,
+          preset: "private_chat",
+          name: "Conseil",
+        });
+        await send(a, alice, roomId, "before bob");
+
+        // The invite: A has it in the room, B shows it to bob with the room's state.
+        await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+        assertEquals(await membershipOn(a, roomId, bob.userId), "invite");
+        const invited = await eventually(async () => {
+          const s = await sync(b, bob);
+          return s.rooms.invite[roomId];
+        }, "the invite in bob's sync");
+        // deno-lint-ignore no-explicit-any
+        const state = invited.invite_state.events as any[];
+        const name = state.find((e) => e.type === "m.room.name");
+        assertEquals(name?.content.name, "Conseil");
+        assert(state.some((e) => e.type === "m.room.create"), JSON.stringify(state));
+        const own = state.find((e) => e.type === "m.room.member" && e.state_key === bob.userId);
+        assertEquals(own?.content.membership, "invite");
+        assertEquals(own?.sender, alice.userId);
+
+        // Bob accepts through the inviting server (a v12 room ID names no server).
+        await post(b, bob, `/rooms/${enc(roomId)}/join`);
+        await waitMembership(a, roomId, bob.userId, "join", "A");
+        await send(a, alice, roomId, "welcome bob");
+        await eventually(
+          async () => (await messageBodies(b, bob, roomId)).includes("welcome bob"),
+          "alice's message on B",
+        );
+        await send(b, bob, roomId, "thanks alice");
+        await eventually(
+          async () => (await messageBodies(a, alice, roomId)).includes("thanks alice"),
+          "bob's message on A",
+        );
+
+        // Bob leaves a room he is joined to: a normal event A hears of.
+        await post(b, bob, `/rooms/${enc(roomId)}/leave`);
+        await waitMembership(a, roomId, bob.userId, "leave", "A");
+
+        // Invited again and joined; then kicked: B hears of it although no user of B is left.
+        await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+        await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "second invite");
+        await post(b, bob, `/rooms/${enc(roomId)}/join`);
+        await waitMembership(a, roomId, bob.userId, "join", "A");
+        await waitMembership(b, roomId, bob.userId, "join", "B");
+        await post(a, alice, `/rooms/${enc(roomId)}/kick`, {
+          user_id: bob.userId,
+          reason: "tidying",
+        });
+        await waitMembership(b, roomId, bob.userId, "leave", "B");
+        const afterKick = await sync(b, bob);
+        assert(!(roomId in afterKick.rooms.join), "kicked bob still sees the room as joined");
+        const joinedRooms = await b.request("GET", "/_matrix/client/v3/joined_rooms", {
+          token: bob.accessToken,
+        });
+        assertEquals(joinedRooms.body.joined_rooms, []);
+
+        // Once more, and banned.
+        await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+        await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "third invite");
+        await post(b, bob, `/rooms/${enc(roomId)}/join`);
+        await waitMembership(a, roomId, bob.userId, "join", "A");
+        await waitMembership(b, roomId, bob.userId, "join", "B");
+        await post(a, alice, `/rooms/${enc(roomId)}/ban`, { user_id: bob.userId });
+        await waitMembership(b, roomId, bob.userId, "ban", "B");
+        const rejoin = await b.request("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/join`, {
+          token: bob.accessToken,
+          body: {},
+        });
+        assertEquals(rejoin.status, 403, JSON.stringify(rejoin.body));
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "membership across gemeng nodes: a remote invite rejected on B reaches A",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const roomId = await createRoom(a, alice, { preset: "private_chat", name: "Secret" });
+      await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+
+      await post(b, bob, `/rooms/${enc(roomId)}/leave`, { reason: "no thanks" });
+      await waitMembership(a, roomId, bob.userId, "leave", "A");
+      const leave = await a.request(
+        "GET",
+        `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(bob.userId)}`,
+        { token: alice.accessToken },
+      );
+      assertEquals(leave.body.membership, "leave");
+      assertEquals(leave.body.reason, "no thanks");
+      const after = await sync(b, bob);
+      assert(!(roomId in after.rooms.invite), "the rejected invite is still shown");
+      assertEquals(await membershipOn(b, roomId, bob.userId), "leave");
+
+      // An invite for a user B does not have is refused, and A keeps no invite.
+      const ghost = `@ghost:${b.serverName}`;
+      const res = await a.request("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/invite`, {
+        token: alice.accessToken,
+        body: { user_id: ghost },
+      });
+      assert(res.status >= 400, JSON.stringify(res.body));
+      assertEquals(await membershipOn(a, roomId, ghost), null);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "membership across gemeng nodes: a knock from B accepted on A with an invite",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const roomId = await createRoom(a, alice, {
+        room_version: "12",
+        preset: "private_chat",
+        name: "Knock here",
+        initial_state: [{
+          type: "m.room.join_rules",
+          state_key: "",
+          content: { join_rule: "knock" },
+        }],
+      });
+      await post(b, bob, `/knock/${enc(roomId)}?server_name=${enc(a.serverName)}`, {
+        reason: "let me in",
+      });
+      await waitMembership(a, roomId, bob.userId, "knock", "A");
+      const knocked = await eventually(
+        async () => (await sync(b, bob)).rooms.knock[roomId],
+        "the knock in bob's sync",
+      );
+      // deno-lint-ignore no-explicit-any
+      const knockState = knocked.knock_state.events as any[];
+      assertEquals(knockState.find((e) => e.type === "m.room.name")?.content.name, "Knock here");
+
+      await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+      await post(b, bob, `/rooms/${enc(roomId)}/join`);
+      await waitMembership(a, roomId, bob.userId, "join", "A");
+      await send(b, bob, roomId, "knocked and in");
+      await eventually(
+        async () => (await messageBodies(a, alice, roomId)).includes("knocked and in"),
+        "bob's message on A",
+      );
+
+      // A knock on a room that does not allow knocking is refused by A's auth rules.
+      const closed = await createRoom(a, alice, { room_version: "12", preset: "private_chat" });
+      const refused = await b.request(
+        "POST",
+        `/_matrix/client/v3/knock/${enc(closed)}?server_name=${enc(a.serverName)}`,
+        { token: bob.accessToken, body: {} },
+      );
+      assertEquals(refused.status, 403, JSON.stringify(refused.body));
+      assertEquals(await membershipOn(a, closed, bob.userId), null);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

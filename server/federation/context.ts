@@ -17,8 +17,13 @@ import { KeyRing } from "./keys.ts";
 import { KeyRotationError, loadOldSigningKeys } from "./key_rotation.ts";
 import { HttpsTransport } from "./transport.ts";
 
-/** Requests per second (and burst) one origin server may make. */
+/** Requests per second (and burst) one origin server may make (counted once verified). */
 export const ORIGIN_RATE_LIMIT = { perSecond: 200, burst: 2000 } as const;
+/**
+ * Federation requests per second (and burst) from one address before their signature is
+ * checked: forged requests cannot use up a real origin's budget, and each can cost a key fetch.
+ */
+export const ADDRESS_RATE_LIMIT = { perSecond: 500, burst: 5000 } as const;
 /** Notary key queries per second (and burst) per client address. */
 export const KEY_QUERY_RATE_LIMIT = { perSecond: 20, burst: 100 } as const;
 
@@ -65,7 +70,7 @@ export class FederationContext {
   readonly client: FederationClient;
   /** Our keys and other servers' keys. */
   readonly keys: KeyRing;
-  /** Per-origin (`origin`) and per-address (`key_query`) limits. */
+  /** Per-origin (`origin`) and per-address (`address`, `key_query`) limits. */
   readonly rateLimiter: RateLimiter;
   readonly #caCerts: string[] = [];
   #tls: { cert: string; key: string } | null = null;
@@ -99,6 +104,7 @@ export class FederationContext {
     });
     this.rateLimiter = new RateLimiter({
       origin: ORIGIN_RATE_LIMIT,
+      address: ADDRESS_RATE_LIMIT,
       key_query: KEY_QUERY_RATE_LIMIT,
     });
   }

@@ -4,9 +4,10 @@
  * signature by a current key of its origin, over its method, URI, origin, our name and body.
  *
  * In order: the header parses, its `destination` (when present) is us, the origin is allowed
- * (`federation.allow`) and within its rate limit, the body is at most
+ * (`federation.allow`), the sending address is within its rate limit, the body is at most
  * {@link MAX_FEDERATION_BODY_BYTES} and a JSON object, the origin's key is known (fetched when
- * not) and the signature verifies. Failures are 401 M_UNAUTHORIZED, except a refused origin
+ * not), the signature verifies, and the origin is within its own rate limit (counted only for
+ * verified requests, so forgeries cannot spend it). Failures are 401 M_UNAUTHORIZED, except a refused origin
  * (403 M_FORBIDDEN), too many requests (429) and a bad body (413, 400).
  *
  * Handlers read the authenticated origin with {@link authenticatedOrigin} and the parsed body
@@ -20,7 +21,7 @@ import { parseXMatrix, verifyRequest, XMatrixParseError } from "../../federation
 import { forbidden, MatrixError, notJson } from "../errors.ts";
 import { type JsonObject, readJsonObject } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
-import type { AppEnv } from "../request_context.ts";
+import { type AppEnv, clientIp } from "../request_context.ts";
 
 /**
  * Largest inbound federation body. A transaction holds at most 50 PDUs of at most 64 KiB and
@@ -77,7 +78,7 @@ export function requireServerAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
     if (!hs.federation.client.isAllowed(auth.origin)) {
       throw forbidden(`${auth.origin} is not allowed to federate with this server`);
     }
-    hs.federation.rateLimiter.check("origin", auth.origin);
+    hs.federation.rateLimiter.check("address", clientIp(c));
     let content: JsonObject | undefined;
     const method = c.req.method;
     const declared = c.req.header("content-length");
@@ -102,6 +103,7 @@ export function requireServerAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
       publicKey,
     );
     if (!valid) throw unauthorized("The X-Matrix signature does not match the request");
+    hs.federation.rateLimiter.check("origin", auth.origin);
     c.set("fedRequest", { origin: auth.origin, content });
     // It reached us, so it is up: end any backoff our sender holds against it.
     hs.sender.destinationUp(auth.origin);

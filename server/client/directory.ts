@@ -312,23 +312,20 @@ export async function remotePublicRooms(
   const limit = options.limit === undefined
     ? undefined
     : Math.min(Math.max(options.limit, 0), MAX_PUBLIC_ROOMS_PAGE);
-  const filtered = options.term !== undefined || options.roomTypes !== undefined;
+  const filter: Record<string, unknown> = {};
+  if (options.term !== undefined) filter.generic_search_term = options.term;
+  if (options.roomTypes !== undefined) filter.room_types = options.roomTypes;
+  const filtered = Object.keys(filter).length > 0;
+  const body: Record<string, unknown> = { filter };
+  if (limit !== undefined) body.limit = limit;
+  if (options.since !== undefined) body.since = options.since;
   let res;
   try {
     res = await hs.federation.client.request(server, {
       method: filtered ? "POST" : "GET",
       path: "/_matrix/federation/v1/publicRooms",
       query: filtered ? undefined : { limit, since: options.since },
-      body: filtered
-        ? {
-          limit,
-          since: options.since,
-          filter: {
-            generic_search_term: options.term,
-            room_types: options.roomTypes,
-          },
-        }
-        : undefined,
+      body: filtered ? body : undefined,
       maxBytes: MAX_REMOTE_LIST_BYTES,
       timeoutMs: REMOTE_LIST_TIMEOUT_MS,
     });

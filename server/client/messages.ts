@@ -4,6 +4,12 @@
  * `GET /v3/rooms/{roomId}/context/{eventId}`. Tokens are stream positions (see
  * `server/sync/token.ts`), so a sync's `prev_batch` or `next_batch` is a valid `from`.
  *
+ * Backfilled events sit below the first stream position (negative positions), so pages reach
+ * down to the room's oldest timeline entry. Paginating backwards past it in a room joined over
+ * federation fetches older history from the servers in the room first
+ * (`server/federation/backfill.ts`); while a gap remains below, a page keeps an `end` token
+ * so that the client comes back for more.
+ *
  * @module
  */
 
@@ -15,7 +21,8 @@ import { projectEventFields, roomEventAllowed, type RoomEventFilter } from "../s
 import { visibleTimelineEvent } from "../sync/room_access.ts";
 import type { ClientEvent, SyncEvent } from "../sync/room_source.ts";
 import { formatEvents, roomsAccess } from "../sync/rooms_adapter.ts";
-import { parseSyncToken, positionToken } from "../sync/token.ts";
+import { parsePaginationToken, positionToken } from "../sync/token.ts";
+import { backfillRoom, backwardExtremities } from "../federation/backfill.ts";
 import { roomEventFilterFromParam } from "./filter.ts";
 
 /** Default and largest page sizes. */
@@ -39,6 +46,19 @@ async function requireMembershipHistory(hs: Homeserver, roomId: string, userId: 
       throw forbidden("You are not in this room");
     }
   }
+}
+
+/** Backfill requests one page makes at most before answering with what it has. */
+const BACKFILL_ROUNDS = 3;
+
+/**
+ * Just below the room's oldest timeline entry: the lower bound of a page reaching the
+ * bottom. Not lower, so that the recent-timeline memory never claims a stretch that later
+ * backfilled events (always placed below every existing one) would fall into.
+ */
+async function belowOldest(hs: Homeserver, roomId: string): Promise<number> {
+  const [oldest] = await hs.rooms.timeline(roomId, { dir: "f", limit: 1 });
+  return oldest ? Math.min(oldest.pos - 1, 0) : 0;
 }
 
 /** Member events of the senders of `events` in a state, for lazy-loading. */
@@ -75,25 +95,38 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
     const visible = hs.stream.visiblePosition;
     const fromParam = c.req.query("from");
     const toParam = c.req.query("to");
-    const from = fromParam ? Math.min(parseSyncToken(fromParam, "from").pos, visible) : null;
-    const to = toParam ? parseSyncToken(toParam, "to").pos : null;
+    const from = fromParam ? Math.min(parsePaginationToken(fromParam, "from"), visible) : null;
+    const to = toParam ? parsePaginationToken(toParam, "to") : null;
     const { source } = roomsAccess(hs);
     const accept = (event: ClientEvent) => roomEventAllowed(filter, { ...event, room_id: roomId });
     let page: { events: SyncEvent[]; limited: boolean };
     let start: number;
+    let gapBelow = false;
     if (dir === "b") {
       start = from ?? visible;
-      page = limit === 0 ? { events: [], limited: true } : await source.events(roomId, {
-        userId,
-        after: to ?? 0,
-        upto: start,
-        limit,
-        newest: true,
-        accept,
-      });
+      const read = async () =>
+        limit === 0 ? { events: [], limited: true } : await source.events(roomId, {
+          userId,
+          after: to ?? await belowOldest(hs, roomId),
+          upto: start,
+          limit,
+          newest: true,
+          accept,
+        });
+      page = await read();
+      if (!page.limited && to === null && limit > 0) {
+        // The bottom of what this server has: older history may be on other servers.
+        for (let round = 0; round < BACKFILL_ROUNDS; round++) {
+          const wanted = limit - page.events.length;
+          if ((await backfillRoom(hs, roomId, { limit: Math.max(wanted, 10) })) === 0) break;
+          page = await read();
+          if (page.limited) break;
+        }
+        gapBelow = !page.limited && (await backwardExtremities(hs, roomId)).length > 0;
+      }
       page.events.reverse();
     } else {
-      start = from ?? 0;
+      start = from ?? await belowOldest(hs, roomId);
       page = limit === 0 ? { events: [], limited: true } : await source.events(roomId, {
         userId,
         after: start,
@@ -109,7 +142,7 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
       chunk: chunk.map(strip),
     };
     const lastPos = page.events.at(-1)?.pos;
-    if (page.limited && lastPos !== undefined) {
+    if ((page.limited || gapBelow) && lastPos !== undefined) {
       body.end = positionToken(dir === "b" ? lastPos - 1 : lastPos);
     } else if (dir === "f" && chunk.length === 0) {
       body.end = positionToken(start);
@@ -139,7 +172,7 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
       formatEvents(hs, [stored], { userId }).then(([event]) => ({ event })),
       source.events(roomId, {
         userId,
-        after: 0,
+        after: await belowOldest(hs, roomId),
         upto: pos - 1,
         limit: limit - half,
         newest: true,

@@ -1,0 +1,198 @@
+/**
+ * History and the directory across gemeng nodes on loopback TLS: a user of node B joins a
+ * room of node A by its alias (federation directory query), paginates `/messages` backwards
+ * past its join through A's 60 earlier messages (backfilled from A), and forwards and
+ * backwards with the tokens across the boundary between backfilled and received events; B's
+ * user lists A's public rooms (`/publicRooms?server=A`, over federation).
+ *
+ * @module
+ */
+
+import { assert, assertEquals } from "../unit/assert.ts";
+import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
+import { eventually } from "./support/rooms.ts";
+import { CA_MISSING, skipUnless } from "./support/peers.ts";
+
+const V3 = "/_matrix/client/v3";
+const room = (id: string) => `${V3}/rooms/${encodeURIComponent(id)}`;
+
+// deno-lint-ignore no-explicit-any
+type Event = any;
+
+async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
+  const res = await node.request(
+    "PUT",
+    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
+    { token: user.accessToken, body: { msgtype: "m.text", body } },
+  );
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+  return res.body.event_id as string;
+}
+
+/** Pages `/messages` from `from` in `dir` to the end; the pages' events and end tokens. */
+async function paginate(
+  node: GemengNode,
+  user: NodeUser,
+  roomId: string,
+  options: { dir: "b" | "f"; from?: string; limit: number; maxPages?: number },
+): Promise<{ events: Event[]; ends: string[] }> {
+  const events: Event[] = [];
+  const ends: string[] = [];
+  let from = options.from;
+  for (let page = 0; page < (options.maxPages ?? 50); page++) {
+    const query = new URLSearchParams({ dir: options.dir, limit: String(options.limit) });
+    if (from !== undefined) query.set("from", from);
+    const res = await node.request("GET", `${room(roomId)}/messages?${query}`, {
+      token: user.accessToken,
+    });
+    assertEquals(res.status, 200, JSON.stringify(res.body));
+    events.push(...res.body.chunk);
+    // Backwards, the last page has no end; forwards, an empty page says nothing is newer.
+    if (res.body.end === undefined || res.body.chunk.length === 0) return { events, ends };
+    ends.push(res.body.end);
+    from = res.body.end;
+  }
+  return { events, ends };
+}
+
+const bodies = (events: Event[]) =>
+  events.filter((e) => e.type === "m.room.message").map((e) => e.content.body as string);
+
+Deno.test({
+  name: "history across gemeng nodes: join by alias, backfill on /messages, remote publicRooms",
+  ...skipUnless(CA_MISSING),
+  async fn(t) {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const created = await a.request("POST", `${V3}/createRoom`, {
+        token: alice.accessToken,
+        body: {
+          preset: "public_chat",
+          visibility: "public",
+          name: "Archive communale",
+          room_alias_name: "history",
+        },
+      });
+      assertEquals(created.status, 200, JSON.stringify(created.body));
+      const roomId = created.body.room_id as string;
+      const alias = `#history:${a.serverName}`;
+      const sent: string[] = [];
+      for (let i = 1; i <= 60; i++) sent.push(`m${i}`);
+      for (const body of sent) await send(a, alice, roomId, body);
+
+      await t.step("the alias resolves over federation, and B joins by it", async () => {
+        const resolved = await b.request(
+          "GET",
+          `${V3}/directory/room/${encodeURIComponent(alias)}`,
+        );
+        assertEquals(resolved.status, 200, JSON.stringify(resolved.body));
+        assertEquals(resolved.body.room_id, roomId);
+        assertEquals(resolved.body.servers[0], a.serverName);
+        const unknown = await b.request(
+          "GET",
+          `${V3}/directory/room/${encodeURIComponent(`#nothing:${a.serverName}`)}`,
+        );
+        assertEquals(unknown.status, 404);
+        assertEquals(unknown.body.errcode, "M_NOT_FOUND");
+
+        const joined = await b.request("POST", `${V3}/join/${encodeURIComponent(alias)}`, {
+          token: bob.accessToken,
+          body: {},
+        });
+        assertEquals(joined.status, 200, JSON.stringify(joined.body));
+        assertEquals(joined.body.room_id, roomId);
+        // A now names both servers, itself first.
+        await eventually(async () => {
+          const again = await b.request(
+            "GET",
+            `${V3}/directory/room/${encodeURIComponent(alias)}`,
+          );
+          return again.body.servers?.includes(b.serverName);
+        }, "B among the room's servers");
+      });
+
+      let backwards: { events: Event[]; ends: string[] } = { events: [], ends: [] };
+      await t.step("paginating back on B fetches A's history, in order", async () => {
+        backwards = await paginate(b, bob, roomId, { dir: "b", limit: 10 });
+        const history = backwards.events.slice().reverse();
+        assertEquals(bodies(history), sent);
+        assertEquals(history[0].type, "m.room.create");
+        assertEquals(history.at(-1).type, "m.room.member");
+        assertEquals(history.at(-1).state_key, bob.userId);
+        const ids = history.map((e: Event) => e.event_id);
+        assertEquals(new Set(ids).size, ids.length, "no event twice");
+        // A second pass reads what is stored now, the same.
+        const again = await paginate(b, bob, roomId, { dir: "b", limit: 25 });
+        assertEquals(again.events.map((e) => e.event_id), backwards.events.map((e) => e.event_id));
+      });
+
+      await t.step("tokens work forwards and backwards across the boundary", async () => {
+        // Three pages back: 30 events, the newest of them received, the older backfilled.
+        const token = backwards.ends[2];
+        const newest30 = backwards.events.slice(0, 30).map((e) => e.event_id);
+        const forwards = await paginate(b, bob, roomId, { dir: "f", from: token, limit: 7 });
+        assertEquals(forwards.events.map((e) => e.event_id), newest30.slice().reverse());
+        const bounded = await b.request(
+          "GET",
+          `${room(roomId)}/messages?dir=b&limit=100&to=${encodeURIComponent(token)}`,
+          { token: bob.accessToken },
+        );
+        assertEquals(bounded.status, 200);
+        assertEquals(bounded.body.chunk.map((e: Event) => e.event_id), newest30);
+        // Backwards again from a backfilled position.
+        const older = await paginate(b, bob, roomId, { dir: "b", from: token, limit: 10 });
+        assertEquals(
+          older.events.map((e) => e.event_id),
+          backwards.events.slice(30).map((e) => e.event_id),
+        );
+        // A message after the join follows on from the backfilled history.
+        await send(a, alice, roomId, "m61");
+        await eventually(async () => {
+          const next = await paginate(b, bob, roomId, { dir: "f", from: token, limit: 50 });
+          return bodies(next.events).at(-1) === "m61";
+        }, "m61 on B");
+        const bad = await b.request("GET", `${room(roomId)}/messages?dir=b&from=s-x1`, {
+          token: bob.accessToken,
+        });
+        assertEquals(bad.status, 400);
+        assertEquals(bad.body.errcode, "M_INVALID_PARAM");
+      });
+
+      await t.step("B lists A's public rooms over federation", async () => {
+        const server = encodeURIComponent(a.serverName);
+        const listed = await b.request("GET", `${V3}/publicRooms?server=${server}`, {
+          token: bob.accessToken,
+        });
+        assertEquals(listed.status, 200, JSON.stringify(listed.body));
+        const entry = listed.body.chunk.find((r: Event) => r.room_id === roomId);
+        assert(entry, JSON.stringify(listed.body));
+        assertEquals(entry.name, "Archive communale");
+        assertEquals(entry.canonical_alias, alias);
+        assert(entry.num_joined_members >= 2);
+        const searched = await b.request("POST", `${V3}/publicRooms?server=${server}`, {
+          token: bob.accessToken,
+          body: { filter: { generic_search_term: "communale" }, limit: 5 },
+        });
+        assertEquals(searched.status, 200, JSON.stringify(searched.body));
+        assertEquals(searched.body.chunk.map((r: Event) => r.room_id), [roomId]);
+        const none = await b.request("POST", `${V3}/publicRooms?server=${server}`, {
+          token: bob.accessToken,
+          body: { filter: { generic_search_term: "nowhere-to-be-found" } },
+        });
+        assertEquals(none.body.chunk, []);
+        // Anonymous listing of another server's rooms is refused (it costs a request there).
+        const anonymous = await b.request("GET", `${V3}/publicRooms?server=${server}`);
+        assertEquals(anonymous.status, 401);
+        // B's own directory does not list A's room.
+        const own = await b.request("GET", `${V3}/publicRooms`);
+        assertEquals(own.body.chunk, []);
+      });
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

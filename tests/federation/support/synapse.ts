@@ -23,6 +23,7 @@ export interface SynapsePeer {
   serverName: string;
   /** Plain-HTTP client API, e.g. `http://127.0.0.1:28008`. */
   clientUrl: string;
+  /** Its data, config and logs (removed by `stop()` unless `GEMENG_KEEP_PEER_DIRS=1`). */
   workdir: string;
   /** A Client-Server API request. */
   request(
@@ -141,6 +142,10 @@ export async function startSynapse(
     },
     async stop() {
       await run(`${PEERS_DIR}/stop.sh`, [workdir]);
+      // GEMENG_KEEP_PEER_DIRS=1 keeps the database and logs for a look after the test.
+      if (Deno.env.get("GEMENG_KEEP_PEER_DIRS") !== "1") {
+        await Deno.remove(workdir, { recursive: true }).catch(() => {});
+      }
     },
   };
 }

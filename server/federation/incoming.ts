@@ -13,7 +13,7 @@ import { checkPdu, type KeyLookup, type PduCheck } from "../../federation/pdu_ch
 import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { serverAllowedByAcl } from "../../federation/server_acl.ts";
-import type { RoomEvent } from "../../federation/types.ts";
+import { type RoomEvent, type StateMap, stateTupleKey } from "../../federation/types.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AdmitResult, MissingEventsError } from "../rooms/event_pipeline.ts";
 import type { RoomRecord } from "../rooms/schema.ts";
@@ -120,23 +120,84 @@ export class IncomingPdus {
   ): Promise<AdmitResult> {
     const pipeline = this.#hs.pipeline;
     const relayFrom = options.relay ? origin : undefined;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let triedGap = false;
+    let stateBefore: StateMap | undefined;
+    for (let attempt = 0; attempt < 4; attempt++) {
       try {
-        const [result] = await pipeline.admit({ mode: "remote", event, relayFrom });
+        const [result] = await pipeline.admit({ mode: "remote", event, relayFrom, stateBefore });
         return result;
       } catch (err) {
         if (!(err instanceof MissingEventsError)) throw err;
-        if (budget.left <= 0 || depth > 5) {
-          throw new PduError(`Cannot fetch the events it refers to: ${err.message}`);
-        }
         if (err.kind === "auth_events") {
+          if (budget.left <= 0) throw new PduError(`Cannot fetch its auth events: ${err.message}`);
           await this.#fetchAuthChain(origin, event, options, budget);
+        } else if (!triedGap && budget.left > 0 && depth <= 5) {
+          triedGap = true;
+          try {
+            await this.#fetchMissing(origin, event, options, budget, depth);
+          } catch (gap) {
+            if (!(gap instanceof PduError)) throw gap;
+          }
+        } else if (!stateBefore && depth === 0) {
+          // The gap is too wide (or the origin would not fill it): take the state before
+          // the event from the origin, and accept the event on it.
+          stateBefore = await this.#stateBefore(origin, event, options);
         } else {
-          await this.#fetchMissing(origin, event, options, budget, depth);
+          throw new PduError(`Cannot fetch the events it refers to: ${err.message}`);
         }
       }
     }
     throw new PduError("Its prev_events and auth_events could not all be fetched");
+  }
+
+  /**
+   * The state before `event` as the origin has it (`/state`), its events checked and stored
+   * as outliers.
+   */
+  async #stateBefore(
+    origin: string,
+    event: RoomEvent,
+    options: { room: RoomRecord; rules: RoomVersionRules },
+  ): Promise<StateMap> {
+    const hs = this.#hs;
+    const res = await hs.federation.client.request(origin, {
+      method: "GET",
+      path: `/_matrix/federation/v1/state/${encodeURIComponent(event.roomId)}`,
+      query: { event_id: event.eventId },
+      maxBytes: 128 * 1024 * 1024,
+      timeoutMs: 120_000,
+    });
+    const body = res.json as { pdus?: unknown; auth_chain?: unknown };
+    if (res.status !== 200 || !Array.isArray(body?.pdus) || !Array.isArray(body.auth_chain)) {
+      throw new PduError(`${origin} did not give the state before the event (${res.status})`);
+    }
+    const check = async (list: unknown[]) => {
+      const out: RoomEvent[] = [];
+      for (const pdu of list) {
+        const result = await checkIncomingPdu(hs, pdu, {
+          rules: options.rules,
+          roomId: event.roomId,
+        });
+        if (result.ok) out.push(result.event);
+      }
+      return out;
+    };
+    const chain = await check(body.auth_chain);
+    const stateEvents = await check(body.pdus);
+    const admitted = await hs.pipeline.admit({
+      mode: "outlier",
+      room: options.room,
+      events: [...chain, ...stateEvents],
+    });
+    const rejected = new Set(
+      admitted.filter((r) => r.stored.meta.rejected !== null).map((r) => r.stored.event.eventId),
+    );
+    const state: StateMap = new Map();
+    for (const e of stateEvents) {
+      if (e.stateKey === undefined || rejected.has(e.eventId)) continue;
+      state.set(stateTupleKey(e.type, e.stateKey), e.eventId);
+    }
+    return state;
   }
 
   /** Fetches the event's auth chain and stores what is new as outliers. */

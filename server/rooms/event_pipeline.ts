@@ -141,7 +141,7 @@ export class EventPipeline {
         return [{ stored, outcome: "accepted" }];
       }
       case "remote":
-        return [await this.#admitRemote(input.event, input.relayFrom)];
+        return [await this.#admitRemote(input.event, input)];
       case "outlier":
         return await this.#admitOutliers(input.room, input.events);
       case "backfill":
@@ -354,7 +354,11 @@ export class EventPipeline {
     return await admitted.finish();
   }
 
-  async #admitRemote(event: RoomEvent, relayFrom?: string): Promise<AdmitResult> {
+  async #admitRemote(
+    event: RoomEvent,
+    options: { relayFrom?: string; stateBefore?: StateMap },
+  ): Promise<AdmitResult> {
+    const { relayFrom } = options;
     const roomId = event.roomId;
     return await this.#withLock(roomId, async () => {
       const { rooms } = this.#deps;
@@ -364,7 +368,8 @@ export class EventPipeline {
       const existing = await rooms.event(event.eventId);
       if (existing && !existing.meta.outlier) return { stored: existing, outcome: "duplicate" };
       const { rules } = ctx;
-      const before = await this.#stateFromPrevs(event, rules);
+      const before = await this.#stateFromPrevs(event, rules) ??
+        (options.stateBefore ? { state: options.stateBefore, group: null } : null);
       if (!before) {
         const prevs = await rooms.events(event.prevEvents);
         const missing = event.prevEvents.filter((id) => prevs.get(id)?.meta.stateGroup == null);

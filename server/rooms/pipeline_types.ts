@@ -62,6 +62,11 @@ export type AdmitInput =
      * `send_leave` or `send_knock`): this server, not its origin, tells the room.
      */
     relayFrom?: string;
+    /**
+     * The state before the event, for an event whose prev_events could not be fetched (from
+     * the origin's `/state_ids`); its events must be stored (as outliers at least).
+     */
+    stateBefore?: StateMap;
   }
   | { mode: "outlier"; room: RoomRecord; events: readonly RoomEvent[] }
   | {

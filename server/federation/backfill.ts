@@ -45,6 +45,8 @@ const MAX_STATE_IDS = 50_000;
 const CONCURRENCY = 8;
 /** Time one backfill request may take (a client's `/messages` waits for it). */
 const REQUEST_TIMEOUT_MS = 15_000;
+/** Time after which no further server is asked (the page answers with what it has). */
+const CALL_BUDGET_MS = 30_000;
 /** Bytes of a `/backfill` or `/state` answer read at most. */
 const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
@@ -130,7 +132,9 @@ async function backfillOnce(hs: Homeserver, roomId: string, limit: number): Prom
   const extremities = await backwardExtremities(hs, roomId);
   if (extremities.length === 0) return 0;
   const servers = await serversToAsk(hs, roomId);
+  const deadline = Date.now() + CALL_BUDGET_MS;
   for (const server of servers.slice(0, MAX_SERVERS_TRIED)) {
+    if (Date.now() > deadline) break;
     if (!(await aclAllows(hs, roomId, server))) continue;
     try {
       const placedCount = await backfillFrom(hs, server, {

@@ -190,6 +190,46 @@ Deno.test({
         const own = await b.request("GET", `${V3}/publicRooms`);
         assertEquals(own.body.chunk, []);
       });
+
+      await t.step("A's directory endpoints answer B's signed requests", async () => {
+        const ask = (
+          method: "GET" | "POST",
+          path: string,
+          options: { query?: Record<string, string>; body?: Record<string, unknown> } = {},
+        ) =>
+          b.hs.federation.client.request(a.serverName, {
+            method,
+            path: `/_matrix/federation/v1/${path}`,
+            ...options,
+          });
+        // deno-lint-ignore no-explicit-any
+        const json = (res: { json: unknown }) => res.json as any;
+        const found = await ask("GET", "query/directory", { query: { room_alias: alias } });
+        assertEquals(found.status, 200);
+        assertEquals(json(found).room_id, roomId);
+        assertEquals(json(found).servers, [a.serverName, b.serverName]);
+        const foreign = await ask("GET", "query/directory", {
+          query: { room_alias: `#history:${b.serverName}` },
+        });
+        assertEquals([foreign.status, json(foreign).errcode], [400, "M_INVALID_PARAM"]);
+        const missing = await ask("GET", "query/directory");
+        assertEquals([missing.status, json(missing).errcode], [400, "M_MISSING_PARAM"]);
+
+        const listed = await ask("GET", "publicRooms", { query: { limit: "0" } });
+        assertEquals(listed.status, 200);
+        assertEquals(json(listed).chunk.map((r: Event) => r.room_id), [roomId]);
+        assertEquals(json(listed).total_room_count_estimate, 1);
+        const spaces = await ask("POST", "publicRooms", {
+          body: { filter: { room_types: ["m.space"] } },
+        });
+        assertEquals(json(spaces).chunk, []);
+        const untyped = await ask("POST", "publicRooms", {
+          body: { filter: { room_types: [null] } },
+        });
+        assertEquals(json(untyped).chunk.map((r: Event) => r.room_id), [roomId]);
+        const bad = await ask("POST", "publicRooms", { body: { limit: "ten" } });
+        assertEquals([bad.status, json(bad).errcode], [400, "M_BAD_JSON"]);
+      });
     } finally {
       await b.close();
       await a.close();

@@ -1,13 +1,14 @@
 /**
- * The command line: `serve`, and the admin commands `user create`, `user reset-password` and
- * `token create`, which work directly on the server's KV database.
+ * The command line: `serve`, and the admin commands `user create`, `user reset-password`,
+ * `token create`, `media ...` and `federation ...`, which work directly on the server's KV
+ * database.
  *
  * @module
  */
 
 import { hashPassword } from "../crypto/password.ts";
 import { randomString } from "../crypto/tokens.ts";
-import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { type Config, ConfigError, kvPath, loadConfig } from "./config.ts";
 import { MatrixError } from "./errors.ts";
 import { Homeserver } from "./homeserver.ts";
 import { createRegistrationToken, createUser, userIdForLocalpart } from "./store/accounts.ts";
@@ -17,6 +18,7 @@ import { checkNewPassword } from "./client/registration.ts";
 import { startIdleMemoryTrim } from "./memory_trim.ts";
 import { awaitRevocationsSeen } from "./store/token_cache.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
+import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_admin.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -40,7 +42,7 @@ commands:
   user reset-password NAME [--password P] set a new password and log out all devices
   token create [--uses N] [--expires DATE]
                                           create a registration token and print it
-${MEDIA_CLI_USAGE}`;
+${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}`;
 
 /** Parsed command line: positional words and `--flag [value]` options. */
 export interface ParsedArgs {
@@ -192,6 +194,30 @@ async function tokenCreate(config: Config, args: ParsedArgs, io: CliOutput): Pro
   io.out(token);
 }
 
+/**
+ * Runs `federation ...` on the KV file alone: opening a whole server would start a second
+ * federation sender beside the running one.
+ */
+async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput) {
+  let kv: Deno.Kv;
+  try {
+    kv = await Deno.openKv(kvPath(config));
+  } catch (err) {
+    throw new ConfigError("data_dir", `cannot open ${kvPath(config)}: ${String(err)}`);
+  }
+  let lines: string[];
+  try {
+    lines = await runFederationCommand(kv, args.words.slice(1));
+  } catch (err) {
+    throw (err as { code?: string }).code === "USAGE"
+      ? new UsageError(String((err as Error).message))
+      : err;
+  } finally {
+    kv.close();
+  }
+  for (const line of lines) io.out(line);
+}
+
 /** Runs `serve` until SIGINT or SIGTERM, then shuts down gracefully. */
 async function serve(config: Config, io: CliOutput): Promise<void> {
   const hs = await Homeserver.open(config);
@@ -254,6 +280,8 @@ export async function runCli(
           : err;
       }
       for (const line of lines) io.out(line);
+    } else if (command === "federation") {
+      await federationCommand(config, parsed, io);
     } else {
       throw new UsageError(`unknown command: ${parsed.words.join(" ")}`);
     }

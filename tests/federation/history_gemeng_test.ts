@@ -154,6 +154,29 @@ Deno.test({
           const next = await paginate(b, bob, roomId, { dir: "f", from: token, limit: 50 });
           return bodies(next.events).at(-1) === "m61";
         }, "m61 on B");
+        // Context and lazily loaded members work on backfilled events too.
+        const m30 = backwards.events.find((e) => e.content?.body === "m30");
+        const context = await b.request(
+          "GET",
+          `${room(roomId)}/context/${encodeURIComponent(m30.event_id)}?limit=10`,
+          { token: bob.accessToken },
+        );
+        assertEquals(context.status, 200, JSON.stringify(context.body));
+        assertEquals(bodies(context.body.events_before), ["m29", "m28", "m27", "m26", "m25"]);
+        assertEquals(bodies(context.body.events_after), ["m31", "m32", "m33", "m34", "m35"]);
+        const filter = encodeURIComponent(JSON.stringify({ lazy_load_members: true }));
+        const lazy = await b.request(
+          "GET",
+          `${room(roomId)}/messages?dir=b&limit=5&from=${
+            encodeURIComponent(token)
+          }&filter=${filter}`,
+          { token: bob.accessToken },
+        );
+        assertEquals(lazy.status, 200);
+        assertEquals(
+          lazy.body.state.map((e: Event) => [e.type, e.state_key, e.content.membership]),
+          [["m.room.member", alice.userId, "join"]],
+        );
         const bad = await b.request("GET", `${room(roomId)}/messages?dir=b&from=s-x1`, {
           token: bob.accessToken,
         });

@@ -259,3 +259,59 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "history across gemeng nodes: a backfill answer's forged events are dropped or redacted",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const created = await a.request("POST", `${V3}/createRoom`, {
+        token: alice.accessToken,
+        body: { preset: "public_chat" },
+      });
+      const roomId = created.body.room_id as string;
+      const ids: string[] = [];
+      for (let i = 1; i <= 25; i++) ids.push(await send(a, alice, roomId, `m${i}`));
+      const joined = await b.request(
+        "POST",
+        `${V3}/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(a.serverName)}`,
+        { token: bob.accessToken, body: {} },
+      );
+      assertEquals(joined.status, 200, JSON.stringify(joined.body));
+
+      // A turns hostile: what it serves of m10 carries a bad signature, and m20's content was
+      // changed after it was hashed (its signature, over the redacted form, still holds).
+      const tamper = async (eventId: string, change: (pdu: Event) => void) => {
+        const stored = (await a.hs.rooms.event(eventId))!;
+        const pdu = structuredClone(stored.event.pdu);
+        change(pdu);
+        a.hs.rooms.cacheEvent({ ...stored, event: { ...stored.event, pdu } });
+      };
+      await tamper(ids[9], (pdu) => {
+        const keyId = Object.keys(pdu.signatures[a.serverName])[0];
+        pdu.signatures[a.serverName][keyId] = "A".repeat(86);
+      });
+      await tamper(ids[19], (pdu) => pdu.content = { msgtype: "m.text", body: "forged" });
+
+      const { events } = await paginate(b, bob, roomId, { dir: "b", limit: 6 });
+      const history = events.reverse();
+      const messages = history.filter((e) => e.type === "m.room.message");
+      assert(!messages.some((e) => e.event_id === ids[9]), "the badly signed event is dropped");
+      const redacted = messages.find((e) => e.event_id === ids[19]);
+      assert(redacted, "the event with a bad hash is kept, redacted");
+      assertEquals(redacted.content, {});
+      const expected = ids.map((_, i) => `m${i + 1}`).filter((body) =>
+        body !== "m10" && body !== "m20"
+      );
+      assertEquals(bodies(messages).filter((body) => body !== undefined), expected);
+      assertEquals(history[0].type, "m.room.create");
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

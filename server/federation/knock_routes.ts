@@ -105,9 +105,9 @@ export function knockFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (result.outcome === "rejected" || result.outcome === "soft_failed") {
       throw forbidden(`The knock is not allowed: ${result.stored.meta.rejected ?? "soft-failed"}`);
     }
-    return jsonResponse({
-      knock_room_state: await roomStatePdus(hs, room.roomId, event.sender),
-    });
+    const state = await roomStatePdus(hs, room.roomId, event.sender);
+    // Synapse before the spec's naming (1.67 among them) reads only `knock_state_events`.
+    return jsonResponse({ knock_room_state: state, knock_state_events: state });
   });
 
   return app;
@@ -183,7 +183,9 @@ async function knockVia(
     path: `${V1}/send_knock/${encodeURIComponent(roomId)}/${encodeURIComponent(knock.eventId)}`,
     body: knock.pdu,
   });
-  const answer = send.json as { knock_room_state?: unknown; error?: unknown } | null;
+  const answer = send.json as
+    | { knock_room_state?: unknown; knock_state_events?: unknown; error?: unknown }
+    | null;
   if (send.status === 403) {
     throw forbidden(`${server} refused the knock: ${String(answer?.error ?? "").slice(0, 300)}`);
   }
@@ -191,7 +193,8 @@ async function knockVia(
     throw new Error(`send_knock answered ${send.status}`);
   }
   // The knock is in the room now: a state list that fails the checks only loses its preview.
-  const roomState = await checkedRoomState(hs, answer.knock_room_state, { rules, roomId })
+  const listed = answer.knock_room_state ?? answer.knock_state_events;
+  const roomState = await checkedRoomState(hs, listed, { rules, roomId })
     .catch(() => ({ stripped: [], createEventId: undefined }));
   const known = await hs.rooms.room(roomId);
   await recordOutOfRoomMembership(hs, knock, {

@@ -8,6 +8,7 @@
 
 import { timelineMessages } from "./timeline.ts";
 import { roomsMessages } from "./rooms.ts";
+import { joinMessages } from "./join.ts";
 import { filesMessages } from "./files.ts";
 import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
@@ -106,6 +107,7 @@ export const en = {
   ...core,
   ...timelineMessages.en,
   ...roomsMessages.en,
+  ...joinMessages.en,
   ...filesMessages.en,
   ...pollsMessages.en,
   ...locationMessages.en,

@@ -7,6 +7,7 @@
 import type { Catalogue } from "./en.ts";
 import { timelineMessages } from "./timeline.ts";
 import { roomsMessages } from "./rooms.ts";
+import { joinMessages } from "./join.ts";
 import { filesMessages } from "./files.ts";
 import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
@@ -106,6 +107,7 @@ export const fr: Catalogue = {
   ...core,
   ...timelineMessages.fr,
   ...roomsMessages.fr,
+  ...joinMessages.fr,
   ...filesMessages.fr,
   ...pollsMessages.fr,
   ...locationMessages.fr,

@@ -7,6 +7,7 @@
 import type { Catalogue } from "./en.ts";
 import { timelineMessages } from "./timeline.ts";
 import { roomsMessages } from "./rooms.ts";
+import { joinMessages } from "./join.ts";
 import { filesMessages } from "./files.ts";
 import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
@@ -105,6 +106,7 @@ export const lb: Catalogue = {
   ...core,
   ...timelineMessages.lb,
   ...roomsMessages.lb,
+  ...joinMessages.lb,
   ...filesMessages.lb,
   ...pollsMessages.lb,
   ...locationMessages.lb,

@@ -1,7 +1,7 @@
 /**
  * Making and leaving rooms: starting a direct chat (spec: "Direct Messaging"), creating a
- * group, inviting people, leaving; and which of those dialogs are open (a stack, so the
- * invitation dialog can open over the room settings).
+ * group, joining a room by its address (join_room.ts), inviting people, leaving; and which of
+ * those dialogs are open (a stack, so the invitation dialog can open over the room settings).
  *
  * A direct chat is a private room made with the `trusted_private_chat` preset and
  * `is_direct`, encrypted from its first event, and recorded in `m.direct`; asking for a chat
@@ -15,6 +15,7 @@ import type { MatrixClient } from "matrix-js-sdk";
 import { loadSdk, type Sdk } from "../matrix/sdk.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
+import { JoinRoomForm } from "./join_room.ts";
 import { readDirectChats } from "./room_list.ts";
 import { RoomSettings } from "./room_settings.ts";
 import { MEGOLM, Task } from "./room_task.ts";
@@ -178,7 +179,13 @@ export class LeaveForm {
 }
 
 /** An open dialog. */
-export type RoomDialog = StartChatForm | NewGroupForm | InviteForm | LeaveForm | RoomSettings;
+export type RoomDialog =
+  | StartChatForm
+  | NewGroupForm
+  | JoinRoomForm
+  | InviteForm
+  | LeaveForm
+  | RoomSettings;
 
 /** The room actions model. */
 export class RoomActions {
@@ -212,6 +219,11 @@ export class RoomActions {
   /** Opens the new-group dialog. */
   newGroup(): void {
     this.#open((client) => new NewGroupForm(this, client));
+  }
+
+  /** Opens the join-a-room dialog, with `address` filled in if given. */
+  joinRoom(address?: string): void {
+    this.#open(() => new JoinRoomForm(this, { address }));
   }
 
   /** Opens the invite dialog of a room. */

@@ -14,6 +14,7 @@
 import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { MatrixClient, Room } from "matrix-js-sdk";
 import type { Sdk } from "../matrix/sdk.ts";
+import { inviteVia } from "./join_room.ts";
 
 /** One row of the room list. */
 export interface RoomSummary {
@@ -247,11 +248,17 @@ export class RoomList {
     this.#action.value = null;
   }
 
-  /** Joins a room the user is invited to (a direct chat is recorded in `m.direct`). */
+  /**
+   * Joins a room the user is invited to (a direct chat is recorded in `m.direct`). An
+   * invitation from another server is joined through the inviter's server, which is in the
+   * room while ours may not be.
+   */
   accept(roomId: string): Promise<void> {
-    const peer = this.#rooms.value.find((room) => room.roomId === roomId)?.directUserId;
+    const summary = this.#rooms.value.find((room) => room.roomId === roomId);
+    const peer = summary?.directUserId;
     return this.#answer(roomId, async (client) => {
-      await client.joinRoom(roomId);
+      const via = inviteVia(summary?.invitedBy ?? null, client.getUserId());
+      await client.joinRoom(roomId, { viaServers: via.length > 0 ? via : undefined });
       if (peer) {
         await this.markDirect(peer, roomId).catch((err) => {
           console.warn("gemeng: could not record the direct chat", err);

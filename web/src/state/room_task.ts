@@ -37,8 +37,14 @@ export class Task {
   /** Why the last attempt failed. */
   readonly problem: ReadonlySignal<ActionProblem | null> = computed(() => this.#problem.value);
 
-  /** Runs `work` unless a run is under way; true when it succeeded. */
-  async run(work: () => Promise<void>): Promise<boolean> {
+  /**
+   * Runs `work` unless a run is under way; true when it succeeded. `explain` words a failure
+   * for this action (default: {@link problemOf}).
+   */
+  async run(
+    work: () => Promise<void>,
+    options: { explain?: (err: unknown) => ActionProblem } = {},
+  ): Promise<boolean> {
     if (this.#busy.value) return false;
     this.#busy.value = true;
     this.#problem.value = null;
@@ -47,7 +53,7 @@ export class Task {
       return true;
     } catch (err) {
       console.warn("gemeng: a room action failed", err);
-      this.#problem.value = problemOf(err);
+      this.#problem.value = (options.explain ?? problemOf)(err);
       return false;
     } finally {
       this.#busy.value = false;

@@ -8,6 +8,7 @@
 
 import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { MatrixClient } from "matrix-js-sdk";
+import { serverNameOf } from "../matrix/identifiers.ts";
 
 /** A person the picker offers or holds. */
 export interface PickedUser {
@@ -22,7 +23,8 @@ const RESULT_LIMIT = 10;
 
 /** A well-formed user ID (`@localpart:server`), such as someone on another server. */
 export function isUserId(text: string): boolean {
-  return /^@[^\s:]+:[^\s:]+(:\d+)?$/.test(text);
+  const server = serverNameOf(text);
+  return server !== null && /^@[^\s:]+:/.test(text);
 }
 
 /** The picker's state. */

@@ -17,7 +17,7 @@ import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
-import { ChatPlusIcon, GroupIcon } from "./rooms/icons.tsx";
+import { ChatPlusIcon, GroupIcon, JoinIcon } from "./rooms/icons.tsx";
 import { RoomDialogs } from "./rooms/room_dialogs.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
@@ -197,6 +197,16 @@ function RoomListHeader(): JSX.Element {
           onClick={() => actions.newGroup()}
         >
           <GroupIcon />
+        </button>
+        <button
+          type="button"
+          class={LIST_BUTTON}
+          aria-label={i18n.t("rooms.list.joinRoom")}
+          title={i18n.t("rooms.list.joinRoom")}
+          disabled={!ready}
+          onClick={() => actions.joinRoom()}
+        >
+          <JoinIcon />
         </button>
       </div>
     </div>

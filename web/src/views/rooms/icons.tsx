@@ -73,6 +73,15 @@ export function LeaveIcon(): JSX.Element {
   );
 }
 
+/** An arrow into a door: join a room. */
+export function JoinIcon(): JSX.Element {
+  return (
+    <Icon>
+      <path d="M15 3h4a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2h-4M10 17l5-5-5-5M15 12H3" />
+    </Icon>
+  );
+}
+
 /** Three dots: more actions. */
 export function MoreIcon(): JSX.Element {
   return (

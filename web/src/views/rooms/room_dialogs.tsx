@@ -18,6 +18,7 @@ import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { CreateRoomDialog } from "./create_room_dialog.tsx";
 import { Dialog } from "../dialog.tsx";
+import { JoinRoomDialog } from "./join_room_dialog.tsx";
 import { DialogButtons, ProblemText, useRoomName } from "./parts.tsx";
 import { RoomSettingsDialog } from "./room_settings_view.tsx";
 import { StartChatDialog } from "./start_chat_dialog.tsx";
@@ -88,6 +89,8 @@ export function RoomDialogs(): JSX.Element {
             return <StartChatDialog key={index} form={dialog} actions={actions} />;
           case "newGroup":
             return <CreateRoomDialog key={index} form={dialog} actions={actions} />;
+          case "join":
+            return <JoinRoomDialog key={index} form={dialog} actions={actions} />;
           case "invite":
             return <InviteDialog key={index} form={dialog} actions={actions} />;
           case "leave":

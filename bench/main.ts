@@ -1,7 +1,7 @@
 /**
- * `deno task bench [--quick] [--only SECTION[,SECTION]]`: runs the benchmark sections, prints a
- * table of figures beside ceilings measured in the same run, writes bench/results/latest.json
- * and appends the table to BENCHMARKS.md.
+ * `deno task bench [--quick] [--only SECTION[,SECTION]]`: runs the benchmark sections (engine,
+ * media, e2ee, web, federation, server), prints a table of figures beside ceilings measured in
+ * the same run, writes bench/results/latest.json and appends the table to BENCHMARKS.md.
  *
  * `--target URL --shared-secret S` points the client-load section (`server`) at another
  * homeserver (and runs only that section unless `--only` says otherwise);
@@ -16,6 +16,7 @@ import { runMediaBench } from "./media.ts";
 import { runE2eeBench } from "./e2ee.ts";
 import { runWebBench } from "./web.ts";
 import { runServerBench } from "./server_scenarios.ts";
+import { runFederationBench } from "./federation.ts";
 import { type BenchRow, machineDescription, markdownTable } from "./report.ts";
 
 interface BenchOptions {
@@ -80,6 +81,7 @@ async function main() {
   if (wanted("media")) rows.push(...(await runMediaBench({ quick: options.quick, kv })));
   if (wanted("e2ee")) rows.push(...(await runE2eeBench({ quick: options.quick, kv })));
   if (wanted("web")) rows.push(...(await runWebBench({ quick: options.quick })));
+  if (wanted("federation")) rows.push(...(await runFederationBench({ quick: options.quick })));
   if (wanted("server")) {
     rows.push(
       ...(await runServerBench({

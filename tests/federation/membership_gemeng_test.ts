@@ -12,6 +12,8 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
+import { forgeEvent, tampered } from "./support/forge.ts";
+import { roomStatePdus } from "../../server/federation/invite_routes.ts";
 
 const enc = encodeURIComponent;
 
@@ -64,7 +66,7 @@ async function createRoom(node: GemengNode, user: NodeUser, body: Record<string,
   return (await post(node, user, "/createRoom", body)).room_id as string;
 }
 
-for (const version of ["10", "12"]) {
+for (const version of ["1", "10", "12"]) {
   Deno.test({
     name: `membership across gemeng nodes, room v${version}: invite, join, leave, kick, ban`,
     ...skipUnless(CA_MISSING),
@@ -245,6 +247,205 @@ Deno.test({
       );
       assertEquals(refused.status, 403, JSON.stringify(refused.body));
       assertEquals(await membershipOn(a, closed, bob.userId), null);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "membership across gemeng nodes: invite to a server already in the room, bob joins there",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const carol = await b.register("carol");
+      const roomId = await createRoom(a, alice, { preset: "public_chat", name: "Open" });
+      await post(b, carol, `/join/${enc(roomId)}?server_name=${enc(a.serverName)}`);
+      await waitMembership(a, roomId, carol.userId, "join", "A");
+
+      // B is in the room: the invite joins B's copy of the room like any event.
+      await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+      await waitMembership(b, roomId, bob.userId, "invite", "B");
+      const invite = await eventually(
+        async () => (await sync(b, bob)).rooms.invite[roomId],
+        "invite",
+      );
+      assert(
+        // deno-lint-ignore no-explicit-any
+        invite.invite_state.events.some((e: any) => e.type === "m.room.name"),
+        JSON.stringify(invite),
+      );
+      const stored = await b.hs.rooms.event(
+        (await b.hs.rooms.membership(roomId, bob.userId))!.eventId,
+      );
+      assertEquals(stored?.meta.outlier, false);
+      // Joining is then a local event of B, sent to A.
+      await post(b, bob, `/rooms/${enc(roomId)}/join`);
+      await waitMembership(a, roomId, bob.userId, "join", "A");
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "membership across gemeng nodes: rejecting an invite while the inviting server is down",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const roomId = await createRoom(a, alice, { preset: "private_chat" });
+      await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
+      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+      await a.close();
+      // Nobody takes the leave: it is kept here, and the invite is gone for bob.
+      await post(b, bob, `/rooms/${enc(roomId)}/leave`);
+      assertEquals(await membershipOn(b, roomId, bob.userId), "leave");
+      assert(!((await sync(b, bob)).rooms.invite[roomId]));
+    } finally {
+      await b.close();
+      await a.close().catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "membership across gemeng nodes: PUT /v2/invite refuses what is not a valid invite",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const roomId = await createRoom(a, alice, { room_version: "12", preset: "private_chat" });
+      const roomState = await roomStatePdus(a.hs, roomId, alice.userId);
+      const key = a.hs.signingKey;
+      const invite = (target: string, membership = "invite") =>
+        forgeEvent(a, roomId, {
+          type: "m.room.member",
+          stateKey: target,
+          sender: alice.userId,
+          content: { membership },
+        }, { signingKey: key });
+      const put = async (eventId: string, body: Record<string, unknown>) => {
+        const res = await a.hs.federation.client.request(b.serverName, {
+          method: "PUT",
+          path: `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(eventId)}`,
+          body,
+        });
+        return { status: res.status, errcode: (res.json as { errcode?: string })?.errcode };
+      };
+      const good = await invite(bob.userId);
+      const cases: [string, string, Record<string, unknown>, number, string][] = [
+        [
+          "unknown room version",
+          good.event.eventId,
+          {
+            room_version: "99",
+            event: good.event.pdu,
+            invite_room_state: roomState,
+          },
+          400,
+          "M_INCOMPATIBLE_ROOM_VERSION",
+        ],
+        [
+          "changed after signing",
+          good.event.eventId,
+          {
+            room_version: "12",
+            event: tampered(good, { content: { membership: "invite", extra: "x" } }),
+            invite_room_state: roomState,
+          },
+          400,
+          "M_INVALID_PARAM",
+        ],
+        [
+          "event ID not the path's",
+          "$other",
+          {
+            room_version: "12",
+            event: good.event.pdu,
+            invite_room_state: roomState,
+          },
+          400,
+          "M_INVALID_PARAM",
+        ],
+        [
+          "v12 without the create event",
+          good.event.eventId,
+          {
+            room_version: "12",
+            event: good.event.pdu,
+            invite_room_state: roomState.filter((e) => e.type !== "m.room.create"),
+          },
+          400,
+          "M_MISSING_PARAM",
+        ],
+      ];
+      const join = await invite(bob.userId, "join");
+      cases.push([
+        "not an invite",
+        join.event.eventId,
+        {
+          room_version: "12",
+          event: join.event.pdu,
+          invite_room_state: roomState,
+        },
+        400,
+        "M_INVALID_PARAM",
+      ]);
+      const ghost = await invite(`@ghost:${b.serverName}`);
+      cases.push([
+        "unknown user",
+        ghost.event.eventId,
+        {
+          room_version: "12",
+          event: ghost.event.pdu,
+          invite_room_state: roomState,
+        },
+        404,
+        "M_NOT_FOUND",
+      ]);
+      const elsewhere = await invite(`@bob:${a.serverName}`);
+      cases.push([
+        "user of another server",
+        elsewhere.event.eventId,
+        {
+          room_version: "12",
+          event: elsewhere.event.pdu,
+          invite_room_state: roomState,
+        },
+        400,
+        "M_INVALID_PARAM",
+      ]);
+      for (const [what, eventId, body, status, errcode] of cases) {
+        const res = await put(eventId, body);
+        assertEquals([res.status, res.errcode], [status, errcode], what);
+      }
+      assertEquals(await membershipOn(b, roomId, bob.userId), null);
+      assertEquals(await b.hs.rooms.room(roomId), null);
+
+      // The valid one is countersigned and kept.
+      const ok = await a.hs.federation.client.request(b.serverName, {
+        method: "PUT",
+        path: `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(good.event.eventId)}`,
+        body: { room_version: "12", event: good.event.pdu, invite_room_state: roomState },
+      });
+      assertEquals(ok.status, 200);
+      // deno-lint-ignore no-explicit-any
+      const signatures = (ok.json as any).event.signatures;
+      assert(a.serverName in signatures && b.serverName in signatures);
+      assertEquals(await membershipOn(b, roomId, bob.userId), "invite");
     } finally {
       await b.close();
       await a.close();

@@ -105,13 +105,23 @@ export async function checkedRoomState(
   let createEventId: string | undefined;
   for (const entry of list) {
     if (!isObject(entry)) continue;
+    // From room version 12 every entry must be a valid PDU of the room (spec v1.16); before,
+    // stripped entries are still common (Synapse 1.67 sends them) and bad PDUs are dropped.
+    const strict = options.rules.roomIdFromCreateEvent;
     const full = isObject(entry.signatures) || Array.isArray(entry.auth_events);
     if (full) {
       const checked = await checkIncomingPdu(hs, entry, options);
-      if (!checked.ok || checked.redacted) continue;
+      if (!checked.ok || checked.redacted) {
+        if (strict) {
+          throw invalidParam(
+            `A room state event is not valid: ${checked.ok ? "hash mismatch" : checked.reason}`,
+          );
+        }
+        continue;
+      }
       if (checked.event.type === "m.room.create") createEventId = checked.event.eventId;
-    } else if (options.rules.roomIdFromCreateEvent) {
-      continue;
+    } else if (strict) {
+      throw invalidParam("The room state must be full PDUs for this room version");
     }
     kept.push(entry);
   }
@@ -233,6 +243,12 @@ export async function inviteRemoteUser(hs: Homeserver, invite: RemoteInvite): Pr
   const { roomId, target } = invite;
   const server = serverNameOf(target)!;
   const ours = hs.config.serverName;
+  if (!hs.federation.client.isAllowed(server)) {
+    throw forbidden(`This server does not federate with ${server}`);
+  }
+  if (!(await aclAllows(hs, roomId, server))) {
+    throw forbidden(`The room's server ACL denies ${server}`);
+  }
   const { pdu, rules } = await hs.pipeline.draft(roomId, {
     type: "m.room.member",
     stateKey: target,

@@ -238,6 +238,23 @@ Deno.test({
         "bob's message on A",
       );
 
+      // A knock retracted: the leave goes through A (a v12 room ID names no server; the
+      // knock's room state does).
+      const second = await createRoom(a, alice, {
+        room_version: "12",
+        preset: "private_chat",
+        initial_state: [{
+          type: "m.room.join_rules",
+          state_key: "",
+          content: { join_rule: "knock" },
+        }],
+      });
+      await post(b, bob, `/knock/${enc(second)}?server_name=${enc(a.serverName)}`);
+      await waitMembership(a, second, bob.userId, "knock", "A");
+      await post(b, bob, `/rooms/${enc(second)}/leave`);
+      await waitMembership(a, second, bob.userId, "leave", "A");
+      assert(!((await sync(b, bob)).rooms.knock[second]), "the retracted knock is still shown");
+
       // A knock on a room that does not allow knocking is refused by A's auth rules.
       const closed = await createRoom(a, alice, { room_version: "12", preset: "private_chat" });
       const refused = await b.request(

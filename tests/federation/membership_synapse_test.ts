@@ -178,6 +178,20 @@ Deno.test({
         assert(!((await sync(gem, bob)).rooms?.invite?.[roomId]));
       });
 
+      await step("a Synapse user rejects an invite from gemeng", async () => {
+        const roomId = (await post(gem, alice, "/createRoom", {
+          room_version: "10",
+          preset: "private_chat",
+        })).room_id as string;
+        await post(gem, alice, `/rooms/${enc(roomId)}/invite`, { user_id: dave.userId });
+        await eventually(async () => (await sync(syn, dave)).rooms?.invite?.[roomId], "invite");
+        await post(syn, dave, `/rooms/${enc(roomId)}/leave`);
+        await eventually(
+          async () => (await memberState(gem, alice, roomId, dave.userId)) === "leave",
+          "the rejection on gemeng",
+        );
+      });
+
       await step("a gemeng user knocks on a Synapse room and is let in", async () => {
         const roomId = (await post(syn, dave, "/createRoom", {
           room_version: "10",

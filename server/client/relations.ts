@@ -18,7 +18,7 @@ import { type AppEnv, requireAuth } from "../request_context.ts";
 import { canSeeEvent, filterVisibleEvents } from "../rooms/visibility.ts";
 import { childrenOf } from "../sync/relations.ts";
 import { formatEvents } from "../sync/rooms_adapter.ts";
-import { parseSyncToken, positionToken } from "../sync/token.ts";
+import { parsePaginationToken, positionToken } from "../sync/token.ts";
 
 const V1 = "/_matrix/client/v1";
 
@@ -113,8 +113,8 @@ export function relationsRoutes(hs: Homeserver): Hono<AppEnv> {
     const recurse = recurseParam === "true";
     const fromParam = c.req.query("from");
     const toParam = c.req.query("to");
-    const from = fromParam ? parseSyncToken(fromParam, "from").pos : null;
-    const to = toParam ? parseSyncToken(toParam, "to").pos : null;
+    const from = fromParam ? parsePaginationToken(fromParam, "from") : null;
+    const to = toParam ? parsePaginationToken(toParam, "to") : null;
 
     await requireRoomHistory(hs, roomId, userId);
     const parent = await hs.rooms.event(eventId);

@@ -167,9 +167,21 @@ Deno.test({
       const bob = await b.register("bob");
       const roomId = await createRoom(a, alice, { preset: "private_chat", name: "Secret" });
       await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+      const before = await eventually(async () => {
+        const s = await sync(b, bob);
+        return s.rooms.invite[roomId] ? s : null;
+      }, "the invite");
 
       await post(b, bob, `/rooms/${enc(roomId)}/leave`, { reason: "no thanks" });
+      // An incremental sync reports the room as left.
+      const next = await b.request(
+        "GET",
+        `/_matrix/client/v3/sync?timeout=0&since=${enc(before.next_batch)}`,
+        { token: bob.accessToken },
+      );
+      assertEquals(next.status, 200, JSON.stringify(next.body));
+      assert(roomId in next.body.rooms.leave, JSON.stringify(next.body.rooms));
+      assert(!(roomId in next.body.rooms.invite));
       await waitMembership(a, roomId, bob.userId, "leave", "A");
       const leave = await a.request(
         "GET",

@@ -41,7 +41,6 @@ import {
 import type { PreparedGroup } from "./state_store.ts";
 import { resolveRoomStates } from "./state_resolution.ts";
 import type {
-  AdmitResult,
   Admitted,
   CommittedEvent,
   Decision,
@@ -336,14 +335,6 @@ export class EventCommitter {
         lineage,
         remoteServers,
       }, ticket);
-      // Registered now, so these run in commit order: the indexer needs events in that order.
-      ticket.done.then(
-        () => {
-          this.#cache.settled(roomId, lineage, true);
-          this.#search.add(event, pos!);
-        },
-        () => this.#cache.settled(roomId, lineage, false),
-      );
     }
 
     const outcome: Outcome = d.rejected !== null
@@ -351,39 +342,34 @@ export class EventCommitter {
       : d.softFailed
       ? "soft_failed"
       : "accepted";
-    const finish = async (): Promise<AdmitResult> => {
-      try {
-        await ticket.done;
-      } catch (err) {
-        if (streamPos !== null) stream.abandon(streamPos);
-        if (err instanceof CommitDependencyError) throw earlierEventFailed();
-        throw err;
-      }
-      // Committed: caches, watermark, subscribers.
+    // Registered now, so the effects run in commit order (the search indexer needs that).
+    const committed = ticket.done.then(() => {
+      if (timeline) this.#cache.settled(roomId, lineage, true);
       const stored: StoredEvent = { event, meta, rules };
       rooms.cacheEvent(stored);
       if (d.newRoom) rooms.cacheRoom(room);
       if (redactedTarget) rooms.cacheEvent(redactedTarget);
       for (const p of prepared) rooms.states.committed(p);
-      if (!timeline) {
-        if (d.placement === "backfill" && accepted && pos !== null) this.#search.add(event, pos);
-        this.#publish({ stored, outcome, destinations });
-        return { stored, outcome };
-      }
-      const { notifier } = this.#deps;
-      const wake = new Set(notifier.listenersOf(roomId));
-      for (const record of membershipRecords) {
-        if (serverNameOf(record.userId) !== serverName) continue;
-        notifier.setMembership(roomId, record.userId, record.membership);
-        wake.add(record.userId);
-      }
-      for (const user of notifier.listenersOf(roomId)) wake.add(user);
-      stream.complete(pos!);
-      notifier.notifyUsers(wake, pos!);
-      this.#publish({ stored, outcome, destinations });
+      const local = membershipRecords.filter((r) => serverNameOf(r.userId) === serverName);
+      // The notifier's room index changes before the position becomes visible.
+      for (const r of local) this.#deps.notifier.setMembership(roomId, r.userId, r.membership);
+      if (streamPos !== null) stream.complete(streamPos);
+      this.#publish({
+        stored,
+        outcome,
+        destinations,
+        pos: accepted && !d.softFailed ? pos : null,
+        streamPos,
+        localMembershipChanges: local.map((r) => r.userId),
+      });
       return { stored, outcome };
-    };
-    return { finish };
+    }, (err) => {
+      if (timeline) this.#cache.settled(roomId, lineage, false);
+      if (streamPos !== null) stream.abandon(streamPos);
+      throw err instanceof CommitDependencyError ? earlierEventFailed() : err;
+    });
+    committed.catch(() => {}); // a caller that gave up still leaves no unhandled rejection
+    return { finish: () => committed };
   }
 
   #publish(event: CommittedEvent): void {

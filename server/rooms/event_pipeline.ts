@@ -101,6 +101,18 @@ export class EventPipeline {
     this.#commits = new CommitQueue(deps.kv);
     this.#transactions = new Transactions(deps.kv, deps.rooms);
     this.#search = new SearchIndexer(deps.kv, this.#commits);
+    // The effects of a commit, in commit order: sync wake-ups, then search indexing; the
+    // server adds its own (the federation sender).
+    this.#subscribers.push((committed) => {
+      if (committed.streamPos === null) return;
+      const { notifier } = this.#deps;
+      const wake = new Set(notifier.listenersOf(committed.stored.event.roomId));
+      for (const userId of committed.localMembershipChanges) wake.add(userId);
+      notifier.notifyUsers(wake, committed.streamPos);
+    });
+    this.#subscribers.push((committed) => {
+      if (committed.pos !== null) this.#search.add(committed.stored.event, committed.pos);
+    });
     this.#committer = new EventCommitter({
       deps,
       cache: this.#cache,

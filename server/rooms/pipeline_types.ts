@@ -93,12 +93,21 @@ export interface AdmitResult {
   outcome: Outcome;
 }
 
-/** A committed event, as subscribers see it. */
+/** A committed event, as subscribers see it (in commit order). */
 export interface CommittedEvent {
   stored: StoredEvent;
   outcome: Outcome;
   /** Servers its PDU was queued for (local events in rooms with remote members). */
   destinations: readonly string[];
+  /**
+   * Its timeline position when it is visible to clients: a stream position, or a negative
+   * position for a backfilled event; null for rejected, soft-failed and outlier events.
+   */
+  pos: number | null;
+  /** The stream position it completed (new timeline events), else null. */
+  streamPos: number | null;
+  /** Local users whose membership in the room this event changed. */
+  localMembershipChanges: readonly string[];
 }
 
 /** Events an event refers to are not stored (or have no state): fetch them and retry. */

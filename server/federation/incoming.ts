@@ -17,6 +17,7 @@ import { type RoomEvent, type StateMap, stateTupleKey } from "../../federation/t
 import type { Homeserver } from "../homeserver.ts";
 import { type AdmitResult, MissingEventsError } from "../rooms/event_pipeline.ts";
 import type { RoomRecord } from "../rooms/schema.ts";
+import { recordOutOfRoomMembership } from "../rooms/remote_invites.ts";
 
 /** Events fetched at most to fill the gaps before one received PDU. */
 const MAX_FETCHED_PER_PDU = 200;
@@ -81,10 +82,11 @@ export class IncomingPdus {
     const roomId = (json as Record<string, unknown>).room_id;
     if (typeof roomId !== "string") throw new PduError("The PDU has no room_id");
     const room = await hs.rooms.room(roomId);
-    if (!room || !(await hs.rooms.head(roomId))) {
-      throw new PduError(`This server is not in room ${roomId}`);
-    }
+    if (!room) throw new PduError(`This server is not in room ${roomId}`);
     const rules = roomVersion(room.roomVersion)!;
+    if (!(await hs.rooms.head(roomId))) {
+      return await this.#outOfRoomMembership(origin, json, { room, rules });
+    }
     if (!(await aclAllows(hs, roomId, origin))) {
       throw new PduError(`The room's server ACL denies ${origin}`);
     }
@@ -96,6 +98,40 @@ export class IncomingPdus {
       throw new PduError(`The room's server ACL denies ${senderServer}`);
     }
     return await this.admit(origin, event, { room, rules, relay: options.relay });
+  }
+
+  /**
+   * A PDU for a room this server is not in: only the end of a local user's pending invite or
+   * knock (withdrawn, refused, banned) is taken, sent by the server of its sender.
+   */
+  async #outOfRoomMembership(
+    origin: string,
+    json: object,
+    options: { room: RoomRecord; rules: RoomVersionRules },
+  ): Promise<AdmitResult> {
+    const hs = this.#hs;
+    const roomId = options.room.roomId;
+    const checked = await checkIncomingPdu(hs, json, { rules: options.rules, roomId });
+    if (!checked.ok) throw new PduError(checked.reason);
+    const event = checked.event;
+    const membership = event.content.membership;
+    const target = event.stateKey;
+    if (
+      event.type !== "m.room.member" || target === undefined ||
+      serverNameOf(target) !== hs.config.serverName ||
+      (membership !== "leave" && membership !== "ban") ||
+      serverNameOf(event.sender) !== origin
+    ) {
+      throw new PduError(`This server is not in room ${roomId}`);
+    }
+    const current = await hs.rooms.membership(roomId, target);
+    if (current?.membership !== "invite" && current?.membership !== "knock") {
+      throw new PduError(`${target} has no pending invite or knock in ${roomId}`);
+    }
+    await recordOutOfRoomMembership(hs, event, options);
+    const stored = await hs.rooms.event(event.eventId);
+    if (!stored) throw new PduError("The membership could not be stored");
+    return { stored, outcome: "outlier" };
   }
 
   /**

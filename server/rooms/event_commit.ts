@@ -235,6 +235,12 @@ export class EventCommitter {
           out.add(s);
         }
       }
+      // The target of a membership change hears of it even when not joined (an invite
+      // withdrawn, a knock refused, a ban).
+      if (event.type === "m.room.member" && event.stateKey !== undefined) {
+        const target = serverNameOf(event.stateKey);
+        if (target) out.add(target);
+      }
       out.delete(serverName);
       if (d.relayFrom !== undefined) out.delete(d.relayFrom);
       destinations = [...out].sort();

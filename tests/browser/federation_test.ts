@@ -48,6 +48,20 @@ async function openPage(browser: BrowserSession, name: string, errors: string[])
   return page;
 }
 
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** WCAG 2.1 AA violations axe finds on the page. */
+async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
+
 /** Signs `user` in to the app `node` serves. */
 async function signIn(page: Page, node: GemengNode, user: NodeUser): Promise<void> {
   await page.goto(node.baseUrl);
@@ -112,6 +126,7 @@ Deno.test({
       await address.fill(`#nowhere:${a.serverName}`);
       await join.click();
       await problem.getByText("No room has this address.").waitFor();
+      assertEquals(await accessibilityViolations(bobPage), [], "the join dialog with a problem");
 
       await address.fill(`#commune:127.0.0.1:${freePort()}`);
       await join.click();

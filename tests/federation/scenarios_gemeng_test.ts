@@ -481,7 +481,7 @@ Deno.test({
             return m.onA.length === 0 && m.onB.length === 0;
           },
           "each side's branch in the other's timeline",
-          30_000,
+          20_000,
         ).catch(async (err) => {
           throw new Error(`${err.message}: missing ${JSON.stringify(await missing())}`);
         });

@@ -18,6 +18,7 @@ import {
 import { eventually, messageBodies } from "./support/rooms.ts";
 import { CA_MISSING, freePort, skipUnless } from "./support/peers.ts";
 import { startTcpProxy, type TcpProxy } from "./support/proxy.ts";
+import { type DestinationRecord, outboxKeys } from "../../server/federation/outbox.ts";
 
 type Peer = Pick<GemengNode, "request">;
 // deno-lint-ignore no-explicit-any
@@ -547,6 +548,63 @@ Deno.test({
       await a.close();
       await pa.close();
       await pb.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a gap in what a peer delivers (its queue collapsed by catch-up) is fetched with " +
+    "get_missing_events",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const { node: a, proxy: pa } = await nodeBehindProxy();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const roomId = await sharedRoom(a, alice, b, bob, { room_version: "12" });
+      const back = await send(b, bob, roomId, text("bob before the outage"));
+      await eventually(async () => (await timelineIds(a, alice, roomId)).includes(back), "B to A");
+
+      pa.cut();
+      const sent: string[] = [];
+      for (let i = 1; i <= 8; i++) sent.push(`during the outage ${i}`);
+      for (const body of sent) await send(b, bob, roomId, text(body));
+      const record = await eventually(async () => {
+        const entry = await b.hs.kv.get<DestinationRecord>(outboxKeys.destination(a.serverName));
+        return entry.value && entry.value.failures > 0 && entry.value.inFlight ? entry.value : null;
+      }, "B's failed transaction to A");
+      // What the sender's catch-up does after a long outage: keep the newest event of the room
+      // (and the transaction in flight), drop the rest for the peer to fetch.
+      const keep = new Set(record.inFlight!.items.map(([, eventId]) => eventId));
+      const queued: Deno.KvKey[] = [];
+      for await (const entry of b.hs.kv.list({ prefix: outboxKeys.queueOf(a.serverName) })) {
+        queued.push(entry.key);
+      }
+      assertEquals(queued.length, sent.length, "B queued every message for A");
+      keep.add(queued[queued.length - 1][3] as string);
+      for (const key of queued) if (!keep.has(key[3] as string)) await b.hs.kv.delete(key);
+      assert(keep.size < sent.length - 2, "a gap is left");
+
+      pa.restore();
+      const seen = await eventually(
+        async () => {
+          const got = (await messageBodies(a, alice, roomId)).filter((x) =>
+            x.startsWith("during the outage")
+          );
+          return got.length >= sent.length ? got : null;
+        },
+        "every message of the outage on A",
+        20_000,
+      ).catch(async (err) => {
+        const got = await messageBodies(a, alice, roomId);
+        throw new Error(`${err.message}: A has ${JSON.stringify(got)}`);
+      });
+      assertEquals(seen, sent);
+    } finally {
+      await b.close();
+      await a.close();
+      await pa.close();
     }
   },
 });

@@ -25,6 +25,7 @@ import { type GemengNode, startGemengNode } from "../tests/federation/support/ge
 import { CA_MISSING } from "../tests/federation/support/peers.ts";
 import { runJoinBench } from "./federation_join.ts";
 import { median } from "./load/load.ts";
+import type { KvCeilings } from "./ceilings.ts";
 import type { BenchRow } from "./report.ts";
 
 /** How big each part of the section is. */
@@ -45,8 +46,8 @@ export interface FederationSizes {
 export const FULL_SIZES: FederationSizes = {
   inboundTxns: 40,
   joinMembers: 2000,
-  // Filling Synapse 1.67 on SQLite takes ~0.2 s a member (register + join): 2,000 would
-  // add ~7 minutes of setup, so the Synapse-hosted room has 500.
+  // Filling Synapse 1.67 (SQLite) takes 0.06-0.15 s a member, growing with the room: 2,000
+  // took 281 s on a busy 2-core machine. `--synapse-members 2000` asks for it.
   synapseMembers: 500,
   fanoutDestinations: 20,
   fanoutMessages: 5,
@@ -64,6 +65,8 @@ export const QUICK_SIZES: FederationSizes = {
 /** Options of {@link runFederationBench}. */
 export interface FederationBenchOptions {
   quick: boolean;
+  /** The run's raw KV ceilings: inbound PDUs are also set against single-key commits. */
+  kv?: KvCeilings;
   sizes?: FederationSizes;
   log?: (line: string) => void;
 }
@@ -79,7 +82,7 @@ export async function runFederationBench(options: FederationBenchOptions): Promi
   }
   const sizes = options.sizes ?? (options.quick ? QUICK_SIZES : FULL_SIZES);
   const rows: BenchRow[] = [];
-  rows.push(...await inboundRows(sizes, log));
+  rows.push(...await inboundRows(sizes, log, options.kv));
   rows.push(...await runJoinBench({ members: sizes.joinMembers, host: "gemeng", log }));
   if (sizes.synapseMembers > 0) {
     rows.push(...await runJoinBench({ members: sizes.synapseMembers, host: "synapse", log }));
@@ -170,7 +173,12 @@ async function buildChain(node: GemengNode, roomId: string, userId: string, coun
   return events;
 }
 
-async function inboundRows(sizes: FederationSizes, log: (line: string) => void) {
+/** Inbound PDUs verified and persisted per second (see the module comment). */
+export async function inboundRows(
+  sizes: Pick<FederationSizes, "inboundTxns">,
+  log: (line: string) => void,
+  kv?: KvCeilings,
+): Promise<BenchRow[]> {
   const a = await startGemengNode();
   const b = await startGemengNode();
   try {
@@ -198,9 +206,10 @@ async function inboundRows(sizes: FederationSizes, log: (line: string) => void) 
     if (!last || last.meta.rejected !== null) throw new Error("the last PDU was not accepted");
     const perSec = (count - refused) / seconds;
     log(`federation: ${count} inbound PDUs in ${seconds.toFixed(2)} s (${refused} refused)`);
-    return [{
+    const name = `inbound PDUs verified and persisted, ${sizes.inboundTxns} transactions of 50`;
+    const rows: BenchRow[] = [{
       section: "federation",
-      name: `inbound PDUs verified and persisted, ${sizes.inboundTxns} transactions of 50`,
+      name,
       value: perSec,
       unit: "/s",
       ceilingName: "raw Ed25519 verify/s",
@@ -208,6 +217,19 @@ async function inboundRows(sizes: FederationSizes, log: (line: string) => void) 
       ratio: perSec / ceiling,
       note: `over TLS from a second node, one transaction at a time; ${refused} refused`,
     }];
+    if (kv) {
+      rows.push({
+        section: "federation",
+        name: `${name}, against KV commits`,
+        value: perSec,
+        unit: "/s",
+        ceilingName: "raw KV single commits/s",
+        ceiling: kv.singleCommitsPerSec,
+        ratio: perSec / kv.singleCommitsPerSec,
+        note: "each PDU is admitted in its own commit today",
+      });
+    }
+    return rows;
   } finally {
     await b.close();
     await a.close();
@@ -248,7 +270,11 @@ async function deliveryTime(
   return median(times);
 }
 
-async function fanoutRows(sizes: FederationSizes, log: (line: string) => void) {
+/** Outbound fan-out to many destinations against one (see the module comment). */
+export async function fanoutRows(
+  sizes: Pick<FederationSizes, "fanoutDestinations" | "fanoutMessages">,
+  log: (line: string) => void,
+): Promise<BenchRow[]> {
   const host = await startGemengNode();
   const nodes: GemengNode[] = [];
   try {

@@ -9,6 +9,8 @@
  * process the section starts; `--verbose` shows its output; `--scenario fanout,initial-sync`
  * runs only some scenarios of that section (login, send, fanout, initial-sync, idle), and
  * `--accounts N` caps the account pool (and so the fan-out and idle client counts).
+ * `--synapse-members N` sets the size of the Synapse-hosted room the federation section joins
+ * (default 500: filling Synapse takes about 0.15 s a member; 0 skips it).
  */
 import { measureKvCeilings } from "./ceilings.ts";
 import { runEngineBench } from "./engine.ts";
@@ -16,7 +18,7 @@ import { runMediaBench } from "./media.ts";
 import { runE2eeBench } from "./e2ee.ts";
 import { runWebBench } from "./web.ts";
 import { runServerBench } from "./server_scenarios.ts";
-import { runFederationBench } from "./federation.ts";
+import { FULL_SIZES, QUICK_SIZES, runFederationBench } from "./federation.ts";
 import { type BenchRow, machineDescription, markdownTable } from "./report.ts";
 
 interface BenchOptions {
@@ -29,6 +31,7 @@ interface BenchOptions {
   verbose: boolean;
   scenarios?: Set<string>;
   accounts?: number;
+  synapseMembers?: number;
 }
 
 function parseArgs(args: string[]): BenchOptions {
@@ -48,6 +51,7 @@ function parseArgs(args: string[]): BenchOptions {
     else if (arg === "--server-flags") options.serverFlags = value(++i, arg).split(/\s+/);
     else if (arg === "--scenario") options.scenarios = new Set(value(++i, arg).split(","));
     else if (arg === "--accounts") options.accounts = Number(value(++i, arg));
+    else if (arg === "--synapse-members") options.synapseMembers = Number(value(++i, arg));
     else if (arg === "--only") options.only = new Set(args[++i]?.split(",") ?? []);
     else if (arg.startsWith("--only=")) options.only = new Set(arg.slice(7).split(","));
     else throw new Error(`unknown argument ${arg}`);
@@ -81,7 +85,13 @@ async function main() {
   if (wanted("media")) rows.push(...(await runMediaBench({ quick: options.quick, kv })));
   if (wanted("e2ee")) rows.push(...(await runE2eeBench({ quick: options.quick, kv })));
   if (wanted("web")) rows.push(...(await runWebBench({ quick: options.quick })));
-  if (wanted("federation")) rows.push(...(await runFederationBench({ quick: options.quick })));
+  if (wanted("federation")) {
+    const sizes = options.synapseMembers === undefined ? undefined : {
+      ...(options.quick ? QUICK_SIZES : FULL_SIZES),
+      synapseMembers: options.synapseMembers,
+    };
+    rows.push(...(await runFederationBench({ quick: options.quick, kv, sizes })));
+  }
   if (wanted("server")) {
     rows.push(
       ...(await runServerBench({

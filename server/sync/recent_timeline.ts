@@ -160,8 +160,12 @@ export class RecentTimelines {
   }
 
   /** Keeps `stretch` when it reaches further than the one in memory (or there is none). */
-  #offer(roomId: string, stretch: Stretch): void {
-    if (stretch.entries.length > RECENT_ENTRIES) return;
+  #offer(roomId: string, offered: Stretch): void {
+    if (offered.entries.length > RECENT_ENTRIES) return;
+    // Backfilled events are placed below every entry a room has: a stretch may claim no more
+    // than down to its lowest entry (or 0), or a later backfill would fall inside its claim.
+    const floor = Math.min((offered.entries[0]?.pos ?? 1) - 1, 0);
+    const stretch = offered.lo < floor ? { ...offered, lo: floor } : offered;
     const current = this.#stretches.get(roomId);
     if (current && current.hi >= stretch.hi) return;
     if (current && current.hi >= stretch.lo && current.lo <= stretch.lo) {

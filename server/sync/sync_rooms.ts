@@ -17,6 +17,8 @@
  * @module
  */
 
+import { MIN_TIMELINE_POSITION } from "../rooms/room_store.ts";
+import { backwardExtremities } from "../federation/backfill.ts";
 import { splitStateTupleKey, type StateMap, stateTupleKey } from "../../federation/types.ts";
 import { clientEvents } from "../client/client_event.ts";
 import type { Homeserver } from "../homeserver.ts";
@@ -185,13 +187,22 @@ async function computeSections(
   const full = ctx.since === null || options.newlyJoined || ctx.fullState;
   const page = await storedPage(hs, roomId, {
     userId: ctx.userId,
-    after: ctx.since === null || options.newlyJoined ? 0 : ctx.since,
+    // From the very bottom: a room joined over federation has backfilled events below 0.
+    after: ctx.since === null || options.newlyJoined ? MIN_TIMELINE_POSITION - 1 : ctx.since,
     upto: options.upto,
     limit: timelineLimit(filter),
     newest: true,
     membership: options.m.record,
     accept: (stored) => roomEventAllowed(filter, filterView(stored)),
   });
+  if (
+    !page.limited && (ctx.since === null || options.newlyJoined) &&
+    hs.config.federation.enabled && (await backwardExtremities(hs, roomId)).length > 0
+  ) {
+    // A room joined over federation whose older history is still on other servers: the
+    // client is told there is more, and its /messages backfills it.
+    page.limited = true;
+  }
   const firstPos = page.events.length > 0 ? page.events[0].pos : options.upto + 1;
   const start: StateRef =
     (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??

@@ -4,12 +4,8 @@
  * client listener. Bob, on B, joins alice's room on A by its alias through "Join a room"
  * (after an unknown alias and an unreachable server are explained), reads what alice wrote and
  * answers; alice, in the app on A, invites carol of B by her full Matrix ID; carol, in the app
- * on B, sees the invitation, accepts it, reads the room and answers what alice writes next.
- *
- * Not checked yet: carol scrolling back to what alice wrote before bob joined. B holds it at a
- * backfilled (negative) position, and B's sync answers the newly joined room with
- * `limited: false` from position 0, so matrix-js-sdk (which takes a back-pagination token of a
- * room it knew as an invitation only from a limited timeline) shows the beginning instead.
+ * on B, sees the invitation, accepts it, reads the room, including what alice wrote before
+ * anyone of B was there (held by B at backfilled positions), and answers what alice writes next.
  *
  * @module
  */
@@ -180,6 +176,7 @@ Deno.test({
       // What bob wrote reaches her through B; what alice writes now comes over federation, and
       // carol's answer goes back to A.
       await timeline(carolPage).getByText("Moien from B").waitFor();
+      await timeline(carolPage).getByText("Moien from A").waitFor();
       const welcome = await a.request(
         "PUT",
         `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/t2`,

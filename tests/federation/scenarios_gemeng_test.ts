@@ -110,13 +110,16 @@ async function stateEvent(node: Peer, user: NodeUser, roomId: string, type: stri
   return res.status === 200 ? res.body : null;
 }
 
-/** The current state as `type|state_key -> event ID`. */
+/** The current state as `type|state_key -> event ID`, sorted by key. */
 async function stateIds(node: Peer, user: NodeUser, roomId: string) {
   const res = await node.request("GET", `${room(roomId)}/state`, { token: user.accessToken });
   assertEquals(res.status, 200, JSON.stringify(res.body));
-  const out: Record<string, string> = {};
-  for (const e of res.body) out[`${e.type}|${e.state_key}`] = e.event_id;
-  return out;
+  const pairs: [string, string][] = (res.body as Json[]).map((e) => [
+    `${e.type}|${e.state_key}`,
+    e.event_id,
+  ]);
+  // Sorted, so that equal states compare equal as JSON.
+  return Object.fromEntries(pairs.sort(([x], [y]) => x < y ? -1 : x > y ? 1 : 0));
 }
 
 /** The event IDs of the room's timeline (newest 200), oldest first. */

@@ -1,8 +1,11 @@
 # gemeng in a container: one binary, one data volume, no database server.
 #
 #   docker build -t gemeng .
-#   docker run -p 8008:8008 -v gemeng-data:/data \
-#     -v ./gemeng.toml:/etc/gemeng/gemeng.toml:ro gemeng
+#   docker run -p 8008:8008 -p 8448:8448 -v gemeng-data:/data \
+#     -v ./gemeng.toml:/etc/gemeng/gemeng.toml:ro -v ./tls:/etc/gemeng/tls:ro gemeng
+#
+# Federation (port 8448, HTTPS) starts when the config's [federation] section names a
+# certificate and key (tls_cert, tls_key), e.g. from the mounted /etc/gemeng/tls.
 #
 # The image's own /etc/gemeng/gemeng.toml listens on all interfaces and keeps its data in
 # /data; mount your own config over it to set server_name, public_base_url, TLS and the rest
@@ -30,6 +33,6 @@ RUN printf '%s\n' \
   > /etc/gemeng/gemeng.toml
 USER gemeng
 VOLUME /data
-EXPOSE 8008
+EXPOSE 8008 8448
 ENTRYPOINT ["/usr/local/bin/gemeng"]
 CMD ["serve", "--config", "/etc/gemeng/gemeng.toml"]

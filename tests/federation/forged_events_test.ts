@@ -192,6 +192,26 @@ for (const version of ["10", "12"]) {
           assert(!JSON.stringify(bodies.body).includes("what bob said"));
           // The state is untouched (the timeline may hold the redacted event).
           assertEquals((await snapshot(a, alice, roomId)).state, before.state);
+          // A state event changed after signing: at most its redacted form reaches the state.
+          const member = await forgeEvent(a, roomId, {
+            type: "m.room.member",
+            stateKey: bob.userId,
+            sender: bob.userId,
+            content: { membership: "join", displayname: "bob" },
+          }, { signingKey: bobKey });
+          const renamed = tampered(member, {
+            content: { membership: "join", displayname: "the mayor" },
+          });
+          const res = await sendTransaction(b, a, nextTxn(), { pdus: [renamed] });
+          assertEquals(res.status, 200, JSON.stringify(res.json));
+          const bobNow = await a.request(
+            "GET",
+            `${room(roomId)}/state/m.room.member/${encodeURIComponent(bob.userId)}`,
+            { token: alice.accessToken },
+          );
+          assertEquals(bobNow.status, 200);
+          assert(bobNow.body.displayname !== "the mayor", JSON.stringify(bobNow.body));
+          assertEquals(bobNow.body.membership, "join");
           // Later checks compare against the room as it is now.
           Object.assign(before, await snapshot(a, alice, roomId));
         });
@@ -242,6 +262,19 @@ for (const version of ["10", "12"]) {
         });
 
         await t.step("(d) wrong origin: carol's event (server C) signed only by B", async () => {
+          // A transaction claiming to come from C, signed by B: refused as a whole.
+          const claim = await forgeEvent(a, roomId, {
+            type: "m.room.message",
+            sender: bob.userId,
+            content: { msgtype: "m.text", body: "from C, says B" },
+          }, { signingKey: bobKey });
+          const asOther = await sendTransaction(b, a, nextTxn(), {
+            origin: c.serverName,
+            pdus: [claim.event.pdu],
+          });
+          assertEquals(asOther.status, 400, JSON.stringify(asOther.json));
+          assertEquals((await eventOn(a, alice, roomId, claim.event.eventId)).status, 404);
+
           const byB = await forgeEvent(a, roomId, {
             type: "m.room.message",
             sender: carol.userId,

@@ -104,7 +104,7 @@ export async function sendTransaction(
   from: GemengNode,
   to: Pick<GemengNode, "serverName">,
   txnId: string,
-  body: { pdus: unknown[]; edus?: unknown[] },
+  body: { pdus: unknown[]; edus?: unknown[]; origin?: string },
 ): Promise<TxnAnswer> {
   const res = await from.hs.federation.client.request(to.serverName, {
     method: "PUT",

@@ -167,8 +167,11 @@ export class EventCommitter {
             ? stateAfter
             : await rooms.states.stateOf(currentGroup);
         } else {
-          const states = await Promise.all(distinct.map((g) => rooms.states.stateOf(g)));
-          current = await resolveRoomStates(rooms, states, rules);
+          // The event's own group is only prepared so far: its state is at hand.
+          const states = await Promise.all(
+            distinct.map((g) => g === groupAfter ? stateAfter : rooms.states.stateOf(g)),
+          );
+          current = await resolveRoomStates(rooms, states, rules, [event]);
           const p = await rooms.states.prepare(roomId, current, {
             prev: groupAfter,
             prevState: stateAfter,

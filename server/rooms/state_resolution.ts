@@ -8,7 +8,7 @@
 
 import type { RoomVersionRules } from "../../federation/room_versions.ts";
 import { partitionStates, resolveState } from "../../federation/state_res/mod.ts";
-import type { StateMap } from "../../federation/types.ts";
+import type { RoomEvent, StateMap } from "../../federation/types.ts";
 import type { RoomStore, StoredEvent } from "./room_store.ts";
 
 /** Loads events and, transitively, their auth events; missing ones are left out. */
@@ -46,15 +46,21 @@ export async function resolveRoomStates(
   rooms: RoomStore,
   states: readonly StateMap[],
   rules: RoomVersionRules,
+  pending: readonly RoomEvent[] = [],
 ): Promise<StateMap> {
   const distinct = [...new Set(states)];
   if (distinct.length === 1) return distinct[0];
   const { unconflicted, conflicted } = partitionStates(distinct);
   if (conflicted.size === 0) return unconflicted;
+  // Events not stored yet (the one being committed) are known by the caller.
+  const unstored = new Map(pending.map((e) => [e.eventId, e]));
   const ids = new Set<string>();
-  for (const state of distinct) for (const id of state.values()) ids.add(id);
+  for (const state of distinct) {
+    for (const id of state.values()) if (!unstored.has(id)) ids.add(id);
+  }
+  for (const e of pending) for (const id of e.authEvents) ids.add(id);
   const loaded = await loadAuthClosure(rooms, ids);
-  return resolveState(distinct, (id) => loaded.get(id)?.event, rules, {
+  return resolveState(distinct, (id) => unstored.get(id) ?? loaded.get(id)?.event, rules, {
     isRejected: (id) => (loaded.get(id)?.meta.rejected ?? null) !== null,
   });
 }

@@ -63,6 +63,12 @@ let caPromise: Promise<TestCa> | null = null;
 export function testCa(): Promise<TestCa> {
   caPromise ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "gemeng-fed-ca-" });
+    // One CA per test process: removed when the process ends.
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
     const out = await new Deno.Command(`${PEERS_DIR}/make_ca.sh`, {
       args: [dir, "127.0.0.1", "localhost"],
       stdout: "piped",

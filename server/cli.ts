@@ -107,7 +107,13 @@ function userIdFor(name: string, config: Config): string {
 }
 
 async function withServer<T>(config: Config, fn: (hs: Homeserver) => Promise<T>): Promise<T> {
-  const hs = await Homeserver.open(config);
+  // Federation off: with it on, opening the server starts a federation sender, a second one
+  // beside the running server's on the same outbox (one sender per KV). No command sends room
+  // events; one that does will need the outbox back (and the running sender woken).
+  const hs = await Homeserver.open({
+    ...config,
+    federation: { ...config.federation, enabled: false },
+  });
   try {
     const result = await fn(hs);
     // A running server on the same data directory must have dropped revoked tokens from its

@@ -11,6 +11,7 @@ import { Mutations } from "../../server/rooms/mutations.ts";
 import { type DestinationRecord, outboxKeys, queuePdu } from "../../server/federation/outbox.ts";
 import { FederationSender } from "../../server/federation/sender.ts";
 import type { TransactionTransport } from "../../server/federation/transaction_transport.ts";
+import { CA_MISSING, freePort, skipUnless, testCa } from "../federation/support/peers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -116,4 +117,63 @@ Deno.test("cli: federation status lists destinations, federation retry clears a 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "cli: admin commands on a federating node start no second federation sender",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const ca = await testCa();
+    const dir = await Deno.makeTempDir({ prefix: "gemeng-fed-cli-" });
+    // A destination that only counts connections: a sender would connect to it at once.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let connections = 0;
+    const accepting = (async () => {
+      for await (const conn of listener) {
+        connections++;
+        conn.close();
+      }
+    })();
+    try {
+      const destination = `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+      const configPath = `${dir}/gemeng.toml`;
+      await Deno.writeTextFile(
+        configPath,
+        [
+          `server_name = "localhost"`,
+          `data_dir = "${dir}/data"`,
+          `[federation]`,
+          `listen = "127.0.0.1:${freePort()}"`,
+          `tls_cert = "${ca.certFile}"`,
+          `tls_key = "${ca.keyFile}"`,
+          `trusted_ca = ["${ca.caFile}"]`,
+          `allow_private_addresses = true`,
+        ].join("\n") + "\n",
+      );
+      await Deno.mkdir(`${dir}/data`);
+      const kv = await Deno.openKv(`${dir}/data/gemeng.kv`);
+      const m = new Mutations();
+      queuePdu(m, [destination], { eventId: "$queued", pos: 1, roomId: "!r:localhost" });
+      const op = kv.atomic();
+      m.apply(op);
+      assert((await op.commit()).ok);
+      kv.close();
+
+      const created = await run(["user", "create", "anna", "--config", configPath]);
+      assertEquals(created.code, 0, created.stderr);
+      const token = await run(["token", "create", "--config", configPath]);
+      assertEquals(token.code, 0, token.stderr);
+      await new Promise((r) => setTimeout(r, 200));
+      assertEquals(connections, 0, "a command tried to deliver the outbox");
+      const status = await run(["federation", "status", "--config", configPath]);
+      assert(
+        new RegExp(`^${destination.replaceAll(".", "\\.")}\\s+1\\s+0\\s`, "m").test(status.stdout),
+        status.stdout,
+      );
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -24,7 +24,7 @@ import { type RoomEvent, stateTupleKey } from "../federation/types.ts";
 import { type GemengNode, startGemengNode } from "../tests/federation/support/gemeng_node.ts";
 import { CA_MISSING } from "../tests/federation/support/peers.ts";
 import { runJoinBench } from "./federation_join.ts";
-import { median } from "./load/load.ts";
+import { mapBounded, median } from "./load/load.ts";
 import type { KvCeilings } from "./ceilings.ts";
 import type { BenchRow } from "./report.ts";
 
@@ -291,10 +291,7 @@ export async function fanoutRows(
     }
     const many = await hostRoom(host, "many");
     const one = await hostRoom(host, "one");
-    // One at a time: concurrent send_joins into one room fail today (state group missing).
-    for (const [i, node] of nodes.entries()) {
-      await joinFrom(node, many.roomId, host.serverName, `m${i}`);
-    }
+    await mapBounded(nodes, 4, (node, i) => joinFrom(node, many.roomId, host.serverName, `m${i}`));
     await joinFrom(nodes[0], one.roomId, host.serverName, "single");
     // Warm-up: connections, keys, caches.
     await deliveryTime(host, many.owner.accessToken, many.roomId, nodes, stored, 1);

@@ -75,6 +75,22 @@ export class IncomingPdus {
     json: unknown,
     options: { relay?: boolean } = {},
   ): Promise<AdmitResult> {
+    const checked = await this.check(origin, json);
+    if ("outcome" in checked) return checked;
+    return await this.admit(origin, checked.event, { ...checked, relay: options.relay });
+  }
+
+  /**
+   * The receipt checks of one PDU from `origin` (room, ACLs, format, signatures, hash): the
+   * checked event with its room, ready for {@link admit}; or, for a room this server is not
+   * in, the end of a local user's pending invite or knock, already recorded.
+   *
+   * @throws {PduError} why the PDU is dropped
+   */
+  async check(
+    origin: string,
+    json: unknown,
+  ): Promise<{ event: RoomEvent; room: RoomRecord; rules: RoomVersionRules } | AdmitResult> {
     const hs = this.#hs;
     if (typeof json !== "object" || json === null || Array.isArray(json)) {
       throw new PduError("A PDU must be a JSON object");
@@ -97,7 +113,7 @@ export class IncomingPdus {
     if (senderServer !== origin && !(await aclAllows(hs, roomId, senderServer))) {
       throw new PduError(`The room's server ACL denies ${senderServer}`);
     }
-    return await this.admit(origin, event, { room, rules, relay: options.relay });
+    return { event, room, rules };
   }
 
   /**

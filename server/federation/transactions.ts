@@ -73,22 +73,41 @@ export function transactionRoutes(hs: Homeserver): Hono<AppEnv> {
       const seen = await hs.kv.get<Record<string, unknown>>(key);
       if (seen.value) return seen.value;
       const results: Record<string, Record<string, string>> = {};
-      for (const pdu of pdus) {
-        const eventId = await claimedEventId(hs, pdu);
+      const fail = (eventId: string | null, err: unknown) => {
+        if (eventId === null) return;
+        const message = err instanceof Error ? err.message : String(err);
+        if (!(err instanceof PduError)) console.error(`PDU ${eventId} from ${origin}:`, err);
+        results[eventId] = { error: message.slice(0, 500) };
+      };
+      // The receipt checks of every PDU at once (signatures are the costly part) ...
+      const checked = await Promise.all(pdus.map(async (pdu) => {
         try {
-          const result = await incoming.receive(origin, pdu);
-          results[result.stored.event.eventId] = result.outcome === "rejected"
-            ? { error: `Rejected: ${result.stored.meta.rejected}` }
-            : {};
+          return { pdu, result: await incoming.check(origin, pdu) };
         } catch (err) {
-          if (eventId === null) continue;
-          const message = err instanceof PduError || err instanceof Error
-            ? err.message
-            : String(err);
-          if (!(err instanceof PduError)) console.error(`PDU ${eventId} from ${origin}:`, err);
-          results[eventId] = { error: message.slice(0, 500) };
+          fail(await claimedEventId(hs, pdu), err);
+          return null;
         }
+      }));
+      // ... then each room's events admitted in the transaction's order: the admissions are
+      // started one after the other (the room's lock keeps that order) and awaited together,
+      // so a message's commit overlaps the next one's checks.
+      const admissions: Promise<void>[] = [];
+      for (const entry of checked) {
+        if (!entry) continue;
+        const { pdu, result } = entry;
+        if ("outcome" in result) {
+          results[result.stored.event.eventId] = {};
+          continue;
+        }
+        admissions.push(
+          incoming.admit(origin, result.event, result).then((admitted) => {
+            results[admitted.stored.event.eventId] = admitted.outcome === "rejected"
+              ? { error: `Rejected: ${admitted.stored.meta.rejected}` }
+              : {};
+          }, async (err) => fail(await claimedEventId(hs, pdu), err)),
+        );
       }
+      await Promise.all(admissions);
       const answer = { pdus: results };
       await hs.kv.set(key, answer, { expireIn: TXN_ANSWER_TTL_MS });
       return answer;

@@ -143,7 +143,7 @@ export class EventCommitter {
       const prevIds = new Set(event.prevEvents);
       const kept = d.mode === "join" ? [] : extremities.filter((e) => !prevIds.has(e.eventId));
       let referenced = false;
-      if (d.mode === "remote") {
+      if (d.mode === "remote" && !d.onHead) {
         referenced = (await kv.get(roomKeys.referenced(event.eventId))).versionstamp !== null;
       }
       extremities = referenced && kept.length > 0 ? kept : [...kept, event];

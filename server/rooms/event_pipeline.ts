@@ -372,13 +372,44 @@ export class EventPipeline {
   ): Promise<AdmitResult> {
     const { relayFrom } = options;
     const roomId = event.roomId;
-    return await this.#withLock(roomId, async () => {
-      const { rooms } = this.#deps;
+    const { rooms } = this.#deps;
+    // Read while waiting for the lock (whose order, taken synchronously here, is the order
+    // of the calls); a copy of the event admitted meanwhile is caught below: it has become
+    // the room's extremity, so this one no longer extends the head, waits, and reads again.
+    const reading = rooms.event(event.eventId);
+    reading.catch(() => {});
+    const admitted = await this.#withLock(roomId, async (): Promise<Admitted> => {
+      const known = await reading;
+      if (known && !known.meta.outlier) {
+        return { finish: () => Promise.resolve({ stored: known, outcome: "duplicate" }) };
+      }
       let ctx = await this.#cache.get(roomId);
-      if (ctx) ctx = await this.#settle(roomId, ctx);
+      if (!ctx) throw notFound(`Room ${roomId} is not known to this server`);
+      if (!known && relayFrom === undefined && this.#extendsHead(ctx, event)) {
+        // A message on the room's head (the common case): checked against the current
+        // state in memory, and committed like a local message, without holding the lock.
+        const rejected = await this.#authorise(event, ctx.state, ctx.rules);
+        if (rejected === null) {
+          return await this.#committer.commit(ctx, event, {
+            mode: "remote",
+            room: ctx.room,
+            rules: ctx.rules,
+            newRoom: false,
+            placement: "timeline",
+            stateBefore: ctx.state,
+            groupBefore: ctx.head.stateGroup,
+            rejected: null,
+            softFailed: false,
+            onHead: true,
+          });
+        }
+      }
+      ctx = await this.#settle(roomId, ctx);
       if (!ctx) throw notFound(`Room ${roomId} is not known to this server`);
       const existing = await rooms.event(event.eventId);
-      if (existing && !existing.meta.outlier) return { stored: existing, outcome: "duplicate" };
+      if (existing && !existing.meta.outlier) {
+        return { finish: () => Promise.resolve({ stored: existing, outcome: "duplicate" }) };
+      }
       const { rules } = ctx;
       const before = await this.#stateFromPrevs(event, rules) ??
         (options.stateBefore ? { state: options.stateBefore, group: null } : null);
@@ -408,8 +439,27 @@ export class EventPipeline {
         softFailed,
         relayFrom,
       });
-      return await admitted.finish();
+      const result = await admitted.finish();
+      return { finish: () => Promise.resolve(result) };
     });
+    return await admitted.finish();
+  }
+
+  /**
+   * Does a message event extend the room's head exactly: its prev_events are all of the
+   * forward extremities, which share the current state? Then the state before it is the
+   * current state, and nothing stored can refer to it yet.
+   */
+  #extendsHead(ctx: RoomContext, event: RoomEvent): boolean {
+    if (event.stateKey !== undefined || event.type === "m.room.redaction") return false;
+    if (!ctx.lineage.valid || event.prevEvents.length !== ctx.extremities.length) return false;
+    const prevs = new Set(event.prevEvents);
+    if (prevs.size !== ctx.extremities.length) return false;
+    for (const e of ctx.extremities) {
+      if (!prevs.has(e.eventId)) return false;
+      if (ctx.extremityGroups.get(e.eventId) !== ctx.head.stateGroup) return false;
+    }
+    return true;
   }
 
   async #admitOutliers(room: RoomRecord, events: readonly RoomEvent[]): Promise<AdmitResult[]> {

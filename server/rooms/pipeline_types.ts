@@ -139,6 +139,11 @@ export interface Decision {
   rejected: string | null;
   softFailed: boolean;
   txn?: Txn;
+  /**
+   * A remote message extending the room's head exactly (see the pipeline's fast path): no
+   * event can refer to it yet, and its commit does not hold the room's lock.
+   */
+  onHead?: boolean;
   /** For a remote event this server relays to the room: the server it came from. */
   relayFrom?: string;
   /** For backfill: the timeline position (negative) and the counter behind it. */

@@ -19,6 +19,7 @@ import { startIdleMemoryTrim } from "./memory_trim.ts";
 import { awaitRevocationsSeen } from "./store/token_cache.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_admin.ts";
+import { rotateSigningKey } from "./federation/key_rotation.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -205,6 +206,11 @@ async function tokenCreate(config: Config, args: ParsedArgs, io: CliOutput): Pro
  * federation sender beside the running one.
  */
 async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput) {
+  if (args.words[1] === "rotate-key" && args.words.length === 2) {
+    const { retired, current } = await rotateSigningKey(config);
+    io.out(`signing key ${retired} retired (published as an old key), new key ${current}`);
+    return;
+  }
   let kv: Deno.Kv;
   try {
     kv = await Deno.openKv(kvPath(config));

@@ -162,6 +162,8 @@ export const FEDERATION_CLI_USAGE =
   `  federation status                       list the destinations of outbound federation
   federation retry SERVER                 end a destination's backoff (the running server
                                           retries it within a minute)
+  federation rotate-key                   retire the signing key (still published as an old
+                                          key) and make a new one; stop the server first
 `;
 
 function time(ts: number | null): string {

@@ -177,3 +177,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test("cli: federation rotate-key retires the signing key, still published as an old key", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gemeng-rotate-" });
+  try {
+    const configPath = `${dir}/gemeng.toml`;
+    await Deno.writeTextFile(configPath, `server_name = "localhost"\ndata_dir = "${dir}/data"\n`);
+    // No key yet: nothing to retire.
+    const none = await run(["federation", "rotate-key", "--config", configPath]);
+    assertEquals(none.code, 1, none.stderr);
+    // A first start makes the key; then it is rotated.
+    const { Homeserver } = await import("../../server/homeserver.ts");
+    const { parseConfig } = await import("../../server/config.ts");
+    const config = parseConfig(await Deno.readTextFile(configPath));
+    const first = await Homeserver.open(config);
+    const before = first.signingKey.keyId;
+    await first.close();
+    const rotated = await run(["federation", "rotate-key", "--config", configPath]);
+    assertEquals(rotated.code, 0, rotated.stderr);
+    assert(rotated.stdout.includes(`${before} retired`), rotated.stdout);
+    const second = await Homeserver.open(config);
+    try {
+      assert(second.signingKey.keyId !== before);
+      const published = await second.federation.keys.ownKeysJson();
+      const old = published.old_verify_keys as Record<string, { expired_ts: number }>;
+      assert(old[before] && old[before].expired_ts <= Date.now(), JSON.stringify(published));
+      assert(second.signingKey.keyId in (published.verify_keys as Record<string, unknown>));
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -226,7 +226,7 @@ export async function inboundRows(
         ceilingName: "raw KV single commits/s",
         ceiling: kv.singleCommitsPerSec,
         ratio: perSec / kv.singleCommitsPerSec,
-        note: "each PDU is admitted in its own commit today",
+        note: "PDUs checked at once; messages on the room's head share commits",
       });
     }
     return rows;

@@ -266,6 +266,7 @@ export class Session {
       clearTimeout(timer);
       const client = this.#client;
       if (client) {
+        quietTeardown(); // logout(true) stops the client first
         try {
           await client.logout(true);
         } catch (err) {
@@ -317,6 +318,7 @@ export class Session {
     this.#crypto.value = "off";
     this.#status.value = "signedOut";
     if (client) {
+      quietTeardown();
       client.stopClient();
       try {
         await client.clearStores({ cryptoDatabasePrefix: CRYPTO_DB_PREFIX });
@@ -325,6 +327,27 @@ export class Session {
       }
     }
   }
+}
+
+/**
+ * Work the SDK had in flight when its client stopped fails as it unwinds: its crypto machine
+ * is freed under it ("null pointer passed to rust") and its requests are aborted ("signal is
+ * aborted without reason"). Nothing is lost (the session is being forgotten), so for a few
+ * seconds after a stop those two rejections are not reported as page errors.
+ */
+function quietTeardown(): void {
+  const target = globalThis as { addEventListener?: typeof addEventListener };
+  if (typeof target.addEventListener !== "function") return;
+  const expected = /null pointer passed to rust|signal is aborted without reason/;
+  const onRejection = (event: PromiseRejectionEvent) => {
+    const reason = event.reason;
+    const message = reason instanceof Error ? reason.message : String(reason);
+    if (!expected.test(message)) return;
+    event.preventDefault();
+    console.debug("gemeng: ignored after sign-out:", message);
+  };
+  addEventListener("unhandledrejection", onRejection);
+  setTimeout(() => removeEventListener("unhandledrejection", onRejection), 10_000);
 }
 
 function syncStatus(sdk: Sdk, state: string): SyncStatus {

@@ -26,6 +26,7 @@ import type { StoredEvent } from "../rooms/room_store.ts";
 import type { RoomRecord } from "../rooms/schema.ts";
 import { aclAllows, checkIncomingPdu } from "./incoming.ts";
 import { serversInRoom } from "./room_events.ts";
+import { mapLimited } from "../concurrency.ts";
 
 /** Most events asked for (and accepted) from one `/backfill` answer. */
 export const MAX_BACKFILL_EVENTS = 100;
@@ -52,19 +53,6 @@ const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
 
 /** Calls in progress per server and room, so that concurrent pages share one backfill. */
 const inFlight = new WeakMap<Homeserver, Map<string, Promise<number>>>();
-
-async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
-  return out;
-}
 
 /** Whether the event is in the timeline with a state (a point history can grow from). */
 function placed(stored: StoredEvent | undefined): boolean {
@@ -216,7 +204,7 @@ async function checkPdus(
   pdus: readonly unknown[],
   options: { rules: RoomVersionRules; roomId: string },
 ): Promise<RoomEvent[]> {
-  const checked = await mapLimited(pdus, async (pdu) => {
+  const checked = await mapLimited(pdus, CONCURRENCY, async (pdu) => {
     const result = await checkIncomingPdu(hs, pdu, options);
     if (!result.ok) return null;
     const sender = serverNameOf(result.event.sender);
@@ -237,7 +225,7 @@ async function fetchEvents(
   server: string,
   options: { rules: RoomVersionRules; roomId: string; ids: readonly string[] },
 ): Promise<RoomEvent[]> {
-  const pdus = await mapLimited(options.ids, async (id) => {
+  const pdus = await mapLimited(options.ids, CONCURRENCY, async (id) => {
     try {
       const res = await hs.federation.client.request(server, {
         method: "GET",

@@ -17,6 +17,7 @@ import { forbidden, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { RoomRecord } from "../rooms/schema.ts";
 import { checkIncomingPdu } from "./incoming.ts";
+import { mapLimited } from "../concurrency.ts";
 
 /** At most this many resident servers are tried for one join. */
 const MAX_JOIN_SERVERS = 5;
@@ -25,24 +26,6 @@ const CHECK_CONCURRENCY = 16;
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Runs `fn` over `items` with at most `limit` at a time, keeping order. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Resolves `#alias:server` on its server (`/query/directory`). */

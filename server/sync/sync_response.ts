@@ -39,6 +39,7 @@ import {
 import { streamChanged } from "./positions.ts";
 import { formatSyncToken, type SyncToken } from "./token.ts";
 import { typingTracker } from "./typing.ts";
+import { mapLimited } from "../concurrency.ts";
 
 /** Rooms processed at once. */
 const ROOM_CONCURRENCY = 16;
@@ -82,22 +83,6 @@ export interface SyncParams {
 export interface SyncResult {
   body: Json;
   empty: boolean;
-}
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ROOM_CONCURRENCY, items.length) }, worker));
-  return out;
 }
 
 function groupByRoom(entries: readonly AccountDataEntry[]): Map<string, AccountDataEntry[]> {
@@ -213,7 +198,7 @@ export async function computeSync(
   const invite: Json = {};
   const knock: Json = {};
   const leave: Json = {};
-  await mapLimited(active, async (m) => {
+  await mapLimited(active, ROOM_CONCURRENCY, async (m) => {
     if (m.membership === "join") {
       const section = await joinedRoom(ctx, m);
       if (section) join[m.roomId] = section;

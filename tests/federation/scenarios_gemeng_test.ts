@@ -16,131 +16,29 @@ import {
   startGemengNode,
 } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
+import {
+  createRoom,
+  editOf,
+  eventOn,
+  join,
+  joined,
+  type Peer,
+  redact,
+  replacements,
+  send,
+  setState,
+  stateEvent,
+  stateIds,
+  text,
+  timelineIds,
+} from "./support/client.ts";
+
 import { CA_MISSING, freePort, skipUnless } from "./support/peers.ts";
 import { startTcpProxy, type TcpProxy } from "./support/proxy.ts";
 import { type DestinationRecord, outboxKeys } from "../../server/federation/outbox.ts";
 
-type Peer = Pick<GemengNode, "request">;
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}`;
-
-async function createRoom(node: Peer, user: NodeUser, body: Record<string, unknown>) {
-  const res = await node.request("POST", "/_matrix/client/v3/createRoom", {
-    token: user.accessToken,
-    body,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.room_id as string;
-}
-
-async function join(node: Peer, user: NodeUser, roomId: string, via: string) {
-  const res = await node.request(
-    "POST",
-    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(via)}`,
-    { token: user.accessToken, body: {} },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-}
-
-async function joined(node: Peer, user: NodeUser, roomId: string, who: string) {
-  const res = await node.request("GET", `${room(roomId)}/joined_members`, {
-    token: user.accessToken,
-  });
-  return res.status === 200 && who in res.body.joined;
-}
-
-async function send(node: Peer, user: NodeUser, roomId: string, content: Json) {
-  const res = await node.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: content },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-const text = (body: string) => ({ msgtype: "m.text", body });
-
-function editOf(target: string, body: string) {
-  return {
-    msgtype: "m.text",
-    body: `* ${body}`,
-    "m.new_content": { msgtype: "m.text", body },
-    "m.relates_to": { rel_type: "m.replace", event_id: target },
-  };
-}
-
-async function redact(node: Peer, user: NodeUser, roomId: string, target: string) {
-  const res = await node.request(
-    "PUT",
-    `${room(roomId)}/redact/${encodeURIComponent(target)}/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { reason: "test" } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-async function eventOn(node: Peer, user: NodeUser, roomId: string, eventId: string) {
-  return await node.request("GET", `${room(roomId)}/event/${encodeURIComponent(eventId)}`, {
-    token: user.accessToken,
-  });
-}
-
-async function setState(
-  node: Peer,
-  user: NodeUser,
-  roomId: string,
-  type: string,
-  content: Json,
-) {
-  const res = await node.request("PUT", `${room(roomId)}/state/${type}`, {
-    token: user.accessToken,
-    body: content,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-async function stateEvent(node: Peer, user: NodeUser, roomId: string, type: string) {
-  const res = await node.request("GET", `${room(roomId)}/state/${type}`, {
-    token: user.accessToken,
-  });
-  return res.status === 200 ? res.body : null;
-}
-
-/** The current state as `type|state_key -> event ID`, sorted by key. */
-async function stateIds(node: Peer, user: NodeUser, roomId: string) {
-  const res = await node.request("GET", `${room(roomId)}/state`, { token: user.accessToken });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  const pairs: [string, string][] = (res.body as Json[]).map((e) => [
-    `${e.type}|${e.state_key}`,
-    e.event_id,
-  ]);
-  // Sorted, so that equal states compare equal as JSON.
-  return Object.fromEntries(pairs.sort(([x], [y]) => x < y ? -1 : x > y ? 1 : 0));
-}
-
-/** The event IDs of the room's timeline (newest 200), oldest first. */
-async function timelineIds(node: Peer, user: NodeUser, roomId: string) {
-  const res = await node.request("GET", `${room(roomId)}/messages?dir=b&limit=200`, {
-    token: user.accessToken,
-  });
-  if (res.status !== 200) return [];
-  return (res.body.chunk as Json[]).map((e) => e.event_id as string).reverse();
-}
-
-async function replacements(node: Peer, user: NodeUser, roomId: string, eventId: string) {
-  const res = await node.request(
-    "GET",
-    `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${
-      encodeURIComponent(eventId)
-    }/m.replace`,
-    { token: user.accessToken },
-  );
-  return res.status === 200 ? (res.body.chunk as Json[]).map((e) => e.event_id as string) : [];
-}
 
 /** The delivery state of `destination` in `node`'s outbox. */
 async function outbound(node: GemengNode, destination: string) {

@@ -10,121 +10,30 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type GemengNode, startGemengNode } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
-import { freePort, skipUnless, SYNAPSE_MISSING, testCa } from "./support/peers.ts";
-import { startSynapse, type SynapsePeer } from "./support/synapse.ts";
+import {
+  createRoom,
+  editOf,
+  eventOn,
+  join,
+  joined,
+  type Peer,
+  redact,
+  replacements,
+  room,
+  send,
+  setState,
+  stateEvent,
+  stateEventId,
+  text,
+  timelineIds,
+  type User,
+} from "./support/client.ts";
 
-type Peer = Pick<GemengNode, "request"> | SynapsePeer;
-type User = { userId: string; accessToken: string };
+import { freePort, skipUnless, SYNAPSE_MISSING, testCa } from "./support/peers.ts";
+import { startSynapse } from "./support/synapse.ts";
+
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}`;
-
-async function createRoom(peer: Peer, user: User, body: Record<string, unknown>) {
-  const res = await peer.request("POST", "/_matrix/client/v3/createRoom", {
-    token: user.accessToken,
-    body,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.room_id as string;
-}
-
-async function join(peer: Peer, user: User, roomId: string, via: string) {
-  const res = await peer.request(
-    "POST",
-    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(via)}`,
-    { token: user.accessToken, body: {} },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-}
-
-async function joined(peer: Peer, user: User, roomId: string, who: string) {
-  const res = await peer.request("GET", `${room(roomId)}/joined_members`, {
-    token: user.accessToken,
-  });
-  return res.status === 200 && who in res.body.joined;
-}
-
-async function send(peer: Peer, user: User, roomId: string, content: Json) {
-  const res = await peer.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: content },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-const text = (body: string) => ({ msgtype: "m.text", body });
-
-function editOf(target: string, body: string) {
-  return {
-    msgtype: "m.text",
-    body: `* ${body}`,
-    "m.new_content": { msgtype: "m.text", body },
-    "m.relates_to": { rel_type: "m.replace", event_id: target },
-  };
-}
-
-async function redact(peer: Peer, user: User, roomId: string, target: string) {
-  const res = await peer.request(
-    "PUT",
-    `${room(roomId)}/redact/${encodeURIComponent(target)}/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { reason: "test" } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-async function eventOn(peer: Peer, user: User, roomId: string, eventId: string) {
-  return await peer.request("GET", `${room(roomId)}/event/${encodeURIComponent(eventId)}`, {
-    token: user.accessToken,
-  });
-}
-
-async function setState(peer: Peer, user: User, roomId: string, type: string, content: Json) {
-  const res = await peer.request("PUT", `${room(roomId)}/state/${type}`, {
-    token: user.accessToken,
-    body: content,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
-async function stateEvent(peer: Peer, user: User, roomId: string, type: string) {
-  const res = await peer.request("GET", `${room(roomId)}/state/${type}`, {
-    token: user.accessToken,
-  });
-  return res.status === 200 ? res.body : null;
-}
-
-/** The event ID of the current state event of `type` (with an empty state key). */
-async function stateEventId(peer: Peer, user: User, roomId: string, type: string) {
-  const res = await peer.request("GET", `${room(roomId)}/state`, { token: user.accessToken });
-  if (res.status !== 200) return null;
-  return (res.body as Json[]).find((e) => e.type === type && e.state_key === "")?.event_id ??
-    null;
-}
-
-/** The event IDs of the room's timeline (newest 200), oldest first. */
-async function timelineIds(peer: Peer, user: User, roomId: string) {
-  const res = await peer.request("GET", `${room(roomId)}/messages?dir=b&limit=200`, {
-    token: user.accessToken,
-  });
-  if (res.status !== 200) return [];
-  return (res.body.chunk as Json[]).map((e) => e.event_id as string).reverse();
-}
-
-async function replacements(peer: Peer, user: User, roomId: string, eventId: string) {
-  const res = await peer.request(
-    "GET",
-    `/_matrix/client/v1/rooms/${encodeURIComponent(roomId)}/relations/${
-      encodeURIComponent(eventId)
-    }/m.replace`,
-    { token: user.accessToken },
-  );
-  return res.status === 200 ? (res.body.chunk as Json[]).map((e) => e.event_id as string) : [];
-}
 
 /** A room hosted by `host` (its user `owner`) joined by `guest` from `guestPeer`. */
 async function sharedRoom(

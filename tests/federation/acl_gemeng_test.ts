@@ -7,20 +7,12 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
+import { sendText } from "./support/client.ts";
+import { startGemengNode } from "./support/gemeng_node.ts";
 import { CA_MISSING, freePort, skipUnless } from "./support/peers.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
 
 const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}`;
-
-async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
-  const res = await node.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-}
 
 Deno.test({
   name: "server ACL: a denied server's events are refused and it gets nothing more",
@@ -49,7 +41,7 @@ Deno.test({
         );
         assertEquals(joined.status, 200, JSON.stringify(joined.body));
       }
-      await send(a, alice, roomId, "to everyone");
+      await sendText(a, alice, roomId, "to everyone");
       await eventually(
         async () => (await messageBodies(c, carol, roomId)).includes("to everyone"),
         "the first message on C",
@@ -63,16 +55,16 @@ Deno.test({
       assertEquals(acl.status, 200, JSON.stringify(acl.body));
 
       // A still sends to B, no longer to C ...
-      await send(a, alice, roomId, "after the acl");
+      await sendText(a, alice, roomId, "after the acl");
       await eventually(
         async () => (await messageBodies(b, bob, roomId)).includes("after the acl"),
         "the message after the ACL on B",
       );
       assert(!(await messageBodies(c, carol, roomId)).includes("after the acl"));
       // ... and refuses what they send.
-      await send(c, carol, roomId, "from carol after the acl");
+      await sendText(c, carol, roomId, "from carol after the acl");
       // B's message after C's arrives on A; C's never does.
-      await send(b, bob, roomId, "from bob after the acl");
+      await sendText(b, bob, roomId, "from bob after the acl");
       await eventually(
         async () => (await messageBodies(a, alice, roomId)).includes("from bob after the acl"),
         "bob's message on A",

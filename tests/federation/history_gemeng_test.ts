@@ -9,6 +9,7 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
+import { sendText } from "./support/client.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
 import { eventually } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
@@ -18,16 +19,6 @@ const room = (id: string) => `${V3}/rooms/${encodeURIComponent(id)}`;
 
 // deno-lint-ignore no-explicit-any
 type Event = any;
-
-async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
-  const res = await node.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
 
 /** Pages `/messages` from `from` in `dir` to the end; the pages' events and end tokens. */
 async function paginate(
@@ -81,7 +72,7 @@ Deno.test({
       const alias = `#history:${a.serverName}`;
       const sent: string[] = [];
       for (let i = 1; i <= 60; i++) sent.push(`m${i}`);
-      for (const body of sent) await send(a, alice, roomId, body);
+      for (const body of sent) await sendText(a, alice, roomId, body);
 
       await t.step("the alias resolves over federation, and B joins by it", async () => {
         const resolved = await b.request(
@@ -149,7 +140,7 @@ Deno.test({
           backwards.events.slice(30).map((e) => e.event_id),
         );
         // A message after the join follows on from the backfilled history.
-        await send(a, alice, roomId, "m61");
+        await sendText(a, alice, roomId, "m61");
         await eventually(async () => {
           const next = await paginate(b, bob, roomId, { dir: "f", from: token, limit: 50 });
           return bodies(next.events).at(-1) === "m61";
@@ -275,7 +266,7 @@ Deno.test({
       });
       const roomId = created.body.room_id as string;
       const ids: string[] = [];
-      for (let i = 1; i <= 25; i++) ids.push(await send(a, alice, roomId, `m${i}`));
+      for (let i = 1; i <= 25; i++) ids.push(await sendText(a, alice, roomId, `m${i}`));
       const joined = await b.request(
         "POST",
         `${V3}/join/${encodeURIComponent(roomId)}?server_name=${encodeURIComponent(a.serverName)}`,

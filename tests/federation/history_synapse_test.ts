@@ -8,6 +8,7 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
+import { sendText } from "./support/client.ts";
 import { type GemengNode, startGemengNode } from "./support/gemeng_node.ts";
 import { skipUnless, SYNAPSE_MISSING } from "./support/peers.ts";
 import { startSynapse, type SynapsePeer } from "./support/synapse.ts";
@@ -20,16 +21,6 @@ type Event = any;
 
 const V3 = "/_matrix/client/v3";
 const room = (id: string) => `${V3}/rooms/${encodeURIComponent(id)}`;
-
-async function send(peer: Peer, user: User, roomId: string, body: string): Promise<string> {
-  const res = await peer.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id;
-}
 
 /** Every event a user sees paginating back from now, newest first. */
 async function paginateBack(peer: Peer, user: User, roomId: string, limit: number) {
@@ -72,7 +63,7 @@ Deno.test({
           const roomId = created.body.room_id;
           const sent: string[] = [];
           for (let i = 1; i <= 35; i++) sent.push(`v${version} m${i}`);
-          for (const body of sent) await send(synapse, sam, roomId, body);
+          for (const body of sent) await sendText(synapse, sam, roomId, body);
           const topic = await synapse.request("PUT", `${room(roomId)}/state/m.room.topic`, {
             token: sam.accessToken,
             body: { topic: "midway" },
@@ -80,7 +71,7 @@ Deno.test({
           assertEquals(topic.status, 200);
           for (let i = 36; i <= 45; i++) {
             sent.push(`v${version} m${i}`);
-            await send(synapse, sam, roomId, `v${version} m${i}`);
+            await sendText(synapse, sam, roomId, `v${version} m${i}`);
           }
 
           const joined = await gemeng.request(
@@ -100,7 +91,7 @@ Deno.test({
           assertEquals(new Set(ids).size, ids.length, "no event twice");
 
           // New messages still arrive after the backfilled history.
-          await send(synapse, sam, roomId, `v${version} after`);
+          await sendText(synapse, sam, roomId, `v${version} after`);
           await eventually(
             async () => (await messageBodies(gemeng, gina, roomId)).at(-1) === `v${version} after`,
             "Synapse's message after the backfill",
@@ -122,7 +113,7 @@ Deno.test({
         assertEquals(created.status, 200, JSON.stringify(created.body));
         const roomId = created.body.room_id;
         const alias = `#conseil:${gemeng.serverName}`;
-        await send(gemeng, gina, roomId, "bienvenue");
+        await sendText(gemeng, gina, roomId, "bienvenue");
 
         const server = encodeURIComponent(gemeng.serverName);
         const listed = await synapse.request("GET", `${V3}/publicRooms?server=${server}`, {
@@ -161,7 +152,7 @@ Deno.test({
           });
           return m.status === 200 && sam.userId in m.body.joined;
         }, "sam's join on gemeng");
-        await send(gemeng, gina, roomId, "après la jonction");
+        await sendText(gemeng, gina, roomId, "après la jonction");
         await eventually(
           async () => (await messageBodies(synapse, sam, roomId)).includes("après la jonction"),
           "gina's message on Synapse",

@@ -6,30 +6,13 @@
  * @module
  */
 
-import { assert, assertEquals } from "../unit/assert.ts";
-import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
+import { assert } from "../unit/assert.ts";
+import { post, syncNow } from "./support/client.ts";
+import { startGemengNode } from "./support/gemeng_node.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
 import { eventually } from "./support/rooms.ts";
 
 const enc = encodeURIComponent;
-
-async function post(node: GemengNode, user: NodeUser, path: string, body: unknown = {}) {
-  const res = await node.request("POST", `/_matrix/client/v3${path}`, {
-    token: user.accessToken,
-    body,
-  });
-  assertEquals(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-// deno-lint-ignore no-explicit-any
-async function sync(node: GemengNode, user: NodeUser): Promise<any> {
-  const res = await node.request("GET", "/_matrix/client/v3/sync?timeout=0", {
-    token: user.accessToken,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body;
-}
 
 Deno.test({
   name: "a withdrawn invite and a ban of a remote invitee reach the invitee's server",
@@ -43,7 +26,7 @@ Deno.test({
       for (const action of ["kick", "ban"] as const) {
         const roomId = (await post(a, alice, "/createRoom", { preset: "private_chat" })).room_id;
         await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-        await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+        await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "the invite");
         await post(a, alice, `/rooms/${enc(roomId)}/${action}`, {
           user_id: bob.userId,
           reason: "sent by mistake",
@@ -53,7 +36,7 @@ Deno.test({
           async () => (await b.hs.rooms.membership(roomId, bob.userId))?.membership === expected,
           `bob's ${expected} on B`,
         );
-        assert(!(await sync(b, bob)).rooms.invite[roomId], "the invite is still offered");
+        assert(!(await syncNow(b, bob)).rooms.invite[roomId], "the invite is still offered");
       }
     } finally {
       await b.close();

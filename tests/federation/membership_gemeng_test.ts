@@ -9,6 +9,7 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
+import { post, sendText, syncNow } from "./support/client.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
@@ -16,33 +17,6 @@ import { forgeEvent, tampered } from "./support/forge.ts";
 import { roomStatePdus } from "../../server/federation/invite_routes.ts";
 
 const enc = encodeURIComponent;
-
-async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
-  const res = await node.request(
-    "PUT",
-    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-}
-
-async function post(node: GemengNode, user: NodeUser, path: string, body: unknown = {}) {
-  const res = await node.request("POST", `/_matrix/client/v3${path}`, {
-    token: user.accessToken,
-    body,
-  });
-  assertEquals(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-// deno-lint-ignore no-explicit-any
-async function sync(node: GemengNode, user: NodeUser): Promise<any> {
-  const res = await node.request("GET", "/_matrix/client/v3/sync?timeout=0", {
-    token: user.accessToken,
-  });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body;
-}
 
 /** A user's membership in a room as the node's current state has it. */
 async function membershipOn(node: GemengNode, roomId: string, userId: string) {
@@ -81,13 +55,13 @@ for (const version of ["1", "10", "12"]) {
           preset: "private_chat",
           name: "Conseil",
         });
-        await send(a, alice, roomId, "before bob");
+        await sendText(a, alice, roomId, "before bob");
 
         // The invite: A has it in the room, B shows it to bob with the room's state.
         await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
         assertEquals(await membershipOn(a, roomId, bob.userId), "invite");
         const invited = await eventually(async () => {
-          const s = await sync(b, bob);
+          const s = await syncNow(b, bob);
           return s.rooms.invite[roomId];
         }, "the invite in bob's sync");
         // deno-lint-ignore no-explicit-any
@@ -102,12 +76,12 @@ for (const version of ["1", "10", "12"]) {
         // Bob accepts through the inviting server (a v12 room ID names no server).
         await post(b, bob, `/rooms/${enc(roomId)}/join`);
         await waitMembership(a, roomId, bob.userId, "join", "A");
-        await send(a, alice, roomId, "welcome bob");
+        await sendText(a, alice, roomId, "welcome bob");
         await eventually(
           async () => (await messageBodies(b, bob, roomId)).includes("welcome bob"),
           "alice's message on B",
         );
-        await send(b, bob, roomId, "thanks alice");
+        await sendText(b, bob, roomId, "thanks alice");
         await eventually(
           async () => (await messageBodies(a, alice, roomId)).includes("thanks alice"),
           "bob's message on A",
@@ -119,7 +93,7 @@ for (const version of ["1", "10", "12"]) {
 
         // Invited again and joined; then kicked: B hears of it although no user of B is left.
         await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-        await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "second invite");
+        await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "second invite");
         await post(b, bob, `/rooms/${enc(roomId)}/join`);
         await waitMembership(a, roomId, bob.userId, "join", "A");
         await waitMembership(b, roomId, bob.userId, "join", "B");
@@ -128,7 +102,7 @@ for (const version of ["1", "10", "12"]) {
           reason: "tidying",
         });
         await waitMembership(b, roomId, bob.userId, "leave", "B");
-        const afterKick = await sync(b, bob);
+        const afterKick = await syncNow(b, bob);
         assert(!(roomId in afterKick.rooms.join), "kicked bob still sees the room as joined");
         const joinedRooms = await b.request("GET", "/_matrix/client/v3/joined_rooms", {
           token: bob.accessToken,
@@ -137,7 +111,7 @@ for (const version of ["1", "10", "12"]) {
 
         // Once more, and banned.
         await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-        await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "third invite");
+        await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "third invite");
         await post(b, bob, `/rooms/${enc(roomId)}/join`);
         await waitMembership(a, roomId, bob.userId, "join", "A");
         await waitMembership(b, roomId, bob.userId, "join", "B");
@@ -168,7 +142,7 @@ Deno.test({
       const roomId = await createRoom(a, alice, { preset: "private_chat", name: "Secret" });
       await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
       const before = await eventually(async () => {
-        const s = await sync(b, bob);
+        const s = await syncNow(b, bob);
         return s.rooms.invite[roomId] ? s : null;
       }, "the invite");
 
@@ -190,7 +164,7 @@ Deno.test({
       );
       assertEquals(leave.body.membership, "leave");
       assertEquals(leave.body.reason, "no thanks");
-      const after = await sync(b, bob);
+      const after = await syncNow(b, bob);
       assert(!(roomId in after.rooms.invite), "the rejected invite is still shown");
       assertEquals(await membershipOn(b, roomId, bob.userId), "leave");
 
@@ -233,7 +207,7 @@ Deno.test({
       });
       await waitMembership(a, roomId, bob.userId, "knock", "A");
       const knocked = await eventually(
-        async () => (await sync(b, bob)).rooms.knock[roomId],
+        async () => (await syncNow(b, bob)).rooms.knock[roomId],
         "the knock in bob's sync",
       );
       // deno-lint-ignore no-explicit-any
@@ -241,10 +215,10 @@ Deno.test({
       assertEquals(knockState.find((e) => e.type === "m.room.name")?.content.name, "Knock here");
 
       await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+      await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "the invite");
       await post(b, bob, `/rooms/${enc(roomId)}/join`);
       await waitMembership(a, roomId, bob.userId, "join", "A");
-      await send(b, bob, roomId, "knocked and in");
+      await sendText(b, bob, roomId, "knocked and in");
       await eventually(
         async () => (await messageBodies(a, alice, roomId)).includes("knocked and in"),
         "bob's message on A",
@@ -265,7 +239,7 @@ Deno.test({
       await waitMembership(a, second, bob.userId, "knock", "A");
       await post(b, bob, `/rooms/${enc(second)}/leave`);
       await waitMembership(a, second, bob.userId, "leave", "A");
-      assert(!((await sync(b, bob)).rooms.knock[second]), "the retracted knock is still shown");
+      assert(!((await syncNow(b, bob)).rooms.knock[second]), "the retracted knock is still shown");
 
       // A knock on a room that does not allow knocking is refused by A's auth rules.
       const closed = await createRoom(a, alice, { room_version: "12", preset: "private_chat" });
@@ -301,7 +275,7 @@ Deno.test({
       await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
       await waitMembership(b, roomId, bob.userId, "invite", "B");
       const invite = await eventually(
-        async () => (await sync(b, bob)).rooms.invite[roomId],
+        async () => (await syncNow(b, bob)).rooms.invite[roomId],
         "invite",
       );
       assert(
@@ -334,12 +308,12 @@ Deno.test({
       const bob = await b.register("bob");
       const roomId = await createRoom(a, alice, { preset: "private_chat" });
       await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
-      await eventually(async () => (await sync(b, bob)).rooms.invite[roomId], "the invite");
+      await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "the invite");
       await a.close();
       // Nobody takes the leave: it is kept here, and the invite is gone for bob.
       await post(b, bob, `/rooms/${enc(roomId)}/leave`);
       assertEquals(await membershipOn(b, roomId, bob.userId), "leave");
-      assert(!((await sync(b, bob)).rooms.invite[roomId]));
+      assert(!((await syncNow(b, bob)).rooms.invite[roomId]));
     } finally {
       await b.close();
       await a.close().catch(() => {});

@@ -8,6 +8,7 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
+import { post, sendText } from "./support/client.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless, SYNAPSE_MISSING } from "./support/peers.ts";
@@ -16,24 +17,6 @@ import { startSynapse, type SynapsePeer } from "./support/synapse.ts";
 const enc = encodeURIComponent;
 type Server = Pick<GemengNode, "request">;
 const INCLUDE_LEAVE = enc(JSON.stringify({ room: { include_leave: true } }));
-
-async function post(server: Server, user: NodeUser, path: string, body: unknown = {}) {
-  const res = await server.request("POST", `/_matrix/client/v3${path}`, {
-    token: user.accessToken,
-    body,
-  });
-  assertEquals(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
-  return res.body;
-}
-
-async function send(server: Server, user: NodeUser, roomId: string, body: string) {
-  const res = await server.request(
-    "PUT",
-    `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-}
 
 /** Synapse keeps an initial sync's answer for a while: each request differs in `timeout`. */
 let syncSerial = 0;
@@ -108,12 +91,12 @@ Deno.test({
           async () => (await memberState(gem, alice, roomId, carol.userId)) === "join",
           "carol's join on gemeng",
         );
-        await send(gem, alice, roomId, "bonjour carol");
+        await sendText(gem, alice, roomId, "bonjour carol");
         await eventually(
           async () => (await messageBodies(syn, carol, roomId)).includes("bonjour carol"),
           "alice's message on Synapse",
         );
-        await send(syn, carol, roomId, "moien alice");
+        await sendText(syn, carol, roomId, "moien alice");
         await eventually(
           async () => (await messageBodies(gem, alice, roomId)).includes("moien alice"),
           "carol's message on gemeng",
@@ -145,12 +128,12 @@ Deno.test({
           async () => (await memberState(syn, carol, roomId, bob.userId)) === "join",
           "bob's join on Synapse",
         );
-        await send(syn, carol, roomId, "salut bob");
+        await sendText(syn, carol, roomId, "salut bob");
         await eventually(
           async () => (await messageBodies(gem, bob, roomId)).includes("salut bob"),
           "carol's message on gemeng",
         );
-        await send(gem, bob, roomId, "salut carol");
+        await sendText(gem, bob, roomId, "salut carol");
         await eventually(
           async () => (await messageBodies(syn, carol, roomId)).includes("salut carol"),
           "bob's message on Synapse",

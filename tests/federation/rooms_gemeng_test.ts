@@ -7,21 +7,10 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
+import { sendText } from "./support/client.ts";
+import { startGemengNode } from "./support/gemeng_node.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
-
-async function send(node: GemengNode, user: NodeUser, roomId: string, body: string) {
-  const res = await node.request(
-    "PUT",
-    `/_matrix/client/v3/rooms/${
-      encodeURIComponent(roomId)
-    }/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
 
 for (const version of ["11", "12"]) {
   Deno.test({
@@ -39,7 +28,7 @@ for (const version of ["11", "12"]) {
         });
         assertEquals(created.status, 200, JSON.stringify(created.body));
         const roomId = created.body.room_id as string;
-        await send(a, alice, roomId, "before bob");
+        await sendText(a, alice, roomId, "before bob");
 
         const joined = await b.request(
           "POST",
@@ -59,12 +48,12 @@ for (const version of ["11", "12"]) {
           );
           return m.status === 200 && bob.userId in m.body.joined;
         }, "bob's join on A");
-        await send(a, alice, roomId, "hello bob");
+        await sendText(a, alice, roomId, "hello bob");
         await eventually(
           async () => (await messageBodies(b, bob, roomId)).includes("hello bob"),
           "alice's message on B",
         );
-        await send(b, bob, roomId, "hello alice");
+        await sendText(b, bob, roomId, "hello alice");
         await eventually(
           async () => (await messageBodies(a, alice, roomId)).includes("hello alice"),
           "bob's message on A",

@@ -7,6 +7,7 @@
  */
 
 import { assertEquals } from "../unit/assert.ts";
+import { sendText } from "./support/client.ts";
 import { type GemengNode, startGemengNode } from "./support/gemeng_node.ts";
 import { skipUnless, SYNAPSE_MISSING } from "./support/peers.ts";
 import { startSynapse, type SynapsePeer } from "./support/synapse.ts";
@@ -16,16 +17,6 @@ type Peer = GemengNode | SynapsePeer;
 type User = { userId: string; accessToken: string };
 
 const room = (id: string) => `/_matrix/client/v3/rooms/${encodeURIComponent(id)}`;
-
-async function send(peer: Peer, user: User, roomId: string, body: string): Promise<string> {
-  const res = await peer.request(
-    "PUT",
-    `${room(roomId)}/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id;
-}
 
 async function seen(peer: Peer, user: User, roomId: string, body: string): Promise<boolean> {
   return (await messageBodies(peer, user, roomId)).includes(body);
@@ -56,7 +47,7 @@ Deno.test({
           });
           assertEquals(created.status, 200, JSON.stringify(created.body));
           const roomId = created.body.room_id;
-          await send(synapse, sam, roomId, `early v${version}`);
+          await sendText(synapse, sam, roomId, `early v${version}`);
           const joined = await gemeng.request(
             "POST",
             `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${
@@ -66,12 +57,12 @@ Deno.test({
           );
           assertEquals(joined.status, 200, JSON.stringify(joined.body));
           await eventually(() => joinedOn(synapse, sam, roomId, gina.userId), "gina on Synapse");
-          await send(synapse, sam, roomId, `from sam v${version}`);
+          await sendText(synapse, sam, roomId, `from sam v${version}`);
           await eventually(
             () => seen(gemeng, gina, roomId, `from sam v${version}`),
             "sam's message on gemeng",
           );
-          await send(gemeng, gina, roomId, `from gina v${version}`);
+          await sendText(gemeng, gina, roomId, `from gina v${version}`);
           await eventually(
             () => seen(synapse, sam, roomId, `from gina v${version}`),
             "gina's message on Synapse",
@@ -85,7 +76,7 @@ Deno.test({
           });
           assertEquals(created.status, 200, JSON.stringify(created.body));
           const roomId = created.body.room_id;
-          await send(gemeng, gina, roomId, `early gemeng v${version}`);
+          await sendText(gemeng, gina, roomId, `early gemeng v${version}`);
           const joined = await synapse.request(
             "POST",
             `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${
@@ -95,12 +86,12 @@ Deno.test({
           );
           assertEquals(joined.status, 200, JSON.stringify(joined.body) + await synapse.logTail());
           await eventually(() => joinedOn(gemeng, gina, roomId, sam.userId), "sam on gemeng");
-          await send(gemeng, gina, roomId, `gemeng says v${version}`);
+          await sendText(gemeng, gina, roomId, `gemeng says v${version}`);
           await eventually(
             () => seen(synapse, sam, roomId, `gemeng says v${version}`),
             "gina's message on Synapse",
           );
-          await send(synapse, sam, roomId, `synapse says v${version}`);
+          await sendText(synapse, sam, roomId, `synapse says v${version}`);
           await eventually(
             () => seen(gemeng, gina, roomId, `synapse says v${version}`),
             "sam's message on gemeng",

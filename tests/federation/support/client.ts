@@ -144,3 +144,27 @@ export async function stateIds(node: Peer, user: User, roomId: string) {
   // Sorted, so that equal states compare equal as JSON.
   return Object.fromEntries(pairs.sort(([x], [y]) => x < y ? -1 : x > y ? 1 : 0));
 }
+
+/** Sends a text message; returns its event ID. */
+export async function sendText(peer: Peer, user: User, roomId: string, body: string) {
+  return await send(peer, user, roomId, text(body));
+}
+
+/** `POST /_matrix/client/v3{path}`, which must succeed; returns the answer. */
+export async function post(peer: Peer, user: User, path: string, body: unknown = {}) {
+  const res = await peer.request("POST", `/_matrix/client/v3${path}`, {
+    token: user.accessToken,
+    body,
+  });
+  assertEquals(res.status, 200, `${path}: ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** One `/sync` without waiting (an initial sync). */
+export async function syncNow(peer: Peer, user: User): Promise<Json> {
+  const res = await peer.request("GET", "/_matrix/client/v3/sync?timeout=0", {
+    token: user.accessToken,
+  });
+  assertEquals(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}

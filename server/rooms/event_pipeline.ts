@@ -39,10 +39,7 @@ import {
   buildUnsignedPdu,
   type EventTemplate,
 } from "../../federation/build_event.ts";
-import {
-  roomVersion as roomVersionOf,
-  type RoomVersionRules,
-} from "../../federation/room_versions.ts";
+import { type RoomVersionRules } from "../../federation/room_versions.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import {
   type JsonObject,
@@ -54,21 +51,15 @@ import { randomString } from "../../crypto/tokens.ts";
 import { forbidden, MatrixError, notFound } from "../errors.ts";
 import { SearchIndexer } from "../search/indexer.ts";
 import { CommitQueue } from "./commit_queue.ts";
-import { authLookup, sortByAuth, sortByPrev } from "./admission.ts";
-import { Mutations } from "./mutations.ts";
+import { authLookup } from "./admission.ts";
 import { checkLocalEvent } from "./policy.ts";
 import { RoomCache, type RoomContext } from "./room_cache.ts";
-import { encodePdu as encodeForRecord, type StoredEvent } from "./room_store.ts";
-import {
-  BACKFILL_COUNTER_KEY,
-  type EventMeta,
-  type EventRecord,
-  roomKeys,
-  type RoomRecord,
-} from "./schema.ts";
+import { type StoredEvent } from "./room_store.ts";
+import { BACKFILL_COUNTER_KEY, type RoomRecord } from "./schema.ts";
 import { resolveRoomStates } from "./state_resolution.ts";
 import { Transactions } from "./transactions.ts";
 import { EventCommitter } from "./event_commit.ts";
+import { admitBackfill, admitJoin, admitOutliers, type ModeCore } from "./remote_modes.ts";
 import type {
   AdmitInput,
   AdmitResult,
@@ -91,6 +82,7 @@ export class EventPipeline {
   readonly #transactions: Transactions;
   readonly #search: SearchIndexer;
   readonly #committer: EventCommitter;
+  readonly #core: ModeCore;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #subscribers: ((event: CommittedEvent) => void)[] = [];
   #backfillCounter: number | null = null;
@@ -120,6 +112,25 @@ export class EventPipeline {
       search: this.#search,
       subscribers: this.#subscribers,
     });
+    this.#core = {
+      deps,
+      cache: this.#cache,
+      commits: this.#commits,
+      committer: this.#committer,
+      withLock: (roomId, fn) => this.#withLock(roomId, fn),
+      settle: (roomId, ctx) => this.#settle(roomId, ctx),
+      stateFromPrevs: (event, rules) => this.#stateFromPrevs(event, rules),
+      authorise: (event, state, rules) => this.#authorise(event, state, rules),
+      backfillPositions: async (n) => {
+        if (this.#backfillCounter === null) {
+          const entry = await deps.kv.get<Deno.KvU64>(BACKFILL_COUNTER_KEY);
+          this.#backfillCounter ??= entry.value ? Number(entry.value.value) : 0;
+        }
+        const base = this.#backfillCounter;
+        this.#backfillCounter += n;
+        return base;
+      },
+    };
   }
 
   /** Writes what is still buffered (search postings); call before the KV closes. */
@@ -155,11 +166,11 @@ export class EventPipeline {
       case "remote":
         return [await this.#admitRemote(input.event, input)];
       case "outlier":
-        return await this.#admitOutliers(input.room, input.events);
+        return await admitOutliers(this.#core, input.room, input.events);
       case "backfill":
-        return await this.#admitBackfill(input.roomId, input.events, input.stateBefore);
+        return await admitBackfill(this.#core, input.roomId, input.events, input.stateBefore);
       case "join":
-        return [await this.#admitJoin(input)];
+        return [await admitJoin(this.#core, input)];
     }
   }
 
@@ -462,176 +473,6 @@ export class EventPipeline {
     return true;
   }
 
-  async #admitOutliers(room: RoomRecord, events: readonly RoomEvent[]): Promise<AdmitResult[]> {
-    const { rooms } = this.#deps;
-    const rules = (await rooms.rulesOf(room.roomId)) ?? roomRules(room);
-    const results: AdmitResult[] = [];
-    const batch = new Map(events.map((e) => [e.eventId, e]));
-    const known = await rooms.events(batch.keys());
-    const rejectedIds = new Set<string>();
-    for (const [id, stored] of known) if (stored.meta.rejected !== null) rejectedIds.add(id);
-    const newRoom = !(await rooms.room(room.roomId));
-    let m = new Mutations();
-    let first = true;
-    const flush = async () => {
-      if (m.mutations === 0) return;
-      await this.#commits.commit(m);
-      m = new Mutations();
-    };
-    // Auth events before the events they authorise, so each is checked against checked ones.
-    for (const event of sortByAuth([...batch.values()])) {
-      const stored = known.get(event.eventId);
-      if (stored) {
-        results.push({ stored, outcome: "duplicate" });
-        continue;
-      }
-      const authEvents: RoomEvent[] = [];
-      const missing: string[] = [];
-      for (const id of event.authEvents) {
-        const found = batch.get(id) ?? known.get(id)?.event;
-        if (found) authEvents.push(found);
-        else missing.push(id);
-      }
-      if (missing.length > 0) {
-        const more = await rooms.events(missing);
-        for (const [id, s] of more) {
-          authEvents.push(s.event);
-          if (s.meta.rejected !== null) rejectedIds.add(id);
-        }
-      }
-      let rejected: string | null = null;
-      if (authEvents.length < event.authEvents.length) {
-        rejected = "some of its auth events are unknown";
-      } else if (event.authEvents.some((id) => rejectedIds.has(id))) {
-        rejected = "one of its auth events was rejected";
-      } else {
-        const verdict = checkAuthEvents(event, authEvents, rules);
-        if (!verdict.ok) rejected = verdict.reason.slice(0, 500);
-      }
-      if (rejected !== null) rejectedIds.add(event.eventId);
-      const meta: EventMeta = {
-        roomId: room.roomId,
-        pos: null,
-        depth: event.depth,
-        stateGroupBefore: null,
-        stateGroup: null,
-        rejected,
-        outlier: true,
-        txn: null,
-        redactedBy: null,
-        receivedTs: Date.now(),
-        replacesState: null,
-      };
-      if (first && newRoom) m.set(roomKeys.room(room.roomId), room);
-      first = false;
-      const record = writeEventRecord(m, event, meta);
-      if (m.mutations > 200 || m.bytes > 400_000) await flush();
-      const storedEvent: StoredEvent = { event, meta: record.meta, rules };
-      results.push({ stored: storedEvent, outcome: rejected === null ? "outlier" : "rejected" });
-    }
-    if (first && newRoom) m.set(roomKeys.room(room.roomId), room);
-    await flush();
-    for (const result of results) {
-      if (result.outcome !== "duplicate") rooms.cacheEvent(result.stored);
-    }
-    return results;
-  }
-
-  async #admitBackfill(
-    roomId: string,
-    events: readonly RoomEvent[],
-    supplied?: ReadonlyMap<string, StateMap>,
-  ): Promise<AdmitResult[]> {
-    return await this.#withLock(roomId, async () => {
-      const { rooms, kv } = this.#deps;
-      let ctx = await this.#cache.get(roomId);
-      if (ctx) ctx = await this.#settle(roomId, ctx);
-      if (!ctx) throw notFound(`Room ${roomId} is not known to this server`);
-      const { rules } = ctx;
-      const known = await rooms.events(events.map((e) => e.eventId));
-      const fresh = sortByPrev(events.filter((e) => {
-        const stored = known.get(e.eventId);
-        return !stored || stored.meta.outlier;
-      }));
-      if (this.#backfillCounter === null) {
-        const entry = await kv.get<Deno.KvU64>(BACKFILL_COUNTER_KEY);
-        this.#backfillCounter = entry.value ? Number(entry.value.value) : 0;
-      }
-      // Oldest first for the checks, but the newest gets the highest position.
-      const base = this.#backfillCounter;
-      this.#backfillCounter += fresh.length;
-      const results: AdmitResult[] = [];
-      for (const stored of known.values()) {
-        if (!stored.meta.outlier) results.push({ stored, outcome: "duplicate" });
-      }
-      for (let i = 0; i < fresh.length; i++) {
-        const event = fresh[i];
-        const counter = base + fresh.length - i;
-        let before = await this.#stateFromPrevs(event, rules);
-        if (!before) {
-          const state = supplied?.get(event.eventId);
-          if (!state) {
-            // Nothing to check it against: keep it for checks only.
-            results.push(...await this.#admitOutliers(ctx.room, [event]));
-            continue;
-          }
-          before = { state: new Map(state), group: null };
-        }
-        const rejected = await this.#authorise(event, before.state, rules);
-        const admitted = await this.#committer.commit(ctx, event, {
-          mode: "backfill",
-          room: ctx.room,
-          rules,
-          newRoom: false,
-          placement: "backfill",
-          stateBefore: before.state,
-          groupBefore: before.group,
-          deltaBase: before.deltaBase,
-          rejected,
-          softFailed: false,
-          backfill: { pos: -counter, counter },
-        });
-        results.push(await admitted.finish());
-      }
-      return results;
-    });
-  }
-
-  async #admitJoin(input: Extract<AdmitInput, { mode: "join" }>): Promise<AdmitResult> {
-    const { room, event } = input;
-    const rules = roomRules(room);
-    // The state and its auth chain first, as outliers (unreferenced until the head exists).
-    const outliers = await this.#admitOutliers(room, [...input.authChain, ...input.state]);
-    const rejected = new Set(
-      outliers.filter((r) => r.stored.meta.rejected !== null).map((r) => r.stored.event.eventId),
-    );
-    const state: StateMap = new Map();
-    for (const e of input.state) {
-      if (e.stateKey === undefined || rejected.has(e.eventId)) continue;
-      state.set(stateTupleKey(e.type, e.stateKey), e.eventId);
-    }
-    return await this.#withLock(room.roomId, async () => {
-      let ctx = await this.#cache.get(room.roomId);
-      if (ctx) ctx = await this.#settle(room.roomId, ctx);
-      const existing = await this.#deps.rooms.event(event.eventId);
-      if (existing && !existing.meta.outlier) return { stored: existing, outcome: "duplicate" };
-      const reason = await this.#authorise(event, state, rules);
-      if (reason !== null) throw forbidden(`The join event is not allowed: ${reason}`);
-      const admitted = await this.#committer.commit(ctx, event, {
-        mode: "join",
-        room: ctx?.room ?? room,
-        rules,
-        newRoom: !ctx && !(await this.#deps.rooms.room(room.roomId)),
-        placement: "timeline",
-        stateBefore: state,
-        groupBefore: null,
-        rejected: null,
-        softFailed: false,
-      });
-      return await admitted.finish();
-    });
-  }
-
   /**
    * The state before an event from its prev_events' state groups (resolved where they
    * differ); null when a prev event is unknown or has no state (an outlier).
@@ -712,30 +553,11 @@ export class EventPipeline {
     }
   }
 }
-/** Adds an event record (split when large) to a write and returns it. */
-function writeEventRecord(m: Mutations, event: RoomEvent, meta: EventMeta): EventRecord {
-  const encoded = encodeForRecord(event);
-  const record: EventRecord = { meta, pdu: encoded.pdu, parts: encoded.parts.length };
-  m.set(roomKeys.event(event.eventId), record, {
-    sizeHint: (encoded.pdu?.length ?? 0) * 2 + 1024,
-  });
-  encoded.parts.forEach((part, i) => {
-    m.set(roomKeys.eventPart(event.eventId, i), part, { sizeHint: part.length * 2 + 8 });
-  });
-  return record;
-}
-
 /** Placeholder signatures of a drafted event (see {@link EventPipeline.draft}). */
 function draftSignatures(content: JsonObject): JsonObject {
   const via = content.join_authorised_via_users_server;
   const server = typeof via === "string" ? serverNameOf(via) : undefined;
   return server ? { [server]: { "ed25519:draft": "" } } : {};
-}
-
-function roomRules(room: RoomRecord): RoomVersionRules {
-  const rules = roomVersionOf(room.roomVersion);
-  if (!rules) throw new MatrixError("M_UNSUPPORTED_ROOM_VERSION", "Unsupported room version");
-  return rules;
 }
 
 function buildError(err: unknown): MatrixError {

@@ -20,9 +20,15 @@ import type { RoomRecord } from "../rooms/schema.ts";
 import { recordOutOfRoomMembership } from "../rooms/remote_invites.ts";
 
 /** Events fetched at most to fill the gaps before one received PDU. */
-const MAX_FETCHED_PER_PDU = 200;
+const MAX_FETCHED_PER_PDU = 1200;
 /** Events asked for per `/get_missing_events` call. */
-const MISSING_EVENTS_LIMIT = 20;
+const MISSING_EVENTS_LIMIT = 50;
+/**
+ * Gaps fetched one behind the other at most (each `/get_missing_events` answer's oldest event
+ * may itself follow a gap): with the limit above, a gap of up to 1,000 events, which is the
+ * queue an outbound sender collapses to its newest event after an outage (`outbox.ts`).
+ */
+const MAX_GAP_DEPTH = 24;
 
 /** Why a PDU was not accepted (the per-PDU `error` of a transaction's answer). */
 export class PduError extends Error {
@@ -183,7 +189,7 @@ export class IncomingPdus {
         if (err.kind === "auth_events") {
           if (budget.left <= 0) throw new PduError(`Cannot fetch its auth events: ${err.message}`);
           await this.#fetchAuthChain(origin, event, options, budget);
-        } else if (!triedGap && budget.left > 0 && depth <= 5) {
+        } else if (!triedGap && budget.left > 0 && depth <= MAX_GAP_DEPTH) {
           triedGap = true;
           try {
             await this.#fetchMissing(origin, event, options, budget, depth);

@@ -19,6 +19,7 @@ import { Notifier } from "./notifier.ts";
 import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { queuePdu } from "./federation/outbox.ts";
+import { Edus } from "./federation/edu_queue.ts";
 import { FederationSender } from "./federation/sender.ts";
 import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
@@ -91,8 +92,10 @@ export class Homeserver {
   readonly pipeline: EventPipeline;
   /** Server-Server API: outbound client, discovery, key ring (server/federation/context.ts). */
   readonly federation: FederationContext;
-  /** Delivers queued PDUs to other servers (server/federation/sender.ts). */
+  /** Delivers queued PDUs and EDUs to other servers (server/federation/sender.ts). */
   readonly sender: FederationSender;
+  /** EDUs: the outbound queue and the inbound handlers (server/federation/edu_queue.ts). */
+  readonly edus: Edus;
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
@@ -123,7 +126,9 @@ export class Homeserver {
       outbox: config.federation.enabled ? queuePdu : undefined,
     });
     this.federation = new FederationContext({ config, kv, signingKey: options.signingKey });
+    this.edus = new Edus(kv, { serverName: config.serverName });
     this.sender = new FederationSender(kv, {
+      edus: this.edus,
       origin: config.serverName,
       transport: federationClientTransport(this.federation.client),
       loadPdu: pduLoader(this.rooms),
@@ -154,7 +159,9 @@ export class Homeserver {
     await hs.federation.loadFiles();
     hs.addCloseHook(() => Promise.resolve(hs.federation.close()));
     if (config.federation.enabled) {
+      hs.edus.onQueued((destinations) => hs.sender.wake(destinations));
       hs.sender.start();
+      hs.sender.wake(await hs.edus.pendingDestinations());
       hs.addCloseHook(() => hs.sender.close());
     }
     await hs.stream.load(hs.kv);

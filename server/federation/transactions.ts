@@ -3,8 +3,7 @@
  * PDUs and 100 EDUs from the authenticated origin. Each PDU is checked and admitted on its
  * own (`incoming.ts`) and gets its entry in the answer's `pdus` map (`{}` or `{error}`). A
  * transaction ID already answered for this origin gets the same answer again without being
- * processed twice. EDUs are accepted and not yet acted on (typing, receipts, presence, device
- * lists and to-device messages arrive with federation part 2).
+ * processed twice. EDUs go to the handlers features register with `hs.edus` (`edu_queue.ts`).
  *
  * @module
  */
@@ -108,6 +107,8 @@ export function transactionRoutes(hs: Homeserver): Hono<AppEnv> {
         );
       }
       await Promise.all(admissions);
+      // EDUs after the PDUs (a receipt may name an event of the same transaction).
+      await hs.edus.dispatch(origin, edus);
       const answer = { pdus: results };
       await hs.kv.set(key, answer, { expireIn: TXN_ANSWER_TTL_MS });
       return answer;

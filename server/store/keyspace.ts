@@ -423,6 +423,12 @@ export const KEY_PREFIXES = {
     area: "federation",
     description: '["fed_destination", destination, ...] -> retry state, transaction in flight',
   },
+  fed_edu: {
+    owner: "server/federation/edu_queue.ts",
+    area: "federation",
+    description:
+      '["fed_edu", destination, seq] -> an EDU waiting for its destination\'s next transaction',
+  },
   fed_txn: {
     owner: "server/federation/transactions.ts",
     area: "federation",

@@ -57,6 +57,7 @@ import { inviteFederationRoutes } from "./federation/invite_routes.ts";
 import { knockFederationRoutes } from "./federation/knock_routes.ts";
 import { roomEventRoutes } from "./federation/room_events.ts";
 import { directoryFederationRoutes } from "./federation/directory_routes.ts";
+import { mediaFederationRoutes } from "./federation/media_routes.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -75,6 +76,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   knockFederationRoutes,
   roomEventRoutes,
   directoryFederationRoutes,
+  mediaFederationRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,

@@ -24,6 +24,7 @@ import { MEDIA_ID_PATTERN, type MediumRecord } from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { previewUrl } from "../media/url_preview.ts";
+import { fetchRemoteMedium, RemoteMediaError } from "../federation/media_fetch.ts";
 
 /** The spec's default wait for an asynchronous upload. */
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -48,8 +49,8 @@ function integerParam(c: Context<AppEnv>, name: string, fallback?: number): numb
 
 /**
  * Checks the spec's boolean query parameters (`allow_remote`, `allow_redirect`, `animated`):
- * absent, `true` or `false`. This server never fetches remote media on demand nor redirects,
- * so the values themselves change nothing.
+ * absent, `true` or `false`. Only `allow_remote=false` changes anything (no fetch from the
+ * origin); this server never redirects.
  */
 function checkBooleanParams(c: Context<AppEnv>, names: readonly string[]): void {
   for (const name of names) {
@@ -77,11 +78,16 @@ async function serveMedium(
   });
 }
 
-/** The media of this server or of the remote cache (remote fetching comes with federation). */
+/**
+ * The media of this server, or another server's from the cache, fetched over federation into
+ * it first when missing (unless `allow_remote=false`, or `localOnly` for another server's
+ * legacy request).
+ */
 async function findMedium(
   hs: Homeserver,
   repo: MediaRepository,
   c: Context<AppEnv>,
+  options: { localOnly?: boolean } = {},
 ): Promise<MediumRecord> {
   const { serverName, mediaId } = c.req.param() as { serverName: string; mediaId: string };
   checkMxc(serverName, mediaId);
@@ -90,9 +96,18 @@ async function findMedium(
   if (serverName !== hs.config.serverName) {
     const cached = await repo.waitForMedium(serverName, mediaId, 0).catch(() => null);
     if (cached) return cached;
-    throw notFound("Remote media is not available on this server");
+    if (options.localOnly || c.req.query("allow_remote") === "false") {
+      throw notFound("Remote media is not available on this server");
+    }
+    try {
+      return await fetchRemoteMedium(hs, repo, { origin: serverName, mediaId, timeoutMs: timeout });
+    } catch (err) {
+      if (err instanceof RemoteMediaError) throw err.toMatrix();
+      throw err;
+    }
   }
-  return await repo.waitForMedium(serverName, mediaId, timeout);
+  const medium = await repo.waitForMedium(serverName, mediaId, timeout);
+  return medium;
 }
 
 function thumbnailRequest(c: Context<AppEnv>) {
@@ -171,6 +186,11 @@ function uploadOptions(c: Context<AppEnv>) {
   };
 }
 
+/** Whether a request came in on the TLS federation listener (the client listener is plain). */
+function onFederationListener(c: Context<AppEnv>): boolean {
+  return new URL(c.req.url).protocol === "https:";
+}
+
 function legacyFrozen(hs: Homeserver): void {
   if (!hs.config.media.legacyUnauthenticated) {
     throw notFound(
@@ -239,8 +259,18 @@ export function mediaRoutes(hs: Homeserver): Hono<AppEnv> {
     legacyFrozen(hs);
     return handler(c);
   };
-  app.get(`${v3}/download/:serverName/:mediaId`, frozen(download));
-  app.get(`${v3}/download/:serverName/:mediaId/:fileName`, frozen(download));
+  // Servers without authenticated federation media (Synapse 1.67) fetch ours from the legacy
+  // download on our federation listener: that one keeps serving our own media there.
+  const legacyDownload = (c: Context<AppEnv>) => {
+    if (onFederationListener(c) && c.req.param("serverName") === hs.config.serverName) {
+      return download(c);
+    }
+    return frozen(download)(c);
+  };
+  for (const version of ["r0", "v3"]) {
+    app.get(`/_matrix/media/${version}/download/:serverName/:mediaId`, legacyDownload);
+    app.get(`/_matrix/media/${version}/download/:serverName/:mediaId/:fileName`, legacyDownload);
+  }
   app.get(`${v3}/thumbnail/:serverName/:mediaId`, frozen(thumbnail));
 
   return app;

@@ -211,12 +211,21 @@ export class MediaRepository {
   }
 
   /**
-   * Stores bytes already in memory as a local medium without an uploader (URL preview images;
-   * later, remote media fetched over federation with `cachedTs`).
+   * Stores bytes already in memory as a medium without an uploader: URL preview images (local,
+   * a new media ID), and remote media fetched over federation (their origin and media ID, with
+   * `cachedTs`).
+   *
+   * @throws {MediaStoreError} EXISTS when `mediaId` is taken (another fetch stored it first)
    */
   async storeBytes(
     bytes: Uint8Array,
-    options: { contentType: string; fileName: string | null; origin?: string; cachedTs?: number },
+    options: {
+      contentType: string;
+      fileName: string | null;
+      origin?: string;
+      mediaId?: string;
+      cachedTs?: number;
+    },
   ): Promise<MediumRecord> {
     const writer = new BlobWriter(this.#kv);
     await writer.write(bytes);
@@ -224,7 +233,7 @@ export class MediaRepository {
     try {
       const { medium, duplicate } = await publishMedium(this.#kv, writer, written, {
         origin: options.origin ?? this.#hs.config.serverName,
-        mediaId: this.newMediaId(),
+        mediaId: options.mediaId ?? this.newMediaId(),
         uploader: null,
         contentType: options.contentType,
         fileName: options.fileName,

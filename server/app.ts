@@ -58,6 +58,10 @@ import { knockFederationRoutes } from "./federation/knock_routes.ts";
 import { roomEventRoutes } from "./federation/room_events.ts";
 import { directoryFederationRoutes } from "./federation/directory_routes.ts";
 import { mediaFederationRoutes } from "./federation/media_routes.ts";
+import { openIdFederationRoutes } from "./federation/openid.ts";
+import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
+import { openIdRoutes } from "./client/openid.ts";
+import { hierarchyRoutes } from "./client/hierarchy.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -77,6 +81,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   roomEventRoutes,
   directoryFederationRoutes,
   mediaFederationRoutes,
+  openIdFederationRoutes,
+  hierarchyFederationRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,
@@ -107,6 +113,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   receiptRoutes,
   reportRoutes,
   userDirectoryRoutes,
+  openIdRoutes,
+  hierarchyRoutes,
   messagesRoutes,
   relationsRoutes,
   threadsRoutes,

@@ -3,12 +3,14 @@
  * /v3/profile/{userId}/{keyName}` for `displayname`, `avatar_url`, `m.tz` and namespaced custom
  * fields. A new account gets the display name = its localpart (the `userRegistered` hook).
  * Changes of the display name or avatar are propagated into the user's joined rooms as new
- * `m.room.member` events by {@link propagateProfile}.
+ * `m.room.member` events by {@link propagateProfile}. Profiles of other servers' users are asked
+ * of their server over federation (`server/federation/query_routes.ts`, cached).
  *
  * @module
  */
 
 import { Hono } from "hono";
+import { serverNameOf } from "../../federation/identifiers.ts";
 import {
   badJson,
   forbidden,
@@ -19,6 +21,7 @@ import {
 } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { utf8Length } from "../http_util.ts";
+import { remoteProfile } from "../federation/query_routes.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import {
   createDefaultProfile,
@@ -87,6 +90,22 @@ function checkValue(keyName: string, value: unknown): void {
   }
 }
 
+/**
+ * The profile of any user: a local one from the store, another server's from that server
+ * (`query_routes.ts`, cached) when this server federates.
+ *
+ * @throws {MatrixError} 404 M_NOT_FOUND for an unknown user, 502 M_UNKNOWN when the user's
+ *   server cannot be reached
+ */
+export async function anyProfile(hs: Homeserver, userId: string): Promise<ProfileRecord> {
+  if (serverNameOf(userId) !== hs.config.serverName && hs.config.federation.enabled) {
+    return await remoteProfile(hs, userId);
+  }
+  const profile = await getProfile(hs, userId);
+  if (profile === null) throw notFound("Profile not found");
+  return profile;
+}
+
 /** Routes of the profile API. */
 export function profileRoutes(hs: Homeserver): Hono<AppEnv> {
   hs.addAccountHooks({ userRegistered: (userId) => createDefaultProfile(hs, userId) });
@@ -94,16 +113,11 @@ export function profileRoutes(hs: Homeserver): Hono<AppEnv> {
   const auth = requireAuth(hs);
   const base = "/_matrix/client/v3/profile/:userId";
 
-  app.get(base, async (c) => {
-    const profile = await getProfile(hs, c.req.param("userId"));
-    if (profile === null) throw notFound("Profile not found");
-    return c.json(profile);
-  });
+  app.get(base, async (c) => c.json(await anyProfile(hs, c.req.param("userId"))));
 
   app.get(`${base}/:keyName`, async (c) => {
     const keyName = c.req.param("keyName");
-    const profile = await getProfile(hs, c.req.param("userId"));
-    if (profile === null) throw notFound("Profile not found");
+    const profile = await anyProfile(hs, c.req.param("userId"));
     if (!Object.hasOwn(profile, keyName)) throw notFound(`The profile has no '${keyName}'`);
     return c.json({ [keyName]: profile[keyName] });
   });

@@ -5,12 +5,15 @@
  * start of a word, or any part of the user ID).
  *
  * The directory scans the stored profiles of the visible users; a commune-sized server keeps
- * this well under a millisecond per thousand users.
+ * this well under a millisecond per thousand users. Users of other servers (members of rooms
+ * shared with the requester, or of public rooms here) are shown with the display name and
+ * avatar of their current member event, preferably in a room the requester shares.
  *
  * @module
  */
 
 import { Hono } from "hono";
+import { serverNameOf } from "../../federation/identifiers.ts";
 import { badJson } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { requiredString } from "../http_util.ts";
@@ -47,6 +50,22 @@ export function directoryRank(
   return 0;
 }
 
+/**
+ * The profile fields of another server's user as their member event in one of our rooms shows
+ * them, preferring a room the requester is in.
+ */
+async function memberEventProfile(
+  hs: Homeserver,
+  userId: string,
+  requesterRooms: ReadonlySet<string>,
+): Promise<Record<string, unknown> | null> {
+  const rooms = await hs.rooms.joinedRooms(userId);
+  const roomId = rooms.find((id) => requesterRooms.has(id)) ?? rooms[0];
+  if (roomId === undefined) return null;
+  const member = await hs.rooms.currentStateEvent(roomId, "m.room.member", userId);
+  return member ? member.event.content : null;
+}
+
 /** Routes of the user directory. */
 export function userDirectoryRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -62,9 +81,12 @@ export function userDirectoryRoutes(hs: Homeserver): Hono<AppEnv> {
       limit = Math.min(body.limit as number, MAX_DIRECTORY_LIMIT);
     }
     const candidates = await usersVisibleInDirectory(hs, c.var.auth.userId);
+    const requesterRooms = new Set(await hs.rooms.joinedRooms(c.var.auth.userId));
     const matches: { rank: number; result: Record<string, string> }[] = [];
     for (const userId of candidates) {
-      const profile = await getProfile(hs, userId);
+      const profile = serverNameOf(userId) === hs.config.serverName
+        ? await getProfile(hs, userId)
+        : await memberEventProfile(hs, userId, requesterRooms);
       const displayName = typeof profile?.displayname === "string" ? profile.displayname : null;
       const rank = directoryRank(term, { userId, displayName });
       if (rank === 0) continue;

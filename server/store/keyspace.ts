@@ -434,6 +434,11 @@ export const KEY_PREFIXES = {
     area: "federation",
     description: '["fed_txn", origin, txnId] -> the answer given to an inbound transaction',
   },
+  openid_token: {
+    owner: "server/federation/openid.ts",
+    area: "federation",
+    description: '["openid_token", sha256(token)] -> OpenIdTokenRecord: user, expiry (an hour)',
+  },
 } as const satisfies Record<string, KeyPrefixInfo>;
 
 /** A declared top-level key prefix. */

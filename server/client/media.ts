@@ -25,6 +25,7 @@ import { MediaRepository } from "../media/repository.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { previewUrl } from "../media/url_preview.ts";
 import { fetchRemoteMedium, RemoteMediaError } from "../federation/media_fetch.ts";
+import { requireServerAuth } from "../federation/inbound_auth.ts";
 
 /** The spec's default wait for an asynchronous upload. */
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -259,13 +260,23 @@ export function mediaRoutes(hs: Homeserver): Hono<AppEnv> {
     legacyFrozen(hs);
     return handler(c);
   };
-  // Servers without authenticated federation media (Synapse 1.67) fetch ours from the legacy
-  // download on our federation listener: that one keeps serving our own media there.
-  const legacyDownload = (c: Context<AppEnv>) => {
-    if (onFederationListener(c) && c.req.param("serverName") === hs.config.serverName) {
-      return download(c);
+  // Servers without authenticated federation media (Synapse 1.67) fetch ours with the legacy
+  // download on our federation listener, signed with X-Matrix: such a request is served our
+  // own media, while the freeze holds for clients.
+  const serverAuth = requireServerAuth(hs);
+  const legacyDownload = async (c: Context<AppEnv>) => {
+    const signed = /^\s*X-Matrix\s/i.test(c.req.header("authorization") ?? "");
+    if (
+      !hs.config.media.legacyUnauthenticated && signed && onFederationListener(c) &&
+      c.req.param("serverName") === hs.config.serverName
+    ) {
+      let response: Response | undefined;
+      await serverAuth(c, async () => {
+        response = await download(c);
+      });
+      return response!;
     }
-    return frozen(download)(c);
+    return await frozen(download)(c);
   };
   for (const version of ["r0", "v3"]) {
     app.get(`/_matrix/media/${version}/download/:serverName/:mediaId`, legacyDownload);

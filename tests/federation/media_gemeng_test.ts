@@ -187,24 +187,26 @@ Deno.test({
       });
       assertEquals(onB.status, 404);
 
-      // The legacy download is served to other servers on the TLS listener, frozen on plain.
+      // The legacy download is served to other servers (signed) on the TLS listener; the
+      // freeze holds for anything else.
       const legacy = `/_matrix/media/v3/download/${encodeURIComponent(a.serverName)}/${id}`;
-      const tls = await fetch(`${a.federationUrl}${legacy}`, { client: http });
-      assertEquals(tls.status, 200);
-      assertEquals(new Uint8Array(await tls.arrayBuffer()), png);
-      const r0 = await fetch(`${a.federationUrl}${legacy.replace("/v3/", "/r0/")}`, {
+      assertEquals((await rawSigned(b, a, legacy, http)).bytes, png);
+      assertEquals((await rawSigned(b, a, legacy.replace("/v3/", "/r0/"), http)).bytes, png);
+      for (const url of [`${a.federationUrl}${legacy}`, `${a.baseUrl}${legacy}`]) {
+        const unsigned = await fetch(url, { client: http });
+        assertEquals(unsigned.status, 404, url);
+        await unsigned.body?.cancel();
+      }
+      const forged = await fetch(`${a.federationUrl}${legacy}`, {
         client: http,
+        headers: {
+          Authorization: `X-Matrix origin="${b.serverName}",key="ed25519:x",sig="AAAA"`,
+        },
       });
-      assertEquals(r0.status, 200);
-      await r0.body?.cancel();
-      const plain = await fetch(`${a.baseUrl}${legacy}`);
-      assertEquals(plain.status, 404);
-      await plain.body?.cancel();
-      // ...and only for its own media.
-      const relay = await fetch(
-        `${b.federationUrl}${legacy}`,
-        { client: http },
-      );
+      assertEquals(forged.status, 401);
+      await forged.body?.cancel();
+      // ...and only for its own media (B cached A's medium but does not hand it on).
+      const relay = await fetch(`${b.federationUrl}${legacy}`, { client: http });
       assertEquals(relay.status, 404);
       await relay.body?.cancel();
     } finally {

@@ -76,7 +76,21 @@ interface Fetched {
   fileName: string | null;
 }
 
+/**
+ * How long a failure is remembered, so that clients retrying (or many clients rendering one
+ * broken image) do not each cost the origin a request.
+ */
+const FAILURE_TTL_MS: Record<RemoteMediaError["code"], number> = {
+  NOT_FOUND: 60_000,
+  TOO_LARGE: 10 * 60_000,
+  NOT_ALLOWED: 0,
+  UNAVAILABLE: 10_000,
+};
+/** Failures remembered at most per server (the oldest are forgotten first). */
+const MAX_REMEMBERED_FAILURES = 10_000;
+
 const inFlight = new WeakMap<Homeserver, Map<string, Promise<MediumRecord>>>();
+const failures = new WeakMap<Homeserver, Map<string, { until: number; error: RemoteMediaError }>>();
 const trustedCas = new WeakMap<Homeserver, Promise<string[]>>();
 
 /**
@@ -92,12 +106,35 @@ export function fetchRemoteMedium(
   let flights = inFlight.get(hs);
   if (!flights) inFlight.set(hs, flights = new Map());
   const key = `${options.origin}/${options.mediaId}`;
+  let failed = failures.get(hs);
+  if (!failed) failures.set(hs, failed = new Map());
+  const known = failed.get(key);
+  if (known && known.until > Date.now()) return Promise.reject(known.error);
   let pending = flights.get(key);
   if (!pending) {
-    pending = fetchAndCache(hs, repo, options).finally(() => flights.delete(key));
+    pending = fetchAndCache(hs, repo, options).catch((err) => {
+      if (err instanceof RemoteMediaError) remember(failed, key, err);
+      throw err;
+    }).finally(() => flights.delete(key));
     flights.set(key, pending);
   }
   return pending;
+}
+
+function remember(
+  failed: Map<string, { until: number; error: RemoteMediaError }>,
+  key: string,
+  error: RemoteMediaError,
+): void {
+  const ttl = FAILURE_TTL_MS[error.code];
+  if (ttl <= 0) return;
+  failed.delete(key);
+  failed.set(key, { until: Date.now() + ttl, error });
+  // A Map iterates in insertion order: the first entries are the oldest.
+  for (const old of failed.keys()) {
+    if (failed.size <= MAX_REMEMBERED_FAILURES) break;
+    failed.delete(old);
+  }
 }
 
 async function fetchAndCache(

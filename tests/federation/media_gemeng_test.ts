@@ -111,6 +111,9 @@ Deno.test({
         thumbnail(a.serverName, id, "width=32&height=32&method=scale"),
       );
       assertEquals(thumbAgain.status, 200);
+      // The 404 from A is remembered for a while: B does not ask again.
+      const unknownAgain = await get(b, bob, download(a.serverName, "NoSuchMediaHere"));
+      assertEquals(unknownAgain.status, 404);
       const gone = await get(b, bob, download(a.serverName, id2));
       assertEquals(gone.status, 502, "uncached media of a stopped server cannot be had");
 

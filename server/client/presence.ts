@@ -1,6 +1,7 @@
 /**
  * Presence (spec: "Presence"): `GET|PUT /v3/presence/{userId}/status`. `/sync`'s
- * `set_presence` goes through the same store (`server/store/presence.ts`).
+ * `set_presence` goes through the same store (`server/store/presence.ts`). Changes reach the
+ * servers sharing a room with the user as `m.presence` EDUs (`server/federation/ephemeral_edus.ts`).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import {
   setPresence,
 } from "../store/presence.ts";
 import { sharesRoomWith } from "../sync/room_access.ts";
+import { registerPresenceEdus } from "../federation/ephemeral_edus.ts";
 
 /** Longest status message in bytes. */
 export const MAX_STATUS_MSG_BYTES = 1024;
@@ -26,6 +28,7 @@ export const MAX_STATUS_MSG_BYTES = 1024;
 /** Routes of the presence API. */
 export function presenceRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  registerPresenceEdus(hs);
   const path = "/_matrix/client/v3/presence/:userId/status";
 
   app.put(path, requireAuth(hs), async (c) => {

@@ -2,7 +2,8 @@
  * Receipts and read markers (spec: "Receipts", "Fully read markers"):
  * `POST /v3/rooms/{roomId}/receipt/{receiptType}/{eventId}` and
  * `POST /v3/rooms/{roomId}/read_markers`. Receipts are stored by `server/store/receipts.ts`;
- * the fully-read marker is the room account data `m.fully_read`.
+ * the fully-read marker is the room account data `m.fully_read`. Public read receipts go to the
+ * room's other servers as `m.receipt` EDUs (`server/federation/ephemeral_edus.ts`).
  *
  * @module
  */
@@ -17,6 +18,11 @@ import { RECEIPT_TYPES, type ReceiptType, setReceipt } from "../store/receipts.t
 import { wakeRoom, wakeUsers } from "../sync/positions.ts";
 import { requireJoined, visibleTimelineEvent } from "../sync/room_access.ts";
 import { threadOf } from "../sync/unread.ts";
+import {
+  federateReceipt,
+  inBackground,
+  registerReceiptEdus,
+} from "../federation/ephemeral_edus.ts";
 
 /** Stores one receipt (already validated) and wakes whoever must see it. */
 export async function sendReceipt(
@@ -32,15 +38,29 @@ export async function sendReceipt(
       throw badJson("The event is not in that thread");
     }
   }
+  const ts = Date.now();
   const pos = await setReceipt(hs, {
     roomId: receipt.roomId,
     userId,
     receiptType: receipt.receiptType,
     threadKey: receipt.threadId ?? "",
-  }, { eventId: receipt.eventId, eventOrder: stored.meta.pos!, ts: Date.now() });
+  }, { eventId: receipt.eventId, eventOrder: stored.meta.pos!, ts });
   if (pos === null) return;
-  if (receipt.receiptType === "m.read") wakeRoom(hs, receipt.roomId, pos);
-  else wakeUsers(hs, [userId], pos);
+  if (receipt.receiptType !== "m.read") {
+    wakeUsers(hs, [userId], pos);
+    return;
+  }
+  wakeRoom(hs, receipt.roomId, pos);
+  await inBackground(
+    "receipt",
+    federateReceipt(hs, {
+      roomId: receipt.roomId,
+      userId,
+      eventId: receipt.eventId,
+      ts,
+      ...(receipt.threadId !== undefined ? { threadId: receipt.threadId } : {}),
+    }),
+  );
 }
 
 async function setFullyRead(
@@ -59,6 +79,7 @@ async function setFullyRead(
 export function receiptRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireAuth(hs);
+  registerReceiptEdus(hs);
 
   app.post("/_matrix/client/v3/rooms/:roomId/receipt/:receiptType/:eventId", auth, async (c) => {
     const userId = c.var.auth.userId;

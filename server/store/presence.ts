@@ -8,6 +8,9 @@
  * - `["presence_pos", pos]` -> userId: the stream of changes; each write deletes the entry of
  *   the record it replaces, so a user has at most one entry
  *
+ * Remote users' presence, as their servers report it (`m.presence` EDUs), is kept in the same
+ * records ({@link setRemotePresence}), so `/sync` and the presence API read both alike.
+ *
  * Only changes of state or status message are written; the last-active time of a user who
  * stays online lives in memory ({@link PresenceTracker}) and is reported as
  * `currently_active`, as the spec allows, so an active user does not cause a write per sync.
@@ -107,11 +110,61 @@ async function writePresence(
       }, { attempts: 1 });
       if (pos !== null) {
         wakeUsersSharingRoomsWith(hs, userId, pos);
+        for (const listener of writeListeners.get(hs) ?? []) listener(userId);
         return pos;
       }
     }
     throw new ContentionError(`presence update for ${userId}`);
   });
+}
+
+/** Told after a local user's presence was written (federation sends it on). */
+export type PresenceWriteListener = (userId: string) => void;
+
+const writeListeners = new WeakMap<Homeserver, PresenceWriteListener[]>();
+
+/** Registers a listener of local presence writes. */
+export function onPresenceWritten(hs: Homeserver, listener: PresenceWriteListener): void {
+  let list = writeListeners.get(hs);
+  if (!list) writeListeners.set(hs, list = []);
+  list.push(listener);
+}
+
+/**
+ * Stores the presence of a remote user as its server reported it. Written only when the state or
+ * the status message changes, or the last activity moves by a minute or more (a server
+ * repeating the same presence causes no write).
+ *
+ * @returns the stream position of the write, or null when nothing changed
+ */
+export function setRemotePresence(
+  hs: Homeserver,
+  userId: string,
+  report: { presence: PresenceState; statusMsg: string | null; lastActiveTs: number },
+): Promise<number | null> {
+  return storedPresenceOf(hs.kv).writing(
+    [userId],
+    () =>
+      inTurn(hs.kv, ["presence", userId], async () => {
+        const key = presenceKeys.record(userId);
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const current = await hs.kv.get<PresenceRecord>(key);
+          const old = current.value;
+          if (
+            old && old.presence === report.presence && old.statusMsg === report.statusMsg &&
+            Math.abs(old.lastActiveTs - report.lastActiveTs) < CURRENTLY_ACTIVE_MS
+          ) return null;
+          const pos = await commitAtPosition(hs, (op, pos) => {
+            op.check(current);
+            if (old) op.delete(presenceKeys.change(old.pos));
+            op.set(key, { ...report, pos } satisfies PresenceRecord);
+            op.set(presenceKeys.change(pos), userId);
+          }, { attempts: 1 });
+          if (pos !== null) return pos;
+        }
+        throw new ContentionError(`presence update for ${userId}`);
+      }),
+  );
 }
 
 /** Users whose presence changed at positions in `(since, upto]`. */

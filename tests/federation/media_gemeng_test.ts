@@ -8,12 +8,18 @@
  * @module
  */
 
-import { assert, assertEquals } from "../unit/assert.ts";
+import { assert, assertEquals, assertThrows } from "../unit/assert.ts";
 import { signRequest } from "../../federation/request_auth.ts";
 import { purgeRemoteCache } from "../../server/admin/media_admin.ts";
 import { imageInfo } from "../../server/media/image_codecs.ts";
 import { getMedium } from "../../server/media/media_store.ts";
-import { multipartBoundary, parseMultipart } from "../../server/media/multipart.ts";
+import {
+  buildMultipart,
+  dispositionFileName,
+  multipartBoundary,
+  MultipartError,
+  parseMultipart,
+} from "../../server/media/multipart.ts";
 import { MediaRepository } from "../../server/media/repository.ts";
 import { testPng } from "../support/test_images.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
@@ -235,3 +241,40 @@ async function rawSigned(from: GemengNode, to: GemengNode, path: string, http: D
   assertEquals(res.status, 200);
   return { headers: res.headers, bytes: new Uint8Array(await res.arrayBuffer()) };
 }
+
+Deno.test("multipart: what we build parses back; broken framing is refused", async () => {
+  const content = new TextEncoder().encode("--not-a-boundary\r\n\r\nbytes");
+  const built = buildMultipart({ a: 1 }, {
+    contentType: "text/plain",
+    contentDisposition: 'inline; filename="a.txt"',
+    size: content.byteLength,
+    open: () => new Blob([content]).stream(),
+  });
+  const body = new Uint8Array(await new Response(built.body).arrayBuffer());
+  assertEquals(body.byteLength, built.length);
+  const boundary = multipartBoundary(built.contentType)!;
+  const parts = parseMultipart(body, boundary);
+  assertEquals(JSON.parse(new TextDecoder().decode(parts[0].body)), { a: 1 });
+  assertEquals(parts[1].body, content);
+  assertEquals(dispositionFileName(parts[1].headers.get("content-disposition")), "a.txt");
+
+  assertEquals(multipartBoundary("application/json"), null);
+  assertEquals(multipartBoundary("multipart/mixed"), null);
+  assertEquals(multipartBoundary('multipart/mixed; boundary="x y"'), "x y");
+  const enc = (text: string) => new TextEncoder().encode(text);
+  for (
+    const broken of [
+      "no boundary at all",
+      "--b\r\nContent-Type: a/b\r\n\r\nunterminated",
+      "--bX\r\n\r\n\r\n--b--",
+      "--b\r\nno header end\r\n--b--",
+      "--b\r\nbad header line\r\n\r\nx\r\n--b--",
+      "--b\r\n" + "X-A: b\r\n".repeat(3000) + "\r\nx\r\n--b--",
+      "--b\r\n\r\nx\r\n".repeat(20) + "--b--",
+    ]
+  ) {
+    assertThrows(() => parseMultipart(enc(broken), "b"), MultipartError);
+  }
+  assertEquals(dispositionFileName(`attachment; filename*=utf-8''%C3%A9t%C3%A9.png`), "été.png");
+  assertEquals(dispositionFileName("attachment"), null);
+});

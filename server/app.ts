@@ -20,6 +20,7 @@ import { deviceRoutes } from "./client/devices.ts";
 import { sharedSecretRoutes } from "./admin/shared_secret_register.ts";
 import { webAppRoutes } from "./web_assets.ts";
 import { keysRoutes } from "./client/keys.ts";
+import { e2eeFederationRoutes } from "./federation/e2ee_routes.ts";
 import { crossSigningRoutes } from "./client/cross_signing.ts";
 import { toDeviceRoutes } from "./client/to_device.ts";
 import { keyBackupRoutes } from "./client/key_backup.ts";
@@ -80,6 +81,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   knockFederationRoutes,
   roomEventRoutes,
   directoryFederationRoutes,
+  e2eeFederationRoutes,
   mediaFederationRoutes,
   openIdFederationRoutes,
   hierarchyFederationRoutes,

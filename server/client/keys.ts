@@ -21,6 +21,12 @@ import { claimKeys, type ClaimRequest } from "../e2ee/key_claim.ts";
 import { keyChanges } from "../e2ee/sync_fields.ts";
 import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { queryKeys } from "../e2ee/key_query.ts";
+import {
+  crossSigningPublicKey,
+  crossUserSignaturesBy,
+  withCrossUserSignatures,
+} from "../e2ee/cross_signing.ts";
+import { claimRemoteKeys, queryRemoteKeys } from "../federation/device_lists_remote.ts";
 import type { JsonObject } from "../e2ee/schema.ts";
 import {
   checkUserId,
@@ -36,6 +42,16 @@ import { utf8Length } from "../http_util.ts";
 export const MAX_USERS_PER_QUERY = 5000;
 /** Longest device ID or algorithm accepted in a query or claim. */
 const MAX_ID_BYTES = 255;
+
+function isLocal(hs: Homeserver, userId: string): boolean {
+  return serverNameOf(userId) === hs.config.serverName;
+}
+
+/** The `timeout` of a query or claim (ms, default 10 s, at most a minute). */
+function timeoutOf(value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return 10_000;
+  return Math.min(Math.max(value, 1_000), 60_000);
+}
 
 /** Routes of the key management API. */
 export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -99,7 +115,29 @@ export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
       }
       wanted.set(userId, devices as string[]);
     }
-    return c.json(await queryKeys(hs, c.var.auth.userId, wanted));
+    const requester = c.var.auth.userId;
+    const remote = new Map([...wanted].filter(([userId]) => !isLocal(hs, userId)));
+    const [result, fromRemote, mySignatures] = await Promise.all([
+      queryKeys(hs, requester, wanted),
+      queryRemoteKeys(hs, remote, { timeoutMs: timeoutOf(body.timeout) }),
+      remote.size > 0 ? crossUserSignaturesBy(hs.kv, requester) : new Map(),
+    ]);
+    for (const server of new Set([...remote.keys()].map((u) => serverNameOf(u)!))) {
+      delete result.failures[server];
+    }
+    Object.assign(result.failures, fromRemote.failures);
+    Object.assign(result.device_keys, fromRemote.device_keys);
+    Object.assign(result.self_signing_keys, fromRemote.self_signing_keys);
+    for (const [userId, master] of Object.entries(fromRemote.master_keys)) {
+      // The requester's own signature on a remote master key is kept here, private to them.
+      const { keyId } = crossSigningPublicKey(master);
+      result.master_keys[userId] = withCrossUserSignatures(
+        master,
+        requester,
+        mySignatures.get(userId)?.get(keyId),
+      );
+    }
+    return c.json(result);
   });
 
   app.post("/_matrix/client/v3/keys/claim", auth, async (c) => {
@@ -108,17 +146,14 @@ export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
     if (requested === undefined) throw missingParam("one_time_keys");
     if (!isObject(requested)) throw badJson("'one_time_keys' must map user IDs to devices");
     const claims: ClaimRequest[] = [];
+    const remoteClaims: ClaimRequest[] = [];
     const failures: Record<string, JsonObject> = {};
     for (const [userId, devices] of Object.entries(requested)) {
       checkUserId(userId, "one_time_keys");
       if (!isObject(devices)) {
         throw badJson(`'one_time_keys.${userId}' must map device IDs to algorithms`);
       }
-      const server = serverNameOf(userId)!;
-      if (server !== hs.config.serverName) {
-        failures[server] = {};
-        continue;
-      }
+      const target = isLocal(hs, userId) ? claims : remoteClaims;
       for (const [deviceId, algorithm] of Object.entries(devices)) {
         if (utf8Length(deviceId) > MAX_ID_BYTES) {
           throw invalidParam(`'one_time_keys.${userId}' names a device ID over 255 bytes`);
@@ -128,18 +163,23 @@ export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
         ) {
           throw badJson(`'one_time_keys.${userId}.${deviceId}' must be an algorithm name`);
         }
-        claims.push({ userId, deviceId, algorithm });
+        target.push({ userId, deviceId, algorithm });
       }
-      if (claims.length > MAX_USERS_PER_QUERY) {
+      if (claims.length + remoteClaims.length > MAX_USERS_PER_QUERY) {
         throw invalidParam(`At most ${MAX_USERS_PER_QUERY} devices per claim`);
       }
     }
-    const claimed = await claimKeys(hs.kv, claims);
+    const [claimed, fromRemote] = await Promise.all([
+      claimKeys(hs.kv, claims),
+      claimRemoteKeys(hs, remoteClaims, { timeoutMs: timeoutOf(body.timeout) }),
+    ]);
     const oneTimeKeys: Record<string, Record<string, Record<string, unknown>>> = {};
     for (const [userId, devices] of claimed) {
       const out: Record<string, Record<string, unknown>> = oneTimeKeys[userId] = {};
       for (const [deviceId, key] of devices) out[deviceId] = { [key.keyId]: key.key };
     }
+    Object.assign(oneTimeKeys, fromRemote.one_time_keys);
+    Object.assign(failures, fromRemote.failures);
     return c.json({ one_time_keys: oneTimeKeys, failures });
   });
 

@@ -1,7 +1,8 @@
 /**
  * Send-to-device messaging (spec: "Send-to-Device messaging"):
  * `PUT /v3/sendToDevice/{eventType}/{txnId}`. Messages are queued per device by
- * `server/e2ee/to_device.ts` and delivered by `/sync`.
+ * `server/e2ee/to_device.ts` and delivered by `/sync`; messages for users of other servers go to
+ * their servers as `m.direct_to_device` EDUs (`server/federation/to_device_remote.ts`).
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { utf8Length } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
 import type { JsonObject } from "../e2ee/schema.ts";
 import { sendToDevice } from "../e2ee/to_device.ts";
+import { serverNameOf } from "../../federation/identifiers.ts";
+import { queueRemoteToDevice } from "../federation/to_device_remote.ts";
 import { canonical, checkUserId, isObject } from "../e2ee/validate.ts";
 import { fitsOneValue } from "../store/kv_batch.ts";
 
@@ -70,7 +73,14 @@ export function toDeviceRoutes(hs: Homeserver): Hono<AppEnv> {
       }
       messages.set(recipient, byDevice);
     }
-    await sendToDevice(hs, { userId, deviceId }, { type, txnId, messages });
+    const sender = { userId, deviceId };
+    const remote = new Map(
+      [...messages].filter(([recipient]) => serverNameOf(recipient) !== hs.config.serverName),
+    );
+    const beforeCommit = remote.size > 0 && hs.config.federation.enabled
+      ? () => queueRemoteToDevice(hs, sender, { type, txnId, messages: remote })
+      : undefined;
+    await sendToDevice(hs, sender, { type, txnId, messages, beforeCommit });
     return c.json({});
   });
 

@@ -66,6 +66,17 @@ export async function recordDeviceListChange(
  */
 export function wakeDeviceListWatchers(hs: Homeserver, userId: string, pos: number): void {
   wakeUsersSharingRoomsWith(hs, userId, pos);
+  listeners.get(hs)?.(userId, pos);
+}
+
+/** Called after each committed device-list entry (federation sends it on). */
+export type DeviceListListener = (userId: string, pos: number) => void;
+
+const listeners = new WeakMap<Homeserver, DeviceListListener>();
+
+/** Sets the one listener told of every committed device-list entry of a server. */
+export function onDeviceListCommitted(hs: Homeserver, listener: DeviceListListener): void {
+  listeners.set(hs, listener);
 }
 
 /** Users with a device-list change at a position in `(since, upto]`. */

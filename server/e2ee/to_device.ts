@@ -5,8 +5,8 @@
  *
  * A request for many devices is written in several commits when Deno KV's per-commit limits
  * (counted by `store/kv_batch.ts` from the real sizes of keys and values) require it; each commit takes its own position, so a sync that runs between two of them
- * never skips a message. Messages to users of other servers are dropped until federation
- * carries them as `m.direct_to_device` EDUs (the queue layout already has what they need).
+ * never skips a message. Messages to users of other servers are skipped here: the route hands
+ * them to federation (`server/federation/to_device_remote.ts`) through `beforeCommit`.
  *
  * @module
  */
@@ -55,11 +55,22 @@ export type ToDeviceMessages = ReadonlyMap<string, ReadonlyMap<string, JsonObjec
 export async function sendToDevice(
   hs: Homeserver,
   sender: ToDeviceSender,
-  request: { type: string; txnId: string; messages: ToDeviceMessages },
+  request: {
+    type: string;
+    txnId: string;
+    messages: ToDeviceMessages;
+    /**
+     * Runs once the transaction is known to be new, before anything is committed: federation
+     * queues the messages for other servers here (with IDs derived from the transaction, so
+     * a retry after a failure queues the same IDs, which receivers drop as repeats).
+     */
+    beforeCommit?: () => Promise<void>;
+  },
 ): Promise<number> {
   const { kv } = hs;
   const txnKey = e2eeKeys.toDeviceTxn(sender.userId, sender.deviceId, request.txnId);
   if ((await kv.get(txnKey)).value) return 0;
+  await request.beforeCommit?.();
 
   const deliveries: { userId: string; deviceId: string; content: JsonObject }[] = [];
   const add = (userId: string, deviceId: string, content: JsonObject) =>

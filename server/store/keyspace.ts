@@ -201,6 +201,17 @@ export const KEY_PREFIXES = {
   },
 
   // End-to-end encryption
+  e2ee_remote_user: {
+    owner: "server/federation/device_lists_remote.ts",
+    area: "e2ee",
+    description:
+      '["e2ee_remote_user", userId] -> RemoteUserRecord: cached device list state of a remote user',
+  },
+  e2ee_remote_device: {
+    owner: "server/federation/device_lists_remote.ts",
+    area: "e2ee",
+    description: '["e2ee_remote_device", userId, deviceId] -> cached device keys of a remote user',
+  },
   e2ee_device: {
     owner: E2EE,
     area: "e2ee",

@@ -17,6 +17,7 @@ import { ContentionError } from "../store/turns.ts";
 import type { StoredEvent } from "./room_store.ts";
 import { roomKeys } from "./schema.ts";
 import { inviteRemoteUser } from "../federation/invite_routes.ts";
+import { anyProfile } from "../client/profile.ts";
 import { knockRemoteRoom } from "../federation/knock_routes.ts";
 import { hasLocalMember, leaveOutOfRoom } from "./remote_invites.ts";
 import {
@@ -173,6 +174,12 @@ export async function inviteUser(
   if (!hs.config.federation.enabled) throw federationUnavailable(target);
   const content: JsonObject = { ...change.extra };
   if (change.reason !== undefined) content.reason = change.reason;
+  // The invitee's name and avatar, asked of their server (an invite without them is fine).
+  const profile = await anyProfile(hs, target).catch(() => null);
+  for (const field of ["displayname", "avatar_url"] as const) {
+    const value = profile?.[field];
+    if (typeof value === "string" && value !== "") content[field] = value;
+  }
   await inviteRemoteUser(hs, { roomId, sender: change.sender, target, content });
 }
 

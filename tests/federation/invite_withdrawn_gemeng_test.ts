@@ -6,7 +6,7 @@
  * @module
  */
 
-import { assert } from "../unit/assert.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
 import { post, syncNow } from "./support/client.ts";
 import { startGemengNode } from "./support/gemeng_node.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
@@ -27,6 +27,13 @@ Deno.test({
         const roomId = (await post(a, alice, "/createRoom", { preset: "private_chat" })).room_id;
         await post(a, alice, `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
         await eventually(async () => (await syncNow(b, bob)).rooms.invite[roomId], "the invite");
+        // The invite carries bob's name, asked of his server.
+        const member = await a.request(
+          "GET",
+          `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.member/${enc(bob.userId)}`,
+          { token: alice.accessToken },
+        );
+        assertEquals(member.body.displayname, "bob", JSON.stringify(member.body));
         await post(a, alice, `/rooms/${enc(roomId)}/${action}`, {
           user_id: bob.userId,
           reason: "sent by mistake",

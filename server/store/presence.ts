@@ -18,6 +18,7 @@
  * @module
  */
 
+import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { WriteGuardedCache } from "../e2ee/sync_memory.ts";
 import { commitAtPosition, wakeUsersSharingRoomsWith } from "../sync/positions.ts";
@@ -116,6 +117,21 @@ async function writePresence(
     }
     throw new ContentionError(`presence update for ${userId}`);
   });
+}
+
+/**
+ * The remote users joined to the rooms `userId` (local) is joined to, whose presence this
+ * server has stored: the remote part of an initial sync's presence section.
+ */
+export async function remoteUsersWithPresence(hs: Homeserver, userId: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const roomId of await hs.rooms.joinedRooms(userId)) {
+    for (const member of await hs.rooms.members(roomId)) {
+      if (serverNameOf(member) === hs.config.serverName || out.has(member)) continue;
+      if (await getPresence(hs, member)) out.add(member);
+    }
+  }
+  return [...out];
 }
 
 /** Told after a local user's presence was written (federation sends it on). */

@@ -274,14 +274,29 @@ Deno.test({
   async fn() {
     const { a, b, alice, bob } = await sharedRoom();
     try {
-      await syncNow(b, bob);
+      const since = (await syncNow(b, bob)).next_batch as string;
       await setPresence(a, alice, "online", "at the commune");
-      await eventually(async () => {
-        const events: Json[] = (await syncNow(b, bob)).presence?.events ?? [];
-        return events.some((e) =>
+      const hasAlice = (body: Json) =>
+        (body.presence?.events ?? []).some((e: Json) =>
           e.sender === alice.userId && e.content.status_msg === "at the commune"
         );
-      }, "alice's presence in bob's sync");
+      // An incremental sync (woken by the change) and an initial one both carry it.
+      const incremental = await b.request(
+        "GET",
+        `/_matrix/client/v3/sync?timeout=10000&since=${encodeURIComponent(since)}`,
+        { token: bob.accessToken },
+      );
+      assertEquals(incremental.status, 200);
+      await eventually(async () => {
+        if (hasAlice(incremental.body)) return true;
+        const next = await b.request(
+          "GET",
+          `/_matrix/client/v3/sync?timeout=0&since=${encodeURIComponent(since)}`,
+          { token: bob.accessToken },
+        );
+        return hasAlice(next.body);
+      }, "alice's presence in bob's incremental sync");
+      assert(hasAlice(await syncNow(b, bob)), "alice's presence in bob's initial sync");
     } finally {
       await b.close();
       await a.close();

@@ -303,3 +303,70 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "gemeng: inbound typing, receipts and presence from a server are checked",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const { a, b, alice, bob, roomId } = await sharedRoom();
+    try {
+      const eventId = await send(a, alice, roomId, text("hello"));
+      const origin = b.serverName;
+      const stranger = `@mallory:${origin}`;
+      const typingEdu = (userId: string, extra: Json = {}) => ({
+        edu_type: "m.typing",
+        content: { room_id: roomId, user_id: userId, typing: true, ...extra },
+      });
+      const receiptEdu = (userId: string, type = "m.read", ids: unknown = [eventId]) => ({
+        edu_type: "m.receipt",
+        content: { [roomId]: { [type]: { [userId]: { event_ids: ids, data: { ts: 1 } } } } },
+      });
+      const presenceEdu = (userId: string, presence = "online") => ({
+        edu_type: "m.presence",
+        content: { push: [{ user_id: userId, presence, last_active_ago: 5 }] },
+      });
+
+      // Refused: a user of another server than the origin, a user not in the room, bad shapes.
+      await a.hs.edus.dispatch(origin, [
+        typingEdu(alice.userId),
+        typingEdu(stranger),
+        { edu_type: "m.typing", content: { room_id: roomId, user_id: bob.userId, typing: "y" } },
+        receiptEdu(alice.userId),
+        receiptEdu(stranger),
+        receiptEdu(bob.userId, "m.read.private"),
+        receiptEdu(bob.userId, "m.read", ["$unknown:example.org"]),
+        receiptEdu(bob.userId, "m.read", "not a list"),
+        { edu_type: "m.receipt", content: { [roomId]: ["nonsense"] } },
+        presenceEdu(alice.userId, "unavailable"),
+        presenceEdu(stranger),
+        presenceEdu(bob.userId, "dancing"),
+        { edu_type: "m.presence", content: { push: "nonsense" } },
+      ]);
+      await a.hs.edus.dispatch("other.example", [typingEdu(bob.userId), presenceEdu(bob.userId)]);
+      assertEquals(await typingUsers(a, alice, roomId), []);
+      const receipts = await Array.fromAsync(a.hs.kv.list({ prefix: ["receipt", roomId] }));
+      assertEquals(receipts.filter((r) => r.key[2] !== alice.userId), []);
+      assertEquals((await a.hs.kv.get(["presence", stranger])).value, null);
+      assertEquals((await a.hs.kv.get(["presence", bob.userId])).value, null);
+      const aliceOnA = await a.hs.kv.get<{ presence: string }>(["presence", alice.userId]);
+      assert(aliceOnA.value?.presence !== "unavailable", "B set alice's presence");
+
+      // Accepted: bob's own typing (with a short timeout, which expires), receipt, presence.
+      await a.hs.edus.dispatch(origin, [
+        typingEdu(bob.userId, { timeout: 300 }),
+        receiptEdu(bob.userId),
+        presenceEdu(bob.userId),
+      ]);
+      assertEquals(await typingUsers(a, alice, roomId), [bob.userId]);
+      assert(await receiptOf(a, alice, { roomId, eventId, who: bob.userId }));
+      assert((await a.hs.kv.get(["presence", bob.userId])).value !== null);
+      await eventually(
+        async () => (await typingUsers(a, alice, roomId)).length === 0,
+        "bob's typing to expire",
+      );
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

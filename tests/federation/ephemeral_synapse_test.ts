@@ -130,6 +130,19 @@ Deno.test({
           "sam's receipt on gemeng",
         );
         assertEquals(typeof onGemeng.ts, "number");
+
+        // A threaded receipt of gina's on a reply in sam's thread reaches Synapse (1.67 keeps
+        // receipts per event, whatever their thread).
+        const reply = await send(synapse, sam, roomId, {
+          ...text("in the thread"),
+          "m.relates_to": { rel_type: "m.thread", event_id: fromSam },
+        });
+        await eventually(() => seesEvent(gemeng, gina, roomId, reply), "the reply on gemeng");
+        await ok(gemeng, gina, "POST", receiptPath(roomId, reply), { thread_id: fromSam });
+        await eventually(
+          () => receiptOf(synapse, sam, { roomId, eventId: reply, who: gina.userId }),
+          "gina's threaded receipt on Synapse",
+        );
       });
 
       await t.step("presence both ways", async () => {

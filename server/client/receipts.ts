@@ -18,11 +18,7 @@ import { RECEIPT_TYPES, type ReceiptType, setReceipt } from "../store/receipts.t
 import { wakeRoom, wakeUsers } from "../sync/positions.ts";
 import { requireJoined, visibleTimelineEvent } from "../sync/room_access.ts";
 import { threadOf } from "../sync/unread.ts";
-import {
-  federateReceipt,
-  inBackground,
-  registerReceiptEdus,
-} from "../federation/ephemeral_edus.ts";
+import { federateReceipt, registerReceiptEdus, sendQuietly } from "../federation/ephemeral_edus.ts";
 
 /** Stores one receipt (already validated) and wakes whoever must see it. */
 export async function sendReceipt(
@@ -51,7 +47,7 @@ export async function sendReceipt(
     return;
   }
   wakeRoom(hs, receipt.roomId, pos);
-  await inBackground(
+  await sendQuietly(
     "receipt",
     federateReceipt(hs, {
       roomId: receipt.roomId,

@@ -13,7 +13,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { requireJoined } from "../sync/room_access.ts";
 import { typingTracker } from "../sync/typing.ts";
-import { federateTyping, inBackground, registerTypingEdus } from "../federation/ephemeral_edus.ts";
+import { federateTyping, registerTypingEdus, sendQuietly } from "../federation/ephemeral_edus.ts";
 
 /** Routes of the typing API. */
 export function typingRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -36,7 +36,7 @@ export function typingRoutes(hs: Homeserver): Hono<AppEnv> {
     });
     // Sent on every request, not only on changes: a client repeating "typing" keeps the other
     // servers' copies (which expire on their own) alive.
-    await inBackground("typing", federateTyping(hs, roomId, { userId, typing: body.typing }));
+    await sendQuietly("typing", federateTyping(hs, roomId, { userId, typing: body.typing }));
     return c.json({});
   });
 

@@ -259,7 +259,10 @@ export function registerPresenceEdus(hs: Homeserver): void {
   });
 }
 
-/** Runs a federation send without failing the client request that caused it. */
-export function inBackground(what: string, send: Promise<void>): Promise<void> {
+/**
+ * Awaits a federation send (queueing is a KV write) without failing the client request that
+ * caused it: the local change is made either way.
+ */
+export function sendQuietly(what: string, send: Promise<void>): Promise<void> {
   return send.catch(logFailure(what));
 }

@@ -17,6 +17,7 @@
 import { isValidEventId, isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
 import type { Homeserver } from "../homeserver.ts";
+import type { CommittedEvent } from "../rooms/pipeline_types.ts";
 import { setReceipt } from "../store/receipts.ts";
 import {
   getPresence,
@@ -39,6 +40,10 @@ const MAX_RECEIPT_ROOMS = 100;
 const MAX_RECEIPT_USERS = 500;
 /** Event IDs looked at per user of one inbound receipt. */
 const MAX_RECEIPT_EVENTS = 10;
+/** Users per outbound `m.presence` EDU (well below the EDU size limit). */
+const PRESENCE_PER_EDU = 200;
+/** How long after a remote join the joining server is sent our members' presence. */
+const JOIN_PRESENCE_DELAY_MS = 2_000;
 /** Users handled from one inbound `m.presence` EDU. */
 const MAX_PRESENCE_PUSH = 500;
 /** Longest status message kept from another server, in characters. */
@@ -191,21 +196,72 @@ export function registerReceiptEdus(hs: Homeserver): void {
 
 // --- presence ---------------------------------------------------------------------------
 
+/** The `m.presence` push entry of a local user, or null when none is stored. */
+async function presenceEntry(hs: Homeserver, userId: string): Promise<Json | null> {
+  const record = await getPresence(hs, userId);
+  if (!record) return null;
+  const content = presenceTracker(hs).content(userId, record, Date.now());
+  return { user_id: userId, last_active_ago: 0, ...content };
+}
+
 /** Sends a local user's current presence to the servers sharing a room with them. */
 export async function federatePresence(hs: Homeserver, userId: string): Promise<void> {
   if (!federates(hs) || serverNameOf(userId) !== hs.config.serverName) return;
   const destinations = await userAudience(hs, userId);
   if (destinations.length === 0) return;
-  const record = await getPresence(hs, userId);
-  if (!record) return;
-  const content = presenceTracker(hs).content(userId, record, Date.now());
+  const entry = await presenceEntry(hs, userId);
+  if (!entry) return;
   await hs.edus.send(destinations, {
     edu_type: "m.presence",
-    content: {
-      push: [{ user_id: userId, last_active_ago: 0, ...content }],
-    } as JsonObject,
+    content: { push: [entry] } as JsonObject,
   });
 }
+
+/**
+ * A user of `server` joined a room: that server now shares the room with our members there and
+ * hears their current presence (later changes follow as they happen).
+ */
+async function presenceOfRoomTo(hs: Homeserver, roomId: string, server: string): Promise<void> {
+  const push: Json[] = [];
+  for (const member of await hs.rooms.members(roomId)) {
+    if (serverNameOf(member) !== hs.config.serverName) continue;
+    const entry = await presenceEntry(hs, member);
+    if (entry) push.push(entry);
+  }
+  for (let i = 0; i < push.length; i += PRESENCE_PER_EDU) {
+    await hs.edus.send([server], {
+      edu_type: "m.presence",
+      content: { push: push.slice(i, i + PRESENCE_PER_EDU) } as JsonObject,
+    });
+  }
+}
+
+/** After a join, the servers that newly share the room learn the presence they missed. */
+function presenceOnJoin(hs: Homeserver, committed: CommittedEvent): void {
+  if (!federates(hs) || committed.outcome !== "accepted" || committed.pos === null) return;
+  const { event } = committed.stored;
+  if (event.type !== "m.room.member" || event.stateKey === undefined) return;
+  if (event.content.membership !== "join") return;
+  const server = serverNameOf(event.stateKey);
+  if (server === undefined) return;
+  if (server === hs.config.serverName) {
+    federatePresence(hs, event.stateKey).catch(logFailure("presence after a join"));
+    return;
+  }
+  // The joining server drops presence of users it does not yet share a room with, and it
+  // commits its join only after our answer to its send_join: give it that time.
+  const timers = pendingTimers.get(hs);
+  if (!timers) return; // closed
+  const timer = setTimeout(() => {
+    timers.delete(timer);
+    presenceOfRoomTo(hs, event.roomId, server).catch(logFailure("presence after a join"));
+  }, JOIN_PRESENCE_DELAY_MS);
+  Deno.unrefTimer(timer);
+  timers.add(timer);
+}
+
+/** Per server: the delayed presence sends after remote joins (cleared when it closes). */
+const pendingTimers = new WeakMap<Homeserver, Set<ReturnType<typeof setTimeout>>>();
 
 /** The rooms where a remote user is joined alongside one of our users. */
 async function roomsSharedWithUs(hs: Homeserver, userId: string): Promise<string[]> {
@@ -248,11 +304,24 @@ async function receivePresence(hs: Homeserver, origin: string, content: JsonObje
   }
 }
 
+const presenceRegistered = new WeakSet<Homeserver>();
+
 /**
- * Registers the inbound `m.presence` handler and sends local presence changes on (once per
- * server, from the presence routes).
+ * Registers the inbound `m.presence` handler, sends local presence changes on, and tells a
+ * server joining a room the presence of our members there (once per server, from the presence
+ * routes).
  */
 export function registerPresenceEdus(hs: Homeserver): void {
+  if (presenceRegistered.has(hs)) return;
+  presenceRegistered.add(hs);
+  hs.pipeline.subscribe((committed) => presenceOnJoin(hs, committed));
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  pendingTimers.set(hs, timers);
+  hs.addCloseHook(() => {
+    for (const timer of timers) clearTimeout(timer);
+    pendingTimers.delete(hs);
+    return Promise.resolve();
+  });
   hs.edus.handle("m.presence", (origin, content) => receivePresence(hs, origin, content));
   onPresenceWritten(hs, (userId) => {
     federatePresence(hs, userId).catch(logFailure("presence"));

@@ -370,3 +370,39 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "gemeng to gemeng: a server joining a room hears the presence of the members there",
+  ...skipUnless(CA_MISSING),
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      await setPresence(a, alice, "unavailable", "set before bob came");
+      await setPresence(b, bob, "online", "bob, before joining");
+      const roomId = await createRoom(a, alice, { preset: "public_chat", room_version: "11" });
+      await join(b, bob, roomId, a.serverName);
+      await eventually(async () => {
+        const res = await b.request(
+          "GET",
+          `/_matrix/client/v3/presence/${encodeURIComponent(alice.userId)}/status`,
+          { token: bob.accessToken },
+        );
+        return res.status === 200 && res.body.status_msg === "set before bob came";
+      }, "alice's earlier presence on B");
+      await eventually(async () => {
+        const res = await a.request(
+          "GET",
+          `/_matrix/client/v3/presence/${encodeURIComponent(bob.userId)}/status`,
+          { token: alice.accessToken },
+        );
+        return res.status === 200 && res.body.status_msg === "bob, before joining";
+      }, "bob's earlier presence on A");
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  },
+});

@@ -20,7 +20,14 @@ import {
   type AccountDataEntry,
   listAccountData,
 } from "../store/account_data.ts";
-import { getPresence, presenceChangedBetween, presenceTracker } from "../store/presence.ts";
+import {
+  getPresence,
+  presenceChangedBetween,
+  presenceTracker,
+  remoteUsersWithPresence,
+} from "../store/presence.ts";
+import { serverNameOf } from "../../federation/identifiers.ts";
+import { sharesRoomWith } from "./room_access.ts";
 import {
   ownReceipts,
   type ReceiptEntry,
@@ -215,7 +222,10 @@ export async function computeSync(
   const presence: Json[] = [];
   const now = Date.now();
   const candidates = sincePos === null
-    ? [...await rooms.usersSharingRoomsWith(userId)]
+    ? [
+      ...await rooms.usersSharingRoomsWith(userId),
+      ...await remoteUsersWithPresence(hs, userId),
+    ]
     : streamChanged(hs, "presence", { since: sincePos })
     ? await presenceChangedBetween(hs, { since: sincePos, upto })
     : [];
@@ -224,7 +234,11 @@ export async function computeSync(
     : await rooms.usersSharingRoomsWith(userId);
   const tracker = presenceTracker(hs);
   for (const other of candidates) {
-    if (sharing && !sharing.has(other)) continue;
+    // `sharing` holds local users; a remote one (presence from its server) is looked up.
+    if (
+      sharing && !sharing.has(other) &&
+      (serverNameOf(other) === hs.config.serverName || !(await sharesRoomWith(hs, userId, other)))
+    ) continue;
     if (!eventAllowed(filter.presence, { type: "m.presence", sender: other })) continue;
     const record = await getPresence(hs, other);
     if (!record || record.pos > upto) continue;

@@ -261,16 +261,9 @@ Deno.test({
   },
 });
 
-/**
- * Remote presence in `/sync` needs the sync side to count remote users who share a room
- * (`usersSharingRoomsWith` in server/sync/rooms_adapter.ts covers local users only): enabled
- * once it does.
- */
-const REMOTE_PRESENCE_IN_SYNC = false;
-
 Deno.test({
   name: "gemeng to gemeng: a remote user's presence shows in the sync of users sharing a room",
-  ignore: !REMOTE_PRESENCE_IN_SYNC || CA_MISSING !== null,
+  ignore: CA_MISSING !== null,
   async fn() {
     const { a, b, alice, bob } = await sharedRoom();
     try {

@@ -21,6 +21,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { recordDeviceListChange } from "../e2ee/device_lists.ts";
 import type { JsonObject } from "../e2ee/schema.ts";
 import { isObject, MAX_KEY_OBJECT_BYTES } from "../e2ee/validate.ts";
+import { localListenersOf, wakeUsers } from "../sync/positions.ts";
 import { FederationRequestError } from "./client.ts";
 
 /** Key builders of the remote device-list cache. */
@@ -103,6 +104,8 @@ export async function resyncRemoteUser(
   userId: string,
 ): Promise<RemoteUserRecord> {
   const server = serverNameOf(userId)!;
+  // An update that lands while we fetch changes this entry: the result is then kept stale.
+  const before = await hs.kv.get<RemoteUserRecord>(remoteDeviceKeys.user(userId));
   const answer = await hs.federation.client.request(server, {
     method: "GET",
     path: `/_matrix/federation/v1/user/devices/${encodeURIComponent(userId)}`,
@@ -149,8 +152,6 @@ export async function resyncRemoteUser(
   for (const [deviceId, keys] of devices) {
     writes.push([remoteDeviceKeys.device(userId, deviceId), keys]);
   }
-  // The user record goes last: a crash half-way leaves no record, so the next query resyncs.
-  await hs.kv.delete(remoteDeviceKeys.user(userId));
   for (let i = 0; i < writes.length; i += 10) {
     const op = hs.kv.atomic();
     for (const [key, value] of writes.slice(i, i + 10)) {
@@ -159,7 +160,11 @@ export async function resyncRemoteUser(
     }
     await op.commit();
   }
-  await hs.kv.set(remoteDeviceKeys.user(userId), record);
+  const userKey = remoteDeviceKeys.user(userId);
+  if (!(await hs.kv.atomic().check(before).set(userKey, record).commit()).ok) {
+    record.stale = true;
+    await hs.kv.set(userKey, record);
+  }
   return record;
 }
 
@@ -235,6 +240,23 @@ export async function queryRemoteKeys(
   return out;
 }
 
+/**
+ * Writes a remote user's change into the local device-list stream and wakes the syncs of the
+ * local users in that user's rooms (the notifier indexes the rooms of local users only).
+ */
+async function recordRemoteChange(
+  hs: Homeserver,
+  userId: string,
+  change: { deviceIds?: string[]; deleted?: string[]; crossSigning?: boolean },
+): Promise<void> {
+  const pos = await recordDeviceListChange(hs, { userId, ...change });
+  const users = new Set<string>();
+  for (const roomId of await hs.rooms.joinedRooms(userId)) {
+    for (const local of localListenersOf(hs, roomId)) users.add(local);
+  }
+  wakeUsers(hs, users, pos);
+}
+
 async function knownToUs(hs: Homeserver, userId: string): Promise<boolean> {
   return (await hs.rooms.joinedRooms(userId)).length > 0;
 }
@@ -254,7 +276,11 @@ export async function onDeviceListUpdate(
   const deleted = content.deleted === true;
   const userKey = remoteDeviceKeys.user(userId);
   const cached = await hs.kv.get<RemoteUserRecord>(userKey);
-  if (cached.value && !cached.value.seen.includes(streamId)) {
+  if (!cached.value) {
+    // Nothing cached, but a fetch may be under way: this stale entry makes it refetch later.
+    const record: RemoteUserRecord = { streamId, seen: [streamId], stale: true, syncedAt: 0 };
+    await hs.kv.set(userKey, record);
+  } else if (!cached.value.seen.includes(streamId)) {
     const record = { ...cached.value };
     const gap = prevIds.some((id) => !record.seen.includes(id as number));
     if (gap) {
@@ -265,13 +291,14 @@ export async function onDeviceListUpdate(
       if (deleted) await hs.kv.delete(deviceKey);
       else if (keys) await hs.kv.set(deviceKey, withName(keys, content.device_display_name));
       else record.stale = true; // an update without usable keys: fetch the list instead
-      record.seen = [...record.seen, streamId].slice(-SEEN_IDS);
-      record.streamId = Math.max(record.streamId, streamId);
     }
-    await hs.kv.atomic().check(cached).set(userKey, record).commit();
+    record.seen = [...record.seen, streamId].slice(-SEEN_IDS);
+    record.streamId = Math.max(record.streamId, streamId);
+    if (!(await hs.kv.atomic().check(cached).set(userKey, record).commit()).ok) {
+      await hs.kv.set(userKey, { ...record, stale: true });
+    }
   }
-  await recordDeviceListChange(hs, {
-    userId,
+  await recordRemoteChange(hs, userId, {
     deviceIds: [deviceId],
     deleted: deleted ? [deviceId] : [],
   });
@@ -298,9 +325,11 @@ export async function onSigningKeyUpdate(
     const record = { ...cached.value };
     if (master) record.master = master;
     if (selfSigning) record.selfSigning = selfSigning;
-    await hs.kv.atomic().check(cached).set(userKey, record).commit();
+    if (!(await hs.kv.atomic().check(cached).set(userKey, record).commit()).ok) {
+      await hs.kv.set(userKey, { ...record, stale: true });
+    }
   }
-  await recordDeviceListChange(hs, { userId, crossSigning: true });
+  await recordRemoteChange(hs, userId, { crossSigning: true });
 }
 
 /** What the servers of remote devices handed out for `/keys/claim`. */

@@ -111,9 +111,20 @@ Deno.test({
         deviceId: login.body.device_id,
         password: "",
       };
+      // A long-polling sync of bob's is woken by the update (the notifier only indexes rooms of
+      // local users: remote changes wake the local members of the remote user's rooms).
+      const started = Date.now();
+      const longPoll = b.request(
+        "GET",
+        `/_matrix/client/v3/sync?timeout=20000&since=${encodeURIComponent(bobSince)}`,
+        { token: bob.accessToken },
+      );
       await upload(a, alice2, {
         device_keys: await (await TestDevice.create(alice2)).deviceKeys(),
       });
+      const woken = await longPoll;
+      assertEquals(woken.status, 200);
+      assert(Date.now() - started < 15_000, "the long poll was woken");
       await eventually(async () => {
         const sync = await syncFrom(b, bob, bobSince);
         return (sync.device_lists?.changed ?? []).includes(alice.userId);

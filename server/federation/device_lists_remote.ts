@@ -19,6 +19,7 @@
 import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { recordDeviceListChange } from "../e2ee/device_lists.ts";
+import { visiblePosition } from "../e2ee/positions.ts";
 import type { JsonObject } from "../e2ee/schema.ts";
 import { isObject, MAX_KEY_OBJECT_BYTES } from "../e2ee/validate.ts";
 import { localListenersOf, wakeUsers } from "../sync/positions.ts";
@@ -50,6 +51,8 @@ export interface RemoteUserRecord {
   selfSigning?: JsonObject;
   /** When the list was last fetched whole (ms). */
   syncedAt: number;
+  /** The stream position when it was fetched: a join of the user after it means a resync. */
+  syncedPos?: number;
 }
 
 /** Devices cached per remote user at most. */
@@ -106,6 +109,7 @@ export async function resyncRemoteUser(
   const server = serverNameOf(userId)!;
   // An update that lands while we fetch changes this entry: the result is then kept stale.
   const before = await hs.kv.get<RemoteUserRecord>(remoteDeviceKeys.user(userId));
+  const syncedPos = await visiblePosition(hs);
   const answer = await hs.federation.client.request(server, {
     method: "GET",
     path: `/_matrix/federation/v1/user/devices/${encodeURIComponent(userId)}`,
@@ -134,6 +138,7 @@ export async function resyncRemoteUser(
     seen: [streamId],
     stale: false,
     syncedAt: Date.now(),
+    syncedPos,
   };
   const master = checkedRemoteCrossSigningKey(body.master_key, userId, "master");
   const selfSigning = checkedRemoteCrossSigningKey(
@@ -168,14 +173,25 @@ export async function resyncRemoteUser(
   return record;
 }
 
-/** The cached record of a remote user, fetched first when missing, stale or old. */
+/**
+ * The cached record of a remote user, fetched first when missing, stale or old, when the user
+ * shares no room with us (no updates reach us then), or when they joined a room since it was
+ * fetched (we may have shared no room before, and missed updates).
+ */
 export async function currentRemoteUser(
   hs: Homeserver,
   userId: string,
 ): Promise<RemoteUserRecord> {
-  const cached = (await hs.kv.get<RemoteUserRecord>(remoteDeviceKeys.user(userId))).value;
-  if (cached && !cached.stale && Date.now() - cached.syncedAt < CACHE_LIFETIME_MS) return cached;
-  return await resyncRemoteUser(hs, userId);
+  const [cached, rooms] = await Promise.all([
+    hs.kv.get<RemoteUserRecord>(remoteDeviceKeys.user(userId)),
+    hs.rooms.roomsOfUser(userId),
+  ]);
+  const joins = rooms.filter((m) => m.membership === "join").map((m) => m.lastJoinPos ?? m.pos);
+  const record = cached.value;
+  const fresh = record !== null && !record.stale &&
+    Date.now() - record.syncedAt < CACHE_LIFETIME_MS && joins.length > 0 &&
+    Math.max(...joins) <= (record.syncedPos ?? 0);
+  return fresh ? record : await resyncRemoteUser(hs, userId);
 }
 
 /** The keys of remote users, for `/keys/query`. */

@@ -15,6 +15,7 @@ import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemen
 import { eventually } from "./support/rooms.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
 import { onDirectToDevice } from "../../server/federation/to_device_remote.ts";
+import { onDeviceListUpdate } from "../../server/federation/device_lists_remote.ts";
 
 type DeviceUser = NodeUser & { deviceId: string; password: string };
 
@@ -132,6 +133,29 @@ Deno.test({
       const second = await query();
       assertEquals(
         Object.keys(second.device_keys[alice.userId]).sort(),
+        [alice.deviceId, alice2.deviceId].sort(),
+      );
+      // An update naming a stream ID B never saw (a gap): B refetches the list from A instead
+      // of applying it. One from a server that is not alice's is ignored.
+      const forged = {
+        user_id: alice.userId,
+        device_id: "FORGED",
+        stream_id: 999_999,
+        prev_id: [999_998],
+        keys: {
+          user_id: alice.userId,
+          device_id: "FORGED",
+          algorithms: ["m.megolm.v1.aes-sha2"],
+          keys: { "ed25519:FORGED": "x" },
+        },
+      };
+      await onDeviceListUpdate(b.hs, "evil.example", forged);
+      await onDeviceListUpdate(b.hs, a.serverName, forged);
+      const cached = await b.hs.kv.get<{ stale: boolean }>(["e2ee_remote_user", alice.userId]);
+      assertEquals(cached.value?.stale, true);
+      const third = await query();
+      assertEquals(
+        Object.keys(third.device_keys[alice.userId]).sort(),
         [alice.deviceId, alice2.deviceId].sort(),
       );
       const changes = await b.request(

@@ -4,7 +4,9 @@
  * each reads the other's messages (device keys, one-time keys and room keys cross over as
  * `/user/keys/*` requests and `m.direct_to_device` EDUs); the Synapse user signs in on a second
  * device, gemeng learns of it (`m.device_list_update`), and that device reads new messages; the
- * gemeng node's KV holds no plaintext of the conversation.
+ * gemeng user's second device is learnt by Synapse the same way and reads new messages; a
+ * device deleted on Synapse disappears from the gemeng user's client; the gemeng node's KV holds
+ * no plaintext of the conversation.
  *
  * @module
  */
@@ -163,6 +165,54 @@ Deno.test({
           "sam's first device reads it too",
           () => reads(samClient, roomId, `for both devices ${marker}`),
         ),
+      );
+
+      // Gina signs in on a second device on gemeng: Synapse learns of it from our
+      // m.device_list_update, and it reads sam's new message.
+      const ginaLogin = await gemeng.request("POST", "/_matrix/client/v3/login", {
+        body: {
+          type: "m.login.password",
+          identifier: { type: "m.id.user", user: "gina" },
+          password: "pw-gina-secret",
+        },
+      });
+      assertEquals(ginaLogin.status, 200, JSON.stringify(ginaLogin.body));
+      const gina2: Account = {
+        userId: gina.userId,
+        accessToken: ginaLogin.body.access_token,
+        deviceId: ginaLogin.body.device_id,
+      };
+      const gina2Client = await startedClient(gemeng.baseUrl, gina2);
+      clients.push(gina2Client);
+      await until(
+        "sam's client knows gina's second device",
+        async () => (await knownDevices(samClient, gina.userId)).includes(gina2.deviceId),
+      );
+      await samClient.sendTextMessage(roomId, `to gina's devices ${marker}`);
+      await until(
+        "gina's second device reads sam's new message",
+        () => reads(gina2Client, roomId, `to gina's devices ${marker}`),
+      );
+
+      // Sam deletes the second device: gemeng's cache and gina's client drop it.
+      sam2Client.stopClient();
+      const deleteDevice = (auth?: unknown) =>
+        synapse.request("DELETE", `/_matrix/client/v3/devices/${sam2.deviceId}`, {
+          token: sam.accessToken,
+          body: auth ? { auth } : {},
+        });
+      const challenge = await deleteDevice();
+      assertEquals(challenge.status, 401, JSON.stringify(challenge.body));
+      const deleted = await deleteDevice({
+        type: "m.login.password",
+        identifier: { type: "m.id.user", user: "sam" },
+        password: "pw-sam-secret",
+        session: challenge.body.session,
+      });
+      assertEquals(deleted.status, 200, JSON.stringify(deleted.body));
+      await until(
+        "gina's client forgets sam's deleted device",
+        async () => !(await knownDevices(ginaClient, sam.userId)).includes(sam2.deviceId),
       );
 
       // The gemeng node holds ciphertext only.

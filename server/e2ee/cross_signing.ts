@@ -195,8 +195,6 @@ export async function uploadSignatures(
         outcome = failure("M_INVALID_PARAM", "No key has an ID that long");
       } else if (!isObject(signed) || !isObject(signed.signatures)) {
         outcome = failure("M_BAD_JSON", "Expected a signed JSON object");
-      } else if (serverNameOf(targetUserId) !== hs.config.serverName) {
-        outcome = failure("M_NOT_FOUND", "Keys of users on other servers are not known here");
       } else if (targetUserId === signerUserId) {
         outcome = await signOwnKey(hs, { userId: signerUserId, keyId, signed, own });
       } else {
@@ -319,8 +317,14 @@ async function signOtherMasterKey(
 ): Promise<SignatureFailure | null> {
   const { signerUserId, targetUserId, keyId, signed, own } = args;
   const { kv } = hs;
-  const entry = await kv.get<JsonObject>(e2eeKeys.crossSigningKey(targetUserId, "master"));
-  const stored = entry.value;
+  // A remote user's master key is the one cached from their server (device_lists_remote.ts).
+  const remote = serverNameOf(targetUserId) !== hs.config.serverName;
+  const entry = remote
+    ? await kv.get<{ master?: JsonObject }>(e2eeKeys.remoteUser(targetUserId))
+    : await kv.get<JsonObject>(e2eeKeys.crossSigningKey(targetUserId, "master"));
+  const stored = remote
+    ? (entry.value as { master?: JsonObject } | null)?.master
+    : entry.value as JsonObject | null;
   if (!stored || crossSigningPublicKey(stored).keyId !== `ed25519:${keyId}`) {
     return failure("M_NOT_FOUND", "Only another user's current master key can be signed");
   }

@@ -84,6 +84,8 @@ export interface BackupSessionRecord {
 
 /** Key builders for the E2EE storage area. */
 export const e2eeKeys = {
+  /** `["e2ee_remote_user", userId]` -> a remote user's cached list (federation/device_lists_remote.ts). */
+  remoteUser: (userId: string): Deno.KvKey => ["e2ee_remote_user", userId],
   /** `["e2ee_device", userId, deviceId]` -> {@link DeviceE2eeRecord}. */
   device: (userId: string, deviceId: string): Deno.KvKey => ["e2ee_device", userId, deviceId],
   /** Prefix of all E2EE device records of a user. */

@@ -20,7 +20,7 @@ import { serverNameOf } from "../../federation/identifiers.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { recordDeviceListChange } from "../e2ee/device_lists.ts";
 import { visiblePosition } from "../e2ee/positions.ts";
-import type { JsonObject } from "../e2ee/schema.ts";
+import { e2eeKeys, type JsonObject } from "../e2ee/schema.ts";
 import { isObject, MAX_KEY_OBJECT_BYTES } from "../e2ee/validate.ts";
 import { localListenersOf, wakeUsers } from "../sync/positions.ts";
 import { FederationRequestError } from "./client.ts";
@@ -28,7 +28,7 @@ import { FederationRequestError } from "./client.ts";
 /** Key builders of the remote device-list cache. */
 export const remoteDeviceKeys = {
   /** `["e2ee_remote_user", userId]` -> {@link RemoteUserRecord}. */
-  user: (userId: string): Deno.KvKey => ["e2ee_remote_user", userId],
+  user: (userId: string): Deno.KvKey => e2eeKeys.remoteUser(userId),
   /** `["e2ee_remote_device", userId, deviceId]` -> the device keys (with `unsigned`). */
   device: (userId: string, deviceId: string): Deno.KvKey => [
     "e2ee_remote_device",

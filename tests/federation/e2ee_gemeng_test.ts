@@ -85,6 +85,28 @@ Deno.test({
       assertEquals(first.self_signing_keys[alice.userId].keys, xs.keyObject("self_signing").keys);
       assertEquals(first.user_signing_keys?.[alice.userId], undefined);
 
+      // Bob verifies alice: his user-signing signature on her (remote) master key is kept on
+      // B and shown to him alone.
+      const bobXs = await CrossSigning.create(bob.userId);
+      await post(b, bob, "/_matrix/client/v3/keys/device_signing/upload", await bobXs.uploadBody());
+      const aliceMasterId = `ed25519:${xs.master.publicKeyBase64}`;
+      const signed = await post(b, bob, "/_matrix/client/v3/keys/signatures/upload", {
+        [alice.userId]: {
+          [xs.master.publicKeyBase64]: await bobXs.signWith(
+            bobXs.userSigning,
+            first.master_keys[alice.userId],
+          ),
+        },
+      });
+      assertEquals(signed.failures, {});
+      const verified = await query();
+      const bobUsk = `ed25519:${bobXs.userSigning.publicKeyBase64}`;
+      assert(verified.master_keys[alice.userId].signatures[bob.userId]?.[bobUsk]);
+      assertEquals(
+        verified.master_keys[alice.userId].keys[aliceMasterId],
+        xs.master.publicKeyBase64,
+      );
+
       // A one-time key claimed from A, once.
       const claim = await post(b, bob, "/_matrix/client/v3/keys/claim", {
         one_time_keys: { [alice.userId]: { [alice.deviceId]: "signed_curve25519" } },

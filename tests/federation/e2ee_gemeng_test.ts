@@ -211,6 +211,24 @@ Deno.test({
         content: { hi: "alice" },
       }]);
 
+      // A batch larger than one EDU is split, and every message arrives.
+      const big = (n: number) => ({ n, pad: "x".repeat(40_000) });
+      const large = await b.request("PUT", `/_matrix/client/v3/sendToDevice/m.test.big/txn2`, {
+        token: bob.accessToken,
+        body: {
+          messages: { [alice.userId]: { [alice.deviceId]: big(1), [alice2.deviceId]: big(2) } },
+        },
+      });
+      assertEquals(large.status, 200);
+      await eventually(async () => {
+        const got = ((await syncFrom(a, alice, aliceSince)).to_device?.events ?? []) as Json[];
+        return got.some((e) => e.type === "m.test.big" && e.content.n === 1);
+      }, "the first large message on A");
+      await eventually(async () => {
+        const got = ((await syncFrom(a, alice2)).to_device?.events ?? []) as Json[];
+        return got.some((e) => e.type === "m.test.big" && e.content.n === 2);
+      }, "the second large message on A");
+
       // The same EDU again (as a retried transaction would bring it): dropped.
       const edu = {
         sender: bob.userId,

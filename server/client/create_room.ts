@@ -21,7 +21,7 @@ import {
 } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { createAlias, localAlias, setPublished } from "../rooms/aliases.ts";
-import { requireLocalUser, setMembership } from "../rooms/membership.ts";
+import { inviteTarget, inviteUser, setMembership } from "../rooms/membership.ts";
 import type { RoomVersionRules } from "../../federation/room_versions.ts";
 import { defaultEncryptionEvent } from "../e2ee/default_encryption.ts";
 
@@ -87,7 +87,7 @@ async function parseRequest(hs: Homeserver, body: Record<string, unknown>) {
     }
   }
   const invite = optionalStringArray(body, "invite", { maxItems: 100 }) ?? [];
-  for (const userId of invite) await requireLocalUser(hs, userId);
+  for (const userId of invite) await inviteTarget(hs, userId);
 
   const initialState: CreateRoomRequest["initialState"] = [];
   const rawState = body.initial_state;
@@ -246,11 +246,11 @@ async function createRoom(
     });
   }
   for (const invitee of request.invite) {
-    await setMembership(hs, {
+    // A user of another server is invited over federation (`inviteUser`).
+    await inviteUser(hs, {
       roomId,
       sender: creator,
       target: invitee,
-      membership: "invite",
       extra: request.isDirect ? { is_direct: true } : undefined,
     });
   }

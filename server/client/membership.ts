@@ -7,20 +7,20 @@
  */
 
 import { type Context, Hono } from "hono";
-import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
+import { isValidServerName } from "../../federation/identifiers.ts";
 import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { checkIdentifier, optionalString, requiredIdentifier } from "../http_util.ts";
+import { optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
 import {
   forgetRoom,
+  inviteTarget,
   inviteUser,
   joinRoom,
   knockRoom,
   leaveRoom,
   propagateProfileToRooms,
-  requireLocalUser,
   requireRoom,
   resolveJoinTarget,
   roomIdParam,
@@ -30,21 +30,6 @@ import {
 const V3 = "/_matrix/client/v3";
 /** Longest accepted `reason`. */
 const MAX_REASON_BYTES = 4096;
-
-/**
- * The invitee of `/invite`: a local, existing user, or (when this server federates) any valid
- * user ID of another server.
- */
-async function inviteTarget(hs: Homeserver, userId: unknown): Promise<string> {
-  if (
-    hs.config.federation.enabled && typeof userId === "string" &&
-    serverNameOf(userId) !== hs.config.serverName
-  ) {
-    checkIdentifier(userId, "user ID", "'user_id'");
-    return userId;
-  }
-  return await requireLocalUser(hs, userId);
-}
 
 /** Routes of the membership module. */
 export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {

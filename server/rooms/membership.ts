@@ -92,6 +92,21 @@ export async function requireLocalUser(hs: Homeserver, userId: unknown): Promise
   return userId;
 }
 
+/**
+ * The invitee of `/invite` and `createRoom`: a local, existing user, or (when this server federates) any valid
+ * user ID of another server.
+ */
+export async function inviteTarget(hs: Homeserver, userId: unknown): Promise<string> {
+  if (
+    hs.config.federation.enabled && typeof userId === "string" &&
+    serverNameOf(userId) !== hs.config.serverName
+  ) {
+    checkIdentifier(userId, "user ID", "'user_id'");
+    return userId;
+  }
+  return await requireLocalUser(hs, userId);
+}
+
 /** Options of {@link setMembership}. */
 export interface MembershipChange {
   roomId: string;

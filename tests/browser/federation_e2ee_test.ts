@@ -1,0 +1,126 @@
+/**
+ * An encrypted direct chat across servers in the web app: alice, in the app on node A, starts
+ * a chat with bob of node B by his full Matrix ID; the room is encrypted from the start; bob,
+ * in the app on B, accepts; each reads what the other wrote (Rust crypto in both browsers,
+ * keys claimed and shared across the two servers); bob's name shows on A. Neither node's KV
+ * holds the plaintext.
+ *
+ * @module
+ */
+
+import type { Page } from "playwright-core";
+import { assert, assertEquals } from "../unit/assert.ts";
+import {
+  type GemengNode,
+  type NodeUser,
+  startGemengNode,
+} from "../federation/support/gemeng_node.ts";
+import { CA_MISSING, skipUnless } from "../federation/support/peers.ts";
+import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { contains, kvBytes } from "./scenario_support.ts";
+
+const TIMEOUT = 60_000;
+const SECRET = { first: "Moien Bob, dat hei ass geheim", answer: "Moien Alice, och geheim" };
+
+function passwordOf(user: NodeUser): string {
+  return `pw-${user.userId.slice(1).split(":")[0]}-secret`;
+}
+
+async function openPage(browser: BrowserSession, name: string, errors: string[]): Promise<Page> {
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
+  page.on("console", (msg) => {
+    if (Deno.env.get("GEMENG_BROWSER_LOG")) console.log(`[${name} ${msg.type()}] ${msg.text()}`);
+  });
+  return page;
+}
+
+async function signIn(page: Page, node: GemengNode, user: NodeUser): Promise<void> {
+  await page.goto(node.baseUrl);
+  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
+  await page.getByLabel("Password").fill(passwordOf(user));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByRole("textbox", { name: "Message", exact: true }).click();
+  await page.keyboard.type(text);
+  await page.keyboard.press("Enter");
+}
+
+Deno.test({
+  name: "web federation: an encrypted direct chat between users of two servers",
+  ignore: SKIP_REASON !== null || skipUnless(CA_MISSING).ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const a = await startGemengNode();
+    const b = await startGemengNode();
+    const browsers: BrowserSession[] = [];
+    const errors: string[] = [];
+    try {
+      const alice = await a.register("alice");
+      const bob = await b.register("bob");
+      const first = await launchBrowser();
+      browsers.push(first);
+      const second = await launchBrowser();
+      browsers.push(second);
+      const alicePage = await openPage(first, "alice", errors);
+      const bobPage = await openPage(second, "bob", errors);
+      await signIn(alicePage, a, alice);
+      await signIn(bobPage, b, bob);
+
+      // Alice starts the chat with bob's full ID; the app makes it encrypted.
+      await alicePage.getByRole("button", { name: "Start chat" }).click();
+      const dialog = alicePage.getByRole("dialog", { name: "Start a chat" });
+      await dialog.getByLabel("Search people").fill(bob.userId);
+      await dialog.getByRole("button", {
+        name: new RegExp(bob.userId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")),
+      }).click();
+      await alicePage.waitForURL(/\/rooms\//);
+      const roomId = decodeURIComponent(new URL(alicePage.url()).pathname.slice("/rooms/".length));
+      const encryption = await a.request(
+        "GET",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/m.room.encryption`,
+        { token: alice.accessToken },
+      );
+      assertEquals(encryption.body?.algorithm, "m.megolm.v1.aes-sha2", "encrypted from the start");
+      // Bob's name, from his server, heads alice's chat.
+      await alicePage.getByRole("heading", { name: "bob" }).waitFor();
+
+      // Bob accepts in the app on B.
+      const list = bobPage.getByRole("navigation", { name: "Conversation list" });
+      await list.getByRole("button", { name: "Accept the invitation to alice" }).click();
+      await list.getByRole("link", { name: "alice" }).click();
+      await bobPage.getByRole("heading", { name: "alice" }).waitFor();
+      await alicePage.getByRole("log", { name: "Messages in bob" }).getByText("bob joined")
+        .waitFor();
+
+      await say(alicePage, SECRET.first);
+      await bobPage.getByRole("log", { name: "Messages in alice" }).getByText(SECRET.first)
+        .waitFor();
+      await say(bobPage, SECRET.answer);
+      await alicePage.getByRole("log", { name: "Messages in bob" }).getByText(SECRET.answer)
+        .waitFor();
+
+      // Both servers carried ciphertext only.
+      const encoder = new TextEncoder();
+      for (const node of [a, b]) {
+        const stored = await kvBytes(node.hs.kv);
+        for (const text of Object.values(SECRET)) {
+          assert(
+            !stored.some((bytes) => contains(bytes, encoder.encode(text))),
+            `${node.serverName} stored "${text}" in the clear`,
+          );
+        }
+      }
+      assertEquals(errors, [], "the pages threw");
+    } finally {
+      for (const browser of browsers) await browser.close();
+      await b.close();
+      await a.close();
+    }
+  },
+});

@@ -11,7 +11,8 @@
  */
 
 import { Hono } from "hono";
-import { badJson, invalidParam } from "../errors.ts";
+import { badJson, invalidParam, MatrixError } from "../errors.ts";
+import { fitsOneValue } from "../store/kv_batch.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, optionalBoolean, optionalString, utf8Length } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
@@ -56,7 +57,7 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       await hs.kv.atomic().delete(key).delete(ownerKey).commit();
       return c.json({});
     }
-    const kind = optionalString(body, "kind");
+    const kind = optionalString(body, "kind", { maxBytes: 64 });
     if (kind === undefined) throw badJson("'kind' is required (null deletes the pusher)");
     const required = ["app_display_name", "device_display_name", "lang"];
     const fields: JsonObject = { pushkey, kind, app_id: appId };
@@ -86,6 +87,9 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
     );
     if (isNew && existing.length >= MAX_PUSHERS_PER_USER) {
       throw invalidParam(`At most ${MAX_PUSHERS_PER_USER} pushers per user`);
+    }
+    if (!fitsOneValue(fields)) {
+      throw new MatrixError("M_TOO_LARGE", "The pusher is too large to store", { status: 413 });
     }
     await hs.kv.atomic().set(key, fields).set(ownerKey, true).commit();
     if (!append) {

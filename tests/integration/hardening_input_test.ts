@@ -253,3 +253,23 @@ Deno.test("numbers beyond the double range are 400 M_BAD_JSON, not a canonical J
     expect400(sync, "M_BAD_JSON", "inline filter");
   });
 });
+
+Deno.test("a pusher too large to store is refused with a 4xx, not a 500 (fuzz finding)", async () => {
+  await withServer(async (t, alice) => {
+    const base = {
+      pushkey: "key",
+      app_id: "lu.gemeng.test",
+      app_display_name: "a",
+      device_display_name: "d",
+      lang: "lb",
+      data: { url: "https://push.example/_matrix/push/v1/notify" },
+    };
+    const res = await t.request("POST", `${V3}/pushers/set`, {
+      token: alice.accessToken,
+      body: { ...base, kind: "k".repeat(40_000) + "\u0101" },
+    });
+    assert(res.status >= 400 && res.status < 500 && res.body.errcode, JSON.stringify(res.body));
+    const list = await t.request("GET", `${V3}/pushers`, { token: alice.accessToken });
+    assertEquals(list.body.pushers, []);
+  });
+});

@@ -2,13 +2,16 @@
  * An encrypted direct chat across servers in the web app: alice, in the app on node A, starts
  * a chat with bob of node B by his full Matrix ID; the room is encrypted from the start; bob,
  * in the app on B, accepts; each reads what the other wrote (Rust crypto in both browsers,
- * keys claimed and shared across the two servers); bob's name shows on A. Neither node's KV
+ * keys claimed and shared across the two servers); bob's name shows on A; an image alice sends
+ * (encrypted, stored on A) shows decrypted for bob, whose server fetches it over federation. Neither node's KV
  * holds the plaintext.
  *
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
+import { testPng } from "../support/test_images.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import {
   type GemengNode,
@@ -42,6 +45,15 @@ async function signIn(page: Page, node: GemengNode, user: NodeUser): Promise<voi
   await page.getByLabel("Password").fill(passwordOf(user));
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+}
+
+/** Waits until `expression` is true in the page (evaluated over DevTools: the CSP forbids eval). */
+async function until(page: Page, expression: string): Promise<void> {
+  const end = Date.now() + TIMEOUT;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function say(page: Page, text: string): Promise<void> {
@@ -104,6 +116,25 @@ Deno.test({
       await say(bobPage, SECRET.answer);
       await alicePage.getByRole("log", { name: "Messages in bob" }).getByText(SECRET.answer)
         .waitFor();
+
+      // An image from alice: uploaded encrypted to A, fetched by B over federation for bob's
+      // browser, which decrypts and shows it.
+      const [chooser] = await Promise.all([
+        alicePage.waitForEvent("filechooser"),
+        alicePage.getByRole("button", { name: "Attach file" }).click(),
+      ]);
+      await chooser.setFiles([{
+        name: "plang.png",
+        mimeType: "image/png",
+        buffer: Buffer.from(testPng(640, 480)),
+      }]);
+      const image = bobPage.getByRole("button", { name: "Open image plang.png" });
+      await image.locator("img").waitFor();
+      await until(
+        bobPage,
+        `[...document.querySelectorAll("img[alt='plang.png']")]
+          .some((img) => img.complete && img.naturalWidth > 0)`,
+      );
 
       // Both servers carried ciphertext only.
       const encoder = new TextEncoder();

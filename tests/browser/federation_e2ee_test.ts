@@ -2,8 +2,9 @@
  * An encrypted direct chat across servers in the web app: alice, in the app on node A, starts
  * a chat with bob of node B by his full Matrix ID; the room is encrypted from the start; bob,
  * in the app on B, accepts; each reads what the other wrote (Rust crypto in both browsers,
- * keys claimed and shared across the two servers); bob's name shows on A; an image alice sends
- * (encrypted, stored on A) shows decrypted for bob, whose server fetches it over federation. Neither node's KV
+ * keys claimed and shared across the two servers); bob's name shows on A; an image and a voice
+ * message alice sends (encrypted, stored on A) show decrypted for bob, whose server fetches
+ * them over federation. Neither node's KV
  * holds the plaintext.
  *
  * @module
@@ -75,7 +76,7 @@ Deno.test({
     try {
       const alice = await a.register("alice");
       const bob = await b.register("bob");
-      const first = await launchBrowser();
+      const first = await launchBrowser({ fakeMedia: true });
       browsers.push(first);
       const second = await launchBrowser();
       browsers.push(second);
@@ -135,6 +136,16 @@ Deno.test({
         `[...document.querySelectorAll("img[alt='plang.png']")]
           .some((img) => img.complete && img.naturalWidth > 0)`,
       );
+
+      // A voice message from alice (fake microphone): bob plays it.
+      await alicePage.getByRole("button", { name: "Record voice message" }).click();
+      await alicePage.getByRole("timer").waitFor();
+      await alicePage.waitForTimeout(1500);
+      await alicePage.getByRole("button", { name: "Send voice message" }).click();
+      const play = bobPage.getByRole("button", { name: "Play voice message" });
+      await play.waitFor();
+      await play.click();
+      await until(bobPage, `document.querySelector("audio")?.currentTime > 0.2`);
 
       // Both servers carried ciphertext only.
       const encoder = new TextEncoder();

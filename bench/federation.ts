@@ -24,6 +24,7 @@ import { type RoomEvent, stateTupleKey } from "../federation/types.ts";
 import { type GemengNode, startGemengNode } from "../tests/federation/support/gemeng_node.ts";
 import { CA_MISSING } from "../tests/federation/support/peers.ts";
 import { runJoinBench } from "./federation_join.ts";
+import { runE2eeBench } from "./federation_e2ee.ts";
 import { mapBounded, median } from "./load/load.ts";
 import type { KvCeilings } from "./ceilings.ts";
 import type { BenchRow } from "./report.ts";
@@ -88,6 +89,7 @@ export async function runFederationBench(options: FederationBenchOptions): Promi
     rows.push(...await runJoinBench({ members: sizes.synapseMembers, host: "synapse", log }));
   }
   rows.push(...await fanoutRows(sizes, log));
+  rows.push(...await runE2eeBench({ quick: options.quick, log }));
   return rows;
 }
 

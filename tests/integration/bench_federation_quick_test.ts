@@ -1,7 +1,8 @@
 /**
  * Proves the federation bench section runs end to end in its quick sizes (inbound PDUs over
- * TLS, a remote join with its memory figure, fan-out), so `deno task bench` cannot break
- * unnoticed. Only that every figure is a finite number is asserted; timings never are.
+ * TLS, a remote join with its memory figure, fan-out, a room key shared with remote devices,
+ * remote `/keys/query` cold and warm), so `deno task bench` cannot break unnoticed.
+ * Only that every figure is a finite number is asserted; timings never are.
  */
 
 import { assert } from "../unit/assert.ts";
@@ -28,6 +29,10 @@ Deno.test({
         "join a remote room",
         "memory, peak resident while joining",
         "outbound fan-out",
+        "room key to",
+        "federation transactions sent for one room-key share",
+        "/keys/query for 10 remote users on 2 servers, cold cache",
+        "/keys/query for 10 remote users on 2 servers, warm cache",
       ]
     ) {
       assert(names.includes(expected), `no row for ${expected}:\n${names}`);

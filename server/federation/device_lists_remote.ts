@@ -24,6 +24,7 @@ import { e2eeKeys, type JsonObject } from "../e2ee/schema.ts";
 import { isObject, MAX_KEY_OBJECT_BYTES } from "../e2ee/validate.ts";
 import { localListenersOf, wakeUsers } from "../sync/positions.ts";
 import { FederationRequestError } from "./client.ts";
+import { mapLimited } from "../concurrency.ts";
 
 /** Key builders of the remote device-list cache. */
 export const remoteDeviceKeys = {
@@ -174,14 +175,14 @@ export async function resyncRemoteUser(
 }
 
 /**
- * The cached record of a remote user, fetched first when missing, stale or old, when the user
- * shares no room with us (no updates reach us then), or when they joined a room since it was
- * fetched (we may have shared no room before, and missed updates).
+ * Whether a remote user's cached record must be fetched again: missing, stale or old, when
+ * the user shares no room with us (no updates reach us then), or when they joined a room since
+ * it was fetched (we may have shared no room before, and missed updates).
  */
-export async function currentRemoteUser(
+async function cachedIfFresh(
   hs: Homeserver,
   userId: string,
-): Promise<RemoteUserRecord> {
+): Promise<RemoteUserRecord | null> {
   const [cached, rooms] = await Promise.all([
     hs.kv.get<RemoteUserRecord>(remoteDeviceKeys.user(userId)),
     hs.rooms.roomsOfUser(userId),
@@ -191,7 +192,86 @@ export async function currentRemoteUser(
   const fresh = record !== null && !record.stale &&
     Date.now() - record.syncedAt < CACHE_LIFETIME_MS && joins.length > 0 &&
     Math.max(...joins) <= (record.syncedPos ?? 0);
-  return fresh ? record : await resyncRemoteUser(hs, userId);
+  return fresh ? record : null;
+}
+
+/** The cached record of a remote user, fetched first when it is not fresh. */
+export async function currentRemoteUser(
+  hs: Homeserver,
+  userId: string,
+): Promise<RemoteUserRecord> {
+  return (await cachedIfFresh(hs, userId)) ?? await resyncRemoteUser(hs, userId);
+}
+
+/** Users asked of a server in one `/user/keys/query` when several need fetching. */
+const KEYS_QUERY_BATCH = 100;
+
+/**
+ * Fetches several users of one server with one `/user/keys/query` each batch (instead of a
+ * `/user/devices` each) and caches what comes back. That answer has no `stream_id`, so the
+ * records remember none: the user's first device-list update with a `prev_id` is then a gap,
+ * and resyncs them with `/user/devices`. Users the answer leaves out are not cached.
+ */
+async function prefetchRemoteUsers(
+  hs: Homeserver,
+  server: string,
+  userIds: readonly string[],
+): Promise<void> {
+  for (let i = 0; i < userIds.length; i += KEYS_QUERY_BATCH) {
+    const batch = userIds.slice(i, i + KEYS_QUERY_BATCH);
+    const syncedPos = await visiblePosition(hs);
+    const answer = await hs.federation.client.request(server, {
+      method: "POST",
+      path: "/_matrix/federation/v1/user/keys/query",
+      body: { device_keys: Object.fromEntries(batch.map((u) => [u, []])) },
+      timeoutMs: RESYNC_TIMEOUT_MS,
+      maxBytes: 16 * 1024 * 1024,
+    });
+    const body = answer.json;
+    if (answer.status !== 200 || !isObject(body) || !isObject(body.device_keys)) return;
+    const masters = isObject(body.master_keys) ? body.master_keys : {};
+    const selfSigning = isObject(body.self_signing_keys) ? body.self_signing_keys : {};
+    for (const userId of batch) {
+      const listed = body.device_keys[userId];
+      if (!isObject(listed)) continue;
+      const writes: [Deno.KvKey, JsonObject][] = [];
+      for (const [deviceId, raw] of Object.entries(listed).slice(0, MAX_REMOTE_DEVICES)) {
+        if (deviceId.length > 255) continue;
+        const keys = checkedRemoteDeviceKeys(raw, userId, deviceId);
+        if (keys) writes.push([remoteDeviceKeys.device(userId, deviceId), keys]);
+      }
+      const record: RemoteUserRecord = {
+        streamId: 0,
+        seen: [],
+        stale: false,
+        syncedAt: Date.now(),
+        syncedPos,
+      };
+      const master = checkedRemoteCrossSigningKey(masters[userId], userId, "master");
+      const selfKey = checkedRemoteCrossSigningKey(selfSigning[userId], userId, "self_signing");
+      if (master) record.master = master;
+      if (selfKey) record.selfSigning = selfKey;
+      const old = await Array.fromAsync(
+        hs.kv.list({ prefix: remoteDeviceKeys.devicesOf(userId) }),
+      );
+      const keep = new Set(writes.map(([key]) => key[2] as string));
+      const ops: [Deno.KvKey, JsonObject | undefined][] = [
+        ...old.filter((e) => !keep.has(e.key[2] as string)).map((e) =>
+          [e.key, undefined] as [Deno.KvKey, undefined]
+        ),
+        ...writes,
+      ];
+      for (let j = 0; j < ops.length; j += 10) {
+        const op = hs.kv.atomic();
+        for (const [key, value] of ops.slice(j, j + 10)) {
+          if (value === undefined) op.delete(key);
+          else op.set(key, value);
+        }
+        await op.commit();
+      }
+      await hs.kv.set(remoteDeviceKeys.user(userId), record);
+    }
+  }
 }
 
 /** The keys of remote users, for `/keys/query`. */
@@ -229,6 +309,10 @@ export async function queryRemoteKeys(
   const timeoutMs = options.timeoutMs ?? 10_000;
   await Promise.all([...byServer].map(async ([server, users]) => {
     const work = (async () => {
+      // Users to fetch: one query for several (a cold cache), else their own resync.
+      const fresh = await mapLimited(users, 16, ([userId]) => cachedIfFresh(hs, userId));
+      const stale = users.filter((_, i) => fresh[i] === null).map(([userId]) => userId);
+      if (stale.length > 1) await prefetchRemoteUsers(hs, server, stale).catch(() => {});
       for (let i = 0; i < users.length; i += 16) {
         await Promise.all(
           users.slice(i, i + 16).map(async ([userId, deviceIds]) => {

@@ -296,6 +296,9 @@ Deno.test("sender: a failed transaction is retried with the same ID and content,
     const last = dest.accepted.at(-1)!;
     assert(last.txnId !== first.txnId);
     assertEquals(bodies(last.body.pdus), ["message 4"]);
+    // The destination holds the PDUs once it has the request; the sender clears its queue once
+    // it has the answer.
+    await waitFor("the queue drained", async () => (await outboxStatus(kv))[0].queued === 0);
     const [after] = await outboxStatus(kv);
     assertEquals([after.failures, after.backoffUntil, after.queued, after.lastError], [
       0,

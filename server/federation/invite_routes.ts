@@ -55,19 +55,9 @@ import { getUser } from "../store/accounts.ts";
 import { aclAllows, checkIncomingPdu, IncomingPdus, keyLookup } from "./incoming.ts";
 import { authenticatedOrigin, requiredContent } from "./inbound_auth.ts";
 import { federationPdu } from "./room_events.ts";
+import { STRIPPED_STATE_TYPES } from "../rooms/schema.ts";
 
 const V2 = "/_matrix/federation/v2";
-
-/** State types whose events an invitee or knocker is shown (plus the sender's member). */
-const ROOM_STATE_TYPES = [
-  "m.room.create",
-  "m.room.name",
-  "m.room.avatar",
-  "m.room.topic",
-  "m.room.join_rules",
-  "m.room.canonical_alias",
-  "m.room.encryption",
-];
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -80,7 +70,7 @@ export async function roomStatePdus(
   sender: string,
 ): Promise<JsonObject[]> {
   const state = await hs.rooms.currentStateMap(roomId);
-  const ids = ROOM_STATE_TYPES.map((type) => state.get(stateTupleKey(type, "")));
+  const ids = STRIPPED_STATE_TYPES.map((type) => state.get(stateTupleKey(type, "")));
   ids.push(state.get(stateTupleKey("m.room.member", sender)));
   const present = ids.filter((id) => id !== undefined);
   const events = await hs.rooms.events(present);

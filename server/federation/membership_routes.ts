@@ -167,8 +167,9 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
       if (err instanceof PduError) throw forbidden(err.message);
       throw err;
     }
-    if (result.outcome === "rejected") {
-      throw forbidden(`The ${membership} is not allowed: ${result.stored.meta.rejected}`);
+    if (result.outcome === "rejected" || result.outcome === "soft_failed") {
+      const reason = result.stored.meta.rejected ?? "it fails against the room's current state";
+      throw forbidden(`The ${membership} is not allowed: ${reason}`);
     }
     if (membership === "leave") return jsonResponse({});
     const state = await hs.rooms.stateBefore(event.eventId);

@@ -36,6 +36,7 @@ import {
   type MembershipRecord,
   type RoomHead,
   roomKeys,
+  STRIPPED_STATE_TYPES,
   type StrippedStateEvent,
 } from "./schema.ts";
 import type { PreparedGroup } from "./state_store.ts";
@@ -48,17 +49,6 @@ import type {
   PipelineDeps,
   StateReader,
 } from "./pipeline_types.ts";
-
-/** State types whose events become a new invitee's or knocker's stripped state. */
-const STRIPPED_STATE_TYPES = [
-  "m.room.create",
-  "m.room.name",
-  "m.room.avatar",
-  "m.room.topic",
-  "m.room.join_rules",
-  "m.room.canonical_alias",
-  "m.room.encryption",
-];
 
 /** The start of every m.room.member state tuple key. */
 const MEMBER_PREFIX = stateTupleKey("m.room.member", "");

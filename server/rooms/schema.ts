@@ -69,6 +69,20 @@ export interface EventMeta {
   strippedState?: StrippedStateEvent[];
 }
 
+/**
+ * State types whose events an invitee or knocker is shown as stripped state (with the
+ * sender's member event).
+ */
+export const STRIPPED_STATE_TYPES: readonly string[] = [
+  "m.room.create",
+  "m.room.name",
+  "m.room.avatar",
+  "m.room.topic",
+  "m.room.join_rules",
+  "m.room.canonical_alias",
+  "m.room.encryption",
+];
+
 /** A stripped state event (spec: "Stripped state"). */
 export interface StrippedStateEvent {
   type: string;

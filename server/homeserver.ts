@@ -20,6 +20,7 @@ import { RoomStore } from "./rooms/room_store.ts";
 import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { queuePdu } from "./federation/outbox.ts";
 import { Edus } from "./federation/edu_queue.ts";
+import { DeviceListOutbox } from "./federation/device_list_outbox.ts";
 import { FederationSender } from "./federation/sender.ts";
 import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
@@ -165,6 +166,11 @@ export class Homeserver {
       hs.addCloseHook(() => hs.sender.close());
     }
     await hs.stream.load(hs.kv);
+    if (config.federation.enabled) {
+      const outbox = new DeviceListOutbox(hs);
+      await outbox.start();
+      hs.addCloseHook(() => outbox.close());
+    }
     await hs.rooms.states.load();
     await rebuildMembershipIndex(hs.kv, hs.notifier, config.serverName);
     await backfillIndexes(hs.kv, hs.rooms);

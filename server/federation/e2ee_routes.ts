@@ -15,24 +15,17 @@
  */
 
 import { Hono } from "hono";
-import type { JsonObject as EduContent } from "../../federation/types.ts";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { badJson, invalidParam, jsonResponse, missingParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { AppEnv } from "../request_context.ts";
-import { accountKeys, type DeviceRecord } from "../store/kv_store.ts";
 import { getCrossSigningKeys } from "../e2ee/cross_signing.ts";
-import { deviceListHead, onDeviceListCommitted } from "../e2ee/device_lists.ts";
+import { deviceListHead } from "../e2ee/device_lists.ts";
 import { claimKeys, type ClaimRequest } from "../e2ee/key_claim.ts";
 import { queryKeys } from "../e2ee/key_query.ts";
-import {
-  type DeviceE2eeRecord,
-  type DeviceListChangeRecord,
-  e2eeKeys,
-  type JsonObject,
-} from "../e2ee/schema.ts";
+import { type JsonObject } from "../e2ee/schema.ts";
 import { isObject } from "../e2ee/validate.ts";
-import { userAudience } from "./audience.ts";
+import { lastDeviceEntry } from "./device_list_outbox.ts";
 import { onDeviceListUpdate, onSigningKeyUpdate } from "./device_lists_remote.ts";
 import { federationContent } from "./inbound_auth.ts";
 import { DIRECT_TO_DEVICE, onDirectToDevice } from "./to_device_remote.ts";
@@ -40,78 +33,9 @@ import { DIRECT_TO_DEVICE, onDirectToDevice } from "./to_device_remote.ts";
 const V1 = "/_matrix/federation/v1";
 /** Users (or devices) one query or claim may name. */
 const MAX_NAMED = 5000;
-/** Chain links followed to find the previous entry that named devices. */
-const MAX_CHAIN_STEPS = 20;
 
 function ours(hs: Homeserver, userId: string): boolean {
   return serverNameOf(userId) === hs.config.serverName;
-}
-
-/**
- * The position of the user's latest device-list entry at or before `from` that named devices
- * (null when there is none): the `prev_id` and `stream_id` other servers track.
- */
-async function lastDeviceEntry(
-  kv: Deno.Kv,
-  userId: string,
-  from: number | null,
-): Promise<number | null> {
-  let pos = from;
-  for (let i = 0; pos !== null && i < MAX_CHAIN_STEPS; i++) {
-    const entry = await kv.get<DeviceListChangeRecord>(e2eeKeys.deviceListChange(pos, userId));
-    if (!entry.value) return pos;
-    if (entry.value.deviceIds.length > 0) return pos;
-    pos = entry.value.prevPos;
-  }
-  return pos;
-}
-
-/** Queues the EDUs for a committed device-list entry of a local user. */
-export async function sendDeviceListEdus(
-  hs: Homeserver,
-  userId: string,
-  pos: number,
-): Promise<void> {
-  const entry = await hs.kv.get<DeviceListChangeRecord>(e2eeKeys.deviceListChange(pos, userId));
-  if (!entry.value) return;
-  const destinations = await userAudience(hs, userId);
-  if (destinations.length === 0) return;
-  const record = entry.value;
-  if (record.deviceIds.length > 0) {
-    const prev = await lastDeviceEntry(hs.kv, userId, record.prevPos);
-    for (const deviceId of record.deviceIds) {
-      const deleted = record.deleted.includes(deviceId);
-      const content: JsonObject = {
-        user_id: userId,
-        device_id: deviceId,
-        stream_id: pos,
-        prev_id: prev === null ? [] : [prev],
-        deleted,
-      };
-      if (!deleted) {
-        const [keys, device] = await Promise.all([
-          hs.kv.get<DeviceE2eeRecord>(e2eeKeys.device(userId, deviceId)),
-          hs.kv.get<DeviceRecord>(accountKeys.device(userId, deviceId)),
-        ]);
-        if (keys.value?.deviceKeys) content.keys = keys.value.deviceKeys;
-        if (device.value?.displayName) content.device_display_name = device.value.displayName;
-      }
-      await hs.edus.send(destinations, {
-        edu_type: "m.device_list_update",
-        content: content as EduContent,
-      });
-    }
-  }
-  if (record.crossSigning) {
-    const keys = await getCrossSigningKeys(hs.kv, userId);
-    const content: JsonObject = { user_id: userId };
-    if (keys.master) content.master_key = keys.master;
-    if (keys.self_signing) content.self_signing_key = keys.self_signing;
-    await hs.edus.send(destinations, {
-      edu_type: "m.signing_key_update",
-      content: content as EduContent,
-    });
-  }
 }
 
 function requestBody(c: Parameters<typeof federationContent>[0]): JsonObject {
@@ -134,12 +58,6 @@ export function e2eeFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     (origin, content) => onSigningKeyUpdate(hs, origin, content),
   );
   hs.edus.handle(DIRECT_TO_DEVICE, (origin, content) => onDirectToDevice(hs, origin, content));
-  onDeviceListCommitted(hs, (userId, pos) => {
-    if (!ours(hs, userId)) return;
-    sendDeviceListEdus(hs, userId, pos).catch((err) =>
-      console.warn(`device-list EDUs for ${userId}: ${String(err)}`)
-    );
-  });
 
   app.post(`${V1}/user/keys/query`, async (c) => {
     const body = requestBody(c);

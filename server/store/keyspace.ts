@@ -434,6 +434,11 @@ export const KEY_PREFIXES = {
     area: "federation",
     description: '["fed_destination", destination, ...] -> retry state, transaction in flight',
   },
+  fed_dl_sent: {
+    owner: "server/federation/device_list_outbox.ts",
+    area: "federation",
+    description: '["fed_dl_sent"] -> the stream position up to which device-list EDUs are queued',
+  },
   fed_edu: {
     owner: "server/federation/edu_queue.ts",
     area: "federation",

@@ -10,58 +10,23 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import type { Page } from "playwright-core";
 import { testPng } from "../support/test_images.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import {
-  type GemengNode,
-  type NodeUser,
-  startGemengNode,
-} from "../federation/support/gemeng_node.ts";
+import { startGemengNode } from "../federation/support/gemeng_node.ts";
 import { CA_MISSING, skipUnless } from "../federation/support/peers.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import {
+  attach,
+  openPage,
+  say,
+  sendVoiceMessage,
+  signIn,
+  until,
+  waitForImage,
+} from "./federation_support.ts";
 import { contains, kvBytes } from "./scenario_support.ts";
 
-const TIMEOUT = 60_000;
 const SECRET = { first: "Moien Bob, dat hei ass geheim", answer: "Moien Alice, och geheim" };
-
-function passwordOf(user: NodeUser): string {
-  return `pw-${user.userId.slice(1).split(":")[0]}-secret`;
-}
-
-async function openPage(browser: BrowserSession, name: string, errors: string[]): Promise<Page> {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (Deno.env.get("GEMENG_BROWSER_LOG")) console.log(`[${name} ${msg.type()}] ${msg.text()}`);
-  });
-  return page;
-}
-
-async function signIn(page: Page, node: GemengNode, user: NodeUser): Promise<void> {
-  await page.goto(node.baseUrl);
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(passwordOf(user));
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
-}
-
-/** Waits until `expression` is true in the page (evaluated over DevTools: the CSP forbids eval). */
-async function until(page: Page, expression: string): Promise<void> {
-  const end = Date.now() + TIMEOUT;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function say(page: Page, text: string): Promise<void> {
-  await page.getByRole("textbox", { name: "Message", exact: true }).click();
-  await page.keyboard.type(text);
-  await page.keyboard.press("Enter");
-}
 
 Deno.test({
   name: "web federation: an encrypted direct chat between users of two servers",
@@ -80,10 +45,10 @@ Deno.test({
       browsers.push(first);
       const second = await launchBrowser();
       browsers.push(second);
-      const alicePage = await openPage(first, "alice", errors);
-      const bobPage = await openPage(second, "bob", errors);
-      await signIn(alicePage, a, alice);
-      await signIn(bobPage, b, bob);
+      const alicePage = await openPage(first, { name: "alice", errors });
+      const bobPage = await openPage(second, { name: "bob", errors });
+      await signIn(alicePage, { node: a, user: alice });
+      await signIn(bobPage, { node: b, user: bob });
 
       // Alice starts the chat with bob's full ID; the app makes it encrypted.
       await alicePage.getByRole("button", { name: "Start chat" }).click();
@@ -120,28 +85,15 @@ Deno.test({
 
       // An image from alice: uploaded encrypted to A, fetched by B over federation for bob's
       // browser, which decrypts and shows it.
-      const [chooser] = await Promise.all([
-        alicePage.waitForEvent("filechooser"),
-        alicePage.getByRole("button", { name: "Attach file" }).click(),
-      ]);
-      await chooser.setFiles([{
+      await attach(alicePage, {
         name: "plang.png",
         mimeType: "image/png",
-        buffer: Buffer.from(testPng(640, 480)),
-      }]);
-      const image = bobPage.getByRole("button", { name: "Open image plang.png" });
-      await image.locator("img").waitFor();
-      await until(
-        bobPage,
-        `[...document.querySelectorAll("img[alt='plang.png']")]
-          .some((img) => img.complete && img.naturalWidth > 0)`,
-      );
+        bytes: testPng(640, 480),
+      });
+      await waitForImage(bobPage, "plang.png");
 
       // A voice message from alice (fake microphone): bob plays it.
-      await alicePage.getByRole("button", { name: "Record voice message" }).click();
-      await alicePage.getByRole("timer").waitFor();
-      await alicePage.waitForTimeout(1500);
-      await alicePage.getByRole("button", { name: "Send voice message" }).click();
+      await sendVoiceMessage(alicePage);
       const play = bobPage.getByRole("button", { name: "Play voice message" });
       await play.waitFor();
       await play.click();

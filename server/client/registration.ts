@@ -3,13 +3,23 @@
  * `m.login.dummy` or `m.login.registration_token`), `GET /v3/register/available` and
  * `GET /v1/register/m.login.registration_token/validity`.
  *
+ * The UIA session remembers the request's parameters (the password as its hash), so later
+ * rounds may send only `auth`; once it has created the account it answers a retry for the same
+ * user instead of failing (registration is idempotent per session, as in Synapse).
+ *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { hashPassword, MAX_PASSWORD_BYTES } from "../../crypto/password.ts";
 import { forbidden, MatrixError, missingParam } from "../errors.ts";
-import { optionalBoolean, optionalObject, optionalString, utf8Length } from "../http_util.ts";
+import {
+  type JsonObject,
+  optionalBoolean,
+  optionalObject,
+  optionalString,
+  utf8Length,
+} from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, clientIp, rateLimit, readBody } from "../request_context.ts";
 import {
@@ -18,14 +28,111 @@ import {
   createUser,
   generateLocalpart,
   getUserEntry,
+  loginDevice,
   userIdForLocalpart,
   userInUse,
 } from "../store/accounts.ts";
-import { secretHash } from "../store/kv_store.ts";
+import { accountKeys, secretHash, type UserRecord } from "../store/kv_store.ts";
 import { readDeviceFields, sessionResponse } from "./login.ts";
-import { requireUia } from "./uia.ts";
+import { keepRegisteredSession, requireUia, type UiaSession } from "./uia.ts";
 
 const TOKEN_STAGE = "m.login.registration_token";
+
+/**
+ * What a registration request asks for, as remembered in its UIA session (so that later rounds
+ * may send only `auth`): the password only as its hash.
+ */
+interface RegistrationParams {
+  username?: string;
+  password_hash?: string;
+  device_id?: string;
+  initial_device_display_name?: string;
+  inhibit_login?: boolean;
+  refresh_token?: boolean;
+}
+
+/**
+ * Reads and checks the parameters of a registration request; undefined when it carries none
+ * besides `auth` (a later round of the session). A bad or taken name is refused here, before
+ * the client goes through authentication.
+ */
+async function readRegistrationParams(
+  hs: Homeserver,
+  body: JsonObject,
+  registered: string | undefined,
+): Promise<RegistrationParams | undefined> {
+  if (Object.keys(body).every((key) => key === "auth")) return undefined;
+  // Synapse lower-cases the requested name too; a user ID's localpart has no capitals.
+  const username = optionalString(body, "username", { maxBytes: 255 })?.toLowerCase();
+  const password = optionalString(body, "password");
+  if (password !== undefined) checkNewPassword(password);
+  const inhibitLogin = optionalBoolean(body, "inhibit_login");
+  const refresh = optionalBoolean(body, "refresh_token");
+  const device = readDeviceFields(body);
+  if (
+    username !== undefined &&
+    userIdForLocalpart(username, hs.config.serverName) !== registered
+  ) {
+    await availableUserId(hs, username);
+  }
+  const params: RegistrationParams = {};
+  if (username !== undefined) params.username = username;
+  if (password !== undefined) {
+    params.password_hash = await hashPassword(password, { cost: hs.passwordCost });
+  }
+  if (device.deviceId !== undefined) params.device_id = device.deviceId;
+  if (device.displayName !== undefined) {
+    params.initial_device_display_name = device.displayName;
+  }
+  if (inhibitLogin !== undefined) params.inhibit_login = inhibitLogin;
+  if (refresh !== undefined) params.refresh_token = refresh;
+  return params;
+}
+
+/** The user a retried registration session already created, if it names such a session. */
+async function sessionRegistered(
+  hs: Homeserver,
+  auth: JsonObject | undefined,
+): Promise<string | undefined> {
+  const sessionId = auth?.session;
+  if (typeof sessionId !== "string" || sessionId.length > 128) return undefined;
+  const session = await hs.kv.get<UiaSession>(accountKeys.uiaSession(sessionId));
+  return session.value?.purpose === "register" ? session.value.registeredUserId : undefined;
+}
+
+/**
+ * Answers a retry of a registration session that already created its account: the same user,
+ * logged in on a new (or the named) device. A retry naming another username is refused.
+ */
+async function registeredAgain(
+  hs: Homeserver,
+  c: Context<AppEnv>,
+  userId: string,
+  params: RegistrationParams,
+): Promise<Record<string, unknown>> {
+  if (
+    params.username !== undefined &&
+    userIdForLocalpart(params.username, hs.config.serverName) !== userId
+  ) {
+    throw forbidden(`This authentication session has already registered ${userId}`);
+  }
+  if (params.inhibit_login) return { user_id: userId, home_server: hs.config.serverName };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const entry = await getUserEntry(hs.kv, userId);
+    if (entry.value === null || entry.value.deactivated) {
+      throw forbidden("The account this session registered is no longer active");
+    }
+    const tokens = await loginDevice(hs.kv, entry as Deno.KvEntry<UserRecord>, {
+      deviceId: params.device_id,
+      displayName: params.initial_device_display_name,
+      refresh: params.refresh_token ?? false,
+      accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
+      ip: clientIp(c),
+    });
+    if (tokens) return sessionResponse(hs, userId, tokens);
+  }
+  throw new MatrixError("M_UNKNOWN", "The account changed concurrently; retry", { status: 409 });
+}
 
 /** Checks a requested username and that it is free; returns the user ID. */
 async function availableUserId(hs: Homeserver, username: string): Promise<string> {
@@ -55,44 +162,49 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!reg.enabled) throw forbidden("Registration is disabled on this server");
 
     const body = await readBody(hs, c);
-    const username = optionalString(body, "username", { maxBytes: 255 });
-    const password = optionalString(body, "password");
-    if (password !== undefined) checkNewPassword(password);
-    const inhibitLogin = optionalBoolean(body, "inhibit_login") ?? false;
-    const wantsRefresh = optionalBoolean(body, "refresh_token") ?? false;
-    const device = readDeviceFields(body);
     const auth = optionalObject(body, "auth");
-
-    // Tell the client about a bad or taken name before it goes through authentication.
-    let userId = username === undefined ? undefined : await availableUserId(hs, username);
+    const given = await readRegistrationParams(hs, body, await sessionRegistered(hs, auth));
     const flows = reg.requireToken ? [[TOKEN_STAGE]] : [["m.login.dummy"]];
     const outcome = await requireUia(hs, auth, {
       purpose: "register",
       userId: null,
       flows,
       ip: clientIp(c),
+      params: given as JsonObject | undefined,
     });
-    if (password === undefined) throw missingParam("password");
-    userId ??= userIdForLocalpart(generateLocalpart(), hs.config.serverName);
-    const passwordHash = await hashPassword(password, { cost: hs.passwordCost });
+    const params = (outcome.params ?? {}) as RegistrationParams;
+    const registered = outcome.session.value.registeredUserId;
+    if (registered !== undefined) return c.json(await registeredAgain(hs, c, registered, params));
+    if (params.password_hash === undefined) throw missingParam("password");
+    const userId = params.username !== undefined
+      ? await availableUserId(hs, params.username)
+      : userIdForLocalpart(generateLocalpart(), hs.config.serverName);
 
-    const tokens = await createUser(hs.kv, { userId, passwordHash }, {
-      login: inhibitLogin ? undefined : {
-        deviceId: device.deviceId,
-        displayName: device.displayName,
-        refresh: wantsRefresh,
-        accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
-        ip: clientIp(c),
-      },
-      prepare: async (op) => {
-        op.delete(outcome.sessionKey);
-        const tokenHash = outcome.results[TOKEN_STAGE];
-        if (reg.requireToken) {
-          if (!tokenHash) throw forbidden("A registration token is required");
-          await addRegistrationTokenUse(hs.kv, op, tokenHash);
-        }
-      },
-    });
+    let tokens;
+    try {
+      tokens = await createUser(hs.kv, { userId, passwordHash: params.password_hash }, {
+        login: params.inhibit_login ? undefined : {
+          deviceId: params.device_id,
+          displayName: params.initial_device_display_name,
+          refresh: params.refresh_token ?? false,
+          accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
+          ip: clientIp(c),
+        },
+        prepare: async (op) => {
+          keepRegisteredSession(op, outcome, userId);
+          const tokenHash = outcome.results[TOKEN_STAGE];
+          if (reg.requireToken) {
+            if (!tokenHash) throw forbidden("A registration token is required");
+            await addRegistrationTokenUse(hs.kv, op, tokenHash);
+          }
+        },
+      });
+    } catch (error) {
+      // A concurrent retry of the same session may have registered the account first.
+      const now = (await hs.kv.get<UiaSession>(outcome.sessionKey)).value;
+      if (now?.registeredUserId === undefined) throw error;
+      return c.json(await registeredAgain(hs, c, now.registeredUserId, params));
+    }
     await hs.notify("userRegistered", userId);
     if (!tokens) return c.json({ user_id: userId, home_server: hs.config.serverName });
     return c.json(sessionResponse(hs, userId, tokens));
@@ -101,7 +213,7 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
   app.get("/_matrix/client/v3/register/available", async (c) => {
     const username = c.req.query("username");
     if (username === undefined) throw missingParam("username");
-    await availableUserId(hs, username);
+    await availableUserId(hs, username.toLowerCase());
     return c.json({ available: true });
   });
 

@@ -5,16 +5,24 @@
  * `m.login.registration_token`.
  *
  * A handler calls {@link requireUia}; it returns once a flow is complete, and the handler then
- * deletes the session in the same commit as the operation it authorised. The shape of `auth` is
- * checked first: a field of the wrong JSON type is a 400 M_BAD_JSON before anything is read or
- * written; a missing field or a failed stage is the spec's 401 with the flows.
+ * deletes the session in the same commit as the operation it authorised (registration keeps it,
+ * marked with the user it created, so that a retry is answered for the same account). The shape
+ * of `auth` is checked first: a field of the wrong JSON type is a 400 M_BAD_JSON before anything
+ * is read or written; a missing field or a failed stage is the spec's 401 with the flows, and
+ * every 401 lists `completed` (empty at first).
+ *
+ * A session serves one operation: the purpose, the user and the request's operation key (e.g.
+ * the device being deleted) are fixed when it starts, and a later request that names another
+ * is refused with 403 (Synapse does the same). The request's parameters can be remembered in
+ * the session, so a client may send only `auth` in later rounds (the spec's "retries the
+ * request with an auth dict containing only the session key").
  *
  * @module
  */
 
 import { verifyPassword } from "../../crypto/password.ts";
 import { randomToken } from "../../crypto/tokens.ts";
-import { badJson, MatrixError } from "../errors.ts";
+import { badJson, forbidden, MatrixError } from "../errors.ts";
 import type { JsonObject } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { checkRegistrationToken, getUser, resolveLoginUser } from "../store/accounts.ts";
@@ -50,14 +58,38 @@ export interface UiaRequirements {
   flows: string[][];
   /** Client address, for rate limiting password attempts. */
   ip: string;
+  /**
+   * What exactly is authorised beyond the purpose (e.g. the device ID being deleted); a
+   * session started for one operation key refuses another with 403.
+   */
+  operation?: string;
+  /**
+   * The request's own parameters to remember (already checked and free of secrets in clear):
+   * stored when given, and handed back in the outcome of a later round that sends none.
+   */
+  params?: JsonObject;
 }
 
 /** A completed authentication. */
 export interface UiaOutcome {
   /** Delete this key in the commit of the authorised operation. */
   sessionKey: Deno.KvKey;
+  /** The session as stored, with its versionstamp (check it in the operation's commit). */
+  session: Deno.KvEntry<UiaSession>;
   /** Per-stage results (e.g. the hash of the registration token used). */
   results: Record<string, string>;
+  /** The parameters of this request, or those remembered when it sent none. */
+  params?: JsonObject;
+}
+
+/** A UIA session as stored: the account store's record with what this module adds. */
+export interface UiaSession extends UiaSessionRecord {
+  /** The operation key the session was started for. */
+  operation?: string;
+  /** The parameters remembered from the latest request that carried some. */
+  params?: JsonObject;
+  /** The user a completed registration created (the session then answers retries). */
+  registeredUserId?: string;
 }
 
 type StageResult = { ok: true; result?: string } | { ok: false; errcode: string; error: string };
@@ -161,7 +193,9 @@ async function runStage(
     }
     const userId = resolveLoginUser(name, hs.config.serverName);
     if (!userId || userId !== req.userId) {
-      return { ok: false, errcode: "M_FORBIDDEN", error: "You can only authenticate as yourself" };
+      // Not a failed attempt the client may retry: the request itself is not allowed
+      // (Synapse answers 403 too, and the password is never checked).
+      throw forbidden("You can only authenticate as yourself");
     }
     const user = await getUser(hs.kv, userId);
     if (!user?.passwordHash || !(await verifyPassword(password, user.passwordHash))) {
@@ -176,13 +210,45 @@ function flowDone(flows: string[][], completed: string[]): boolean {
   return flows.some((flow) => flow.every((stage) => completed.includes(stage)));
 }
 
+/** Whether `type` is the next stage of a flow whose earlier stages are done, in order. */
+function nextStageOf(flows: string[][], completed: string[], type: string): boolean {
+  return flows.some((flow) =>
+    completed.length < flow.length && flow[completed.length] === type &&
+    completed.every((stage, i) => flow[i] === stage)
+  );
+}
+
+function unknownSession(): MatrixError {
+  return new MatrixError("M_UNKNOWN", "Unknown or expired authentication session");
+}
+
+/** Loads the session named by the request, refusing one started for another operation. */
+async function loadSession(
+  hs: Homeserver,
+  sessionId: string,
+  req: UiaRequirements,
+): Promise<Deno.KvEntry<UiaSession>> {
+  if (sessionId.length > 128) throw unknownSession();
+  const entry = await hs.kv.get<UiaSession>(accountKeys.uiaSession(sessionId));
+  if (entry.value === null || entry.value.expiresTs <= Date.now()) throw unknownSession();
+  const found = entry.value;
+  if (
+    found.purpose !== req.purpose || found.userId !== req.userId ||
+    (found.operation ?? null) !== (req.operation ?? null)
+  ) {
+    throw forbidden("The requested operation has changed during the authentication session");
+  }
+  return entry as Deno.KvEntry<UiaSession>;
+}
+
 /**
  * Runs one round of user-interactive authentication for a request.
  *
  * @param auth the request's `auth` object, if any
  * @returns once a flow is complete
  * @throws {UiaChallenge} 401 with the flows (and the stage error, if a stage failed)
- * @throws {MatrixError} 400 M_BAD_JSON for a malformed `auth`, 400 for an unknown session
+ * @throws {MatrixError} 400 M_BAD_JSON for a malformed `auth`, 400 for an unknown session,
+ *   403 for a session of another operation or a password stage naming another user
  */
 export async function requireUia(
   hs: Homeserver,
@@ -191,36 +257,30 @@ export async function requireUia(
 ): Promise<UiaOutcome> {
   const auth = parseAuth(authObject);
   const now = Date.now();
-  const lifetime = hs.config.limits.uiaSessionLifetimeMs;
   let sessionId: string;
-  let session: UiaSessionRecord;
+  let session: UiaSession;
   let versionstamp: string | null = null;
-  const given = auth.session;
-  if (given !== undefined) {
-    if (given.length > 128) {
-      throw new MatrixError("M_UNKNOWN", "Unknown or expired authentication session");
-    }
-    const entry = await hs.kv.get<UiaSessionRecord>(accountKeys.uiaSession(given));
-    const found = entry.value;
-    if (
-      !found || found.expiresTs <= now || found.purpose !== req.purpose ||
-      found.userId !== req.userId
-    ) {
-      throw new MatrixError("M_UNKNOWN", "Unknown or expired authentication session");
-    }
-    sessionId = given;
-    session = found;
+  if (auth.session !== undefined) {
+    const entry = await loadSession(hs, auth.session, req);
+    sessionId = auth.session;
+    session = entry.value;
     versionstamp = entry.versionstamp;
   } else {
     sessionId = randomToken(18);
     session = {
       purpose: req.purpose,
       userId: req.userId,
+      ...(req.operation !== undefined ? { operation: req.operation } : {}),
       completed: [],
       results: {},
       createdTs: now,
-      expiresTs: now + lifetime,
+      expiresTs: now + hs.config.limits.uiaSessionLifetimeMs,
     };
+  }
+  let changed = versionstamp === null;
+  if (req.params !== undefined && Object.keys(req.params).length > 0) {
+    session = { ...session, params: req.params };
+    changed = true;
   }
   const key = accountKeys.uiaSession(sessionId);
   const challenge = (stageError?: { errcode: string; error: string }) =>
@@ -228,18 +288,24 @@ export async function requireUia(
       flows: req.flows.map((stages) => ({ stages })),
       params: {},
       session: sessionId,
-      ...(session.completed.length ? { completed: session.completed } : {}),
+      completed: session.completed,
     }, stageError);
 
-  let changed = versionstamp === null;
   const type = auth.type;
   if (type !== undefined && !session.completed.includes(type)) {
-    const allowed = req.flows.some((flow) => flow.includes(type));
-    const result: StageResult = allowed ? await runStage(hs, auth, req) : {
-      ok: false,
-      errcode: "M_UNRECOGNIZED",
-      error: `Auth type ${quoted(type)} is not offered here`,
-    };
+    let result: StageResult;
+    if (nextStageOf(req.flows, session.completed, type)) {
+      result = await runStage(hs, auth, req);
+    } else {
+      const offered = req.flows.some((flow) => flow.includes(type));
+      result = {
+        ok: false,
+        errcode: offered ? "M_FORBIDDEN" : "M_UNRECOGNIZED",
+        error: offered
+          ? `Auth type ${quoted(type)} is not the next stage of any flow`
+          : `Auth type ${quoted(type)} is not offered here`,
+      };
+    }
     if (!result.ok) {
       if (changed) await save(hs, key, session, versionstamp);
       throw challenge({ errcode: result.errcode, error: result.error });
@@ -251,20 +317,41 @@ export async function requireUia(
     };
     changed = true;
   }
-  if (flowDone(req.flows, session.completed)) {
-    if (changed) await save(hs, key, session, versionstamp);
-    return { sessionKey: key, results: session.results };
-  }
-  if (changed) await save(hs, key, session, versionstamp);
-  throw challenge();
+  if (changed) versionstamp = await save(hs, key, session, versionstamp);
+  if (!flowDone(req.flows, session.completed)) throw challenge();
+  return {
+    sessionKey: key,
+    session: { key, value: session, versionstamp: versionstamp! },
+    results: session.results,
+    params: req.params !== undefined && Object.keys(req.params).length > 0
+      ? req.params
+      : session.params,
+  };
+}
+
+/**
+ * Keeps a completed registration's session in the operation's commit, marked with the user it
+ * created, so that a retry of the same session is answered for that user (the spec's
+ * "servers must return ... the result of the API call if all stages were completed").
+ */
+export function keepRegisteredSession(
+  op: Deno.AtomicOperation,
+  outcome: UiaOutcome,
+  userId: string,
+): void {
+  const { key, value, versionstamp } = outcome.session;
+  op.check({ key, versionstamp });
+  op.set(key, { ...value, registeredUserId: userId } satisfies UiaSession, {
+    expireIn: Math.max(1, value.expiresTs - Date.now()),
+  });
 }
 
 async function save(
   hs: Homeserver,
   key: Deno.KvKey,
-  session: UiaSessionRecord,
+  session: UiaSession,
   versionstamp: string | null,
-): Promise<void> {
+): Promise<string> {
   const expireIn = Math.max(1, session.expiresTs - Date.now());
   const result = await hs.kv.atomic().check({ key, versionstamp }).set(key, session, { expireIn })
     .commit();
@@ -273,4 +360,5 @@ async function save(
       status: 409,
     });
   }
+  return result.versionstamp;
 }

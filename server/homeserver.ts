@@ -36,6 +36,8 @@ import {
 export interface AccountHooks {
   /** A user account was created. */
   userRegistered?(userId: string): void | Promise<void>;
+  /** A user logged in on a device (a new one, or an existing one given new tokens). */
+  deviceCreated?(userId: string, deviceId: string): void | Promise<void>;
   /** Devices were deleted (logout, deletion, password change, deactivation). */
   devicesDeleted?(userId: string, deviceIds: readonly string[]): void | Promise<void>;
   /** A user account was deactivated. */

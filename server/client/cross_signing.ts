@@ -71,54 +71,71 @@ export function crossSigningRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireAuth(hs);
 
-  app.post("/_matrix/client/v3/keys/device_signing/upload", auth, async (c) => {
-    const { userId } = c.var.auth;
-    const body = await readBody(hs, c);
-    const keys: CrossSigningUpload = {};
-    for (const usage of USAGES) {
-      const value = body[usageField(usage)];
-      if (value !== undefined && value !== null) {
-        keys[usage] = parseCrossSigningKey(value, { userId, usage });
+  // Clients from before these endpoints were stable still call them under `unstable`.
+  app.on(
+    "POST",
+    [
+      "/_matrix/client/v3/keys/device_signing/upload",
+      "/_matrix/client/unstable/keys/device_signing/upload",
+    ],
+    auth,
+    async (c) => {
+      const { userId } = c.var.auth;
+      const body = await readBody(hs, c);
+      const keys: CrossSigningUpload = {};
+      for (const usage of USAGES) {
+        const value = body[usageField(usage)];
+        if (value !== undefined && value !== null) {
+          keys[usage] = parseCrossSigningKey(value, { userId, usage });
+        }
       }
-    }
-    if (keys.master) await checkMasterSignatures(hs, userId, keys.master);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const plan = await planCrossSigningUpload(hs.kv, userId, keys);
-      if (plan.unchanged) return c.json({});
-      let sessionKey: Deno.KvKey | undefined;
-      if (plan.hasMaster) {
-        const outcome = await requireUia(hs, optionalObject(body, "auth"), {
-          purpose: "device_signing_upload",
-          userId,
-          flows: [["m.login.password"]],
-          ip: clientIp(c),
+      if (keys.master) await checkMasterSignatures(hs, userId, keys.master);
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const plan = await planCrossSigningUpload(hs.kv, userId, keys);
+        if (plan.unchanged) return c.json({});
+        let sessionKey: Deno.KvKey | undefined;
+        if (plan.hasMaster) {
+          const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+            purpose: "device_signing_upload",
+            userId,
+            flows: [["m.login.password"]],
+            ip: clientIp(c),
+          });
+          sessionKey = outcome.sessionKey;
+        }
+        const stored = await storeCrossSigningUpload(hs, userId, { keys, plan }, (op) => {
+          if (sessionKey) op.delete(sessionKey);
         });
-        sessionKey = outcome.sessionKey;
+        if (stored) return c.json({});
       }
-      const stored = await storeCrossSigningUpload(hs, userId, { keys, plan }, (op) => {
-        if (sessionKey) op.delete(sessionKey);
+      throw new MatrixError("M_UNKNOWN", "Cross-signing keys changed concurrently; retry", {
+        status: 409,
       });
-      if (stored) return c.json({});
-    }
-    throw new MatrixError("M_UNKNOWN", "Cross-signing keys changed concurrently; retry", {
-      status: 409,
-    });
-  });
+    },
+  );
 
-  app.post("/_matrix/client/v3/keys/signatures/upload", auth, async (c) => {
-    const body = await readBody(hs, c);
-    let objects = 0;
-    for (const [userId, keys] of Object.entries(body)) {
-      checkUserId(userId, "signatures");
-      if (!isObject(keys)) throw badJson(`'${userId.slice(0, 80)}' must map key IDs to objects`);
-      objects += Object.keys(keys).length;
-    }
-    if (objects > MAX_SIGNED_OBJECTS) {
-      throw invalidParam(`At most ${MAX_SIGNED_OBJECTS} signed objects per request`);
-    }
-    const failures = await uploadSignatures(hs, c.var.auth.userId, body);
-    return c.json({ failures });
-  });
+  app.on(
+    "POST",
+    [
+      "/_matrix/client/v3/keys/signatures/upload",
+      "/_matrix/client/unstable/keys/signatures/upload",
+    ],
+    auth,
+    async (c) => {
+      const body = await readBody(hs, c);
+      let objects = 0;
+      for (const [userId, keys] of Object.entries(body)) {
+        checkUserId(userId, "signatures");
+        if (!isObject(keys)) throw badJson(`'${userId.slice(0, 80)}' must map key IDs to objects`);
+        objects += Object.keys(keys).length;
+      }
+      if (objects > MAX_SIGNED_OBJECTS) {
+        throw invalidParam(`At most ${MAX_SIGNED_OBJECTS} signed objects per request`);
+      }
+      const failures = await uploadSignatures(hs, c.var.auth.userId, body);
+      return c.json({ failures });
+    },
+  );
 
   return app;
 }

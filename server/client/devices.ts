@@ -5,6 +5,7 @@
  * @module
  */
 
+import { recordDeviceListChange } from "../e2ee/device_lists.ts";
 import { Hono } from "hono";
 import { badJson, notFound } from "../errors.ts";
 import { optionalObject, optionalString, optionalStringArray } from "../http_util.ts";
@@ -46,8 +47,13 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     const displayName = optionalString(body, "display_name", { maxBytes: MAX_DEVICE_NAME_BYTES });
     if (displayName !== undefined) {
       const target = { userId: c.var.auth.userId, deviceId: c.req.param("deviceId") };
-      if (!(await renameDevice(hs.kv, target, displayName))) {
+      const before = await getDevice(hs.kv, target.userId, target.deviceId);
+      if (!before || !(await renameDevice(hs.kv, target, displayName))) {
         throw notFound("You have no device with that ID");
+      }
+      // Device names are public to users sharing a room (in their key queries).
+      if (before.displayName !== displayName) {
+        await recordDeviceListChange(hs, { userId: target.userId, deviceIds: [target.deviceId] });
       }
     } else if (!(await getDevice(hs.kv, c.var.auth.userId, c.req.param("deviceId")))) {
       throw notFound("You have no device with that ID");

@@ -19,6 +19,7 @@ import { deleteUserCrossSigning } from "../e2ee/account_cleanup.ts";
 import { deleteDeviceKeys, getDeviceE2ee, storeKeyUpload } from "../e2ee/device_keys.ts";
 import { claimKeys, type ClaimRequest } from "../e2ee/key_claim.ts";
 import { keyChanges } from "../e2ee/sync_fields.ts";
+import { recordDeviceListChange } from "../e2ee/device_lists.ts";
 import { roomsAccess } from "../sync/rooms_adapter.ts";
 import { queryKeys } from "../e2ee/key_query.ts";
 import {
@@ -56,6 +57,11 @@ function timeoutOf(value: unknown): number {
 /** Routes of the key management API. */
 export function keysRoutes(hs: Homeserver): Hono<AppEnv> {
   hs.addAccountHooks({
+    // Users sharing a room see the new device in `device_lists.changed` (and other servers
+    // get an `m.device_list_update`) before it has uploaded keys, as with Synapse.
+    deviceCreated: async (userId, deviceId) => {
+      await recordDeviceListChange(hs, { userId, deviceIds: [deviceId] });
+    },
     devicesDeleted: (userId, deviceIds) => deleteDeviceKeys(hs, userId, deviceIds),
     userDeactivated: (userId) => deleteUserCrossSigning(hs, userId),
   });

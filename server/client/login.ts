@@ -146,6 +146,7 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
         ip: clientIp(c),
       });
       if (!tokens) continue;
+      await hs.notify("deviceCreated", user.userId, tokens.deviceId);
       if (stored && needsRehash(stored, { cost: hs.passwordCost })) {
         const fresh = await hashPassword(password, { cost: hs.passwordCost });
         await updateUser(

@@ -291,7 +291,8 @@ function sameKey(a: string | JsonObject, b: string | JsonObject): boolean {
 
 /**
  * Deletes every E2EE key of the given devices (identity, one-time and fallback keys, queued
- * to-device messages) and records one device-list change for those that had identity keys.
+ * to-device messages) and records the deletions in the device-list stream (devices without
+ * keys too: users sharing a room saw them appear, they see them go).
  */
 export async function deleteDeviceKeys(
   hs: Homeserver,
@@ -300,30 +301,15 @@ export async function deleteDeviceKeys(
 ): Promise<void> {
   if (deviceIds.length === 0) return;
   const { kv } = hs;
-  const records = await getManyChunked<DeviceE2eeRecord>(
-    kv,
-    deviceIds.map((deviceId) => e2eeKeys.device(userId, deviceId)),
-  );
-  const withKeys = deviceIds.filter((_, i) => records[i].value?.deviceKeys);
   // Identity keys go first, with the change record, so that other users learn at once.
-  for (let i = 0; i < records.length; i += 50) {
-    const chunk = records.slice(i, i + 50);
-    const chunkWithKeys = withKeys.filter((id) =>
-      chunk.some((r) => r.value?.deviceKeys && r.key[2] === id)
-    );
+  for (let i = 0; i < deviceIds.length; i += 50) {
+    const chunk = deviceIds.slice(i, i + 50);
     const pos = await commitAtPosition(hs, async (op, pos) => {
-      for (const entry of chunk) op.delete(entry.key);
-      if (chunkWithKeys.length > 0) {
-        await addDeviceListChange(kv, op, {
-          userId,
-          pos,
-          deviceIds: chunkWithKeys,
-          deleted: chunkWithKeys,
-        });
-      }
+      for (const deviceId of chunk) op.delete(e2eeKeys.device(userId, deviceId));
+      await addDeviceListChange(kv, op, { userId, pos, deviceIds: chunk, deleted: chunk });
     });
     if (pos === null) throw new ContentionError("device key deletion");
-    if (chunkWithKeys.length > 0) wakeDeviceListWatchers(hs, userId, pos);
+    wakeDeviceListWatchers(hs, userId, pos);
   }
   for (const deviceId of deviceIds) {
     await writingDeviceKeys(kv, [{ userId, deviceId }], async () => {

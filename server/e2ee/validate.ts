@@ -98,13 +98,19 @@ export function splitKeyId(keyId: string, what: string): { algorithm: string; id
 export interface ParsedDeviceKeys {
   /** The object to store (without `unsigned`). */
   deviceKeys: JsonObject;
-  /** The device's Ed25519 public key, which signs its other keys. */
-  ed25519: Uint8Array;
+  /**
+   * The device's Ed25519 public key, which signs its other keys; null when the device
+   * publishes none that decodes as one (the spec leaves key strings opaque to the server).
+   */
+  ed25519: Uint8Array | null;
 }
 
 /**
  * Validates a `DeviceKeys` object uploaded by `owner`: its user and device IDs must be the
- * caller's, it must publish `ed25519:<device_id>` and be signed by that key.
+ * caller's and its keys named `<algorithm>:<key_id>` with string values. When it publishes
+ * `ed25519:<device_id>` as a 32-byte Ed25519 key, it must be signed by that key (a forged or
+ * tampered object is refused); keys the server cannot read are kept as they are, as the spec
+ * asks no more of them.
  */
 export async function parseDeviceKeys(
   value: unknown,
@@ -133,19 +139,13 @@ export async function parseDeviceKeys(
     throw badJson("'device_keys.keys' must be an object of keys");
   }
   for (const [keyId, key] of Object.entries(keys)) {
-    const { id } = splitKeyId(keyId, "device_keys.keys");
+    splitKeyId(keyId, "device_keys.keys");
     if (typeof key !== "string") throw badJson(`'device_keys.keys.${keyId}' must be a string`);
-    if (id !== owner.deviceId) {
-      throw invalidParam(`'device_keys.keys.${keyId}' must be named '<algorithm>:<device_id>'`);
-    }
-  }
-  const signingKeyId = `ed25519:${owner.deviceId}`;
-  const ed25519 = decodePublicKey(keys[signingKeyId]);
-  if (!ed25519) {
-    throw invalidParam(`'device_keys.keys' must hold '${signingKeyId}', a 32-byte Ed25519 key`);
   }
   checkSignaturesShape(deviceKeys.signatures, "device_keys");
-  if (!(await verifyJsonSignature(deviceKeys, owner.userId, signingKeyId, ed25519))) {
+  const signingKeyId = `ed25519:${owner.deviceId}`;
+  const ed25519 = decodePublicKey(keys[signingKeyId]);
+  if (ed25519 && !(await verifyJsonSignature(deviceKeys, owner.userId, signingKeyId, ed25519))) {
     throw invalidSignature(`'device_keys' must be signed by its own key ${signingKeyId}`);
   }
   return { deviceKeys, ed25519 };
@@ -162,9 +162,10 @@ export interface ParsedOneTimeKey {
 /**
  * Validates a map of one-time or fallback keys (`<algorithm>:<key_id>` -> key). Keys in the
  * form of signed objects (`signed_curve25519`) must carry a valid signature by the device's
- * Ed25519 key.
+ * Ed25519 key when the server knows that key.
  *
- * @param options.ed25519 the device's signing key; null when the device has none yet
+ * @param options.ed25519 the device's signing key; null when the device has none (yet) that
+ *   the server can read
  */
 export async function parseKeyMap(
   value: unknown,
@@ -195,10 +196,10 @@ export async function parseKeyMap(
         throw badJson(`'${field}.${keyId}.key' must be a non-empty string`);
       }
       checkSignaturesShape(key.signatures, `${field}.${keyId}`);
-      if (!options.ed25519) {
-        throw invalidParam(`Upload 'device_keys' before signed keys such as '${keyId}'`);
-      }
-      if (!(await verifyJsonSignature(key, owner.userId, signingKeyId, options.ed25519))) {
+      if (
+        options.ed25519 &&
+        !(await verifyJsonSignature(key, owner.userId, signingKeyId, options.ed25519))
+      ) {
         throw invalidSignature(`'${field}.${keyId}' must be signed by ${signingKeyId}`);
       }
     } else {

@@ -66,6 +66,10 @@ Deno.test({
     const synapse = await startSynapse();
     const gemeng = await startGemengNode();
     const clients: sdk.MatrixClient[] = [];
+    // A failed step ends the test: the later ones build on it.
+    const step = async (name: string, fn: () => Promise<void>) => {
+      if (!await t.step(name, fn)) throw new Error(`step failed: ${name}`);
+    };
     try {
       const samUser = await synapse.register("sam");
       const ginaUser = await gemeng.register("gina");
@@ -117,7 +121,7 @@ Deno.test({
       // Second devices on both sides, each learnt by the other server and reading new messages.
       let sam2: Account | undefined;
       let sam2Client: sdk.MatrixClient | undefined;
-      await t.step("sam's second device (Synapse) receives keys", async () => {
+      await step("sam's second device (Synapse) receives keys", async () => {
         const login = await synapse.request("POST", "/_matrix/client/v3/login", {
           body: { ...passwordAuth(sam, undefined), session: undefined },
         });
@@ -142,7 +146,7 @@ Deno.test({
 
       let gina2: Account | undefined;
       let gina2Client: sdk.MatrixClient | undefined;
-      await t.step("gina's second device (gemeng) receives keys", async () => {
+      await step("gina's second device (gemeng) receives keys", async () => {
         // Synapse learns of it from our m.device_list_update.
         const login = await gemeng.request("POST", "/_matrix/client/v3/login", {
           body: { ...passwordAuth(gina, undefined), session: undefined },
@@ -166,7 +170,7 @@ Deno.test({
         );
       });
 
-      await t.step("a device deleted on Synapse stops receiving gina's keys", async () => {
+      await step("a device deleted on Synapse stops receiving gina's keys", async () => {
         sam2Client!.stopClient();
         const deleteDevice = (auth?: unknown) =>
           synapse.request("DELETE", `/_matrix/client/v3/devices/${sam2!.deviceId}`, {
@@ -195,7 +199,7 @@ Deno.test({
         assertEquals(ginaLog.devicesOf(sam.userId), [sam.deviceId]);
       });
 
-      await t.step("a device deleted on gemeng stops receiving sam's keys", async () => {
+      await step("a device deleted on gemeng stops receiving sam's keys", async () => {
         // Synapse learns of it from our m.device_list_update with deleted=true.
         gina2Client!.stopClient();
         const path = `/_matrix/client/v3/devices/${gina2!.deviceId}`;
@@ -226,7 +230,7 @@ Deno.test({
         assertEquals(samLog.devicesOf(gina.userId), [gina.deviceId]);
       });
 
-      await t.step(
+      await step(
         "cross-signing: each sees the other unverified, then verified by emoji",
         async () => {
           await bootstrapCrossSigning(samClient, sam);
@@ -259,7 +263,7 @@ Deno.test({
 
       const fileMarker = `file-marker-${crypto.randomUUID()}`;
       const ciphertexts: Uint8Array[] = [];
-      await t.step("encrypted files cross both ways and decrypt", async () => {
+      await step("encrypted files cross both ways and decrypt", async () => {
         const fileEvent = (file: EncryptedFile, name: string) => ({
           msgtype: "m.file",
           body: name,
@@ -309,7 +313,7 @@ Deno.test({
         assertEquals(samGot, ginaBytes);
       });
 
-      await t.step("the gemeng node holds ciphertext only", async () => {
+      await step("the gemeng node holds ciphertext only", async () => {
         const values = await dumpKv(gemeng.hs.kv);
         assert(values.length > 100, "the store was read");
         assertEquals(values.filter((v) => v.includes(marker)), [], "no message plaintext");

@@ -209,7 +209,11 @@ export async function verifyBySas(
   target: sdk.MatrixClient,
 ): Promise<string[]> {
   const incoming = new Promise<VerificationRequest>((resolve) => {
-    target.on(CryptoEvent.VerificationRequestReceived, resolve);
+    const onRequest = (request: VerificationRequest) => {
+      target.off(CryptoEvent.VerificationRequestReceived, onRequest);
+      resolve(request);
+    };
+    target.on(CryptoEvent.VerificationRequestReceived, onRequest);
   });
   const request = await initiator.getCrypto()!.requestDeviceVerification(
     target.getUserId()!,

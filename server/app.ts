@@ -63,6 +63,9 @@ import { openIdFederationRoutes } from "./federation/openid.ts";
 import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
 import { openIdRoutes } from "./client/openid.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
+import { legacyAwarePath } from "./client/legacy_paths.ts";
+import { legacyEventRoutes } from "./client/legacy_events.ts";
+import { legacyInitialSyncRoutes } from "./client/legacy_initial_sync.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -122,6 +125,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   threadsRoutes,
   searchRoutes,
   voipRoutes,
+  legacyEventRoutes,
+  legacyInitialSyncRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 
@@ -159,7 +164,8 @@ export function createApp(
   hs: Homeserver,
   options: { modules?: readonly RouteModule[] } = {},
 ): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // The r0 and api/v1 prefixes are routed as v3 (legacy_paths.ts).
+  const app = new Hono<AppEnv>({ getPath: legacyAwarePath });
 
   app.use("*", async (c, next) => {
     if (c.req.method === "OPTIONS") {

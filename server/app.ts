@@ -63,6 +63,7 @@ import { openIdFederationRoutes } from "./federation/openid.ts";
 import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
 import { openIdRoutes } from "./client/openid.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
+import { appserviceRoutes } from "./appservice/routes.ts";
 import { legacyAwarePath } from "./client/legacy_paths.ts";
 import { legacyEventRoutes } from "./client/legacy_events.ts";
 import { legacyInitialSyncRoutes } from "./client/legacy_initial_sync.ts";
@@ -88,6 +89,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   mediaFederationRoutes,
   openIdFederationRoutes,
   hierarchyFederationRoutes,
+  // Before the modules whose users and aliases application services may be asked about.
+  appserviceRoutes,
   loginRoutes,
   registrationRoutes,
   accountRoutes,

@@ -165,6 +165,11 @@ export interface Config {
   readonly web: WebConfig;
   /** `[federation]`. */
   readonly federation: FederationConfig;
+  /** `[appservices]`. */
+  readonly appservices: {
+    /** `registration_files`: YAML registration files of application services (bridges). */
+    readonly registrationFiles: readonly string[];
+  };
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -260,6 +265,9 @@ trusted_ca = []                     # extra CA files trusted for outbound federa
 allow_private_addresses = false     # connect to loopback/private addresses (tests only)
 allow = []                          # empty: federate with every server; else only these
 pinned_keys = {}                    # server -> ["ed25519:id base64key", ...]: only these keys
+
+[appservices]
+registration_files = []             # application service (bridge) registration YAML files
 `;
 
 type Table = Record<string, unknown>;
@@ -456,6 +464,12 @@ export function resolveConfig(raw: unknown): Config {
   const turn = readTurn(root);
   const web = readWeb(root);
   const federation = readFederation(root);
+  const asTable = root.table("appservices");
+  const registrationFiles = asTable.stringList("registration_files", []);
+  if (registrationFiles.some((path) => path.trim() === "")) {
+    throw new ConfigError(asTable.key("registration_files"), "a file path must not be empty");
+  }
+  asTable.finish();
   root.finish();
 
   return {
@@ -470,6 +484,7 @@ export function resolveConfig(raw: unknown): Config {
     turn,
     web,
     federation,
+    appservices: { registrationFiles },
   };
 }
 

@@ -94,6 +94,9 @@ export const PARAM_RULES: Readonly<Record<string, ParamRule>> = {
   sessionId: opaqueName("The session ID"),
   fileName: opaqueName("The file name"),
   keyId: opaqueName("The key ID"),
+  appserviceId: opaqueName("The application service ID"),
+  networkId: opaqueName("The network ID"),
+  protocol: opaqueName("The protocol"),
 };
 
 /** Shortens a value for an error message (a 70,000-character ID is not worth echoing). */

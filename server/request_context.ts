@@ -11,11 +11,18 @@ import { MatrixError } from "./errors.ts";
 import { type JsonObject, readJsonObject } from "./http_util.ts";
 import type { Homeserver } from "./homeserver.ts";
 import { lookupAccessToken, type TokenOwner, touchDevice } from "./store/devices.ts";
+import { appserviceCaller, exemptFromRateLimits } from "./appservice/auth.ts";
+import type { AppserviceRegistration } from "./appservice/registration.ts";
 
 /** The Hono environment of every route: connection info and the authenticated caller. */
 export type AppEnv = {
   Bindings: { remoteAddr?: Deno.Addr };
-  Variables: { auth: TokenOwner; fedRequest: { origin: string; content: JsonObject | undefined } };
+  Variables: {
+    auth: TokenOwner;
+    fedRequest: { origin: string; content: JsonObject | undefined };
+    /** Set when the caller is an application service (its `as_token`). */
+    appservice: AppserviceRegistration | undefined;
+  };
 };
 
 /** How often a device's `last_seen_ts` is written at most. */
@@ -55,6 +62,12 @@ export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
     if (token === null || token === "") {
       throw new MatrixError("M_MISSING_TOKEN", "Missing access token", { status: 401 });
     }
+    const service = await appserviceCaller(hs, c.req.raw, token);
+    if (service) {
+      c.set("auth", service.owner);
+      c.set("appservice", service.registration);
+      return await next();
+    }
     const lookup = await lookupAccessToken(hs.kv, token);
     if (lookup.status !== "valid") {
       const expired = lookup.status === "expired";
@@ -92,5 +105,8 @@ export function rateLimit(
   action: string,
   options: { userId?: string } = {},
 ): void {
+  if (exemptFromRateLimits({ registration: c.get("appservice"), userId: c.get("auth")?.userId })) {
+    return;
+  }
   hs.rateLimiter.check(action, `${clientIp(c)}\u0000${options.userId ?? ""}`);
 }

@@ -20,7 +20,7 @@ import {
   notFound,
 } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type JsonObject, optionalObject, optionalString } from "../http_util.ts";
+import { type JsonObject, optionalBoolean, optionalObject, optionalString } from "../http_util.ts";
 import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
 import { queryRemoteAlias } from "../federation/remote_membership.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
@@ -29,7 +29,7 @@ import { createAlias, deleteAlias, localAlias, setPublished } from "../rooms/ali
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import { powerView } from "../rooms/power.ts";
 import type { StateReader } from "../rooms/event_pipeline.ts";
-import { roomKeys } from "../rooms/schema.ts";
+import { directoryRoomIds, managesAlias } from "../appservice/directory_lists.ts";
 
 const V3 = "/_matrix/client/v3";
 
@@ -86,7 +86,8 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     const record = await hs.rooms.alias(alias);
     if (!record) throw notFound(`Room alias ${alias} not found`);
     const userId = c.var.auth.userId;
-    if (record.creator !== userId && !(await isServerAdmin(hs, userId))) {
+    const byService = managesAlias(c.var.appservice, alias);
+    if (record.creator !== userId && !byService && !(await isServerAdmin(hs, userId))) {
       // A power level outlives membership: someone who left must not keep deleting aliases.
       if (!(await isJoined(hs, record.roomId, userId))) {
         throw forbidden("Only the alias's creator or a moderator joined to the room may delete it");
@@ -208,6 +209,10 @@ export interface PublicRoomsOptions {
   term?: string;
   /** `filter.room_types`: the room types to list (null: rooms without a type). */
   roomTypes?: (string | null)[];
+  /** `third_party_instance_id`: list an application service's network instead. */
+  thirdPartyInstanceId?: string;
+  /** `include_all_networks`: add every application service's lists. */
+  includeAllNetworks?: boolean;
 }
 
 /** Most rooms one page holds. */
@@ -249,6 +254,8 @@ export function publicRoomsBody(body: JsonObject): PublicRoomsOptions {
     since: optionalString(body, "since"),
     term,
     roomTypes,
+    thirdPartyInstanceId: optionalString(body, "third_party_instance_id", { maxBytes: 512 }),
+    includeAllNetworks: optionalBoolean(body, "include_all_networks"),
   };
 }
 
@@ -258,8 +265,7 @@ export async function publicRooms(
   options: PublicRoomsOptions,
 ): Promise<Record<string, unknown>> {
   const chunks: PublicRoomChunk[] = [];
-  for await (const entry of hs.kv.list({ prefix: roomKeys.publicRooms() })) {
-    const roomId = entry.key[1] as string;
+  for (const roomId of await directoryRoomIds(hs, options)) {
     chunks.push(await describeRoom(hs, roomId));
   }
   const term = options.term?.toLowerCase().trim();

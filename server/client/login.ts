@@ -24,6 +24,7 @@ import {
 } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, clientIp, rateLimit, readBody, requireAuth } from "../request_context.ts";
+import { APPSERVICE_LOGIN_TYPE, appserviceLogin } from "../appservice/accounts.ts";
 import { getUserEntry, loginDevice, resolveLoginUser, updateUser } from "../store/accounts.ts";
 import {
   countDevices,
@@ -91,12 +92,19 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
   // Verified against when the user does not exist, so that timing does not reveal it.
   let dummyHash: Promise<string> | null = null;
 
-  app.get("/_matrix/client/v3/login", (c) => c.json({ flows: [{ type: "m.login.password" }] }));
+  app.get(
+    "/_matrix/client/v3/login",
+    (c) => c.json({ flows: [{ type: "m.login.password" }, { type: APPSERVICE_LOGIN_TYPE }] }),
+  );
 
   app.post("/_matrix/client/v3/login", async (c) => {
     rateLimit(hs, c, "login");
     const body = await readBody(hs, c);
     const type = requiredString(body, "type", { maxBytes: 128 });
+    if (type === APPSERVICE_LOGIN_TYPE) {
+      const userName = loginUserName(body);
+      return c.json(await appserviceLogin(hs, c.req.raw, { body, userName, ip: clientIp(c) }));
+    }
     if (type !== "m.login.password") {
       throw new MatrixError("M_UNKNOWN", `Login type '${type}' is not supported`);
     }

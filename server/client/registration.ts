@@ -35,6 +35,7 @@ import {
 import { accountKeys, secretHash, type UserRecord } from "../store/kv_store.ts";
 import { readDeviceFields, sessionResponse } from "./login.ts";
 import { keepRegisteredSession, requireUia, type UiaSession } from "./uia.ts";
+import { appserviceRegistration, checkUserNotExclusive } from "../appservice/accounts.ts";
 
 const TOKEN_STAGE = "m.login.registration_token";
 
@@ -137,6 +138,7 @@ async function registeredAgain(
 /** Checks a requested username and that it is free; returns the user ID. */
 async function availableUserId(hs: Homeserver, username: string): Promise<string> {
   const userId = userIdForLocalpart(username, hs.config.serverName);
+  checkUserNotExclusive(hs, userId);
   if ((await getUserEntry(hs.kv, userId)).versionstamp !== null) throw userInUse();
   return userId;
 }
@@ -154,6 +156,9 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.post("/_matrix/client/v3/register", async (c) => {
+    // Application services register their users without UIA, rate limits or open sign-up.
+    const byService = await appserviceRegistration(hs, c);
+    if (byService) return c.json(byService);
     rateLimit(hs, c, "register");
     const kind = c.req.query("kind") ?? "user";
     if (kind === "guest") throw forbidden("Guest access is not enabled on this server");

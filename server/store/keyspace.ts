@@ -28,7 +28,8 @@ export type KeyArea =
   | "ephemeral"
   | "moderation"
   | "meta"
-  | "federation";
+  | "federation"
+  | "appservice";
 
 /** What the keyspace says about one prefix. */
 export interface KeyPrefixInfo {
@@ -53,6 +54,7 @@ export const KEY_AREA_DOCS: Readonly<Record<KeyArea, string>> = {
   moderation: "docs/user_data.md",
   meta: "docs/storage.md",
   federation: "docs/federation.md",
+  appservice: "docs/appservices.md",
 };
 
 const ACCOUNTS = "server/store/kv_store.ts";
@@ -449,6 +451,12 @@ export const KEY_PREFIXES = {
     owner: "server/federation/transactions.ts",
     area: "federation",
     description: '["fed_txn", origin, txnId] -> the answer given to an inbound transaction',
+  },
+  appservice: {
+    owner: "server/appservice/queue.ts",
+    area: "appservice",
+    description:
+      '["appservice", "queue"|"txn"|"next_txn"|"enqueued"|"room_list", ...]: event queues, transactions in flight, room lists',
   },
   openid_token: {
     owner: "server/federation/openid.ts",

@@ -24,6 +24,7 @@ import { badJson, forbidden, invalidParam, jsonResponse, notFound } from "../err
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
+import { presenceTracker } from "../store/presence.ts";
 import { canSeeEvent } from "../rooms/visibility.ts";
 import { parseSyncFilter } from "../sync/filter.ts";
 import { waitForSyncChange } from "../sync/positions.ts";
@@ -228,6 +229,9 @@ export function legacyEventRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(`${V3}/events`, auth, async (c) => {
     const { userId, deviceId } = c.var.auth;
+    // Listening on the stream keeps the user online, as a sync does (before "now" is read,
+    // so that a stream started now does not report this change).
+    await presenceTracker(hs).synced(userId, "online", Date.now());
     const fromParam = c.req.query("from");
     const from = fromParam ? parseSyncToken(fromParam, "from") : currentToken(hs);
     if (from.pos > hs.stream.visiblePosition) throw invalidParam("'from' is in the future");

@@ -100,6 +100,22 @@ Deno.test("legacy events: event stream, initial syncs, peeking, txn-less send", 
       assertEquals(event.content.user_ids, [alice.userId]);
     });
 
+    await t.step("presence is in the stream with the old content.user_id", async () => {
+      const now = await events(bob, "timeout=0");
+      const set = await req("PUT", `${V3}/presence/${encodeURIComponent(alice.userId)}/status`, {
+        token: alice.accessToken,
+        body: { presence: "unavailable", status_msg: "away" },
+      });
+      assertEquals(set.status, 200);
+      const res = await events(bob, `from=${now.body.end}&timeout=5000`);
+      const event = res.body.chunk.find((e: Json) =>
+        e.type === "m.presence" && e.sender === alice.userId
+      );
+      assert(event, JSON.stringify(res.body));
+      assertEquals(event.content.user_id, alice.userId);
+      assertEquals(event.content.presence, "unavailable");
+    });
+
     await t.step("the stream leaves the device's to-device messages to /sync", async () => {
       const before = await req("GET", `${V3}/sync?timeout=0`, { token: bob.accessToken });
       const since = before.body.next_batch;

@@ -32,6 +32,7 @@ import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
 import { pushRulesRoutes } from "./client/push_rules.ts";
 import { pusherRoutes } from "./client/pushers.ts";
+import { notificationRoutes } from "./client/notifications.ts";
 import { profileRoutes } from "./client/profile.ts";
 import { createRoomRoutes } from "./client/create_room.ts";
 import { membershipRoutes } from "./client/membership.ts";
@@ -108,6 +109,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   tagRoutes,
   pushRulesRoutes,
   pusherRoutes,
+  notificationRoutes,
   profileRoutes,
   createRoomRoutes,
   membershipRoutes,

@@ -161,6 +161,11 @@ export interface Config {
   };
   /** `[turn]`. */
   readonly turn: TurnConfig;
+  /** `[push]`: delivery to push gateways (HTTP pushers). */
+  readonly push: {
+    /** `allow_private_addresses`: deliver to gateways on loopback/private addresses. */
+    readonly allowPrivateAddresses: boolean;
+  };
   /** `[web]`. */
   readonly web: WebConfig;
   /** `[federation]`. */
@@ -242,6 +247,9 @@ timeout_ms = 10000
 
 [e2ee]
 default_for = "invite"              # encrypt new rooms: "all", "invite" (private and DMs), "off"
+
+[push]
+allow_private_addresses = false     # push gateways on loopback/private addresses (tests only)
 
 [turn]
 uris = []                           # e.g. ["turn:turn.example.org:3478?transport=udp"]; none = no TURN
@@ -461,6 +469,9 @@ export function resolveConfig(raw: unknown): Config {
     throw new ConfigError("e2ee.default_for", 'expected "all", "invite" or "off"');
   }
   e2eeTable.finish();
+  const pushTable = root.table("push");
+  const push = { allowPrivateAddresses: pushTable.boolean("allow_private_addresses", false) };
+  pushTable.finish();
   const turn = readTurn(root);
   const web = readWeb(root);
   const federation = readFederation(root);
@@ -481,6 +492,7 @@ export function resolveConfig(raw: unknown): Config {
     rateLimits,
     media,
     e2ee: { defaultFor },
+    push,
     turn,
     web,
     federation,

@@ -15,6 +15,7 @@ import { type AppEnv, clientIp, readBody, requireAuth } from "../request_context
 import { getUserEntry } from "../store/accounts.ts";
 import { deleteDevices } from "../store/devices.ts";
 import type { UserRecord } from "../store/kv_store.ts";
+import { deleteOtherSessionsPushers } from "./pushers.ts";
 import { checkNewPassword } from "./registration.ts";
 import { requireUia } from "./uia.ts";
 
@@ -65,6 +66,8 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
       },
     });
     await hs.notify("devicesDeleted", userId, deleted);
+    // The other sessions' pushers go even when their devices stay (as Synapse does).
+    await deleteOtherSessionsPushers(hs, userId, deviceId);
     return c.json({});
   });
 

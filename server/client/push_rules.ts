@@ -1,13 +1,16 @@
 /**
  * Push rules API (spec: "Push Rules: API"): `GET /v3/pushrules/`, `GET /v3/pushrules/global/`,
- * and `GET|PUT|DELETE /v3/pushrules/global/{kind}/{ruleId}` with `/enabled` and `/actions`.
- * Storage and ordering live in `server/push/rules_store.ts`.
+ * `GET /v3/pushrules/global/{kind}/` (the rules of one kind, as Synapse answers), and
+ * `GET|PUT|DELETE /v3/pushrules/global/{kind}/{ruleId}` with `/enabled` and `/actions`.
+ * Any other path under `/pushrules/` (another scope, a missing rule ID, an unknown attribute)
+ * is a 400 `M_UNRECOGNIZED`, as Synapse answers it. Storage and ordering live in
+ * `server/push/rules_store.ts`.
  *
  * @module
  */
 
 import { Hono } from "hono";
-import { badJson } from "../errors.ts";
+import { badJson, unrecognized } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import {
@@ -29,9 +32,15 @@ export function pushRulesRoutes(hs: Homeserver): Hono<AppEnv> {
   const all = async (c: { var: AppEnv["Variables"]; json: (v: unknown) => Response }) =>
     c.json({ global: await loadPushRules(hs, c.var.auth.userId) });
   app.get(`${base}/`, auth, (c) => all(c));
-  app.get(base, auth, (c) => all(c));
   for (const path of [`${base}/global/`, `${base}/global`]) {
     app.get(path, auth, async (c) => c.json(await loadPushRules(hs, c.var.auth.userId)));
+  }
+
+  for (const path of [`${base}/global/:kind/`, `${base}/global/:kind`]) {
+    app.get(path, auth, async (c) => {
+      const kind = parsePushKind(c.req.param("kind") ?? "");
+      return c.json((await loadPushRules(hs, c.var.auth.userId))[kind]);
+    });
   }
 
   const rulePath = `${base}/global/:kind/:ruleId`;
@@ -90,6 +99,11 @@ export function pushRulesRoutes(hs: Homeserver): Hono<AppEnv> {
       actions,
     });
     return c.json({});
+  });
+
+  // Registered last: whatever the routes above did not take is a malformed rule path.
+  app.on(["GET", "PUT", "DELETE"], [base, `${base}/*`], auth, () => {
+    throw unrecognized("Malformed push rule path: rules live under /pushrules/global/", 400);
   });
 
   return app;

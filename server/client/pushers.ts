@@ -1,11 +1,11 @@
 /**
  * Pushers (spec: "Push Notifications", "Client behaviour"): `GET /v3/pushers` and
- * `POST /v3/pushers/set`. Pushers are stored so clients see what they configured; gemeng does
- * not yet deliver notifications to push gateways.
+ * `POST /v3/pushers/set`. HTTP pushers are delivered to by the push worker
+ * (`server/push/push_worker.ts`); storage is in `server/push/pusher_store.ts`.
  *
- * Keys: `["pusher", userId, appId, pushkey]` -> the pusher as the API shows it;
- * `["pusher_owner", appId, pushkey, userId]` -> true, to find other users' pushers with the same
- * app and pushkey (removed unless `append` is set).
+ * A pusher remembers the device that set it: when that device's session ends (logout,
+ * deletion) or the user changes the password from another session, the pusher goes too, so a
+ * phone that was signed out stops getting notifications.
  *
  * @module
  */
@@ -16,34 +16,87 @@ import { fitsOneValue } from "../store/kv_batch.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, optionalBoolean, optionalString, utf8Length } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
+import {
+  deletePusher,
+  deletePushersOfDevices,
+  listPushers,
+  type PusherAddress,
+  pusherKeys,
+  type StoredPusher,
+} from "../push/pusher_store.ts";
+import { pushWorkerOf } from "../push/push_worker.ts";
 
 /** Most pushers one user may have. */
 export const MAX_PUSHERS_PER_USER = 50;
 
-const pusherKey = (userId: string, appId: string, pushkey: string): Deno.KvKey => [
-  "pusher",
-  userId,
-  appId,
-  pushkey,
-];
+/**
+ * Deletes the user's pushers set by sessions other than `deviceId` (a password change) and
+ * tells the push worker.
+ */
+export async function deleteOtherSessionsPushers(
+  hs: Homeserver,
+  userId: string,
+  deviceId: string,
+): Promise<void> {
+  if (await deletePushersOfDevices(hs.kv, userId, { keepDeviceId: deviceId }) > 0) {
+    await pushWorkerOf(hs).pushersChanged(userId);
+  }
+}
 
-async function listPushers(kv: Deno.Kv, userId: string): Promise<Deno.KvEntry<JsonObject>[]> {
-  const out: Deno.KvEntry<JsonObject>[] = [];
-  for await (const entry of kv.list<JsonObject>({ prefix: ["pusher", userId] })) out.push(entry);
-  return out;
+function parsePusher(body: JsonObject, pushkey: string, appId: string): JsonObject {
+  const kind = optionalString(body, "kind", { maxBytes: 64 });
+  if (kind === undefined) throw badJson("'kind' is required (null deletes the pusher)");
+  const fields: JsonObject = { pushkey, kind, app_id: appId };
+  for (const name of ["app_display_name", "device_display_name", "lang"]) {
+    const value = optionalString(body, name, { maxBytes: 512 });
+    if (value === undefined) throw badJson(`'${name}' is required`);
+    fields[name] = value;
+  }
+  const profileTag = optionalString(body, "profile_tag", { maxBytes: 512 });
+  if (profileTag !== undefined) fields.profile_tag = profileTag;
+  const data = body.data;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw badJson("'data' must be an object");
+  }
+  if (kind === "http") {
+    const url = (data as JsonObject).url;
+    if (typeof url !== "string" || !/^https?:\/\/[^/]+\/_matrix\/push\/v1\/notify$/.test(url)) {
+      throw invalidParam("'data.url' must be a URL with the path /_matrix/push/v1/notify");
+    }
+    try {
+      new URL(url);
+    } catch {
+      throw invalidParam("'data.url' is not a valid URL");
+    }
+  }
+  const format = (data as JsonObject).format;
+  if (format !== undefined && typeof format !== "string") {
+    throw badJson("'data.format' must be a string");
+  }
+  if (utf8Length(JSON.stringify(data)) > 8192) throw badJson("'data' is too large");
+  fields.data = data;
+  return fields;
 }
 
 /** Routes of the pusher API. */
 export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const worker = pushWorkerOf(hs);
+  hs.addAccountHooks({
+    async devicesDeleted(userId, deviceIds) {
+      if (await deletePushersOfDevices(hs.kv, userId, { deviceIds }) > 0) {
+        await worker.pushersChanged(userId);
+      }
+    },
+  });
 
   app.get("/_matrix/client/v3/pushers", requireAuth(hs), async (c) => {
     const pushers = await listPushers(hs.kv, c.var.auth.userId);
-    return c.json({ pushers: pushers.map((entry) => entry.value) });
+    return c.json({ pushers: pushers.map((stored) => stored.pusher) });
   });
 
   app.post("/_matrix/client/v3/pushers/set", requireAuth(hs), async (c) => {
-    const userId = c.var.auth.userId;
+    const { userId, deviceId } = c.var.auth;
     const body = await readBody(hs, c);
     const pushkey = optionalString(body, "pushkey", { maxBytes: 512 });
     const appId = optionalString(body, "app_id");
@@ -51,58 +104,38 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       throw badJson("'pushkey' and 'app_id' are required");
     }
     if (appId.length > 64) throw badJson("'app_id' must be at most 64 characters");
-    const key = pusherKey(userId, appId, pushkey);
-    const ownerKey: Deno.KvKey = ["pusher_owner", appId, pushkey, userId];
+    const address: PusherAddress = { userId, appId, pushkey };
     if (body.kind === null) {
-      await hs.kv.atomic().delete(key).delete(ownerKey).commit();
+      await deletePusher(hs.kv, address);
+      await worker.pushersChanged(userId);
       return c.json({});
     }
-    const kind = optionalString(body, "kind", { maxBytes: 64 });
-    if (kind === undefined) throw badJson("'kind' is required (null deletes the pusher)");
-    const required = ["app_display_name", "device_display_name", "lang"];
-    const fields: JsonObject = { pushkey, kind, app_id: appId };
-    for (const name of required) {
-      const value = optionalString(body, name, { maxBytes: 512 });
-      if (value === undefined) throw badJson(`'${name}' is required`);
-      fields[name] = value;
-    }
-    const profileTag = optionalString(body, "profile_tag", { maxBytes: 512 });
-    if (profileTag !== undefined) fields.profile_tag = profileTag;
-    const data = body.data;
-    if (typeof data !== "object" || data === null || Array.isArray(data)) {
-      throw badJson("'data' must be an object");
-    }
-    if (kind === "http") {
-      const url = (data as JsonObject).url;
-      if (typeof url !== "string" || !/^https?:\/\/[^/]+\/_matrix\/push\/v1\/notify$/.test(url)) {
-        throw invalidParam("'data.url' must be a URL with the path /_matrix/push/v1/notify");
-      }
-    }
-    if (utf8Length(JSON.stringify(data)) > 8192) throw badJson("'data' is too large");
-    fields.data = data;
+    const fields = parsePusher(body, pushkey, appId);
     const append = optionalBoolean(body, "append") ?? false;
     const existing = await listPushers(hs.kv, userId);
-    const isNew = !existing.some((entry) =>
-      entry.value.app_id === appId && entry.value.pushkey === pushkey
+    const previous = existing.find((s) =>
+      s.pusher.app_id === appId && s.pusher.pushkey === pushkey
     );
-    if (isNew && existing.length >= MAX_PUSHERS_PER_USER) {
+    if (!previous && existing.length >= MAX_PUSHERS_PER_USER) {
       throw invalidParam(`At most ${MAX_PUSHERS_PER_USER} pushers per user`);
     }
-    if (!fitsOneValue(fields)) {
+    const stored: StoredPusher = { pusher: fields, ts: previous?.ts || Date.now(), deviceId };
+    if (!fitsOneValue(stored)) {
       throw new MatrixError("M_TOO_LARGE", "The pusher is too large to store", { status: 413 });
     }
-    await hs.kv.atomic().set(key, fields).set(ownerKey, true).commit();
+    await hs.kv.atomic().set(pusherKeys.pusher(address), stored)
+      .set(pusherKeys.owner(address), true).commit();
     if (!append) {
       // Other users' pushers with the same app and pushkey go away (the device changed hands).
-      for await (
-        const entry of hs.kv.list<JsonObject>({ prefix: ["pusher_owner", appId, pushkey] })
-      ) {
+      for await (const entry of hs.kv.list({ prefix: pusherKeys.ownersOf(appId, pushkey) })) {
         const owner = entry.key[3] as string;
         if (owner !== userId) {
-          await hs.kv.atomic().delete(pusherKey(owner, appId, pushkey)).delete(entry.key).commit();
+          await deletePusher(hs.kv, { userId: owner, appId, pushkey });
+          await worker.pushersChanged(owner);
         }
       }
     }
+    await worker.pushersChanged(userId);
     return c.json({});
   });
 

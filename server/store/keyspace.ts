@@ -28,6 +28,7 @@ export type KeyArea =
   | "ephemeral"
   | "moderation"
   | "meta"
+  | "push"
   | "federation"
   | "appservice";
 
@@ -53,6 +54,7 @@ export const KEY_AREA_DOCS: Readonly<Record<KeyArea, string>> = {
   ephemeral: "docs/user_data.md",
   moderation: "docs/user_data.md",
   meta: "docs/storage.md",
+  push: "docs/push.md",
   federation: "docs/federation.md",
   appservice: "docs/appservices.md",
 };
@@ -369,14 +371,29 @@ export const KEY_PREFIXES = {
     description: '["profile", userId] -> the profile fields',
   },
   pusher: {
-    owner: "server/client/pushers.ts",
-    area: "user_data",
-    description: '["pusher", userId, appId, pushkey] -> a pusher',
+    owner: "server/push/pusher_store.ts",
+    area: "push",
+    description: '["pusher", userId, appId, pushkey] -> StoredPusher: the pusher, its ts, device',
   },
   pusher_owner: {
-    owner: "server/client/pushers.ts",
-    area: "user_data",
+    owner: "server/push/pusher_store.ts",
+    area: "push",
     description: '["pusher_owner", appId, pushkey, userId] -> true: pushers by app and pushkey',
+  },
+  push_queue: {
+    owner: "server/push/push_queue.ts",
+    area: "push",
+    description: '["push_queue", userId, appId, pushkey, pos, eventId] -> a notification to send',
+  },
+  push_retry: {
+    owner: "server/push/push_queue.ts",
+    area: "push",
+    description: '["push_retry", userId, appId, pushkey] -> PushRetryState: backoff of a pusher',
+  },
+  push_cursor: {
+    owner: "server/push/push_queue.ts",
+    area: "push",
+    description: '["push_cursor"] -> number: stream position up to which events were evaluated',
   },
 
   // Receipts and presence (typing is not stored)

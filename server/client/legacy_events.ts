@@ -7,9 +7,10 @@
  * The stream answers `{start, end, chunk}`: `chunk` holds what a `/sync` from `from` would
  * report as room timeline and ephemeral events (each with its `room_id`), the invites the user
  * received, and presence (with the old `content.user_id`). Its tokens are sync tokens, so
- * `end` is also a valid `/messages` `from`. Without `from` the stream starts now. The stream
+ * `end` is also a valid `/messages` `from`. Without `from` the stream starts now. `limit` is
+ * per room, and nothing is skipped: a room with more events ends the answer early. The stream
  * computes an incremental sync and never acknowledges the device's to-device messages, so a
- * device may mix it with `/sync`.
+ * device may mix it with `/sync`. `dir` is accepted and, as on Synapse, does not turn it.
  *
  * Peeking (`room_id` of a room the user is not joined to) reads the room's visible events in
  * stream order, and waits for the stream to move on while there are none.
@@ -117,7 +118,24 @@ async function streamChunk(hs: Homeserver, userId: string, body: Json): Promise<
   return chunk;
 }
 
-/** The user's stream: incremental syncs from `from` until something arrives or time is up. */
+/** The joined and left rooms of a sync body whose timeline was cut to the filter's limit. */
+function limitedRooms(body: Json): string[] {
+  const rooms = (body.rooms ?? {}) as Record<string, Record<string, Json>>;
+  const out: string[] = [];
+  for (const section of ["join", "leave"]) {
+    for (const [roomId, room] of Object.entries(rooms[section] ?? {})) {
+      if ((room.timeline as { limited?: boolean } | undefined)?.limited) out.push(roomId);
+    }
+  }
+  return out;
+}
+
+/**
+ * The user's stream: incremental syncs from `from` until something arrives or time is up. A
+ * sync timeline keeps a room's newest events; the stream must not skip any, so when a room
+ * has more than `limit` events in the range, the answer ends after its oldest `limit` ones
+ * and the next request continues from there.
+ */
 async function userStream(
   hs: Homeserver,
   device: { userId: string; deviceId: string },
@@ -142,25 +160,38 @@ async function userStream(
   });
   const rooms = roomsAccess(hs);
   const deadline = Date.now() + request.timeoutMs;
+  const start = formatSyncToken(request.from);
   let since = request.from;
   while (true) {
     const typingSerial = typingTracker(hs).serial;
-    const upto = Math.max(hs.stream.visiblePosition, since.pos);
-    const result = await computeSync(hs, device, {
-      // A to-device position of 0 reads the device's inbox without acknowledging anything.
-      since: { pos: since.pos, typing: since.typing, toDevice: 0 },
-      filter,
-      fullState: false,
-      rooms,
-      upto,
-      typingSerial,
-    });
+    const sync = (upto: number) =>
+      computeSync(hs, device, {
+        // A to-device position of 0 reads the device's inbox without acknowledging anything.
+        since: { pos: since.pos, typing: since.typing, toDevice: 0 },
+        filter,
+        fullState: false,
+        rooms,
+        upto,
+        typingSerial,
+      });
+    let upto = Math.max(hs.stream.visiblePosition, since.pos);
+    let result = await sync(upto);
+    let cut = upto;
+    for (const roomId of limitedRooms(result.body)) {
+      const page = await rooms.source.events(roomId, {
+        userId: device.userId,
+        after: since.pos,
+        upto,
+        limit: request.limit,
+        newest: false,
+      });
+      if (page.limited && page.events.length > 0) cut = Math.min(cut, page.events.at(-1)!.pos);
+    }
+    if (cut < upto) result = await sync(upto = cut);
     const chunk = await streamChunk(hs, device.userId, result.body);
     since = { pos: upto, typing: typingSerial };
     const remaining = deadline - Date.now();
-    if (chunk.length > 0 || remaining <= 0) {
-      return { start: formatSyncToken(request.from), end: formatSyncToken(since), chunk };
-    }
+    if (chunk.length > 0 || remaining <= 0) return { start, end: formatSyncToken(since), chunk };
     const woke = await waitForSyncChange(hs, {
       userId: device.userId,
       since: upto,
@@ -168,7 +199,7 @@ async function userStream(
       timeoutMs: remaining,
       signal: request.signal,
     });
-    if (!woke) return { start: formatSyncToken(request.from), end: formatSyncToken(since), chunk };
+    if (!woke) return { start, end: formatSyncToken(since), chunk };
   }
 }
 
@@ -239,10 +270,17 @@ export function legacyEventRoutes(hs: Homeserver): Hono<AppEnv> {
       fallback: DEFAULT_STREAM_TIMEOUT_MS,
       max: MAX_SYNC_TIMEOUT_MS,
     });
-    const limit = integerParam(c.req.query("limit"), "limit", {
-      fallback: DEFAULT_STREAM_LIMIT,
-      max: MAX_STREAM_LIMIT,
-    });
+    // A limit of 0 would never move the stream forwards.
+    const limit = Math.max(
+      1,
+      integerParam(c.req.query("limit"), "limit", {
+        fallback: DEFAULT_STREAM_LIMIT,
+        max: MAX_STREAM_LIMIT,
+      }),
+    );
+    // Synapse accepts `dir` and streams forwards whatever it says; so does this server.
+    const dir = c.req.query("dir");
+    if (dir !== undefined && dir !== "f" && dir !== "b") throw invalidParam("'dir' must be f or b");
     const roomId = c.req.query("room_id");
     const signal = c.req.raw.signal;
     if (roomId === undefined) {

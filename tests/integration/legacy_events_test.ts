@@ -85,6 +85,23 @@ Deno.test("legacy events: event stream, initial syncs, peeking, txn-less send", 
       assertEquals(res.body.chunk.at(-1).content.body, "while waiting");
     });
 
+    await t.step("the stream catches up fully, in order, with a small limit", async () => {
+      const now = await events(bob, "timeout=0");
+      const sent: string[] = [];
+      for (let i = 0; i < 12; i++) sent.push(await send(alice, room, `burst ${i}`));
+      const seen: string[] = [];
+      let from = now.body.end;
+      for (let call = 0; call < 6 && seen.length < sent.length; call++) {
+        const res = await events(bob, `from=${from}&timeout=500&limit=5`);
+        assertEquals(res.status, 200);
+        const messages = res.body.chunk.filter((e: Json) => e.type === "m.room.message");
+        assert(messages.length <= 5, `${messages.length} events with limit=5`);
+        seen.push(...messages.map((e: Json) => e.event_id));
+        from = res.body.end;
+      }
+      assertEquals(seen, sent);
+    });
+
     await t.step("typing notifications are in the stream with their room", async () => {
       const now = await events(bob, "timeout=0");
       const typing = await req(
@@ -135,7 +152,7 @@ Deno.test("legacy events: event stream, initial syncs, peeking, txn-less send", 
     });
 
     await t.step("bad stream parameters are 400s", async () => {
-      for (const query of ["timeout=soon", "limit=-1", "from=nonsense", "room_id=nope"]) {
+      for (const query of ["timeout=soon", "limit=-1", "from=nonsense", "room_id=nope", "dir=up"]) {
         const res = await events(bob, query);
         assertEquals(res.status, 400, query);
         assertEquals(res.body.errcode, "M_INVALID_PARAM", query);

@@ -224,6 +224,8 @@ export function legacyInitialSyncRoutes(hs: Homeserver): Hono<AppEnv> {
     const { userId, deviceId } = c.var.auth;
     const limit = limitOf(c.req.query("limit"));
     const archived = booleanParam(c.req.query("archived"), "archived");
+    // A client starting up this way is online, and sees itself so in `presence`.
+    await presenceTracker(hs).synced(userId, "online", Date.now());
     return c.json(await initialSync(hs, { userId, deviceId }, { limit, archived }));
   });
 

@@ -203,7 +203,9 @@ Deno.test("legacy events: event stream, initial syncs, peeking, txn-less send", 
       assert(
         entry.state.some((e: Json) => e.type === "m.room.member" && e.state_key === bob.userId),
       );
-      assert(Array.isArray(res.body.presence) && Array.isArray(res.body.account_data));
+      assert(Array.isArray(res.body.account_data));
+      const own = res.body.presence.find((e: Json) => e.content.user_id === bob.userId);
+      assertEquals(own?.content.presence, "online", JSON.stringify(res.body.presence));
       // `end` continues in the stream, and pages back through /messages.
       const after = await events(bob, `from=${res.body.end}&timeout=0`);
       assertEquals(after.body.chunk, []);

@@ -71,8 +71,10 @@ async function initialSync(
   device: { userId: string; deviceId: string },
   options: { limit: number; archived: boolean },
 ): Promise<Json> {
+  // With limit=0 the sync still reads the newest event, whose state the snapshot needs; the
+  // chunk is emptied below.
   const filter = parseSyncFilter({
-    room: { include_leave: options.archived, timeline: { limit: options.limit } },
+    room: { include_leave: options.archived, timeline: { limit: Math.max(1, options.limit) } },
   });
   const typingSerial = typingTracker(hs).serial;
   const upto = hs.stream.visiblePosition;
@@ -95,8 +97,8 @@ async function initialSync(
         ? "join"
         : (await hs.rooms.membership(roomId, device.userId))?.membership ?? "leave";
       const timeline = room.timeline as { events?: Json[]; prev_batch?: string } | undefined;
-      const messages: Json = { chunk: withRoom(eventsOf(timeline), roomId), end };
-      if (timeline?.prev_batch) messages.start = timeline.prev_batch;
+      const chunk = options.limit === 0 ? [] : withRoom(eventsOf(timeline), roomId);
+      const messages: Json = { chunk, start: timeline?.prev_batch ?? end, end };
       rooms.push({
         room_id: roomId,
         membership,

@@ -224,6 +224,18 @@ Deno.test("legacy events: event stream, initial syncs, peeking, txn-less send", 
         body: { user_id: carol.userId },
       });
       assertEquals(invited.status, 200);
+      const none = await req("GET", `${V3}/initialSync?limit=0`, { token: bob.accessToken });
+      const noMessages = none.body.rooms.find((r: Json) => r.room_id === room);
+      assertEquals(noMessages.messages.chunk, []);
+      assert(typeof noMessages.messages.start === "string");
+      assert(noMessages.state.some((e: Json) => e.type === "m.room.create"));
+      const noneInRoom = await req(
+        "GET",
+        `${V3}/rooms/${encodeURIComponent(room)}/initialSync?limit=0`,
+        { token: bob.accessToken },
+      );
+      assertEquals(noneInRoom.body.messages.chunk, []);
+
       const carols = await req("GET", `${V3}/initialSync`, { token: carol.accessToken });
       const invite = carols.body.rooms.find((r: Json) => r.room_id === room);
       assertEquals(invite.membership, "invite");

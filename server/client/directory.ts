@@ -98,6 +98,7 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
       }
     }
     await deleteAlias(hs, alias);
+    await dropFromCanonicalAlias(hs, record.roomId, { alias, sender: userId });
     return jsonResponse({});
   });
 
@@ -422,4 +423,32 @@ async function describeRoom(hs: Homeserver, roomId: string): Promise<PublicRoomC
     if (text !== undefined && text !== "") (chunk as unknown as Record<string, string>)[key] = text;
   }
   return chunk;
+}
+
+/**
+ * Removes a deleted alias from the room's `m.room.canonical_alias` (`alias` and `alt_aliases`),
+ * sent by the user who deleted it, as Synapse does. A user without the power to change that
+ * event still deletes the alias; the state then keeps naming it.
+ */
+async function dropFromCanonicalAlias(
+  hs: Homeserver,
+  roomId: string,
+  change: { alias: string; sender: string },
+): Promise<void> {
+  const current = await hs.rooms.currentStateEvent(roomId, "m.room.canonical_alias", "");
+  if (!current) return;
+  const content = { ...current.event.content };
+  const alt = Array.isArray(content.alt_aliases) ? content.alt_aliases : undefined;
+  const inAlt = alt?.includes(change.alias) ?? false;
+  if (content.alias !== change.alias && !inAlt) return;
+  if (content.alias === change.alias) delete content.alias;
+  if (alt && inAlt) content.alt_aliases = alt.filter((a) => a !== change.alias);
+  await hs.pipeline.sendEvent(roomId, {
+    type: "m.room.canonical_alias",
+    stateKey: "",
+    sender: change.sender,
+    content,
+  }).catch((error) => {
+    if (!(error instanceof MatrixError) || error.status !== 403) throw error;
+  });
 }

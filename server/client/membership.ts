@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import { isValidServerName } from "../../federation/identifiers.ts";
 import { forbidden, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
+import type { JsonObject, JsonValue } from "../../federation/types.ts";
 import { optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
@@ -31,6 +32,31 @@ const V3 = "/_matrix/client/v3";
 /** Longest accepted `reason`. */
 const MAX_REASON_BYTES = 4096;
 
+/**
+ * Keys of a join request's body that are not member content: the spec's `third_party_signed`
+ * (no third-party invites here), and fields the server sets itself.
+ */
+const NOT_MEMBER_CONTENT = new Set([
+  "reason",
+  "membership",
+  "third_party_signed",
+  "join_authorised_via_users_server",
+]);
+
+/**
+ * The rest of a join request's body, kept in the new member event's content as Synapse does
+ * (the spec defines only `reason` and `third_party_signed`; clients and bridges rely on extra
+ * keys reaching the event). The profile fields are the server's; the event's size limit
+ * bounds the rest.
+ */
+function extraMemberContent(body: Record<string, unknown>): JsonObject | undefined {
+  const extra: JsonObject = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (!NOT_MEMBER_CONTENT.has(key)) extra[key] = value as JsonValue;
+  }
+  return Object.keys(extra).length > 0 ? extra : undefined;
+}
+
 /** Routes of the membership module. */
 export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -40,7 +66,7 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   const join = async (
     roomId: string,
     userId: string,
-    options: { reason?: string; servers?: string[] } = {},
+    options: { reason?: string; servers?: string[]; extra?: JsonObject } = {},
   ) => {
     await joinRoom(hs, roomId, userId, options);
     return jsonResponse({ room_id: roomId });
@@ -53,7 +79,10 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   app.post(`${V3}/rooms/:roomId/join`, auth, async (c) => {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
-    return await join(roomIdParam(c.req.param("roomId")), c.var.auth.userId, { reason });
+    return await join(roomIdParam(c.req.param("roomId")), c.var.auth.userId, {
+      reason,
+      extra: extraMemberContent(body),
+    });
   });
 
   app.post(`${V3}/join/:roomIdOrAlias`, auth, async (c) => {
@@ -63,6 +92,7 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
     return await join(target.roomId, c.var.auth.userId, {
       reason,
       servers: [...viaServers(c), ...target.servers],
+      extra: extraMemberContent(body),
     });
   });
 

@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { isValidEventId } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
-import { badJson, jsonResponse, MatrixError, notFound } from "../errors.ts";
+import { badJson, invalidParam, jsonResponse, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
@@ -58,7 +58,11 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
     const reason = optionalString(body, "reason", { maxBytes: 4096 });
     await requireRoom(hs, roomId);
     const target = await hs.rooms.event(targetId);
-    if (!target || target.event.roomId !== roomId || target.meta.rejected !== null) {
+    if (target && target.event.roomId !== roomId) {
+      // As Synapse: a redaction names an event of its own room; this request is malformed.
+      throw invalidParam("Cannot redact an event of another room");
+    }
+    if (!target || target.meta.rejected !== null) {
       throw notFound(`Event ${targetId} not found in this room`);
     }
     const content: JsonObject = reason === undefined ? {} : { reason };

@@ -3,6 +3,7 @@
  * state"): `GET/PUT /rooms/{roomId}/state/{eventType}/{stateKey}`, `GET /state`,
  * `GET /members`, `GET /joined_members` and `GET /rooms/{roomId}/event/{eventId}`.
  *
+ * Setting state identical to the current (same sender and content) answers the existing event.
  * A joined user reads the current state; a user who left or was banned reads the state at
  * their leaving; anyone reads a `world_readable` room's current state. `/event` applies the
  * history visibility rules (`server/rooms/visibility.ts`).
@@ -11,6 +12,7 @@
  */
 
 import { Hono } from "hono";
+import { canonicalJson } from "../../crypto/canonical_json.ts";
 import { utf8ByteLength } from "../../federation/identifiers.ts";
 import { type JsonObject, type StateMap, stateTupleKey } from "../../federation/types.ts";
 import { badJson, forbidden, invalidParam, jsonResponse, notFound } from "../errors.ts";
@@ -102,6 +104,8 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     const content = await readBody(hs, c) as JsonObject;
     await requireRoom(hs, roomId);
     if (type === "m.room.create") throw forbidden("The create event cannot be replaced");
+    const same = await identicalState(hs, roomId, { type, stateKey, sender: userId, content });
+    if (same !== null) return jsonResponse({ event_id: same });
     const stored = await hs.pipeline.sendEvent(roomId, {
       type,
       stateKey,
@@ -170,17 +174,16 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     const membership = await hs.rooms.membership(roomId, userId);
     if (membership?.membership !== "join") throw forbidden("You are not joined to this room");
     const events = await hs.rooms.currentStateEvents(roomId, "m.room.member");
-    const joined: Record<string, { display_name?: string; avatar_url?: string }> = {};
+    // Both keys are always there, null when the member event has none (as in Synapse, whose
+    // clients read them without checking).
+    const joined: Record<string, { display_name: string | null; avatar_url: string | null }> = {};
     for (const { event } of events) {
       if (event.content.membership !== "join") continue;
-      const entry: { display_name?: string; avatar_url?: string } = {};
-      if (typeof event.content.displayname === "string") {
-        entry.display_name = event.content.displayname;
-      }
-      if (typeof event.content.avatar_url === "string") {
-        entry.avatar_url = event.content.avatar_url;
-      }
-      joined[event.stateKey!] = entry;
+      const { displayname, avatar_url } = event.content;
+      joined[event.stateKey!] = {
+        display_name: typeof displayname === "string" ? displayname : null,
+        avatar_url: typeof avatar_url === "string" ? avatar_url : null,
+      };
     }
     return jsonResponse({ joined });
   });
@@ -201,6 +204,29 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/**
+ * The event ID of the current state event that a new one would only repeat: same type, state
+ * key, sender and content, with the sender still joined. Setting the same state twice then
+ * answers the first event instead of adding a second one (Synapse does the same; the spec's
+ * `PUT` paths are idempotent).
+ */
+async function identicalState(
+  hs: Homeserver,
+  roomId: string,
+  wanted: { type: string; stateKey: string; sender: string; content: JsonObject },
+): Promise<string | null> {
+  const current = await hs.rooms.currentStateEvent(roomId, wanted.type, wanted.stateKey);
+  if (!current || current.event.sender !== wanted.sender) return null;
+  if ((await hs.rooms.membership(roomId, wanted.sender))?.membership !== "join") return null;
+  try {
+    return canonicalJson(current.event.content) === canonicalJson(wanted.content)
+      ? current.event.eventId
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

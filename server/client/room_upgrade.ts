@@ -2,8 +2,9 @@
  * Room upgrades (spec: Client-Server API, "Room Upgrades"): `POST /rooms/{roomId}/upgrade`.
  * Checks the tombstone permission, creates the replacement room (predecessor, room type),
  * copies the transferable state and bans, invites the local members of a non-public room,
- * moves local aliases and the canonical alias, sends
- * the tombstone and restricts the old room's power levels.
+ * moves local aliases and the canonical alias, sends the tombstone (first, before v12, so that
+ * the predecessor names it) and restricts the old room's power levels. A room this server does
+ * not hold is 404.
  *
  * @module
  */
@@ -12,12 +13,13 @@ import { Hono } from "hono";
 import { isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
 import type { JsonObject, JsonValue } from "../../federation/types.ts";
-import { badJson, forbidden, jsonResponse, MatrixError } from "../errors.ts";
+import { randomString } from "../../crypto/tokens.ts";
+import { badJson, forbidden, jsonResponse, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString, optionalStringArray } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setPublished } from "../rooms/aliases.ts";
-import { requireRoom, roomIdParam, setMembership } from "../rooms/membership.ts";
+import { roomIdParam, setMembership } from "../rooms/membership.ts";
 import { powerView } from "../rooms/power.ts";
 import type { StateReader } from "../rooms/event_pipeline.ts";
 import { type AliasRecord, roomKeys } from "../rooms/schema.ts";
@@ -68,7 +70,8 @@ export function roomUpgradeRoutes(hs: Homeserver): Hono<AppEnv> {
     for (const user of additional ?? []) {
       if (!isValidUserId(user, { historical: true })) throw badJson(`'${user}' is not a user ID`);
     }
-    await requireRoom(hs, roomId);
+    // A room this server does not hold cannot be upgraded here, whichever server named it.
+    if (!(await hs.rooms.room(roomId))) throw notFound(`Room ${roomId} not found`);
     const replacement = await upgradeRoom(hs, roomId, c.var.auth.userId, rules, additional ?? []);
     return jsonResponse({ replacement_room: replacement });
   });
@@ -94,12 +97,28 @@ async function upgradeRoom(
   }
 
   const oldCreate = await reader("m.room.create", "");
-  const head = await hs.rooms.head(oldRoomId);
+  const sendTombstone = (replacement: string) =>
+    hs.pipeline.sendEvent(oldRoomId, {
+      type: "m.room.tombstone",
+      stateKey: "",
+      sender: userId,
+      content: { body: "This room has been replaced", replacement_room: replacement },
+    });
+  // Before v12 the new room's ID is chosen first, so the tombstone is the old room's last event
+  // and the predecessor names it (as Synapse does). A v12 room ID is the hash of its create
+  // event, which cannot name a tombstone that names the room: `event_id` is left out there
+  // (the spec allows it since v1.16) and the tombstone follows the new room.
+  let chosenId: string | undefined;
+  let tombstoneId: string | undefined;
+  if (!rules.roomIdFromCreateEvent) {
+    chosenId = `!${randomString(18)}:${hs.config.serverName}`;
+    tombstoneId = (await sendTombstone(chosenId)).event.eventId;
+  }
   const createContent: JsonObject = {
     room_version: rules.id,
-    predecessor: rules.roomIdFromCreateEvent || !head
+    predecessor: tombstoneId === undefined
       ? { room_id: oldRoomId }
-      : { room_id: oldRoomId, event_id: head.extremities[0] },
+      : { room_id: oldRoomId, event_id: tombstoneId },
   };
   if (rules.createHasCreator) createContent.creator = userId;
   const oldContent = oldCreate?.event.content ?? {};
@@ -109,7 +128,9 @@ async function upgradeRoom(
   }
   if (additionalCreators.length > 0) createContent.additional_creators = additionalCreators;
 
-  const created = await hs.pipeline.createRoom(rules, { sender: userId, content: createContent });
+  const created = await hs.pipeline.createRoom(rules, { sender: userId, content: createContent }, {
+    roomId: chosenId,
+  });
   const newRoomId = created.event.roomId;
   const send = (type: string, stateKey: string, content: JsonObject) =>
     hs.pipeline.sendEvent(newRoomId, { type, stateKey, sender: userId, content });
@@ -171,12 +192,7 @@ async function upgradeRoom(
     await setPublished(hs, oldRoomId, false);
   }
 
-  await hs.pipeline.sendEvent(oldRoomId, {
-    type: "m.room.tombstone",
-    stateKey: "",
-    sender: userId,
-    content: { body: "This room has been replaced", replacement_room: newRoomId },
-  });
+  if (tombstoneId === undefined) await sendTombstone(newRoomId);
   // Stop new messages and invites in the old room where the upgrader may change power levels.
   const usersDefault = typeof oldPl.users_default === "number" ? oldPl.users_default : 0;
   const restricted = Math.max(50, usersDefault + 1);

@@ -2,7 +2,8 @@
  * User directory (spec: "User Directory"): `POST /v3/user_directory/search` over the users who
  * share a room with the requester or are joined to a public room, matching the search term
  * against display names and user IDs (case-insensitive, every word of the term must match the
- * start of a word, or any part of the user ID).
+ * start of a word, or any part of the user ID). The requester appears too once they are in a
+ * room.
  *
  * The directory scans the stored profiles of the visible users; a commune-sized server keeps
  * this well under a millisecond per thousand users. Users of other servers (members of rooms
@@ -82,6 +83,9 @@ export function userDirectoryRoutes(hs: Homeserver): Hono<AppEnv> {
     }
     const candidates = await usersVisibleInDirectory(hs, c.var.auth.userId);
     const requesterRooms = new Set(await hs.rooms.joinedRooms(c.var.auth.userId));
+    // The requester shares their rooms with themselves: a user finds their own entry, as in
+    // Synapse (clients check a new display name this way).
+    if (requesterRooms.size > 0) candidates.add(c.var.auth.userId);
     const matches: { rank: number; result: Record<string, string> }[] = [];
     for (const userId of candidates) {
       const profile = serverNameOf(userId) === hs.config.serverName

@@ -86,6 +86,12 @@ export class EventPipeline {
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #subscribers: ((event: CommittedEvent) => void)[] = [];
   #backfillCounter: number | null = null;
+  /**
+   * The timestamp of the last create event built here. A v12 room ID is the hash of its create
+   * event, so two rooms created by one user with the same content in one millisecond would
+   * collide; each create event gets a later timestamp than the one before.
+   */
+  #lastCreateTs = 0;
 
   constructor(deps: PipelineDeps) {
     this.#deps = deps;
@@ -183,9 +189,13 @@ export class EventPipeline {
   async createRoom(
     rules: RoomVersionRules,
     template: { sender: string; content: JsonObject },
+    options: { roomId?: string } = {},
   ): Promise<StoredEvent> {
     const { serverName, signingKey } = this.#deps;
-    const roomId = rules.roomIdFromCreateEvent ? undefined : `!${randomString(18)}:${serverName}`;
+    // A room upgrade chooses the ID first (before v12) so its tombstone can name the new room.
+    const roomId = rules.roomIdFromCreateEvent
+      ? undefined
+      : options.roomId ?? `!${randomString(18)}:${serverName}`;
     let event: RoomEvent;
     try {
       event = await buildPdu({ type: "m.room.create", stateKey: "", ...template }, {
@@ -195,7 +205,7 @@ export class EventPipeline {
         signingKey,
         prevEvents: [],
         state: () => undefined,
-        originServerTs: Date.now(),
+        originServerTs: this.#lastCreateTs = Math.max(Date.now(), this.#lastCreateTs + 1),
         eventIdLocalpart: randomString(18),
       });
     } catch (err) {

@@ -146,7 +146,7 @@ export async function joinRoom(
   hs: Homeserver,
   roomId: string,
   userId: string,
-  options: { reason?: string; servers?: readonly string[] } = {},
+  options: { reason?: string; servers?: readonly string[]; extra?: JsonObject } = {},
 ): Promise<void> {
   const current = await hs.rooms.membership(roomId, userId);
   if (current?.membership === "join") return;
@@ -157,7 +157,7 @@ export async function joinRoom(
     if (current?.membership === "invite") via.unshift(serverNameOf(current.sender) ?? "");
     const servers = candidateServers(hs, roomId, via.filter((s) => s !== ""));
     if (servers.length > 0) {
-      const content: JsonObject = { ...await memberProfile(hs, userId) };
+      const content: JsonObject = { ...options.extra, ...await memberProfile(hs, userId) };
       if (options.reason !== undefined) content.reason = options.reason;
       await joinRemoteRoom(hs, { roomId, userId, servers, content });
       return;
@@ -170,6 +170,7 @@ export async function joinRoom(
     target: userId,
     membership: "join",
     reason: options.reason,
+    extra: options.extra,
   });
 }
 

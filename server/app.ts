@@ -63,6 +63,8 @@ import { mediaFederationRoutes } from "./federation/media_routes.ts";
 import { openIdFederationRoutes } from "./federation/openid.ts";
 import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
 import { openIdRoutes } from "./client/openid.ts";
+import { adminWhoisRoutes } from "./client/admin_whois.ts";
+import { mutualRoomsRoutes } from "./client/mutual_rooms.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
 import { appserviceRoutes } from "./appservice/routes.ts";
 import { legacyAwarePath } from "./client/legacy_paths.ts";
@@ -124,6 +126,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   reportRoutes,
   userDirectoryRoutes,
   openIdRoutes,
+  adminWhoisRoutes,
+  mutualRoomsRoutes,
   hierarchyRoutes,
   messagesRoutes,
   relationsRoutes,

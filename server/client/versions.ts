@@ -11,11 +11,22 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 
 /**
- * The Client-Server API versions we advertise. Raise this only when the features a version
- * adds work (the target is v1.19); it is the one place the list lives.
+ * The Client-Server API versions we advertise: each one whose required server features work
+ * here (the target is v1.19); it is the one place the list lives. Clients pick behaviour from
+ * this list (matrix-js-sdk sends `use_state_after` to a v1.16 server and then reads only
+ * `state_after`), so a version is listed only when what it adds is built:
+ *
+ * - v1.12 `via` on joins and knocks; v1.13 room reports; v1.14 user reports: built.
+ * - v1.15 needs `GET /v1/room_summary/{roomIdOrAlias}` (not built; `auth_metadata` answering
+ *   404 M_UNRECOGNIZED is right for a server without OAuth).
+ * - v1.16 needs `use_state_after`/`state_after` in `/sync` (not built).
+ * - v1.18 needs the admin suspend and lock endpoints with `m.account_management`.
+ * - v1.19 adds `GET /v1/mutual_rooms` (built, `mutual_rooms.ts`).
+ *
+ * The r0.x versions are listed only once the `/r0` paths answer.
  */
 export const SUPPORTED_SPEC_VERSIONS: readonly string[] = Object.freeze(
-  Array.from({ length: 11 }, (_, i) => `v1.${i + 1}`),
+  Array.from({ length: 14 }, (_, i) => `v1.${i + 1}`),
 );
 
 /** Routes of the discovery endpoints. */
@@ -42,6 +53,8 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
         "m.set_displayname": { enabled: true },
         "m.set_avatar_url": { enabled: true },
         "m.3pid_changes": { enabled: false },
+        // Custom profile fields (v1.16) can be set; no field is reserved to the server.
+        "m.profile_fields": { enabled: true },
         "m.get_login_token": { enabled: false },
       },
     });

@@ -1,0 +1,126 @@
+/**
+ * Conformance of endpoints issue 14 found missing: OpenID tokens (request_token, and the token
+ * store behind the federation `/openid/userinfo`), `GET /admin/whois/{userId}`, `GET /v1/mutual_rooms` (v1.19), and the
+ * versions `/versions` advertises.
+ */
+
+import { assert, assertEquals } from "../unit/assert.ts";
+import { startTestServer } from "../support/test_server.ts";
+import { updateUser } from "../../server/store/accounts.ts";
+import { openIdTokenUser } from "../../server/federation/openid.ts";
+import { MUTUAL_ROOMS_PAGE } from "../../server/client/mutual_rooms.ts";
+import { createRoom, enc, roomPost, V3 } from "./rooms_support.ts";
+
+const MUTUAL = "/_matrix/client/v1/mutual_rooms";
+
+Deno.test("conformance: openid, whois, mutual rooms, versions", async (t) => {
+  const s = await startTestServer();
+  const alice = await s.register("alice");
+  const bob = await s.register("bob");
+  const carol = await s.register("carol");
+  try {
+    await t.step("an OpenID token identifies its user at /openid/userinfo", async () => {
+      const issued = await s.request(
+        "POST",
+        `${V3}/user/${enc(alice.userId)}/openid/request_token`,
+        {
+          token: alice.accessToken,
+          body: {},
+        },
+      );
+      assertEquals(issued.status, 200);
+      assertEquals(issued.body.token_type, "Bearer");
+      assertEquals(issued.body.matrix_server_name, s.serverName);
+      assert(issued.body.expires_in > 0);
+      // The token names alice to `/openid/userinfo`, which the TLS listener serves (tested
+      // over HTTPS in tests/federation/queries_gemeng_test.ts); the plain listener refuses
+      // every Server-Server path.
+      assertEquals(await openIdTokenUser(s.hs, issued.body.access_token), alice.userId);
+      assertEquals(await openIdTokenUser(s.hs, "an/invalid/token"), null);
+      const plain = await s.request(
+        "GET",
+        `/_matrix/federation/v1/openid/userinfo?access_token=${enc(issued.body.access_token)}`,
+      );
+      assertEquals(plain.status, 404);
+      const forOther = await s.request(
+        "POST",
+        `${V3}/user/${enc(bob.userId)}/openid/request_token`,
+        { token: alice.accessToken, body: {} },
+      );
+      assertEquals(forOther.status, 403);
+    });
+
+    await t.step("whois: the user themselves and server admins", async () => {
+      const whois = (userId: string, token: string) =>
+        s.request("GET", `${V3}/admin/whois/${enc(userId)}`, { token });
+      const self = await whois(alice.userId, alice.accessToken);
+      assertEquals(self.status, 200);
+      assertEquals(self.body.user_id, alice.userId);
+      const connection = self.body.devices[alice.deviceId].sessions[0].connections[0];
+      assertEquals(connection.ip, "127.0.0.1");
+      assert(Math.abs(connection.last_seen - Date.now()) < 60_000);
+      const other = await whois(alice.userId, bob.accessToken);
+      assertEquals([other.status, other.body.errcode], [403, "M_FORBIDDEN"]);
+      // A non-admin cannot learn whether a user exists.
+      assertEquals((await whois("@ghost:localhost", bob.accessToken)).status, 403);
+      await updateUser(s.hs.kv, bob.userId, (user) => ({ ...user, admin: true }));
+      const byAdmin = await whois(alice.userId, bob.accessToken);
+      assertEquals(byAdmin.status, 200);
+      assertEquals(Object.keys(byAdmin.body.devices), [alice.deviceId]);
+      assertEquals((await whois("@ghost:localhost", bob.accessToken)).status, 404);
+    });
+
+    await t.step("mutual rooms: joined by both, paged", async () => {
+      const get = (query: string, token = alice.accessToken) =>
+        s.request("GET", `${MUTUAL}?${query}`, { token });
+      assertEquals((await get(`user_id=${enc(bob.userId)}`)).body, { joined: [], count: 0 });
+      const shared: string[] = [];
+      for (let batch = 0; batch < MUTUAL_ROOMS_PAGE + 1; batch += 10) {
+        const ids = await Promise.all(
+          Array.from(
+            { length: Math.min(10, MUTUAL_ROOMS_PAGE + 1 - batch) },
+            () => createRoom(s, alice, { preset: "public_chat" }),
+          ),
+        );
+        await Promise.all(ids.map((id) => roomPost(s, bob, id, "join")));
+        shared.push(...ids);
+      }
+      // Rooms only one of them is in, or where bob is only invited, do not count.
+      await createRoom(s, alice);
+      await createRoom(s, alice, { invite: [bob.userId] });
+      const left = await createRoom(s, alice, { preset: "public_chat" });
+      await roomPost(s, bob, left, "join");
+      await roomPost(s, bob, left, "leave");
+
+      const first = await get(`user_id=${enc(bob.userId)}`);
+      assertEquals(first.status, 200);
+      assertEquals(first.body.count, MUTUAL_ROOMS_PAGE + 1);
+      assertEquals(first.body.joined.length, MUTUAL_ROOMS_PAGE);
+      assert(typeof first.body.next_batch === "string");
+      const second = await get(`user_id=${enc(bob.userId)}&from=${enc(first.body.next_batch)}`);
+      assertEquals(second.body.joined.length, 1);
+      assertEquals(second.body.next_batch, undefined);
+      assertEquals([...first.body.joined, ...second.body.joined].sort(), shared.sort());
+      // Symmetric, and empty for a user who is not known.
+      assertEquals((await get(`user_id=${enc(alice.userId)}`, bob.accessToken)).body.count, 101);
+      assertEquals((await get(`user_id=${enc("@nobody:localhost")}`)).body.joined, []);
+      assertEquals((await get(`user_id=${enc(carol.userId)}`)).body.count, 0);
+      // Bad requests.
+      assertEquals((await get("")).body.errcode, "M_MISSING_PARAM");
+      assertEquals((await get("user_id=bob")).body.errcode, "M_INVALID_PARAM");
+      assertEquals((await get(`user_id=${enc(alice.userId)}`)).body.errcode, "M_INVALID_PARAM");
+      const badToken = await get(`user_id=${enc(bob.userId)}&from=%%%`);
+      assertEquals([badToken.status, badToken.body.errcode], [400, "M_INVALID_PARAM"]);
+      assertEquals((await s.request("GET", `${MUTUAL}?user_id=${enc(bob.userId)}`)).status, 401);
+    });
+
+    await t.step("/versions lists the versions whose features are built", async () => {
+      const res = await s.request("GET", "/_matrix/client/versions");
+      assertEquals(res.body.versions, Array.from({ length: 14 }, (_, i) => `v1.${i + 1}`));
+      const caps = await s.request("GET", `${V3}/capabilities`, { token: alice.accessToken });
+      assertEquals(caps.body.capabilities["m.profile_fields"], { enabled: true });
+    });
+  } finally {
+    await s.close();
+  }
+});

@@ -260,12 +260,8 @@ export function legacyEventRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(`${V3}/events`, auth, async (c) => {
     const { userId, deviceId } = c.var.auth;
-    // Listening on the stream keeps the user online, as a sync does (before "now" is read,
-    // so that a stream started now does not report this change).
-    await presenceTracker(hs).synced(userId, "online", Date.now());
     const fromParam = c.req.query("from");
-    const from = fromParam ? parseSyncToken(fromParam, "from") : currentToken(hs);
-    if (from.pos > hs.stream.visiblePosition) throw invalidParam("'from' is in the future");
+    const given = fromParam ? parseSyncToken(fromParam, "from") : null;
     const timeoutMs = integerParam(c.req.query("timeout"), "timeout", {
       fallback: DEFAULT_STREAM_TIMEOUT_MS,
       max: MAX_SYNC_TIMEOUT_MS,
@@ -282,11 +278,20 @@ export function legacyEventRoutes(hs: Homeserver): Hono<AppEnv> {
     const dir = c.req.query("dir");
     if (dir !== undefined && dir !== "f" && dir !== "b") throw invalidParam("'dir' must be f or b");
     const roomId = c.req.query("room_id");
+    if (roomId !== undefined && !isValidRoomId(roomId)) {
+      throw invalidParam("'room_id' is not a valid room ID");
+    }
+    if (given && given.pos > hs.stream.visiblePosition) {
+      throw invalidParam("'from' is in the future");
+    }
+    // Listening on the stream keeps the user online, as a sync does (before "now" is read,
+    // so that a stream started now does not report this change).
+    await presenceTracker(hs).synced(userId, "online", Date.now());
+    const from = given ?? currentToken(hs);
     const signal = c.req.raw.signal;
     if (roomId === undefined) {
       return c.json(await userStream(hs, { userId, deviceId }, { from, limit, timeoutMs, signal }));
     }
-    if (!isValidRoomId(roomId)) throw invalidParam(`'${roomId}' is not a valid room ID`);
     const membership = await hs.rooms.membership(roomId, userId);
     if (membership?.membership === "join") {
       return c.json(

@@ -7,8 +7,12 @@
  * Backfilled events sit below the first stream position (negative positions), so pages reach
  * down to the room's oldest timeline entry. Paginating backwards past it in a room joined over
  * federation fetches older history from the servers in the room first
- * (`server/federation/backfill.ts`); while a gap remains below, a page keeps an `end` token
- * so that the client comes back for more.
+ * (`server/federation/backfill.ts`) before answering.
+ *
+ * `end`: a page with events always has one (the next page may be empty, and then has none
+ * backwards: the client stops when `end` is missing, as the spec tells it to); forwards, an
+ * empty page keeps its `from` as `end`, since newer events may still come. Events of users the
+ * requester ignores are left out, their state events excepted (spec: "Ignoring Users").
  *
  * @module
  */
@@ -18,11 +22,12 @@ import { forbidden, invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { projectEventFields, roomEventAllowed, type RoomEventFilter } from "../sync/filter.ts";
+import { hiddenByIgnore, ignoredUsers } from "../sync/ignored_users.ts";
 import { visibleTimelineEvent } from "../sync/room_access.ts";
 import type { ClientEvent, SyncEvent } from "../sync/room_source.ts";
 import { formatEvents, roomsAccess } from "../sync/rooms_adapter.ts";
 import { parsePaginationToken, positionToken } from "../sync/token.ts";
-import { backfillRoom, backwardExtremities } from "../federation/backfill.ts";
+import { backfillRoom } from "../federation/backfill.ts";
 import { roomEventFilterFromParam } from "./filter.ts";
 
 /** Default and largest page sizes. */
@@ -98,10 +103,11 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
     const from = fromParam ? Math.min(parsePaginationToken(fromParam, "from"), visible) : null;
     const to = toParam ? parsePaginationToken(toParam, "to") : null;
     const { source } = roomsAccess(hs);
-    const accept = (event: ClientEvent) => roomEventAllowed(filter, { ...event, room_id: roomId });
+    const ignored = await ignoredUsers(hs, userId);
+    const accept = (event: ClientEvent) =>
+      roomEventAllowed(filter, { ...event, room_id: roomId }) && !hiddenByIgnore(ignored, event);
     let page: { events: SyncEvent[]; limited: boolean };
     let start: number;
-    let gapBelow = false;
     if (dir === "b") {
       start = from ?? visible;
       const read = async () =>
@@ -122,7 +128,6 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
           page = await read();
           if (page.limited) break;
         }
-        gapBelow = !page.limited && (await backwardExtremities(hs, roomId)).length > 0;
       }
       page.events.reverse();
     } else {
@@ -142,9 +147,9 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
       chunk: chunk.map(strip),
     };
     const lastPos = page.events.at(-1)?.pos;
-    if ((page.limited || gapBelow) && lastPos !== undefined) {
+    if (lastPos !== undefined) {
       body.end = positionToken(dir === "b" ? lastPos - 1 : lastPos);
-    } else if (dir === "f" && chunk.length === 0) {
+    } else if (dir === "f") {
       body.end = positionToken(start);
     }
     if (filter.lazyLoadMembers && chunk.length > 0) {
@@ -165,7 +170,9 @@ export function messagesRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!stored) throw notFound("Event not found or not visible to you");
     const pos = stored.meta.pos!;
     const { source } = roomsAccess(hs);
-    const accept = (event: ClientEvent) => roomEventAllowed(filter, { ...event, room_id: roomId });
+    const ignored = await ignoredUsers(hs, userId);
+    const accept = (event: ClientEvent) =>
+      roomEventAllowed(filter, { ...event, room_id: roomId }) && !hiddenByIgnore(ignored, event);
     const half = Math.floor(limit / 2);
     const visible = hs.stream.visiblePosition;
     const [target, before, after] = await Promise.all([

@@ -136,8 +136,10 @@ export function parseEventFilter(value: unknown, path = ""): EventFilter {
   const prefix = path ? `${path}.` : "";
   let limit: number | undefined;
   if (body.limit !== undefined && body.limit !== null) {
-    if (!Number.isInteger(body.limit) || (body.limit as number) < 1) {
-      throw badJson(`'${prefix}limit' must be an integer greater than 0`);
+    // The spec asks for more than 0, but clients send 0 for "no timeline, just the state"
+    // (Synapse takes it), so 0 is read as that rather than refused.
+    if (!Number.isInteger(body.limit) || (body.limit as number) < 0) {
+      throw badJson(`'${prefix}limit' must be a non-negative integer`);
     }
     limit = Math.min(body.limit as number, MAX_FILTER_LIMIT);
   }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { StateMap } from "../../federation/types.ts";
+import { type StateMap, stateTupleKey } from "../../federation/types.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import {
@@ -71,23 +71,38 @@ function visibleToMember(stored: StoredEvent, membership: MembershipRecord | nul
     meta.rejected === null && !meta.outlier && meta.stateGroup !== null;
 }
 
+/**
+ * Event IDs of state events shown even where history visibility hides them (a sync's timeline
+ * shows the room's current state events, as Synapse does: a member who left and came back sees
+ * who joined meanwhile). Called only when such an event is met.
+ */
+export type KeptState = () => Promise<ReadonlySet<string>>;
+
 /** The events of `ordered` that `userId` may see, in order. */
 async function visibleOf(
   hs: Homeserver,
   userId: string,
   ordered: StoredEvent[],
-  membership: MembershipRecord | null,
+  options: { membership: MembershipRecord | null; keep?: KeptState },
 ): Promise<StoredEvent[]> {
+  const { membership } = options;
   const rest = ordered.filter((stored) => !visibleToMember(stored, membership));
   const allowed = rest.length === 0
     ? new Set<StoredEvent>()
     : new Set(await filterVisibleEvents(hs.rooms, userId, rest, { membership }));
+  const plain = (e: StoredEvent) =>
+    e.meta.rejected === null && !e.meta.outlier && e.meta.pos !== null;
   // A user always sees their own membership events (a rejected invite, a ban while invited),
   // or a room would leave their sync without a trace.
+  const own = (e: StoredEvent) =>
+    e.event.type === "m.room.member" && e.event.stateKey === userId && plain(e);
+  const hidden = rest.filter((e) => !allowed.has(e) && !own(e));
+  const kept = options.keep && hidden.some((e) => e.event.stateKey !== undefined && plain(e))
+    ? await options.keep()
+    : null;
   return ordered.filter((e) =>
-    visibleToMember(e, membership) || allowed.has(e) ||
-    (e.event.type === "m.room.member" && e.event.stateKey === userId &&
-      e.meta.rejected === null && !e.meta.outlier)
+    visibleToMember(e, membership) || allowed.has(e) || own(e) ||
+    (kept !== null && e.event.stateKey !== undefined && plain(e) && kept.has(e.event.eventId))
   );
 }
 
@@ -172,6 +187,7 @@ export async function scanVisible(
     membership?: MembershipRecord | null;
     /** Called when an event looked at was not visible through the membership alone. */
     sawUnplain?: () => void;
+    keep?: KeptState;
   },
   consume: (visible: StoredEvent[]) => boolean | Promise<boolean>,
 ): Promise<boolean> {
@@ -191,7 +207,8 @@ export async function scanVisible(
     if (range.sawUnplain && ordered.some((stored) => !visibleToMember(stored, membership))) {
       range.sawUnplain();
     }
-    if (await consume(await visibleOf(hs, range.userId, ordered, membership))) return false;
+    const visible = await visibleOf(hs, range.userId, ordered, { membership, keep: range.keep });
+    if (await consume(visible)) return false;
     if (scanned >= MAX_SCAN) return true;
   }
   return false;
@@ -209,6 +226,7 @@ export async function storedPage(
     newest: boolean;
     membership?: MembershipRecord | null;
     accept?: (stored: StoredEvent) => boolean;
+    keep?: KeptState;
   },
 ): Promise<StoredPage> {
   const out: TimelineItem[] = [];
@@ -270,4 +288,33 @@ export async function stateAtPosition(
   const group = stored?.meta.roomStateAfter ?? stored?.meta.stateGroup ?? null;
   if (group === null) return { group: null, state: new Map() };
   return { group, state: await hs.rooms.states.stateOf(group) };
+}
+
+/** Most of a user's own member events {@link joinedThroughout} walks back over. */
+const MAX_MEMBER_WALK = 20;
+
+/**
+ * Whether the user whose join event is `eventId` was joined from position `since` through it:
+ * true when it only changed their profile (display name, avatar) of a join at or before
+ * `since`; false when they joined, or left and joined again, after `since` (or when it cannot
+ * tell within a few steps, which sends the room's whole state: the safe side).
+ */
+export async function joinedThroughout(
+  hs: Homeserver,
+  eventId: string,
+  since: number,
+): Promise<boolean> {
+  let id = eventId;
+  for (let step = 0; step < MAX_MEMBER_WALK; step++) {
+    const stored = await hs.rooms.event(id);
+    if (!stored || stored.event.content.membership !== "join") return false;
+    const { pos } = stored.meta;
+    if (pos === null) return false;
+    if (pos <= since) return true;
+    const before = await stateBeforeEvent(hs, stored);
+    const previous = before?.state.get(stateTupleKey("m.room.member", stored.event.stateKey!));
+    if (previous === undefined) return false;
+    id = previous;
+  }
+  return false;
 }

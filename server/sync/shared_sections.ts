@@ -22,6 +22,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import type { SyncFilter } from "./filter.ts";
+import type { StateItemRef } from "./lazy_members.ts";
 import type { ClientEvent } from "./room_source.ts";
 
 /** How long a shared section stays usable. */
@@ -45,6 +46,8 @@ export interface SharedSections {
   prevBatch: string;
   /** The state section's events (formatted, projected); shared, never to be changed. */
   state: readonly Record<string, unknown>[];
+  /** What each event of `state` is (its member, its ID), for the lazy-loading record. */
+  stateRefs: readonly StateItemRef[];
   hasNews: boolean;
 }
 
@@ -60,7 +63,12 @@ const filterKeys = new WeakMap<SyncFilter, string>();
 export function sectionFilterKey(filter: SyncFilter): string {
   let key = filterKeys.get(filter);
   if (key === undefined) {
-    key = JSON.stringify([filter.eventFields ?? null, filter.room.timeline, filter.room.state]);
+    key = JSON.stringify([
+      filter.eventFields ?? null,
+      filter.eventFormat,
+      filter.room.timeline,
+      filter.room.state,
+    ]);
     filterKeys.set(filter, key);
   }
   return key;

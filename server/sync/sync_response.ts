@@ -44,6 +44,8 @@ import {
   strippedRoom,
 } from "./sync_rooms.ts";
 import { streamChanged } from "./positions.ts";
+import { ignoredUsers } from "./ignored_users.ts";
+import { lazyMemberTracker } from "./lazy_members.ts";
 import { formatSyncToken, type SyncToken } from "./token.ts";
 import { typingTracker } from "./typing.ts";
 import { mapLimited } from "../concurrency.ts";
@@ -148,8 +150,11 @@ export async function computeSync(
       : await receiptsBetween(hs, { since: sincePos, upto });
 
   const records = await rooms.userRooms(userId, { cached: sincePos !== null });
+  const ignored = await ignoredUsers(hs, userId);
   const memberships: MembershipEntry[] = records
     .filter((r) => !r.forgotten && roomWanted({ filter } as RoomSyncContext, r.roomId))
+    // Invites from ignored users are never sent (spec: "Ignoring Users").
+    .filter((r) => r.membership !== "invite" || !ignored.has(r.sender))
     .map((r) => ({
       roomId: r.roomId,
       membership: r.membership as MembershipEntry["membership"],
@@ -199,6 +204,10 @@ export async function computeSync(
     roomAccountData: byRoom,
     ruleset,
     heads,
+    ignored,
+    lazy: filter.room.state.lazyLoadMembers && !filter.room.state.includeRedundantMembers
+      ? lazyMemberTracker(hs, device, { since: sincePos, upto, fullState: options.fullState })
+      : null,
   };
 
   const join: Json = {};

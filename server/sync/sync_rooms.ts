@@ -30,7 +30,6 @@ import type { ReceiptEntry } from "../store/receipts.ts";
 import { receiptEvent } from "../store/receipts.ts";
 import {
   type FilterableEvent,
-  projectEventFields,
   roomAllowed,
   roomEventAllowed,
   type RoomEventFilter,
@@ -38,7 +37,11 @@ import {
   typeAllowed,
 } from "./filter.ts";
 import { roomFacts, roomSummary } from "./room_facts.ts";
+import { formatForFilter } from "./event_format.ts";
+import { hiddenByIgnore } from "./ignored_users.ts";
+import { type LazyMemberTracker, type StateItemRef, withoutKnownMembers } from "./lazy_members.ts";
 import {
+  joinedThroughout,
   stateAtPosition,
   stateBeforeEvent,
   type StateRef,
@@ -85,13 +88,36 @@ export interface RoomSyncContext {
   ruleset: PushRuleset;
   /** Heads of the rooms this sync looks at (read once, in batches). */
   heads: ReadonlyMap<string, RoomHead | null>;
+  /** Users the syncing user ignores (`m.ignored_user_list`): their non-state events are left out. */
+  ignored: ReadonlySet<string>;
+  /** With lazy-loaded members (not redundant ones): what the device already has. */
+  lazy: LazyMemberTracker | null;
 }
 
 type Json = Record<string, unknown>;
 
-function formatEvent(ctx: RoomSyncContext, event: ClientEvent): Json {
-  const { room_id: _roomId, ...rest } = event;
-  return projectEventFields(rest, ctx.filter.eventFields);
+function formatEvent(ctx: RoomSyncContext, event: ClientEvent, stored: StoredEvent): Json {
+  return formatForFilter(ctx.filter, event, stored);
+}
+
+/** What a state event of a section is about, for the lazy-loading record. */
+function stateRef(stored: StoredEvent): StateItemRef {
+  const { event } = stored;
+  return {
+    member: event.type === MEMBER_TYPE && event.stateKey !== undefined ? event.stateKey : null,
+    eventId: event.eventId,
+  };
+}
+
+/** The member events of a timeline, as (member, event ID). */
+function timelineMembers(stored: Iterable<StoredEvent>): [string, string][] {
+  const out: [string, string][] = [];
+  for (const { event } of stored) {
+    if (event.type === MEMBER_TYPE && event.stateKey !== undefined) {
+      out.push([event.stateKey, event.eventId]);
+    }
+  }
+  return out;
 }
 
 function timelineLimit(filter: RoomEventFilter): number {
@@ -169,6 +195,8 @@ interface ComputedSections {
   firstPos: number;
   timeline: ClientEvent[];
   state: ClientEvent[];
+  /** The stored events of `state`, in the same order. */
+  stateStored: StoredEvent[];
 }
 
 /**
@@ -185,6 +213,7 @@ async function computeSections(
   const head = ctx.heads.get(roomId);
   const filter = ctx.filter.room.timeline;
   const full = ctx.since === null || options.newlyJoined || ctx.fullState;
+  let endIds: Promise<ReadonlySet<string>> | null = null;
   const page = await storedPage(hs, roomId, {
     userId: ctx.userId,
     // From the very bottom: a room joined over federation has backfilled events below 0.
@@ -193,7 +222,13 @@ async function computeSections(
     limit: timelineLimit(filter),
     newest: true,
     membership: options.m.record,
-    accept: (stored) => roomEventAllowed(filter, filterView(stored)),
+    accept: (stored) =>
+      roomEventAllowed(filter, filterView(stored)) && !hiddenByIgnore(ctx.ignored, stored.event),
+    // The room's state events at the end of the range are shown even where history
+    // visibility hides them (who joined while the user was away), as Synapse does.
+    keep: () =>
+      endIds ??= stateAtPosition(hs, roomId, { pos: options.upto, head })
+        .then((end) => new Set(end.state.values())),
   });
   if (
     !page.limited && (ctx.since === null || options.newlyJoined) &&
@@ -201,6 +236,15 @@ async function computeSections(
   ) {
     // A room joined over federation whose older history is still on other servers: the
     // client is told there is more, and its /messages backfills it.
+    page.limited = true;
+  }
+  if (
+    ctx.since !== null && options.newlyJoined && !page.limited && page.events.length > 0 &&
+    page.events[0].stored.event.prevEvents.length > 0
+  ) {
+    // A room new to the client in an incremental sync: its timeline does not reach the room's
+    // creation, so there is history before it the client has never seen (Synapse and the
+    // conformance suites expect `limited` here).
     page.limited = true;
   }
   const firstPos = page.events.length > 0 ? page.events[0].pos : options.upto + 1;
@@ -240,7 +284,7 @@ async function computeSections(
     formatEvents(hs, page.events.map((item) => item.stored), viewer),
     clientEvents(hs.rooms, stateStored) as unknown as Promise<ClientEvent[]>,
   ]);
-  return { page, firstPos, timeline, state };
+  return { page, firstPos, timeline, state, stateStored };
 }
 
 /**
@@ -261,12 +305,13 @@ async function sharedTimelineSections(
       return {
         timeline: computed.page.events.map((item, i) => ({
           stored: item.stored,
-          event: formatEvent(ctx, computed.timeline[i]),
+          event: formatEvent(ctx, computed.timeline[i], item.stored),
           threaded: hasThread(computed.timeline[i]),
         })),
         limited: computed.page.limited,
         prevBatch: positionToken(computed.firstPos - 1),
-        state: computed.state.map((event) => formatEvent(ctx, event)),
+        state: computed.state.map((event, i) => formatEvent(ctx, event, computed.stateStored[i])),
+        stateRefs: computed.stateStored.map(stateRef),
         hasNews: computed.page.events.length > 0 || computed.state.length > 0,
       };
     },
@@ -279,14 +324,23 @@ async function sharedTimelineSections(
     personal.map((item) => item.stored),
     { userId: ctx.userId, deviceId: ctx.deviceId },
   );
-  const redone = new Map(personal.map((item, i) => [item, formatEvent(ctx, mine[i])]));
+  const redone = new Map(
+    personal.map((item, i) => [item, formatEvent(ctx, mine[i], item.stored)]),
+  );
+  const state = ctx.lazy
+    ? withoutKnownMembers(ctx.lazy, roomId, {
+      state: shared.state,
+      refs: shared.stateRefs,
+      timelineMembers: timelineMembers(shared.timeline.map((item) => item.stored)),
+    })
+    : shared.state;
   const json: Json = {
     timeline: {
       events: shared.timeline.map((item) => redone.get(item) ?? item.event),
       limited: shared.limited,
       prev_batch: shared.prevBatch,
     },
-    state: { events: shared.state },
+    state: { events: state },
   };
   return { json, hasNews: shared.hasNews };
 }
@@ -297,7 +351,8 @@ function shareable(
   options: { m: MembershipEntry; upto: number; newlyJoined: boolean },
 ): boolean {
   const record = options.m.record;
-  return ctx.since !== null && !ctx.fullState && !options.newlyJoined &&
+  // An ignore list hides events per user, which a shared section cannot.
+  return ctx.since !== null && !ctx.fullState && !options.newlyJoined && ctx.ignored.size === 0 &&
     options.m.membership === "join" && record !== undefined && record.membership === "join" &&
     record.pos <= ctx.since && options.upto === ctx.upto;
 }
@@ -311,17 +366,26 @@ async function timelineSections(
     const shared = await sharedTimelineSections(ctx, options);
     if (shared) return shared;
   }
-  const { page, firstPos, timeline, state } = await computeSections(ctx, options, {
+  const { page, firstPos, timeline, state, stateStored } = await computeSections(ctx, options, {
     userId: ctx.userId,
     deviceId: ctx.deviceId,
   });
+  const stateJson = state.map((event, i) => formatEvent(ctx, event, stateStored[i]));
   const json: Json = {
     timeline: {
-      events: timeline.map((event) => formatEvent(ctx, event)),
+      events: timeline.map((event, i) => formatEvent(ctx, event, page.events[i].stored)),
       limited: page.limited,
       prev_batch: positionToken(firstPos - 1),
     },
-    state: { events: state.map((event) => formatEvent(ctx, event)) },
+    state: {
+      events: ctx.lazy
+        ? withoutKnownMembers(ctx.lazy, options.m.roomId, {
+          state: stateJson,
+          refs: stateStored.map(stateRef),
+          timelineMembers: timelineMembers(page.events.map((item) => item.stored)),
+        })
+        : stateJson,
+    },
   };
   return { json, hasNews: page.events.length > 0 || state.length > 0 };
 }
@@ -343,7 +407,10 @@ async function displayNameIn(ctx: RoomSyncContext, state: StateMap): Promise<str
 
 /** The `rooms.join` entry of one room, or null when nothing changed for it. */
 export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Promise<Json | null> {
-  const newlyJoined = ctx.since !== null && m.pos > ctx.since;
+  // A member event after `since` that only changed the user's profile is no new join: the
+  // client has the room's state, and only the changes are sent.
+  const newlyJoined = ctx.since !== null && m.pos > ctx.since &&
+    !(await joinedThroughout(ctx.hs, m.eventId, ctx.since));
   const { json, hasNews } = await timelineSections(ctx, { m, upto: ctx.upto, newlyJoined });
   const ephemeral: Json[] = [];
   const ephemeralFilter = ctx.filter.room.ephemeral;
@@ -395,10 +462,26 @@ export async function leftRoom(ctx: RoomSyncContext, m: MembershipEntry): Promis
   const { json } = await timelineSections(ctx, {
     m,
     upto: Math.min(m.pos, ctx.upto),
-    newlyJoined: false,
+    newlyJoined: await joinedWithin(ctx, m),
   });
   json.account_data = { events: accountDataSection(ctx, m.roomId) };
   return json;
+}
+
+/**
+ * Whether the user joined a room they have now left within the sync's range (a join and a
+ * leave in one batch): the client never had the room's state, so all of it is sent.
+ */
+async function joinedWithin(ctx: RoomSyncContext, m: MembershipEntry): Promise<boolean> {
+  if (ctx.since === null || m.pos <= ctx.since) return false;
+  const leave = await ctx.hs.rooms.event(m.eventId);
+  if (!leave) return false;
+  const before = await stateBeforeEvent(ctx.hs, leave);
+  const previous = before?.state.get(stateTupleKey(MEMBER_TYPE, ctx.userId));
+  if (previous === undefined) return false;
+  const stored = await ctx.hs.rooms.event(previous);
+  if (stored?.event.content.membership !== "join") return false;
+  return !(await joinedThroughout(ctx.hs, previous, ctx.since));
 }
 
 /** The `rooms.invite` or `rooms.knock` entry of a room. */

@@ -162,7 +162,8 @@ Deno.test("lazy-loaded members: exactly the timeline's senders and the user, ini
     assertEquals(memberKeys(inc), [bob.userId]);
     assertEquals(inc.summary["m.joined_member_count"], 7);
 
-    // Incremental, limited: members changed in the gap are sent, plus the senders.
+    // Incremental, limited: members changed in the gap are sent, plus the senders this device
+    // does not have yet (dave's member event came with the first sync).
     const frank = users[4];
     const gapSince = next.body.next_batch;
     await membership(t, roomId, { sender: frank, target: frank, membership: "leave" });
@@ -170,7 +171,7 @@ Deno.test("lazy-loaded members: exactly the timeline's senders and the user, ini
     const gap = await sync(t, alice, { since: gapSince, filter: lazy });
     const gapRoom = gap.body.rooms.join[roomId];
     assertEquals(gapRoom.timeline.limited, true);
-    assertEquals(memberKeys(gapRoom), [dave.userId, frank.userId].sort());
+    assertEquals(memberKeys(gapRoom), [frank.userId]);
     assertEquals(gapRoom.summary["m.joined_member_count"], 6);
   }));
 

@@ -72,7 +72,7 @@ Deno.test("filter: the whole Filter, defaults and validation errors", () => {
   assertEquals(filter.eventFormat, "client");
   assertEquals(parseSyncFilter({}).room.timeline.limit, undefined);
   const bad = [
-    { room: { timeline: { limit: 0 } } },
+    { room: { timeline: { limit: -1 } } },
     { room: { timeline: { limit: 1.5 } } },
     { room: { timeline: { types: "m.room.message" } } },
     { room: { rooms: ["#alias:example.org"] } },

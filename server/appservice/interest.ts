@@ -16,15 +16,22 @@ import type { Homeserver } from "../homeserver.ts";
 import { matchesNamespace, ownsUser } from "./registration.ts";
 import type { AppserviceRegistration } from "./registration.ts";
 
-/** The services (of `services`) that `event` interests, in their order. */
+/**
+ * The services (of `services`) that `event` interests, in their order. `members` reads the
+ * room's local members from KV instead of the notifier's index (at start-up, before the index
+ * is rebuilt).
+ */
 export async function interestedServices(
   hs: Homeserver,
   services: readonly AppserviceRegistration[],
   event: RoomEvent,
+  options: { members?: (roomId: string) => Promise<Iterable<string>> } = {},
 ): Promise<AppserviceRegistration[]> {
   const serverName = hs.config.serverName;
   const isLocal = (userId: string) => userId.endsWith(`:${serverName}`);
-  const members = hs.notifier.listenersOf(event.roomId);
+  const members = options.members
+    ? [...await options.members(event.roomId)]
+    : hs.notifier.listenersOf(event.roomId);
   const target = event.type === "m.room.member" ? event.stateKey : undefined;
   let aliases: string[] | null = null;
   const out: AppserviceRegistration[] = [];

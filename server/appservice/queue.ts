@@ -124,14 +124,30 @@ export class AppserviceDelivery {
   }
 
   /** Queues `events` for the services they interest, and moves the mark, in one commit. */
-  async #enqueue(events: { event: RoomEvent; pos: number }[]): Promise<void> {
-    const { kv } = this.#hs;
+  async #enqueue(
+    events: { event: RoomEvent; pos: number }[],
+    options: { fromKv?: boolean } = {},
+  ): Promise<void> {
+    const { kv, rooms } = this.#hs;
+    const cache = new Map<string, Promise<string[]>>();
+    // At start-up the notifier's member index is not built yet: ask KV (once per room).
+    const members = options.fromKv
+      ? (roomId: string) => {
+        let found = cache.get(roomId);
+        if (!found) {
+          found = Promise.all([rooms.members(roomId, "join"), rooms.members(roomId, "invite")])
+            .then(([joined, invited]) => [...joined, ...invited]);
+          cache.set(roomId, found);
+        }
+        return found;
+      }
+      : undefined;
     const op = kv.atomic();
     const woken = new Set<string>();
     let top = 0;
     for (const { event, pos } of events) {
       top = Math.max(top, pos);
-      for (const reg of await interestedServices(this.#hs, this.#services, event)) {
+      for (const reg of await interestedServices(this.#hs, this.#services, event, { members })) {
         if (reg.url === null) continue;
         op.set(["appservice", "queue", reg.id, pos, event.eventId], null);
         woken.add(reg.id);
@@ -183,7 +199,7 @@ export class AppserviceDelivery {
         const s = stored.get(m.eventId);
         return s ? [{ event: s.event, pos: m.pos }] : [];
       });
-      if (events.length > 0) await this.#enqueue(events);
+      if (events.length > 0) await this.#enqueue(events, { fromKv: true });
     }
     const current = (await kv.get<number>(["appservice", "enqueued"])).value ?? 0;
     if (current < streamTop) await kv.set(["appservice", "enqueued"], streamTop);

@@ -289,3 +289,45 @@ Deno.test("appservice: aliases, lookups, directories, ping and catch-up", async 
 function bodies(bridge: TestBridge): string[] {
   return bridge.events().filter((e) => e.type === "m.room.message").map((e) => e.content.body);
 }
+
+Deno.test("appservice: rate_limited: false spares the bridge's users, not the others", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gemeng-as-rl-" });
+  const bridge = new TestBridge();
+  bridge.start();
+  await Deno.writeTextFile(`${dir}/bridge.yaml`, bridgeRegistrationYaml(bridge.url));
+  const server = await startTestServer({
+    config: {
+      appservices: { registration_files: [`${dir}/bridge.yaml`] },
+      rate_limits: { send: { per_second: 0.01, burst: 2 } },
+    },
+  });
+  bridge.hsUrl = server.baseUrl;
+  try {
+    const user = "@_bridge_fast:localhost";
+    await bridge.client("POST", `${V3}/register`, {
+      body: { type: "m.login.application_service", username: "_bridge_fast", inhibit_login: true },
+    });
+    const room = await bridge.client("POST", `${V3}/createRoom`, { body: {}, as: user });
+    const bridged: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await bridge.client(
+        "PUT",
+        `${V3}/rooms/${enc(room.body.room_id)}/send/m.room.message/t${i}`,
+        { body: { msgtype: "m.text", body: `${i}` }, as: user },
+      );
+      bridged.push(res.status);
+    }
+    assertEquals(bridged, [200, 200, 200, 200, 200]);
+    const alice = await server.register("alice");
+    const roomId = await createRoom(server, alice);
+    const human: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      human.push((await send(server, alice, roomId, { msgtype: "m.text", body: `${i}` })).status);
+    }
+    assert(human.includes(429), `a human is rate-limited: ${human}`);
+  } finally {
+    await server.close();
+    await bridge.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

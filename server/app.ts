@@ -65,6 +65,7 @@ import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
 import { openIdRoutes } from "./client/openid.ts";
 import { adminWhoisRoutes } from "./client/admin_whois.ts";
 import { mutualRoomsRoutes } from "./client/mutual_rooms.ts";
+import { roomSummaryRoutes } from "./client/room_summary.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
 import { appserviceRoutes } from "./appservice/routes.ts";
 import { legacyAwarePath } from "./client/legacy_paths.ts";
@@ -128,6 +129,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   openIdRoutes,
   adminWhoisRoutes,
   mutualRoomsRoutes,
+  roomSummaryRoutes,
   hierarchyRoutes,
   messagesRoutes,
   relationsRoutes,

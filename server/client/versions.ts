@@ -17,8 +17,8 @@ import { type AppEnv, requireAuth } from "../request_context.ts";
  * `state_after`), so a version is listed only when what it adds is built:
  *
  * - v1.12 `via` on joins and knocks; v1.13 room reports; v1.14 user reports: built.
- * - v1.15 needs `GET /v1/room_summary/{roomIdOrAlias}` (not built; `auth_metadata` answering
- *   404 M_UNRECOGNIZED is right for a server without OAuth).
+ * - v1.15 `GET /v1/room_summary/{roomIdOrAlias}`: built (`room_summary.ts`); `auth_metadata`
+ *   answering 404 M_UNRECOGNIZED is right for a server without OAuth.
  * - v1.16 needs `use_state_after`/`state_after` in `/sync` (not built).
  * - v1.18 needs the admin suspend and lock endpoints with `m.account_management`.
  * - v1.19 adds `GET /v1/mutual_rooms` (built, `mutual_rooms.ts`).
@@ -26,7 +26,7 @@ import { type AppEnv, requireAuth } from "../request_context.ts";
  * The r0.x versions are listed only once the `/r0` paths answer.
  */
 export const SUPPORTED_SPEC_VERSIONS: readonly string[] = Object.freeze(
-  Array.from({ length: 14 }, (_, i) => `v1.${i + 1}`),
+  Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
 );
 
 /** Routes of the discovery endpoints. */

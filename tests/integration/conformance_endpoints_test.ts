@@ -114,9 +114,42 @@ Deno.test("conformance: openid, whois, mutual rooms, versions", async (t) => {
       assertEquals((await s.request("GET", `${MUTUAL}?user_id=${enc(bob.userId)}`)).status, 401);
     });
 
+    await t.step("room summaries: open rooms to anyone, others to who may see them", async () => {
+      const summary = (target: string, token?: string) =>
+        s.request("GET", `/_matrix/client/v1/room_summary/${enc(target)}`, { token });
+      const open = await createRoom(s, alice, {
+        preset: "public_chat",
+        room_alias_name: "open",
+        name: "Open room",
+        topic: "all welcome",
+      });
+      const anonymous = await summary("#open:localhost");
+      assertEquals(anonymous.status, 200);
+      assertEquals(anonymous.body.room_id, open);
+      assertEquals(anonymous.body.name, "Open room");
+      assertEquals(anonymous.body.topic, "all welcome");
+      assertEquals(anonymous.body.join_rule, "public");
+      assertEquals(anonymous.body.num_joined_members, 1);
+      assertEquals(anonymous.body.room_version, "12");
+      assertEquals(anonymous.body.membership, undefined);
+      assertEquals(anonymous.body.children_state, undefined);
+      assertEquals((await summary(open, alice.accessToken)).body.membership, "join");
+
+      const closed = await createRoom(s, alice, { name: "Closed", invite: [bob.userId] });
+      assertEquals((await summary(closed)).status, 404);
+      const outsider = await summary(closed, carol.accessToken);
+      assertEquals([outsider.status, outsider.body.errcode], [404, "M_NOT_FOUND"]);
+      const invited = await summary(closed, bob.accessToken);
+      assertEquals([invited.status, invited.body.membership], [200, "invite"]);
+      assertEquals(invited.body.name, "Closed");
+      assertEquals((await summary("!unknown:localhost", alice.accessToken)).status, 404);
+      assertEquals((await summary("#nowhere:localhost")).status, 404);
+      assertEquals((await summary(open, "not-a-token")).status, 401);
+    });
+
     await t.step("/versions lists the versions whose features are built", async () => {
       const res = await s.request("GET", "/_matrix/client/versions");
-      assertEquals(res.body.versions, Array.from({ length: 14 }, (_, i) => `v1.${i + 1}`));
+      assertEquals(res.body.versions, Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`));
       const caps = await s.request("GET", `${V3}/capabilities`, { token: alice.accessToken });
       assertEquals(caps.body.capabilities["m.profile_fields"], { enabled: true });
     });

@@ -58,6 +58,8 @@ export async function notificationBody(
   if (data?.format === "event_id_only") return { notification };
 
   const view = pushViewOf(stored);
+  // The event ID's older name, which gateways written before `event_id` still read.
+  notification.id = item.eventId;
   notification.type = view.type;
   notification.sender = view.sender;
   const content = view.content;

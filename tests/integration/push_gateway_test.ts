@@ -181,6 +181,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       const eventId = await send(server, bob, roomId, "hello alice");
       const n = await gateway.waitFor((n) => n.event_id === eventId);
       assertEquals(n.type, "m.room.message");
+      assertEquals(n.id, eventId);
       assertEquals(n.sender, bob.userId);
       assertEquals(n.sender_display_name, "Bob B");
       assertEquals(n.room_name, "Chat");
@@ -196,6 +197,39 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       assertEquals(gateway.received.filter((b) => b.notification.sender === alice.userId), []);
     });
 
+    await t.step("an encrypted message in a direct chat is high priority", async () => {
+      const res = await server.request(
+        "PUT",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.encrypted/e1`,
+        {
+          token: bob.accessToken,
+          body: {
+            algorithm: "m.megolm.v1.aes-sha2",
+            ciphertext: "AwgAEnAC...",
+            device_id: bob.deviceId,
+            sender_key: "abc",
+            session_id: "s1",
+          },
+        },
+      );
+      assertEquals(res.status, 200);
+      const n = await gateway.waitFor((n) => n.event_id === res.body.event_id);
+      assertEquals([n.type, n.prio, n.content.ciphertext], [
+        "m.room.encrypted",
+        "high",
+        "AwgAEnAC...",
+      ]);
+      // Read up to it, so the counts below start again.
+      const read = await server.request(
+        "POST",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/receipt/m.read/${
+          encodeURIComponent(res.body.event_id)
+        }`,
+        { token: alice.accessToken, body: {} },
+      );
+      assertEquals(read.status, 200);
+    });
+
     await t.step("event_id_only pushers get no content; counts follow reads", async () => {
       await setPusher(server, alice, {
         pushkey: "pk-ids",
@@ -208,7 +242,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       const slim = gateway.forDevice("pk-ids", eventId);
       assertEquals(Object.keys(slim).sort(), ["counts", "devices", "event_id", "prio", "room_id"]);
       assertEquals(slim.devices[0].data, { format: "event_id_only" });
-      assertEquals(slim.counts, { unread: 2 });
+      assertEquals(slim.counts, { unread: 1 });
       assertEquals(gateway.forDevice("pk-full", eventId)?.content?.body, "secret");
       const receipt = await server.request(
         "POST",

@@ -21,6 +21,7 @@ import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { getUser } from "../store/accounts.ts";
 import { roomKeys } from "../rooms/schema.ts";
 import { exclusiveError } from "./auth.ts";
+import { matchesNamespace } from "./registration.ts";
 import { callAppservice } from "./client.ts";
 import { AppserviceDelivery } from "./queue.ts";
 import { APP_V1, type Appservices, appservicesOf } from "./registry.ts";
@@ -161,16 +162,21 @@ async function aliasGate(
   if (c.req.method === "GET") {
     await ensureAlias(hs, services, alias);
   } else if ((c.req.method === "PUT" || c.req.method === "DELETE") && isValidRoomAlias(alias)) {
-    const owner = services.exclusiveOwnerOfAlias(alias);
-    if (owner) {
-      await requireAuth(hs)(c, () => Promise.resolve());
-      checkAliasClaim(services, c, alias);
-    }
+    await requireAuth(hs)(c, () => Promise.resolve());
+    checkAliasClaim(services, c, alias);
   }
   await next();
 }
 
+/**
+ * An alias in an exclusive namespace is its service's alone; a service (or a user it
+ * masquerades as) writes only the aliases of its own namespace (Synapse does the same).
+ */
 function checkAliasClaim(services: Appservices, c: Context<AppEnv>, alias: string): void {
+  const caller = c.var.appservice;
+  if (caller && !matchesNamespace(caller, "aliases", alias)) {
+    throw exclusiveError(`${alias} is outside the application service's namespace`, 400);
+  }
   const owner = services.exclusiveOwnerOfAlias(alias);
   if (owner && c.var.appservice?.id !== owner.id) {
     throw exclusiveError(`${alias} is reserved by an application service`, 400);

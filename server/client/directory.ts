@@ -60,7 +60,11 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     const userId = c.var.auth.userId;
     // As in Synapse: only members may point an alias at a room (else anyone could squat names
     // on private rooms they cannot see); server admins are exempt.
-    if (!(await isJoined(hs, roomId, userId)) && !(await isServerAdmin(hs, userId))) {
+    // An application service manages the aliases of its namespace (Synapse does the same).
+    const byService = managesAlias(c.var.appservice, alias);
+    if (
+      !byService && !(await isJoined(hs, roomId, userId)) && !(await isServerAdmin(hs, userId))
+    ) {
       throw forbidden("You must be joined to the room to create an alias for it");
     }
     if (!(await createAlias(hs, alias, roomId, userId))) {

@@ -120,6 +120,46 @@ Deno.test("appservice: aliases, lookups, directories, ping and catch-up", async 
       },
     );
 
+    await t.step("a service manages the aliases of its namespace, and only those", async () => {
+      const roomId = await createRoom(server, alice);
+      const put = (alias: string) =>
+        bridge.client("PUT", `${V3}/directory/room/${enc(alias)}`, { body: { room_id: roomId } });
+      // Not joined to the room, yet its namespace's alias is the service's to create.
+      assertEquals((await put("#_bridge_alice_room:localhost")).status, 200);
+      const outside = await put("#elsewhere:localhost");
+      assertEquals([outside.status, outside.body.errcode], [400, "M_EXCLUSIVE"]);
+      // Alice made #_watch_news (a non-exclusive namespace); its service may delete it.
+      const loggerToken = "logger-as-token-abcdefghijklmnop";
+      const byAlice = await server.request(
+        "PUT",
+        `${V3}/directory/room/${enc("#plain:localhost")}`,
+        {
+          token: alice.accessToken,
+          body: { room_id: roomId },
+        },
+      );
+      assertEquals(byAlice.status, 200);
+      const notTheirs = await server.request(
+        "DELETE",
+        `${V3}/directory/room/${enc("#plain:localhost")}`,
+        {
+          token: loggerToken,
+        },
+      );
+      assertEquals([notTheirs.status, notTheirs.body.errcode], [400, "M_EXCLUSIVE"]);
+      const deleted = await server.request(
+        "DELETE",
+        `${V3}/directory/room/${enc("#_watch_news:localhost")}`,
+        { token: loggerToken },
+      );
+      assertEquals(deleted.status, 200, JSON.stringify(deleted.body));
+      const gone = await server.request(
+        "GET",
+        `${V3}/directory/room/${enc("#_watch_news:localhost")}`,
+      );
+      assertEquals(gone.status, 404);
+    });
+
     await t.step("third-party lookups are answered by the bridge", async () => {
       const protocols = await server.request("GET", `${V3}/thirdparty/protocols`, {
         token: alice.accessToken,

@@ -3,8 +3,8 @@
  * Checks the tombstone permission, creates the replacement room (predecessor, room type),
  * copies the transferable state and bans, invites the local members of a non-public room,
  * moves local aliases and the canonical alias, sends the tombstone (first, before v12, so that
- * the predecessor names it) and restricts the old room's power levels. A room this server does
- * not hold is 404.
+ * the predecessor names it) and restricts the old room's power levels. The upgrader's tags and
+ * `m.direct` entry follow them. A room this server does not hold is 404.
  *
  * @module
  */
@@ -19,6 +19,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { optionalString, optionalStringArray } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setPublished } from "../rooms/aliases.ts";
+import { getAccountData, setAccountData, updateAccountData } from "../store/account_data.ts";
 import { roomIdParam, setMembership } from "../rooms/membership.ts";
 import { powerView } from "../rooms/power.ts";
 import type { StateReader } from "../rooms/event_pipeline.ts";
@@ -141,6 +142,8 @@ async function upgradeRoom(
     membership: "join",
   });
 
+  await carryUserState(hs, userId, { from: oldRoomId, to: newRoomId });
+
   const oldPl = (await reader("m.room.power_levels", ""))?.event.content ?? {};
   const creators = new Set([userId, ...additionalCreators]);
   await send("m.room.power_levels", "", convertPowerLevels(oldPl, rules, userId, creators));
@@ -203,6 +206,33 @@ async function upgradeRoom(
     content: { ...oldPl, events_default: restricted, invite: restricted },
   }).catch((err) => console.error(`restricting ${oldRoomId} failed:`, err.message));
   return newRoomId;
+}
+
+/**
+ * The upgrader's own view of the old room follows them to the new one (as in Synapse): its
+ * tags, and its place in `m.direct` (a direct chat stays a direct chat).
+ */
+async function carryUserState(
+  hs: Homeserver,
+  userId: string,
+  rooms: { from: string; to: string },
+): Promise<void> {
+  const tags = await getAccountData(hs, userId, { roomId: rooms.from, type: "m.tag" });
+  if (tags) await setAccountData(hs, userId, { roomId: rooms.to, type: "m.tag" }, tags.content);
+  await updateAccountData(hs, userId, { roomId: "", type: "m.direct" }, (current) => {
+    if (current === null) return null;
+    let changed = false;
+    const next: Record<string, unknown> = {};
+    for (const [partner, list] of Object.entries(current)) {
+      if (Array.isArray(list) && list.includes(rooms.from) && !list.includes(rooms.to)) {
+        next[partner] = [...list, rooms.to];
+        changed = true;
+      } else {
+        next[partner] = list;
+      }
+    }
+    return changed ? next : null;
+  });
 }
 
 /**

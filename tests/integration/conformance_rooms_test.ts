@@ -225,6 +225,32 @@ Deno.test("conformance: rooms, membership, profiles and the user directory", asy
         }
       },
     );
+
+    await t.step("an upgrade keeps the upgrader's tags and direct chats", async () => {
+      const oldRoom = await createRoom(s, alice, { is_direct: true, invite: [bob.userId] });
+      const user = enc(alice.userId);
+      await s.request("PUT", `${V3}/user/${user}/account_data/m.direct`, {
+        token: alice.accessToken,
+        body: { [bob.userId]: [oldRoom] },
+      });
+      await s.request("PUT", `${V3}/user/${user}/rooms/${enc(oldRoom)}/tags/m.favourite`, {
+        token: alice.accessToken,
+        body: { order: 0.5 },
+      });
+      const res = await s.request("POST", `${V3}/rooms/${enc(oldRoom)}/upgrade`, {
+        token: alice.accessToken,
+        body: { new_version: "12" },
+      });
+      const newRoom = res.body.replacement_room;
+      const direct = await s.request("GET", `${V3}/user/${user}/account_data/m.direct`, {
+        token: alice.accessToken,
+      });
+      assertEquals(direct.body, { [bob.userId]: [oldRoom, newRoom] });
+      const tags = await s.request("GET", `${V3}/user/${user}/rooms/${enc(newRoom)}/tags`, {
+        token: alice.accessToken,
+      });
+      assertEquals(tags.body.tags, { "m.favourite": { order: 0.5 } });
+    });
   } finally {
     await s.close();
   }

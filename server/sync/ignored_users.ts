@@ -23,7 +23,8 @@ const CACHED_USERS = 10_000;
 /** Most ignored users taken from one list (account data is bounded in size anyway). */
 const MAX_IGNORED = 10_000;
 
-const EMPTY: ReadonlySet<string> = new Set();
+/** The list of a user who ignores nobody (one object, so callers can compare by identity). */
+export const NO_IGNORED: ReadonlySet<string> = new Set();
 
 interface Entry {
   /** The visible stream position when the list was read. */
@@ -60,7 +61,7 @@ export async function ignoredUsers(hs: Homeserver, userId: string): Promise<Read
   const readAt = hs.stream.visiblePosition;
   const record = await getAccountData(hs, userId, { roomId: "", type: IGNORED_USER_LIST });
   const found = ignoredUsersOf(record?.content);
-  const users = found.size === 0 ? EMPTY : found;
+  const users = found.size === 0 ? NO_IGNORED : found;
   cache.set(userId, { readAt, users });
   return users;
 }

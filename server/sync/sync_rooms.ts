@@ -7,6 +7,11 @@
  * is the state at the start of the timeline: everything for an initial sync, a newly joined
  * room or `full_state`; otherwise the state that changed between `since` and the start of the
  * timeline (empty when the timeline is not limited, as its state events cover the range).
+ * "Newly joined" means a real join after `since` (or a leave and a new join), not a member
+ * event that only changed the user's profile; a room joined and left within the range is sent
+ * with its whole state as well. A newly joined room's timeline is `limited` unless it reaches
+ * the room's creation. The timeline shows the room's current state events even where history
+ * visibility hides them, and leaves out non-state events of users the user ignores.
  *
  * The work is done on state maps (event IDs by type and state key) and stored events: the
  * state to send is chosen by key first, so with lazy-loaded members only the timeline's
@@ -19,7 +24,7 @@
 
 import { MIN_TIMELINE_POSITION } from "../rooms/room_store.ts";
 import { backwardExtremities } from "../federation/backfill.ts";
-import { splitStateTupleKey, type StateMap, stateTupleKey } from "../../federation/types.ts";
+import { type StateMap, stateTupleKey } from "../../federation/types.ts";
 import { clientEvents } from "../client/client_event.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { PushRuleset } from "../push/default_rules.ts";
@@ -28,18 +33,12 @@ import type { RoomHead } from "../rooms/schema.ts";
 import type { AccountDataEntry } from "../store/account_data.ts";
 import type { ReceiptEntry } from "../store/receipts.ts";
 import { receiptEvent } from "../store/receipts.ts";
-import {
-  type FilterableEvent,
-  roomAllowed,
-  roomEventAllowed,
-  type RoomEventFilter,
-  type SyncFilter,
-  typeAllowed,
-} from "./filter.ts";
+import { roomAllowed, roomEventAllowed, type RoomEventFilter, type SyncFilter } from "./filter.ts";
 import { roomFacts, roomSummary } from "./room_facts.ts";
 import { formatForFilter } from "./event_format.ts";
 import { hiddenByIgnore } from "./ignored_users.ts";
-import { type LazyMemberTracker, type StateItemRef, withoutKnownMembers } from "./lazy_members.ts";
+import { type LazyMemberTracker, withoutKnownMembers } from "./lazy_members.ts";
+import { filterView, selectState, stateRef, timelineMembers } from "./state_section.ts";
 import {
   joinedThroughout,
   stateAtPosition,
@@ -100,93 +99,8 @@ function formatEvent(ctx: RoomSyncContext, event: ClientEvent, stored: StoredEve
   return formatForFilter(ctx.filter, event, stored);
 }
 
-/** What a state event of a section is about, for the lazy-loading record. */
-function stateRef(stored: StoredEvent): StateItemRef {
-  const { event } = stored;
-  return {
-    member: event.type === MEMBER_TYPE && event.stateKey !== undefined ? event.stateKey : null,
-    eventId: event.eventId,
-  };
-}
-
-/** The member events of a timeline, as (member, event ID). */
-function timelineMembers(stored: Iterable<StoredEvent>): [string, string][] {
-  const out: [string, string][] = [];
-  for (const { event } of stored) {
-    if (event.type === MEMBER_TYPE && event.stateKey !== undefined) {
-      out.push([event.stateKey, event.eventId]);
-    }
-  }
-  return out;
-}
-
 function timelineLimit(filter: RoomEventFilter): number {
   return Math.min(filter.limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT);
-}
-
-/** A stored event as the filters see it (redacted content is empty for them). */
-function filterView(stored: StoredEvent): FilterableEvent {
-  const { event, meta } = stored;
-  return {
-    type: event.type,
-    sender: event.sender,
-    room_id: event.roomId,
-    content: meta.redactedBy !== null ? {} : event.content,
-  };
-}
-
-/**
- * Picks the state to send from the state at the start of the timeline, by key: the event IDs
- * to send, and (with lazy loading) the senders' member events that skip the state filter.
- */
-function selectState(
-  ctx: RoomSyncContext,
-  options: {
-    start: StateMap;
-    /** The state at `since` (null: everything counts as changed). */
-    since: StateMap | null;
-    timeline: readonly TimelineItem[];
-    full: boolean;
-  },
-): { filtered: string[]; extra: string[] } {
-  const filter = ctx.filter.room.state;
-  const lazy = filter.lazyLoadMembers;
-  const senders = new Set<string>();
-  for (const { stored } of options.timeline) {
-    senders.add(stored.event.sender);
-    // Members named by state events in the timeline are shown with them.
-    if (stored.event.type === MEMBER_TYPE && stored.event.stateKey) {
-      senders.add(stored.event.stateKey);
-    }
-  }
-  const filtered: string[] = [];
-  const chosen = new Set<string>();
-  // An incremental, unlimited timeline compares the start state with itself: nothing changed.
-  const unchanged = !options.full && options.since === options.start;
-  for (const [key, eventId] of unchanged ? [] : options.start) {
-    const changed = options.since === null || options.since.get(key) !== eventId;
-    if (!options.full && !changed) continue;
-    const [type, stateKey] = splitStateTupleKey(key);
-    if (!typeAllowed(filter, type)) continue;
-    if (lazy && type === MEMBER_TYPE) {
-      // Members changed in the gap are always sent; otherwise only the timeline's senders
-      // (and, with full state, the user's own membership).
-      const wanted = senders.has(stateKey) || (options.full && stateKey === ctx.userId) ||
-        (!options.full && changed);
-      if (!wanted) continue;
-    }
-    filtered.push(eventId);
-    chosen.add(eventId);
-  }
-  const extra: string[] = [];
-  if (lazy && !options.full) {
-    // Senders whose membership did not change in the gap may still be unknown to the client.
-    for (const sender of senders) {
-      const eventId = options.start.get(stateTupleKey(MEMBER_TYPE, sender));
-      if (eventId !== undefined && !chosen.has(eventId)) extra.push(eventId);
-    }
-  }
-  return { filtered, extra };
 }
 
 /** The timeline and state sections of one room, before they become JSON for one user. */
@@ -263,7 +177,7 @@ async function computeSections(
     : page.limited || branched
     ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
     : start.state;
-  const chosen = selectState(ctx, {
+  const chosen = selectState(ctx.filter.room.state, ctx.userId, {
     start: start.state,
     since: sinceState,
     timeline: page.events,
@@ -445,6 +359,7 @@ export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Prom
     ruleset: ctx.ruleset,
     facts,
     displayName: () => displayNameIn(ctx, end.state),
+    ignored: ctx.ignored,
   });
   const threaded = ctx.filter.room.timeline.unreadThreadNotifications;
   json.ephemeral = { events: ephemeral };

@@ -24,6 +24,7 @@ import type { PushEvent } from "../push/evaluator.ts";
 import { LruCache } from "../rooms/lru.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import type { ReceiptEntry } from "../store/receipts.ts";
+import { hiddenByIgnore, NO_IGNORED } from "./ignored_users.ts";
 import { recentTimelines } from "./recent_timeline.ts";
 import { powerLevelIn, type RoomFacts } from "./room_facts.ts";
 import { timelineBatches } from "./room_reader.ts";
@@ -49,6 +50,8 @@ interface CountEntry {
   /** The receipts behind `marks` include every receipt at positions up to this one. */
   marksAt: number;
   ruleset: PushRuleset;
+  /** The ignore list counted with (a new list is a new set: everything is counted again). */
+  ignored: ReadonlySet<string>;
   /** Events up to this position are counted. */
   counted: number;
   result: UnreadResult;
@@ -89,6 +92,8 @@ export interface UnreadQuery {
   facts: RoomFacts;
   /** The user's display name in the room. */
   displayName: () => Promise<string | null>;
+  /** Users the user ignores: their non-state events are not counted. */
+  ignored?: ReadonlySet<string>;
 }
 
 function marksOf(receipts: readonly ReceiptEntry[], joinPos: number): ReadMarks {
@@ -139,7 +144,13 @@ export function pushViewOf(stored: StoredEvent): PushEvent {
  */
 async function othersEvents(
   hs: Homeserver,
-  where: { roomId: string; userId: string; after: number; upto: number },
+  where: {
+    roomId: string;
+    userId: string;
+    after: number;
+    upto: number;
+    ignored: ReadonlySet<string>;
+  },
   options: { limit: number; newest: boolean },
 ): Promise<PositionedEvent[] | null> {
   const ids: { pos: number; eventId: string }[] = [];
@@ -174,6 +185,7 @@ async function othersEvents(
   for (const { pos, eventId } of ids) {
     const stored = loaded.get(eventId);
     if (!stored || stored.meta.rejected !== null || stored.meta.outlier) continue;
+    if (hiddenByIgnore(where.ignored, stored.event)) continue;
     out.push({ pos, event: pushViewOf(stored) });
   }
   return out;
@@ -235,11 +247,12 @@ export async function unreadCounts(hs: Homeserver, q: UnreadQuery): Promise<Unre
     marksAt = q.upto;
   }
   const marksKey = entry?.marks === marks ? entry.marksKey : marksKeyOf(marks);
-  const where = { roomId: q.roomId, userId: q.userId, upto: q.upto };
+  const ignored = q.ignored ?? NO_IGNORED;
+  const where = { roomId: q.roomId, userId: q.userId, upto: q.upto, ignored };
   let result: UnreadResult | null = null;
   if (
     entry && entry.joinPos === q.joinPos && entry.marksKey === marksKey &&
-    entry.ruleset === q.ruleset && entry.counted <= q.upto
+    entry.ruleset === q.ruleset && entry.ignored === ignored && entry.counted <= q.upto
   ) {
     if (entry.counted === q.upto) result = entry.result;
     else {
@@ -265,6 +278,7 @@ export async function unreadCounts(hs: Homeserver, q: UnreadQuery): Promise<Unre
       marksKey,
       marksAt,
       ruleset: q.ruleset,
+      ignored,
       counted: q.upto,
       result,
     });

@@ -466,6 +466,8 @@ Deno.test("sync conformance: details of /sync and /messages", async (t) => {
       await say(server, user3, roomId, "Message3");
       const fourth = await sync(server, user1, { filter, since: third.next_batch });
       assertEquals(fourth.rooms.join[roomId].timeline.events.length, 1);
+      // Unread counts leave them out too: only user3's two messages count.
+      assertEquals(fourth.rooms.join[roomId].unread_notifications.notification_count, 2);
       // /messages hides them too, but not their state events.
       const page = ok(
         await server.request("GET", `${room(roomId)}/messages?dir=b&limit=50`, {

@@ -19,8 +19,8 @@
 import type { Homeserver } from "../homeserver.ts";
 import { LruCache } from "../rooms/lru.ts";
 
-/** (device, room, member) entries kept per server (about 200 bytes each). */
-const MAX_ENTRIES = 100_000;
+/** (device, room, member) entries kept per server (about 250 bytes each: 12 MiB at most). */
+const MAX_ENTRIES = 50_000;
 /** Devices whose latest initial sync position is kept. */
 const MAX_DEVICES = 20_000;
 

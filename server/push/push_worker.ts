@@ -44,6 +44,11 @@ import { cachedPushRules } from "./rules_store.ts";
 const CURSOR_INTERVAL_MS = 5_000;
 /** Timeline entries per room evaluated again at start-up, at most. */
 const RECOVERY_PER_ROOM = 1_000;
+/**
+ * Events waiting in memory for evaluation, at most; beyond, they are left to the timeline
+ * (the cursor stays below them, and they are read back once the backlog is gone).
+ */
+const MAX_PENDING = 10_000;
 /** Queue items read per KV list during delivery. */
 const DELIVERY_BATCH = 20;
 
@@ -67,6 +72,8 @@ export class PushWorker {
   #queue: Pending[] = [];
   #processing: Promise<void> | null = null;
   #cursorWritten = 0;
+  /** The lowest position of an event not kept in memory because the backlog was full. */
+  #overflowFrom: number | null = null;
   #cursorTimer: ReturnType<typeof setInterval> | undefined;
   readonly #drains = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
@@ -90,6 +97,10 @@ export class PushWorker {
       for (const user of this.#pusherUsers) if (listeners.has(user)) any = true;
     }
     if (!any) return;
+    if (this.#queue.length >= MAX_PENDING || this.#overflowFrom !== null) {
+      this.#overflowFrom ??= committed.pos;
+      return;
+    }
     this.#queue.push({ pos: committed.pos, stored: committed.stored });
     this.#kick();
   }
@@ -108,12 +119,16 @@ export class PushWorker {
     }
     this.#pusherUsers = await usersWithPushers(hs.kv);
     this.#accepting = true;
-    const visible = hs.stream.visiblePosition;
     const cursor = (await hs.kv.get<number>(pushQueueKeys.cursor())).value;
-    if (cursor !== null && cursor < visible && this.#pusherUsers.size > 0) {
-      await this.#recover(cursor, visible);
+    if (cursor === null) {
+      // The first start: history is not pushed.
+      await this.#writeCursor(hs.stream.visiblePosition);
+    } else {
+      // The cursor moves past these events once they are evaluated (#process).
+      this.#cursorWritten = cursor;
+      const upto = hs.stream.highestAllocated;
+      if (cursor < upto && this.#pusherUsers.size > 0) await this.#recover(cursor, upto);
     }
-    if (cursor === null || cursor < visible) await this.#writeCursor(visible);
     this.#kick();
     this.#cursorTimer = setInterval(() => {
       if (this.#queue.length === 0 && this.#processing === null) this.#kick();
@@ -178,7 +193,15 @@ export class PushWorker {
           console.error(`push evaluation of ${pending.stored.event.eventId} failed:`, err);
         }
       }
-      if (visible > this.#cursorWritten) await this.#writeCursor(visible);
+      const overflow = this.#overflowFrom;
+      const upto = overflow === null ? visible : Math.min(visible, overflow - 1);
+      if (upto > this.#cursorWritten) await this.#writeCursor(upto);
+      if (this.#queue.length === 0 && overflow !== null && !this.#closed) {
+        // The backlog is gone: read the events that did not fit from the timelines. Events
+        // still in flight now are published after this point, so they are queued live.
+        this.#overflowFrom = null;
+        await this.#recover(overflow - 1, this.#hs.stream.highestAllocated);
+      }
       if (this.#queue.length === 0) return;
     }
   }

@@ -25,17 +25,23 @@ import { callAppservice } from "./client.ts";
 import { interestedServices } from "./interest.ts";
 import type { AppserviceRegistration } from "./registration.ts";
 import { APP_V1 } from "./registry.ts";
+import { EphemeralFeed } from "./ephemeral.ts";
+import type { JsonObject } from "../http_util.ts";
 
 /** A transaction in flight: retried as it is until the service takes it. */
 export interface TxnRecord {
   txnId: string;
   eventIds: string[];
+  /** Receipts and presence (`receive_ephemeral`), taken from memory into this transaction. */
+  ephemeral?: JsonObject[];
 }
 
 /** Events per transaction at most. */
 const MAX_TXN_EVENTS = 50;
 /** Committed events looked at per queue commit at most. */
 const ENQUEUE_BATCH = 100;
+/** Bytes of ephemeral data per transaction at most (the record must fit in one KV value). */
+const MAX_TXN_EPHEMERAL_BYTES = 32 * 1024;
 
 /** Options of {@link AppserviceDelivery}. */
 export interface DeliveryOptions {
@@ -61,6 +67,7 @@ export class AppserviceDelivery {
   #caughtUpTo = 0;
   #draining: Promise<void> | null = null;
   #loops: Promise<void>[] = [];
+  readonly #ephemeral: EphemeralFeed;
 
   constructor(
     hs: Homeserver,
@@ -74,6 +81,7 @@ export class AppserviceDelivery {
       retryMaxMs: options.retryMaxMs ?? 5 * 60_000,
       timeoutMs: options.timeoutMs ?? 60_000,
     };
+    this.#ephemeral = new EphemeralFeed(hs, { services, onData: (id) => this.#wake(id) });
   }
 
   /** Starts listening to commits and the senders (after looking at what was missed). */
@@ -91,6 +99,7 @@ export class AppserviceDelivery {
   async close(): Promise<void> {
     this.#closing.abort();
     for (const wake of [...this.#wakers.values()]) wake();
+    await this.#ephemeral.stop();
     await this.#draining;
     await Promise.all(this.#loops);
   }
@@ -174,6 +183,7 @@ export class AppserviceDelivery {
     const { kv, rooms } = this.#hs;
     const streamTop = Number((await kv.get<Deno.KvU64>(STREAM_META_KEY)).value?.value ?? 0n);
     this.#caughtUpTo = streamTop;
+    this.#ephemeral.start(streamTop);
     const mark = (await kv.get<number>(["appservice", "enqueued"])).value;
     if (mark === null) {
       await kv.set(["appservice", "enqueued"], streamTop);
@@ -251,10 +261,14 @@ export class AppserviceDelivery {
       keys.push(entry.key);
       eventIds.push(entry.key[4] as string);
     }
-    if (keys.length === 0) return null;
+    const ephemeral = reg.receiveEphemeral
+      ? this.#ephemeral.take(reg.id, MAX_TXN_EPHEMERAL_BYTES)
+      : [];
+    if (keys.length === 0 && ephemeral.length === 0) return null;
     const counter = await kv.get<number>(["appservice", "next_txn", reg.id]);
     const n = counter.value ?? 1;
     const txn: TxnRecord = { txnId: String(n), eventIds };
+    if (ephemeral.length > 0) txn.ephemeral = ephemeral;
     const op = kv.atomic().check(inFlight).check(counter)
       .set(["appservice", "txn", reg.id], txn)
       .set(["appservice", "next_txn", reg.id], n + 1);
@@ -271,7 +285,7 @@ export class AppserviceDelivery {
       `${APP_V1}/transactions/${encodeURIComponent(txn.txnId)}`,
       {
         method: "PUT",
-        body: { events },
+        body: txn.ephemeral ? { events, ephemeral: txn.ephemeral } : { events },
         timeoutMs: this.#options.timeoutMs,
         signal: this.#closing.signal,
       },

@@ -51,6 +51,9 @@ ${extra}`;
 export class TestBridge {
   /** Transactions accepted, in the order they arrived. */
   readonly transactions: ReceivedTransaction[] = [];
+  /** Ephemeral data of the accepted transactions (receipts, presence), in order. */
+  // deno-lint-ignore no-explicit-any
+  readonly ephemeral: any[] = [];
   /** Every transaction ID that arrived, retries included. */
   readonly attempts: string[] = [];
   /** Requests refused for a wrong or missing `hs_token`. */
@@ -132,6 +135,7 @@ export class TestBridge {
       this.attempts.push(txnId);
       if (!this.transactions.some((txn) => txn.txnId === txnId)) {
         this.transactions.push({ txnId, events: body.events });
+        this.ephemeral.push(...(body.ephemeral ?? []));
       }
       return Response.json({});
     }

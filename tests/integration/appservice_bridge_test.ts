@@ -20,7 +20,10 @@ Deno.test("appservice: a bridge creates its users, masquerades and gets its even
   const bridge = new TestBridge();
   bridge.start();
   const registrationFile = `${dir}/bridge.yaml`;
-  await Deno.writeTextFile(registrationFile, bridgeRegistrationYaml(bridge.url));
+  await Deno.writeTextFile(
+    registrationFile,
+    bridgeRegistrationYaml(bridge.url, "receive_ephemeral: true\n"),
+  );
   const config = { appservices: { registration_files: [registrationFile] } };
   let server: TestServer = await startTestServer({ dataDir: `${dir}/data`, config });
   bridge.hsUrl = server.baseUrl;
@@ -153,6 +156,38 @@ Deno.test("appservice: a bridge creates its users, masquerades and gets its even
       await bridge.waitFor("marker", () => bodies(bridge).includes("marker"));
       assert(!bodies(bridge).includes("private"), "events of an unrelated room were pushed");
       assert(!bridge.events().some((e) => e.room_id === other));
+    });
+
+    await t.step("receipts and presence reach the bridge (receive_ephemeral)", async () => {
+      const last = bridge.events().filter((e) => e.room_id === roomId).at(-1);
+      const receipt = await server.request(
+        "POST",
+        `${V3}/rooms/${enc(roomId)}/receipt/m.read/${enc(last.event_id)}`,
+        { token: alice.accessToken, body: {} },
+      );
+      assertEquals(receipt.status, 200, JSON.stringify(receipt.body));
+      await bridge.waitFor(
+        "the receipt",
+        () =>
+          bridge.ephemeral.some((e) =>
+            e.type === "m.receipt" && e.room_id === roomId &&
+            e.content[last.event_id]?.["m.read"]?.[alice.userId] !== undefined
+          ),
+      );
+      const presence = await server.request(
+        "PUT",
+        `${V3}/presence/${enc(alice.userId)}/status`,
+        { token: alice.accessToken, body: { presence: "online", status_msg: "bridging" } },
+      );
+      assertEquals(presence.status, 200, JSON.stringify(presence.body));
+      await bridge.waitFor(
+        "the presence",
+        () =>
+          bridge.ephemeral.some((e) =>
+            e.type === "m.presence" && e.sender === alice.userId &&
+            e.content.status_msg === "bridging"
+          ),
+      );
     });
 
     await t.step(

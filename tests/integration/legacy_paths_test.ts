@@ -74,6 +74,11 @@ Deno.test("legacy paths: r0 and api/v1 are v3 for r0-era endpoints only", async 
       });
       assertEquals(login.status, 200, JSON.stringify(login.body));
       alice = login.body.access_token;
+      // The r0-era body: `user` instead of `identifier`.
+      const oldBody = await call(base, "POST", `${R0}/login`, {
+        body: { type: "m.login.password", user: "olda", password: "old-client-pw" },
+      });
+      assertEquals(oldBody.status, 200, JSON.stringify(oldBody.body));
       const whoami = await call(base, "GET", `${R0}/account/whoami`, { token: alice });
       assertEquals(whoami.body.user_id, `@olda:${server.serverName}`);
       bob = (await server.register("oldb")).accessToken;
@@ -131,6 +136,12 @@ Deno.test("legacy paths: r0 and api/v1 are v3 for r0-era endpoints only", async 
     await t.step("media r0: upload and config", async () => {
       const config = await call(base, "GET", "/_matrix/media/r0/config", { token: alice });
       assertEquals(config.status, 200);
+      const head = await fetch(`${base}/_matrix/media/r0/config`, {
+        method: "HEAD",
+        headers: { Authorization: `Bearer ${alice}` },
+      });
+      await head.body?.cancel();
+      assertEquals(head.status, 200);
       assert(typeof config.body["m.upload.size"] === "number");
       const upload = await call(base, "POST", "/_matrix/media/r0/upload?filename=a.txt", {
         token: alice,

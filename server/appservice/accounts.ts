@@ -23,6 +23,7 @@ import {
 } from "../store/accounts.ts";
 import { readDeviceFields, sessionResponse } from "../client/login.ts";
 import { exclusiveError } from "./auth.ts";
+import { peekJsonObject } from "./client.ts";
 import { type AppserviceRegistration, ownsUser } from "./registration.ts";
 import { appservicesOf } from "./registry.ts";
 
@@ -90,14 +91,10 @@ export async function appserviceRegistration(
     const body = await readBody(hs, c);
     return await registerAppserviceUser(hs, { registration, body, ip: clientIp(c) });
   }
-  let type: unknown;
-  try {
-    const text = await c.req.raw.clone().text();
-    if (text.length <= hs.config.limits.maxRequestBody) type = JSON.parse(text)?.type;
-  } catch {
-    // Ordinary registration reports a bad body.
-  }
-  if (type === APPSERVICE_LOGIN_TYPE) throw appserviceTokenError(c.req.raw);
+  if (appservicesOf(hs).list.length === 0) return null;
+  // Ordinary registration reports a bad body.
+  const body = await peekJsonObject(c.req.raw, hs.config.limits.maxRequestBody);
+  if (body?.type === APPSERVICE_LOGIN_TYPE) throw appserviceTokenError(c.req.raw);
   return null;
 }
 

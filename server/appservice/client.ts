@@ -82,16 +82,44 @@ export async function callAppservice(
 }
 
 /** The body as text, or null when it is larger than {@link MAX_ANSWER_BYTES}. */
-async function readLimited(res: Response): Promise<string | null> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
+function readLimited(res: Response): Promise<string | null> {
+  return readTextLimited(res.body, MAX_ANSWER_BYTES);
+}
+
+/**
+ * A JSON object body read from a copy of the request (the route reads the original), or null
+ * when it is larger than `maxBytes`, not JSON, or not an object.
+ */
+export async function peekJsonObject(
+  request: Request,
+  maxBytes: number,
+): Promise<Record<string, unknown> | null> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > maxBytes) return null;
+  try {
+    const text = await readTextLimited(request.clone().body, maxBytes);
+    if (text === null || text === "") return null;
+    const value = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A body stream as text, or null when it is larger than `maxBytes` (reading stops there). */
+async function readTextLimited(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<string | null> {
+  if (!body) return "";
+  const reader = body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
   while (true) {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
+    if (size > maxBytes) {
       await reader.cancel().catch(() => {});
       return null;
     }

@@ -22,7 +22,7 @@ import { getUser } from "../store/accounts.ts";
 import { roomKeys } from "../rooms/schema.ts";
 import { exclusiveError } from "./auth.ts";
 import { matchesNamespace } from "./registration.ts";
-import { callAppservice } from "./client.ts";
+import { callAppservice, peekJsonObject } from "./client.ts";
 import { AppserviceDelivery } from "./queue.ts";
 import { APP_V1, type Appservices, appservicesOf } from "./registry.ts";
 import { allProtocols, lookup, requireProtocol } from "./thirdparty.ts";
@@ -128,14 +128,14 @@ export function appserviceRoutes(hs: Homeserver): Hono<AppEnv> {
   app.use(`${V3}/profile/:userId`, (c, next) => userGate(hs, services, c, next));
   app.use(`${V3}/rooms/:roomId/invite`, async (c, next) => {
     if (c.req.method === "POST") {
-      const userId = (await peekBody(c))?.user_id;
+      const userId = (await peekJsonObject(c.req.raw, hs.config.limits.maxRequestBody))?.user_id;
       if (typeof userId === "string") await ensureUser(hs, services, userId);
     }
     await next();
   });
   app.use(`${V3}/createRoom`, async (c, next) => {
     if (c.req.method !== "POST") return await next();
-    const body = await peekBody(c);
+    const body = await peekJsonObject(c.req.raw, hs.config.limits.maxRequestBody);
     const name = body?.room_alias_name;
     if (typeof name === "string") {
       await auth(c, () => Promise.resolve());
@@ -206,18 +206,6 @@ async function ensureAlias(hs: Homeserver, services: Appservices, alias: string)
   if (!isValidRoomAlias(alias) || !alias.endsWith(`:${hs.config.serverName}`)) return;
   if (await hs.kv.get(roomKeys.alias(alias)).then((e) => e.value !== null)) return;
   await services.queryAlias(alias);
-}
-
-/** The request's JSON object body, read from a copy (the route reads the original). */
-async function peekBody(c: Context<AppEnv>): Promise<Record<string, unknown> | null> {
-  try {
-    const text = await c.req.raw.clone().text();
-    if (text.length > 1024 * 1024) return null;
-    const value = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The client's lookup fields, passed on (without its access token). */

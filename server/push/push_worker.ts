@@ -17,6 +17,7 @@ import type { Homeserver } from "../homeserver.ts";
 import type { CommittedEvent } from "../rooms/pipeline_types.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import { getAccountData } from "../store/account_data.ts";
+import { BadgeUpdater } from "./badge_updates.ts";
 import { notificationBody } from "./gateway.ts";
 import { GatewayError, postToGateway } from "./gateway_http.ts";
 import { evaluateFor, memberIn, stateAtEvent, unreadBadge } from "./notifications.ts";
@@ -79,9 +80,14 @@ export class PushWorker {
   readonly #again = new Set<string>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #started: Promise<void> | null = null;
+  readonly #badges: BadgeUpdater;
 
   constructor(hs: Homeserver) {
     this.#hs = hs;
+    this.#badges = new BadgeUpdater(hs, {
+      hasPusher: (userId) => this.#pusherUsers.has(userId),
+      anyPushers: () => this.#pusherUsers.size > 0,
+    });
   }
 
   /** The pipeline subscriber: queues an event whose room has a member with a pusher. */
@@ -119,6 +125,7 @@ export class PushWorker {
     }
     this.#pusherUsers = await usersWithPushers(hs.kv);
     this.#accepting = true;
+    this.#badges.start();
     const cursor = (await hs.kv.get<number>(pushQueueKeys.cursor())).value;
     if (cursor === null) {
       // The first start: history is not pushed.
@@ -374,6 +381,7 @@ export class PushWorker {
       return "retry";
     }
     await hs.kv.delete(entry.key);
+    this.#badges.sent(address.userId, badge);
     if (rejected.includes(address.pushkey)) {
       // The gateway says the pushkey is no longer valid: the spec has the pusher removed.
       await deletePusher(hs.kv, address);
@@ -387,6 +395,7 @@ export class PushWorker {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#cursorTimer);
+    await this.#badges.close();
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     await this.#started;

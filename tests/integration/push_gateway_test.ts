@@ -67,10 +67,11 @@ class Gateway {
     }
     if (n.event_id !== undefined && typeof n.room_id !== "string") fail("event without room");
     if (n.prio !== undefined && n.prio !== "high" && n.prio !== "low") fail("bad prio");
-    if (n.counts !== undefined) {
-      for (const [key, value] of Object.entries(n.counts)) {
-        if (!Number.isInteger(value) || (value as number) <= 0) fail(`count ${key} zero`);
-      }
+    if (n.event_id === undefined && n.counts?.unread === undefined) fail("nothing to say");
+    for (const [key, value] of Object.entries(n.counts ?? {})) {
+      if (!Number.isInteger(value) || (value as number) < 0) fail(`count ${key} invalid`);
+      // Zero counts are left out, except in a badge update (which may clear the badge).
+      if (value === 0 && n.event_id !== undefined) fail(`count ${key} zero`);
     }
   }
 
@@ -228,6 +229,10 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         { token: alice.accessToken, body: {} },
       );
       assertEquals(read.status, 200);
+      // Everything is read now: the phone's badge is cleared without an event.
+      const badge = await gateway.waitFor((n) => n.event_id === undefined);
+      assertEquals(badge.counts, { unread: 0 });
+      assertEquals(badge.devices[0].pushkey, "pk-full");
     });
 
     await t.step("event_id_only pushers get no content; counts follow reads", async () => {
@@ -439,7 +444,10 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       }
       assertEquals((error as { code?: string })?.code, "FORBIDDEN");
       const answer = await postToGateway(gateway.url, {
-        notification: { devices: [{ app_id: "a", pushkey: "b", pushkey_ts: 1, tweaks: {} }] },
+        notification: {
+          counts: { unread: 1 },
+          devices: [{ app_id: "a", pushkey: "b", pushkey_ts: 1, tweaks: {} }],
+        },
       }, { allowPrivateAddresses: true });
       assertEquals(answer.status, 200);
     });

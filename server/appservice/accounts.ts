@@ -30,6 +30,11 @@ import { appservicesOf } from "./registry.ts";
 /** The registration and login type of application services. */
 export const APPSERVICE_LOGIN_TYPE = "m.login.application_service";
 
+/** The login flows of application services: listed when the server has any. */
+export function appserviceLoginFlows(hs: Homeserver): { type: string }[] {
+  return appservicesOf(hs).list.length > 0 ? [{ type: APPSERVICE_LOGIN_TYPE }] : [];
+}
+
 /**
  * The application service whose `as_token` the request carries, or null when it carries
  * another token or none.

@@ -24,7 +24,11 @@ import {
 } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, clientIp, rateLimit, readBody, requireAuth } from "../request_context.ts";
-import { APPSERVICE_LOGIN_TYPE, appserviceLogin } from "../appservice/accounts.ts";
+import {
+  APPSERVICE_LOGIN_TYPE,
+  appserviceLogin,
+  appserviceLoginFlows,
+} from "../appservice/accounts.ts";
 import { getUserEntry, loginDevice, resolveLoginUser, updateUser } from "../store/accounts.ts";
 import {
   countDevices,
@@ -94,7 +98,7 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(
     "/_matrix/client/v3/login",
-    (c) => c.json({ flows: [{ type: "m.login.password" }, { type: APPSERVICE_LOGIN_TYPE }] }),
+    (c) => c.json({ flows: [{ type: "m.login.password" }, ...appserviceLoginFlows(hs)] }),
   );
 
   app.post("/_matrix/client/v3/login", async (c) => {

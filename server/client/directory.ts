@@ -157,6 +157,9 @@ export function directoryRoutes(hs: Homeserver): Hono<AppEnv> {
     const options: PublicRoomsOptions = {
       limit: limit === undefined ? undefined : parseLimit(limit),
       since: c.req.query("since"),
+      // Synapse takes these on GET too (the spec names them only in the POST body).
+      thirdPartyInstanceId: c.req.query("third_party_instance_id"),
+      includeAllNetworks: c.req.query("include_all_networks") === "true",
     };
     const server = c.req.query("server");
     return jsonResponse(

@@ -222,6 +222,11 @@ Deno.test("appservice: aliases, lookups, directories, ping and catch-up", async 
       assert(!main.body.chunk.some((r: { room_id: string }) => r.room_id === roomId));
       const all = await list({ include_all_networks: true });
       assert(all.body.chunk.some((r: { room_id: string }) => r.room_id === roomId));
+      const byGet = await server.request(
+        "GET",
+        `${V3}/publicRooms?third_party_instance_id=${enc(`${BRIDGE.id}|libera`)}`,
+      );
+      assertEquals(byGet.body.chunk.map((r: { room_id: string }) => r.room_id), [roomId]);
       const bad = await list({ third_party_instance_id: "nonsense" });
       assertEquals(bad.status, 400);
       await bridge.client("PUT", path, { body: { visibility: "private" } });

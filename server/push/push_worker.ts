@@ -1,8 +1,8 @@
 /**
  * The push worker: it hears every committed room event from the pipeline, evaluates the push
  * rules of the room's local members who have HTTP pushers, queues a notification per pusher
- * in KV (`push_queue.ts`), and delivers the queue to the push gateways, one pusher at a time in
- * event order, retrying with exponential backoff.
+ * in KV (`push_queue.ts`), and has the queue delivered to the push gateways
+ * (`push_delivery.ts`) and badge updates sent after reads (`badge_updates.ts`).
  *
  * The pipeline's subscriber only checks, in memory, whether a member of the room has a pusher:
  * sending in rooms where nobody is pushed to costs one set lookup. Evaluation runs after the
@@ -18,27 +18,10 @@ import type { CommittedEvent } from "../rooms/pipeline_types.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import { getAccountData } from "../store/account_data.ts";
 import { BadgeUpdater } from "./badge_updates.ts";
-import { notificationBody } from "./gateway.ts";
-import { GatewayError, postToGateway } from "./gateway_http.ts";
-import { evaluateFor, memberIn, stateAtEvent, unreadBadge } from "./notifications.ts";
-import {
-  afterFailure,
-  priorityOf,
-  type PushQueueItem,
-  pushQueueKeys,
-  type PushRetryState,
-  shouldGiveUp,
-  tweaksOf,
-} from "./push_queue.ts";
-import {
-  addressOf,
-  deletePusher,
-  listPushers,
-  type PusherAddress,
-  pusherKeys,
-  storedPusherOf,
-  usersWithPushers,
-} from "./pusher_store.ts";
+import { evaluateFor, memberIn, stateAtEvent } from "./notifications.ts";
+import { PushDelivery } from "./push_delivery.ts";
+import { priorityOf, type PushQueueItem, pushQueueKeys, tweaksOf } from "./push_queue.ts";
+import { addressOf, listPushers, type PusherAddress, usersWithPushers } from "./pusher_store.ts";
 import { cachedPushRules } from "./rules_store.ts";
 
 /** How often the cursor follows the stream while nothing needs evaluating. */
@@ -50,18 +33,12 @@ const RECOVERY_PER_ROOM = 1_000;
  * (the cursor stays below them, and they are read back once the backlog is gone).
  */
 const MAX_PENDING = 10_000;
-/** Queue items read per KV list during delivery. */
-const DELIVERY_BATCH = 20;
 
 interface Pending {
   pos: number;
   stored: StoredEvent;
   /** Who to evaluate for; undefined: the room's local members with pushers. */
   users?: Set<string>;
-}
-
-function addressKey(a: PusherAddress): string {
-  return JSON.stringify([a.userId, a.appId, a.pushkey]);
 }
 
 /** Evaluates and delivers push notifications of one server. */
@@ -76,17 +53,19 @@ export class PushWorker {
   /** The lowest position of an event not kept in memory because the backlog was full. */
   #overflowFrom: number | null = null;
   #cursorTimer: ReturnType<typeof setInterval> | undefined;
-  readonly #drains = new Map<string, Promise<void>>();
-  readonly #again = new Set<string>();
-  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #started: Promise<void> | null = null;
   readonly #badges: BadgeUpdater;
+  readonly #delivery: PushDelivery;
 
   constructor(hs: Homeserver) {
     this.#hs = hs;
     this.#badges = new BadgeUpdater(hs, {
       hasPusher: (userId) => this.#pusherUsers.has(userId),
       anyPushers: () => this.#pusherUsers.size > 0,
+    });
+    this.#delivery = new PushDelivery(hs, {
+      delivered: (userId, badge) => this.#badges.sent(userId, badge),
+      pusherRemoved: (userId) => this.pushersChanged(userId),
     });
   }
 
@@ -276,119 +255,7 @@ export class PushWorker {
 
   /** Delivers a pusher's queue (unless it is backing off or already being delivered). */
   wake(address: PusherAddress): void {
-    if (this.#closed) return;
-    const key = addressKey(address);
-    if (this.#drains.has(key)) {
-      this.#again.add(key);
-      return;
-    }
-    const timer = this.#timers.get(key);
-    if (timer !== undefined) return; // backing off: the timer delivers
-    const run = this.#drain(address).catch((err) => {
-      console.error("push delivery failed:", err);
-    }).finally(() => {
-      this.#drains.delete(key);
-      if (this.#again.delete(key)) this.wake(address);
-    });
-    this.#drains.set(key, run);
-  }
-
-  #retryAt(address: PusherAddress, when: number): void {
-    const key = addressKey(address);
-    clearTimeout(this.#timers.get(key));
-    const timer = setTimeout(() => {
-      this.#timers.delete(key);
-      this.wake(address);
-    }, Math.max(0, when - Date.now()));
-    this.#timers.set(key, timer);
-  }
-
-  async #drain(address: PusherAddress): Promise<void> {
-    const { kv } = this.#hs;
-    let retry = (await kv.get<PushRetryState>(pushQueueKeys.retry(address))).value;
-    while (!this.#closed) {
-      if (retry && retry.backoffUntil > Date.now()) {
-        this.#retryAt(address, retry.backoffUntil);
-        return;
-      }
-      const entries: Deno.KvEntry<PushQueueItem>[] = [];
-      for await (
-        const entry of kv.list<PushQueueItem>({ prefix: pushQueueKeys.itemsOf(address) }, {
-          limit: DELIVERY_BATCH,
-        })
-      ) entries.push(entry);
-      if (entries.length === 0) return;
-      const pusherEntry = await kv.get(pusherKeys.pusher(address));
-      if (pusherEntry.value === null) {
-        await deletePusher(kv, address);
-        return;
-      }
-      const pusher = storedPusherOf(pusherEntry.value);
-      for (const entry of entries) {
-        if (this.#closed) return;
-        const outcome = await this.#deliver(address, pusher, entry, retry);
-        if (outcome === "removed") return;
-        if (outcome === "retry") {
-          retry = afterFailure(retry, Date.now());
-          await kv.set(pushQueueKeys.retry(address), retry);
-          this.#retryAt(address, retry.backoffUntil);
-          return;
-        }
-        if (retry) {
-          retry = null;
-          await kv.delete(pushQueueKeys.retry(address));
-        }
-      }
-    }
-  }
-
-  async #deliver(
-    address: PusherAddress,
-    pusher: ReturnType<typeof storedPusherOf>,
-    entry: Deno.KvEntry<PushQueueItem>,
-    retry: PushRetryState | null,
-  ): Promise<"done" | "retry" | "removed"> {
-    const hs = this.#hs;
-    const item = entry.value;
-    const stored = await hs.rooms.event(item.eventId);
-    // A redacted event is not pushed: its content is gone, and so is the reason to alert.
-    if (!stored || stored.meta.redactedBy !== null) {
-      await hs.kv.delete(entry.key);
-      return "done";
-    }
-    const badge = await unreadBadge(hs, address.userId);
-    const body = await notificationBody(hs, { userId: address.userId, pusher, item, stored }, {
-      unread: badge,
-    });
-    const url = String((pusher.pusher.data as { url?: unknown } | undefined)?.url ?? "");
-    let rejected: unknown[] = [];
-    try {
-      const answer = await postToGateway(url, body, {
-        allowPrivateAddresses: hs.config.push.allowPrivateAddresses,
-      });
-      if (answer.status < 200 || answer.status > 299) {
-        throw new GatewayError("FAILED", `the gateway answered ${answer.status}`);
-      }
-      const list = (answer.body as { rejected?: unknown } | null)?.rejected;
-      if (Array.isArray(list)) rejected = list;
-    } catch (err) {
-      const permanent = err instanceof GatewayError && err.code !== "FAILED";
-      if (permanent || shouldGiveUp(retry, Date.now())) {
-        console.error(`push to ${url} dropped for ${item.eventId}:`, String(err));
-        await hs.kv.delete(entry.key);
-        return "done";
-      }
-      return "retry";
-    }
-    await hs.kv.delete(entry.key);
-    this.#badges.sent(address.userId, badge);
-    if (rejected.includes(address.pushkey)) {
-      // The gateway says the pushkey is no longer valid: the spec has the pusher removed.
-      await deletePusher(hs.kv, address);
-      await this.pushersChanged(address.userId);
-      return "removed";
-    }
-    return "done";
+    if (!this.#closed) this.#delivery.wake(address);
   }
 
   /** Stops timers, finishes the evaluation in progress and writes the cursor. */
@@ -396,11 +263,9 @@ export class PushWorker {
     this.#closed = true;
     clearInterval(this.#cursorTimer);
     await this.#badges.close();
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
     await this.#started;
     if (this.#processing) await this.#processing;
-    await Promise.allSettled([...this.#drains.values()]);
+    await this.#delivery.close();
   }
 }
 

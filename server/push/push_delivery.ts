@@ -1,0 +1,181 @@
+/**
+ * Delivery of the push queue (`push_queue.ts`) to push gateways: one pusher at a time, oldest
+ * item first, each item deleted after the gateway's 2xx answer. Failures back off
+ * exponentially (the state survives restarts); a pushkey the gateway rejects loses its pusher.
+ *
+ * @module
+ */
+
+import type { Homeserver } from "../homeserver.ts";
+import { notificationBody } from "./gateway.ts";
+import { GatewayError, postToGateway } from "./gateway_http.ts";
+import { unreadBadge } from "./notifications.ts";
+import {
+  afterFailure,
+  type PushQueueItem,
+  pushQueueKeys,
+  type PushRetryState,
+  shouldGiveUp,
+} from "./push_queue.ts";
+import {
+  deletePusher,
+  type PusherAddress,
+  pusherKeys,
+  type StoredPusher,
+  storedPusherOf,
+} from "./pusher_store.ts";
+
+/** Queue items read per KV list. */
+const DELIVERY_BATCH = 20;
+
+function addressKey(a: PusherAddress): string {
+  return JSON.stringify([a.userId, a.appId, a.pushkey]);
+}
+
+/** What delivery tells the worker. */
+export interface DeliveryHooks {
+  /** A notification carrying this unread count reached the user's gateway. */
+  delivered(userId: string, badge: number): void;
+  /** A pusher of the user was removed (its pushkey was rejected). */
+  pusherRemoved(userId: string): Promise<void>;
+}
+
+/** Delivers queued notifications, per pusher. */
+export class PushDelivery {
+  readonly #hs: Homeserver;
+  readonly #hooks: DeliveryHooks;
+  readonly #drains = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #closed = false;
+
+  constructor(hs: Homeserver, hooks: DeliveryHooks) {
+    this.#hs = hs;
+    this.#hooks = hooks;
+  }
+
+  /** Delivers a pusher's queue (unless it is backing off or already being delivered). */
+  wake(address: PusherAddress): void {
+    if (this.#closed) return;
+    const key = addressKey(address);
+    if (this.#drains.has(key)) {
+      this.#again.add(key);
+      return;
+    }
+    const timer = this.#timers.get(key);
+    if (timer !== undefined) return; // backing off: the timer delivers
+    const run = this.#drain(address).catch((err) => {
+      console.error("push delivery failed:", err);
+    }).finally(() => {
+      this.#drains.delete(key);
+      if (this.#again.delete(key)) this.wake(address);
+    });
+    this.#drains.set(key, run);
+  }
+
+  #retryAt(address: PusherAddress, when: number): void {
+    const key = addressKey(address);
+    clearTimeout(this.#timers.get(key));
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.wake(address);
+    }, Math.max(0, when - Date.now()));
+    this.#timers.set(key, timer);
+  }
+
+  async #drain(address: PusherAddress): Promise<void> {
+    const { kv } = this.#hs;
+    let retry = (await kv.get<PushRetryState>(pushQueueKeys.retry(address))).value;
+    while (!this.#closed) {
+      if (retry && retry.backoffUntil > Date.now()) {
+        this.#retryAt(address, retry.backoffUntil);
+        return;
+      }
+      const entries: Deno.KvEntry<PushQueueItem>[] = [];
+      for await (
+        const entry of kv.list<PushQueueItem>({ prefix: pushQueueKeys.itemsOf(address) }, {
+          limit: DELIVERY_BATCH,
+        })
+      ) entries.push(entry);
+      if (entries.length === 0) return;
+      const pusherEntry = await kv.get(pusherKeys.pusher(address));
+      if (pusherEntry.value === null) {
+        await deletePusher(kv, address);
+        return;
+      }
+      const pusher = storedPusherOf(pusherEntry.value);
+      for (const entry of entries) {
+        if (this.#closed) return;
+        const outcome = await this.#deliver(address, pusher, entry, retry);
+        if (outcome === "removed") return;
+        if (outcome === "retry") {
+          retry = afterFailure(retry, Date.now());
+          await kv.set(pushQueueKeys.retry(address), retry);
+          this.#retryAt(address, retry.backoffUntil);
+          return;
+        }
+        if (retry) {
+          retry = null;
+          await kv.delete(pushQueueKeys.retry(address));
+        }
+      }
+    }
+  }
+
+  async #deliver(
+    address: PusherAddress,
+    pusher: StoredPusher,
+    entry: Deno.KvEntry<PushQueueItem>,
+    retry: PushRetryState | null,
+  ): Promise<"done" | "retry" | "removed"> {
+    const hs = this.#hs;
+    const item = entry.value;
+    const stored = await hs.rooms.event(item.eventId);
+    // A redacted event is not pushed: its content is gone, and so is the reason to alert.
+    if (!stored || stored.meta.redactedBy !== null) {
+      await hs.kv.delete(entry.key);
+      return "done";
+    }
+    const badge = await unreadBadge(hs, address.userId);
+    const body = await notificationBody(hs, { userId: address.userId, pusher, item, stored }, {
+      unread: badge,
+    });
+    const url = String((pusher.pusher.data as { url?: unknown } | undefined)?.url ?? "");
+    let rejected: unknown[] = [];
+    try {
+      const answer = await postToGateway(url, body, {
+        allowPrivateAddresses: hs.config.push.allowPrivateAddresses,
+      });
+      if (answer.status < 200 || answer.status > 299) {
+        throw new GatewayError("FAILED", `the gateway answered ${answer.status}`);
+      }
+      const list = (answer.body as { rejected?: unknown } | null)?.rejected;
+      if (Array.isArray(list)) rejected = list;
+    } catch (err) {
+      const permanent = err instanceof GatewayError && err.code !== "FAILED";
+      if (permanent || shouldGiveUp(retry, Date.now())) {
+        console.error(`push to ${url} dropped for ${item.eventId}:`, String(err));
+        await hs.kv.delete(entry.key);
+        return "done";
+      }
+      return "retry";
+    }
+    await hs.kv.delete(entry.key);
+    this.#hooks.delivered(address.userId, badge);
+    if (rejected.includes(address.pushkey)) {
+      // The gateway says the pushkey is no longer valid: the spec has the pusher removed.
+      await deletePusher(hs.kv, address);
+      await this.#hooks.pusherRemoved(address.userId);
+      return "removed";
+    }
+    return "done";
+  }
+
+  /** Stops retry timers and waits for deliveries in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    await Promise.allSettled([...this.#drains.values()]);
+  }
+}

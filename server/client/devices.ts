@@ -5,6 +5,8 @@
  * @module
  */
 
+import { encodeBase64 } from "../../crypto/base64.ts";
+import { sha256 } from "../../crypto/hashes.ts";
 import { recordDeviceListChange } from "../e2ee/device_lists.ts";
 import { Hono } from "hono";
 import { badJson, notFound } from "../errors.ts";
@@ -71,6 +73,8 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     const outcome = await requireUia(hs, optionalObject(body, "auth"), {
       purpose: `delete_device`,
       userId,
+      // A session started to delete one device cannot delete another.
+      operation: deviceId,
       flows: [["m.login.password"]],
       ip: clientIp(c),
     });
@@ -93,6 +97,10 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     const outcome = await requireUia(hs, optionalObject(body, "auth"), {
       purpose: "delete_devices",
       userId,
+      // The set of devices, hashed to keep the session record small.
+      operation: encodeBase64(
+        sha256(new TextEncoder().encode([...new Set(ids)].sort().join("\n"))),
+      ),
       flows: [["m.login.password"]],
       ip: clientIp(c),
     });

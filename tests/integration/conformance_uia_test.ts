@@ -132,6 +132,41 @@ Deno.test("conformance: user-interactive auth and registration", async (t) => {
       const free = await s.request("GET", `${REGISTER}/available?username=mo2`);
       assert(free.body.available);
     });
+
+    await t.step("a session started for one device cannot delete another", async () => {
+      const a = await s.login("kim", "pw-kim");
+      const b = await s.login("kim", "pw-kim");
+      const started = await s.request("DELETE", `/_matrix/client/v3/devices/${a.deviceId}`, {
+        token: kim.accessToken,
+        body: {},
+      });
+      assertEquals(started.status, 401);
+      const other = await s.request("DELETE", `/_matrix/client/v3/devices/${b.deviceId}`, {
+        token: kim.accessToken,
+        body: { auth: passwordAuth("kim", "pw-kim", started.body.session) },
+      });
+      assertEquals([other.status, other.body.errcode], [403, "M_FORBIDDEN"]);
+      assertEquals((await s.request("GET", WHOAMI, { token: b.accessToken })).status, 200);
+      // The same for a list: the session is for that set of devices.
+      const listed = await s.request("POST", "/_matrix/client/v3/delete_devices", {
+        token: kim.accessToken,
+        body: { devices: [a.deviceId] },
+      });
+      const widened = await s.request("POST", "/_matrix/client/v3/delete_devices", {
+        token: kim.accessToken,
+        body: {
+          devices: [a.deviceId, b.deviceId],
+          auth: passwordAuth("kim", "pw-kim", listed.body.session),
+        },
+      });
+      assertEquals([widened.status, widened.body.errcode], [403, "M_FORBIDDEN"]);
+      const same = await s.request("DELETE", `/_matrix/client/v3/devices/${a.deviceId}`, {
+        token: kim.accessToken,
+        body: { auth: passwordAuth("kim", "pw-kim", started.body.session) },
+      });
+      assertEquals(same.status, 200, JSON.stringify(same.body));
+      assertEquals((await s.request("GET", WHOAMI, { token: a.accessToken })).status, 401);
+    });
   } finally {
     await s.close();
   }

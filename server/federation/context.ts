@@ -37,12 +37,17 @@ export interface FederationListenOptions {
   onListen?: (addr: Deno.NetAddr) => void;
 }
 
-/** True for the paths only the TLS listener serves (`/_matrix/federation/*`, `/_matrix/key/*`). */
+/**
+ * True for the paths only the TLS listener serves (`/_matrix/federation/*`, `/_matrix/key/*`),
+ * except `/openid/userinfo`: it carries no server signature, and widget and call back-ends ask
+ * it of the client address as Synapse serves it there.
+ */
 export function isServerServerPath(pathname: string): boolean {
   let path = pathname;
   try {
     path = decodeURI(pathname);
   } catch { /* malformed escapes: judged as they are */ }
+  if (/^\/_matrix\/federation\/v1\/openid\/userinfo$/.test(path)) return false;
   return /^\/+_matrix\/+(federation|key)(\/|$)/.test(path);
 }
 

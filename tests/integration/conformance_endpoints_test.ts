@@ -32,16 +32,20 @@ Deno.test("conformance: openid, whois, mutual rooms, versions", async (t) => {
       assertEquals(issued.body.token_type, "Bearer");
       assertEquals(issued.body.matrix_server_name, s.serverName);
       assert(issued.body.expires_in > 0);
-      // The token names alice to `/openid/userinfo`, which the TLS listener serves (tested
-      // over HTTPS in tests/federation/queries_gemeng_test.ts); the plain listener refuses
-      // every Server-Server path.
+      // The token names alice to `/openid/userinfo`, served on the TLS listener (tested over
+      // HTTPS in tests/federation/queries_gemeng_test.ts) and, unlike the rest of the
+      // Server-Server API, on the plain listener too, as widget back-ends ask it there.
       assertEquals(await openIdTokenUser(s.hs, issued.body.access_token), alice.userId);
       assertEquals(await openIdTokenUser(s.hs, "an/invalid/token"), null);
-      const plain = await s.request(
-        "GET",
-        `/_matrix/federation/v1/openid/userinfo?access_token=${enc(issued.body.access_token)}`,
-      );
-      assertEquals(plain.status, 404);
+      const userinfo = (token: string) =>
+        s.request("GET", `/_matrix/federation/v1/openid/userinfo?access_token=${enc(token)}`);
+      const plain = await userinfo(issued.body.access_token);
+      assertEquals([plain.status, plain.body.sub], [200, alice.userId]);
+      const unknown = await userinfo("not-a-token");
+      assertEquals([unknown.status, unknown.body.errcode], [401, "M_UNKNOWN_TOKEN"]);
+      // The rest of the Server-Server API stays on the TLS listener.
+      const version = await s.request("GET", "/_matrix/federation/v1/version");
+      assertEquals(version.status, 404);
       const forOther = await s.request(
         "POST",
         `${V3}/user/${enc(bob.userId)}/openid/request_token`,

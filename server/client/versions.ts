@@ -23,11 +23,20 @@ import { type AppEnv, requireAuth } from "../request_context.ts";
  * - v1.18 needs the admin suspend and lock endpoints with `m.account_management`.
  * - v1.19 adds `GET /v1/mutual_rooms` (built, `mutual_rooms.ts`).
  *
- * The r0.x versions are listed only once the `/r0` paths answer.
+ * The r0.x versions are listed as the `/r0` paths of their endpoints answer
+ * (`legacy_paths.ts`): older clients look for them.
  */
-export const SUPPORTED_SPEC_VERSIONS: readonly string[] = Object.freeze(
-  Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
-);
+export const SUPPORTED_SPEC_VERSIONS: readonly string[] = Object.freeze([
+  "r0.0.1",
+  "r0.1.0",
+  "r0.2.0",
+  "r0.3.0",
+  "r0.4.0",
+  "r0.5.0",
+  "r0.6.0",
+  "r0.6.1",
+  ...Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
+]);
 
 /** Routes of the discovery endpoints. */
 export function versionRoutes(hs: Homeserver): Hono<AppEnv> {

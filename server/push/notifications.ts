@@ -14,6 +14,7 @@ import type { StoredEvent } from "../rooms/room_store.ts";
 import type { StateMap } from "../../federation/types.ts";
 import { ownReceipts, type ReceiptEntry } from "../store/receipts.ts";
 import { powerLevelIn, type RoomFacts, roomFacts } from "../sync/room_facts.ts";
+import { ignoredUsers } from "../sync/ignored_users.ts";
 import { threadOf } from "../sync/unread.ts";
 import { pushViewOf, unreadCounts } from "../sync/unread_counts.ts";
 import type { PushRuleset } from "./default_rules.ts";
@@ -104,6 +105,7 @@ export async function unreadBadge(hs: Homeserver, userId: string): Promise<numbe
   const memberships = (await hs.rooms.roomsOfUser(userId))
     .filter((m) => m.membership === "join").slice(0, MAX_ROOMS);
   const ruleset = await cachedPushRules(hs, userId);
+  const ignored = await ignoredUsers(hs, userId);
   const upto = hs.stream.visiblePosition;
   let total = 0;
   for (const m of memberships) {
@@ -118,6 +120,7 @@ export async function unreadBadge(hs: Homeserver, userId: string): Promise<numbe
       ownReceiptChanged: true,
       loadReceipts: () => ownReceipts(hs, m.roomId, userId),
       ruleset,
+      ignored,
       facts: room.facts,
       displayName: async () => (await memberIn(hs, room.state, userId)).displayName,
     });
@@ -148,6 +151,7 @@ export async function listNotifications(
   const memberships = (await hs.rooms.roomsOfUser(userId))
     .filter((m) => m.membership === "join").slice(0, MAX_ROOMS);
   const ruleset = await cachedPushRules(hs, userId);
+  const ignored = await ignoredUsers(hs, userId);
   const found: NotificationItem[] = [];
   let more = false;
   for (const m of memberships) {
@@ -158,7 +162,9 @@ export async function listNotifications(
       limit: SCAN_PER_ROOM,
     });
     if (entries.length === SCAN_PER_ROOM) more = true;
-    const others = entries.filter((e) => e.sender !== userId && e.pos > 0);
+    const others = entries.filter((e) =>
+      e.sender !== userId && e.pos > 0 && !ignored.has(e.sender)
+    );
     if (others.length === 0) continue;
     const room = await currentRoomState(hs, m.roomId);
     if (!room) continue;

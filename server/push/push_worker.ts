@@ -16,7 +16,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import type { CommittedEvent } from "../rooms/pipeline_types.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
-import { getAccountData } from "../store/account_data.ts";
+import { ignoredUsers } from "../sync/ignored_users.ts";
 import { BadgeUpdater } from "./badge_updates.ts";
 import { evaluateFor, memberIn, stateAtEvent } from "./notifications.ts";
 import { PushDelivery } from "./push_delivery.ts";
@@ -33,6 +33,8 @@ const RECOVERY_PER_ROOM = 1_000;
  * (the cursor stays below them, and they are read back once the backlog is gone).
  */
 const MAX_PENDING = 10_000;
+/** Queue items written per KV commit. */
+const QUEUE_WRITES_PER_COMMIT = 500;
 
 interface Pending {
   pos: number;
@@ -208,14 +210,15 @@ export class PushWorker {
     if (candidates.length === 0) return;
     const room = await stateAtEvent(hs, stored);
     if (!room) return;
-    const op = hs.kv.atomic();
+    const writes: [Deno.KvKey, PushQueueItem][] = [];
     const woken: PusherAddress[] = [];
     for (const userId of candidates) {
       const member = await memberIn(hs, room.state, userId);
       const invited = event.type === "m.room.member" && event.stateKey === userId &&
         event.content.membership === "invite";
       if (member.membership !== "join" && !invited) continue;
-      if (await this.#ignores(userId, event.sender)) continue;
+      // No push for an ignored sender (an invite from them included, as Synapse does).
+      if ((await ignoredUsers(hs, userId)).has(event.sender)) continue;
       const ruleset = await cachedPushRules(hs, userId);
       const outcome = evaluateFor(
         stored,
@@ -234,23 +237,17 @@ export class PushWorker {
       for (const pusher of await listPushers(hs.kv, userId)) {
         if (pusher.pusher.kind !== "http") continue;
         const address = addressOf(userId, pusher);
-        op.set(pushQueueKeys.item(address, pos, event.eventId), item);
+        writes.push([pushQueueKeys.item(address, pos, event.eventId), item]);
         woken.push(address);
       }
     }
-    if (woken.length === 0) return;
-    const result = await op.commit();
-    if (!result.ok) throw new Error("push queue commit failed");
+    // Commits stay under KV's mutation limit in rooms with many pushed members.
+    for (let i = 0; i < writes.length; i += QUEUE_WRITES_PER_COMMIT) {
+      const op = hs.kv.atomic();
+      for (const [key, item] of writes.slice(i, i + QUEUE_WRITES_PER_COMMIT)) op.set(key, item);
+      if (!(await op.commit()).ok) throw new Error("push queue commit failed");
+    }
     for (const address of woken) this.wake(address);
-  }
-
-  async #ignores(userId: string, sender: string): Promise<boolean> {
-    const record = await getAccountData(this.#hs, userId, {
-      roomId: "",
-      type: "m.ignored_user_list",
-    });
-    const ignored = (record?.content as { ignored_users?: unknown } | undefined)?.ignored_users;
-    return typeof ignored === "object" && ignored !== null && Object.hasOwn(ignored, sender);
   }
 
   /** Delivers a pusher's queue (unless it is backing off or already being delivered). */

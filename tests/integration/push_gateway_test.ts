@@ -159,6 +159,8 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
     });
     await setPusher(server, alice, { pushkey: "pk-full", url: gateway.url });
     let roomId = "";
+    let group = "";
+    let carol: TestUser | null = null;
 
     await t.step("an invite and a direct message are pushed in full, high priority", async () => {
       const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
@@ -263,12 +265,12 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
     });
 
     await t.step("a group message is low priority; a mention is high with highlight", async () => {
-      const carol = await server.register("carol");
+      carol = await server.register("carol");
       const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
         token: bob.accessToken,
         body: { preset: "public_chat", name: "Group" },
       });
-      const group = created.body.room_id;
+      group = created.body.room_id;
       for (const user of [alice, carol]) {
         const res = await server.request(
           "POST",
@@ -281,7 +283,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       const low = await gateway.waitFor((n) => n.event_id === plain);
       assertEquals(low.prio, "low");
       assertEquals(low.devices[0].tweaks, {});
-      const mention = await send(server, carol, group, "alice: look at this");
+      const mention = await send(server, carol!, group, "alice: look at this");
       const high = await gateway.waitFor((n) => n.event_id === mention);
       assertEquals(high.prio, "high");
       assertEquals(high.devices[0].tweaks.highlight, true);
@@ -431,6 +433,27 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       await setPusher(server, tablet, { pushkey: "pk-tablet", url: gateway.url });
       await server.request("POST", "/_matrix/client/v3/logout", { token: tablet.accessToken });
       assertEquals(await pushkeysOf(server, alice), ["pk-full", "pk-ids"]);
+    });
+
+    await t.step("an ignored sender is neither pushed nor listed", async () => {
+      const ignore = await server.request(
+        "PUT",
+        `/_matrix/client/v3/user/${
+          encodeURIComponent(alice.userId)
+        }/account_data/m.ignored_user_list`,
+        { token: alice.accessToken, body: { ignored_users: { [carol!.userId]: {} } } },
+      );
+      assertEquals(ignore.status, 200);
+      const ignoredId = await send(server, carol!, group, "alice: ignore me");
+      const heard = await send(server, bob, group, "alice: from bob");
+      await gateway.waitFor((n) => n.event_id === heard);
+      assertEquals(gateway.received.filter((b) => b.notification.event_id === ignoredId), []);
+      const list = await server.request("GET", "/_matrix/client/v3/notifications", {
+        token: alice.accessToken,
+      });
+      const senders = new Set(list.body.notifications.map((n: Json) => n.event.sender));
+      assert(senders.has(bob.userId));
+      assert(!senders.has(carol!.userId), JSON.stringify([...senders]));
     });
 
     await t.step("a gateway on a private address is refused unless configured", async () => {

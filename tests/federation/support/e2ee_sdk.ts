@@ -116,7 +116,19 @@ export async function startedClient(
     client.on(sdk.ClientEvent.Sync, onSync);
   });
   await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
+  // A client whose first sync never completes fails the test instead of hanging it.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${account.userId}: no first sync in 60 s`)), 60_000);
+  });
+  try {
+    await Promise.race([prepared, timeout]);
+  } catch (err) {
+    client.stopClient();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   await flushCrypto(client);
   return client;
 }
@@ -191,6 +203,15 @@ function runSas(
   return verifier.verify();
 }
 
+/** `promise`, or a rejection naming `what` after `ms` (no step of a test waits forever). */
+function withTimeout<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 function waitFor(
   request: VerificationRequest,
   what: string,
@@ -219,7 +240,7 @@ export async function verifyBySas(
     target.getUserId()!,
     target.getDeviceId()!,
   );
-  const received = await incoming;
+  const received = await withTimeout(incoming, "the verification request to arrive");
   await received.accept();
   await waitFor(request, "the request accepted", (r) => r.phase === VerificationPhase.Ready);
 
@@ -246,7 +267,10 @@ export async function verifyBySas(
     onChange();
   });
   const verifier = await request.startVerification("m.sas.v1");
-  await Promise.all([runSas(verifier, compare("initiator")), targetDone]);
+  await withTimeout(
+    Promise.all([runSas(verifier, compare("initiator")), targetDone]),
+    "both sides to confirm the emoji",
+  );
   await waitFor(request, "the initiator's request done", (r) => r.phase === VerificationPhase.Done);
   await waitFor(received, "the target's request done", (r) => r.phase === VerificationPhase.Done);
   return emoji.initiator!;

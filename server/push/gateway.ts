@@ -9,8 +9,10 @@
 
 import type { JsonObject } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
+import type { StateMap } from "../../federation/types.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import { pushViewOf } from "../sync/unread_counts.ts";
+import { stateAtEvent } from "./notifications.ts";
 import type { StoredPusher } from "./pusher_store.ts";
 import type { PushQueueItem } from "./push_queue.ts";
 
@@ -30,13 +32,14 @@ export function deviceOf(stored: StoredPusher, tweaks: Record<string, unknown>):
   };
 }
 
-async function currentStateContent(
+async function stateContent(
   hs: Homeserver,
-  roomId: string,
+  state: StateMap | null,
   type: string,
   stateKey = "",
 ): Promise<Record<string, unknown> | null> {
-  return (await hs.rooms.currentStateEvent(roomId, type, stateKey))?.event.content ?? null;
+  if (!state) return null;
+  return (await hs.rooms.stateEventIn(state, type, stateKey))?.event.content ?? null;
 }
 
 /** Builds the `notification` object for one queued item. */
@@ -70,10 +73,12 @@ export async function notificationBody(
     notification.user_is_target = view.state_key === userId;
     if (typeof content.membership === "string") notification.membership = content.membership;
   }
+  // The room as it was at the event (as Synapse names it), from the state cache.
+  const state = (await stateAtEvent(hs, stored))?.state ?? null;
   const [senderMember, name, alias] = await Promise.all([
-    currentStateContent(hs, item.roomId, "m.room.member", view.sender),
-    currentStateContent(hs, item.roomId, "m.room.name"),
-    currentStateContent(hs, item.roomId, "m.room.canonical_alias"),
+    stateContent(hs, state, "m.room.member", view.sender),
+    stateContent(hs, state, "m.room.name"),
+    stateContent(hs, state, "m.room.canonical_alias"),
   ]);
   if (typeof senderMember?.displayname === "string") {
     notification.sender_display_name = senderMember.displayname;

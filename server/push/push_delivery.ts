@@ -104,39 +104,63 @@ export class PushDelivery {
         return;
       }
       const pusher = storedPusherOf(pusherEntry.value);
-      for (const entry of entries) {
-        if (this.#closed) return;
-        const outcome = await this.#deliver(address, pusher, entry, retry);
-        if (outcome === "removed") return;
-        if (outcome === "retry") {
-          retry = afterFailure(retry, Date.now());
-          await kv.set(pushQueueKeys.retry(address), retry);
-          this.#retryAt(address, retry.backoffUntil);
-          return;
+      // One count for the batch: a backlog is sent with the count as it is now (as for a
+      // single item), without recounting the user's rooms for every item.
+      let badge: Promise<number> | null = null;
+      const badgeOf = () => badge ??= unreadBadge(this.#hs, address.userId);
+      // Items answered are deleted together at the end of the batch (one commit, not one
+      // per item); a crash before that sends them again, which gateways dedupe.
+      const done: Deno.KvKey[] = [];
+      let recovered = false;
+      try {
+        for (const entry of entries) {
+          if (this.#closed) return;
+          const outcome = await this.#deliver({ address, pusher, entry, retry }, badgeOf);
+          if (outcome === "removed") return;
+          if (outcome === "retry") {
+            retry = afterFailure(retry, Date.now());
+            await kv.set(pushQueueKeys.retry(address), retry);
+            this.#retryAt(address, retry.backoffUntil);
+            return;
+          }
+          done.push(entry.key);
+          if (retry) {
+            retry = null;
+            recovered = true;
+          }
         }
-        if (retry) {
-          retry = null;
-          await kv.delete(pushQueueKeys.retry(address));
-        }
+      } finally {
+        await this.#forget(done, recovered ? address : null);
       }
     }
   }
 
+  /** Deletes answered items, and the retry state of a pusher that answered again. */
+  async #forget(keys: readonly Deno.KvKey[], recovered: PusherAddress | null): Promise<void> {
+    const all = recovered ? [...keys, pushQueueKeys.retry(recovered)] : keys;
+    for (let i = 0; i < all.length; i += 500) {
+      const op = this.#hs.kv.atomic();
+      for (const key of all.slice(i, i + 500)) op.delete(key);
+      await op.commit();
+    }
+  }
+
   async #deliver(
-    address: PusherAddress,
-    pusher: StoredPusher,
-    entry: Deno.KvEntry<PushQueueItem>,
-    retry: PushRetryState | null,
+    what: {
+      address: PusherAddress;
+      pusher: StoredPusher;
+      entry: Deno.KvEntry<PushQueueItem>;
+      retry: PushRetryState | null;
+    },
+    badgeOf: () => Promise<number>,
   ): Promise<"done" | "retry" | "removed"> {
+    const { address, pusher, entry, retry } = what;
     const hs = this.#hs;
     const item = entry.value;
     const stored = await hs.rooms.event(item.eventId);
     // A redacted event is not pushed: its content is gone, and so is the reason to alert.
-    if (!stored || stored.meta.redactedBy !== null) {
-      await hs.kv.delete(entry.key);
-      return "done";
-    }
-    const badge = await unreadBadge(hs, address.userId);
+    if (!stored || stored.meta.redactedBy !== null) return "done";
+    const badge = await badgeOf();
     const body = await notificationBody(hs, { userId: address.userId, pusher, item, stored }, {
       unread: badge,
     });
@@ -155,12 +179,10 @@ export class PushDelivery {
       const permanent = err instanceof GatewayError && err.code !== "FAILED";
       if (permanent || shouldGiveUp(retry, Date.now())) {
         console.error(`push to ${url} dropped for ${item.eventId}:`, String(err));
-        await hs.kv.delete(entry.key);
         return "done";
       }
       return "retry";
     }
-    await hs.kv.delete(entry.key);
     this.#hooks.delivered(address.userId, badge);
     if (rejected.includes(address.pushkey)) {
       // The gateway says the pushkey is no longer valid: the spec has the pusher removed.

@@ -21,7 +21,13 @@ import { BadgeUpdater } from "./badge_updates.ts";
 import { evaluateFor, memberIn, stateAtEvent } from "./notifications.ts";
 import { PushDelivery } from "./push_delivery.ts";
 import { priorityOf, type PushQueueItem, pushQueueKeys, tweaksOf } from "./push_queue.ts";
-import { addressOf, listPushers, type PusherAddress, usersWithPushers } from "./pusher_store.ts";
+import {
+  addressOf,
+  allPushers,
+  listPushers,
+  type PusherAddress,
+  type StoredPusher,
+} from "./pusher_store.ts";
 import { cachedPushRules } from "./rules_store.ts";
 
 /** How often the cursor follows the stream while nothing needs evaluating. */
@@ -46,7 +52,8 @@ interface Pending {
 /** Evaluates and delivers push notifications of one server. */
 export class PushWorker {
   readonly #hs: Homeserver;
-  #pusherUsers = new Set<string>();
+  /** Every user's pushers, kept in step with storage by {@link pushersChanged}. */
+  #pushers = new Map<string, StoredPusher[]>();
   #accepting = false;
   #closed = false;
   #queue: Pending[] = [];
@@ -62,8 +69,8 @@ export class PushWorker {
   constructor(hs: Homeserver) {
     this.#hs = hs;
     this.#badges = new BadgeUpdater(hs, {
-      hasPusher: (userId) => this.#pusherUsers.has(userId),
-      anyPushers: () => this.#pusherUsers.size > 0,
+      hasPusher: (userId) => this.#pushers.has(userId),
+      anyPushers: () => this.#pushers.size > 0,
     });
     this.#delivery = new PushDelivery(hs, {
       delivered: (userId, badge) => this.#badges.sent(userId, badge),
@@ -73,15 +80,15 @@ export class PushWorker {
 
   /** The pipeline subscriber: queues an event whose room has a member with a pusher. */
   onCommitted(committed: CommittedEvent): void {
-    if (!this.#accepting || this.#pusherUsers.size === 0) return;
+    if (!this.#accepting || this.#pushers.size === 0) return;
     if (committed.streamPos === null || committed.pos === null) return;
     if (committed.outcome !== "accepted") return;
     const listeners = this.#hs.notifier.listenersOf(committed.stored.event.roomId);
     let any = false;
-    if (listeners.size <= this.#pusherUsers.size) {
-      for (const user of listeners) if (this.#pusherUsers.has(user)) any = true;
+    if (listeners.size <= this.#pushers.size) {
+      for (const user of listeners) if (this.#pushers.has(user)) any = true;
     } else {
-      for (const user of this.#pusherUsers) if (listeners.has(user)) any = true;
+      for (const user of this.#pushers.keys()) if (listeners.has(user)) any = true;
     }
     if (!any) return;
     if (this.#queue.length >= MAX_PENDING || this.#overflowFrom !== null) {
@@ -104,7 +111,7 @@ export class PushWorker {
       if (this.#closed) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    this.#pusherUsers = await usersWithPushers(hs.kv);
+    this.#pushers = await allPushers(hs.kv);
     this.#accepting = true;
     this.#badges.start();
     const cursor = (await hs.kv.get<number>(pushQueueKeys.cursor())).value;
@@ -115,21 +122,21 @@ export class PushWorker {
       // The cursor moves past these events once they are evaluated (#process).
       this.#cursorWritten = cursor;
       const upto = hs.stream.highestAllocated;
-      if (cursor < upto && this.#pusherUsers.size > 0) await this.#recover(cursor, upto);
+      if (cursor < upto && this.#pushers.size > 0) await this.#recover(cursor, upto);
     }
     this.#kick();
     this.#cursorTimer = setInterval(() => {
       if (this.#queue.length === 0 && this.#processing === null) this.#kick();
     }, CURSOR_INTERVAL_MS);
-    for (const userId of this.#pusherUsers) {
-      for (const stored of await listPushers(hs.kv, userId)) this.wake(addressOf(userId, stored));
+    for (const [userId, pushers] of this.#pushers) {
+      for (const stored of pushers) this.wake(addressOf(userId, stored));
     }
   }
 
   /** Queues the events of pushed users' rooms in `(after, upto]` for evaluation. */
   async #recover(after: number, upto: number): Promise<void> {
     const byEvent = new Map<string, { pos: number; users: Set<string> }>();
-    for (const userId of this.#pusherUsers) {
+    for (const userId of this.#pushers.keys()) {
       for (const m of await this.#hs.rooms.roomsOfUser(userId)) {
         if (m.membership !== "join" && m.membership !== "invite") continue;
         const entries = await this.#hs.rooms.timeline(m.roomId, {
@@ -156,8 +163,8 @@ export class PushWorker {
   /** The user's pushers changed: keep the in-memory set right and deliver what is queued. */
   async pushersChanged(userId: string): Promise<void> {
     const pushers = await listPushers(this.#hs.kv, userId);
-    if (pushers.length > 0) this.#pusherUsers.add(userId);
-    else this.#pusherUsers.delete(userId);
+    if (pushers.length > 0) this.#pushers.set(userId, pushers);
+    else this.#pushers.delete(userId);
   }
 
   #kick(): void {
@@ -205,7 +212,7 @@ export class PushWorker {
     const { event } = stored;
     const candidates: string[] = [];
     for (const user of pending.users ?? hs.notifier.listenersOf(event.roomId)) {
-      if (user !== event.sender && this.#pusherUsers.has(user)) candidates.push(user);
+      if (user !== event.sender && this.#pushers.has(user)) candidates.push(user);
     }
     if (candidates.length === 0) return;
     const room = await stateAtEvent(hs, stored);
@@ -234,7 +241,7 @@ export class PushWorker {
         prio: priorityOf(event.type, tweaks),
         queuedTs: Date.now(),
       };
-      for (const pusher of await listPushers(hs.kv, userId)) {
+      for (const pusher of this.#pushers.get(userId) ?? []) {
         if (pusher.pusher.kind !== "http") continue;
         const address = addressOf(userId, pusher);
         writes.push([pushQueueKeys.item(address, pos, event.eventId), item]);

@@ -70,11 +70,14 @@ export async function listPushers(
   return out;
 }
 
-/** Users with at least one pusher (read once at start-up). */
-export async function usersWithPushers(kv: Deno.Kv): Promise<Set<string>> {
-  const out = new Set<string>();
+/** Every pusher by user (read once at start-up; the push worker keeps it current). */
+export async function allPushers(kv: Deno.Kv): Promise<Map<string, StoredPusher[]>> {
+  const out = new Map<string, StoredPusher[]>();
   for await (const entry of kv.list({ prefix: pusherKeys.all() }, { batchSize: 500 })) {
-    out.add(entry.key[1] as string);
+    const userId = entry.key[1] as string;
+    let list = out.get(userId);
+    if (!list) out.set(userId, list = []);
+    list.push(storedPusherOf(entry.value));
   }
   return out;
 }

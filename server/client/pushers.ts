@@ -17,6 +17,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, optionalBoolean, optionalString, utf8Length } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import {
+  addressOf,
   deletePusher,
   deletePushersOfDevices,
   listPushers,
@@ -87,6 +88,12 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       if (await deletePushersOfDevices(hs.kv, userId, { deviceIds }) > 0) {
         await worker.pushersChanged(userId);
       }
+    },
+    async userDeactivated(userId) {
+      for (const stored of await listPushers(hs.kv, userId)) {
+        await deletePusher(hs.kv, addressOf(userId, stored));
+      }
+      await worker.pushersChanged(userId);
     },
   });
 

@@ -456,6 +456,27 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       assert(!senders.has(carol!.userId), JSON.stringify([...senders]));
     });
 
+    await t.step("a deactivated account loses its pushers", async () => {
+      const dave = await server.register("dave");
+      await setPusher(server, dave, { pushkey: "pk-dave", url: gateway.url });
+      const path = "/_matrix/client/v3/account/deactivate";
+      const first = await server.request("POST", path, { token: dave.accessToken, body: {} });
+      const done = await server.request("POST", path, {
+        token: dave.accessToken,
+        body: {
+          auth: {
+            type: "m.login.password",
+            session: first.body.session,
+            identifier: { type: "m.id.user", user: "dave" },
+            password: dave.password,
+          },
+        },
+      });
+      assertEquals(done.status, 200, JSON.stringify(done.body));
+      const left = await Array.fromAsync(server.hs.kv.list({ prefix: ["pusher", dave.userId] }));
+      assertEquals(left, []);
+    });
+
     await t.step("a gateway on a private address is refused unless configured", async () => {
       let error: unknown = null;
       try {

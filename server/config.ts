@@ -129,6 +129,8 @@ export interface Config {
     readonly requireToken: boolean;
     /** `shared_secret`: Synapse-compatible shared-secret registration when non-empty. */
     readonly sharedSecret: string;
+    /** `allow_guests`: guest accounts (`POST /register?kind=guest`), off by default. */
+    readonly allowGuests: boolean;
   };
   /** `[limits]`. */
   readonly limits: {
@@ -207,6 +209,7 @@ public_base_url = "http://localhost:8008"
 enabled = false
 require_token = true
 shared_secret = ""
+allow_guests = false                # guest accounts (register?kind=guest)
 
 [limits]
 max_request_body = 1048576          # bytes of a JSON request body
@@ -434,6 +437,7 @@ export function resolveConfig(raw: unknown): Config {
     enabled: reg.boolean("enabled", false),
     requireToken: reg.boolean("require_token", true),
     sharedSecret: reg.string("shared_secret", ""),
+    allowGuests: reg.boolean("allow_guests", false),
   };
   reg.finish();
 

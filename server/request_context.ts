@@ -13,6 +13,7 @@ import type { Homeserver } from "./homeserver.ts";
 import { lookupAccessToken, type TokenOwner, touchDevice } from "./store/devices.ts";
 import { appserviceCaller, exemptFromRateLimits } from "./appservice/auth.ts";
 import type { AppserviceRegistration } from "./appservice/registration.ts";
+import { checkGuestRequest } from "./client/guest_routes.ts";
 
 /** The Hono environment of every route: connection info and the authenticated caller. */
 export type AppEnv = {
@@ -54,7 +55,8 @@ export function accessTokenOf(request: Request): string | null {
  * Middleware that requires a valid access token and stores its owner as `c.var.auth`.
  *
  * @throws {MatrixError} 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN (`soft_logout` true only for
- *   an expired token that can be refreshed)
+ *   an expired token that can be refreshed); 403 M_GUEST_ACCESS_FORBIDDEN for a guest's
+ *   token on an endpoint guests may not use (server/client/guest_routes.ts)
  */
 export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -77,6 +79,12 @@ export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
         { status: 401, extra: { soft_logout: expired } },
       );
     }
+    await checkGuestRequest(hs, {
+      method: c.req.method,
+      url: c.req.url,
+      path: c.req.path,
+      userId: lookup.owner.userId,
+    });
     c.set("auth", lookup.owner);
     await touchDevice(hs.kv, lookup.owner, {
       ip: clientIp(c),

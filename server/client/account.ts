@@ -17,6 +17,7 @@ import { deleteDevices } from "../store/devices.ts";
 import type { UserRecord } from "../store/kv_store.ts";
 import { deleteOtherSessionsPushers } from "./pushers.ts";
 import { checkNewPassword } from "./registration.ts";
+import { isGuestUser } from "./guest_routes.ts";
 import { requireUia } from "./uia.ts";
 
 const PASSWORD_FLOWS = [["m.login.password"]];
@@ -40,9 +41,13 @@ export async function addUserUpdate(
 export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get("/_matrix/client/v3/account/whoami", requireAuth(hs), (c) => {
+  app.get("/_matrix/client/v3/account/whoami", requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
-    return c.json({ user_id: userId, device_id: deviceId, is_guest: false });
+    return c.json({
+      user_id: userId,
+      device_id: deviceId,
+      is_guest: await isGuestUser(hs, userId),
+    });
   });
 
   app.post("/_matrix/client/v3/account/password", requireAuth(hs), async (c) => {

@@ -14,6 +14,7 @@ import type { JsonObject, JsonValue } from "../../federation/types.ts";
 import { optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
+import { guestJoinContent, watchGuestAccess } from "./guests.ts";
 import {
   forgetRoom,
   inviteTarget,
@@ -62,13 +63,16 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireAuth(hs);
   setProfilePropagator(hs, propagateProfileToRooms);
+  watchGuestAccess(hs);
 
   const join = async (
     roomId: string,
     userId: string,
     options: { reason?: string; servers?: string[]; extra?: JsonObject } = {},
   ) => {
-    await joinRoom(hs, roomId, userId, options);
+    // Guests join only rooms whose m.room.guest_access is can_join.
+    const extra = await guestJoinContent(hs, roomId, { userId, extra: options.extra });
+    await joinRoom(hs, roomId, userId, { ...options, extra });
     return jsonResponse({ room_id: roomId });
   };
   /** `via` (v1.12+) and the older `server_name`, as server names. */

@@ -7,6 +7,8 @@
  * rounds may send only `auth`; once it has created the account it answers a retry for the same
  * user instead of failing (registration is idempotent per session, as in Synapse).
  *
+ * `kind=guest` and the upgrade of a guest (`guest_access_token`) are server/client/guests.ts.
+ *
  * @module
  */
 
@@ -36,6 +38,7 @@ import { accountKeys, secretHash, type UserRecord } from "../store/kv_store.ts";
 import { readDeviceFields, sessionResponse } from "./login.ts";
 import { keepRegisteredSession, requireUia, type UiaSession } from "./uia.ts";
 import { appserviceRegistration, checkUserNotExclusive } from "../appservice/accounts.ts";
+import { checkNotGuestLocalpart, guestToUpgrade, registerGuest, upgradeGuest } from "./guests.ts";
 
 const TOKEN_STAGE = "m.login.registration_token";
 
@@ -50,6 +53,8 @@ interface RegistrationParams {
   initial_device_display_name?: string;
   inhibit_login?: boolean;
   refresh_token?: boolean;
+  /** The guest this registration upgrades (from its `guest_access_token`). */
+  guest_user_id?: string;
 }
 
 /**
@@ -70,13 +75,18 @@ async function readRegistrationParams(
   const inhibitLogin = optionalBoolean(body, "inhibit_login");
   const refresh = optionalBoolean(body, "refresh_token");
   const device = readDeviceFields(body);
+  const guestToken = optionalString(body, "guest_access_token", { maxBytes: 512 });
+  const guestUserId = guestToken === undefined
+    ? undefined
+    : await guestToUpgrade(hs, guestToken, username);
   if (
-    username !== undefined &&
+    username !== undefined && guestUserId === undefined &&
     userIdForLocalpart(username, hs.config.serverName) !== registered
   ) {
     await availableUserId(hs, username);
   }
   const params: RegistrationParams = {};
+  if (guestUserId !== undefined) params.guest_user_id = guestUserId;
   if (username !== undefined) params.username = username;
   if (password !== undefined) {
     params.password_hash = await hashPassword(password, { cost: hs.passwordCost });
@@ -138,6 +148,7 @@ async function registeredAgain(
 /** Checks a requested username and that it is free; returns the user ID. */
 async function availableUserId(hs: Homeserver, username: string): Promise<string> {
   const userId = userIdForLocalpart(username, hs.config.serverName);
+  checkNotGuestLocalpart(username);
   checkUserNotExclusive(hs, userId);
   if ((await getUserEntry(hs.kv, userId)).versionstamp !== null) throw userInUse();
   return userId;
@@ -161,7 +172,13 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (byService) return c.json(byService);
     rateLimit(hs, c, "register");
     const kind = c.req.query("kind") ?? "user";
-    if (kind === "guest") throw forbidden("Guest access is not enabled on this server");
+    if (kind === "guest") {
+      const guest = await registerGuest(hs, {
+        body: await readBody(hs, c, { allowEmpty: true }),
+        ip: clientIp(c),
+      });
+      return c.json(sessionResponse(hs, guest.userId, guest.tokens));
+    }
     if (kind !== "user") throw new MatrixError("M_INVALID_PARAM", `Unknown kind '${kind}'`);
     const reg = hs.config.registration;
     if (!reg.enabled) throw forbidden("Registration is disabled on this server");
@@ -181,13 +198,15 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
     const registered = outcome.session.value.registeredUserId;
     if (registered !== undefined) return c.json(await registeredAgain(hs, c, registered, params));
     if (params.password_hash === undefined) throw missingParam("password");
-    const userId = params.username !== undefined
-      ? await availableUserId(hs, params.username)
-      : userIdForLocalpart(generateLocalpart(), hs.config.serverName);
+    const userId = params.guest_user_id ??
+      (params.username !== undefined
+        ? await availableUserId(hs, params.username)
+        : userIdForLocalpart(generateLocalpart(), hs.config.serverName));
 
     let tokens;
     try {
-      tokens = await createUser(hs.kv, { userId, passwordHash: params.password_hash }, {
+      const account = { userId, passwordHash: params.password_hash };
+      const options = {
         login: params.inhibit_login ? undefined : {
           deviceId: params.device_id,
           displayName: params.initial_device_display_name,
@@ -195,7 +214,7 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
           accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
           ip: clientIp(c),
         },
-        prepare: async (op) => {
+        prepare: async (op: Deno.AtomicOperation) => {
           keepRegisteredSession(op, outcome, userId);
           const tokenHash = outcome.results[TOKEN_STAGE];
           if (reg.requireToken) {
@@ -203,14 +222,18 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
             await addRegistrationTokenUse(hs.kv, op, tokenHash);
           }
         },
-      });
+      };
+      tokens = params.guest_user_id !== undefined
+        ? await upgradeGuest(hs.kv, account, options)
+        : await createUser(hs.kv, account, options);
     } catch (error) {
       // A concurrent retry of the same session may have registered the account first.
       const now = (await hs.kv.get<UiaSession>(outcome.sessionKey)).value;
       if (now?.registeredUserId === undefined) throw error;
       return c.json(await registeredAgain(hs, c, now.registeredUserId, params));
     }
-    await hs.notify("userRegistered", userId);
+    // An upgraded guest keeps its profile and everything else; only new accounts are announced.
+    if (params.guest_user_id === undefined) await hs.notify("userRegistered", userId);
     if (!tokens) return c.json({ user_id: userId, home_server: hs.config.serverName });
     return c.json(sessionResponse(hs, userId, tokens));
   });

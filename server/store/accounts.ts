@@ -95,7 +95,7 @@ export function userInUse(): MatrixError {
  */
 export async function createUser(
   kv: Deno.Kv,
-  account: { userId: string; passwordHash: string | null; admin?: boolean },
+  account: { userId: string; passwordHash: string | null; admin?: boolean; isGuest?: boolean },
   options: {
     login?: IssueOptions;
     prepare?: (op: Deno.AtomicOperation) => void | Promise<void>;
@@ -114,6 +114,7 @@ export async function createUser(
       deactivated: false,
       createdTs: options.now ?? Date.now(),
     };
+    if (account.isGuest) record.isGuest = true;
     op.set(userKey, record);
     let tokens: IssuedTokens | null = null;
     if (options.login) {

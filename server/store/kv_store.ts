@@ -21,6 +21,8 @@ export interface UserRecord {
   deactivated: boolean;
   /** Creation time, ms since the epoch. */
   createdTs: number;
+  /** A guest account (server/client/guests.ts); absent for ordinary accounts. */
+  isGuest?: boolean;
 }
 
 /** A stored device: the owner of one access token and (optionally) one refresh token. */

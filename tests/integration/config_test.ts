@@ -24,7 +24,12 @@ Deno.test("embedded defaults", async () => {
   assertEquals(config.dataDir, "./data");
   assertEquals(config.http.listen, "127.0.0.1:8008");
   assertEquals(config.http.publicBaseUrl, "http://localhost:8008");
-  assertEquals(config.registration, { enabled: false, requireToken: true, sharedSecret: "" });
+  assertEquals(config.registration, {
+    enabled: false,
+    requireToken: true,
+    sharedSecret: "",
+    allowGuests: false,
+  });
   assertEquals(kvPath(config), "./data/gemeng.kv");
   assertEquals(listenAddress(config), { hostname: "127.0.0.1", port: 8008 });
   assertEquals(parseConfig(DEFAULT_CONFIG_TOML), config);

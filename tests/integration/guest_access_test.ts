@@ -5,6 +5,7 @@
  * to a full account that keeps its user ID.
  */
 
+import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { createRoom, enc, getState, putState, roomPost, send, V3 } from "./rooms_support.ts";
@@ -19,6 +20,15 @@ async function registerGuest(t: TestServer, body: unknown = {}): Promise<TestUse
     password: "",
   };
 }
+
+const quiet = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  getChild: () => quiet,
+};
 
 /** Polls until `check` holds (a guest's removal runs after the change commits). */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -240,6 +250,46 @@ Deno.test("guest access: registration, allow-list, joins, history, revocation, u
         assertEquals(again.status, 403);
       },
     );
+
+    await t.step("matrix-js-sdk as a guest: register, sync, join, send", async () => {
+      const roomId = await createRoom(server, alice, {
+        preset: "public_chat",
+        initial_state: [{
+          type: "m.room.guest_access",
+          state_key: "",
+          content: { guest_access: "can_join" },
+        }],
+      });
+      const anonymous = sdk.createClient({ baseUrl: server.baseUrl, logger: quiet });
+      const creds = await anonymous.registerGuest({ body: {} });
+      const client = sdk.createClient({
+        baseUrl: server.baseUrl,
+        userId: creds.user_id,
+        deviceId: creds.device_id,
+        accessToken: creds.access_token,
+        logger: quiet,
+      });
+      client.setGuest(true);
+      try {
+        const prepared = new Promise<void>((resolve, reject) => {
+          client.on(sdk.ClientEvent.Sync, (state: string) => {
+            if (state === "PREPARED") resolve();
+            else if (state === "ERROR") reject(new Error("sync error"));
+          });
+        });
+        await client.startClient({ initialSyncLimit: 5 });
+        await prepared;
+        await client.joinRoom(roomId);
+        await client.sendTextMessage(roomId, "from a guest client");
+        const page = await req("GET", `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=5`, {
+          token: alice.accessToken,
+        });
+        const bodies = page.body.chunk.map((e: { content: { body?: string } }) => e.content.body);
+        assert(bodies.includes("from a guest client"), JSON.stringify(bodies));
+      } finally {
+        client.stopClient();
+      }
+    });
 
     await t.step(
       "upgrade refusals: someone else's ID, a full user's token, no username",

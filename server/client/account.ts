@@ -1,7 +1,8 @@
 /**
  * Account management: `GET /_matrix/client/v3/account/whoami`,
  * `POST /v3/account/password` and `POST /v3/account/deactivate` (both with user-interactive
- * auth by password).
+ * auth by password; an application service deactivates its users without it, and acting
+ * without a device it gets no `device_id` from whoami).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { deleteOtherSessionsPushers } from "./pushers.ts";
 import { checkNewPassword } from "./registration.ts";
 import { isGuestUser } from "./guest_routes.ts";
 import { requireUia } from "./uia.ts";
+import { checkServiceDeactivation, skipsUia } from "../appservice/privileges.ts";
 
 const PASSWORD_FLOWS = [["m.login.password"]];
 
@@ -45,7 +47,8 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
     const { userId, deviceId } = c.var.auth;
     return c.json({
       user_id: userId,
-      device_id: deviceId,
+      // An application service acting without a device: the spec lets the field be left out.
+      device_id: deviceId === "" ? undefined : deviceId,
       is_guest: await isGuestUser(hs, userId),
     });
   });
@@ -79,7 +82,8 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
   app.post("/_matrix/client/v3/account/deactivate", requireAuth(hs), async (c) => {
     const { userId } = c.var.auth;
     const body = await readBody(hs, c);
-    const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+    checkServiceDeactivation(c);
+    const outcome = skipsUia(c) ? null : await requireUia(hs, optionalObject(body, "auth"), {
       purpose: "deactivate",
       userId,
       flows: PASSWORD_FLOWS,
@@ -91,7 +95,7 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
           userId,
           change: (user) => ({ ...user, deactivated: true, passwordHash: null }),
         });
-        op.delete(outcome.sessionKey);
+        if (outcome) op.delete(outcome.sessionKey);
       },
     });
     await hs.notify("devicesDeleted", userId, deleted);

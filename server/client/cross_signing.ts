@@ -5,6 +5,7 @@
  * Uploading cross-signing keys needs user-interactive authentication only when it would replace
  * an existing master key set: the first upload, and a repeat of exactly the stored keys (a
  * client retrying a lost response), go through without it, as the spec allows since v1.11.
+ * An application service never needs it (spec v1.17, server/appservice/privileges.ts).
  *
  * @module
  */
@@ -33,6 +34,7 @@ import {
   usageField,
 } from "../e2ee/validate.ts";
 import { requireUia } from "./uia.ts";
+import { skipsUia } from "../appservice/privileges.ts";
 
 /** Most signed objects one `/keys/signatures/upload` may carry. */
 const MAX_SIGNED_OBJECTS = 1000;
@@ -94,7 +96,7 @@ export function crossSigningRoutes(hs: Homeserver): Hono<AppEnv> {
         const plan = await planCrossSigningUpload(hs.kv, userId, keys);
         if (plan.unchanged) return c.json({});
         let sessionKey: Deno.KvKey | undefined;
-        if (plan.hasMaster) {
+        if (plan.hasMaster && !skipsUia(c)) {
           const outcome = await requireUia(hs, optionalObject(body, "auth"), {
             purpose: "device_signing_upload",
             userId,

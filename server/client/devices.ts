@@ -1,6 +1,8 @@
 /**
  * Device management: `GET /_matrix/client/v3/devices`, `GET/PUT/DELETE /v3/devices/{deviceId}`
- * and `POST /v3/delete_devices` (deletion with user-interactive auth by password).
+ * and `POST /v3/delete_devices` (deletion with user-interactive auth by password). An
+ * application service creates devices with `PUT` and deletes them without user-interactive
+ * auth (server/appservice/privileges.ts).
  *
  * @module
  */
@@ -12,7 +14,8 @@ import { Hono } from "hono";
 import { badJson, notFound } from "../errors.ts";
 import { optionalObject, optionalString, optionalStringArray } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type AppEnv, clientIp, readBody, requireAuth } from "../request_context.ts";
+import { type AppEnv, clientIp, rateLimit, readBody, requireAuth } from "../request_context.ts";
+import { createServiceDevice, skipsUia } from "../appservice/privileges.ts";
 import { deleteDevices, getDevice, listDevices, renameDevice } from "../store/devices.ts";
 import type { DeviceRecord } from "../store/kv_store.ts";
 import { MAX_DEVICE_ID_BYTES, MAX_DEVICE_NAME_BYTES } from "./login.ts";
@@ -47,6 +50,12 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
   app.put("/_matrix/client/v3/devices/:deviceId", auth, async (c) => {
     const body = await readBody(hs, c);
     const displayName = optionalString(body, "display_name", { maxBytes: MAX_DEVICE_NAME_BYTES });
+    if (c.get("appservice")) {
+      rateLimit(hs, c, "login", { userId: c.var.auth.userId });
+      const target = { userId: c.var.auth.userId, deviceId: c.req.param("deviceId") };
+      const made = await createServiceDevice(hs, { ...target, displayName });
+      if (made === "created") return c.json({}, 201);
+    }
     if (displayName !== undefined) {
       const target = { userId: c.var.auth.userId, deviceId: c.req.param("deviceId") };
       const before = await getDevice(hs.kv, target.userId, target.deviceId);
@@ -70,7 +79,7 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!(await getDevice(hs.kv, userId, deviceId))) {
       throw notFound("You have no device with that ID");
     }
-    const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+    const outcome = skipsUia(c) ? null : await requireUia(hs, optionalObject(body, "auth"), {
       purpose: `delete_device`,
       userId,
       // A session started to delete one device cannot delete another.
@@ -80,7 +89,7 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     });
     const deleted = await deleteDevices(hs.kv, userId, {
       select: (device) => device.deviceId === deviceId,
-      prepare: (op) => void op.delete(outcome.sessionKey),
+      prepare: (op) => void (outcome && op.delete(outcome.sessionKey)),
     });
     await hs.notify("devicesDeleted", userId, deleted);
     return c.json({});
@@ -94,7 +103,7 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
       maxItems: 1000,
     });
     if (ids === undefined) throw badJson("'devices' is required");
-    const outcome = await requireUia(hs, optionalObject(body, "auth"), {
+    const outcome = skipsUia(c) ? null : await requireUia(hs, optionalObject(body, "auth"), {
       purpose: "delete_devices",
       userId,
       // The set of devices, hashed to keep the session record small.
@@ -107,7 +116,7 @@ export function deviceRoutes(hs: Homeserver): Hono<AppEnv> {
     const wanted = new Set(ids);
     const deleted = await deleteDevices(hs.kv, userId, {
       select: (device) => wanted.has(device.deviceId),
-      prepare: (op) => void op.delete(outcome.sessionKey),
+      prepare: (op) => void (outcome && op.delete(outcome.sessionKey)),
     });
     await hs.notify("devicesDeleted", userId, deleted);
     return c.json({});

@@ -3,6 +3,7 @@
  * `PUT /rooms/{roomId}/send/{eventType}/{txnId}` and `PUT /rooms/{roomId}/redact/{eventId}/
  * {txnId}`. Both are idempotent per (user, device, room, transaction ID): a repeat answers the
  * first event's ID. Polls, location and every other message type are ordinary events here.
+ * An application service may set the timestamp of what it sends with `ts` (not of redactions).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import { checkEventType, checkTxnId } from "./room_state.ts";
+import { massagedTimestamp } from "../appservice/privileges.ts";
 
 const V3 = "/_matrix/client/v3";
 
@@ -28,6 +30,7 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
     const roomId = roomIdParam(c.req.param("roomId"));
     const type = checkEventType(c.req.param("eventType"));
     const txnId = checkTxnId(c.req.param("txnId"));
+    const originServerTs = massagedTimestamp(c);
     const { userId, deviceId } = c.var.auth;
     const repeat = await hs.pipeline.transactionEvent(userId, deviceId, roomId, txnId);
     if (repeat) return jsonResponse({ event_id: repeat });
@@ -41,7 +44,7 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
       type,
       sender: userId,
       content: content as JsonObject,
-    }, { txn: { deviceId, txnId } });
+    }, { txn: { deviceId, txnId }, originServerTs });
     return jsonResponse({ event_id: stored.event.eventId });
   });
 

@@ -6,7 +6,8 @@
  * Setting state identical to the current (same sender and content) answers the existing event.
  * A joined user reads the current state; a user who left or was banned reads the state at
  * their leaving; anyone reads a `world_readable` room's current state. `/event` applies the
- * history visibility rules (`server/rooms/visibility.ts`).
+ * history visibility rules (`server/rooms/visibility.ts`). An application service may set a
+ * new state event's timestamp with `ts`.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import type { StoredEvent } from "../rooms/room_store.ts";
 import { canSeeEvent } from "../rooms/visibility.ts";
 import { formatEvents } from "../sync/rooms_adapter.ts";
 import { clientEvent, clientEvents } from "./client_event.ts";
+import { massagedTimestamp } from "../appservice/privileges.ts";
 
 const V3 = "/_matrix/client/v3";
 
@@ -101,6 +103,7 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     if (utf8ByteLength(stateKey) > 255) {
       throw invalidParam("The state key must be at most 255 bytes");
     }
+    const originServerTs = massagedTimestamp(c);
     const content = await readBody(hs, c) as JsonObject;
     await requireRoom(hs, roomId);
     if (type === "m.room.create") throw forbidden("The create event cannot be replaced");
@@ -111,7 +114,7 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
       stateKey,
       sender: userId,
       content,
-    });
+    }, { originServerTs });
     return jsonResponse({ event_id: stored.event.eventId });
   };
 

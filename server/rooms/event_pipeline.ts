@@ -160,7 +160,11 @@ export class EventPipeline {
   async admit(input: AdmitInput): Promise<AdmitResult[]> {
     switch (input.mode) {
       case "local": {
-        const run = () => this.#admitLocal(input.roomId, input.template, input.txn);
+        const run = () =>
+          this.#admitLocal(input.roomId, input.template, {
+            txn: input.txn,
+            originServerTs: input.originServerTs,
+          });
         if (!input.txn) return [await run()];
         const { txn, template, roomId } = input;
         const stored = await this.#transactions.run(
@@ -248,7 +252,13 @@ export class EventPipeline {
     template: EventTemplate,
     options: SendEventOptions = {},
   ): Promise<StoredEvent> {
-    const [result] = await this.admit({ mode: "local", roomId, template, txn: options.txn });
+    const [result] = await this.admit({
+      mode: "local",
+      roomId,
+      template,
+      txn: options.txn,
+      originServerTs: options.originServerTs,
+    });
     return result.stored;
   }
 
@@ -330,7 +340,11 @@ export class EventPipeline {
     return ctx ? [...ctx.extremities] : null;
   }
 
-  async #admitLocal(roomId: string, template: EventTemplate, txn?: Txn): Promise<AdmitResult> {
+  async #admitLocal(
+    roomId: string,
+    template: EventTemplate,
+    options: { txn?: Txn; originServerTs?: number },
+  ): Promise<AdmitResult> {
     const strict = template.stateKey !== undefined || template.type === "m.room.redaction";
     const admitted = await this.#withLock(roomId, async (): Promise<Admitted> => {
       const { rooms, serverName, signingKey } = this.#deps;
@@ -357,7 +371,7 @@ export class EventPipeline {
           signingKey,
           prevEvents: ctx.extremities,
           state: lookup.get,
-          originServerTs: Date.now(),
+          originServerTs: options.originServerTs ?? Date.now(),
           eventIdLocalpart: randomString(18),
         });
       } catch (err) {
@@ -378,7 +392,7 @@ export class EventPipeline {
         groupBefore: ctx.head.stateGroup,
         rejected: null,
         softFailed: false,
-        txn,
+        txn: options.txn,
       });
       if (!strict) return admitted;
       const result = await admitted.finish();

@@ -49,11 +49,23 @@ export interface Txn {
 export interface SendEventOptions {
   /** The sending device's transaction: a repeat returns the first event. */
   txn?: Txn;
+  /**
+   * The event's `origin_server_ts` instead of the clock (an application service's `ts`,
+   * spec "Timestamp massaging"); ordering in the room is unaffected.
+   */
+  originServerTs?: number;
 }
 
 /** What to admit, and how (see the module documentation). */
 export type AdmitInput =
-  | { mode: "local"; roomId: string; template: EventTemplate; txn?: Txn }
+  | {
+    mode: "local";
+    roomId: string;
+    template: EventTemplate;
+    txn?: Txn;
+    /** See {@link SendEventOptions.originServerTs}. */
+    originServerTs?: number;
+  }
   | {
     mode: "remote";
     event: RoomEvent;

@@ -14,10 +14,10 @@ import { getUser } from "../store/accounts.ts";
 
 /**
  * The endpoints a guest may call, as `METHOD path` relative to `/_matrix/client/`: `{}` is
- * one path segment, a final `*` any rest. First the spec's list, then what Synapse also lets
- * guests do that reads nothing they could not read anyway (capabilities, joined rooms, the
- * public room list, key changes, relations, joining by alias, the r0-era send without a
- * transaction ID, TURN servers).
+ * one path segment, a final `*` any rest, even none (`/state/{type}/` has an empty state
+ * key). First the spec's list, then what Synapse also lets guests do that reads nothing they
+ * could not read anyway (capabilities, joined rooms, the public room list, key changes,
+ * relations, hierarchy, joining by alias, the r0-era send without a transaction ID, TURN).
  */
 export const GUEST_ENDPOINTS: readonly string[] = [
   // Reading rooms and media.
@@ -79,7 +79,7 @@ function compileEndpoints(endpoints: readonly string[]): Map<string, RegExp> {
   for (const entry of endpoints) {
     const [method, path] = entry.split(" ");
     const pattern = path.split("/").map((segment) =>
-      segment === "{}" ? "[^/]+" : segment === "*" ? ".+" : segment.replace(/[.]/g, "\\.")
+      segment === "{}" ? "[^/]+" : segment === "*" ? ".*" : segment.replace(/[.]/g, "\\.")
     ).join("/");
     byMethod.set(method, [...byMethod.get(method) ?? [], pattern]);
   }

@@ -210,6 +210,12 @@ Deno.test("guest access: registration, allow-list, joins, history, revocation, u
       assertEquals(readMessages.status, 200);
       assert(readMessages.body.chunk.length > 0);
       assertEquals((await req("GET", `${V3}/rooms/${enc(readable)}/state`, { token })).status, 200);
+      const visibility = await req(
+        "GET",
+        `${V3}/rooms/${enc(readable)}/state/m.room.history_visibility/`,
+        { token },
+      );
+      assertEquals(visibility.body, { history_visibility: "world_readable" });
       const preview = await req("GET", `${V3}/events?room_id=${enc(readable)}&timeout=0`, {
         token,
       });
@@ -224,6 +230,8 @@ Deno.test("guest access: registration, allow-list, joins, history, revocation, u
       ) {
         const res = await req("GET", path, { token });
         assertEquals(res.status, 403, `${path}: ${JSON.stringify(res.body)}`);
+        // Refused by the room's history visibility, not by the guest allow-list.
+        assertEquals(res.body.errcode, "M_FORBIDDEN", path);
       }
       // No guest_access event: a world_readable room is readable, not joinable.
       assertEquals((await roomPost(server, guest, readable, "join")).status, 403);

@@ -14,7 +14,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { receiptsBetween } from "../store/receipts.ts";
 import { deviceOf } from "./gateway.ts";
-import { postToGateway } from "./gateway_http.ts";
+import { type GatewayPool, postToGateway } from "./gateway_http.ts";
 import { unreadBadge } from "./notifications.ts";
 import { listPushers } from "./pusher_store.ts";
 
@@ -28,6 +28,7 @@ export class BadgeUpdater {
   readonly #hs: Homeserver;
   readonly #hasPusher: (userId: string) => boolean;
   readonly #anyPushers: () => boolean;
+  readonly #pool: GatewayPool;
   readonly #lastSent = new Map<string, number>();
   #seen = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -37,11 +38,16 @@ export class BadgeUpdater {
 
   constructor(
     hs: Homeserver,
-    options: { hasPusher: (userId: string) => boolean; anyPushers: () => boolean },
+    options: {
+      hasPusher: (userId: string) => boolean;
+      anyPushers: () => boolean;
+      pool: GatewayPool;
+    },
   ) {
     this.#hs = hs;
     this.#hasPusher = options.hasPusher;
     this.#anyPushers = options.anyPushers;
+    this.#pool = options.pool;
   }
 
   /** Starts following the stream from its visible position. */
@@ -97,6 +103,7 @@ export class BadgeUpdater {
         try {
           await postToGateway(url, body, {
             allowPrivateAddresses: hs.config.push.allowPrivateAddresses,
+            pool: this.#pool,
           });
         } catch { /* best effort: the next notification carries the count */ }
       }

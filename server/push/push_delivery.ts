@@ -8,7 +8,7 @@
 
 import type { Homeserver } from "../homeserver.ts";
 import { notificationBody } from "./gateway.ts";
-import { GatewayError, postToGateway } from "./gateway_http.ts";
+import { GatewayError, type GatewayPool, postToGateway } from "./gateway_http.ts";
 import { unreadBadge } from "./notifications.ts";
 import {
   afterFailure,
@@ -38,6 +38,8 @@ export interface DeliveryHooks {
   delivered(userId: string, badge: number): void;
   /** A pusher of the user was removed (its pushkey was rejected). */
   pusherRemoved(userId: string): Promise<void>;
+  /** Connections kept open to gateways. */
+  pool: GatewayPool;
 }
 
 /** Delivers queued notifications, per pusher. */
@@ -169,6 +171,7 @@ export class PushDelivery {
     try {
       const answer = await postToGateway(url, body, {
         allowPrivateAddresses: hs.config.push.allowPrivateAddresses,
+        pool: this.#hooks.pool,
       });
       if (answer.status < 200 || answer.status > 299) {
         throw new GatewayError("FAILED", `the gateway answered ${answer.status}`);

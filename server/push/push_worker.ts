@@ -19,6 +19,7 @@ import type { StoredEvent } from "../rooms/room_store.ts";
 import { ignoredUsers } from "../sync/ignored_users.ts";
 import { BadgeUpdater } from "./badge_updates.ts";
 import { evaluateFor, memberIn, stateAtEvent } from "./notifications.ts";
+import { GatewayPool } from "./gateway_http.ts";
 import { PushDelivery } from "./push_delivery.ts";
 import { priorityOf, type PushQueueItem, pushQueueKeys, tweaksOf } from "./push_queue.ts";
 import {
@@ -65,16 +66,19 @@ export class PushWorker {
   #started: Promise<void> | null = null;
   readonly #badges: BadgeUpdater;
   readonly #delivery: PushDelivery;
+  readonly #pool = new GatewayPool();
 
   constructor(hs: Homeserver) {
     this.#hs = hs;
     this.#badges = new BadgeUpdater(hs, {
       hasPusher: (userId) => this.#pushers.has(userId),
       anyPushers: () => this.#pushers.size > 0,
+      pool: this.#pool,
     });
     this.#delivery = new PushDelivery(hs, {
       delivered: (userId, badge) => this.#badges.sent(userId, badge),
       pusherRemoved: (userId) => this.pushersChanged(userId),
+      pool: this.#pool,
     });
   }
 
@@ -270,6 +274,7 @@ export class PushWorker {
     await this.#started;
     if (this.#processing) await this.#processing;
     await this.#delivery.close();
+    this.#pool.close();
   }
 }
 

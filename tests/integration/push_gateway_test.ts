@@ -6,7 +6,7 @@
 
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
-import { postToGateway } from "../../server/push/gateway_http.ts";
+import { GatewayPool, postToGateway } from "../../server/push/gateway_http.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -20,11 +20,20 @@ class Gateway {
   rejected = new Set<string>();
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   #waiters: (() => void)[] = [];
+  readonly #peers = new Set<string>();
+
+  /** Distinct client connections seen. */
+  get connections(): number {
+    return this.#peers.size;
+  }
 
   constructor() {
     this.#server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req) => this.#handle(req),
+      (req, info) => {
+        this.#peers.add(`${info.remoteAddr.hostname}:${info.remoteAddr.port}`);
+        return this.#handle(req);
+      },
     );
   }
 
@@ -501,6 +510,60 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
     await server.close();
     await gateway.close();
     await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("push gateway client: kept connections are reused, and replaced when closed", async () => {
+  // A gateway that answers one request per connection, then closes it without saying so.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let connections = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      const buffer = new Uint8Array(8192);
+      let text = "";
+      while (!/\r\n\r\n[\s\S]*\}$/.test(text)) {
+        const n = await conn.read(buffer);
+        if (n === null) break;
+        text += new TextDecoder().decode(buffer.subarray(0, n));
+      }
+      const body = '{"rejected":[]}';
+      await conn.write(new TextEncoder().encode(
+        `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ));
+      conn.close();
+    }
+  })();
+  const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/_matrix/push/v1/notify`;
+  const pool = new GatewayPool();
+  try {
+    const body = { notification: { counts: { unread: 1 }, devices: [] } };
+    for (let i = 0; i < 3; i++) {
+      const answer = await postToGateway(url, body, { allowPrivateAddresses: true, pool });
+      assertEquals(answer, { status: 200, body: { rejected: [] } });
+    }
+    assertEquals(connections, 3);
+  } finally {
+    pool.close();
+    listener.close();
+    await serving.catch(() => {});
+  }
+  // The test gateway keeps connections: one connection carries several requests.
+  const gateway = new Gateway();
+  const kept = new GatewayPool();
+  try {
+    const body = { notification: { counts: { unread: 2 }, devices: [] } };
+    for (let i = 0; i < 3; i++) {
+      const answer = await postToGateway(gateway.url, body, {
+        allowPrivateAddresses: true,
+        pool: kept,
+      });
+      assertEquals(answer.status, 200);
+    }
+    assertEquals(gateway.connections, 1);
+  } finally {
+    kept.close();
+    await gateway.close();
   }
 });
 

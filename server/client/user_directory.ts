@@ -20,6 +20,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { requiredString } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { getProfile } from "../store/profiles.ts";
+import { isGuestUser } from "./guest_routes.ts";
 import { usersVisibleInDirectory } from "../sync/room_access.ts";
 
 /** Default and largest number of results. */
@@ -88,12 +89,15 @@ export function userDirectoryRoutes(hs: Homeserver): Hono<AppEnv> {
     if (requesterRooms.size > 0) candidates.add(c.var.auth.userId);
     const matches: { rank: number; result: Record<string, string> }[] = [];
     for (const userId of candidates) {
-      const profile = serverNameOf(userId) === hs.config.serverName
+      const local = serverNameOf(userId) === hs.config.serverName;
+      const profile = local
         ? await getProfile(hs, userId)
         : await memberEventProfile(hs, userId, requesterRooms);
       const displayName = typeof profile?.displayname === "string" ? profile.displayname : null;
       const rank = directoryRank(term, { userId, displayName });
       if (rank === 0) continue;
+      // Guest accounts are not listed (they are temporary and have no name of their choosing).
+      if (local && await isGuestUser(hs, userId)) continue;
       const result: Record<string, string> = { user_id: userId };
       if (displayName !== null) result.display_name = displayName;
       if (typeof profile?.avatar_url === "string") result.avatar_url = profile.avatar_url;

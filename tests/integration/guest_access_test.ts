@@ -190,6 +190,22 @@ Deno.test("guest access: registration, allow-list, joins, history, revocation, u
       assert(openRoom in sync.body.rooms.join);
     });
 
+    await t.step("guests are not listed in the user directory", async () => {
+      const search = (term: string) =>
+        req("POST", `${V3}/user_directory/search`, {
+          token: alice.accessToken,
+          body: { search_term: term },
+        });
+      const byId = await search(guest.userId.slice(1, 7));
+      assertEquals(byId.status, 200);
+      assertEquals(byId.body.results, []);
+      const byName = await search("Visitor");
+      assertEquals(byName.body.results, []);
+      // The room's ordinary member is found as before.
+      const alices = await search("alice");
+      assert(alices.body.results.some((r: { user_id: string }) => r.user_id === alice.userId));
+    });
+
     await t.step("guests read history only of joined or world_readable rooms", async () => {
       const readable = await createRoom(server, alice, {
         preset: "public_chat",

@@ -165,6 +165,8 @@ export interface Config {
   readonly turn: TurnConfig;
   /** `[push]`: delivery to push gateways (HTTP pushers). */
   readonly push: {
+    /** `enabled`: deliver notifications (false keeps pushers but sends nothing). */
+    readonly enabled: boolean;
     /** `allow_private_addresses`: deliver to gateways on loopback/private addresses. */
     readonly allowPrivateAddresses: boolean;
   };
@@ -252,6 +254,7 @@ timeout_ms = 10000
 default_for = "invite"              # encrypt new rooms: "all", "invite" (private and DMs), "off"
 
 [push]
+enabled = true                      # deliver to push gateways (false: a staging copy stays silent)
 allow_private_addresses = false     # push gateways on loopback/private addresses (tests only)
 
 [turn]
@@ -474,7 +477,10 @@ export function resolveConfig(raw: unknown): Config {
   }
   e2eeTable.finish();
   const pushTable = root.table("push");
-  const push = { allowPrivateAddresses: pushTable.boolean("allow_private_addresses", false) };
+  const push = {
+    enabled: pushTable.boolean("enabled", true),
+    allowPrivateAddresses: pushTable.boolean("allow_private_addresses", false),
+  };
   pushTable.finish();
   const turn = readTurn(root);
   const web = readWeb(root);

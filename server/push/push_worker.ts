@@ -42,6 +42,11 @@ const RECOVERY_PER_ROOM = 1_000;
 const MAX_PENDING = 10_000;
 /** Queue items written per KV commit. */
 const QUEUE_WRITES_PER_COMMIT = 500;
+/**
+ * Events evaluated again at start-up must be at most this old: after a long stop (or with
+ * delivery switched off for a while), phones are not woken for yesterday's messages.
+ */
+const RECOVERY_MAX_AGE_MS = 60 * 60 * 1000;
 
 interface Pending {
   pos: number;
@@ -158,9 +163,10 @@ export class PushWorker {
     }
     const ordered = [...byEvent].sort((a, b) => a[1].pos - b[1].pos);
     const loaded = await this.#hs.rooms.events(ordered.map(([id]) => id));
+    const oldest = Date.now() - RECOVERY_MAX_AGE_MS;
     for (const [eventId, { pos, users }] of ordered) {
       const stored = loaded.get(eventId);
-      if (stored) this.#queue.push({ pos, stored, users });
+      if (stored && stored.meta.receivedTs >= oldest) this.#queue.push({ pos, stored, users });
     }
   }
 
@@ -290,9 +296,13 @@ export function pushWorkerOf(hs: Homeserver): PushWorker {
     const created = new PushWorker(hs);
     worker = created;
     workers.set(hs, created);
-    hs.pipeline.subscribe((committed) => created.onCommitted(committed));
-    hs.addCloseHook(() => created.close());
-    created.start();
+    // `[push] enabled = false` (a staging copy, a command-line tool opening the data
+    // directory) keeps pushers and answers the API, but evaluates and sends nothing.
+    if (hs.config.push.enabled) {
+      hs.pipeline.subscribe((committed) => created.onCommitted(committed));
+      hs.addCloseHook(() => created.close());
+      created.start();
+    }
   }
   return worker;
 }

@@ -567,6 +567,29 @@ Deno.test("push gateway client: kept connections are reused, and replaced when c
   }
 });
 
+Deno.test("push: [push] enabled = false keeps pushers but sends nothing", async () => {
+  const gateway = new Gateway();
+  const server = await startTestServer({
+    config: { push: { enabled: false, allow_private_addresses: true } },
+  });
+  try {
+    const erin = await server.register("erin");
+    const frank = await server.register("frank");
+    await setPusher(server, erin, { pushkey: "pk-erin", url: gateway.url });
+    assertEquals(await pushkeysOf(server, erin), ["pk-erin"]);
+    const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+      token: frank.accessToken,
+      body: { preset: "private_chat", invite: [erin.userId], is_direct: true },
+    });
+    assertEquals(created.status, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    assertEquals(gateway.received, []);
+  } finally {
+    await server.close();
+    await gateway.close();
+  }
+});
+
 Deno.test("push rules: kind listing and malformed paths", async () => {
   const server = await startTestServer();
   try {

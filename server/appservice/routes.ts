@@ -124,8 +124,8 @@ export function appserviceRoutes(hs: Homeserver): Hono<AppEnv> {
     if (c.req.method === "POST" && target.startsWith("#")) await ensureAlias(hs, services, target);
     await next();
   });
+  // Hono's `/*` also matches the bare `/profile/{userId}`: one middleware covers both.
   app.use(`${V3}/profile/:userId/*`, (c, next) => userGate(hs, services, c, next));
-  app.use(`${V3}/profile/:userId`, (c, next) => userGate(hs, services, c, next));
   app.use(`${V3}/rooms/:roomId/invite`, async (c, next) => {
     if (c.req.method === "POST") {
       const userId = (await peekJsonObject(c.req.raw, hs.config.limits.maxRequestBody))?.user_id;

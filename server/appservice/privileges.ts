@@ -14,7 +14,7 @@ import type { Context } from "hono";
 import { forbidden, invalidParam, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { AppEnv } from "../request_context.ts";
-import { addDeviceSession, getDevice } from "../store/devices.ts";
+import { addDeviceSession, countDevices, getDevice } from "../store/devices.ts";
 import { accountKeys } from "../store/kv_store.ts";
 import { getUserEntry } from "../store/accounts.ts";
 
@@ -73,8 +73,8 @@ export type DeviceCreation = "created" | "exists";
  * `device_id` gives it a token.
  *
  * @returns "exists" when the device was there already
- * @throws {MatrixError} 403 M_FORBIDDEN when the user is gone or deactivated; 409 after
- *   repeated conflicts
+ * @throws {MatrixError} 403 M_FORBIDDEN when the user is gone or deactivated or has
+ *   `max_devices_per_user` devices; 409 after repeated conflicts
  */
 export async function createServiceDevice(
   hs: Homeserver,
@@ -86,6 +86,11 @@ export async function createServiceDevice(
     const entry = await getUserEntry(hs.kv, target.userId);
     if (!entry.value || entry.value.deactivated) {
       throw forbidden(`${target.userId} cannot have new devices`);
+    }
+    // The cap of logins holds here too.
+    const limit = hs.config.limits.maxDevicesPerUser;
+    if (await countDevices(hs.kv, target.userId, { limit }) >= limit) {
+      throw forbidden(`${target.userId} has ${limit} devices; delete some first`);
     }
     // Only when the user is unchanged (no deactivation meanwhile) and the device still absent:
     // a device logged in meanwhile keeps its session.

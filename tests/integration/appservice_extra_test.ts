@@ -130,6 +130,7 @@ Deno.test("appservice: timestamps, devices, UIA-free operations, whoami and quer
     ]),
   );
   const config = {
+    limits: { max_devices_per_user: 3 },
     appservices: {
       registration_files: [`${dir}/bridge.yaml`, `${dir}/flaky.yaml`, `${dir}/gone.yaml`],
     },
@@ -303,6 +304,9 @@ Deno.test("appservice: timestamps, devices, UIA-free operations, whoami and quer
 
     await t.step("a service deletes devices without user-interactive auth", async () => {
       await bridge.client("PUT", `${V3}/devices/THIRDDEV`, { body: {}, as: BOB });
+      // max_devices_per_user holds for services too.
+      const fourth = await bridge.client("PUT", `${V3}/devices/FOURTHDEV`, { body: {}, as: BOB });
+      assertEquals([fourth.status, fourth.body.errcode], [403, "M_FORBIDDEN"]);
       const one = await bridge.client("DELETE", `${V3}/devices/BRIDGEDEV`, { as: BOB });
       assertEquals(one.status, 200, JSON.stringify(one.body));
       const gone = await bridge.client("GET", `${V3}/devices/BRIDGEDEV`, { as: BOB });

@@ -64,6 +64,7 @@ import { openIdFederationRoutes } from "./federation/openid.ts";
 import { hierarchyFederationRoutes } from "./federation/hierarchy.ts";
 import { openIdRoutes } from "./client/openid.ts";
 import { adminWhoisRoutes } from "./client/admin_whois.ts";
+import { accountModerationRoutes } from "./client/account_moderation.ts";
 import { mutualRoomsRoutes } from "./client/mutual_rooms.ts";
 import { roomSummaryRoutes } from "./client/room_summary.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
@@ -128,6 +129,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   userDirectoryRoutes,
   openIdRoutes,
   adminWhoisRoutes,
+  accountModerationRoutes,
   mutualRoomsRoutes,
   roomSummaryRoutes,
   hierarchyRoutes,

@@ -14,6 +14,7 @@ import { lookupAccessToken, type TokenOwner, touchDevice } from "./store/devices
 import { appserviceCaller, exemptFromRateLimits } from "./appservice/auth.ts";
 import type { AppserviceRegistration } from "./appservice/registration.ts";
 import { checkGuestRequest } from "./client/guest_routes.ts";
+import { checkModeration } from "./client/moderation_check.ts";
 
 /** The Hono environment of every route: connection info and the authenticated caller. */
 export type AppEnv = {
@@ -56,7 +57,8 @@ export function accessTokenOf(request: Request): string | null {
  *
  * @throws {MatrixError} 401 M_MISSING_TOKEN or M_UNKNOWN_TOKEN (`soft_logout` true only for
  *   an expired token that can be refreshed); 403 M_GUEST_ACCESS_FORBIDDEN for a guest's
- *   token on an endpoint guests may not use (server/client/guest_routes.ts)
+ *   token on an endpoint guests may not use (server/client/guest_routes.ts); 401
+ *   M_USER_LOCKED and 403 M_USER_SUSPENDED (server/client/moderation_check.ts)
  */
 export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -82,6 +84,11 @@ export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
     await checkGuestRequest(hs, {
       method: c.req.method,
       url: c.req.url,
+      path: c.req.path,
+      userId: lookup.owner.userId,
+    });
+    await checkModeration(hs, {
+      method: c.req.method,
       path: c.req.path,
       userId: lookup.owner.userId,
     });

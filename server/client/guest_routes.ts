@@ -74,7 +74,8 @@ const CLIENT_PREFIX = "/_matrix/client/";
 /** The allow-list compiled: one regular expression per method. */
 const GUEST_ROUTES: ReadonlyMap<string, RegExp> = compileEndpoints(GUEST_ENDPOINTS);
 
-function compileEndpoints(endpoints: readonly string[]): Map<string, RegExp> {
+/** Compiles `METHOD path` patterns (`{}` one segment, final `*` any rest) to one regexp per method. */
+export function compileEndpoints(endpoints: readonly string[]): Map<string, RegExp> {
   const byMethod = new Map<string, string[]>();
   for (const entry of endpoints) {
     const [method, path] = entry.split(" ");

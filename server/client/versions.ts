@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from "../../federation/room_versions.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
+import { moderationCapability } from "./account_moderation.ts";
 
 /**
  * The Client-Server API versions we advertise: each one whose required server features work
@@ -52,9 +53,11 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
     (c) => c.json({ "m.homeserver": { base_url: hs.config.http.publicBaseUrl } }),
   );
 
-  app.get("/_matrix/client/v3/capabilities", requireAuth(hs), (c) => {
+  app.get("/_matrix/client/v3/capabilities", requireAuth(hs), async (c) => {
     const available: Record<string, string> = {};
     for (const id of ROOM_VERSIONS.keys()) available[id] = "stable";
+    // Only admins see it (the spec: omitted when both would be false).
+    const moderation = await moderationCapability(hs, c.var.auth.userId);
     return c.json({
       capabilities: {
         "m.change_password": { enabled: true },
@@ -65,6 +68,7 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
         // Custom profile fields (v1.16) can be set; no field is reserved to the server.
         "m.profile_fields": { enabled: true },
         "m.get_login_token": { enabled: false },
+        ...(moderation ? { "m.account_moderation": moderation } : {}),
       },
     });
   });

@@ -68,6 +68,11 @@ const MEDIA = "server/media/media_store.ts";
 /** Every top-level key prefix, in areas. */
 export const KEY_PREFIXES = {
   // Accounts
+  moderation: {
+    owner: "server/client/moderation_check.ts",
+    area: "accounts",
+    description: '["moderation", userId] -> ModerationRecord: a locked or suspended account',
+  },
   user: {
     owner: ACCOUNTS,
     area: "accounts",

@@ -225,7 +225,18 @@ export async function postToGateway(
   if (target.username || target.password) {
     throw new GatewayError("BAD_URL", "URLs with credentials are not used");
   }
-  const address = await addressFor(target.hostname, options.allowPrivateAddresses);
+  const timeoutMs = options.timeoutMs ?? GATEWAY_TIMEOUT_MS;
+  // The name lookup counts against the request's time too (a resolver may hang).
+  let lookupTimer: ReturnType<typeof setTimeout> | undefined;
+  const address = await Promise.race([
+    addressFor(target.hostname, options.allowPrivateAddresses),
+    new Promise<never>((_, reject) => {
+      lookupTimer = setTimeout(
+        () => reject(new GatewayError("FAILED", `cannot resolve ${target.hostname} in time`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(lookupTimer));
   const https = target.protocol === "https:";
   const port = target.port ? Number(target.port) : https ? 443 : 80;
   const key = `${target.protocol}//${address}:${port}/${target.hostname}`;
@@ -254,7 +265,7 @@ export async function postToGateway(
   const timer = setTimeout(() => {
     timedOut = true;
     if (conn) closeQuietly(conn);
-  }, options.timeoutMs ?? GATEWAY_TIMEOUT_MS);
+  }, timeoutMs);
   try {
     let result: Exchange | null = null;
     if (conn) {

@@ -25,6 +25,8 @@ import {
   storedPusherOf,
 } from "./pusher_store.ts";
 
+/** How long closing waits for requests in flight. */
+const CLOSE_WAIT_MS = 2000;
 /** Queue items read per KV list. */
 const DELIVERY_BATCH = 20;
 
@@ -201,6 +203,12 @@ export class PushDelivery {
     this.#closed = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
-    await Promise.allSettled([...this.#drains.values()]);
+    // A request in flight is not waited for long: its item stays queued for the next start.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#drains.values()]),
+      new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
   }
 }

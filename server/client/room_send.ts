@@ -1,7 +1,7 @@
 /**
  * Sending events (spec: Client-Server API, "Sending events to a room" and "Redactions"):
  * `PUT /rooms/{roomId}/send/{eventType}/{txnId}` and `PUT /rooms/{roomId}/redact/{eventId}/
- * {txnId}`. Both are idempotent per (user, device, room, transaction ID): a repeat answers the
+ * {txnId}` (redactions also through `/send/m.room.redaction`, v1.18, `redacts` in the content). Both are idempotent per (user, device, room, transaction ID): a repeat answers the
  * first event's ID. Polls, location and every other message type are ordinary events here.
  * An application service may set the timestamp of what it sends with `ts` (not of redactions).
  *
@@ -11,7 +11,14 @@
 import { Hono } from "hono";
 import { isValidEventId } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
-import { badJson, invalidParam, jsonResponse, MatrixError, notFound } from "../errors.ts";
+import {
+  badJson,
+  invalidParam,
+  jsonResponse,
+  MatrixError,
+  missingParam,
+  notFound,
+} from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
@@ -20,6 +27,42 @@ import { checkEventType, checkTxnId } from "./room_state.ts";
 import { massagedTimestamp } from "../appservice/privileges.ts";
 
 const V3 = "/_matrix/client/v3";
+
+/**
+ * Sends a redaction of `targetId` (from `/redact` or `/send/m.room.redaction`): the target
+ * must be an accepted event of the same room.
+ *
+ * @returns the redaction's event ID
+ */
+async function sendRedaction(
+  hs: Homeserver,
+  request: {
+    roomId: string;
+    targetId: string;
+    content: JsonObject;
+    userId: string;
+    txn: { deviceId: string; txnId: string };
+    originServerTs?: number;
+  },
+): Promise<string> {
+  const { roomId, targetId } = request;
+  await requireRoom(hs, roomId);
+  const target = await hs.rooms.event(targetId);
+  if (target && target.event.roomId !== roomId) {
+    // As Synapse: a redaction names an event of its own room; this request is malformed.
+    throw invalidParam("Cannot redact an event of another room");
+  }
+  if (!target || target.meta.rejected !== null) {
+    throw notFound(`Event ${targetId} not found in this room`);
+  }
+  const stored = await hs.pipeline.sendEvent(roomId, {
+    type: "m.room.redaction",
+    sender: request.userId,
+    content: request.content,
+    redacts: targetId,
+  }, { txn: request.txn, originServerTs: request.originServerTs });
+  return stored.event.eventId;
+}
 
 /** Routes of the send and redact endpoints. */
 export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -37,7 +80,22 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
     rateLimit(hs, c, "send", { userId });
     const content = await readBody(hs, c);
     if (type === "m.room.redaction") {
-      throw badJson("Send redactions with PUT /rooms/{roomId}/redact/{eventId}/{txnId}");
+      // v1.18: redactions may come through /send for every room version, naming their target
+      // in `content.redacts` (moved to the top level of the event before room version 11).
+      const { redacts, ...rest } = content;
+      if (redacts === undefined) throw missingParam("redacts");
+      if (typeof redacts !== "string" || !isValidEventId(redacts)) {
+        throw badJson("'redacts' must be an event ID");
+      }
+      const eventId = await sendRedaction(hs, {
+        roomId,
+        targetId: redacts,
+        content: rest as JsonObject,
+        txn: { deviceId, txnId },
+        originServerTs,
+        userId,
+      });
+      return jsonResponse({ event_id: eventId });
     }
     await requireRoom(hs, roomId);
     const stored = await hs.pipeline.sendEvent(roomId, {
@@ -59,23 +117,15 @@ export function roomSendRoutes(hs: Homeserver): Hono<AppEnv> {
     rateLimit(hs, c, "send", { userId });
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: 4096 });
-    await requireRoom(hs, roomId);
-    const target = await hs.rooms.event(targetId);
-    if (target && target.event.roomId !== roomId) {
-      // As Synapse: a redaction names an event of its own room; this request is malformed.
-      throw invalidParam("Cannot redact an event of another room");
-    }
-    if (!target || target.meta.rejected !== null) {
-      throw notFound(`Event ${targetId} not found in this room`);
-    }
     const content: JsonObject = reason === undefined ? {} : { reason };
-    const stored = await hs.pipeline.sendEvent(roomId, {
-      type: "m.room.redaction",
-      sender: userId,
+    const eventId = await sendRedaction(hs, {
+      roomId,
+      targetId,
       content,
-      redacts: targetId,
-    }, { txn: { deviceId, txnId } });
-    return jsonResponse({ event_id: stored.event.eventId });
+      txn: { deviceId, txnId },
+      userId,
+    });
+    return jsonResponse({ event_id: eventId });
   });
 
   return app;

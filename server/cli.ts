@@ -108,12 +108,15 @@ function userIdFor(name: string, config: Config): string {
 }
 
 async function withServer<T>(config: Config, fn: (hs: Homeserver) => Promise<T>): Promise<T> {
-  // Federation off: with it on, opening the server starts a federation sender, a second one
-  // beside the running server's on the same outbox (one sender per KV). No command sends room
-  // events; one that does will need the outbox back (and the running sender woken).
+  // Federation, push delivery and application services off: with them on, opening the server
+  // starts a second federation sender, push worker and transaction queue beside the running
+  // server's, on the same KV (one of each per KV). No command sends room events; one that does
+  // will need them back (and the running server's workers woken).
   const hs = await Homeserver.open({
     ...config,
     federation: { ...config.federation, enabled: false },
+    push: { ...config.push, enabled: false },
+    appservices: { ...config.appservices, registrationFiles: [] },
   });
   try {
     const result = await fn(hs);

@@ -115,6 +115,8 @@ export interface StateItemRef {
   /** The member's user ID for an `m.room.member` event, else null. */
   member: string | null;
   eventId: string;
+  /** The membership it sets (member events only). */
+  membership?: string;
 }
 
 /**

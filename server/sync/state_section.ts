@@ -17,9 +17,14 @@ const MEMBER_TYPE = "m.room.member";
 /** What a state event of a section is about, for the lazy-loading record. */
 export function stateRef(stored: StoredEvent): StateItemRef {
   const { event } = stored;
+  if (event.type !== MEMBER_TYPE || event.stateKey === undefined) {
+    return { member: null, eventId: event.eventId };
+  }
+  const membership = event.content.membership;
   return {
-    member: event.type === MEMBER_TYPE && event.stateKey !== undefined ? event.stateKey : null,
+    member: event.stateKey,
     eventId: event.eventId,
+    membership: typeof membership === "string" ? membership : undefined,
   };
 }
 

@@ -104,6 +104,24 @@ function groupByRoom(entries: readonly AccountDataEntry[]): Map<string, AccountD
   return byRoom;
 }
 
+/** Most users an incremental sync sends presence for because they are newly met. */
+const MAX_NEWLY_MET = 1000;
+
+/** Users other than `userId` newly met in an incremental sync (see `RoomSyncContext`). */
+async function newlyMet(
+  ctx: RoomSyncContext,
+  source: RoomSource,
+  userId: string,
+): Promise<Set<string>> {
+  const met = new Set(ctx.newcomers?.users ?? []);
+  for (const roomId of ctx.newcomers?.rooms ?? []) {
+    if (met.size >= MAX_NEWLY_MET) break;
+    for (const member of await source.joinedMembers(roomId)) met.add(member);
+  }
+  met.delete(userId);
+  return new Set([...met].slice(0, MAX_NEWLY_MET));
+}
+
 /** Computes one sync response up to `upto` (the visible position when the sync started). */
 export async function computeSync(
   hs: Homeserver,
@@ -208,6 +226,7 @@ export async function computeSync(
     lazy: filter.room.state.lazyLoadMembers && !filter.room.state.includeRedundantMembers
       ? lazyMemberTracker(hs, device, { since: sincePos, upto, fullState: options.fullState })
       : null,
+    newcomers: sincePos === null ? undefined : { users: new Set(), rooms: [] },
   };
 
   const join: Json = {};
@@ -227,9 +246,11 @@ export async function computeSync(
     }
   });
 
-  // Presence of the users who share a room with the requester.
+  // Presence of the users who share a room with the requester, and (as Synapse sends it) of
+  // everyone newly met: the members of rooms the user joined, and who joined their rooms.
   const presence: Json[] = [];
   const now = Date.now();
+  const met = await newlyMet(ctx, rooms.source, userId);
   const candidates = sincePos === null
     ? [
       ...await rooms.usersSharingRoomsWith(userId),
@@ -251,10 +272,23 @@ export async function computeSync(
     if (!eventAllowed(filter.presence, { type: "m.presence", sender: other })) continue;
     const record = await getPresence(hs, other);
     if (!record || record.pos > upto) continue;
+    met.delete(other);
     presence.push({
       type: "m.presence",
       sender: other,
       content: tracker.content(other, record, now),
+    });
+  }
+  for (const other of met) {
+    if (!eventAllowed(filter.presence, { type: "m.presence", sender: other })) continue;
+    const record = await getPresence(hs, other);
+    // A change after `upto` comes with the next sync.
+    if (record && record.pos > upto) continue;
+    presence.push({
+      type: "m.presence",
+      sender: other,
+      // Someone never seen online is offline.
+      content: record ? tracker.content(other, record, now) : { presence: "offline" },
     });
   }
 

@@ -37,7 +37,7 @@ import { roomAllowed, roomEventAllowed, type RoomEventFilter, type SyncFilter } 
 import { roomFacts, roomSummary } from "./room_facts.ts";
 import { formatForFilter } from "./event_format.ts";
 import { hiddenByIgnore } from "./ignored_users.ts";
-import { type LazyMemberTracker, withoutKnownMembers } from "./lazy_members.ts";
+import { type LazyMemberTracker, type StateItemRef, withoutKnownMembers } from "./lazy_members.ts";
 import { filterView, selectState, stateRef, timelineMembers } from "./state_section.ts";
 import {
   joinedThroughout,
@@ -91,6 +91,11 @@ export interface RoomSyncContext {
   ignored: ReadonlySet<string>;
   /** With lazy-loaded members (not redundant ones): what the device already has. */
   lazy: LazyMemberTracker | null;
+  /**
+   * Filled by incremental syncs for presence: users who joined or were invited to a joined room
+   * in the range (from its timeline and state), and the rooms the user newly joined.
+   */
+  newcomers?: { users: Set<string>; rooms: string[] };
 }
 
 type Json = Record<string, unknown>;
@@ -256,7 +261,32 @@ async function sharedTimelineSections(
     },
     state: { events: state },
   };
+  noteNewcomers(ctx, options, shared.stateRefs, shared.timeline.map((item) => item.stored));
   return { json, hasNews: shared.hasNews };
+}
+
+const ARRIVING = new Set(["join", "invite", "knock"]);
+
+/** Notes who arrived in a joined room during an incremental sync's range (for presence). */
+function noteNewcomers(
+  ctx: RoomSyncContext,
+  options: { m: MembershipEntry },
+  state: readonly StateItemRef[],
+  timeline: readonly StoredEvent[],
+): void {
+  const newcomers = ctx.newcomers;
+  if (!newcomers || options.m.membership !== "join") return;
+  for (const ref of state) {
+    if (ref.member !== null && ARRIVING.has(ref.membership ?? "")) newcomers.users.add(ref.member);
+  }
+  for (const { event } of timeline) {
+    const membership = event.content.membership;
+    if (
+      event.type === "m.room.member" && typeof membership === "string" && ARRIVING.has(membership)
+    ) {
+      newcomers.users.add(event.stateKey!);
+    }
+  }
 }
 
 /** Whether the sections of a room may come from {@link sharedTimelineSections}. */
@@ -301,6 +331,12 @@ async function timelineSections(
         : stateJson,
     },
   };
+  noteNewcomers(
+    ctx,
+    options,
+    stateStored.map(stateRef),
+    page.events.map((item) => item.stored),
+  );
   return { json, hasNews: page.events.length > 0 || state.length > 0 };
 }
 
@@ -325,6 +361,7 @@ export async function joinedRoom(ctx: RoomSyncContext, m: MembershipEntry): Prom
   // client has the room's state, and only the changes are sent.
   const newlyJoined = ctx.since !== null && m.pos > ctx.since &&
     !(await joinedThroughout(ctx.hs, m.eventId, ctx.since));
+  if (newlyJoined) ctx.newcomers?.rooms.push(m.roomId);
   const { json, hasNews } = await timelineSections(ctx, { m, upto: ctx.upto, newlyJoined });
   const ephemeral: Json[] = [];
   const ephemeralFilter = ctx.filter.room.ephemeral;

@@ -102,7 +102,7 @@ async function sync(
   t: TestServer,
   user: TestUser,
   params: { since?: string; filter?: Json | string; full_state?: boolean } = {},
-): Promise<Json & { next_batch: string; rooms: Event }> {
+): Promise<Json & { next_batch: string; rooms: Event; presence: Event }> {
   const query = new URLSearchParams({ timeout: "0" });
   if (params.since) query.set("since", params.since);
   if (params.filter !== undefined) {
@@ -224,6 +224,33 @@ Deno.test("sync conformance: details of /sync and /messages", async (t) => {
       // The client knows nothing of the room: older events exist before the timeline.
       assertEquals(timeline.limited, true);
       assertEquals(next.rooms.join[roomId].state.events, []);
+    });
+
+    await t.step("presence of newly met users comes with a newly joined room", async () => {
+      const alice = await user("alice");
+      const bob = await user("bob");
+      const roomId = await createRoom(server, alice);
+      await sync(server, alice);
+      const before = await sync(server, bob);
+      await member(server, bob, roomId, "join");
+      const joined = await sync(server, bob, { since: before.next_batch });
+      const senders = (body: Event) =>
+        body.presence.events.map((e: Event) => e.sender).filter((s: string) => s !== bob.userId);
+      assertEquals(senders(joined), [alice.userId]);
+      assertEquals(joined.presence.events[0].type, "m.presence");
+      const again = await sync(server, bob, { since: joined.next_batch });
+      assertEquals(again.presence?.events ?? [], []);
+
+      // The other side: alice gets the presence of bob's newcomer carol (never online: offline).
+      const carol = await user("carol");
+      const aliceBefore = await sync(server, alice);
+      await say(server, alice, roomId, "let the first sync's presence settle");
+      const settled = await sync(server, alice, { since: aliceBefore.next_batch });
+      await member(server, carol, roomId, "join");
+      const met = await sync(server, alice, { since: settled.next_batch });
+      const carols = met.presence.events.filter((e: Event) => e.sender === carol.userId);
+      assertEquals(carols.length, 1);
+      assertEquals(carols[0].content.presence, "offline");
     });
 
     await t.step("a newly joined room's state is complete in the next sync", async () => {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type StateMap, stateTupleKey } from "../../federation/types.ts";
+import type { StateMap } from "../../federation/types.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
 import {
@@ -288,33 +288,4 @@ export async function stateAtPosition(
   const group = stored?.meta.roomStateAfter ?? stored?.meta.stateGroup ?? null;
   if (group === null) return { group: null, state: new Map() };
   return { group, state: await hs.rooms.states.stateOf(group) };
-}
-
-/** Most of a user's own member events {@link joinedThroughout} walks back over. */
-const MAX_MEMBER_WALK = 20;
-
-/**
- * Whether the user whose join event is `eventId` was joined from position `since` through it:
- * true when it only changed their profile (display name, avatar) of a join at or before
- * `since`; false when they joined, or left and joined again, after `since` (or when it cannot
- * tell within a few steps, which sends the room's whole state: the safe side).
- */
-export async function joinedThroughout(
-  hs: Homeserver,
-  eventId: string,
-  since: number,
-): Promise<boolean> {
-  let id = eventId;
-  for (let step = 0; step < MAX_MEMBER_WALK; step++) {
-    const stored = await hs.rooms.event(id);
-    if (!stored || stored.event.content.membership !== "join") return false;
-    const { pos } = stored.meta;
-    if (pos === null) return false;
-    if (pos <= since) return true;
-    const before = await stateBeforeEvent(hs, stored);
-    const previous = before?.state.get(stateTupleKey("m.room.member", stored.event.stateKey!));
-    if (previous === undefined) return false;
-    id = previous;
-  }
-  return false;
 }

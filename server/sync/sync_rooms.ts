@@ -37,10 +37,10 @@ import { roomAllowed, roomEventAllowed, type RoomEventFilter, type SyncFilter } 
 import { roomFacts, roomSummary } from "./room_facts.ts";
 import { formatForFilter } from "./event_format.ts";
 import { hiddenByIgnore } from "./ignored_users.ts";
-import { type LazyMemberTracker, type StateItemRef, withoutKnownMembers } from "./lazy_members.ts";
+import { type LazyMemberTracker, withoutKnownMembers } from "./lazy_members.ts";
 import { filterView, selectState, stateRef, timelineMembers } from "./state_section.ts";
+import { joinedThroughout, joinedWithin, noteArrivals } from "./membership_changes.ts";
 import {
-  joinedThroughout,
   stateAtPosition,
   stateBeforeEvent,
   type StateRef,
@@ -261,32 +261,13 @@ async function sharedTimelineSections(
     },
     state: { events: state },
   };
-  noteNewcomers(ctx, options, shared.stateRefs, shared.timeline.map((item) => item.stored));
+  if (ctx.newcomers && options.m.membership === "join") {
+    noteArrivals(ctx.newcomers.users, {
+      state: shared.stateRefs,
+      timeline: shared.timeline.map((item) => item.stored),
+    });
+  }
   return { json, hasNews: shared.hasNews };
-}
-
-const ARRIVING = new Set(["join", "invite", "knock"]);
-
-/** Notes who arrived in a joined room during an incremental sync's range (for presence). */
-function noteNewcomers(
-  ctx: RoomSyncContext,
-  options: { m: MembershipEntry },
-  state: readonly StateItemRef[],
-  timeline: readonly StoredEvent[],
-): void {
-  const newcomers = ctx.newcomers;
-  if (!newcomers || options.m.membership !== "join") return;
-  for (const ref of state) {
-    if (ref.member !== null && ARRIVING.has(ref.membership ?? "")) newcomers.users.add(ref.member);
-  }
-  for (const { event } of timeline) {
-    const membership = event.content.membership;
-    if (
-      event.type === "m.room.member" && typeof membership === "string" && ARRIVING.has(membership)
-    ) {
-      newcomers.users.add(event.stateKey!);
-    }
-  }
 }
 
 /** Whether the sections of a room may come from {@link sharedTimelineSections}. */
@@ -331,12 +312,12 @@ async function timelineSections(
         : stateJson,
     },
   };
-  noteNewcomers(
-    ctx,
-    options,
-    stateStored.map(stateRef),
-    page.events.map((item) => item.stored),
-  );
+  if (ctx.newcomers && options.m.membership === "join") {
+    noteArrivals(ctx.newcomers.users, {
+      state: stateStored.map(stateRef),
+      timeline: page.events.map((item) => item.stored),
+    });
+  }
   return { json, hasNews: page.events.length > 0 || state.length > 0 };
 }
 
@@ -414,26 +395,12 @@ export async function leftRoom(ctx: RoomSyncContext, m: MembershipEntry): Promis
   const { json } = await timelineSections(ctx, {
     m,
     upto: Math.min(m.pos, ctx.upto),
-    newlyJoined: await joinedWithin(ctx, m),
+    // A join and a leave in one batch: the client never had the room's state.
+    newlyJoined: ctx.since !== null && m.pos > ctx.since &&
+      await joinedWithin(ctx.hs, m.eventId, { userId: ctx.userId, since: ctx.since }),
   });
   json.account_data = { events: accountDataSection(ctx, m.roomId) };
   return json;
-}
-
-/**
- * Whether the user joined a room they have now left within the sync's range (a join and a
- * leave in one batch): the client never had the room's state, so all of it is sent.
- */
-async function joinedWithin(ctx: RoomSyncContext, m: MembershipEntry): Promise<boolean> {
-  if (ctx.since === null || m.pos <= ctx.since) return false;
-  const leave = await ctx.hs.rooms.event(m.eventId);
-  if (!leave) return false;
-  const before = await stateBeforeEvent(ctx.hs, leave);
-  const previous = before?.state.get(stateTupleKey(MEMBER_TYPE, ctx.userId));
-  if (previous === undefined) return false;
-  const stored = await ctx.hs.rooms.event(previous);
-  if (stored?.event.content.membership !== "join") return false;
-  return !(await joinedThroughout(ctx.hs, previous, ctx.since));
 }
 
 /** The `rooms.invite` or `rooms.knock` entry of a room. */

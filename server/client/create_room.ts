@@ -4,6 +4,13 @@
  * create, the creator's join, power levels, canonical alias, the preset's join rules, history
  * visibility and guest access, `initial_state`, name, topic, invites.
  *
+ * Invite blocking (v1.18): a local invitee who blocks invites, or a remote one whose server
+ * answers M_INVITE_BLOCKED, is left out (not invited, no power, not a creator); the room is
+ * still created with the others invited, and the answer is 403 M_INVITE_BLOCKED with the
+ * new room's `room_id`, as the spec allows ("one of the invited users rejected whilst the room
+ * creation as a whole succeeds"). For room version 12, `trusted_private_chat` makes the
+ * invitees `additional_creators` (v1.16, MSC4289) instead of giving them power level 100.
+ *
  * @module
  */
 
@@ -24,6 +31,7 @@ import { createAlias, localAlias, setPublished } from "../rooms/aliases.ts";
 import { inviteTarget, inviteUser, setMembership } from "../rooms/membership.ts";
 import type { RoomVersionRules } from "../../federation/room_versions.ts";
 import { defaultEncryptionEvent } from "../e2ee/default_encryption.ts";
+import { InviteBlockedError, invitesBlocked } from "./invite_permission.ts";
 
 const V3 = "/_matrix/client/v3";
 const PRESETS = ["private_chat", "trusted_private_chat", "public_chat"] as const;
@@ -86,7 +94,7 @@ async function parseRequest(hs: Homeserver, body: Record<string, unknown>) {
       throw new MatrixError("M_ROOM_IN_USE", `Room alias ${alias} already exists`);
     }
   }
-  const invite = optionalStringArray(body, "invite", { maxItems: 100 }) ?? [];
+  const invite = [...new Set(optionalStringArray(body, "invite", { maxItems: 100 }) ?? [])];
   for (const userId of invite) await inviteTarget(hs, userId);
 
   const initialState: CreateRoomRequest["initialState"] = [];
@@ -162,13 +170,15 @@ function presetState(preset: Preset): { type: string; content: JsonObject }[] {
 function defaultPowerLevels(
   creator: string,
   request: CreateRoomRequest,
-  creators: ReadonlySet<string>,
+  options: { creators: ReadonlySet<string>; invitees: readonly string[] },
 ): JsonObject {
   const { rules, preset } = request;
   const users: JsonObject = {};
   if (!rules.privilegedCreators) users[creator] = 100;
   if (preset === "trusted_private_chat") {
-    for (const invitee of request.invite) if (!creators.has(invitee)) users[invitee] = 100;
+    for (const invitee of options.invitees) {
+      if (!options.creators.has(invitee)) users[invitee] = 100;
+    }
   }
   return {
     users,
@@ -201,9 +211,22 @@ async function createRoom(
   request: CreateRoomRequest,
 ): Promise<string> {
   const { rules } = request;
+  // Local invitees who block invites are known now; remote ones only when their server answers.
+  const blocked: string[] = [];
+  const invitees: string[] = [];
+  for (const invitee of request.invite) {
+    if (await invitesBlocked(hs, invitee)) blocked.push(invitee);
+    else invitees.push(invitee);
+  }
   const createContent: JsonObject = { ...request.creationContent, room_version: rules.id };
   if (rules.createHasCreator) createContent.creator = creator;
   else delete createContent.creator;
+  if (rules.privilegedCreators && request.preset === "trusted_private_chat") {
+    // The spec's "same power level as the room creator" is being a creator from v12 on.
+    const given = (createContent.additional_creators ?? []) as string[];
+    const merged = [...new Set([...given, ...invitees])].filter((u) => u !== creator);
+    if (merged.length > 0) createContent.additional_creators = merged;
+  }
   const createEvent = await hs.pipeline.createRoom(rules, {
     sender: creator,
     content: createContent,
@@ -218,7 +241,7 @@ async function createRoom(
     for (const u of createContent.additional_creators) creators.add(u as string);
   }
   await send("m.room.power_levels", "", {
-    ...defaultPowerLevels(creator, request, creators),
+    ...defaultPowerLevels(creator, request, { creators, invitees }),
     ...request.powerLevelOverride,
   });
   if (request.alias) {
@@ -245,15 +268,23 @@ async function createRoom(
       "m.topic": { "m.text": [{ body: request.topic, mimetype: "text/plain" }] },
     });
   }
-  for (const invitee of request.invite) {
+  for (const invitee of invitees) {
     // A user of another server is invited over federation (`inviteUser`).
-    await inviteUser(hs, {
-      roomId,
-      sender: creator,
-      target: invitee,
-      extra: request.isDirect ? { is_direct: true } : undefined,
-    });
+    try {
+      await inviteUser(hs, {
+        roomId,
+        sender: creator,
+        target: invitee,
+        extra: request.isDirect ? { is_direct: true } : undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof InviteBlockedError)) throw err;
+      blocked.push(invitee);
+    }
   }
   if (request.visibility === "public") await setPublished(hs, roomId, true);
+  if (blocked.length > 0) {
+    throw new InviteBlockedError(blocked.join(", "), { extra: { room_id: roomId } });
+  }
   return roomId;
 }

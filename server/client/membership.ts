@@ -15,6 +15,7 @@ import { optionalString, requiredIdentifier } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { setProfilePropagator } from "./profile.ts";
 import { guestJoinContent, watchGuestAccess } from "./guests.ts";
+import { checkInviteAllowed } from "./invite_permission.ts";
 import {
   forgetRoom,
   inviteTarget,
@@ -123,6 +124,8 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
     const current = await hs.rooms.membership(roomId, target);
     if (current?.membership === "join") throw forbidden(`${target} is already in the room`);
     if (current?.membership === "ban") throw forbidden(`${target} is banned from the room`);
+    // A user of another server is asked by their server, which answers M_INVITE_BLOCKED.
+    await checkInviteAllowed(hs, target);
     await inviteUser(hs, { roomId, sender: c.var.auth.userId, target, reason });
     return jsonResponse({});
   });

@@ -12,7 +12,7 @@
 
 import { Hono } from "hono";
 import { randomString } from "../../crypto/tokens.ts";
-import { badJson, forbidden, notFound } from "../errors.ts";
+import { forbidden, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
@@ -41,6 +41,17 @@ async function store(hs: Homeserver, report: Omit<ReportRecord, "id" | "ts">): P
   await hs.kv.set(["report", id], { ...report, id, ts } satisfies ReportRecord);
 }
 
+/**
+ * The `score` older clients send with an event report. The spec dropped it in v1.18, so it
+ * never fails a report: a well-formed one (an integer from -100 to 0) is kept for the admin
+ * listing, which Synapse's shows; anything else is dropped.
+ */
+function legacyScore(value: unknown): number | null {
+  return Number.isInteger(value) && (value as number) >= -100 && (value as number) <= 0
+    ? value as number
+    : null;
+}
+
 /** Routes of the reporting API and its admin listing. */
 export function reportRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -54,15 +65,7 @@ export function reportRoutes(hs: Homeserver): Hono<AppEnv> {
     rateLimit(hs, c, "send", { userId: reporter });
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = reasonOf(body);
-    let score: number | null = null;
-    if (body.score !== undefined) {
-      if (
-        !Number.isInteger(body.score) || (body.score as number) < -100 || (body.score as number) > 0
-      ) {
-        throw badJson("'score' must be an integer from -100 to 0");
-      }
-      score = body.score as number;
-    }
+    const score = legacyScore(body.score);
     const roomId = c.req.param("roomId");
     const eventId = c.req.param("eventId");
     if (!(await eventVisibleInRoom(hs, { roomId, eventId, userId: reporter }))) {

@@ -25,6 +25,7 @@ import { canSeeEvent } from "../rooms/visibility.ts";
 import { formatEvents } from "../sync/rooms_adapter.ts";
 import { clientEvent, clientEvents } from "./client_event.ts";
 import { massagedTimestamp } from "../appservice/privileges.ts";
+import { checkInviteAllowed } from "./invite_permission.ts";
 
 const V3 = "/_matrix/client/v3";
 
@@ -107,6 +108,9 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     const content = await readBody(hs, c) as JsonObject;
     await requireRoom(hs, roomId);
     if (type === "m.room.create") throw forbidden("The create event cannot be replaced");
+    if (type === "m.room.member" && content.membership === "invite") {
+      await checkInviteAllowed(hs, stateKey);
+    }
     const same = await identicalState(hs, roomId, { type, stateKey, sender: userId, content });
     if (same !== null) return jsonResponse({ event_id: same });
     const stored = await hs.pipeline.sendEvent(roomId, {

@@ -14,7 +14,14 @@ import { isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
 import type { JsonObject, JsonValue } from "../../federation/types.ts";
 import { randomString } from "../../crypto/tokens.ts";
-import { badJson, forbidden, jsonResponse, MatrixError, notFound } from "../errors.ts";
+import {
+  badJson,
+  forbidden,
+  invalidParam,
+  jsonResponse,
+  MatrixError,
+  notFound,
+} from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString, optionalStringArray } from "../http_util.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
@@ -64,16 +71,20 @@ export function roomUpgradeRoutes(hs: Homeserver): Hono<AppEnv> {
         `Room version '${versionId}' is not supported`,
       );
     }
-    const additional = optionalStringArray(body, "additional_creators", { maxItems: 50 });
-    if (additional && !rules.privilegedCreators) {
-      throw badJson("'additional_creators' needs room version 12 or later");
-    }
-    for (const user of additional ?? []) {
-      if (!isValidUserId(user, { historical: true })) throw badJson(`'${user}' is not a user ID`);
+    // Ignored for versions without additional creators (the spec's words), checked otherwise.
+    const additional = rules.privilegedCreators
+      ? optionalStringArray(body, "additional_creators", { maxItems: 50 }) ?? []
+      : [];
+    for (const user of additional) {
+      if (!isValidUserId(user, { historical: true })) {
+        throw invalidParam(`'additional_creators' holds '${user.slice(0, 300)}', not a user ID`);
+      }
     }
     // A room this server does not hold cannot be upgraded here, whichever server named it.
     if (!(await hs.rooms.room(roomId))) throw notFound(`Room ${roomId} not found`);
-    const replacement = await upgradeRoom(hs, roomId, c.var.auth.userId, rules, additional ?? []);
+    const upgrader = c.var.auth.userId;
+    const creators = [...new Set(additional)].filter((user) => user !== upgrader);
+    const replacement = await upgradeRoom(hs, roomId, upgrader, rules, creators);
     return jsonResponse({ replacement_room: replacement });
   });
   return app;

@@ -6,7 +6,8 @@
  *   user sent by a user of the origin), adds this server's signature and keeps it, so the
  *   invitee sees it in `/sync` with the room's stripped state. In a room this server is in,
  *   it goes through the pipeline like any remote event; otherwise it is stored as an
- *   out-of-room membership (`server/rooms/remote_invites.ts`).
+ *   out-of-room membership (`server/rooms/remote_invites.ts`). A user who blocks invites
+ *   (`m.invite_permission_config`) is not invited: 403 M_INVITE_BLOCKED.
  * - inviting server: {@link inviteRemoteUser} drafts the invite on the room's extremities,
  *   signs it, has the invitee's server countersign it, checks what comes back and admits it,
  *   so that the room's other servers receive it from here.
@@ -52,6 +53,7 @@ import {
 } from "../rooms/remote_invites.ts";
 import type { StrippedStateEvent } from "../rooms/schema.ts";
 import { getUser } from "../store/accounts.ts";
+import { InviteBlockedError, invitesBlocked } from "../client/invite_permission.ts";
 import { aclAllows, checkIncomingPdu, IncomingPdus, keyLookup } from "./incoming.ts";
 import { authenticatedOrigin, requiredContent } from "./inbound_auth.ts";
 import { federationPdu } from "./room_events.ts";
@@ -167,6 +169,8 @@ export function inviteFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     }
     const account = await getUser(hs.kv, target);
     if (!account || account.deactivated) throw notFound(`User ${target} does not exist`);
+    // Spec v1.18 "Invite permission": nothing is signed or kept for a user who blocks invites.
+    if (await invitesBlocked(hs, target)) throw new InviteBlockedError(target);
     if (known && (await hs.rooms.head(roomId)) && !(await aclAllows(hs, roomId, origin))) {
       throw forbidden("The room's server ACL denies the inviting server");
     }
@@ -227,7 +231,8 @@ export interface RemoteInvite {
  * and admitted (the pipeline relays it to the room's other servers).
  *
  * @throws {MatrixError} M_FORBIDDEN when the auth rules or the invitee's server refuse,
- *   M_UNKNOWN (502) when that server cannot be reached or answers wrongly
+ *   M_INVITE_BLOCKED (403) when the invitee blocks invites, M_UNKNOWN (502) when that server
+ *   cannot be reached or answers wrongly
  */
 export async function inviteRemoteUser(hs: Homeserver, invite: RemoteInvite): Promise<RoomEvent> {
   const { roomId, target } = invite;
@@ -271,6 +276,9 @@ export async function inviteRemoteUser(hs: Homeserver, invite: RemoteInvite): Pr
     );
   }
   const answer = res.json as { event?: unknown; errcode?: unknown; error?: unknown } | null;
+  if (res.status === 403 && answer?.errcode === "M_INVITE_BLOCKED") {
+    throw new InviteBlockedError(target);
+  }
   if (res.status === 403) {
     throw forbidden(`${server} refused the invite: ${String(answer?.error ?? "").slice(0, 300)}`);
   }

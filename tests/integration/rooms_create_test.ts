@@ -38,7 +38,13 @@ for (const version of ["10", "11", "12"]) {
         assertEquals(byType.get(`m.room.member|${bob.userId}`)!.membership, "invite");
         const pl = byType.get("m.room.power_levels|")! as { users: Record<string, number> };
         assertEquals(pl.users[alice.userId], version === "12" ? undefined : 100);
-        assertEquals(pl.users[bob.userId], preset === "trusted_private_chat" ? 100 : undefined);
+        // v12 (spec v1.16): trusted invitees are creators, with no entry in `users`.
+        const trusted = preset === "trusted_private_chat";
+        assertEquals(pl.users[bob.userId], trusted && version !== "12" ? 100 : undefined);
+        assertEquals(
+          create.additional_creators,
+          trusted && version === "12" ? [bob.userId] : undefined,
+        );
 
         // Bob joins and both talk.
         const join = await t.request("POST", `${V3}/join/${enc(roomId)}`, {

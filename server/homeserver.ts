@@ -22,6 +22,7 @@ import { queuePdu } from "./federation/outbox.ts";
 import { Edus } from "./federation/edu_queue.ts";
 import { DeviceListOutbox } from "./federation/device_list_outbox.ts";
 import { FederationSender } from "./federation/sender.ts";
+import { PolicyServers } from "./federation/policy_server.ts";
 import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
@@ -129,6 +130,10 @@ export class Homeserver {
       outbox: config.federation.enabled ? queuePdu : undefined,
     });
     this.federation = new FederationContext({ config, kv, signingKey: options.signingKey });
+    // Rooms with an m.room.policy event: local events signed by their Policy Server first.
+    this.pipeline.usePolicyServer(
+      new PolicyServers({ rooms: this.rooms, client: this.federation.client }),
+    );
     this.edus = new Edus(kv, { serverName: config.serverName });
     this.sender = new FederationSender(kv, {
       edus: this.edus,

@@ -74,6 +74,23 @@ import { MissingEventsError } from "./pipeline_types.ts";
 
 export * from "./pipeline_types.ts";
 
+/**
+ * The Policy Server checks (`server/federation/policy_server.ts`). The pipeline consults them
+ * only in rooms whose current state has an `m.room.policy` event with an empty state key.
+ */
+export interface PolicyCheck {
+  /**
+   * A local event with the Policy Server's signature added (itself when none is needed).
+   *
+   * @throws {MatrixError} the Policy Server refused, or could not be asked
+   */
+  sign(event: RoomEvent, state: StateMap, rules: RoomVersionRules): Promise<RoomEvent>;
+  /** Whether a received event is recommended (a valid signature, when one is needed). */
+  recommends(event: RoomEvent, state: StateMap, rules: RoomVersionRules): Promise<boolean>;
+}
+
+const POLICY_STATE = stateTupleKey("m.room.policy", "");
+
 /** Admits events into rooms; one per server instance (`hs.pipeline`). */
 export class EventPipeline {
   readonly #deps: PipelineDeps;
@@ -85,6 +102,7 @@ export class EventPipeline {
   readonly #core: ModeCore;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #subscribers: ((event: CommittedEvent) => void)[] = [];
+  #policy: PolicyCheck | null = null;
   #backfillCounter: number | null = null;
   /**
    * The timestamp of the last create event built here. A v12 room ID is the hash of its create
@@ -142,6 +160,11 @@ export class EventPipeline {
   /** Writes what is still buffered (search postings); call before the KV closes. */
   async close(): Promise<void> {
     await this.#search.close();
+  }
+
+  /** Installs the Policy Server checks (local events signed, remote ones checked). */
+  usePolicyServer(policy: PolicyCheck): void {
+    this.#policy = policy;
   }
 
   /** Tells `listener` about every committed event (after the commit, in commit order). */
@@ -382,6 +405,9 @@ export class EventPipeline {
       let verdict = checkAuthEvents(event, authEvents, rules);
       if (verdict.ok) verdict = checkAuth(event, lookup.get, rules);
       if (!verdict.ok) throw forbidden(verdict.reason);
+      // Under the lock: a refused event must not have been built upon.
+      const policy = this.#policyFor(state);
+      if (policy) event = await policy.sign(event, state, rules);
       const admitted = await this.#committer.commit(ctx, event, {
         mode: "local",
         room: ctx.room,
@@ -424,7 +450,10 @@ export class EventPipeline {
         // A message on the room's head (the common case): checked against the current
         // state in memory, and committed like a local message, without holding the lock.
         const rejected = await this.#authorise(event, ctx.state, ctx.rules);
-        if (rejected === null) {
+        const policy = this.#policyFor(ctx.state);
+        if (
+          rejected === null && (!policy || await policy.recommends(event, ctx.state, ctx.rules))
+        ) {
           return await this.#committer.commit(ctx, event, {
             mode: "remote",
             room: ctx.room,
@@ -459,6 +488,12 @@ export class EventPipeline {
         const current = await authLookup(rooms, ctx.state, { ...event, rules });
         const verdict = checkAuth(event, current.get, rules);
         if (!verdict.ok) softFailed = true;
+      }
+      // Spec, checks on receipt of a PDU, step 7: no valid Policy Server signature.
+      // (An event relayed for its server, a join say, is exempt: see policy_server.ts.)
+      const policy = this.#policyFor(ctx.state);
+      if (policy && rejected === null && !softFailed && relayFrom === undefined) {
+        softFailed = !await policy.recommends(event, ctx.state, rules);
       }
       if (rejected !== null) rejected = rejected.slice(0, 500);
       const admitted = await this.#committer.commit(ctx, event, {
@@ -545,6 +580,11 @@ export class EventPipeline {
       verdict = checkAuth(event, lookup.get, rules);
     }
     return verdict.ok ? null : verdict.reason;
+  }
+
+  /** The Policy Server checks, when the current state `state` may call for them. */
+  #policyFor(state: StateMap): PolicyCheck | null {
+    return this.#policy !== null && state.has(POLICY_STATE) ? this.#policy : null;
   }
 
   /** Waits until none of the room's writes is in flight; the context may have been reloaded. */

@@ -9,6 +9,7 @@
 import type { SigningKey } from "../../../crypto/signing.ts";
 import { resolveConfig } from "../../../server/config.ts";
 import { Homeserver } from "../../../server/homeserver.ts";
+import type { RouteModule } from "../../../server/app.ts";
 import { TEST_CONFIG, TEST_PASSWORD_COST } from "../../support/test_server.ts";
 import { freePort, testCa } from "./peers.ts";
 
@@ -73,6 +74,8 @@ export interface GemengNodeOptions {
   serverName?: string;
   /** The signing key (to restart a node on an in-memory KV as the same server). */
   signingKey?: SigningKey;
+  /** Extra route modules (a test's own endpoints, such as a Policy Server's). */
+  modules?: readonly RouteModule[];
 }
 
 /** Starts a node (see the module comment); remember to `close()` it. */
@@ -103,6 +106,7 @@ export async function startGemengNode(options: GemengNodeOptions = {}): Promise<
       kv,
       passwordCost: TEST_PASSWORD_COST,
       signingKey: options.signingKey,
+      modules: options.modules,
     });
     try {
       const server = hs.serve({

@@ -15,6 +15,12 @@
  * - a received event without a valid signature is soft-failed by the pipeline. It is not sent
  *   back to the Policy Server for a new signature (the spec's SHOULD): any server could
  *   otherwise make us call the Policy Server once per event it sends, while the room waits.
+ *   An event this server relays for another (a join, leave or knock through us, an invite
+ *   countersigned by the invitee's server) is sent into the room by us, so we ask for its
+ *   signature ourselves; a refusal refuses the request.
+ *
+ * gemeng does not act as a Policy Server: a room naming this server as `via` cannot be
+ * written to from here (nor by any other server, which get 404 M_UNRECOGNIZED from us).
  *
  * The pipeline consults this only for rooms whose current state has an `m.room.policy` entry
  * (a map lookup), so other rooms pay nothing. The room's policy is computed once per current
@@ -192,6 +198,9 @@ export class PolicyServers implements PolicyCheck {
         maxBytes: MAX_ANSWER_BYTES,
       });
     } catch (err) {
+      if (err instanceof FederationRequestError && err.code === "SELF") {
+        throw unusable(policy.via, "that is this server, which does not act as one");
+      }
       if (err instanceof FederationRequestError) {
         throw unusable(policy.via, `it could not be reached (${err.code})`);
       }

@@ -489,11 +489,16 @@ export class EventPipeline {
         const verdict = checkAuth(event, current.get, rules);
         if (!verdict.ok) softFailed = true;
       }
-      // Spec, checks on receipt of a PDU, step 7: no valid Policy Server signature.
-      // (An event relayed for its server, a join say, is exempt: see policy_server.ts.)
+      // Spec, checks on receipt of a PDU, step 7: no valid Policy Server signature. An event
+      // we relay (a join through us, say) is sent into the room by us: we ask for the
+      // signature its server could not, and a refusal refuses the request.
       const policy = this.#policyFor(ctx.state);
-      if (policy && rejected === null && !softFailed && relayFrom === undefined) {
-        softFailed = !await policy.recommends(event, ctx.state, rules);
+      if (
+        policy && rejected === null && !softFailed &&
+        !await policy.recommends(event, ctx.state, rules)
+      ) {
+        if (relayFrom === undefined) softFailed = true;
+        else event = await policy.sign(event, ctx.state, rules);
       }
       if (rejected !== null) rejected = rejected.slice(0, 500);
       const admitted = await this.#committer.commit(ctx, event, {

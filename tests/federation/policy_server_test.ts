@@ -10,7 +10,8 @@
  * - a protected room: A's message reaches B carrying the Policy Server's signature; a spam
  *   message is refused to the client with the Policy Server's error verbatim and reaches no one;
  *   a Policy Server that answers 500 stops the send with 502; `m.room.policy` itself is sent
- *   without asking;
+ *   without asking; a join relayed by A (a user of a third node C joining through A) gets the Policy
+ *   Server's signature from A, and one the Policy Server refuses does not happen;
  * - events received by A without a valid Policy Server signature (none, or by another key) are
  *   soft-failed: kept but never shown; one with a valid signature is accepted.
  *
@@ -60,7 +61,7 @@ function policyServerModule(ps: TestPolicyServer) {
       if (ps.down) return c.json({ errcode: "M_UNKNOWN", error: "down" }, 500);
       const rules = await hs.rooms.rulesOf(String(pdu.room_id));
       if (!rules) return c.json({ errcode: "M_NOT_FOUND", error: "Unknown room" }, 404);
-      if (typeof content.body === "string" && content.body.includes("spam")) {
+      if (JSON.stringify(content).includes("spam")) {
         return c.json({
           errcode: "M_FORBIDDEN",
           error: "The message appears to contain possible spam",
@@ -102,6 +103,7 @@ Deno.test({
     };
     const a = await startGemengNode();
     const b = await startGemengNode({ modules: [policyServerModule(ps)] });
+    const c = await startGemengNode();
     try {
       const alice = await a.register("alice");
       const psUser = await b.register("ps");
@@ -193,6 +195,27 @@ Deno.test({
         }
       });
 
+      await t.step("a join relayed by A is signed by the policy server, or refused", async () => {
+        const bob = await c.register("bob");
+        await join(c, bob, roomId, a.serverName);
+        const member = await a.hs.rooms.currentStateEvent(roomId, "m.room.member", bob.userId);
+        assertEquals(member?.event.content.membership, "join");
+        const signatures = member!.event.pdu.signatures as Record<string, JsonObject>;
+        assert(signatures[b.serverName]?.[POLICY_SERVER_KEY_ID], JSON.stringify(signatures));
+        assert(signatures[c.serverName], "C's own signature is kept");
+        assert(ps.asked.some((x) => x.origin === a.serverName && x.type === "m.room.member"));
+
+        const spammer = await c.register("spammer");
+        const res = await c.request(
+          "POST",
+          `/_matrix/client/v3/join/${encodeURIComponent(roomId)}?server_name=${a.serverName}`,
+          { token: spammer.accessToken, body: {} },
+        );
+        assertEquals(res.status, 403, JSON.stringify(res.body));
+        assertEquals(res.body.errcode, "M_FORBIDDEN");
+        assert(!(await joined(a, alice, roomId, spammer.userId)), "the spammer is not joined");
+      });
+
       await t.step("received events without a valid signature are soft-failed", async () => {
         const asked = ps.asked.length;
         const unsigned = await forgeEvent(a, roomId, {
@@ -268,6 +291,7 @@ Deno.test({
     } finally {
       await a.close();
       await b.close();
+      await c.close();
     }
   },
 });

@@ -1,7 +1,9 @@
 /**
  * Pushers (spec: "Push Notifications", "Client behaviour"): `GET /v3/pushers` and
- * `POST /v3/pushers/set`. HTTP pushers are delivered to by the push worker
- * (`server/push/push_worker.ts`); storage is in `server/push/pusher_store.ts`.
+ * `POST /v3/pushers/set`, and `POST /v3/pushers/ack` which activates a `webpush` pusher
+ * (MSC4174). HTTP and activated `webpush` pushers are delivered to by the push worker
+ * (`server/push/push_worker.ts`); storage is in `server/push/pusher_store.ts`, Web Push in
+ * `server/push/webpush.ts`.
  *
  * A pusher remembers the device that set it: when that device's session ends (logout,
  * deletion) or the user changes the password from another session, the pusher goes too, so a
@@ -11,7 +13,8 @@
  */
 
 import { Hono } from "hono";
-import { badJson, invalidParam, MatrixError } from "../errors.ts";
+import { constantTimeEqual } from "../../crypto/tokens.ts";
+import { badJson, invalidParam, MatrixError, missingParam, notFound } from "../errors.ts";
 import { fitsOneValue } from "../store/kv_batch.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, optionalBoolean, optionalString, utf8Length } from "../http_util.ts";
@@ -24,7 +27,9 @@ import {
   type PusherAddress,
   pusherKeys,
   type StoredPusher,
+  storedPusherOf,
 } from "../push/pusher_store.ts";
+import { checkWebPushPusher } from "../push/webpush.ts";
 import { pushWorkerOf } from "../push/push_worker.ts";
 
 /** Most pushers one user may have. */
@@ -44,7 +49,15 @@ export async function deleteOtherSessionsPushers(
   }
 }
 
-function parsePusher(body: JsonObject, pushkey: string, appId: string): JsonObject {
+/** How long a `webpush` pusher's activation token is valid (MSC4174: 5 minutes). */
+export const ACK_TOKEN_TTL_MS = 5 * 60 * 1000;
+
+async function parsePusher(
+  hs: Homeserver,
+  body: JsonObject,
+  ids: { pushkey: string; appId: string },
+): Promise<JsonObject> {
+  const { pushkey, appId } = ids;
   const kind = optionalString(body, "kind", { maxBytes: 64 });
   if (kind === undefined) throw badJson("'kind' is required (null deletes the pusher)");
   const fields: JsonObject = { pushkey, kind, app_id: appId };
@@ -75,8 +88,37 @@ function parsePusher(body: JsonObject, pushkey: string, appId: string): JsonObje
     throw badJson("'data.format' must be a string");
   }
   if (utf8Length(JSON.stringify(data)) > 8192) throw badJson("'data' is too large");
-  fields.data = data;
+  fields.data = kind === "webpush"
+    ? await checkWebPushPusher(pushkey, data as JsonObject, {
+      allowPrivateAddresses: hs.config.push.allowPrivateAddresses,
+    })
+    : data;
   return fields;
+}
+
+/**
+ * For a `webpush` pusher (MSC4174): a new activation token when the pusher is new, its
+ * endpoint or secret changed, or it was never activated; `activated` is set accordingly.
+ * Returns the token to push, or null (an unchanged, activated pusher stays activated).
+ */
+function webPushActivation(
+  stored: StoredPusher,
+  previous: StoredPusher | undefined,
+): string | null {
+  if (stored.pusher.kind !== "webpush") return null;
+  const data = stored.pusher.data as JsonObject;
+  const before = previous?.pusher.kind === "webpush" ? previous.pusher : null;
+  const beforeData = before?.data as JsonObject | undefined;
+  if (
+    before?.activated === true && beforeData?.url === data.url && beforeData?.auth === data.auth
+  ) {
+    stored.pusher.activated = true;
+    return null;
+  }
+  const token = crypto.randomUUID();
+  stored.pusher.activated = false;
+  stored.ack = { token, expiresTs: Date.now() + ACK_TOKEN_TTL_MS };
+  return token;
 }
 
 /** Routes of the pusher API. */
@@ -117,7 +159,7 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       await worker.pushersChanged(userId);
       return c.json({});
     }
-    const fields = parsePusher(body, pushkey, appId);
+    const fields = await parsePusher(hs, body, { pushkey, appId });
     const append = optionalBoolean(body, "append") ?? false;
     const existing = await listPushers(hs.kv, userId);
     const previous = existing.find((s) =>
@@ -127,6 +169,7 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       throw invalidParam(`At most ${MAX_PUSHERS_PER_USER} pushers per user`);
     }
     const stored: StoredPusher = { pusher: fields, ts: previous?.ts || Date.now(), deviceId };
+    const activation = webPushActivation(stored, previous);
     if (!fitsOneValue(stored)) {
       throw new MatrixError("M_TOO_LARGE", "The pusher is too large to store", { status: 413 });
     }
@@ -142,6 +185,44 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
         }
       }
     }
+    await worker.pushersChanged(userId);
+    if (activation) {
+      worker.sendActivation(stored, activation);
+      return c.json({}, 201); // MSC4174: set, waiting for activation
+    }
+    return c.json({});
+  });
+
+  app.post("/_matrix/client/v3/pushers/ack", requireAuth(hs), async (c) => {
+    const { userId } = c.var.auth;
+    const body = await readBody(hs, c);
+    const appId = optionalString(body, "app_id", { maxBytes: 64 });
+    const token = optionalString(body, "ack_token", { maxBytes: 255 });
+    if (appId === undefined) throw missingParam("app_id");
+    if (token === undefined) throw missingParam("ack_token");
+    const candidates = (await listPushers(hs.kv, userId)).filter((s) =>
+      s.pusher.app_id === appId && s.pusher.kind === "webpush"
+    );
+    if (candidates.length === 0) throw notFound("No web push pusher with this app_id");
+    const match = candidates.find((s) => s.ack && constantTimeEqual(s.ack.token, token));
+    if (!match) {
+      throw new MatrixError("M_UNKNOWN_ACTIVATION_TOKEN", "Unknown activation token");
+    }
+    if (match.ack!.expiresTs < Date.now()) {
+      throw new MatrixError("M_EXPIRED_ACTIVATION_TOKEN", "The activation token expired");
+    }
+    const address = addressOf(userId, match);
+    const entry = await hs.kv.get(pusherKeys.pusher(address));
+    const current = entry.value === null ? null : storedPusherOf(entry.value);
+    // Activated only if the pusher is still the one the token was sent to.
+    if (!current?.ack || !constantTimeEqual(current.ack.token, token)) {
+      throw new MatrixError("M_UNKNOWN_ACTIVATION_TOKEN", "Unknown activation token");
+    }
+    const { ack: _ack, ...rest } = current;
+    const activated: StoredPusher = { ...rest, pusher: { ...current.pusher, activated: true } };
+    const done = await hs.kv.atomic().check(entry).set(pusherKeys.pusher(address), activated)
+      .commit();
+    if (!done.ok) throw new MatrixError("M_UNKNOWN_ACTIVATION_TOKEN", "Try again");
     await worker.pushersChanged(userId);
     return c.json({});
   });

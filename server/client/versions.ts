@@ -10,6 +10,7 @@ import { DEFAULT_ROOM_VERSION, ROOM_VERSIONS } from "../../federation/room_versi
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { moderationCapability } from "./account_moderation.ts";
+import { vapidKeysOf } from "../push/webpush.ts";
 
 /**
  * The Client-Server API versions we advertise: each one whose required server features work
@@ -68,6 +69,8 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
         // Custom profile fields (v1.16) can be set; no field is reserved to the server.
         "m.profile_fields": { enabled: true },
         "m.get_login_token": { enabled: false },
+        // MSC4174: `webpush` pushers, with the key browsers subscribe with.
+        "m.webpush": { enabled: true, vapid: (await vapidKeysOf(hs)).publicKey },
         ...(moderation ? { "m.account_moderation": moderation } : {}),
       },
     });

@@ -203,15 +203,39 @@ function answerOf(status: number, body: Uint8Array): GatewayAnswer {
   return { status, body: parsed };
 }
 
+/** Options of a request to a push gateway or a push service. */
+export interface PushRequestOptions {
+  allowPrivateAddresses: boolean;
+  timeoutMs?: number;
+  pool?: GatewayPool;
+}
+
 /**
  * POSTs `body` as JSON to `url` (http or https).
  *
  * @throws {GatewayError} FORBIDDEN for a private address, BAD_URL, or FAILED (no answer)
  */
-export async function postToGateway(
+export function postToGateway(
   url: string,
   body: unknown,
-  options: { allowPrivateAddresses: boolean; timeoutMs?: number; pool?: GatewayPool },
+  options: PushRequestOptions,
+): Promise<GatewayAnswer> {
+  return sendToPushServer(url, {
+    body: new TextEncoder().encode(JSON.stringify(body)),
+    headers: { "Content-Type": "application/json", "Accept": "application/json" },
+  }, options);
+}
+
+/**
+ * POSTs bytes with the given headers to `url` (http or https): a push gateway's JSON, or a
+ * Web Push message (`webpush.ts`) to a browser's push service.
+ *
+ * @throws {GatewayError} FORBIDDEN for a private address, BAD_URL, or FAILED (no answer)
+ */
+export async function sendToPushServer(
+  url: string,
+  request: { body: Uint8Array; headers: Record<string, string> },
+  options: PushRequestOptions,
 ): Promise<GatewayAnswer> {
   let target: URL;
   try {
@@ -240,15 +264,21 @@ export async function postToGateway(
   const https = target.protocol === "https:";
   const port = target.port ? Number(target.port) : https ? 443 : 80;
   const key = `${target.protocol}//${address}:${port}/${target.hostname}`;
-  const payload = new TextEncoder().encode(JSON.stringify(body));
+  const payload = request.body;
+  let extra = "";
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (/^(host|content-length|connection)$/i.test(name)) continue;
+    // Header values come from the server itself; a line break would still split the request.
+    if (/[\r\n]/.test(name + value)) throw new GatewayError("BAD_URL", "invalid header");
+    extra += `${name}: ${value}\r\n`;
+  }
   const head = `POST ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
-    `User-Agent: gemeng (push)\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${payload.byteLength}\r\nAccept: application/json\r\n` +
+    `User-Agent: gemeng (push)\r\n${extra}Content-Length: ${payload.byteLength}\r\n` +
     `Accept-Encoding: identity\r\nConnection: ${options.pool ? "keep-alive" : "close"}\r\n\r\n`;
   const headBytes = new TextEncoder().encode(head);
-  const request = new Uint8Array(headBytes.byteLength + payload.byteLength);
-  request.set(headBytes);
-  request.set(payload, headBytes.byteLength);
+  const bytes = new Uint8Array(headBytes.byteLength + payload.byteLength);
+  bytes.set(headBytes);
+  bytes.set(payload, headBytes.byteLength);
 
   const connect = async (): Promise<Deno.Conn> => {
     const tcp = await Deno.connect({ hostname: address, port });
@@ -270,7 +300,7 @@ export async function postToGateway(
     let result: Exchange | null = null;
     if (conn) {
       // A kept connection the gateway closed meanwhile fails at once: then a fresh one.
-      result = await exchange(conn, request).catch(() => null);
+      result = await exchange(conn, bytes).catch(() => null);
       if (!result || result.silent) {
         closeQuietly(conn);
         conn = null;
@@ -280,7 +310,7 @@ export async function postToGateway(
     if (!result) {
       conn = await connect();
       if (timedOut) throw new GatewayError("FAILED", "timed out");
-      result = await exchange(conn, request);
+      result = await exchange(conn, bytes);
       if (result.silent) throw new GatewayError("FAILED", "the gateway closed the connection");
     }
     if (result.reusable && options.pool && !timedOut) {

@@ -1,7 +1,9 @@
 /**
- * Delivery of the push queue (`push_queue.ts`) to push gateways: one pusher at a time, oldest
- * item first, each item deleted after the gateway's 2xx answer. Failures back off
- * exponentially (the state survives restarts); a pushkey the gateway rejects loses its pusher.
+ * Delivery of the push queue (`push_queue.ts`) to push gateways (HTTP pushers) and to
+ * browsers' push services (`webpush` pushers, `webpush.ts`): one pusher at a time, oldest item
+ * first, each item deleted after a 2xx answer. Failures back off exponentially (the state
+ * survives restarts); a pushkey the gateway rejects, or a Web Push subscription the push
+ * service says is gone (404, 410, 403), loses its pusher.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import { notificationBody } from "./gateway.ts";
 import { GatewayError, type GatewayPool, postToGateway } from "./gateway_http.ts";
+import type { JsonObject } from "../http_util.ts";
 import { unreadBadge } from "./notifications.ts";
 import {
   afterFailure,
@@ -24,6 +27,7 @@ import {
   type StoredPusher,
   storedPusherOf,
 } from "./pusher_store.ts";
+import { sendWebPush, type WebPushOutcome, webPushPayload } from "./webpush.ts";
 
 /** How long closing waits for requests in flight. */
 const CLOSE_WAIT_MS = 2000;
@@ -51,6 +55,7 @@ export class PushDelivery {
   readonly #drains = new Map<string, Promise<void>>();
   readonly #again = new Set<string>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  readonly #activations = new Set<Promise<void>>();
   #closed = false;
 
   constructor(hs: Homeserver, hooks: DeliveryHooks) {
@@ -168,6 +173,9 @@ export class PushDelivery {
     const body = await notificationBody(hs, { userId: address.userId, pusher, item, stored }, {
       unread: badge,
     });
+    if (pusher.pusher.kind === "webpush") {
+      return await this.#deliverWebPush({ address, pusher, item, retry, badge }, body.notification);
+    }
     const url = String((pusher.pusher.data as { url?: unknown } | undefined)?.url ?? "");
     let rejected: unknown[] = [];
     try {
@@ -198,6 +206,57 @@ export class PushDelivery {
     return "done";
   }
 
+  async #deliverWebPush(
+    what: {
+      address: PusherAddress;
+      pusher: StoredPusher;
+      item: PushQueueItem;
+      retry: PushRetryState | null;
+      badge: number;
+    },
+    notification: JsonObject,
+  ): Promise<"done" | "retry" | "removed"> {
+    const { address, pusher, item, retry } = what;
+    let outcome: WebPushOutcome;
+    try {
+      outcome = await sendWebPush(this.#hs, pusher, {
+        payload: webPushPayload(notification),
+        urgency: item.prio === "high" ? "high" : "normal",
+      }, { pool: this.#hooks.pool });
+    } catch (err) {
+      outcome = err instanceof GatewayError && err.code !== "FAILED" ? "refused" : "retry";
+      if (outcome === "refused") console.error(`web push of ${item.eventId}:`, String(err));
+    }
+    if (outcome === "refused") console.error(`web push of ${item.eventId} dropped`);
+    if (outcome === "retry" && !shouldGiveUp(retry, Date.now())) return "retry";
+    if (outcome === "expired") {
+      // RFC 8030: the subscription ended (the browser unsubscribed or the service expired it).
+      await deletePusher(this.#hs.kv, address);
+      await this.#hooks.pusherRemoved(address.userId);
+      return "removed";
+    }
+    if (outcome === "sent") this.#hooks.delivered(address.userId, what.badge);
+    return "done";
+  }
+
+  /**
+   * Pushes a `webpush` pusher's activation token (MSC4174: `app_id` and `ack_token`) once,
+   * in the background; a client that did not get it registers again.
+   */
+  sendActivation(stored: StoredPusher, token: string): void {
+    if (this.#closed) return;
+    const payload = new TextEncoder().encode(
+      JSON.stringify({ app_id: stored.pusher.app_id, ack_token: token }),
+    );
+    const run = sendWebPush(this.#hs, stored, { payload, urgency: "high", ttlS: 300 }, {
+      pool: this.#hooks.pool,
+    }).then((outcome) => {
+      if (outcome !== "sent") console.error(`web push activation not delivered: ${outcome}`);
+    }).catch((err) => console.error("web push activation failed:", String(err)))
+      .finally(() => this.#activations.delete(run));
+    this.#activations.add(run);
+  }
+
   /** Stops retry timers and waits for deliveries in progress. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -206,7 +265,7 @@ export class PushDelivery {
     // A request in flight is not waited for long: its item stays queued for the next start.
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...this.#drains.values()]),
+      Promise.allSettled([...this.#drains.values(), ...this.#activations]),
       new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
     ]);
     clearTimeout(timer);

@@ -1,8 +1,8 @@
 /**
  * The push worker: it hears every committed room event from the pipeline, evaluates the push
- * rules of the room's local members who have HTTP pushers, queues a notification per pusher
- * in KV (`push_queue.ts`), and has the queue delivered to the push gateways
- * (`push_delivery.ts`) and badge updates sent after reads (`badge_updates.ts`).
+ * rules of the room's local members who have HTTP or Web Push pushers, queues a notification
+ * per pusher in KV (`push_queue.ts`), and has the queue delivered to the push gateways or push
+ * services (`push_delivery.ts`) and badge updates sent after reads (`badge_updates.ts`).
  *
  * The pipeline's subscriber only checks, in memory, whether a member of the room has a pusher:
  * sending in rooms where nobody is pushed to costs one set lookup. Evaluation runs after the
@@ -25,6 +25,7 @@ import { priorityOf, type PushQueueItem, pushQueueKeys, tweaksOf } from "./push_
 import {
   addressOf,
   allPushers,
+  isDelivered,
   listPushers,
   type PusherAddress,
   type StoredPusher,
@@ -252,7 +253,7 @@ export class PushWorker {
         queuedTs: Date.now(),
       };
       for (const pusher of this.#pushers.get(userId) ?? []) {
-        if (pusher.pusher.kind !== "http") continue;
+        if (!isDelivered(pusher)) continue;
         const address = addressOf(userId, pusher);
         writes.push([pushQueueKeys.item(address, pos, event.eventId), item]);
         woken.push(address);
@@ -265,6 +266,13 @@ export class PushWorker {
       if (!(await op.commit()).ok) throw new Error("push queue commit failed");
     }
     for (const address of woken) this.wake(address);
+  }
+
+  /** Pushes a new `webpush` pusher's activation token (not when delivery is switched off). */
+  sendActivation(stored: StoredPusher, token: string): void {
+    if (!this.#closed && this.#hs.config.push.enabled) {
+      this.#delivery.sendActivation(stored, token);
+    }
   }
 
   /** Delivers a pusher's queue (unless it is backing off or already being delivered). */

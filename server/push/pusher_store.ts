@@ -22,6 +22,20 @@ export interface StoredPusher {
   ts: number;
   /** The device whose access token set it (null for pushers stored before it was kept). */
   deviceId: string | null;
+  /**
+   * A `webpush` pusher waiting for activation (MSC4174): the token pushed to it, which the
+   * client sends back to `POST /pushers/ack` before the expiry (ms since the epoch).
+   */
+  ack?: { token: string; expiresTs: number };
+}
+
+/**
+ * Whether notifications are delivered to this pusher: HTTP pushers, and `webpush` ones once
+ * activated. Email pushers are stored but not delivered.
+ */
+export function isDelivered(stored: StoredPusher): boolean {
+  const { kind, activated } = stored.pusher;
+  return kind === "http" || (kind === "webpush" && activated === true);
 }
 
 /** Where one pusher lives. */
@@ -44,7 +58,13 @@ export const pusherKeys = {
 export function storedPusherOf(value: unknown): StoredPusher {
   const v = value as Partial<StoredPusher> & JsonObject;
   if (typeof v.pusher === "object" && v.pusher !== null && typeof v.ts === "number") {
-    return { pusher: v.pusher as JsonObject, ts: v.ts, deviceId: v.deviceId ?? null };
+    const stored: StoredPusher = {
+      pusher: v.pusher as JsonObject,
+      ts: v.ts,
+      deviceId: v.deviceId ?? null,
+    };
+    if (v.ack) stored.ack = v.ack;
+    return stored;
   }
   return { pusher: v as JsonObject, ts: 0, deviceId: null };
 }

@@ -400,6 +400,11 @@ export const KEY_PREFIXES = {
     area: "push",
     description: '["push_cursor"] -> number: stream position up to which events were evaluated',
   },
+  webpush_vapid: {
+    owner: "server/push/webpush.ts",
+    area: "push",
+    description: '["webpush_vapid"] -> VapidKeys: the server\'s VAPID key pair (Web Push)',
+  },
 
   // Receipts and presence (typing is not stored)
   receipt: {

@@ -1,0 +1,410 @@
+/**
+ * Web Push built into the server (MSC4174 `webpush` pushers) end to end: a push service in the
+ * test plays the browser's side. It holds a subscription's P-256 key pair and authentication
+ * secret, checks each request's RFC 8030 headers and RFC 8292 VAPID signature against the key
+ * the server advertises, and decrypts the RFC 8291 (aes128gcm) payload with WebCrypto.
+ */
+
+import { assert, assertEquals } from "../unit/assert.ts";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { decodeBase64Url, encodeBase64Url } from "../../crypto/base64.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+const enc = new TextEncoder();
+
+function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+async function hkdf(
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  bits: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(ikm), "HKDF", false, [
+    "deriveBits",
+  ]);
+  const out = await crypto.subtle.deriveBits(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(salt), info: new Uint8Array(info) },
+    key,
+    bits,
+  );
+  return new Uint8Array(out);
+}
+
+/** One message as the push service saw it, decrypted. */
+interface Received {
+  headers: Headers;
+  payload: Json;
+  path: string;
+}
+
+/** A browser's push subscription and the push service holding it. */
+class PushService {
+  readonly received: Received[] = [];
+  readonly problems: string[] = [];
+  /** Status codes to answer with next (then 201). */
+  answers: number[] = [];
+  #keys!: CryptoKeyPair;
+  #public!: Uint8Array;
+  readonly auth = crypto.getRandomValues(new Uint8Array(16));
+  readonly #server: Deno.HttpServer<Deno.NetAddr>;
+  #waiters: (() => void)[] = [];
+  vapid = "";
+
+  constructor() {
+    this.#server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req) => this.#handle(req),
+    );
+  }
+
+  async init(): Promise<this> {
+    this.#keys = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, [
+      "deriveBits",
+    ]) as CryptoKeyPair;
+    this.#public = new Uint8Array(await crypto.subtle.exportKey("raw", this.#keys.publicKey));
+    return this;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.#server.addr.port}/push/sub-1`;
+  }
+
+  /** The `pushkey` of the subscription (the browser's `p256dh`). */
+  get p256dh(): string {
+    return encodeBase64Url(this.#public);
+  }
+
+  async #handle(req: Request): Promise<Response> {
+    const body = new Uint8Array(await req.arrayBuffer());
+    const status = this.answers.shift() ?? 201;
+    if (status !== 201) return new Response("", { status });
+    try {
+      await this.#checkVapid(req.headers, new URL(req.url).origin);
+      for (const name of ["ttl", "urgency"]) {
+        if (!req.headers.get(name)) this.problems.push(`no ${name} header`);
+      }
+      if (req.headers.get("content-encoding") !== "aes128gcm") this.problems.push("encoding");
+      const payload = JSON.parse(new TextDecoder().decode(await this.#decrypt(body)));
+      this.received.push({ headers: req.headers, payload, path: new URL(req.url).pathname });
+      for (const wake of this.#waiters.splice(0)) wake();
+    } catch (err) {
+      this.problems.push(String(err));
+      return new Response("", { status: 400 });
+    }
+    return new Response("", { status: 201 });
+  }
+
+  /** RFC 8292: `vapid t=<JWT signed with the server's key>, k=<that key>`. */
+  async #checkVapid(headers: Headers, origin: string): Promise<void> {
+    const match = /^vapid t=([^,\s]+),\s*k=([A-Za-z0-9_-]+)$/.exec(
+      headers.get("authorization") ?? "",
+    );
+    if (!match) throw new Error(`authorization: ${headers.get("authorization")}`);
+    const [, jwt, k] = match;
+    if (k !== this.vapid) throw new Error("not the advertised VAPID key");
+    const [head, claims, signature] = jwt.split(".");
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(decodeBase64Url(k)),
+      { name: "ECDSA", namedCurve: "P-256" },
+      false,
+      ["verify"],
+    );
+    const ok = await crypto.subtle.verify(
+      { name: "ECDSA", hash: "SHA-256" },
+      key,
+      new Uint8Array(decodeBase64Url(signature)),
+      enc.encode(`${head}.${claims}`),
+    );
+    if (!ok) throw new Error("bad VAPID signature");
+    const parsed = JSON.parse(new TextDecoder().decode(decodeBase64Url(claims)));
+    if (parsed.aud !== origin) throw new Error(`aud ${parsed.aud}`);
+    if (!(parsed.exp > Date.now() / 1000)) throw new Error("expired JWT");
+    if (!/^(mailto:|https:)/.test(parsed.sub)) throw new Error(`sub ${parsed.sub}`);
+  }
+
+  /** RFC 8291 section 3 and RFC 8188: one aes128gcm record. */
+  async #decrypt(body: Uint8Array): Promise<Uint8Array> {
+    const salt = body.subarray(0, 16);
+    const idLength = body[20];
+    const serverKey = body.subarray(21, 21 + idLength);
+    const ciphertext = body.subarray(21 + idLength);
+    const peer = await crypto.subtle.importKey(
+      "raw",
+      new Uint8Array(serverKey),
+      { name: "ECDH", namedCurve: "P-256" },
+      false,
+      [],
+    );
+    const secret = new Uint8Array(
+      await crypto.subtle.deriveBits({ name: "ECDH", public: peer }, this.#keys.privateKey, 256),
+    );
+    const keyInfo = concat(enc.encode("WebPush: info\0"), this.#public, serverKey);
+    const ikm = await hkdf(secret, this.auth, keyInfo, 256);
+    const cek = await hkdf(ikm, salt, enc.encode("Content-Encoding: aes128gcm\0"), 128);
+    const nonce = await hkdf(ikm, salt, enc.encode("Content-Encoding: nonce\0"), 96);
+    const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
+    const plain = new Uint8Array(
+      await crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce }, key, new Uint8Array(ciphertext)),
+    );
+    let end = plain.length - 1;
+    while (end >= 0 && plain[end] === 0) end--;
+    if (plain[end] !== 2) throw new Error("no last-record delimiter");
+    return plain.subarray(0, end);
+  }
+
+  async waitFor(match: (payload: Json) => boolean, ms = 15_000): Promise<Received> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.received.find((r) => match(r.payload));
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no such push; got ${JSON.stringify(this.received.map((r) => r.payload))}`);
+      }
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#server.shutdown();
+  }
+}
+
+function setWebPusher(
+  server: TestServer,
+  user: TestUser,
+  fields: { pushkey: string; url: string; auth: string; format?: string },
+) {
+  const data: Json = { url: fields.url, auth: fields.auth };
+  if (fields.format) data.format = fields.format;
+  return server.request("POST", "/_matrix/client/v3/pushers/set", {
+    token: user.accessToken,
+    body: {
+      kind: "webpush",
+      app_id: "gemeng.web",
+      pushkey: fields.pushkey,
+      app_display_name: "gemeng",
+      device_display_name: "Firefox",
+      lang: "en",
+      data,
+    },
+  });
+}
+
+async function pushersOf(server: TestServer, user: TestUser): Promise<Json[]> {
+  const res = await server.request("GET", "/_matrix/client/v3/pushers", {
+    token: user.accessToken,
+  });
+  assertEquals(res.status, 200);
+  return res.body.pushers;
+}
+
+async function send(server: TestServer, user: TestUser, roomId: string, text: string) {
+  const res = await server.request(
+    "PUT",
+    `/_matrix/client/v3/rooms/${
+      encodeURIComponent(roomId)
+    }/send/m.room.message/${crypto.randomUUID()}`,
+    { token: user.accessToken, body: { msgtype: "m.text", body: text } },
+  );
+  assertEquals(res.status, 200);
+  return res.body.event_id as string;
+}
+
+Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry", async (t) => {
+  const dataDir = await Deno.makeTempDir({ prefix: "gemeng-webpush-" });
+  const service = await new PushService().init();
+  const config = { push: { allow_private_addresses: true } };
+  let server = await startTestServer({ dataDir, config });
+  try {
+    const alice = await server.register("alice");
+    const bob = await server.register("bob");
+    const auth = encodeBase64Url(service.auth);
+
+    await t.step("the server's VAPID key is advertised and kept across restarts", async () => {
+      const caps = await server.request("GET", "/_matrix/client/v3/capabilities", {
+        token: alice.accessToken,
+      });
+      const webpush = caps.body.capabilities["m.webpush"];
+      assertEquals(webpush.enabled, true);
+      const point = decodeBase64Url(webpush.vapid);
+      assertEquals(point.length, 65);
+      assertEquals(point[0], 4);
+      service.vapid = webpush.vapid;
+      await server.close();
+      server = await startTestServer({ dataDir, config });
+      const again = await server.request("GET", "/_matrix/client/v3/capabilities", {
+        token: alice.accessToken,
+      });
+      assertEquals(again.body.capabilities["m.webpush"].vapid, webpush.vapid);
+    });
+
+    await t.step("malformed subscriptions are refused and change nothing", async () => {
+      const cases: [Json, string][] = [
+        [{ pushkey: "not-a-key", url: service.endpoint, auth }, "M_INVALID_PARAM"],
+        [
+          { pushkey: encodeBase64Url(new Uint8Array(65)), url: service.endpoint, auth },
+          "M_INVALID_PARAM",
+        ],
+        [{ pushkey: service.p256dh, url: service.endpoint, auth: "c2hvcnQ" }, "M_INVALID_PARAM"],
+        [{ pushkey: service.p256dh, url: "ftp://push.example/x", auth }, "M_INVALID_PARAM"],
+        [{ pushkey: service.p256dh, url: 42, auth }, "M_BAD_JSON"],
+      ];
+      for (const [fields, errcode] of cases) {
+        const res = await setWebPusher(server, alice, fields);
+        assertEquals([res.status, res.body.errcode], [400, errcode], JSON.stringify(fields));
+      }
+      assertEquals(await pushersOf(server, alice), []);
+    });
+
+    await t.step("a new pusher is activated with the token pushed to it", async () => {
+      const res = await setWebPusher(server, alice, {
+        pushkey: service.p256dh,
+        url: service.endpoint,
+        auth,
+      });
+      assertEquals(res.status, 201);
+      const [listed] = await pushersOf(server, alice);
+      assertEquals(listed.kind, "webpush");
+      assertEquals(listed.activated, false);
+      assertEquals(listed.data, { url: service.endpoint, auth });
+      const ack = await service.waitFor((p) => typeof p.ack_token === "string");
+      assertEquals(ack.payload.app_id, "gemeng.web");
+      const ackPath = "/_matrix/client/v3/pushers/ack";
+      const wrong = await server.request("POST", ackPath, {
+        token: alice.accessToken,
+        body: { app_id: "gemeng.web", ack_token: crypto.randomUUID() },
+      });
+      assertEquals([wrong.status, wrong.body.errcode], [400, "M_UNKNOWN_ACTIVATION_TOKEN"]);
+      const otherApp = await server.request("POST", ackPath, {
+        token: alice.accessToken,
+        body: { app_id: "other.app", ack_token: ack.payload.ack_token },
+      });
+      assertEquals([otherApp.status, otherApp.body.errcode], [404, "M_NOT_FOUND"]);
+      const notHers = await server.request("POST", ackPath, {
+        token: bob.accessToken,
+        body: { app_id: "gemeng.web", ack_token: ack.payload.ack_token },
+      });
+      assertEquals(notHers.status, 404);
+      const ok = await server.request("POST", ackPath, {
+        token: alice.accessToken,
+        body: { app_id: "gemeng.web", ack_token: ack.payload.ack_token },
+      });
+      assertEquals(ok.status, 200);
+      assertEquals((await pushersOf(server, alice))[0].activated, true);
+      // Setting the same subscription again keeps it activated.
+      const same = await setWebPusher(server, alice, {
+        pushkey: service.p256dh,
+        url: service.endpoint,
+        auth,
+      });
+      assertEquals(same.status, 200);
+      assertEquals((await pushersOf(server, alice))[0].activated, true);
+    });
+
+    let roomId = "";
+    await t.step("a message is pushed encrypted, with TTL and urgency", async () => {
+      await server.request("PUT", `/_matrix/client/v3/profile/${bob.userId}/displayname`, {
+        token: bob.accessToken,
+        body: { displayname: "Bob B" },
+      });
+      const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: bob.accessToken,
+        body: { preset: "private_chat", name: "Chat", invite: [alice.userId], is_direct: true },
+      });
+      roomId = created.body.room_id;
+      await service.waitFor((p) => p.type === "m.room.member" && p.room_id === roomId);
+      const joined = await server.request(
+        "POST",
+        `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
+        { token: alice.accessToken, body: {} },
+      );
+      assertEquals(joined.status, 200);
+      const eventId = await send(server, bob, roomId, "hello alice");
+      const got = await service.waitFor((p) => p.event_id === eventId);
+      assertEquals(got.path, "/push/sub-1");
+      assertEquals(got.payload.room_id, roomId);
+      assertEquals(got.payload.sender, bob.userId);
+      assertEquals(got.payload.sender_display_name, "Bob B");
+      assertEquals(got.payload.room_name, "Chat");
+      assertEquals(got.payload.content, { msgtype: "m.text", body: "hello alice" });
+      assertEquals(got.payload.prio, "high");
+      assertEquals(got.payload.devices, undefined); // the pusher's secret is not echoed
+      assertEquals(got.headers.get("urgency"), "high");
+      assert(Number(got.headers.get("ttl")) > 0);
+    });
+
+    await t.step("a long message still fits one push message, without its content", async () => {
+      const eventId = await send(server, bob, roomId, "x".repeat(6000));
+      const got = await service.waitFor((p) => p.event_id === eventId);
+      assertEquals(got.payload.content, undefined);
+      assertEquals(got.payload.sender, bob.userId);
+    });
+
+    await t.step("a failing push service is retried with backoff", async () => {
+      service.answers = [503, 429];
+      const eventId = await send(server, bob, roomId, "after an outage");
+      const got = await service.waitFor((p) => p.event_id === eventId, 20_000);
+      assertEquals(got.payload.content.body, "after an outage");
+      assertEquals(service.answers, []);
+    });
+
+    await t.step("an expired subscription (410) removes the pusher", async () => {
+      service.answers = [410];
+      const before = service.received.length;
+      await send(server, bob, roomId, "nobody listens");
+      const deadline = Date.now() + 10_000;
+      while ((await pushersOf(server, alice)).length > 0) {
+        assert(Date.now() < deadline, "the pusher was not removed");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await send(server, bob, roomId, "not delivered");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assertEquals(service.received.length, before);
+    });
+
+    assertEquals(service.problems, []);
+  } finally {
+    await server.close();
+    await service.close();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("web push: endpoints on private addresses are refused unless configured", async () => {
+  const server = await startTestServer();
+  const service = await new PushService().init();
+  try {
+    const alice = await server.register("alice");
+    const auth = encodeBase64Url(service.auth);
+    for (
+      const url of [
+        service.endpoint,
+        "https://127.0.0.1/p",
+        "https://10.1.2.3/p",
+        "https://localhost/p",
+      ]
+    ) {
+      const res = await setWebPusher(server, alice, { pushkey: service.p256dh, url, auth });
+      assertEquals([res.status, res.body.errcode], [400, "M_INVALID_PARAM"], url);
+    }
+    assertEquals(await pushersOf(server, alice), []);
+  } finally {
+    await server.close();
+    await service.close();
+  }
+});

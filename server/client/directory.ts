@@ -20,7 +20,7 @@ import {
   notFound,
 } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type JsonObject, optionalBoolean, optionalObject, optionalString } from "../http_util.ts";
+import { type JsonObject, optionalObject, optionalString } from "../http_util.ts";
 import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
 import { queryRemoteAlias } from "../federation/remote_membership.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
@@ -263,8 +263,19 @@ export function publicRoomsBody(body: JsonObject): PublicRoomsOptions {
     term,
     roomTypes,
     thirdPartyInstanceId: optionalString(body, "third_party_instance_id", { maxBytes: 512 }),
-    includeAllNetworks: optionalBoolean(body, "include_all_networks"),
+    includeAllNetworks: includeAllNetworksOf(body.include_all_networks),
   };
+}
+
+/**
+ * `include_all_networks`: a boolean, or `"true"`/`"false"` as Synapse sends it in federation
+ * `POST /publicRooms` bodies.
+ */
+function includeAllNetworksOf(value: unknown): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "boolean") return value;
+  if (value === "true" || value === "false") return value === "true";
+  throw badJson("'include_all_networks' must be a boolean");
 }
 
 /** The public room list of this server (its published rooms), paginated by offset tokens. */

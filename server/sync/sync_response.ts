@@ -45,6 +45,7 @@ import {
 } from "./sync_rooms.ts";
 import { streamChanged } from "./positions.ts";
 import { ignoredUsers } from "./ignored_users.ts";
+import { invitesBlocked } from "../client/invite_permission.ts";
 import { lazyMemberTracker } from "./lazy_members.ts";
 import { formatSyncToken, type SyncToken } from "./token.ts";
 import { typingTracker } from "./typing.ts";
@@ -169,10 +170,12 @@ export async function computeSync(
 
   const records = await rooms.userRooms(userId, { cached: sincePos !== null });
   const ignored = await ignoredUsers(hs, userId);
+  const blockInvites = await invitesBlocked(hs, userId);
   const memberships: MembershipEntry[] = records
     .filter((r) => !r.forgotten && roomWanted({ filter } as RoomSyncContext, r.roomId))
-    // Invites from ignored users are never sent (spec: "Ignoring Users").
-    .filter((r) => r.membership !== "invite" || !ignored.has(r.sender))
+    // Invites from ignored users are never sent (spec: "Ignoring Users"), and no invite at all
+    // while the user blocks invites (spec v1.18, "Invite permission").
+    .filter((r) => r.membership !== "invite" || (!blockInvites && !ignored.has(r.sender)))
     .map((r) => ({
       roomId: r.roomId,
       membership: r.membership as MembershipEntry["membership"],

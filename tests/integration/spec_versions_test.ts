@@ -119,11 +119,14 @@ Deno.test({
         assert(!(await invitesBlocked(a.hs, bob.userId)));
         await ok(a, alice, "POST", `/rooms/${enc(roomId)}/invite`, { user_id: bob.userId });
         assertEquals(await membershipOf(a, roomId, bob.userId), "invite");
-        // An invite from before the block is kept; invitesBlocked tells /sync to hide it.
+        // An invite from before the block is kept, but /sync hides it while the block lasts.
+        assert((await sync(a, bob)).rooms?.invite?.[roomId], "the invite shows");
         await setInvitePermission(a, bob, { default_action: "block" });
         assert(await invitesBlocked(a.hs, bob.userId));
+        assert(!(await sync(a, bob)).rooms?.invite?.[roomId], "hidden while blocking");
         await setInvitePermission(a, bob, {});
         assert(!(await invitesBlocked(a.hs, bob.userId)));
+        assert((await sync(a, bob)).rooms?.invite?.[roomId], "shown again once unblocked");
         assert(!(await invitesBlocked(a.hs, dave.userId)), "a remote user is never blocked here");
       });
 

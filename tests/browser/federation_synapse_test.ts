@@ -19,7 +19,8 @@ import { encodeBase64, encodeBase64Url } from "../../crypto/base64.ts";
 import { testPng } from "../support/test_images.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { dumpKv } from "../integration/e2ee_support.ts";
-import { flushCrypto, quietLogger, stopAll } from "../integration/e2ee_sdk_support.ts";
+import { stopAll } from "../integration/e2ee_sdk_support.ts";
+import { type Account, startedClient, until } from "../federation/support/e2ee_sdk.ts";
 import { type GemengNode, startGemengNode } from "../federation/support/gemeng_node.ts";
 import { skipUnless, SYNAPSE_MISSING } from "../federation/support/peers.ts";
 import { startSynapse, type SynapsePeer } from "../federation/support/synapse.ts";
@@ -30,14 +31,11 @@ import {
   say,
   sendVoiceMessage,
   signIn,
-  TIMEOUT,
   waitForImage,
 } from "./federation_support.ts";
 import { contains, kvBytes } from "./scenario_support.ts";
 
 const SAM_NAME = "Sam Schmit";
-
-type Account = { userId: string; accessToken: string; deviceId: string };
 
 /** The spec's EncryptedFile as it arrives in an event. */
 interface FileInfo {
@@ -48,48 +46,13 @@ interface FileInfo {
   v: string;
 }
 
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-): Promise<T> {
-  const deadline = Date.now() + TIMEOUT;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value as T;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function samAccount(synapse: SynapsePeer): Promise<Account> {
   const user = await synapse.register("sam");
   const whoami = await synapse.request("GET", "/_matrix/client/v3/account/whoami", {
     token: user.accessToken,
   });
   assertEquals(whoami.status, 200, JSON.stringify(whoami.body));
-  return { ...user, deviceId: whoami.body.device_id };
-}
-
-async function startedClient(baseUrl: string, account: Account): Promise<sdk.MatrixClient> {
-  const client = sdk.createClient({
-    baseUrl,
-    ...account,
-    logger: Deno.env.get("E2EE_DEBUG") ? undefined : quietLogger,
-  });
-  await client.initRustCrypto({ useIndexedDB: false });
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: string) => {
-      if (state === "PREPARED") {
-        client.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === "ERROR") reject(new Error("sync error"));
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
-  await flushCrypto(client);
-  return client;
+  return { ...user, deviceId: whoami.body.device_id, password: "pw-sam-secret" };
 }
 
 /** The decrypted content of the first event in the room that `match` accepts. */
@@ -229,7 +192,7 @@ Deno.test({
       await list.getByRole("button", { name: /^Accept the invitation/ }).click();
       await list.getByRole("link", { name: SAM_NAME }).click();
       await page.getByRole("heading", { name: SAM_NAME }).waitFor();
-      await waitFor(
+      await until(
         "sam sees gina join",
         () => samClient.getRoom(roomId)?.getMember(gina.userId)?.membership === "join",
       );
@@ -238,7 +201,7 @@ Deno.test({
       // Text both ways.
       const fromGina = `Moien Sam, vun der Gemeng ${marker}`;
       await say(page, fromGina);
-      await waitFor(
+      await until(
         "sam reads gina's text",
         () => received(samClient, roomId, (c) => c.body === fromGina),
       );
@@ -258,7 +221,7 @@ Deno.test({
       // An image from the app: encrypted by the browser, stored on gemeng, fetched by Synapse.
       const png = testPng(320, 240);
       await attach(page, { name: "plang.png", mimeType: "image/png", bytes: png });
-      const image = await waitFor(
+      const image = await until(
         "sam receives the encrypted image",
         () => received(samClient, roomId, (c) => c.msgtype === "m.image" && !!c.file),
       );
@@ -278,7 +241,7 @@ Deno.test({
 
       // A voice message from the app (fake microphone).
       await sendVoiceMessage(page);
-      const voice = await waitFor(
+      const voice = await until(
         "sam receives the encrypted voice message",
         () => received(samClient, roomId, (c) => c.msgtype === "m.audio" && !!c.file),
       );

@@ -189,14 +189,25 @@ export class PolicyServers implements PolicyCheck {
   /** Asks the Policy Server to sign; its signature, or the error the client gets. */
   async #ask(event: RoomEvent, policy: RoomPolicy): Promise<string> {
     let answer;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // The client bounds each connection; discovery and retried addresses come on top of that,
+    // and the room waits meanwhile: one deadline for the whole request.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new FederationRequestError("TIMEOUT", policy.via, "no answer in time")),
+        this.#timeoutMs,
+      );
+    });
     try {
-      answer = await this.#client.request(policy.via, {
+      const asking = this.#client.request(policy.via, {
         method: "POST",
         path: "/_matrix/policy/v1/sign",
         body: event.pdu,
         timeoutMs: this.#timeoutMs,
         maxBytes: MAX_ANSWER_BYTES,
       });
+      asking.catch(() => {});
+      answer = await Promise.race([asking, deadline]);
     } catch (err) {
       if (err instanceof FederationRequestError && err.code === "SELF") {
         throw unusable(policy.via, "that is this server, which does not act as one");
@@ -205,6 +216,8 @@ export class PolicyServers implements PolicyCheck {
         throw unusable(policy.via, `it could not be reached (${err.code})`);
       }
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
     const json = isJsonObject(answer.json) ? answer.json : null;
     if (answer.status >= 200 && answer.status < 300) {

@@ -9,7 +9,7 @@
  *   and the Policy Server is never asked;
  * - a protected room: A's message reaches B carrying the Policy Server's signature; a spam
  *   message is refused to the client with the Policy Server's error verbatim and reaches no one;
- *   a Policy Server that answers 500 stops the send with 502; `m.room.policy` itself is sent
+ *   a Policy Server that answers 500, or too late, stops the send with 502; `m.room.policy` itself is sent
  *   without asking; a join relayed by A (a user of a third node C joining through A) gets the Policy
  *   Server's signature from A, and one the Policy Server refuses does not happen;
  * - events received by A without a valid Policy Server signature (none, or by another key) are
@@ -30,7 +30,7 @@ import {
   federationContent,
   requireServerAuth,
 } from "../../server/federation/inbound_auth.ts";
-import { POLICY_SERVER_KEY_ID } from "../../server/federation/policy_server.ts";
+import { POLICY_SERVER_KEY_ID, PolicyServers } from "../../server/federation/policy_server.ts";
 import { type GemengNode, type NodeUser, startGemengNode } from "./support/gemeng_node.ts";
 import { forgeEvent, sendTransaction } from "./support/forge.ts";
 import { eventually, messageBodies } from "./support/rooms.ts";
@@ -44,6 +44,8 @@ interface TestPolicyServer {
   asked: { origin: string; type: string; body?: string }[];
   /** Answer 500 to everything. */
   down: boolean;
+  /** Answer this late (ms). */
+  delay: number;
 }
 
 function policyServerModule(ps: TestPolicyServer) {
@@ -58,6 +60,7 @@ function policyServerModule(ps: TestPolicyServer) {
         type: String(pdu.type),
         body: typeof content.body === "string" ? content.body : undefined,
       });
+      if (ps.delay > 0) await new Promise((resolve) => setTimeout(resolve, ps.delay));
       if (ps.down) return c.json({ errcode: "M_UNKNOWN", error: "down" }, 500);
       const rules = await hs.rooms.rulesOf(String(pdu.room_id));
       if (!rules) return c.json({ errcode: "M_NOT_FOUND", error: "Unknown room" }, 404);
@@ -100,6 +103,7 @@ Deno.test({
       key: await SigningKey.generate("policy_server"),
       asked: [],
       down: false,
+      delay: 0,
     };
     const a = await startGemengNode();
     const b = await startGemengNode({ modules: [policyServerModule(ps)] });
@@ -192,6 +196,26 @@ Deno.test({
           assert(!(await messageBodies(a, alice, roomId)).includes("while it is down"));
         } finally {
           ps.down = false;
+        }
+      });
+
+      await t.step("a policy server too slow to answer stops the send in time", async () => {
+        a.hs.pipeline.usePolicyServer(
+          new PolicyServers({ rooms: a.hs.rooms, client: a.hs.federation.client, timeoutMs: 300 }),
+        );
+        ps.delay = 1500;
+        try {
+          const started = Date.now();
+          const res = await sendMessage(a, alice, roomId, "while it is slow");
+          assertEquals(res.status, 502, JSON.stringify(res.body));
+          assert(Date.now() - started < 1200, `answered after ${Date.now() - started} ms`);
+          assert(!(await messageBodies(a, alice, roomId)).includes("while it is slow"));
+        } finally {
+          ps.delay = 0;
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          a.hs.pipeline.usePolicyServer(
+            new PolicyServers({ rooms: a.hs.rooms, client: a.hs.federation.client }),
+          );
         }
       });
 

@@ -172,6 +172,14 @@ export interface Config {
   };
   /** `[web]`. */
   readonly web: WebConfig;
+  /** `[user_directory]`: who `POST /user_directory/search` finds. */
+  readonly userDirectory: {
+    /**
+     * `search_all_users`: every local account (not guests, not deactivated) is found by display
+     * name and user ID; false finds only users who share a room or are in a public room.
+     */
+    readonly searchAllUsers: boolean;
+  };
   /** `[federation]`. */
   readonly federation: FederationConfig;
   /** `[appservices]`. */
@@ -269,6 +277,9 @@ ttl = 86400                         # seconds the credentials are valid
 map_tile_url = "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png"
 map_attribution = "© geoportail.lu (ACT), © OpenStreetMap contributors"
 map_max_zoom = 19
+
+[user_directory]
+search_all_users = true             # find every local user (a staff directory); false: shared rooms only
 
 [federation]
 # enabled = true                    # default: true when tls_cert and tls_key are set
@@ -484,6 +495,11 @@ export function resolveConfig(raw: unknown): Config {
   pushTable.finish();
   const turn = readTurn(root);
   const web = readWeb(root);
+  const directoryTable = root.table("user_directory");
+  const userDirectory = {
+    searchAllUsers: directoryTable.boolean("search_all_users", true),
+  };
+  directoryTable.finish();
   const federation = readFederation(root);
   const asTable = root.table("appservices");
   const registrationFiles = asTable.stringList("registration_files", []);
@@ -505,6 +521,7 @@ export function resolveConfig(raw: unknown): Config {
     push,
     turn,
     web,
+    userDirectory,
     federation,
     appservices: { registrationFiles },
   };

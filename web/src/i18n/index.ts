@@ -12,6 +12,7 @@ import { fr } from "./fr.ts";
 import { de } from "./de.ts";
 import { lb } from "./lb.ts";
 import type { KeyValueStorage } from "../state/storage.ts";
+import { elideFrench, formatNumber } from "./format.ts";
 
 export type { Catalogue, MessageKey };
 
@@ -92,15 +93,21 @@ export class I18n {
     this.#storage?.setItem(STORAGE_KEY, locale);
   }
 
-  /** The message for `key` in the current language, with its placeholders filled. */
+  /**
+   * The message for `key` in the current language, with its placeholders filled (in French,
+   * with "de", "que", "le", "la" elided before a name that starts with a vowel).
+   */
   t(key: MessageKey, params?: MessageParams): string {
-    return format(CATALOGUES[this.#locale.value][key], params);
+    const locale = this.#locale.value;
+    const template = CATALOGUES[locale][key];
+    return format(locale === "fr" && params ? elideFrench(template, params) : template, params);
   }
 
-  /** The plural form of `base` for `count` (`{count}` is filled in). */
+  /** The plural form of `base` for `count` (`{count}` is filled in, written as `Intl` does). */
   plural(base: PluralKey, count: number): string {
-    const rule = new Intl.PluralRules(this.#locale.value).select(count);
+    const locale = this.#locale.value;
+    const rule = new Intl.PluralRules(locale).select(count);
     const key = `${base}.${rule}` in en ? `${base}.${rule}` : `${base}.other`;
-    return this.t(key as MessageKey, { count });
+    return this.t(key as MessageKey, { count: formatNumber(locale, count) });
   }
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { formatBytes } from "../i18n/format.ts";
 import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { MatrixClient, Room } from "matrix-js-sdk";
 import type { MessageKey, MessageParams } from "../i18n/index.ts";
@@ -398,22 +399,8 @@ async function putFile(
   }
 }
 
-/** A byte count in the user's language ("1.5 MB"). */
-export function formatBytes(locale: string, bytes: number): string {
-  const units = ["byte", "kilobyte", "megabyte", "gigabyte"] as const;
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return new Intl.NumberFormat(locale, {
-    style: "unit",
-    unit: units[unit],
-    unitDisplay: "short",
-    maximumFractionDigits: unit === 0 ? 0 : 1,
-  }).format(value);
-}
+/** A byte count in the user's language (kept here for the modules that import it). */
+export { formatBytes };
 
 /** The app's uploads model. */
 export function uploadsModel(app: AppModel): UploadsModel {

@@ -9,6 +9,7 @@
 import type { JSX } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
+import { formatPercent } from "../../i18n/format.ts";
 import { type PendingUpload, sendFiles, uploadsModel } from "../../state/uploads.ts";
 import { useApp } from "../context.ts";
 import { Icon, ICON_BUTTON, SMALL_BUTTON } from "./file_icons.tsx";
@@ -211,8 +212,7 @@ function UploadRow(props: { upload: PendingUpload }): JSX.Element {
   const stage = upload.stage.value;
   const problem = upload.problem.value;
   const percent = Math.round(upload.progress.value * 100);
-  const percentText = new Intl.NumberFormat(i18n.locale.value, { style: "percent" })
-    .format(percent / 100);
+  const percentText = formatPercent(i18n.locale.value, percent / 100);
   return (
     <li class="flex flex-col gap-1 p-1">
       <div class="flex items-center gap-2">

@@ -20,6 +20,7 @@ import { useApp } from "../context.ts";
 import { EventShield } from "../security/event_shield.tsx";
 import { EditHistory } from "./edit_history.tsx";
 import { EventBody } from "./event_body.tsx";
+import { formatList } from "../../i18n/format.ts";
 import { formatDateTime, formatDay, formatTime, initials } from "./format.ts";
 import { RoomIcon } from "./icons.tsx";
 import { MessageActions } from "./message_actions.tsx";
@@ -174,7 +175,7 @@ function Readers(props: { readers: readonly string[]; room: Room }): JSX.Element
   if (props.readers.length === 0) return null;
   const names = props.readers.map((id) => displayName(props.room, id));
   const label = i18n.t("timeline.readBy", {
-    names: new Intl.ListFormat(i18n.locale.value, { type: "conjunction" }).format(names),
+    names: formatList(i18n.locale.value, names),
   });
   const shown = names.slice(0, 3);
   return (

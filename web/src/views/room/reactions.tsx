@@ -10,6 +10,7 @@
 import type { JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { MatrixEvent, Room } from "matrix-js-sdk";
+import { formatList } from "../../i18n/format.ts";
 import { displayName } from "../../state/timeline.ts";
 import { reactionsOf, toggleReaction } from "../../state/timeline_actions.ts";
 import { useApp } from "../context.ts";
@@ -44,9 +45,7 @@ export function ReactionChips(
   const chips = reactionsOf(props.room, props.event, session.userId.value);
   if (chips.length === 0) return null;
   const names = (senders: string[]) =>
-    new Intl.ListFormat(i18n.locale.value, { type: "conjunction" }).format(
-      senders.map((id) => displayName(props.room, id)),
-    );
+    formatList(i18n.locale.value, senders.map((id) => displayName(props.room, id)));
   return (
     <ul class="mt-1 flex flex-wrap gap-1" aria-label={i18n.t("timeline.reactions")}>
       {chips.map((chip) => {

@@ -8,6 +8,7 @@
 
 import type { JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { formatDateTime } from "../../i18n/format.ts";
 import { securityModel } from "../../state/security.ts";
 import type { DeviceRow } from "../../state/security_devices.ts";
 import { useApp } from "../context.ts";
@@ -67,10 +68,7 @@ function DeviceItem(props: { row: DeviceRow }): JSX.Element {
   const action = devices.action.value;
   const busy = action?.deviceId === row.deviceId && action.state === "busy";
   const title = row.displayName || i18n.t("security.unnamedDevice");
-  const when = row.lastSeenTs
-    ? new Intl.DateTimeFormat(i18n.locale.value, { dateStyle: "medium", timeStyle: "short" })
-      .format(new Date(row.lastSeenTs))
-    : null;
+  const when = row.lastSeenTs ? formatDateTime(i18n.locale.value, row.lastSeenTs) : null;
   const mark = row.trust === "verified"
     ? { text: i18n.t("security.markVerified"), style: "text-green-800 dark:text-green-300" }
     : row.trust === "unverified"

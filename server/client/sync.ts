@@ -96,6 +96,21 @@ function booleanParam(value: string | undefined, name: string): boolean {
   throw invalidParam(`'${name}' must be true or false`);
 }
 
+/** matrix-js-sdk's name for `use_state_after` (MSC4222), sent to every server. */
+const MSC4222_PARAM = "org.matrix.msc4222.use_state_after";
+
+/**
+ * The key of the rooms' state sections with `use_state_after` (spec v1.16), or undefined for
+ * `state`. matrix-js-sdk (up to at least 43) asks only with the MSC4222 names, whatever
+ * `/versions` says, and reads `state_after` only under its MSC4222 key: each name gets its
+ * own key, the stable one when a client sends both.
+ */
+function stateAfterKey(stable: boolean, unstable: boolean): string | undefined {
+  if (stable) return "state_after";
+  if (unstable) return "org.matrix.msc4222.state_after";
+  return undefined;
+}
+
 /** The response of a sync that waited and saw nothing: its token stays where it was. */
 async function emptyResponse(
   hs: Homeserver,
@@ -130,6 +145,10 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
     const since = sinceParam ? parseSyncToken(sinceParam) : null;
     const filter = await cachedSyncFilter(hs, filters, userId, c.req.query("filter"));
     const fullState = booleanParam(c.req.query("full_state"), "full_state");
+    const stateAfter = stateAfterKey(
+      booleanParam(c.req.query("use_state_after"), "use_state_after"),
+      booleanParam(c.req.query(MSC4222_PARAM), MSC4222_PARAM),
+    );
     const timeoutParam = c.req.query("timeout");
     let timeoutMs = 0;
     if (timeoutParam !== undefined && timeoutParam !== "") {
@@ -177,6 +196,7 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
           since,
           filter,
           fullState,
+          stateAfter,
           rooms,
           upto,
           typingSerial,

@@ -13,8 +13,9 @@
  * sent (`unsigned.transaction_id` for the sending device), member events about the member
  * (`invite_room_state`), events with a bundled thread (`current_user_participated`) and
  * redacted events (their `redacted_because` may be the member's own redaction).
- * Entries are keyed by room, `since`, `upto` and the filter's effect on the sections, and live
- * one second (their `unsigned.age` is that old at most).
+ * Entries are keyed by room, `since`, `upto`, the kind of state section (`state` or
+ * `state_after`) and the filter's effect on the sections, and live one second (their
+ * `unsigned.age` is that old at most).
  *
  * @module
  */
@@ -87,11 +88,20 @@ function cacheOf(hs: Homeserver): Map<string, Entry> {
  */
 export function sharedSections(
   hs: Homeserver,
-  where: { roomId: string; since: number; upto: number; filter: SyncFilter },
+  where: {
+    roomId: string;
+    since: number;
+    upto: number;
+    filter: SyncFilter;
+    /** Whether the state section is `state_after` (it leads to the timeline's end). */
+    stateAfter: boolean;
+  },
   compute: () => Promise<SharedSections | null>,
 ): Promise<SharedSections | null> {
   const cache = cacheOf(hs);
-  const key = `${where.roomId}\n${where.since}\n${where.upto}\n${sectionFilterKey(where.filter)}`;
+  const key = `${where.roomId}\n${where.since}\n${where.upto}\n${
+    where.stateAfter ? "after" : "before"
+  }\n${sectionFilterKey(where.filter)}`;
   const now = Date.now();
   const hit = cache.get(key);
   if (hit && now - hit.at < SHARED_SECTION_MS) return hit.sections;

@@ -51,14 +51,16 @@ export function filterView(stored: StoredEvent): FilterableEvent {
 }
 
 /**
- * Picks the state to send from the state at the start of the timeline, by key: the event IDs
- * to send, and (with lazy loading) the senders' member events that skip the state filter.
+ * Picks the state to send, by key, from the state the section leads to: the state at the start
+ * of the timeline for `state`, at its end for `state_after`. Returns the event IDs to send, and
+ * (with lazy loading) the senders' member events that skip the state filter.
  */
 export function selectState(
   filter: RoomEventFilter,
   userId: string,
   options: {
-    start: StateMap;
+    /** The state the client should hold once it applied the section. */
+    target: StateMap;
     /** The state at `since` (null: everything counts as changed). */
     since: StateMap | null;
     timeline: readonly TimelineItem[];
@@ -76,9 +78,10 @@ export function selectState(
   }
   const filtered: string[] = [];
   const chosen = new Set<string>();
-  // An incremental, unlimited timeline compares the start state with itself: nothing changed.
-  const unchanged = !options.full && options.since === options.start;
-  for (const [key, eventId] of unchanged ? [] : options.start) {
+  // The same map at both ends (an unlimited timeline's start, or a range without state
+  // changes): nothing changed, and the scan is skipped.
+  const unchanged = !options.full && options.since === options.target;
+  for (const [key, eventId] of unchanged ? [] : options.target) {
     const changed = options.since === null || options.since.get(key) !== eventId;
     if (!options.full && !changed) continue;
     const [type, stateKey] = splitStateTupleKey(key);
@@ -97,7 +100,7 @@ export function selectState(
   if (lazy && !options.full) {
     // Senders whose membership did not change in the gap may still be unknown to the client.
     for (const sender of senders) {
-      const eventId = options.start.get(stateTupleKey(MEMBER_TYPE, sender));
+      const eventId = options.target.get(stateTupleKey(MEMBER_TYPE, sender));
       if (eventId !== undefined && !chosen.has(eventId)) extra.push(eventId);
     }
   }

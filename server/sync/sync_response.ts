@@ -87,6 +87,11 @@ export interface SyncParams {
   since: SyncToken | null;
   filter: SyncFilter;
   fullState: boolean;
+  /**
+   * `use_state_after` (spec v1.16): the key the rooms' state sections go under, leading to the
+   * end of their timelines. Undefined: `state` (the start of the timelines).
+   */
+  stateAfter?: string;
 }
 
 /** A computed response and whether it carries anything new. */
@@ -230,6 +235,7 @@ export async function computeSync(
       ? lazyMemberTracker(hs, device, { since: sincePos, upto, fullState: options.fullState })
       : null,
     newcomers: sincePos === null ? undefined : { users: new Set(), rooms: [] },
+    stateAfter: options.stateAfter,
   };
 
   const join: Json = {};

@@ -7,6 +7,9 @@
  * is the state at the start of the timeline: everything for an initial sync, a newly joined
  * room or `full_state`; otherwise the state that changed between `since` and the start of the
  * timeline (empty when the timeline is not limited, as its state events cover the range).
+ * With `use_state_after` (spec v1.16) the section is `state_after` and leads to the end of the
+ * timeline instead: the whole state there, or every change between `since` and there, those
+ * the timeline shows included, since the client then takes no state from the timeline.
  * "Newly joined" means a real join after `since` (or a leave and a new join), not a member
  * event that only changed the user's profile; a room joined and left within the range is sent
  * with its whole state as well. A newly joined room's timeline is `limited` unless it reaches
@@ -92,6 +95,12 @@ export interface RoomSyncContext {
   /** With lazy-loaded members (not redundant ones): what the device already has. */
   lazy: LazyMemberTracker | null;
   /**
+   * With `use_state_after` (spec v1.16, MSC4222): the key of the state section (`state_after`,
+   * or the MSC4222 name matrix-js-sdk asks for), which then leads to the end of the timeline
+   * instead of its start. Undefined: `state`.
+   */
+  stateAfter?: string;
+  /**
    * Filled by incremental syncs for presence: users who joined or were invited to a joined room
    * in the range (from its timeline and state), and the rooms the user newly joined.
    */
@@ -167,23 +176,11 @@ async function computeSections(
     page.limited = true;
   }
   const firstPos = page.events.length > 0 ? page.events[0].pos : options.upto + 1;
-  const start: StateRef =
-    (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??
-      await stateAtPosition(hs, roomId, { pos: firstPos - 1, head });
-  // Not limited: the timeline's own state events cover the range, so only lazily loaded
-  // members are added (the since state = the start state marks nothing as changed), unless
-  // an event of the range came on a side branch (federation): then the room's state may have
-  // moved other than by the timeline's events.
-  const branched = page.events.some((e) =>
-    e.stored.meta.roomStateBefore !== undefined || e.stored.meta.roomStateAfter !== undefined
-  );
-  const sinceState = full
-    ? null
-    : page.limited || branched
-    ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
-    : start.state;
+  const { target, since: sinceState } = ctx.stateAfter !== undefined
+    ? await stateAfterEnds(ctx, { roomId, head, upto: options.upto, full })
+    : await stateBeforeEnds(ctx, { roomId, head, page, firstPos, full });
   const chosen = selectState(ctx.filter.room.state, ctx.userId, {
-    start: start.state,
+    target,
     since: sinceState,
     timeline: page.events,
     full,
@@ -207,6 +204,58 @@ async function computeSections(
 }
 
 /**
+ * The two ends of a `state` section: the state at the start of the timeline, and the state at
+ * `since` (null when everything is sent).
+ */
+async function stateBeforeEnds(
+  ctx: RoomSyncContext,
+  where: {
+    roomId: string;
+    head: RoomHead | null | undefined;
+    page: { events: TimelineItem[]; limited: boolean };
+    firstPos: number;
+    full: boolean;
+  },
+): Promise<{ target: StateMap; since: StateMap | null }> {
+  const { hs } = ctx;
+  const { roomId, head, page } = where;
+  const start: StateRef =
+    (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??
+      await stateAtPosition(hs, roomId, { pos: where.firstPos - 1, head });
+  if (where.full) return { target: start.state, since: null };
+  // Not limited: the timeline's own state events cover the range, so only lazily loaded
+  // members are added (the since state = the start state marks nothing as changed), unless
+  // an event of the range came on a side branch (federation): then the room's state may have
+  // moved other than by the timeline's events.
+  const branched = page.events.some((e) =>
+    e.stored.meta.roomStateBefore !== undefined || e.stored.meta.roomStateAfter !== undefined
+  );
+  const since = page.limited || branched
+    ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
+    : start.state;
+  return { target: start.state, since };
+}
+
+/**
+ * The two ends of a `state_after` section: the state at the end of the timeline (`upto`: the
+ * range's end, or the user's leave), and the state at `since`. The client applies only this
+ * section to its state, never the timeline's state events, so every change of the range is
+ * sent, those the timeline shows included.
+ */
+async function stateAfterEnds(
+  ctx: RoomSyncContext,
+  where: { roomId: string; head: RoomHead | null | undefined; upto: number; full: boolean },
+): Promise<{ target: StateMap; since: StateMap | null }> {
+  const { hs } = ctx;
+  const { roomId, head } = where;
+  const [end, since] = await Promise.all([
+    stateAtPosition(hs, roomId, { pos: where.upto, head }),
+    where.full ? null : stateAtPosition(hs, roomId, { pos: ctx.since!, head }),
+  ]);
+  return { target: end.state, since: since?.state ?? null };
+}
+
+/**
  * The sections of an incremental sync of a room the user joined at or before `since`, shared
  * with every other such member ({@link sharedSections}); null when they may not be shared.
  */
@@ -217,7 +266,13 @@ async function sharedTimelineSections(
   const roomId = options.m.roomId;
   const shared = await sharedSections(
     ctx.hs,
-    { roomId, since: ctx.since!, upto: options.upto, filter: ctx.filter },
+    {
+      roomId,
+      since: ctx.since!,
+      upto: options.upto,
+      filter: ctx.filter,
+      stateAfter: ctx.stateAfter !== undefined,
+    },
     async (): Promise<SharedSections | null> => {
       const computed = await computeSections(ctx, options, { userId: "" });
       if (!computed.page.byMembership) return null;
@@ -250,7 +305,7 @@ async function sharedTimelineSections(
     ? withoutKnownMembers(ctx.lazy, roomId, {
       state: shared.state,
       refs: shared.stateRefs,
-      timelineMembers: timelineMembers(shared.timeline.map((item) => item.stored)),
+      timelineMembers: appliedTimelineMembers(ctx, shared.timeline),
     })
     : shared.state;
   const json: Json = {
@@ -259,7 +314,7 @@ async function sharedTimelineSections(
       limited: shared.limited,
       prev_batch: shared.prevBatch,
     },
-    state: { events: state },
+    [ctx.stateAfter ?? "state"]: { events: state },
   };
   if (ctx.newcomers && options.m.membership === "join") {
     noteArrivals(ctx.newcomers.users, {
@@ -268,6 +323,17 @@ async function sharedTimelineSections(
     });
   }
   return { json, hasNews: shared.hasNews };
+}
+
+/**
+ * The member events of a timeline the client adds to its state: none with `state_after`,
+ * where only that section counts (so the device does not have them yet).
+ */
+function appliedTimelineMembers(
+  ctx: RoomSyncContext,
+  timeline: readonly { stored: StoredEvent }[],
+): [string, string][] {
+  return ctx.stateAfter !== undefined ? [] : timelineMembers(timeline.map((item) => item.stored));
 }
 
 /** Whether the sections of a room may come from {@link sharedTimelineSections}. */
@@ -302,12 +368,12 @@ async function timelineSections(
       limited: page.limited,
       prev_batch: positionToken(firstPos - 1),
     },
-    state: {
+    [ctx.stateAfter ?? "state"]: {
       events: ctx.lazy
         ? withoutKnownMembers(ctx.lazy, options.m.roomId, {
           state: stateJson,
           refs: stateStored.map(stateRef),
-          timelineMembers: timelineMembers(page.events.map((item) => item.stored)),
+          timelineMembers: appliedTimelineMembers(ctx, page.events),
         })
         : stateJson,
     },

@@ -15,15 +15,18 @@ import { vapidKeysOf } from "../push/webpush.ts";
 /**
  * The Client-Server API versions we advertise: each one whose required server features work
  * here (the target is v1.19); it is the one place the list lives. Clients pick behaviour from
- * this list (matrix-js-sdk sends `use_state_after` to a v1.16 server and then reads only
- * `state_after`), so a version is listed only when what it adds is built:
+ * this list (matrix-js-sdk uses the v3 custom profile fields of a v1.16 server, and the
+ * stable room summary of a v1.15 one), so a version is listed only when what it adds is built:
  *
  * - v1.12 `via` on joins and knocks; v1.13 room reports; v1.14 user reports: built.
  * - v1.15 `GET /v1/room_summary/{roomIdOrAlias}`: built (`room_summary.ts`); `auth_metadata`
  *   answering 404 M_UNRECOGNIZED is right for a server without OAuth.
- * - v1.16 needs `use_state_after`/`state_after` in `/sync` (not built).
- * - v1.18 needs the admin suspend and lock endpoints with `m.account_management`.
- * - v1.19 adds `GET /v1/mutual_rooms` (built, `mutual_rooms.ts`).
+ * - v1.16 `use_state_after`/`state_after` in `/sync` (`server/sync/sync_rooms.ts`; also under
+ *   the MSC4222 names matrix-js-sdk sends to every server) and custom profile fields: built.
+ * - v1.17 device management by application services: built.
+ * - v1.18 account locking and suspension (`account_moderation.ts`), redactions through
+ *   `/send`, Policy Servers and invite blocking: built.
+ * - v1.19 `GET /v1/mutual_rooms`: built (`mutual_rooms.ts`).
  *
  * The r0.x versions are listed as the `/r0` paths of their endpoints answer
  * (`legacy_paths.ts`): older clients look for them.
@@ -37,7 +40,7 @@ export const SUPPORTED_SPEC_VERSIONS: readonly string[] = Object.freeze([
   "r0.5.0",
   "r0.6.0",
   "r0.6.1",
-  ...Array.from({ length: 15 }, (_, i) => `v1.${i + 1}`),
+  ...Array.from({ length: 19 }, (_, i) => `v1.${i + 1}`),
 ]);
 
 /** Routes of the discovery endpoints. */

@@ -9,6 +9,11 @@
  * - Pages are network first, so a new build shows up at once; offline, the stored index.html
  *   answers every app route.
  * - The Matrix APIs are never cached here.
+ * - Web Push from the homeserver (`state/web_push.ts`): a pushed event shows a notification
+ *   titled with its room, with the sender and the text. An open page is asked first: it
+ *   decrypts the event when it can, and says when the user is looking at the room (then
+ *   nothing is shown); without a page the clear text of the push is used, else "New message".
+ *   A pushed activation token is handed to the open page, which confirms it to the server.
  *
  * @module
  */
@@ -64,6 +69,83 @@ self.addEventListener("notificationclick", (event) => {
     await self.clients.openWindow(path);
   })());
 });
+
+/** What a push carries (the Push Gateway API's `notification`, or an activation token). */
+interface PushPayload {
+  room_id?: string;
+  event_id?: string;
+  sender?: string;
+  sender_display_name?: string;
+  room_name?: string;
+  content?: { body?: unknown; msgtype?: unknown };
+  app_id?: string;
+  ack_token?: string;
+}
+
+/** How long an open page may take to describe an event (decrypting it). */
+const DESCRIBE_TIMEOUT_MS = 3000;
+
+self.addEventListener("push", (event) => {
+  let payload: PushPayload | null = null;
+  try {
+    payload = event.data?.json() ?? null;
+  } catch { /* not JSON: nothing to show */ }
+  if (payload) event.waitUntil(onPush(payload));
+});
+
+async function onPush(push: PushPayload): Promise<void> {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  if (push.ack_token) {
+    for (const client of windows) {
+      client.postMessage({
+        type: "gemeng.push.ack",
+        app_id: push.app_id,
+        ack_token: push.ack_token,
+      });
+    }
+    return;
+  }
+  const roomId = push.room_id;
+  if (!roomId || !push.event_id) return; // a count only
+  const url = `/rooms/${encodeURIComponent(roomId)}`;
+  // A focused page shows its own notifications (and none for the room on screen).
+  if (windows.some((client) => client.focused)) return;
+  let described: { skip?: boolean; title?: string; body?: string } | null = null;
+  for (const client of windows) {
+    described = await ask(client, { roomId, eventId: push.event_id });
+    if (described) break;
+  }
+  if (described?.skip) return;
+  const texts = await (await caches.match("/__gemeng/push-texts"))?.json()
+    .catch(() => null) as { text?: string; newMessage?: string } | null;
+  const sender = push.sender_display_name ?? push.sender ?? "";
+  const clear = typeof push.content?.body === "string" ? push.content.body.slice(0, 160) : null;
+  const text = clear ?? texts?.newMessage ?? "New message";
+  const body = described?.body ??
+    (sender
+      ? (texts?.text ?? "{sender}: {text}").replace("{sender}", sender).replace("{text}", text)
+      : text);
+  await self.registration.showNotification(
+    described?.title ?? push.room_name ?? (sender || "gemeng"),
+    { body, tag: roomId, icon: PRECACHE.find((file) => file.includes("icon-192")), data: { url } },
+  );
+}
+
+/** Asks an open page to describe an event; null when it cannot (or takes too long). */
+function ask(
+  client: Client,
+  question: { roomId: string; eventId: string },
+): Promise<{ skip?: boolean; title?: string; body?: string } | null> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    const timer = setTimeout(() => resolve(null), DESCRIBE_TIMEOUT_MS);
+    channel.port1.onmessage = (event) => {
+      clearTimeout(timer);
+      resolve(event.data ?? null);
+    };
+    client.postMessage({ type: "gemeng.push.describe", ...question }, [channel.port2]);
+  });
+}
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;

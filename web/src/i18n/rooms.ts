@@ -125,6 +125,8 @@ const en = {
   "rooms.notifications.denied":
     "The browser blocks notifications for this site. Allow them in the browser’s site settings, then come back.",
   "rooms.notifications.unsupported": "This browser cannot show notifications.",
+  "rooms.notifications.closed":
+    "They also arrive when gemeng is closed, sent by your server through the browser.",
 
   "rooms.notify.text": "{sender}: {text}",
   "rooms.notify.image": "{sender} sent an image",
@@ -138,6 +140,7 @@ const en = {
   "rooms.notify.call": "{sender} is calling",
   "rooms.notify.encrypted": "{sender} sent an encrypted message",
   "rooms.notify.other": "{sender} sent a message",
+  "rooms.notify.new": "New message",
 } as const;
 
 const fr: Readonly<Record<keyof typeof en, string>> = {
@@ -262,6 +265,8 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notifications.denied":
     "Le navigateur bloque les notifications pour ce site. Autorisez-les dans les paramètres du site, puis revenez.",
   "rooms.notifications.unsupported": "Ce navigateur ne peut pas afficher de notifications.",
+  "rooms.notifications.closed":
+    "Elles arrivent aussi quand gemeng est fermé, envoyées par le serveur via le navigateur.",
 
   "rooms.notify.text": "{sender} : {text}",
   "rooms.notify.image": "{sender} a envoyé une image",
@@ -275,6 +280,7 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.call": "{sender} appelle",
   "rooms.notify.encrypted": "{sender} a envoyé un message chiffré",
   "rooms.notify.other": "{sender} a envoyé un message",
+  "rooms.notify.new": "Nouveau message",
 };
 
 const de: Readonly<Record<keyof typeof en, string>> = {
@@ -401,6 +407,8 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notifications.denied":
     "Der Browser blockiert Benachrichtigungen für diese Seite. Erlauben Sie sie in den Website-Einstellungen des Browsers und kommen Sie dann zurück.",
   "rooms.notifications.unsupported": "Dieser Browser kann keine Benachrichtigungen anzeigen.",
+  "rooms.notifications.closed":
+    "Sie kommen auch bei geschlossenem gemeng an, vom Server über den Browser gesendet.",
 
   "rooms.notify.text": "{sender}: {text}",
   "rooms.notify.image": "{sender} hat ein Bild gesendet",
@@ -414,6 +422,7 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.call": "{sender} ruft an",
   "rooms.notify.encrypted": "{sender} hat eine verschlüsselte Nachricht gesendet",
   "rooms.notify.other": "{sender} hat eine Nachricht gesendet",
+  "rooms.notify.new": "Neue Nachricht",
 };
 
 const lb: Readonly<Record<keyof typeof en, string>> = {
@@ -539,6 +548,8 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notifications.denied":
     "De Browser blockéiert Notifikatioune fir dës Säit. Erlaabt se an den Astellunge vum Browser fir dës Säit, a kommt dann zréck.",
   "rooms.notifications.unsupported": "Dëse Browser kann keng Notifikatioune weisen.",
+  "rooms.notifications.closed":
+    "Si kommen och, wann gemeng zou ass, vum Server iwwer de Browser geschéckt.",
 
   "rooms.notify.text": "{sender}: {text}",
   "rooms.notify.image": "{sender} huet e Bild geschéckt",
@@ -552,6 +563,7 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.call": "{sender} rifft un",
   "rooms.notify.encrypted": "{sender} huet e verschlësselte Message geschéckt",
   "rooms.notify.other": "{sender} huet e Message geschéckt",
+  "rooms.notify.new": "Nei Message",
 };
 
 /** Messages of creating rooms, room settings, notifications, in every language. */

@@ -17,6 +17,7 @@ import type { MessageKey } from "../i18n/index.ts";
 import { loadSdk, type Sdk } from "../matrix/sdk.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
+import { type PushDescription, WebPush } from "./web_push.ts";
 
 /** The browser's answer about notifications ("unsupported" when it has none). */
 export type NotificationPermissionState = NotificationPermission | "unsupported";
@@ -65,6 +66,8 @@ export class NotificationsModel {
   /** Open notifications by room, closed when the room is opened. */
   readonly #shown = new Map<string, Notification[]>();
   #stop: () => void = () => {};
+  /** Notifications while the app is closed, from the server (`web_push.ts`). */
+  readonly webPush: WebPush = new WebPush();
 
   /** The user wants notifications (their choice, kept in localStorage). */
   readonly wanted: ReadonlySignal<boolean> = computed(() => this.#wanted.value);
@@ -92,7 +95,13 @@ export class NotificationsModel {
       const client = app.session.clientReady.value;
       this.#stop();
       this.#stop = () => {};
-      if (client) void this.#attach(client);
+      if (!client) return this.webPush.detach();
+      this.webPush.attach(client, (roomId, eventId) => this.#describe(client, roomId, eventId));
+      void this.#attach(client);
+      // Not tracked: turning notifications on does not attach the client again.
+      if (this.#wanted.peek() && this.#permission.peek() === "granted") {
+        void this.#enableWebPush();
+      }
     });
     effect(() => {
       const route = app.router.route.value;
@@ -132,12 +141,51 @@ export class NotificationsModel {
     if (permission !== "granted") return;
     this.#wanted.value = true;
     storage()?.setItem(STORAGE_KEY, "on");
+    // In the background: a browser without a push service may never answer the subscription.
+    void this.#enableWebPush();
   }
 
   /** Turns notifications off. */
   disable(): void {
     this.#wanted.value = false;
     storage()?.setItem(STORAGE_KEY, "off");
+    void this.webPush.disable();
+  }
+
+  #enableWebPush(): Promise<boolean> {
+    const { i18n } = this.#app;
+    return this.webPush.enable({
+      lang: i18n.locale.value,
+      deviceName: i18n.t("app.name"),
+      texts: {
+        text: i18n.t("rooms.notify.text", { sender: "{sender}", text: "{text}" }),
+        newMessage: i18n.t("rooms.notify.new"),
+      },
+    });
+  }
+
+  /** What the service worker shows for a pushed event: decrypted here when possible. */
+  async #describe(
+    client: MatrixClient,
+    roomId: string,
+    eventId: string,
+  ): Promise<PushDescription | null> {
+    if (this.#looking(roomId)) return { skip: true };
+    const room = client.getRoom(roomId);
+    if (!room) return null;
+    let event = room.findEventById(eventId);
+    if (!event) event = client.getEventMapper()(await client.fetchRoomEvent(roomId, eventId));
+    await client.decryptEventIfNeeded(event);
+    if (event.isDecryptionFailure()) return null;
+    const { title, sender } = this.#names(room, event);
+    return { title, body: this.#body(event, sender) };
+  }
+
+  #names(room: Room, event: MatrixEvent): { title: string; sender: string } {
+    const summary = this.#app.session.rooms.rooms.value.find((r) => r.roomId === room.roomId);
+    const title = summary?.name ?? room.name ?? this.#app.i18n.t("shell.unnamedRoom");
+    const senderId = event.getSender() ?? "";
+    return { title, sender: room.getMember(senderId)?.name ?? senderId };
   }
 
   async #attach(client: MatrixClient): Promise<void> {
@@ -168,10 +216,10 @@ export class NotificationsModel {
     if (!this.active.value || this.#looking(room.roomId)) return;
     if (event.isRedacted() || event.isRelation(sdk.RelationType.Replace)) return;
     if (!client.getPushActionsForEvent(event, true)?.notify) return;
-    const summary = this.#app.session.rooms.rooms.value.find((r) => r.roomId === room.roomId);
-    const title = summary?.name ?? room.name ?? this.#app.i18n.t("shell.unnamedRoom");
-    const senderId = event.getSender() ?? "";
-    const sender = room.getMember(senderId)?.name ?? senderId;
+    // In the background, the server's push shows it (through the service worker, which asks
+    // this page for the text): one notification, not two.
+    if (this.webPush.active.value && !this.#focused()) return;
+    const { title, sender } = this.#names(room, event);
     this.#show(room.roomId, title, this.#body(event, sender));
   }
 
@@ -179,6 +227,10 @@ export class NotificationsModel {
   #looking(roomId: string): boolean {
     const route = this.#app.router.route.value;
     if (route.name !== "room" || route.roomId !== roomId) return false;
+    return this.#focused();
+  }
+
+  #focused(): boolean {
     return typeof document !== "undefined" && document.visibilityState === "visible" &&
       document.hasFocus();
   }

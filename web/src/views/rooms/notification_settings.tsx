@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
 /**
- * Settings: desktop notifications for new messages while the app is open: a switch that asks
- * the browser's permission when turned on, and what the browser allows.
+ * Settings: desktop notifications for new messages: a switch that asks the browser's permission
+ * when turned on, what the browser allows, and whether they also arrive when the app is closed
+ * (Web Push from the server).
  *
  * @module
  */
@@ -55,6 +56,11 @@ export function NotificationSettings(): JSX.Element | null {
       >
         {i18n.t(status)}
       </p>
+      {on && model.webPush.active.value && (
+        <p class="text-sm text-slate-600 dark:text-slate-300">
+          {i18n.t("rooms.notifications.closed")}
+        </p>
+      )}
     </section>
   );
 }

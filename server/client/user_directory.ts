@@ -151,17 +151,29 @@ async function localMatches(
   return { matches: out, beyond: Math.max(0, ranked.length - head.length) };
 }
 
+/** How long a search waits for another server's profile before answering with the bare ID. */
+const REMOTE_PROFILE_WAIT_MS = 3000;
+
 /**
  * The user a full user ID of another server names, with the profile their server gives; the
- * bare ID when it cannot be reached; null when it says there is no such user.
+ * bare ID when it cannot be reached in time (the answer still fills the profile cache); null
+ * when it says there is no such user.
  */
 async function remoteUserMatch(hs: Homeserver, userId: string): Promise<Match | null> {
+  const bare: Match = { rank: 5, result: { user_id: userId } };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), REMOTE_PROFILE_WAIT_MS);
+  });
   try {
-    return { rank: 5, result: resultOf(userId, await remoteProfile(hs, userId)) };
+    const profile = await Promise.race([remoteProfile(hs, userId), late]);
+    return profile === "late" ? bare : { rank: 5, result: resultOf(userId, profile) };
   } catch (err) {
     if (err instanceof MatrixError && err.code === "M_NOT_FOUND") return null;
-    if (err instanceof MatrixError) return { rank: 5, result: { user_id: userId } };
+    if (err instanceof MatrixError) return bare;
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

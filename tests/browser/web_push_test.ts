@@ -7,11 +7,13 @@
  * subscription held by the test's push service, and the app confirms it.
  */
 
-import type { CDPSession, Page } from "playwright-core";
+import * as sdk from "matrix-js-sdk";
+import type { BrowserContext, CDPSession, Page } from "playwright-core";
 import { encodeBase64Url } from "../../crypto/base64.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { PushService } from "../support/webpush_receiver.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
+import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 
 const TIMEOUT = 15_000;
@@ -60,6 +62,18 @@ async function pushChannel(session: CDPSession, origin: string) {
       registrationId,
       data: JSON.stringify(data),
     });
+}
+
+/** Puts another page in front of `page`, which then loses focus for real. */
+async function sendToBack(context: BrowserContext, page: Page, front: Page): Promise<void> {
+  // Playwright makes every page look focused; without that, the page in front has focus.
+  const session = await context.newCDPSession(page);
+  await session.send("Emulation.setFocusEmulationEnabled", { enabled: false });
+  await front.bringToFront();
+  await waitUntil(
+    "the app still has focus",
+    async () => !(await page.evaluate<boolean>(`document.hasFocus()`)),
+  );
 }
 
 async function waitUntil(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -130,7 +144,10 @@ Deno.test({
       await page.getByRole("link", { name: "Settings" }).click();
       await page.getByRole("switch", { name: "Desktop notifications for new messages" }).check();
       await page.getByText("On: new messages show a notification").waitFor();
-      await page.waitForFunction(`navigator.serviceWorker.ready.then((r) => !!r.active)`);
+      await waitUntil(
+        "no service worker",
+        () => page.evaluate<boolean>(`navigator.serviceWorker.ready.then((r) => !!r.active)`),
+      );
       const deliver = await pushChannel(session, server.baseUrl);
 
       // The activation token the server pushes reaches the open app, which confirms it.
@@ -196,14 +213,7 @@ Deno.test({
 
       // The app open but not in front: it describes the event (decrypting it if needed).
       await again.getByRole("link", { name: "Conseil" }).waitFor();
-      // Playwright makes every page look focused; without that, the page in front has focus.
-      const appSession = await browser.context.newCDPSession(again);
-      await appSession.send("Emulation.setFocusEmulationEnabled", { enabled: false });
-      await blank.bringToFront();
-      await waitUntil(
-        "the app still has focus",
-        async () => !(await again.evaluate<boolean>(`document.hasFocus()`)),
-      );
+      await sendToBack(browser.context, again, blank);
       await deliver({ ...push, content: undefined, room_name: undefined });
       await waitUntil(
         "no notification from the page's description",
@@ -216,6 +226,92 @@ Deno.test({
     } finally {
       await browser.close();
       await service.close();
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "web push: an encrypted message is decrypted by the open app for the notification",
+  ignore: SKIP_REASON !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startTestServer();
+    const browser = await launchBrowser({ permissions: ["notifications"] });
+    const anna = await server.register("anna");
+    const bob = await server.register("bob");
+    await server.request("PUT", `/_matrix/client/v3/profile/${bob.userId}/displayname`, {
+      token: bob.accessToken,
+      body: { displayname: "Bob Builder" },
+    });
+    // Bob is a matrix-js-sdk client with Rust crypto, syncing in this process.
+    const bobClient = await sdkClient(server, bob);
+    try {
+      const prepared = new Promise<void>((resolve) => {
+        bobClient.on(sdk.ClientEvent.Sync, (state) => {
+          if (state === "PREPARED") resolve();
+        });
+      });
+      await bobClient.startClient({ initialSyncLimit: 10 });
+      await prepared;
+      await flushCrypto(bobClient);
+
+      const blank = await browser.context.newPage();
+      const session = await browser.context.newCDPSession(blank);
+      const page = await browser.context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(err.message));
+      await signIn(page, server, anna);
+      await page.getByRole("button", { name: "Start chat" }).click();
+      const dialog = page.getByRole("dialog", { name: "Start a chat" });
+      await dialog.getByLabel("Search people").fill("@bob:localhost");
+      await dialog.getByRole("button", { name: /@bob:localhost/ }).first().click();
+      await page.waitForURL(/\/rooms\//);
+      const roomId = decodeURIComponent(new URL(page.url()).pathname.slice("/rooms/".length));
+      await waitUntil(
+        "Bob got no invitation",
+        () => Promise.resolve(bobClient.getRoom(roomId)?.getMyMembership() === "invite"),
+      );
+      await bobClient.joinRoom(roomId);
+      await waitUntil(
+        "Bob's room is not encrypted",
+        async () => await bobClient.getCrypto()?.isEncryptionEnabledInRoom(roomId) === true,
+      );
+      const { event_id: eventId } = await bobClient.sendTextMessage(roomId, "Geheim: le budget");
+      await page.getByText("Geheim: le budget").waitFor();
+      const raw = await server.request(
+        "GET",
+        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${
+          encodeURIComponent(eventId)
+        }`,
+        { token: anna.accessToken },
+      );
+      assertEquals(raw.body.type, "m.room.encrypted");
+
+      await page.getByRole("link", { name: "Settings" }).click();
+      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      const deliver = await pushChannel(session, server.baseUrl);
+      await sendToBack(browser.context, page, blank);
+      // What the server pushes for it: the ciphertext, which the service worker cannot read.
+      await deliver({
+        event_id: eventId,
+        room_id: roomId,
+        type: "m.room.encrypted",
+        sender: bob.userId,
+        sender_display_name: "Bob Builder",
+        content: raw.body.content,
+        prio: "high",
+      });
+      await waitUntil("no notification", async () => (await shown(page)).length === 1);
+      const [notification] = await shown(page);
+      assertEquals(notification.body, "Bob Builder: Geheim: le budget");
+      assertEquals(notification.url, `/rooms/${encodeURIComponent(roomId)}`);
+      assertEquals(errors, []);
+    } finally {
+      stopAll(bobClient);
+      await browser.close();
       await server.close();
     }
   },

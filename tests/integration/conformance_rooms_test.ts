@@ -10,7 +10,7 @@ import { startTestServer, type TestUser } from "../support/test_server.ts";
 import { createRoom, enc, getState, putState, roomPost, send, V3 } from "./rooms_support.ts";
 
 Deno.test("conformance: rooms, membership, profiles and the user directory", async (t) => {
-  const s = await startTestServer();
+  const s = await startTestServer({ config: { user_directory: { search_all_users: false } } });
   const alice = await s.register("alice");
   const bob = await s.register("bob");
   const carol = await s.register("carol");

@@ -6,7 +6,7 @@ const V3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
 
 async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
+  const t = await startTestServer({ config: { user_directory: { search_all_users: false } } });
   try {
     await fn(t);
   } finally {

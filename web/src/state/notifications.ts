@@ -17,7 +17,7 @@ import type { MessageKey } from "../i18n/index.ts";
 import { loadSdk, type Sdk } from "../matrix/sdk.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
-import { type PushDescription, WebPush } from "./web_push.ts";
+import type { PushDescription, WebPush } from "./web_push.ts";
 
 /** The browser's answer about notifications ("unsupported" when it has none). */
 export type NotificationPermissionState = NotificationPermission | "unsupported";
@@ -66,8 +66,9 @@ export class NotificationsModel {
   /** Open notifications by room, closed when the room is opened. */
   readonly #shown = new Map<string, Notification[]>();
   #stop: () => void = () => {};
-  /** Notifications while the app is closed, from the server (`web_push.ts`). */
-  readonly webPush: WebPush = new WebPush();
+  /** Notifications while the app is closed (`web_push.ts`, loaded once a client runs). */
+  readonly #webPush = signal<WebPush | null>(null);
+  #webPushLoad: Promise<WebPush> | null = null;
 
   /** The user wants notifications (their choice, kept in localStorage). */
   readonly wanted: ReadonlySignal<boolean> = computed(() => this.#wanted.value);
@@ -78,6 +79,10 @@ export class NotificationsModel {
   /** Notifications are shown: wanted and allowed. */
   readonly active: ReadonlySignal<boolean> = computed(() =>
     this.#wanted.value && this.#permission.value === "granted"
+  );
+  /** The server also pushes to this browser, so notifications arrive when the app is closed. */
+  readonly webPushActive: ReadonlySignal<boolean> = computed(() =>
+    this.#webPush.value?.active.value ?? false
   );
   /** The browser's permission prompt is open. */
   readonly asking: ReadonlySignal<boolean> = computed(() => this.#asking.value);
@@ -95,13 +100,15 @@ export class NotificationsModel {
       const client = app.session.clientReady.value;
       this.#stop();
       this.#stop = () => {};
-      if (!client) return this.webPush.detach();
-      this.webPush.attach(client, (roomId, eventId) => this.#describe(client, roomId, eventId));
+      if (!client) return this.#webPush.peek()?.detach();
       void this.#attach(client);
-      // Not tracked: turning notifications on does not attach the client again.
-      if (this.#wanted.peek() && this.#permission.peek() === "granted") {
-        void this.#enableWebPush();
-      }
+      void this.#loadWebPush().then((push) => {
+        if (app.session.clientReady.peek() !== client) return;
+        push.attach(client, (roomId, eventId) => this.#describe(client, roomId, eventId));
+        if (this.#wanted.peek() && this.#permission.peek() === "granted") {
+          void this.#enableWebPush();
+        }
+      });
     });
     effect(() => {
       const route = app.router.route.value;
@@ -149,12 +156,19 @@ export class NotificationsModel {
   disable(): void {
     this.#wanted.value = false;
     storage()?.setItem(STORAGE_KEY, "off");
-    void this.webPush.disable();
+    void this.#loadWebPush().then((push) => push.disable());
   }
 
-  #enableWebPush(): Promise<boolean> {
+  #loadWebPush(): Promise<WebPush> {
+    return this.#webPushLoad ??= import("./web_push.ts").then(({ WebPush }) =>
+      this.#webPush.value = new WebPush()
+    );
+  }
+
+  async #enableWebPush(): Promise<boolean> {
     const { i18n } = this.#app;
-    return this.webPush.enable({
+    const push = await this.#loadWebPush();
+    return push.enable({
       lang: i18n.locale.value,
       deviceName: i18n.t("app.name"),
       texts: {
@@ -218,7 +232,7 @@ export class NotificationsModel {
     if (!client.getPushActionsForEvent(event, true)?.notify) return;
     // In the background, the server's push shows it (through the service worker, which asks
     // this page for the text): one notification, not two.
-    if (this.webPush.active.value && !this.#focused()) return;
+    if (this.webPushActive.value && !this.#focused()) return;
     const { title, sender } = this.#names(room, event);
     this.#show(room.roomId, title, this.#body(event, sender));
   }

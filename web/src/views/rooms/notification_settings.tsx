@@ -56,7 +56,7 @@ export function NotificationSettings(): JSX.Element | null {
       >
         {i18n.t(status)}
       </p>
-      {on && model.webPush.active.value && (
+      {on && model.webPushActive.value && (
         <p class="text-sm text-slate-600 dark:text-slate-300">
           {i18n.t("rooms.notifications.closed")}
         </p>

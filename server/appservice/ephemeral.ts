@@ -1,8 +1,13 @@
 /**
  * Ephemeral data for services whose registration sets `receive_ephemeral` (spec: Application
- * Service API, "Pushing ephemeral data"): read receipts of rooms the service is interested in
- * (private ones only of its own users) and presence of local users it shares a room with or
- * that are in its namespace. Typing notifications are not pushed yet.
+ * Service API, "Pushing ephemeral data"): read receipts and typing notifications of rooms the
+ * service is interested in (as for events: the room's ID or one of its aliases in the service's
+ * namespaces, or one of its users in the room; private receipts only of its own users), and
+ * presence of local users it shares a room with or that are in its namespace.
+ *
+ * Typing comes from the typing tracker's change listener (`server/sync/typing.ts`), local and
+ * remote typing alike, as `m.typing` with the room's whole typing set and its `room_id`; a
+ * newer set for a room replaces one still held, since only the latest matters.
  *
  * Ephemeral data is not durable (as in Synapse): what arrives while the server runs is held in
  * memory until the service's next transaction takes it; that transaction stores it with its
@@ -15,6 +20,7 @@ import type { Homeserver } from "../homeserver.ts";
 import type { JsonObject } from "../http_util.ts";
 import { type ReceiptEntry, receiptsBetween } from "../store/receipts.ts";
 import { getPresence, onPresenceWritten } from "../store/presence.ts";
+import { typingTracker } from "../sync/typing.ts";
 import { matchesNamespace, ownsUser } from "./registration.ts";
 import type { AppserviceRegistration } from "./registration.ts";
 
@@ -30,6 +36,9 @@ export class EphemeralFeed {
   #receiptCursor: number | null = null;
   #receiptTarget = 0;
   #reading: Promise<void> | null = null;
+  /** Typing changes are handled one after another, so a stop never overtakes its start. */
+  #typingChain: Promise<void> = Promise.resolve();
+  #stopTyping: (() => void) | null = null;
   #stopped = false;
 
   /**
@@ -57,12 +66,19 @@ export class EphemeralFeed {
     onPresenceWritten(this.#hs, (userId) => {
       if (!this.#stopped) this.#presence(userId).catch((err) => this.#log(err));
     });
+    this.#stopTyping = typingTracker(this.#hs).onChange((roomId, userIds) => {
+      if (this.#stopped) return;
+      this.#typingChain = this.#typingChain
+        .then(() => this.#typing(roomId, userIds))
+        .catch((err) => this.#log(err));
+    });
   }
 
   /** Stops following (held data is dropped). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#reading;
+    this.#stopTyping?.();
+    await Promise.all([this.#reading, this.#typingChain]);
   }
 
   /** Takes up to `maxBytes` of the data held for a service. */
@@ -101,16 +117,47 @@ export class EphemeralFeed {
     const byRoom = await receiptsBetween(this.#hs, { since, upto });
     this.#receiptCursor = upto;
     for (const [roomId, entries] of byRoom) {
-      const members = [...this.#hs.notifier.listenersOf(roomId)];
-      for (const reg of this.#services) {
-        const interested = matchesNamespace(reg, "rooms", roomId) ||
-          members.some((userId) => ownsUser(reg, userId)) ||
-          entries.some((entry) => ownsUser(reg, entry.userId));
-        if (!interested) continue;
+      const users = entries.map((entry) => entry.userId);
+      for (const reg of await this.#interested(roomId, users)) {
         const content = receiptContent(entries, reg);
         if (content) this.#hold(reg.id, { type: "m.receipt", room_id: roomId, content });
       }
     }
+  }
+
+  async #typing(roomId: string, userIds: string[]): Promise<void> {
+    if (this.#stopped) return;
+    const item: JsonObject = { type: "m.typing", room_id: roomId, content: { user_ids: userIds } };
+    for (const reg of await this.#interested(roomId, userIds)) {
+      const held = this.#held.get(reg.id);
+      const older = held?.findIndex((e) => e.type === "m.typing" && e.room_id === roomId) ?? -1;
+      if (older >= 0) held!.splice(older, 1);
+      this.#hold(reg.id, item);
+    }
+  }
+
+  /**
+   * The services interested in a room's ephemeral data: its ID or one of its aliases is in
+   * their namespaces, or one of their users is a local member or among `users` (who made it).
+   */
+  async #interested(
+    roomId: string,
+    users: readonly string[],
+  ): Promise<AppserviceRegistration[]> {
+    const members = [...this.#hs.notifier.listenersOf(roomId)];
+    let aliases: string[] | null = null;
+    const out: AppserviceRegistration[] = [];
+    for (const reg of this.#services) {
+      let interested = matchesNamespace(reg, "rooms", roomId) ||
+        members.some((userId) => ownsUser(reg, userId)) ||
+        users.some((userId) => ownsUser(reg, userId));
+      if (!interested && reg.namespaces.aliases.length > 0) {
+        aliases ??= await roomAliases(this.#hs, roomId);
+        interested = aliases.some((alias) => matchesNamespace(reg, "aliases", alias));
+      }
+      if (interested) out.push(reg);
+    }
+    return out;
   }
 
   async #presence(userId: string): Promise<void> {
@@ -144,6 +191,18 @@ export class EphemeralFeed {
   #log(err: unknown): void {
     if (!this.#stopped) console.error("appservice: reading ephemeral data failed:", err);
   }
+}
+
+/** The room's local aliases and those its canonical alias event advertises. */
+async function roomAliases(hs: Homeserver, roomId: string): Promise<string[]> {
+  const aliases = await hs.rooms.aliasesOf(roomId);
+  const canonical = (await hs.rooms.currentStateEvent(roomId, "m.room.canonical_alias", ""))?.event
+    .content;
+  if (typeof canonical?.alias === "string") aliases.push(canonical.alias);
+  if (Array.isArray(canonical?.alt_aliases)) {
+    for (const alias of canonical.alt_aliases) if (typeof alias === "string") aliases.push(alias);
+  }
+  return aliases;
 }
 
 /** The `m.receipt` content for a service: private receipts only of its own users. */

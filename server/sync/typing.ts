@@ -8,6 +8,9 @@
  * before a restart stays below every serial the new process hands out: clients never miss a
  * typing change because the server restarted.
  *
+ * Besides the syncs it wakes, other parts of the server (application services with
+ * `receive_ephemeral`) can follow the changes with {@link TypingTracker.onChange}.
+ *
  * @module
  */
 
@@ -18,6 +21,9 @@ import { wakeRoomMembers } from "./positions.ts";
 export const MAX_TYPING_TIMEOUT_MS = 120_000;
 /** Timeout when the client gave none. */
 export const DEFAULT_TYPING_TIMEOUT_MS = 30_000;
+
+/** Told after a room's typing set changed, with the users typing there now. */
+export type TypingListener = (roomId: string, userIds: string[]) => void;
 
 interface RoomTyping {
   /** userId -> expiry timer. */
@@ -31,6 +37,7 @@ export class TypingTracker {
   #serial: number;
   readonly #rooms = new Map<string, RoomTyping>();
   readonly #onChange: (roomId: string) => void;
+  readonly #listeners = new Set<TypingListener>();
 
   /**
    * @param onChange told (synchronously) after each change, to wake the room's syncs
@@ -39,6 +46,15 @@ export class TypingTracker {
   constructor(onChange: (roomId: string) => void, startSerial = Date.now()) {
     this.#onChange = onChange;
     this.#serial = startSerial;
+  }
+
+  /**
+   * Registers a listener told (synchronously) after every change of a room's typing set:
+   * start, stop and expiry. Returns the function that removes it.
+   */
+  onChange(listener: TypingListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The serial of the latest change. */
@@ -79,6 +95,14 @@ export class TypingTracker {
     // An emptied room stays in the map with its serial, so that syncs still see the stop.
     room.serial = ++this.#serial;
     this.#onChange(roomId);
+    for (const listener of this.#listeners) {
+      // A failing listener must not stop the others, nor the typing request that caused it.
+      try {
+        listener(roomId, [...room.users.keys()]);
+      } catch (err) {
+        console.error("typing: a change listener failed:", err);
+      }
+    }
   }
 
   /** The users typing in a room now. */
@@ -92,8 +116,9 @@ export class TypingTracker {
     return room !== undefined && room.serial > serial;
   }
 
-  /** Stops every timer (server shutdown). */
+  /** Stops every timer (server shutdown); listeners are not told. */
   close(): void {
+    this.#listeners.clear();
     for (const room of this.#rooms.values()) {
       for (const timer of room.users.values()) clearTimeout(timer);
       room.users.clear();

@@ -43,13 +43,8 @@ import { hiddenByIgnore } from "./ignored_users.ts";
 import { type LazyMemberTracker, withoutKnownMembers } from "./lazy_members.ts";
 import { filterView, selectState, stateRef, timelineMembers } from "./state_section.ts";
 import { joinedThroughout, joinedWithin, noteArrivals } from "./membership_changes.ts";
-import {
-  stateAtPosition,
-  stateBeforeEvent,
-  type StateRef,
-  storedPage,
-  type TimelineItem,
-} from "./room_reader.ts";
+import { stateAfterEnds, stateBeforeEnds } from "./state_ends.ts";
+import { stateAtPosition, storedPage, type TimelineItem } from "./room_reader.ts";
 import type { ClientEvent, MembershipEntry, RoomSource } from "./room_source.ts";
 import { formatEvents } from "./rooms_adapter.ts";
 import { hasThread, personalFor, type SharedSections, sharedSections } from "./shared_sections.ts";
@@ -176,9 +171,10 @@ async function computeSections(
     page.limited = true;
   }
   const firstPos = page.events.length > 0 ? page.events[0].pos : options.upto + 1;
+  const sincePos = full ? null : ctx.since;
   const { target, since: sinceState } = ctx.stateAfter !== undefined
-    ? await stateAfterEnds(ctx, { roomId, head, upto: options.upto, full })
-    : await stateBeforeEnds(ctx, { roomId, head, page, firstPos, full });
+    ? await stateAfterEnds(hs, { roomId, head, since: sincePos, upto: options.upto })
+    : await stateBeforeEnds(hs, { roomId, head, since: sincePos, page, firstPos });
   const chosen = selectState(ctx.filter.room.state, ctx.userId, {
     target,
     since: sinceState,
@@ -201,58 +197,6 @@ async function computeSections(
     clientEvents(hs.rooms, stateStored) as unknown as Promise<ClientEvent[]>,
   ]);
   return { page, firstPos, timeline, state, stateStored };
-}
-
-/**
- * The two ends of a `state` section: the state at the start of the timeline, and the state at
- * `since` (null when everything is sent).
- */
-async function stateBeforeEnds(
-  ctx: RoomSyncContext,
-  where: {
-    roomId: string;
-    head: RoomHead | null | undefined;
-    page: { events: TimelineItem[]; limited: boolean };
-    firstPos: number;
-    full: boolean;
-  },
-): Promise<{ target: StateMap; since: StateMap | null }> {
-  const { hs } = ctx;
-  const { roomId, head, page } = where;
-  const start: StateRef =
-    (page.events.length > 0 ? await stateBeforeEvent(hs, page.events[0].stored) : null) ??
-      await stateAtPosition(hs, roomId, { pos: where.firstPos - 1, head });
-  if (where.full) return { target: start.state, since: null };
-  // Not limited: the timeline's own state events cover the range, so only lazily loaded
-  // members are added (the since state = the start state marks nothing as changed), unless
-  // an event of the range came on a side branch (federation): then the room's state may have
-  // moved other than by the timeline's events.
-  const branched = page.events.some((e) =>
-    e.stored.meta.roomStateBefore !== undefined || e.stored.meta.roomStateAfter !== undefined
-  );
-  const since = page.limited || branched
-    ? (await stateAtPosition(hs, roomId, { pos: ctx.since!, head })).state
-    : start.state;
-  return { target: start.state, since };
-}
-
-/**
- * The two ends of a `state_after` section: the state at the end of the timeline (`upto`: the
- * range's end, or the user's leave), and the state at `since`. The client applies only this
- * section to its state, never the timeline's state events, so every change of the range is
- * sent, those the timeline shows included.
- */
-async function stateAfterEnds(
-  ctx: RoomSyncContext,
-  where: { roomId: string; head: RoomHead | null | undefined; upto: number; full: boolean },
-): Promise<{ target: StateMap; since: StateMap | null }> {
-  const { hs } = ctx;
-  const { roomId, head } = where;
-  const [end, since] = await Promise.all([
-    stateAtPosition(hs, roomId, { pos: where.upto, head }),
-    where.full ? null : stateAtPosition(hs, roomId, { pos: ctx.since!, head }),
-  ]);
-  return { target: end.state, since: since?.state ?? null };
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   type StoredPusher,
 } from "./pusher_store.ts";
 import { cachedPushRules } from "./rules_store.ts";
+import { invitesBlocked } from "../client/invite_permission.ts";
 
 /** How often the cursor follows the stream while nothing needs evaluating. */
 const CURSOR_INTERVAL_MS = 5_000;
@@ -237,6 +238,8 @@ export class PushWorker {
       if (member.membership !== "join" && !invited) continue;
       // No push for an ignored sender (an invite from them included, as Synapse does).
       if ((await ignoredUsers(hs, userId)).has(event.sender)) continue;
+      // No push for an invite the user does not see (invite blocking, v1.18).
+      if (invited && await invitesBlocked(hs, userId)) continue;
       const ruleset = await cachedPushRules(hs, userId);
       const outcome = evaluateFor(
         stored,

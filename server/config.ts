@@ -78,6 +78,12 @@ export interface WebConfig {
   readonly mapAttribution: string;
   /** `map_max_zoom`: the deepest zoom level the tile source has. */
   readonly mapMaxZoom: number;
+  /**
+   * `map_link_url`: the web map "Open in map" leads to, an https URL template with `{lat}` and
+   * `{lon}` (degrees) or `{x}` and `{y}` (EPSG:3857 metres), and optionally `{zoom}`; empty
+   * (the default): Geoportail.lu for places in Luxembourg, OpenStreetMap elsewhere.
+   */
+  readonly mapLinkUrl: string;
 }
 
 /** A key `pinned_keys` names for a server: only such keys are accepted from it. */
@@ -277,6 +283,9 @@ ttl = 86400                         # seconds the credentials are valid
 map_tile_url = "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png"
 map_attribution = "© geoportail.lu (ACT), © OpenStreetMap contributors"
 map_max_zoom = 19
+# map_link_url = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={zoom}/{lat}/{lon}"
+#                                   # "Open in map" for every place; default: Geoportail.lu in
+#                                   # Luxembourg ({x}/{y}: EPSG:3857 metres), OpenStreetMap elsewhere
 
 [user_directory]
 search_all_users = true             # find every local user (a staff directory); false: shared rooms only
@@ -664,6 +673,18 @@ function readTurn(root: TableReader): TurnConfig {
 export const DEFAULT_MAP_TILE_URL =
   "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png";
 
+/**
+ * Whether `template` is an https map link with `{lat}` and `{lon}` or `{x}` and `{y}`, and no
+ * placeholder but those and `{zoom}` (the web app checks the same in web/src/state/geo_uri.ts).
+ */
+function isMapLinkTemplate(template: string): boolean {
+  if (template.length > 500 || !/^https:\/\/[^/{}\s]+\/\S*$/i.test(template)) return false;
+  const names = [...template.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
+  if (names.some((name) => !["lat", "lon", "zoom", "x", "y"].includes(name))) return false;
+  return (names.includes("lat") && names.includes("lon")) ||
+    (names.includes("x") && names.includes("y"));
+}
+
 function readWeb(root: TableReader): WebConfig {
   const table = root.table("web");
   const mapTileUrl = table.string("map_tile_url", DEFAULT_MAP_TILE_URL);
@@ -683,8 +704,16 @@ function readWeb(root: TableReader): WebConfig {
     : "";
   const mapAttribution = table.string("map_attribution", defaultCredit);
   const mapMaxZoom = table.number("map_max_zoom", 19, { min: 1, max: 22, int: true });
+  const mapLinkUrl = table.string("map_link_url", "");
+  if (mapLinkUrl !== "" && !isMapLinkTemplate(mapLinkUrl)) {
+    throw new ConfigError(
+      table.key("map_link_url"),
+      `"${mapLinkUrl}" is not a map link template: expected an https URL with {lat} and {lon}` +
+        " or {x} and {y}, and optionally {zoom}",
+    );
+  }
   table.finish();
-  return { mapTileUrl, mapAttribution, mapMaxZoom };
+  return { mapTileUrl, mapAttribution, mapMaxZoom, mapLinkUrl };
 }
 
 function readMedia(root: TableReader): MediaConfig {

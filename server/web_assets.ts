@@ -199,7 +199,13 @@ function noSuchFile(c: Context<AppEnv>): Response {
 export function webAppConfig(hs: Homeserver): Record<string, unknown> {
   const web = hs.config.web;
   return {
-    map: { tile_url: web.mapTileUrl, attribution: web.mapAttribution, max_zoom: web.mapMaxZoom },
+    map: {
+      tile_url: web.mapTileUrl,
+      attribution: web.mapAttribution,
+      max_zoom: web.mapMaxZoom,
+      // "" leaves "Open in map" to the app: Geoportail.lu in Luxembourg, OpenStreetMap elsewhere.
+      link_url: web.mapLinkUrl,
+    },
     // Which new rooms this server encrypts whatever the client asks (`[e2ee] default_for`).
     e2ee: { default_for: hs.config.e2ee.defaultFor },
   };

@@ -27,6 +27,7 @@ Deno.test("web config: [web] defaults to Geoportail.lu's base map", async () => 
     mapTileUrl: DEFAULT_MAP_TILE_URL,
     mapAttribution: "© geoportail.lu (ACT), © OpenStreetMap contributors",
     mapMaxZoom: 19,
+    mapLinkUrl: "",
   });
   assertEquals(parseConfig("").web, config.web);
   assert(DEFAULT_MAP_TILE_URL.startsWith("https://wmts1.geoportail.lu/opendata/wmts/basemap/"));
@@ -43,6 +44,7 @@ map_max_zoom = 17
     mapTileUrl: "https://tile.example.org/{z}/{x}/{y}.png",
     mapAttribution: "© Example",
     mapMaxZoom: 17,
+    mapLinkUrl: "",
   });
   // Another source without a credit does not borrow Geoportail.lu's.
   const bare = parseConfig(`[web]\nmap_tile_url = "http://127.0.0.1:8080/t/{z}/{y}/{x}"\n`);
@@ -63,6 +65,9 @@ Deno.test("web config: a bad tile template or value is a clear config error", ()
     [`map_max_zoom = 30`, "web.map_max_zoom", /from 1 to 22/],
     [`map_max_zoom = 10.5`, "web.map_max_zoom", /integer/],
     [`map_style = "x"`, "web.map_style", /unknown key/],
+    [`map_link_url = "http://maps.example/{lat}/{lon}"`, "web.map_link_url", /https URL/],
+    [`map_link_url = "https://maps.example/{lat}"`, "web.map_link_url", /\{lat\} and \{lon\}/],
+    [`map_link_url = "https://maps.example/{q}/{x}/{y}"`, "web.map_link_url", /map link/],
   ];
   for (const [line, key, message] of cases) {
     const err = configError(`[web]\n${line}\n`);
@@ -79,6 +84,7 @@ Deno.test("web config: /config.json serves the map settings with the app's heade
         map_tile_url: "https://tiles.example.lu/{z}/{x}/{y}.png",
         map_attribution: "© Tiles",
         map_max_zoom: 18,
+        map_link_url: "https://maps.example.lu/?lat={lat}&lon={lon}&z={zoom}",
       },
     },
   });
@@ -93,6 +99,7 @@ Deno.test("web config: /config.json serves the map settings with the app's heade
         tile_url: "https://tiles.example.lu/{z}/{x}/{y}.png",
         attribution: "© Tiles",
         max_zoom: 18,
+        link_url: "https://maps.example.lu/?lat={lat}&lon={lon}&z={zoom}",
       },
       e2ee: { default_for: "invite" },
     });

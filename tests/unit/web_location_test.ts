@@ -6,7 +6,13 @@
  * MSC3488's blocks Element reads and sends).
  */
 
-import { formatGeoUri, parseGeoUri, webMapUrl } from "../../web/src/state/geo_uri.ts";
+import {
+  formatGeoUri,
+  inLuxembourg,
+  isMapLinkTemplate,
+  parseGeoUri,
+  webMapUrl,
+} from "../../web/src/state/geo_uri.ts";
 import {
   DEFAULT_MAP_SETTINGS,
   isTileTemplate,
@@ -66,10 +72,26 @@ Deno.test("web location: geo URIs are read and written", () => {
   assertEquals(formatGeoUri({ latitude: -1.5, longitude: 0, altitude: 300.04 }), "geo:-1.5,0,300");
   const point = { latitude: 49.6116, longitude: 6.1319, accuracy: 20 };
   assertEquals(parseGeoUri(formatGeoUri(point)), point);
+  // Luxembourg opens in Geoportail.lu (Web Mercator metres), elsewhere in OpenStreetMap.
   assertEquals(
     webMapUrl(point),
-    "https://www.openstreetmap.org/?mlat=49.6116&mlon=6.1319#map=16/49.6116/6.1319",
+    "https://map.geoportail.lu/theme/main?version=3&lang=fr&zoom=16&X=682600&Y=6379282" +
+      "&bgLayer=basemap_2015_global&crosshair=true",
   );
+  assertEquals(
+    webMapUrl({ latitude: 48.8566, longitude: 2.3522 }, 12),
+    "https://www.openstreetmap.org/?mlat=48.8566&mlon=2.3522#map=12/48.8566/2.3522",
+  );
+  // The operator's template ([web] map_link_url) wins everywhere; a bad one is ignored.
+  assertEquals(
+    webMapUrl(point, 15, "https://maps.example/@{lat},{lon},{zoom}z"),
+    "https://maps.example/@49.6116,6.1319,15z",
+  );
+  assertEquals(webMapUrl(point, 16, "https://maps.example/{s}/{lat}/{lon}"), webMapUrl(point));
+  assert(!isMapLinkTemplate("http://maps.example/{lat}/{lon}"), "https only");
+  assert(!isMapLinkTemplate("https://maps.example/{lat}"), "both coordinates");
+  assert(isMapLinkTemplate("https://maps.example/?x={x}&y={y}"));
+  assert(inLuxembourg(point) && !inLuxembourg({ latitude: 48.8566, longitude: 2.3522 }));
 });
 
 Deno.test("web location: Web Mercator tiles", () => {
@@ -145,13 +167,18 @@ Deno.test("web location: tile templates and /config.json", () => {
   assertEquals(mapSettingsFrom(null), DEFAULT_MAP_SETTINGS);
   assertEquals(
     mapSettingsFrom({ map: { tile_url: "https://t.example/{z}/{x}/{y}", max_zoom: 17 } }),
-    { tileUrl: "https://t.example/{z}/{x}/{y}", attribution: "", maxZoom: 17 },
+    { tileUrl: "https://t.example/{z}/{x}/{y}", attribution: "", maxZoom: 17, linkUrl: "" },
     "another tile source does not keep the default's credits",
   );
   assertEquals(
     mapSettingsFrom({ map: { tile_url: "nonsense", attribution: "Me", max_zoom: 99 } }),
     { ...DEFAULT_MAP_SETTINGS, attribution: "Me" },
   );
+  assertEquals(
+    mapSettingsFrom({ map: { link_url: "https://maps.example/{lat}/{lon}" } }).linkUrl,
+    "https://maps.example/{lat}/{lon}",
+  );
+  assertEquals(mapSettingsFrom({ map: { link_url: "javascript:{lat}{lon}" } }).linkUrl, "");
 });
 
 Deno.test("web location: the app reads /config.json once and keeps defaults without it", async () => {

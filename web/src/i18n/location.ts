@@ -32,6 +32,8 @@ const en = {
   "location.of": "Location of {name}",
   "location.pinned": "Pinned location",
   "location.mapUnavailable": "The map could not be loaded.",
+  "location.mapUnavailablePicker":
+    "The map could not be loaded. You can still move the pin with the arrow keys; its coordinates show below.",
   "location.invalid": "This location cannot be read.",
   "location.selected": "Selected place: {coordinates}",
   "location.text.self": "My location: {uri}",
@@ -74,6 +76,8 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "location.of": "Position de {name}",
   "location.pinned": "Lieu épinglé",
   "location.mapUnavailable": "La carte n’a pas pu être chargée.",
+  "location.mapUnavailablePicker":
+    "La carte n’a pas pu être chargée. Les flèches du clavier déplacent toujours l’épingle ; ses coordonnées s’affichent ci-dessous.",
   "location.invalid": "Cette position ne peut pas être lue.",
   "location.selected": "Lieu choisi : {coordinates}",
   "location.text.self": "Ma position : {uri}",
@@ -117,6 +121,8 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "location.of": "Standort von {name}",
   "location.pinned": "Markierter Ort",
   "location.mapUnavailable": "Die Karte konnte nicht geladen werden.",
+  "location.mapUnavailablePicker":
+    "Die Karte konnte nicht geladen werden. Die Stecknadel lässt sich trotzdem mit den Pfeiltasten verschieben; ihre Koordinaten stehen darunter.",
   "location.invalid": "Dieser Standort kann nicht gelesen werden.",
   "location.selected": "Gewählter Ort: {coordinates}",
   "location.text.self": "Mein Standort: {uri}",
@@ -159,6 +165,8 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "location.of": "Standuert vun {name}",
   "location.pinned": "Markéiert Plaz",
   "location.mapUnavailable": "D’Kaart konnt net geluede ginn.",
+  "location.mapUnavailablePicker":
+    "D’Kaart konnt net geluede ginn. D’Nol léisst sech trotzdem mat de Pfeiltaste réckelen; hir Koordinaten stinn hei drënner.",
   "location.invalid": "Dëse Standuert kann net gelies ginn.",
   "location.selected": "Gewielte Plaz: {coordinates}",
   "location.text.self": "Mäi Standuert: {uri}",

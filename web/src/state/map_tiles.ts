@@ -6,6 +6,8 @@
  * @module
  */
 
+import { isMapLinkTemplate } from "./geo_uri.ts";
+
 /** Tile edge in pixels. */
 export const TILE_SIZE = 256;
 /** Web Mercator stops here: the square world map's top and bottom edges. */
@@ -19,6 +21,8 @@ export interface MapSettings {
   attribution: string;
   /** The deepest zoom level the tile source has. */
   maxZoom: number;
+  /** "Open in map" link template (`{lat}`, `{lon}`, `{x}`, `{y}`, `{zoom}`); "" for the built-in. */
+  linkUrl: string;
 }
 
 /**
@@ -29,6 +33,7 @@ export const DEFAULT_MAP_SETTINGS: Readonly<MapSettings> = {
   tileUrl: "https://wmts1.geoportail.lu/opendata/wmts/basemap/GLOBAL_WEBMERCATOR/{z}/{x}/{y}.png",
   attribution: "© geoportail.lu (ACT), © OpenStreetMap contributors",
   maxZoom: 19,
+  linkUrl: "",
 };
 
 /** A position in world pixels at one zoom level (0,0 is the north-west corner). */
@@ -167,6 +172,9 @@ export function mapSettingsFrom(json: unknown): MapSettings {
     settings.attribution = typeof map.attribution === "string" ? map.attribution : "";
   } else if (typeof map.attribution === "string" && map.attribution) {
     settings.attribution = map.attribution;
+  }
+  if (typeof map.link_url === "string" && isMapLinkTemplate(map.link_url)) {
+    settings.linkUrl = map.link_url;
   }
   const maxZoom = map.max_zoom;
   if (typeof maxZoom === "number" && Number.isInteger(maxZoom) && maxZoom >= 1 && maxZoom <= 22) {

@@ -2,8 +2,9 @@
 /**
  * A shared location in the timeline: whose place (or which pin) it is, a small map with the
  * pin, the coordinates and their accuracy, and links to open the place in a web map or a maps
- * app. When the tiles cannot be loaded (offline, blocked), the coordinates and a plain `geo:`
- * link take the map's place.
+ * app (Geoportail.lu for places in Luxembourg unless the server names another web map). When
+ * the tiles cannot be loaded (offline, blocked), a message and the coordinates take the map's
+ * place; the `geo:` URI is only ever a link's target, never shown as text.
  *
  * @module
  */
@@ -62,7 +63,6 @@ export function LocationBody(props: { event: MatrixEvent; room: Room }): JSX.Ele
             <div class="flex min-w-0 flex-col gap-1 text-sm">
               <p>{i18n.t("location.mapUnavailable")}</p>
               <p class="font-semibold tabular-nums">{coords}</p>
-              <a href={geoUri} class={`${LINK} break-all`}>{geoUri}</a>
             </div>
           </div>
         )
@@ -94,10 +94,15 @@ export function LocationBody(props: { event: MatrixEvent; room: Room }): JSX.Ele
           </span>
         )}
         <span class="flex flex-wrap gap-x-4 gap-y-1">
-          <a href={webMapUrl(point, zoom)} target="_blank" rel="noopener noreferrer" class={LINK}>
+          <a
+            href={webMapUrl(point, zoom, settings.linkUrl)}
+            target="_blank"
+            rel="noopener noreferrer"
+            class={LINK}
+          >
             {i18n.t("location.openInMap")}
           </a>
-          {!failed && <a href={geoUri} class={LINK}>{i18n.t("location.openGeo")}</a>}
+          <a href={geoUri} class={LINK}>{i18n.t("location.openGeo")}</a>
         </span>
       </figcaption>
     </figure>

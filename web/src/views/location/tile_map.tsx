@@ -4,7 +4,9 @@
  * source, a pin on the point (and the circle of its accuracy), zoom buttons and the source's
  * credit. As a picker it moves the point when clicked, dragged or steered with the arrow keys
  * (the pin stays in the middle and the map moves under it). When the tile under the pin cannot
- * be loaded, it tells its owner, who shows the coordinates instead of a broken map.
+ * be loaded, it says so over the map (a picker still places the pin without tiles) and tells its
+ * owner, who may show the coordinates instead; tiles that failed are not drawn, so no broken
+ * images show.
  *
  * @module
  */
@@ -64,6 +66,8 @@ export function TileMap(props: TileMapProps): JSX.Element {
   const start = useRef<{ x: number; y: number; id: number } | null>(null);
   const loaded = useRef(new Set<string>());
   const failedOnce = useRef(false);
+  const [broken, setBroken] = useState<ReadonlySet<string>>(new Set());
+  const [unavailable, setUnavailable] = useState(false);
   const { settings, zoom, height } = props;
 
   useLayoutEffect(() => {
@@ -83,6 +87,7 @@ export function TileMap(props: TileMapProps): JSX.Element {
   );
   const markerUrl = markerTile ? tileUrl(settings.tileUrl, markerTile) : null;
   const fail = () => {
+    setUnavailable(true);
     if (failedOnce.current) return;
     failedOnce.current = true;
     props.onFailed?.();
@@ -181,6 +186,7 @@ export function TileMap(props: TileMapProps): JSX.Element {
           >
             {layout.tiles.map((tile) => {
               const url = tileUrl(settings.tileUrl, tile);
+              if (broken.has(url)) return null;
               return (
                 <img
                   key={`${url}@${tile.left},${tile.top}`}
@@ -196,14 +202,26 @@ export function TileMap(props: TileMapProps): JSX.Element {
                     width: `${TILE_SIZE}px`,
                     height: `${TILE_SIZE}px`,
                   }}
-                  onLoad={() => loaded.current.add(url)}
+                  onLoad={() => {
+                    loaded.current.add(url);
+                    if (url === markerUrl) setUnavailable(false);
+                  }}
                   onError={() => {
+                    setBroken((set) => new Set(set).add(url));
                     if (url === markerUrl) fail();
                   }}
                 />
               );
             })}
           </div>
+        )}
+        {unavailable && (
+          <p
+            role="status"
+            class="absolute inset-x-2 bottom-2 rounded-md bg-white/95 px-3 py-2 text-sm text-slate-900 shadow dark:bg-slate-900/95 dark:text-slate-100"
+          >
+            {picker ? i18n.t("location.mapUnavailablePicker") : i18n.t("location.mapUnavailable")}
+          </p>
         )}
         {radius >= 6 && radius < Math.max(width, height) && (
           <span

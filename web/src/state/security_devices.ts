@@ -1,6 +1,7 @@
 /**
  * The account's devices in the security settings: name, last activity, whether each is
- * verified (cross-signed by the account), and renaming, verifying or signing out one of them.
+ * verified (cross-signed by the account, and only that), and renaming, verifying or signing out
+ * one of them.
  *
  * @module
  */
@@ -81,7 +82,9 @@ export class DeviceList {
         let trust: DeviceTrust = "noKeys";
         if (crypto && withKeys?.has(device.device_id)) {
           const status = await crypto.getDeviceVerificationStatus(userId, device.device_id);
-          trust = status?.crossSigningVerified || status?.localVerified ? "verified" : "unverified";
+          // Only the account's cross-signing counts, as in the status panel: the Rust crypto
+          // trusts its own device locally, which says nothing to the account's other devices.
+          trust = status?.crossSigningVerified ? "verified" : "unverified";
         }
         return {
           deviceId: device.device_id,

@@ -48,7 +48,10 @@ export function eventTileKind(event: MatrixEvent): TileKind {
     relType: event.getRelation()?.rel_type,
     isState: event.isState(),
     redacted: event.isRedacted(),
-    undecryptable: type === "m.room.encrypted" || event.isDecryptionFailure(),
+    // A redacted encrypted event keeps its type but loses its ciphertext, and the SDK does not
+    // try to decrypt it: it is a deleted message, not one waiting for its key.
+    undecryptable: !event.isRedacted() &&
+      (type === "m.room.encrypted" || event.isDecryptionFailure()),
     membership: event.getContent().membership,
     prevMembership: event.getPrevContent().membership,
   });

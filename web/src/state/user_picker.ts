@@ -18,13 +18,27 @@ export interface PickedUser {
 }
 
 /** How long typing must pause before the directory is asked. */
-const SEARCH_DELAY_MS = 250;
+const SEARCH_DELAY_MS = 300;
 const RESULT_LIMIT = 10;
 
 /** A well-formed user ID (`@localpart:server`), such as someone on another server. */
 export function isUserId(text: string): boolean {
   const server = serverNameOf(text);
   return server !== null && /^@[^\s:]+:/.test(text);
+}
+
+/**
+ * Whether a typed user ID looks finished, so its profile is worth asking for: the server part
+ * is `localhost`, an IP address, has a port, or is a DNS name with a top-level domain of two
+ * letters or more. `@ben:l` or `@ben:example.c` (on the way to a longer name) do not.
+ */
+export function isCompleteUserId(text: string): boolean {
+  if (!isUserId(text)) return false;
+  const server = serverNameOf(text)!;
+  if (/:\d{1,5}$/.test(server) || server.startsWith("[")) return true;
+  const host = server.toLowerCase();
+  if (host === "localhost" || /^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return true;
+  return /^([a-z0-9-]+\.)+[a-z][a-z0-9-]*[a-z0-9]$/.test(host) && !host.endsWith("-");
 }
 
 /** The picker's state. */
@@ -90,9 +104,11 @@ export class UserPicker {
       console.warn("gemeng: the user directory did not answer", err);
       failed = true;
     }
-    // A full Matrix ID is offered even when the directory does not know it (another server).
+    // A full Matrix ID is offered even when the directory does not know it (another server);
+    // its profile is asked for only once the ID looks finished, not for every partial server name.
     if (isUserId(term) && !found.some((user) => user.userId === term)) {
-      found.unshift({ userId: term, displayName: await this.#profileName(term) });
+      const displayName = isCompleteUserId(term) ? await this.#profileName(term) : null;
+      found.unshift({ userId: term, displayName });
     }
     if (sequence !== this.#sequence) return; // a newer search is under way
     this.#results.value = found.filter((user) => !this.#exclude.has(user.userId));

@@ -224,7 +224,11 @@ function AnswerRow(props: {
         props.ended ? "" : "cursor-pointer hover:bg-slate-50 dark:hover:bg-slate-800"
       }`}
     >
-      <span class="flex items-center gap-2">
+      {
+        /* The badges and the count wrap under the answer when both do not fit beside it: on a
+          phone, squeezing the answer would break it one letter per line. */
+      }
+      <span class="flex flex-wrap items-center gap-x-2 gap-y-1">
         <input
           type="radio"
           name={props.group}
@@ -235,10 +239,10 @@ function AnswerRow(props: {
           aria-describedby={`${id}-info`}
           onChange={props.onVote}
         />
-        <span class="min-w-0 flex-1 break-words">{props.answer.text}</span>
+        <span class="min-w-0 flex-1 basis-32 break-words">{props.answer.text}</span>
         <span
           id={`${id}-info`}
-          class="flex shrink-0 flex-wrap items-center justify-end gap-1 text-xs"
+          class="ml-auto flex max-w-full min-w-0 flex-wrap items-center justify-end gap-1 text-xs empty:hidden"
         >
           {props.winner && (
             <span class="inline-flex items-center gap-1 rounded-full bg-emerald-700 px-2 py-0.5 font-semibold text-white dark:bg-emerald-300 dark:text-emerald-950">

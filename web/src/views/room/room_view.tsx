@@ -60,6 +60,7 @@ export function RoomView(props: { roomId: string | null }): JSX.Element {
         {room && <CallButtons room={room} />}
         {room && <RoomHeaderActions room={room} />}
       </div>
+      <OfflineBanner />
       {room && room.getMyMembership() === "join"
         ? <RoomBody key={room.roomId} room={room} name={name} />
         : (
@@ -140,6 +141,23 @@ function RoomBody(props: { room: Room; name: string }): JSX.Element {
         />
       )}
     </div>
+  );
+}
+
+/**
+ * Says the app is offline inside the room: on a phone the room list, whose notice says it too,
+ * is not on screen while a room is open.
+ */
+function OfflineBanner(): JSX.Element {
+  const { i18n, session } = useApp();
+  const offline = session.sync.value === "offline";
+  return (
+    <p
+      role="status"
+      class="border-b border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 empty:hidden dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+    >
+      {offline ? i18n.t("sync.offline") : ""}
+    </p>
   );
 }
 

@@ -180,3 +180,21 @@ export function elideFrench(
     return `${word.slice(0, -1)}’{${name}}`;
   });
 }
+
+/**
+ * When something happened, as short as a list row wants it: the time today, the weekday in
+ * the last six days, else the date in numbers (with the year when not this one's).
+ */
+export function formatRecent(locale: string, ts: number, now = Date.now()): string {
+  const days = Math.round((startOfDay(now) - startOfDay(ts)) / 86_400_000);
+  if (days <= 0) return formatTime(locale, ts);
+  if (days < 7) {
+    if (emulateLb(locale)) return LB_WEEKDAYS[new Date(ts).getDay()];
+    return new Intl.DateTimeFormat(intlLocale(locale), { weekday: "short" }).format(ts);
+  }
+  const sameYear = new Date(ts).getFullYear() === new Date(now).getFullYear();
+  return new Intl.DateTimeFormat(
+    intlLocale(locale),
+    sameYear ? { day: "numeric", month: "numeric" } : { dateStyle: "short" },
+  ).format(ts);
+}

@@ -141,6 +141,22 @@ const en = {
   "rooms.notify.encrypted": "{sender} sent an encrypted message",
   "rooms.notify.other": "{sender} sent a message",
   "rooms.notify.new": "New message",
+
+  "rooms.preview.you": "You",
+  "rooms.preview.from": "{sender}: {text}",
+  "rooms.preview.emote": "* {sender} {text}",
+  "rooms.preview.encrypted": "Encrypted message",
+  "rooms.preview.deleted": "Message deleted",
+  "rooms.preview.image": "Picture",
+  "rooms.preview.video": "Video file",
+  "rooms.preview.audio": "Audio file",
+  "rooms.preview.voice": "Voice message",
+  "rooms.preview.file": "File",
+  "rooms.preview.location": "Location",
+  "rooms.preview.poll": "Poll",
+  "rooms.preview.pollQuestion": "Poll: {question}",
+  "rooms.preview.call": "Call",
+  "rooms.preview.other": "Unsupported message",
 } as const;
 
 const fr: Readonly<Record<keyof typeof en, string>> = {
@@ -281,6 +297,22 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.encrypted": "{sender} a envoyé un message chiffré",
   "rooms.notify.other": "{sender} a envoyé un message",
   "rooms.notify.new": "Nouveau message",
+
+  "rooms.preview.you": "Vous",
+  "rooms.preview.from": "{sender} : {text}",
+  "rooms.preview.emote": "* {sender} {text}",
+  "rooms.preview.encrypted": "Message chiffré",
+  "rooms.preview.deleted": "Message supprimé",
+  "rooms.preview.image": "Image",
+  "rooms.preview.video": "Fichier vidéo",
+  "rooms.preview.audio": "Fichier audio",
+  "rooms.preview.voice": "Message vocal",
+  "rooms.preview.file": "Fichier",
+  "rooms.preview.location": "Position",
+  "rooms.preview.poll": "Sondage",
+  "rooms.preview.pollQuestion": "Sondage : {question}",
+  "rooms.preview.call": "Appel",
+  "rooms.preview.other": "Message non pris en charge",
 };
 
 const de: Readonly<Record<keyof typeof en, string>> = {
@@ -423,6 +455,22 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.encrypted": "{sender} hat eine verschlüsselte Nachricht gesendet",
   "rooms.notify.other": "{sender} hat eine Nachricht gesendet",
   "rooms.notify.new": "Neue Nachricht",
+
+  "rooms.preview.you": "Sie",
+  "rooms.preview.from": "{sender}: {text}",
+  "rooms.preview.emote": "* {sender} {text}",
+  "rooms.preview.encrypted": "Verschlüsselte Nachricht",
+  "rooms.preview.deleted": "Nachricht gelöscht",
+  "rooms.preview.image": "Bild",
+  "rooms.preview.video": "Videodatei",
+  "rooms.preview.audio": "Audiodatei",
+  "rooms.preview.voice": "Sprachnachricht",
+  "rooms.preview.file": "Datei",
+  "rooms.preview.location": "Standort",
+  "rooms.preview.poll": "Umfrage",
+  "rooms.preview.pollQuestion": "Umfrage: {question}",
+  "rooms.preview.call": "Anruf",
+  "rooms.preview.other": "Nicht unterstützte Nachricht",
 };
 
 const lb: Readonly<Record<keyof typeof en, string>> = {
@@ -564,6 +612,22 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "rooms.notify.encrypted": "{sender} huet e verschlësselte Message geschéckt",
   "rooms.notify.other": "{sender} huet e Message geschéckt",
   "rooms.notify.new": "Nei Message",
+
+  "rooms.preview.you": "Dir",
+  "rooms.preview.from": "{sender}: {text}",
+  "rooms.preview.emote": "* {sender} {text}",
+  "rooms.preview.encrypted": "Verschlësselte Message",
+  "rooms.preview.deleted": "Message geläscht",
+  "rooms.preview.image": "Bild",
+  "rooms.preview.video": "Videofichier",
+  "rooms.preview.audio": "Audiofichier",
+  "rooms.preview.voice": "Sproochmessage",
+  "rooms.preview.file": "Fichier",
+  "rooms.preview.location": "Standuert",
+  "rooms.preview.poll": "Ëmfro",
+  "rooms.preview.pollQuestion": "Ëmfro: {question}",
+  "rooms.preview.call": "Uruff",
+  "rooms.preview.other": "Net ënnerstëtzte Message",
 };
 
 /** Messages of creating rooms, room settings, notifications, in every language. */

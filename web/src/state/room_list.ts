@@ -5,8 +5,12 @@
  *
  * Direct chats (spec: "Direct Messaging") are the rooms the `m.direct` account data lists,
  * and invitations whose member event says `is_direct`; they are named after the other person
- * unless the room has a name of its own. Accepting a direct invitation records the room in
- * `m.direct`, as the spec asks of the invitee's client.
+ * unless the room has a name of its own, and show that person's picture unless the room has one.
+ * Accepting a direct invitation records the room in `m.direct`, as the spec asks of the
+ * invitee's client.
+ *
+ * Each row carries its newest message (`room_preview.ts`); a message that arrives encrypted is
+ * summarised again when the client decrypts it.
  *
  * @module
  */
@@ -15,6 +19,7 @@ import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { MatrixClient, Room } from "matrix-js-sdk";
 import type { Sdk } from "../matrix/sdk.ts";
 import { inviteVia } from "./join_room.ts";
+import { lastMessagePreview, type MessagePreview } from "./room_preview.ts";
 
 /** One row of the room list. */
 export interface RoomSummary {
@@ -33,6 +38,10 @@ export interface RoomSummary {
   directUserId: string | null;
   /** The room's topic, if it has one. */
   topic: string | null;
+  /** The `mxc://` picture: the room's own, else in a direct chat the other person's. */
+  avatarUrl: string | null;
+  /** The newest message in the loaded timeline, if any. */
+  preview: MessagePreview | null;
 }
 
 /** `m.direct` account data: user ID to the direct chats with them. */
@@ -98,6 +107,11 @@ function summarise(
     name = personName(client, room, directUserId);
   }
   const topic = room.currentState.getStateEvents("m.room.topic", "")?.getContent().topic;
+  let avatarUrl = room.getMxcAvatarUrl();
+  if (!avatarUrl && directUserId) {
+    avatarUrl = room.getMember(directUserId)?.getMxcAvatarUrl() ??
+      client.getUser(directUserId)?.avatarUrl ?? null;
+  }
   return {
     roomId: room.roomId,
     name: name && name !== room.roomId ? name : null,
@@ -108,6 +122,8 @@ function summarise(
     lastActivity: room.getLastActiveTimestamp(),
     directUserId,
     topic: typeof topic === "string" && topic.trim() ? topic.trim() : null,
+    avatarUrl: avatarUrl?.startsWith("mxc://") ? avatarUrl : null,
+    preview: membership === "join" ? lastMessagePreview(room, userId) : null,
   };
 }
 
@@ -182,6 +198,10 @@ export class RoomList {
       sdk.ClientEvent.DeleteRoom,
       sdk.ClientEvent.Sync,
       sdk.RoomEvent.Timeline,
+      sdk.RoomEvent.Redaction,
+      sdk.RoomEvent.LocalEchoUpdated,
+      sdk.MatrixEventEvent.Decrypted,
+      sdk.MatrixEventEvent.Replaced,
       sdk.RoomEvent.Name,
       sdk.RoomEvent.MyMembership,
       sdk.RoomEvent.UnreadNotifications,

@@ -19,6 +19,7 @@ import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
 import { ChatPlusIcon, GroupIcon, JoinIcon } from "./rooms/icons.tsx";
 import { RoomDialogs } from "./rooms/room_dialogs.tsx";
+import { RoomRow } from "./rooms/room_row.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
 const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
@@ -78,38 +79,6 @@ function SyncNotice(): JSX.Element {
     <p role="status" class="px-4 py-2 text-xs text-slate-600 empty:hidden dark:text-slate-300">
       {key ? i18n.t(key) : ""}
     </p>
-  );
-}
-
-function RoomRow(props: { room: RoomSummary; selected: boolean }): JSX.Element {
-  const app = useApp();
-  const { i18n } = app;
-  const { room } = props;
-  const name = room.name ?? i18n.t("shell.unnamedRoom");
-  return (
-    <li>
-      <AppLink
-        href={`/rooms/${encodeURIComponent(room.roomId)}`}
-        onNavigate={() => app.openRoom(room.roomId)}
-        class={`flex items-center justify-between gap-2 rounded-md px-3 py-2 text-sm text-inherit no-underline hover:bg-slate-200 dark:hover:bg-slate-800 ${
-          props.selected ? "bg-slate-200 font-semibold dark:bg-slate-800" : ""
-        }`}
-      >
-        <span class="truncate">{name}</span>
-        {room.unread > 0 && (
-          <span
-            class={`min-w-6 rounded-full px-2 text-center text-xs font-bold text-white ${
-              room.highlight > 0 ? "bg-red-700" : "bg-slate-700 dark:bg-slate-600"
-            }`}
-            aria-label={room.highlight > 0
-              ? i18n.plural("shell.highlight", room.highlight)
-              : i18n.plural("shell.unread", room.unread)}
-          >
-            {room.highlight > 0 ? room.highlight : room.unread}
-          </span>
-        )}
-      </AppLink>
-    </li>
   );
 }
 

@@ -79,7 +79,8 @@ function pollQuestion(content: Record<string, unknown>): string | null {
   return typeof text === "string" && text.trim() ? oneLine(text) : null;
 }
 
-function describe(event: MatrixEvent): { kind: PreviewKind; text: string | null } {
+/** What `event` shows as in a preview: its kind, and its text when it has one. */
+export function describeMessage(event: MatrixEvent): { kind: PreviewKind; text: string | null } {
   if (event.isRedacted()) return { kind: "deleted", text: null };
   const type = event.getType();
   if (type === "m.room.encrypted" || event.isDecryptionFailure()) {
@@ -116,7 +117,7 @@ export function lastMessagePreview(room: Room, ownUserId: string | null): Messag
     const event = events[i];
     if (!previewable(event)) continue;
     const senderId = event.getSender() ?? "";
-    const { kind, text } = describe(event);
+    const { kind, text } = describeMessage(event);
     return {
       kind,
       text,

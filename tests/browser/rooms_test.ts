@@ -164,9 +164,15 @@ browserTest("start a direct chat from the directory; asking again reopens it", a
     assertEquals(invite.body?.is_direct, true);
     const rules = await state(server, token, roomId, "m.room.join_rules");
     assertEquals(rules.body?.join_rule, "invite");
+    // trusted_private_chat: the invitee has the creator's power (from room version 12 as an
+    // additional creator, spec v1.16; before, at power level 100).
+    const create = await state(server, token, roomId, "m.room.create");
     const levels = await state(server, token, roomId, "m.room.power_levels");
-    // trusted_private_chat: the invitee has the creator's power.
-    assertEquals(levels.body?.users?.[bob.userId], 100, JSON.stringify(levels.body));
+    if (create.body?.room_version === "12") {
+      assertEquals(create.body?.additional_creators, [bob.userId], JSON.stringify(create.body));
+    } else {
+      assertEquals(levels.body?.users?.[bob.userId], 100, JSON.stringify(levels.body));
+    }
     const accountData = `/_matrix/client/v3/user/${encodeURIComponent(anna.userId)}` +
       "/account_data/m.direct";
     const direct = await server.request("GET", accountData, { token });

@@ -21,6 +21,7 @@ import { EventPipeline } from "./rooms/event_pipeline.ts";
 import { queuePdu } from "./federation/outbox.ts";
 import { Edus } from "./federation/edu_queue.ts";
 import { DeviceListOutbox } from "./federation/device_list_outbox.ts";
+import { loadRegistrationParser } from "./appservice/registration.ts";
 import { FederationSender } from "./federation/sender.ts";
 import { PolicyServers } from "./federation/policy_server.ts";
 import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
@@ -153,6 +154,8 @@ export class Homeserver {
    * Opens a server: creates `data_dir` and opens its KV file unless `options.kv` is given.
    */
   static async open(config: Config, options: OpenOptions = {}): Promise<Homeserver> {
+    // Read when the route modules are made (in the constructor), with a parser loaded only here.
+    if (config.appservices.registrationFiles.length > 0) await loadRegistrationParser();
     let hs: Homeserver;
     if (options.kv) {
       const signingKey = options.signingKey ?? await SigningKey.generate();

@@ -14,7 +14,6 @@
  */
 
 import { Buffer } from "node:buffer";
-import webpush from "web-push";
 import { decodeBase64Url } from "../../crypto/base64.ts";
 import { badJson, invalidParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
@@ -44,7 +43,16 @@ interface WebPushLib {
   ): { endpoint: string; headers: Record<string, string | number>; body: Uint8Array };
 }
 
-const lib = webpush as unknown as WebPushLib;
+/**
+ * The library, loaded on first use (a key pair to make, a message to send): it weighs about
+ * 10 MB of resident memory that a server without Web Push pushers should not carry.
+ */
+let library: Promise<WebPushLib> | null = null;
+function webPushLib(): Promise<WebPushLib> {
+  library ??= import("web-push").then((mod) => (mod.default ?? mod) as unknown as WebPushLib);
+  library.catch(() => library = null);
+  return library;
+}
 
 /** Most plaintext bytes of one push message (RFC 8291: 4096 bytes of body, one record). */
 export const MAX_PAYLOAD_BYTES = 3993;
@@ -70,7 +78,7 @@ async function loadOrCreate(kv: Deno.Kv): Promise<VapidKeys> {
   for (;;) {
     const entry = await kv.get<VapidKeys>(vapidKey());
     if (entry.value) return entry.value;
-    const fresh = lib.generateVAPIDKeys();
+    const fresh = (await webPushLib()).generateVAPIDKeys();
     // Two starts racing over one store keep the same pair: the first commit wins.
     const done = await kv.atomic().check(entry).set(vapidKey(), fresh).commit();
     if (done.ok) return fresh;
@@ -207,7 +215,7 @@ export async function sendWebPush(
 ): Promise<WebPushOutcome> {
   const data = pusher.pusher.data as { url: string; auth: string };
   const vapid = await vapidKeysOf(hs);
-  const request = lib.generateRequestDetails(
+  const request = (await webPushLib()).generateRequestDetails(
     { endpoint: data.url, keys: { p256dh: String(pusher.pusher.pushkey), auth: data.auth } },
     Buffer.from(message.payload),
     {

@@ -10,6 +10,7 @@ import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { ConfigError } from "../../server/config.ts";
 import {
   checkRegistrations,
+  loadRegistrationParser,
   matchesNamespace,
   ownsUser,
   parseRegistration,
@@ -32,6 +33,8 @@ namespaces:
   rooms: []
 de.sorunome.msc2409.push_ephemeral: true
 `;
+
+await loadRegistrationParser();
 
 const parse = (text: string) =>
   parseRegistration(text, { file: "test.yaml", serverName: "example.org" });

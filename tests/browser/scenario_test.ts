@@ -388,7 +388,7 @@ Deno.test({
         await bob.page.context().setOffline(true);
         await bob.page.reload();
         await bob.page.getByRole("navigation", { name: "Conversation list" }).waitFor();
-        await bob.page.getByText("Offline: showing what this device has saved.").waitFor();
+        await bob.page.getByText("Offline: showing what this device has saved.").first().waitFor();
         await bob.page.getByRole("navigation", { name: "Conversation list" })
           .getByRole("link", { name: "alice" }).waitFor();
         assertEquals(await bob.page.evaluate("navigator.onLine"), false);

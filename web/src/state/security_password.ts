@@ -110,3 +110,43 @@ export class PasswordPrompt {
     }
   }
 }
+
+/** Thrown by {@link withPassword} when the server rejects the password the user typed. */
+export class WrongPassword extends Error {
+  readonly code = "wrong_password";
+  constructor() {
+    super("wrong password");
+    this.name = "WrongPassword";
+  }
+}
+
+/**
+ * Runs a UIA-protected request with a password the user has already typed (changing the
+ * password, signing out other devices, deactivating): first without auth to get the server's
+ * session, then with the password. A server that needs no auth never sees the password; one
+ * that answers the password with another challenge means the password is wrong.
+ */
+export async function withPassword<T>(
+  userId: string,
+  password: string,
+  makeRequest: (auth: AuthDict | null) => Promise<T>,
+): Promise<T> {
+  let challenge: Challenge | null;
+  try {
+    return await makeRequest(null);
+  } catch (err) {
+    challenge = challengeOf(err);
+    if (!challenge) throw err;
+  }
+  try {
+    return await makeRequest({
+      type: "m.login.password",
+      identifier: { type: "m.id.user", user: userId },
+      password,
+      session: challenge.session,
+    });
+  } catch (err) {
+    if (challengeOf(err)) throw new WrongPassword();
+    throw err;
+  }
+}

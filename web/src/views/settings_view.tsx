@@ -6,6 +6,7 @@
  */
 
 import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
 import type { CryptoStatus } from "../state/session.ts";
 import { THEME_CHOICES, type ThemeChoice } from "../state/theme.ts";
@@ -29,6 +30,26 @@ const CRYPTO_LABELS: Readonly<Record<CryptoStatus, MessageKey>> = {
   failed: "crypto.failed",
 };
 
+type AccountModule = typeof import("./account_settings.tsx");
+let accountLoad: Promise<AccountModule> | null = null;
+
+/** The profile and account forms, loaded with this screen rather than before the first one. */
+function useAccountModule(): AccountModule | null {
+  const [module, setModule] = useState<AccountModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    accountLoad ??= import("./account_settings.tsx");
+    accountLoad.then((loaded) => live && setModule(loaded), (err) => {
+      accountLoad = null;
+      console.warn("gemeng: could not load the account settings", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module;
+}
+
 const SECTION =
   "flex flex-col gap-3 rounded-xl border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900";
 
@@ -36,6 +57,7 @@ const SECTION =
 export function SettingsView(): JSX.Element {
   const app = useApp();
   const { i18n, theme, session } = app;
+  const account = useAccountModule();
   return (
     <div class="flex min-h-dvh flex-col">
       <ShellHeader />
@@ -63,12 +85,14 @@ export function SettingsView(): JSX.Element {
             ))}
           </fieldset>
         </section>
+        {account && <account.ProfileSettings />}
         <section class={SECTION} aria-labelledby="settings-account">
           <h2 id="settings-account" class="text-base font-bold">{i18n.t("settings.account")}</h2>
           <p class="text-sm">
             {i18n.t("shell.signedInAs", { userId: session.userId.value ?? "" })}
           </p>
         </section>
+        {account && <account.AccountSettings />}
         <section class={SECTION} aria-labelledby="settings-encryption">
           <h2 id="settings-encryption" class="text-base font-bold">
             {i18n.t("settings.encryption")}

@@ -16,6 +16,7 @@ import { mentionedUserIds, replyTarget, stripReplyFallback } from "../../matrix/
 import { displayName, eventTileKind } from "../../state/timeline.ts";
 import { cancelSend, resend } from "../../state/timeline_actions.ts";
 import { timelineModel } from "../../state/timeline_model.ts";
+import { Avatar, memberAvatarUrl } from "../avatar.tsx";
 import { useApp } from "../context.ts";
 import { EventShield } from "../security/event_shield.tsx";
 import { EditHistory } from "./edit_history.tsx";
@@ -260,6 +261,9 @@ export function EventTile(props: EventTileProps): JSX.Element | null {
         data-mentioned={mentioned ? "true" : undefined}
         class={`flex gap-2 px-4 py-1 outline-none focus-visible:bg-slate-100 dark:focus-visible:bg-slate-900 ${background}`}
       >
+        {props.continuation
+          ? <span class="w-8 shrink-0" />
+          : <Avatar mxc={memberAvatarUrl(room, sender)} name={name} colourKey={sender} size={32} />}
         <div class="min-w-0 flex-1">
           <header class={props.continuation ? "sr-only" : "flex items-baseline gap-2"}>
             <span id={`${ids}-sender`} class="truncate text-sm font-bold" title={sender}>

@@ -286,7 +286,7 @@ Deno.test({
       const quietRow = await rowView(row("Quiet corner"));
       assert(!quietRow.bold, "a room whose last message is one's own is not unread");
       assertEquals(quietRow.picture, false);
-      assertEquals(quietRow.initial, "Q", "initials without a picture");
+      assertEquals(quietRow.initial, "QC", "initials without a picture");
       assertEquals(
         await row("Quiet corner").getByRole("img").count(),
         0,

@@ -65,7 +65,12 @@ export function RoomRow(props: { room: RoomSummary; selected: boolean }): JSX.El
         props.selected ? "bg-slate-200 dark:bg-slate-800" : ""
       }`}
     >
-      <RoomAvatar mxc={room.avatarUrl} name={name} size={40} />
+      <RoomAvatar
+        mxc={room.avatarUrl}
+        name={name}
+        roomId={room.directUserId ?? room.roomId}
+        size={40}
+      />
       <span class="flex min-w-0 flex-1 flex-col">
         <span class="flex items-baseline justify-between gap-2">
           {/* The link covers the row (its ::after), so the whole row opens the room. */}

@@ -28,7 +28,12 @@ function AvatarField(props: { settings: RoomSettings; snapshot: RoomSnapshot; na
   return (
     <div class="flex flex-col gap-2">
       <div class="flex items-center gap-3">
-        <RoomAvatar mxc={snapshot.avatarUrl} name={props.name} size={56} />
+        <RoomAvatar
+          mxc={snapshot.avatarUrl}
+          name={props.name}
+          roomId={settings.roomId}
+          size={56}
+        />
         <div class="flex min-w-0 flex-1 flex-col gap-1">
           <label for={id} class="text-sm font-medium">{i18n.t("rooms.settings.avatar")}</label>
           <input

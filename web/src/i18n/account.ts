@@ -1,11 +1,16 @@
 /**
  * Messages of the profile and account parts of the settings: display name, picture, password,
- * other devices and deactivation.
+ * other devices and deactivation. Unlike the other features' messages they are not merged into
+ * the catalogues: they load with the settings screen's account chunk, which keeps them out of
+ * the JavaScript the first screen needs. {@link accountText} looks them up in the app's language
+ * the way `I18n.t` does.
  *
  * @module
  */
 
 import type { FeatureMessages } from "./feature.ts";
+import { elideFrench, formatNumber } from "./format.ts";
+import type { Locale, MessageParams } from "./index.ts";
 
 const en = {
   "account.profile": "Profile",
@@ -48,6 +53,9 @@ const en = {
   "account.wrongPassword": "The password is wrong.",
   "account.weakPassword": "The new password is too weak.",
   "account.failed": "That did not work.",
+  "account.forbidden": "The server does not allow this.",
+  "account.rateLimited": "Too many attempts. Please wait a moment and try again.",
+  "account.tooLarge": "This picture is too large for the server.",
 } as const;
 
 const fr: Readonly<Record<keyof typeof en, string>> = {
@@ -92,6 +100,9 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "account.wrongPassword": "Le mot de passe est incorrect.",
   "account.weakPassword": "Le nouveau mot de passe est trop faible.",
   "account.failed": "Cela n’a pas fonctionné.",
+  "account.forbidden": "Le serveur ne le permet pas.",
+  "account.rateLimited": "Trop de tentatives. Veuillez patienter un instant et réessayer.",
+  "account.tooLarge": "Cette image est trop grande pour le serveur.",
 };
 
 const de: Readonly<Record<keyof typeof en, string>> = {
@@ -136,6 +147,10 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "account.wrongPassword": "Das Passwort ist falsch.",
   "account.weakPassword": "Das neue Passwort ist zu schwach.",
   "account.failed": "Das hat nicht funktioniert.",
+  "account.forbidden": "Der Server erlaubt das nicht.",
+  "account.rateLimited":
+    "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut.",
+  "account.tooLarge": "Dieses Bild ist zu groß für den Server.",
 };
 
 const lb: Readonly<Record<keyof typeof en, string>> = {
@@ -180,7 +195,44 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "account.wrongPassword": "D’Passwuert ass falsch.",
   "account.weakPassword": "Dat neit Passwuert ass ze schwaach.",
   "account.failed": "Dat huet net geklappt.",
+  "account.forbidden": "De Server erlaabt dat net.",
+  "account.rateLimited": "Ze vill Versich. Waart w.e.g. e Moment a probéiert nach eng Kéier.",
+  "account.tooLarge": "Dëst Bild ass ze grouss fir de Server.",
 };
 
 /** Messages of the profile and account settings, in every language. */
 export const accountMessages: FeatureMessages<typeof en> = { en, fr, de, lb };
+
+/** A key of {@link accountMessages}. */
+export type AccountKey = keyof typeof en;
+
+/** Keys with `.one` / `.other` forms, without the suffix. */
+export type AccountPluralKey = AccountKey extends infer K
+  ? K extends `${infer Base}.other` ? Base : never
+  : never;
+
+/**
+ * Fills `{name}` placeholders as `format` in index.ts does. Its own copy: importing index.ts
+ * here would move the catalogues into a chunk shared with the first screen's, which costs the
+ * first screen about half a kilobyte of gzip.
+ */
+function fill(template: string, params?: MessageParams): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = params[name];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+/** The message for `key` in `locale`, placeholders filled (French elisions as in `I18n.t`). */
+export function accountText(locale: Locale, key: AccountKey, params?: MessageParams): string {
+  const template = accountMessages[locale][key];
+  return fill(locale === "fr" && params ? elideFrench(template, params) : template, params);
+}
+
+/** The plural form of `base` for `count`, the count written by `Intl`. */
+export function accountPlural(locale: Locale, base: AccountPluralKey, count: number): string {
+  const rule = new Intl.PluralRules(locale).select(count);
+  const key = `${base}.${rule}` in en ? `${base}.${rule}` : `${base}.other`;
+  return accountText(locale, key as AccountKey, { count: formatNumber(locale, count) });
+}

@@ -14,7 +14,6 @@ import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
 import { callsMessages } from "./calls.ts";
 import { securityMessages } from "./security.ts";
-import { accountMessages } from "./account.ts";
 
 /** Messages of the app's shell (sign-in, room list, settings). */
 const core = {
@@ -114,7 +113,6 @@ export const en = {
   ...locationMessages.en,
   ...callsMessages.en,
   ...securityMessages.en,
-  ...accountMessages.en,
 } as const;
 
 /** A message key. */

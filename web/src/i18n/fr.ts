@@ -13,7 +13,6 @@ import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
 import { callsMessages } from "./calls.ts";
 import { securityMessages } from "./security.ts";
-import { accountMessages } from "./account.ts";
 
 const core = {
   "app.name": "gemeng",
@@ -114,5 +113,4 @@ export const fr: Catalogue = {
   ...locationMessages.fr,
   ...callsMessages.fr,
   ...securityMessages.fr,
-  ...accountMessages.fr,
 };

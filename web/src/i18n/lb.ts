@@ -13,7 +13,6 @@ import { pollsMessages } from "./polls.ts";
 import { locationMessages } from "./location.ts";
 import { callsMessages } from "./calls.ts";
 import { securityMessages } from "./security.ts";
-import { accountMessages } from "./account.ts";
 
 const core = {
   "app.name": "gemeng",
@@ -113,5 +112,4 @@ export const lb: Catalogue = {
   ...locationMessages.lb,
   ...callsMessages.lb,
   ...securityMessages.lb,
-  ...accountMessages.lb,
 };

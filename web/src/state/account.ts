@@ -7,10 +7,73 @@
  */
 
 import { computed, type ReadonlySignal, signal } from "@preact/signals";
+import type { AccountKey } from "../i18n/account.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
-import { type ActionProblem, problemOf, Task } from "./room_task.ts";
 import { withPassword, WrongPassword } from "./security_password.ts";
+
+/** A failed action of the account or profile settings, as the forms show it. */
+export interface AccountProblem {
+  key: AccountKey;
+  /** The server's or the browser's words, shown after ours (may be empty). */
+  message: string;
+}
+
+/** The message for an error from the server or the network. */
+export function explainProblem(err: unknown): AccountProblem {
+  if (err instanceof WrongPassword) return { key: "account.wrongPassword", message: "" };
+  const code = (err as { errcode?: string })?.errcode;
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case "M_WEAK_PASSWORD":
+      return { key: "account.weakPassword", message: "" };
+    case "M_FORBIDDEN":
+      return { key: "account.forbidden", message };
+    case "M_LIMIT_EXCEEDED":
+      return { key: "account.rateLimited", message: "" };
+    case "M_TOO_LARGE":
+      return { key: "account.tooLarge", message: "" };
+    default:
+      return { key: "account.failed", message };
+  }
+}
+
+/** An action of a settings form that may take a while and fail: busy and problem as signals. */
+export class FormTask {
+  readonly #busy = signal(false);
+  readonly #problem = signal<AccountProblem | null>(null);
+  /** Under way. */
+  readonly busy: ReadonlySignal<boolean> = computed(() => this.#busy.value);
+  /** Why the last attempt failed. */
+  readonly problem: ReadonlySignal<AccountProblem | null> = computed(() => this.#problem.value);
+
+  /** Runs `work` unless a run is under way; true when it succeeded. */
+  async run(work: () => Promise<void>): Promise<boolean> {
+    if (this.#busy.value) return false;
+    this.#busy.value = true;
+    this.#problem.value = null;
+    try {
+      await work();
+      return true;
+    } catch (err) {
+      console.warn("gemeng: an account action failed", err);
+      this.#problem.value = explainProblem(err);
+      return false;
+    } finally {
+      this.#busy.value = false;
+    }
+  }
+
+  /** Shows a problem found before asking the server. */
+  fail(key: AccountKey): void {
+    this.#problem.value = { key, message: "" };
+  }
+
+  /** Forgets the last problem. */
+  clear(): void {
+    this.#problem.value = null;
+  }
+}
 
 /** What the last successful action was, for the status line. */
 export type AccountNotice =
@@ -21,14 +84,6 @@ export type AccountNotice =
 /** Longest password the forms send; the server has its own limit too. */
 const MAX_PASSWORD = 1024;
 
-function explain(err: unknown): ActionProblem {
-  if (err instanceof WrongPassword) return { key: "account.wrongPassword", message: "" };
-  const code = (err as { errcode?: string })?.errcode;
-  if (code === "M_WEAK_PASSWORD") return { key: "account.weakPassword", message: "" };
-  const problem = problemOf(err);
-  return problem.key === "rooms.error.failed" ? { ...problem, key: "account.failed" } : problem;
-}
-
 /** Password change, signing out other devices and deactivation. */
 export class AccountModel {
   readonly #app: AppModel;
@@ -36,11 +91,11 @@ export class AccountModel {
   /** What just succeeded. */
   readonly notice: ReadonlySignal<AccountNotice> = computed(() => this.#notice.value);
   /** Changing the password. */
-  readonly password = new Task();
+  readonly password = new FormTask();
   /** Signing out the other devices. */
-  readonly devices = new Task();
+  readonly devices = new FormTask();
   /** Deactivating the account. */
-  readonly deactivation = new Task();
+  readonly deactivation = new FormTask();
 
   constructor(app: AppModel) {
     this.#app = app;
@@ -78,7 +133,7 @@ export class AccountModel {
         // Without auth the field is left out: JSON drops undefined, not null.
         (auth) => me.client.setPassword((auth ?? undefined) as never, next, true),
       );
-    }, { explain });
+    });
     if (ok) this.#notice.value = { kind: "passwordChanged" };
     return ok;
   }
@@ -104,7 +159,7 @@ export class AccountModel {
         password.slice(0, MAX_PASSWORD),
         (auth) => me.client.deleteMultipleDevices(others, auth ?? undefined),
       );
-    }, { explain });
+    });
     if (ok) this.#notice.value = { kind: "signedOutOthers", count };
     return ok;
   }
@@ -126,7 +181,7 @@ export class AccountModel {
         password.slice(0, MAX_PASSWORD),
         (auth) => me.client.deactivateAccount(auth ?? undefined, options.erase),
       );
-    }, { explain });
+    });
     if (ok) await this.#app.session.signOut();
     return ok;
   }

@@ -9,7 +9,7 @@
 import { computed, type ReadonlySignal, signal } from "@preact/signals";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
-import { Task } from "./room_task.ts";
+import { FormTask } from "./account.ts";
 
 /** The longest display name the form sends (the server has its own limit too). */
 export const MAX_DISPLAY_NAME = 256;
@@ -36,9 +36,9 @@ export class ProfileModel {
   /** The saved profile has been read (or could not be): the form may be edited. */
   readonly loaded: ReadonlySignal<boolean> = computed(() => this.#loaded.value);
   /** Loading, saving the name. */
-  readonly nameTask = new Task();
+  readonly nameTask = new FormTask();
   /** Uploading or removing the picture. */
-  readonly pictureTask = new Task();
+  readonly pictureTask = new FormTask();
 
   constructor(app: AppModel) {
     this.#app = app;

@@ -9,19 +9,51 @@
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
-import { accountModel } from "../state/account.ts";
+import {
+  type AccountKey,
+  accountPlural,
+  type AccountPluralKey,
+  accountText,
+} from "../i18n/account.ts";
+import type { MessageParams } from "../i18n/index.ts";
+import { accountModel, type AccountProblem } from "../state/account.ts";
 import { MAX_DISPLAY_NAME, profileModel } from "../state/profile.ts";
 import { Avatar } from "./avatar.tsx";
 import { useApp } from "./context.ts";
-import { Button } from "./controls.tsx";
 import { Dialog } from "./dialog.tsx";
-import { DialogButtons, INPUT_CLASS, ProblemText } from "./rooms/parts.tsx";
+import { DialogButtons, INPUT_CLASS } from "./rooms/parts.tsx";
 
 const SECTION =
   "flex flex-col gap-3 rounded-xl border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900";
 const NOTE = "text-sm text-slate-600 dark:text-slate-300";
 const FILE_INPUT =
   "max-w-full text-sm file:mr-3 file:rounded-md file:border file:border-slate-400 file:bg-white file:px-3 file:py-1.5 file:text-sm file:font-semibold file:text-slate-800 dark:file:border-slate-500 dark:file:bg-slate-800 dark:file:text-slate-100";
+
+/** This part's messages in the app's language (they load with it, not with the catalogues). */
+function useText() {
+  const { i18n } = useApp();
+  const locale = i18n.locale.value;
+  return {
+    t: (key: AccountKey, params?: MessageParams) => accountText(locale, key, params),
+    plural: (base: AccountPluralKey, count: number) => accountPlural(locale, base, count),
+  };
+}
+
+/** Why the last attempt failed, announced to screen readers. */
+function ProblemText(props: { problem: AccountProblem | null }): JSX.Element {
+  const { t } = useText();
+  const problem = props.problem;
+  return (
+    <div role="alert" class="empty:hidden">
+      {problem && (
+        <p class="rounded-md border border-red-700 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-400 dark:bg-red-950 dark:text-red-200">
+          {t(problem.key)}
+          {problem.message && <span class="block text-xs break-words">{problem.message}</span>}
+        </p>
+      )}
+    </div>
+  );
+}
 
 /** A labelled input with its own state in the parent. */
 function Field(props: {
@@ -65,6 +97,39 @@ function Section(props: { title: string; children: ComponentChildren }): JSX.Ele
   );
 }
 
+const BUTTON_STYLES = {
+  primary:
+    "bg-sky-700 text-white hover:bg-sky-800 disabled:opacity-70 dark:bg-sky-700 dark:hover:bg-sky-600",
+  quiet:
+    "border border-slate-400 text-slate-800 hover:bg-slate-100 dark:border-slate-500 dark:text-slate-100 dark:hover:bg-slate-800",
+};
+
+/**
+ * The app's button (as `Button` in controls.tsx, which this chunk does not import: controls.tsx
+ * brings the catalogues, and sharing them with this chunk costs the first screen).
+ */
+function Button(props: {
+  children: ComponentChildren;
+  onClick?: () => void;
+  type?: "button" | "submit";
+  variant?: "primary" | "quiet";
+  busy?: boolean;
+}): JSX.Element {
+  return (
+    <button
+      type={props.type ?? "button"}
+      class={`inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-semibold focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${
+        BUTTON_STYLES[props.variant ?? "primary"]
+      }`}
+      onClick={props.onClick}
+      disabled={props.busy}
+      aria-busy={props.busy}
+    >
+      {props.children}
+    </button>
+  );
+}
+
 /** True until the client is up: the forms wait for it (a reload restores it in the background). */
 function useWaiting(): boolean {
   return useApp().session.clientReady.value === null;
@@ -77,7 +142,8 @@ function Status(props: { text: string }): JSX.Element {
 /** Display name and picture. */
 export function ProfileSettings(): JSX.Element {
   const app = useApp();
-  const { i18n, session } = app;
+  const { session } = app;
+  const { t } = useText();
   const profile = profileModel(app);
   const client = session.clientReady.value;
   const userId = session.userId.value ?? "";
@@ -86,7 +152,7 @@ export function ProfileSettings(): JSX.Element {
   const notice = profile.notice.value;
   const pictureBusy = profile.pictureTask.busy.value;
   return (
-    <Section title={i18n.t("account.profile")}>
+    <Section title={t("account.profile")}>
       <form
         class="flex flex-col gap-3"
         onSubmit={(event) => {
@@ -95,8 +161,8 @@ export function ProfileSettings(): JSX.Element {
         }}
       >
         <Field
-          label={i18n.t("account.displayName")}
-          hint={i18n.t("account.displayNameHint")}
+          label={t("account.displayName")}
+          hint={t("account.displayNameHint")}
           value={profile.name.value}
           onInput={(value) => profile.name.value = value}
           autocomplete="nickname"
@@ -105,7 +171,7 @@ export function ProfileSettings(): JSX.Element {
         />
         <div>
           <Button type="submit" busy={profile.nameTask.busy.value || !profile.loaded.value}>
-            {i18n.t("account.saveName")}
+            {t("account.saveName")}
           </Button>
         </div>
         <ProblemText problem={profile.nameTask.problem.value} />
@@ -118,7 +184,7 @@ export function ProfileSettings(): JSX.Element {
           size={64}
         />
         <div class="flex min-w-0 flex-1 flex-col gap-1">
-          <label for={pictureId} class="text-sm font-medium">{i18n.t("account.picture")}</label>
+          <label for={pictureId} class="text-sm font-medium">{t("account.picture")}</label>
           <input
             id={pictureId}
             type="file"
@@ -136,16 +202,16 @@ export function ProfileSettings(): JSX.Element {
       {profile.avatarUrl.value && (
         <div>
           <Button variant="quiet" busy={pictureBusy} onClick={() => void profile.removePicture()}>
-            {i18n.t("account.removePicture")}
+            {t("account.removePicture")}
           </Button>
         </div>
       )}
       <ProblemText problem={profile.pictureTask.problem.value} />
       <Status
         text={notice === "nameSaved"
-          ? i18n.t("account.nameSaved")
+          ? t("account.nameSaved")
           : notice === "pictureSaved"
-          ? i18n.t("account.pictureSaved")
+          ? t("account.pictureSaved")
           : ""}
       />
     </Section>
@@ -155,14 +221,14 @@ export function ProfileSettings(): JSX.Element {
 function PasswordForm(): JSX.Element {
   const app = useApp();
   const waiting = useWaiting();
-  const { i18n } = app;
+  const { t } = useText();
   const account = accountModel(app);
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
   const done = account.notice.value?.kind === "passwordChanged";
   return (
-    <Section title={i18n.t("account.passwordTitle")}>
+    <Section title={t("account.passwordTitle")}>
       <form
         class="flex flex-col gap-3"
         onSubmit={async (event) => {
@@ -175,22 +241,22 @@ function PasswordForm(): JSX.Element {
         }}
       >
         <Field
-          label={i18n.t("account.currentPassword")}
+          label={t("account.currentPassword")}
           type="password"
           value={current}
           onInput={setCurrent}
           autocomplete="current-password"
         />
         <Field
-          label={i18n.t("account.newPassword")}
+          label={t("account.newPassword")}
           type="password"
           value={next}
           onInput={setNext}
           autocomplete="new-password"
-          hint={i18n.t("account.passwordHint")}
+          hint={t("account.passwordHint")}
         />
         <Field
-          label={i18n.t("account.confirmNewPassword")}
+          label={t("account.confirmNewPassword")}
           type="password"
           value={confirm}
           onInput={setConfirm}
@@ -198,11 +264,11 @@ function PasswordForm(): JSX.Element {
         />
         <div>
           <Button type="submit" busy={account.password.busy.value || waiting}>
-            {i18n.t("account.changePassword")}
+            {t("account.changePassword")}
           </Button>
         </div>
         <ProblemText problem={account.password.problem.value} />
-        <Status text={done ? i18n.t("account.passwordChanged") : ""} />
+        <Status text={done ? t("account.passwordChanged") : ""} />
       </form>
     </Section>
   );
@@ -211,18 +277,18 @@ function PasswordForm(): JSX.Element {
 function OtherDevices(): JSX.Element {
   const app = useApp();
   const waiting = useWaiting();
-  const { i18n } = app;
+  const { t, plural } = useText();
   const account = accountModel(app);
   const [password, setPassword] = useState("");
   const notice = account.notice.value;
   const done = notice?.kind === "signedOutOthers"
     ? notice.count === 0
-      ? i18n.t("account.noOtherDevices")
-      : i18n.plural("account.signedOutOthers", notice.count)
+      ? t("account.noOtherDevices")
+      : plural("account.signedOutOthers", notice.count)
     : "";
   return (
-    <Section title={i18n.t("account.devicesTitle")}>
-      <p class={NOTE}>{i18n.t("account.devicesHint")}</p>
+    <Section title={t("account.devicesTitle")}>
+      <p class={NOTE}>{t("account.devicesHint")}</p>
       <form
         class="flex flex-col gap-3"
         onSubmit={async (event) => {
@@ -231,7 +297,7 @@ function OtherDevices(): JSX.Element {
         }}
       >
         <Field
-          label={i18n.t("account.currentPassword")}
+          label={t("account.currentPassword")}
           type="password"
           value={password}
           onInput={setPassword}
@@ -239,7 +305,7 @@ function OtherDevices(): JSX.Element {
         />
         <div>
           <Button type="submit" variant="quiet" busy={account.devices.busy.value || waiting}>
-            {i18n.t("account.signOutOthers")}
+            {t("account.signOutOthers")}
           </Button>
         </div>
         <ProblemText problem={account.devices.problem.value} />
@@ -251,7 +317,7 @@ function OtherDevices(): JSX.Element {
 
 function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
   const app = useApp();
-  const { i18n } = app;
+  const { t } = useText();
   const account = accountModel(app);
   const [password, setPassword] = useState("");
   const [erase, setErase] = useState(false);
@@ -260,7 +326,7 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
   const busy = account.deactivation.busy.value || useWaiting();
   return (
     <Dialog
-      title={i18n.t("account.deactivateDialog")}
+      title={t("account.deactivateDialog")}
       describedBy={warningId}
       onClose={busy ? undefined : props.onClose}
     >
@@ -271,7 +337,7 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
           void account.deactivate(password, { erase });
         }}
       >
-        <p id={warningId} class="text-sm">{i18n.t("account.deactivateWarning")}</p>
+        <p id={warningId} class="text-sm">{t("account.deactivateWarning")}</p>
         <div class="flex items-start gap-2">
           <input
             id={eraseId}
@@ -280,10 +346,10 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
             checked={erase}
             onChange={(event) => setErase(event.currentTarget.checked)}
           />
-          <label for={eraseId} class="text-sm">{i18n.t("account.erase")}</label>
+          <label for={eraseId} class="text-sm">{t("account.erase")}</label>
         </div>
         <Field
-          label={i18n.t("account.currentPassword")}
+          label={t("account.currentPassword")}
           type="password"
           value={password}
           onInput={setPassword}
@@ -291,14 +357,14 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
         />
         <ProblemText problem={account.deactivation.problem.value} />
         <DialogButtons>
-          <Button variant="quiet" onClick={props.onClose}>{i18n.t("account.cancel")}</Button>
+          <Button variant="quiet" onClick={props.onClose}>{t("account.cancel")}</Button>
           <button
             type="submit"
             disabled={busy}
             aria-busy={busy}
             class="inline-flex min-h-10 items-center justify-center rounded-md bg-red-700 px-4 py-2 text-sm font-semibold text-white hover:bg-red-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:opacity-70"
           >
-            {i18n.t("account.deactivateConfirm")}
+            {t("account.deactivateConfirm")}
           </button>
         </DialogButtons>
       </form>
@@ -308,12 +374,12 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
 
 function Deactivation(): JSX.Element {
   const app = useApp();
-  const { i18n } = app;
+  const { t } = useText();
   const account = accountModel(app);
   const [open, setOpen] = useState(false);
   return (
-    <Section title={i18n.t("account.deactivateTitle")}>
-      <p class={NOTE}>{i18n.t("account.deactivateHint")}</p>
+    <Section title={t("account.deactivateTitle")}>
+      <p class={NOTE}>{t("account.deactivateHint")}</p>
       <div>
         <button
           type="button"
@@ -324,7 +390,7 @@ function Deactivation(): JSX.Element {
             setOpen(true);
           }}
         >
-          {i18n.t("account.deactivate")}
+          {t("account.deactivate")}
         </button>
       </div>
       {open && <DeactivateDialog onClose={() => setOpen(false)} />}

@@ -246,7 +246,14 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
           await check(`shell ${mode}`);
           await page.getByRole("link", { name: "Settings" }).click();
           await page.getByRole("heading", { name: "Settings" }).waitFor();
+          // The profile and account parts load with the screen.
+          await page.getByRole("heading", { name: "Deactivate account" }).waitFor();
           await check(`settings ${mode}`);
+          await page.getByRole("button", { name: "Deactivate account…" }).click();
+          await page.getByRole("dialog", { name: "Deactivate your account?" }).waitFor();
+          await check(`deactivation ${mode}`);
+          await page.keyboard.press("Escape");
+          await page.getByRole("dialog").waitFor({ state: "detached" });
           await page.getByRole("button", { name: "Sign out", exact: true }).click();
           await page.getByRole("heading", { name: "Sign in" }).waitFor();
           await check(`sign-in ${mode}`);

@@ -323,7 +323,9 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
   const [erase, setErase] = useState(false);
   const warningId = useId();
   const eraseId = useId();
-  const busy = account.deactivation.busy.value || useWaiting();
+  const waiting = useWaiting();
+  // While the server deactivates, the dialog stays: closing it would hide the outcome.
+  const busy = account.deactivation.busy.value;
   return (
     <Dialog
       title={t("account.deactivateDialog")}
@@ -360,8 +362,8 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
           <Button variant="quiet" onClick={props.onClose}>{t("account.cancel")}</Button>
           <button
             type="submit"
-            disabled={busy}
-            aria-busy={busy}
+            disabled={busy || waiting}
+            aria-busy={busy || waiting}
             class="inline-flex min-h-10 items-center justify-center rounded-md bg-red-700 px-4 py-2 text-sm font-semibold text-white hover:bg-red-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 disabled:opacity-70"
           >
             {t("account.deactivateConfirm")}

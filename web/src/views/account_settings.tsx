@@ -374,7 +374,8 @@ function DeactivateDialog(props: { onClose: () => void }): JSX.Element {
   );
 }
 
-function Deactivation(): JSX.Element {
+/** Deactivating the account: last on the settings screen, behind a confirmation. */
+export function Deactivation(): JSX.Element {
   const app = useApp();
   const { t } = useText();
   const account = accountModel(app);
@@ -400,13 +401,12 @@ function Deactivation(): JSX.Element {
   );
 }
 
-/** Password, other devices and deactivation. */
+/** Password and other devices. */
 export function AccountSettings(): JSX.Element {
   return (
     <>
       <PasswordForm />
       <OtherDevices />
-      <Deactivation />
     </>
   );
 }

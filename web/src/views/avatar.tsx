@@ -25,6 +25,22 @@ const COLOURS = [
   "bg-fuchsia-800",
 ];
 
+/**
+ * Classes for the sizes the app uses. Classes rather than an inline style: message bodies are
+ * checked for `[style]` (sanitised HTML must not carry any), and the picture sits next to them.
+ */
+const SIZES: Readonly<Record<number, string>> = {
+  24: "size-6 text-[10px]",
+  32: "size-8 text-xs",
+  40: "size-10 text-base",
+  48: "size-12 text-lg",
+  56: "size-14 text-xl",
+  64: "size-16 text-2xl",
+};
+
+/** The text alternative of a decorative picture: none, as the name is written next to it. */
+const DECORATIVE = "";
+
 /** Up to two initials of a name ("Anna Muller" -> "AM"; "@ben:x" -> "B"). */
 export function initialsOf(name: string): string {
   const words = name.replace(/^[#@!+]/, "").split(/[\s:._-]+/).filter((word) => word !== "");
@@ -70,16 +86,17 @@ export function Avatar(props: AvatarProps): JSX.Element {
     props.mxc ? { url: props.mxc } : null,
     { thumbnail: { width: px * 2, height: px * 2 } },
   );
-  const style = { width: `${px}px`, height: `${px}px` };
+  const sized = SIZES[px];
+  // A size without a class of its own falls back to a style.
+  const style = sized ? undefined : { width: `${px}px`, height: `${px}px` };
   if (media.url) {
     return (
       <img
         src={media.url}
-        // Decorative: the name is written next to it.
-        alt={""}
+        alt={DECORATIVE}
         data-avatar="image"
         style={style}
-        class="shrink-0 rounded-full object-cover"
+        class={`shrink-0 rounded-full object-cover ${sized ?? ""}`}
       />
     );
   }
@@ -87,10 +104,10 @@ export function Avatar(props: AvatarProps): JSX.Element {
     <span
       aria-hidden="true"
       data-avatar="initials"
-      style={{ ...style, fontSize: `${Math.round(px * 0.4)}px` }}
+      style={style && { ...style, fontSize: `${Math.round(px * 0.4)}px` }}
       class={`flex shrink-0 items-center justify-center rounded-full font-bold text-white select-none ${
-        colourOf(props.colourKey ?? props.name)
-      }`}
+        sized ?? ""
+      } ${colourOf(props.colourKey ?? props.name)}`}
     >
       {initialsOf(props.name)}
     </span>

@@ -105,6 +105,7 @@ export function SettingsView(): JSX.Element {
         </section>
         <SecuritySettings />
         <NotificationSettings />
+        {account && <account.Deactivation />}
       </main>
       <CallOverlay />
     </div>

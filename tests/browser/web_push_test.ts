@@ -180,7 +180,7 @@ Deno.test({
 
       // Looking at the room: no notification for it.
       await page.goto(`${server.baseUrl}/rooms/${encodeURIComponent(roomId)}`);
-      await page.getByText("Réunion à 14 h").waitFor();
+      await page.getByRole("log").getByText("Réunion à 14 h").waitFor();
       await deliver(push);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assertEquals(await shown(page), [], "the room on screen notified");
@@ -280,7 +280,7 @@ Deno.test({
         async () => await bobClient.getCrypto()?.isEncryptionEnabledInRoom(roomId) === true,
       );
       const { event_id: eventId } = await bobClient.sendTextMessage(roomId, "Geheim: le budget");
-      await page.getByText("Geheim: le budget").waitFor();
+      await page.getByRole("log").getByText("Geheim: le budget").waitFor();
       const raw = await server.request(
         "GET",
         `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/event/${

@@ -197,6 +197,9 @@ Deno.test({
         await page.getByRole("button", { name: "Room settings" }).click();
         const settings = page.getByRole("dialog", { name: "Settings of Service technique" });
         await settings.getByText("Anna Muller", { exact: true }).waitFor();
+        // Her picture beside her name in the member list too.
+        await settings.getByRole("listitem").filter({ hasText: "Anna Muller" })
+          .locator('img[data-avatar="image"]').waitFor();
         await page.keyboard.press("Escape");
         await settings.waitFor({ state: "detached" });
         await signOut(page);

@@ -19,6 +19,7 @@ import {
   type RoomSettings,
   type RoomSnapshot,
 } from "../../state/room_settings.ts";
+import { Avatar, memberAvatarUrl } from "../avatar.tsx";
 import { useApp } from "../context.ts";
 import { Button } from "../controls.tsx";
 import { Dialog } from "../dialog.tsx";
@@ -77,8 +78,9 @@ function RoleSelect(props: {
 }
 
 function MemberRow(props: { member: MemberInfo; settings: RoomSettings; noteId: string }) {
-  const { i18n } = useApp();
+  const { i18n, session } = useApp();
   const { member, settings } = props;
+  const room = session.clientReady.value?.getRoom(settings.roomId) ?? null;
   const busy = settings.memberBusy.value === member.userId;
   const tags: string[] = [];
   if (member.isMe) tags.push(i18n.t("rooms.members.you"));
@@ -86,16 +88,24 @@ function MemberRow(props: { member: MemberInfo; settings: RoomSettings; noteId: 
   if (member.membership === "ban") tags.push(i18n.t("rooms.members.banned"));
   return (
     <li class="flex flex-col gap-2 rounded-md border border-slate-300 p-3 sm:flex-row sm:items-center dark:border-slate-700">
-      <div class="flex min-w-0 flex-1 flex-col">
-        <span class="truncate text-sm font-semibold">
-          {member.name}
-          {tags.length > 0 && (
-            <span class="ml-2 text-xs font-normal text-slate-600 dark:text-slate-300">
-              {tags.join(" · ")}
-            </span>
-          )}
-        </span>
-        <span class="truncate text-xs text-slate-600 dark:text-slate-300">{member.userId}</span>
+      <div class="flex min-w-0 flex-1 items-center gap-2">
+        <Avatar
+          mxc={room ? memberAvatarUrl(room, member.userId) : null}
+          name={member.name}
+          colourKey={member.userId}
+          size={32}
+        />
+        <div class="flex min-w-0 flex-1 flex-col">
+          <span class="truncate text-sm font-semibold">
+            {member.name}
+            {tags.length > 0 && (
+              <span class="ml-2 text-xs font-normal text-slate-600 dark:text-slate-300">
+                {tags.join(" · ")}
+              </span>
+            )}
+          </span>
+          <span class="truncate text-xs text-slate-600 dark:text-slate-300">{member.userId}</span>
+        </div>
       </div>
       <div class="flex flex-wrap items-center gap-2">
         {member.membership !== "ban" && (

@@ -13,6 +13,7 @@ import type { JSX } from "preact";
 import { useId, useLayoutEffect, useRef } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
 import type { Composer } from "../../state/composer.ts";
+import { quoteRequest } from "../../state/quote_request.ts";
 import { displayName } from "../../state/timeline.ts";
 import { sendFiles } from "../../state/uploads.ts";
 import { useApp } from "../context.ts";
@@ -125,6 +126,21 @@ export function ComposerView(props: ComposerViewProps): JSX.Element {
     composer.input(parts);
     composer.setMentionQuery(mentionQueryAtCaret(element));
   };
+  // Quote (from a message's actions) adds "> text" after what is written already.
+  const quote = quoteRequest(composer).value;
+  const shownQuote = useRef(quote?.serial);
+  useLayoutEffect(() => {
+    const element = editor.current;
+    if (!element || !quote || quote.serial === shownQuote.current) return;
+    shownQuote.current = quote.serial;
+    const before = readParts(element);
+    const last = before.at(-1);
+    const gap = last && "text" in last && !last.text.endsWith("\n") ? "\n" : "";
+    writeParts(element, [...before, { text: gap + quote.text }]);
+    element.focus();
+    caretToEnd(element);
+    changed();
+  }, [quote?.serial]);
   const pick = (index: number) => {
     const option = composer.options.value[index];
     const element = editor.current;

@@ -15,6 +15,7 @@ import { canEdit } from "../../state/composer.ts";
 import { deleteMessage } from "../../state/timeline_actions.ts";
 import { useApp } from "../context.ts";
 import { type IconName, RoomIcon } from "./icons.tsx";
+import { MessageMore } from "./message_more.tsx";
 import { ConfirmDelete } from "./modal.tsx";
 import { ReactionPicker } from "./reactions.tsx";
 import { useTileSurroundings } from "./timeline_context.ts";
@@ -46,6 +47,7 @@ export function MessageActions(props: {
   const { event } = props;
   const [picker, setPicker] = useState(false);
   const [confirming, setConfirming] = useState(false);
+  const [more, setMore] = useState(false);
   const [focusIndex, setFocusIndex] = useState(0);
   const bar = useRef<HTMLDivElement>(null);
   const client = session.clientReady.value;
@@ -94,6 +96,15 @@ export function MessageActions(props: {
       run: () => setConfirming(true),
     });
   }
+  // Forward, Pin, Quote and Report, in a list: the toolbar stays narrow enough for a phone.
+  if (!event.isRedacted()) {
+    actions.push({
+      id: "more",
+      label: "timeline.action.more",
+      icon: "more",
+      run: () => setMore((open) => !open),
+    });
+  }
   if (actions.length === 0) return null;
 
   const focusButton = (index: number) => {
@@ -107,13 +118,15 @@ export function MessageActions(props: {
 
   return (
     // Only the toolbar (when shown) and the picker take the pointer, never the empty corner.
-    <div class={`pointer-events-none absolute -top-3 right-4 ${picker ? "z-30" : "z-10"}`}>
+    <div
+      class={`pointer-events-none absolute -top-3 right-4 ${picker || more ? "z-30" : "z-10"}`}
+    >
       <div
         ref={bar}
         role="toolbar"
         aria-label={i18n.t("timeline.actions")}
         class={`flex items-center gap-0.5 rounded-lg border border-slate-300 bg-white p-0.5 shadow-sm dark:border-slate-600 dark:bg-slate-800 ${
-          picker
+          picker || more
             ? "pointer-events-auto"
             : "pointer-events-none opacity-0 group-hover:pointer-events-auto group-hover:opacity-100 group-focus-within:pointer-events-auto group-focus-within:opacity-100"
         }`}
@@ -138,7 +151,7 @@ export function MessageActions(props: {
             aria-label={i18n.t(action.label)}
             title={i18n.t(action.label)}
             aria-haspopup={action.id === "react" || action.id === "delete" ? "dialog" : undefined}
-            aria-expanded={action.id === "react" ? picker : undefined}
+            aria-expanded={action.id === "react" ? picker : action.id === "more" ? more : undefined}
             onFocus={() => setFocusIndex(index)}
             onClick={action.run}
           >
@@ -153,6 +166,23 @@ export function MessageActions(props: {
           onClose={(focusBack) => {
             setPicker(false);
             if (focusBack) requestAnimationFrame(() => reactButton()?.focus());
+          }}
+        />
+      )}
+      {more && (
+        <MessageMore
+          event={event}
+          room={room}
+          composer={composer}
+          client={client}
+          interactive={props.interactive}
+          onClose={(focusBack) => {
+            setMore(false);
+            if (focusBack) {
+              requestAnimationFrame(() =>
+                bar.current?.querySelector<HTMLButtonElement>('[data-action="more"]')?.focus()
+              );
+            }
           }}
         />
       )}

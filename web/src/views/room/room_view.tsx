@@ -8,8 +8,8 @@
  */
 
 import type { ComponentChildren, JSX } from "preact";
-import { useState } from "preact/hooks";
-import type { Room } from "matrix-js-sdk";
+import { useEffect, useState } from "preact/hooks";
+import type { MatrixEvent, Room } from "matrix-js-sdk";
 import { timelineModel } from "../../state/timeline_model.ts";
 import { sendFiles } from "../../state/uploads.ts";
 import { CallButtons } from "../calls/call_buttons.tsx";
@@ -17,6 +17,8 @@ import { useApp } from "../context.ts";
 import { AppLink } from "../controls.tsx";
 import { RoomHeaderActions } from "../rooms/room_header_actions.tsx";
 import { ComposerView } from "./composer.tsx";
+import { PINNED_EVENTS } from "../../state/message_extras.ts";
+import { PinnedBar } from "./pinned_bar.tsx";
 import { ThreadPanel } from "./thread_panel.tsx";
 import { TileContext, type TileSurroundings } from "./timeline_context.ts";
 import { TimelineView, TypingNotice } from "./timeline_view.tsx";
@@ -116,6 +118,7 @@ function RoomBody(props: { room: Room; name: string }): JSX.Element {
           if (files.length) sendFiles(app, props.room, files);
         }}
       >
+        <PinnedSlot room={props.room} onJump={surroundings.jumpTo} />
         <TileContext.Provider value={surroundings}>
           <TimelineView timeline={timeline} roomName={props.name} />
         </TileContext.Provider>
@@ -164,4 +167,21 @@ function OfflineBanner(): JSX.Element {
 function Centered(props: { children: ComponentChildren }): JSX.Element {
   return <div class="flex flex-1 items-center justify-center p-6 text-center">{props.children}
   </div>;
+}
+
+/**
+ * Where the pinned messages bar goes: it follows the room's `m.room.pinned_events` state.
+ */
+function PinnedSlot(props: { room: Room; onJump: (eventId: string) => void }): JSX.Element | null {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const state = props.room.currentState;
+    const changed = (event: MatrixEvent) => {
+      if (event.getType() === PINNED_EVENTS) setVersion((v) => v + 1);
+    };
+    // The SDK's event name enum is in its lazily loaded module: the string is the same.
+    state.on("RoomState.events" as never, changed as never);
+    return () => void state.off("RoomState.events" as never, changed as never);
+  }, [props.room]);
+  return <PinnedBar room={props.room} onJump={props.onJump} version={version} />;
 }

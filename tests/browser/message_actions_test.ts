@@ -1,0 +1,195 @@
+/**
+ * A message's "More actions" in headless Chromium against a real server: Forward to another
+ * conversation, Pin (the pinned messages bar) and Unpin, Quote into the composer, and Report
+ * (the report reaches the server's store), then the list on a 360 px phone.
+ */
+
+import type { Locator, Page } from "playwright-core";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
+import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+
+const TIMEOUT = 15_000;
+const ROOM = "Stammdësch";
+const OTHER_ROOM = "Büro";
+const TEXT = "D'Sëtzung ass muer um 10 Auer";
+
+/** Waits until `check` holds (polled from the test: the CSP forbids eval in the page). */
+async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + TIMEOUT;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const roomPath = (roomId: string, rest: string) =>
+  `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
+
+async function createRoom(
+  server: TestServer,
+  owner: TestUser,
+  name: string,
+  guest: TestUser,
+): Promise<string> {
+  const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+    token: owner.accessToken,
+    body: { name, preset: "public_chat" },
+  });
+  assertEquals(created.status, 200, JSON.stringify(created.body));
+  const roomId: string = created.body.room_id;
+  const joined = await server.request(
+    "POST",
+    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
+    { token: guest.accessToken, body: {} },
+  );
+  assertEquals(joined.status, 200);
+  return roomId;
+}
+
+/** The room's newest events, oldest first, as `user` reads them. */
+// deno-lint-ignore no-explicit-any
+async function recent(server: TestServer, user: TestUser, roomId: string): Promise<any[]> {
+  const res = await server.request("GET", roomPath(roomId, "/messages?dir=b&limit=20"), {
+    token: user.accessToken,
+  });
+  assertEquals(res.status, 200);
+  return res.body.chunk.reverse();
+}
+
+async function pinnedOnServer(server: TestServer, user: TestUser, roomId: string) {
+  const res = await server.request("GET", roomPath(roomId, "/state/m.room.pinned_events/"), {
+    token: user.accessToken,
+  });
+  return res.status === 200 ? res.body.pinned : null;
+}
+
+/** Opens "More actions" on a message and picks `item`. */
+async function more(page: Page, message: Locator, item: string): Promise<void> {
+  await message.hover();
+  await message.getByRole("toolbar", { name: "Message actions" })
+    .getByRole("button", { name: "More actions" }).click();
+  await message.getByRole("list", { name: "More actions" })
+    .getByRole("button", { name: item, exact: true }).click();
+  await page.mouse.move(0, 0);
+}
+
+Deno.test({
+  name: "web message actions: forward, pin and unpin, quote, report; the list on a phone",
+  ignore: SKIP_REASON !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startTestServer();
+    const browser = await launchBrowser();
+    try {
+      const anna = await server.register("anna");
+      const bob = await server.register("bob");
+      const roomId = await createRoom(server, anna, ROOM, bob);
+      const otherId = await createRoom(server, anna, OTHER_ROOM, bob);
+      const sent = await server.request("PUT", roomPath(roomId, "/send/m.room.message/t1"), {
+        token: bob.accessToken,
+        body: { msgtype: "m.text", body: TEXT },
+      });
+      assertEquals(sent.status, 200);
+      const eventId: string = sent.body.event_id;
+
+      const page = await browser.context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(err.message));
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(server.baseUrl);
+      await page.getByLabel("Username").fill("anna");
+      await page.getByLabel("Password").fill(anna.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("navigation", { name: "Conversation list" })
+        .getByRole("link", { name: ROOM }).click();
+      const log = page.getByRole("log", { name: `Messages in ${ROOM}` });
+      const message = log.locator(`li[data-event-id="${eventId}"]`);
+      await message.getByText(TEXT).waitFor();
+
+      // Forward: the same text arrives in the other conversation.
+      await more(page, message, "Forward");
+      const forward = page.getByRole("dialog", { name: "Forward the message" });
+      await forward.getByRole("button", { name: ROOM }).count().then((n) => assertEquals(n, 0));
+      await forward.getByRole("button", { name: OTHER_ROOM }).click();
+      await forward.getByText(`Forwarded to ${OTHER_ROOM}.`).waitFor();
+      await forward.getByRole("button", { name: "Cancel" }).click();
+      await until("the forwarded copy", async () => {
+        const events = await recent(server, bob, otherId);
+        return events.some((e) =>
+          e.type === "m.room.message" && e.sender === anna.userId && e.content.body === TEXT &&
+          e.content.msgtype === "m.text" && !e.content["m.relates_to"]
+        );
+      });
+
+      // Pin: the room's state lists it and the bar shows it.
+      await more(page, message, "Pin");
+      const bar = page.getByRole("region", { name: "Pinned messages (1)" });
+      await bar.getByText(TEXT).waitFor();
+      await until("the pin on the server", async () => {
+        const pinned = await pinnedOnServer(server, bob, roomId);
+        return Array.isArray(pinned) && pinned.length === 1 && pinned[0] === eventId;
+      });
+      await bar.getByRole("button", { name: "Show pinned messages" }).click();
+      const listed = bar.locator(`[data-pinned-event="${eventId}"]`);
+      await listed.waitFor();
+      await listed.click();
+
+      // Unpin: the list is empty and the bar goes.
+      await more(page, message, "Unpin");
+      await bar.waitFor({ state: "detached" });
+      await until("the unpin on the server", async () => {
+        const pinned = await pinnedOnServer(server, bob, roomId);
+        return Array.isArray(pinned) && pinned.length === 0;
+      });
+
+      // Quote: "> text" in the composer.
+      const composer = page.getByRole("textbox", { name: "Message", exact: true });
+      await more(page, message, "Quote");
+      await until("the quote in the composer", async () => {
+        return (await composer.innerText()).includes(`> ${TEXT}`);
+      });
+      await composer.press("Control+a");
+      await composer.press("Delete");
+
+      // Report: the reason reaches the server's store.
+      await more(page, message, "Report");
+      const report = page.getByRole("dialog", { name: "Report this message" });
+      await report.getByLabel("Reason").fill("Spam");
+      await report.getByRole("button", { name: "Report" }).click();
+      await report.getByText("Thank you, the report was sent.").waitFor();
+      await report.getByRole("button", { name: "Cancel" }).click();
+      const reports = [];
+      for await (
+        const entry of server.hs.kv.list<Record<string, unknown>>({ prefix: ["report"] })
+      ) {
+        reports.push(entry.value);
+      }
+      assertEquals(reports.length, 1);
+      assertEquals(reports[0].eventId, eventId);
+      assertEquals(reports[0].roomId, roomId);
+      assertEquals(reports[0].reporter, anna.userId);
+      assertEquals(reports[0].reason, "Spam");
+
+      // On a 360 px phone the list stays on screen.
+      await page.setViewportSize({ width: 360, height: 740 });
+      await message.click();
+      await message.getByRole("toolbar", { name: "Message actions" })
+        .getByRole("button", { name: "More actions" }).click();
+      const list = message.getByRole("list", { name: "More actions" });
+      await list.getByRole("button", { name: "Forward" }).waitFor();
+      const box = await list.boundingBox();
+      assert(box !== null, "the list is shown");
+      assert(box.x >= 0 && box.x + box.width <= 360, `the list fits: ${JSON.stringify(box)}`);
+      await page.keyboard.press("Escape");
+      await list.waitFor({ state: "detached" });
+
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});

@@ -7,7 +7,7 @@
  */
 
 import type { JSX } from "preact";
-import { useId } from "preact/hooks";
+import { useEffect, useId, useState } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
 import { notificationsModel } from "../state/notifications.ts";
 import { roomActions } from "../state/room_actions.ts";
@@ -18,7 +18,6 @@ import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
 import { ChatPlusIcon, GroupIcon, JoinIcon } from "./rooms/icons.tsx";
-import { RoomDialogs } from "./rooms/room_dialogs.tsx";
 import { RoomRow } from "./rooms/room_row.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
@@ -47,7 +46,8 @@ export function ShellHeader(props: { hideOnPhone?: boolean }): JSX.Element {
         >
           {i18n.t("app.name")}
         </AppLink>
-        <span class="truncate text-xs text-slate-600 dark:text-slate-300">
+        {/* Phones keep the height for the conversation; the account is in the settings. */}
+        <span class="hidden truncate text-xs text-slate-600 md:inline dark:text-slate-300">
           {i18n.t("shell.signedInAs", { userId: session.userId.value ?? "" })}
         </span>
       </div>
@@ -238,6 +238,32 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
   );
 }
 
+type DialogsModule = typeof import("./rooms/room_dialogs.tsx");
+let dialogsLoad: Promise<DialogsModule> | null = null;
+
+/**
+ * The room dialogs (start chat, new group, join, invite, leave, settings), loaded when one first
+ * opens: the first screen needs none of them.
+ */
+function LazyRoomDialogs(): JSX.Element | null {
+  const app = useApp();
+  const open = roomActions(app).dialogs.value.length > 0;
+  const [module, setModule] = useState<DialogsModule | null>(null);
+  useEffect(() => {
+    if (!open || module) return;
+    let live = true;
+    dialogsLoad ??= import("./rooms/room_dialogs.tsx");
+    dialogsLoad.then((loaded) => live && setModule(loaded), (err) => {
+      dialogsLoad = null;
+      console.warn("gemeng: could not load the room dialogs", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, [open]);
+  return module ? <module.RoomDialogs /> : null;
+}
+
 /** The signed-in shell. */
 export function ShellView(props: { roomId: string | null }): JSX.Element {
   const app = useApp();
@@ -255,7 +281,7 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
           <RoomView roomId={props.roomId} />
         </div>
       </main>
-      <RoomDialogs />
+      <LazyRoomDialogs />
       <CallOverlay />
       <VerificationOverlay />
     </div>

@@ -2,16 +2,39 @@
 /**
  * Settings: desktop notifications for new messages: a switch that asks the browser's permission
  * when turned on, what the browser allows, and whether they also arrive when the app is closed
- * (Web Push from the server).
+ * (Web Push from the server); and keywords that notify in every room (push content rules).
  *
  * @module
  */
 
 import type { JSX } from "preact";
-import { useId } from "preact/hooks";
+import { useEffect, useId, useState } from "preact/hooks";
 import type { MessageKey } from "../../i18n/index.ts";
 import { notificationsModel } from "../../state/notifications.ts";
 import { useApp } from "../context.ts";
+
+type ExtrasModule = typeof import("./room_extras.tsx");
+let extrasLoad: Promise<ExtrasModule> | null = null;
+
+/**
+ * The keyword rules (room_extras.tsx), loaded when the settings first show rather than with
+ * the first screen.
+ */
+function useRoomExtras(): ExtrasModule | null {
+  const [module, setModule] = useState<ExtrasModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    extrasLoad ??= import("./room_extras.tsx");
+    extrasLoad.then((loaded) => live && setModule(loaded), (err) => {
+      extrasLoad = null;
+      console.warn("gemeng: could not load the notification settings", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module;
+}
 
 const SECTION =
   "flex flex-col gap-3 rounded-xl border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900";
@@ -21,6 +44,7 @@ export function NotificationSettings(): JSX.Element | null {
   const app = useApp();
   const { i18n } = app;
   const model = notificationsModel(app);
+  const extras = useRoomExtras();
   const headingId = useId();
   const permission = model.permission.value;
   const on = model.active.value;
@@ -61,6 +85,7 @@ export function NotificationSettings(): JSX.Element | null {
           {i18n.t("rooms.notifications.closed")}
         </p>
       )}
+      {extras && <extras.KeywordSettings />}
     </section>
   );
 }

@@ -87,6 +87,13 @@ Deno.test({
       const bob = await server.register("bob");
       const roomId = await createRoom(server, anna, ROOM, bob);
       const otherId = await createRoom(server, anna, OTHER_ROOM, bob);
+      // Bob's room, where Anna's power level does not allow pinning.
+      const bobsId = await createRoom(server, bob, "Rathaus", anna);
+      const bobsMessage = await server.request("PUT", roomPath(bobsId, "/send/m.room.message/t2"), {
+        token: bob.accessToken,
+        body: { msgtype: "m.text", body: "Ëffnungszäiten" },
+      });
+      assertEquals(bobsMessage.status, 200);
       const sent = await server.request("PUT", roomPath(roomId, "/send/m.room.message/t1"), {
         token: bob.accessToken,
         body: { msgtype: "m.text", body: TEXT },
@@ -172,6 +179,22 @@ Deno.test({
       assertEquals(reports[0].roomId, roomId);
       assertEquals(reports[0].reporter, anna.userId);
       assertEquals(reports[0].reason, "Spam");
+
+      // Without the power level, Pin is off and says why.
+      await page.getByRole("navigation", { name: "Conversation list" })
+        .getByRole("link", { name: "Rathaus" }).click();
+      const bobsTile = page.getByRole("log", { name: "Messages in Rathaus" })
+        .locator(`li[data-event-id="${bobsMessage.body.event_id}"]`);
+      await bobsTile.hover();
+      await bobsTile.getByRole("button", { name: "More actions" }).click();
+      const pin = bobsTile.getByRole("button", { name: "Pin", exact: true });
+      assert(await pin.isDisabled(), "Pin is off without the power level");
+      await bobsTile.getByText("You are not allowed to pin messages in this conversation.")
+        .waitFor();
+      await page.keyboard.press("Escape");
+      await page.getByRole("navigation", { name: "Conversation list" })
+        .getByRole("link", { name: ROOM }).click();
+      await message.getByText(TEXT).waitFor();
 
       // On a 360 px phone the list stays on screen.
       await page.setViewportSize({ width: 360, height: 740 });

@@ -8,14 +8,14 @@
  */
 
 import type { JSX } from "preact";
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { MatrixEvent } from "matrix-js-sdk";
 import type { MessageKey } from "../../i18n/index.ts";
 import { canEdit } from "../../state/composer.ts";
 import { deleteMessage } from "../../state/timeline_actions.ts";
 import { useApp } from "../context.ts";
 import { type IconName, RoomIcon } from "./icons.tsx";
-import { MessageMore } from "./message_more.tsx";
+import type { MessageMoreProps } from "./message_more.tsx";
 import { ConfirmDelete } from "./modal.tsx";
 import { ReactionPicker } from "./reactions.tsx";
 import { useTileSurroundings } from "./timeline_context.ts";
@@ -96,7 +96,8 @@ export function MessageActions(props: {
       run: () => setConfirming(true),
     });
   }
-  // Forward, Pin, Quote and Report, in a list: the toolbar stays narrow enough for a phone.
+  // Forward, Pin, Quote and Report, in a list (the toolbar stays narrow enough for a phone)
+  // whose code loads when it first opens.
   if (!event.isRedacted()) {
     actions.push({
       id: "more",
@@ -170,7 +171,7 @@ export function MessageActions(props: {
         />
       )}
       {more && (
-        <MessageMore
+        <LazyMore
           event={event}
           room={room}
           composer={composer}
@@ -198,4 +199,25 @@ export function MessageActions(props: {
       )}
     </div>
   );
+}
+
+type MoreModule = typeof import("./message_more.tsx");
+let moreLoad: Promise<MoreModule> | null = null;
+
+/** The "More actions" list and its dialogs, from a chunk loaded the first time it opens. */
+function LazyMore(props: MessageMoreProps): JSX.Element | null {
+  const [module, setModule] = useState<MoreModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    moreLoad ??= import("./message_more.tsx");
+    moreLoad.then((loaded) => live && setModule(loaded)).catch((err) => {
+      moreLoad = null;
+      console.warn("gemeng: the message actions did not load", err);
+      props.onClose(true);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module ? <module.MessageMore {...props} /> : null;
 }

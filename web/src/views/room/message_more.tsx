@@ -2,28 +2,29 @@
 /**
  * A message's "More actions": the list (Forward, Pin or Unpin, Quote, Report) and its dialogs,
  * Forward (choose another conversation) and Report (a reason for the server's administrators).
+ * Loaded when the list first opens. It must not import controls.tsx or message_content.ts: they
+ * would take the language catalogues or the Markdown renderer out of the first screen's chunk
+ * into a shared one, which compresses worse.
  *
  * @module
  */
 
-import type { JSX } from "preact";
+import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { MatrixClient, MatrixEvent, Room } from "matrix-js-sdk";
 import type { MessageKey } from "../../i18n/index.ts";
 import type { Composer } from "../../state/composer.ts";
+import { canPin, pinnedIds } from "../../state/message_extras.ts";
 import {
   canForward,
-  canPin,
   forwardMessage,
   MAX_REPORT_REASON,
-  pinnedIds,
   quoteText,
   reportMessage,
   togglePin,
-} from "../../state/message_extras.ts";
+} from "../../state/message_tools.ts";
 import { addToComposer } from "../../state/quote_request.ts";
 import { useApp } from "../context.ts";
-import { Button } from "../controls.tsx";
 import { ModalDialog } from "../modal_dialog.tsx";
 import { type IconName, RoomIcon } from "./icons.tsx";
 
@@ -293,5 +294,35 @@ function ReportDialog(props: MessageDialogProps): JSX.Element {
         </div>
       </form>
     </ModalDialog>
+  );
+}
+
+const BUTTON_BASE =
+  "inline-flex min-h-10 items-center justify-center gap-2 rounded-md px-4 py-2 text-sm font-semibold focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ";
+const BUTTON_STYLES = {
+  primary: BUTTON_BASE +
+    "bg-sky-700 text-white hover:bg-sky-800 disabled:opacity-70 dark:bg-sky-700 dark:hover:bg-sky-600",
+  quiet: BUTTON_BASE +
+    "border border-slate-400 text-slate-800 hover:bg-slate-100 dark:border-slate-500 dark:text-slate-100 dark:hover:bg-slate-800",
+};
+
+/** The look of controls.tsx's Button (see the module note for why it is not imported). */
+function Button(props: {
+  variant?: "primary" | "quiet";
+  type?: "button" | "submit";
+  busy?: boolean;
+  onClick?: () => void;
+  children: ComponentChildren;
+}): JSX.Element {
+  return (
+    <button
+      type={props.type ?? "button"}
+      class={BUTTON_STYLES[props.variant ?? "primary"]}
+      onClick={props.onClick}
+      disabled={props.busy}
+      aria-busy={props.busy}
+    >
+      {props.children}
+    </button>
   );
 }

@@ -46,8 +46,8 @@ export function ShellHeader(props: { hideOnPhone?: boolean }): JSX.Element {
         >
           {i18n.t("app.name")}
         </AppLink>
-        {/* Phones keep the height for the conversation; the account is in the settings. */}
-        <span class="hidden truncate text-xs text-slate-600 md:inline dark:text-slate-300">
+        {/* Phones keep the height for the conversation: there it is for screen readers only. */}
+        <span class="sr-only truncate text-xs text-slate-600 md:not-sr-only dark:text-slate-300">
           {i18n.t("shell.signedInAs", { userId: session.userId.value ?? "" })}
         </span>
       </div>

@@ -1,7 +1,8 @@
 /**
  * A message's "More actions" in headless Chromium against a real server: Forward to another
  * conversation, Pin (the pinned messages bar) and Unpin, Quote into the composer, and Report
- * (the report reaches the server's store), then the list on a 360 px phone.
+ * (the report reaches the server's store), Pin off without the power level, then the list on a
+ * 360 px phone; axe's WCAG 2.1 A/AA checks on the list, the bar and both dialogs.
  */
 
 import type { Locator, Page } from "playwright-core";
@@ -10,6 +11,19 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 
 const TIMEOUT = 15_000;
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+/** axe-core's WCAG 2.1 A and AA violations on the page as it is. */
+async function violations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
 const ROOM = "Stammdësch";
 const OTHER_ROOM = "Büro";
 const TEXT = "D'Sëtzung ass muer um 10 Auer";
@@ -122,6 +136,7 @@ Deno.test({
       await forward.getByRole("button", { name: ROOM }).count().then((n) => assertEquals(n, 0));
       await forward.getByRole("button", { name: OTHER_ROOM }).click();
       await forward.getByText(`Forwarded to ${OTHER_ROOM}.`).waitFor();
+      assertEquals(await violations(page), [], "the forward dialog");
       await forward.getByRole("button", { name: "Cancel" }).click();
       await until("the forwarded copy", async () => {
         const events = await recent(server, bob, otherId);
@@ -142,6 +157,7 @@ Deno.test({
       await bar.getByRole("button", { name: "Show pinned messages" }).click();
       const listed = bar.locator(`[data-pinned-event="${eventId}"]`);
       await listed.waitFor();
+      assertEquals(await violations(page), [], "the pinned messages bar, open");
       await listed.click();
 
       // Unpin: the list is empty and the bar goes.
@@ -167,6 +183,7 @@ Deno.test({
       await report.getByLabel("Reason").fill("Spam");
       await report.getByRole("button", { name: "Report" }).click();
       await report.getByText("Thank you, the report was sent.").waitFor();
+      assertEquals(await violations(page), [], "the report dialog");
       await report.getByRole("button", { name: "Cancel" }).click();
       const reports = [];
       for await (
@@ -191,6 +208,7 @@ Deno.test({
       assert(await pin.isDisabled(), "Pin is off without the power level");
       await bobsTile.getByText("You are not allowed to pin messages in this conversation.")
         .waitFor();
+      assertEquals(await violations(page), [], "the More actions list");
       await page.keyboard.press("Escape");
       await page.getByRole("navigation", { name: "Conversation list" })
         .getByRole("link", { name: ROOM }).click();
@@ -206,6 +224,7 @@ Deno.test({
       const box = await list.boundingBox();
       assert(box !== null, "the list is shown");
       assert(box.x >= 0 && box.x + box.width <= 360, `the list fits: ${JSON.stringify(box)}`);
+      assertEquals(await violations(page), [], "the More actions list on a phone");
       await page.keyboard.press("Escape");
       await list.waitFor({ state: "detached" });
 

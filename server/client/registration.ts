@@ -24,6 +24,7 @@ import {
 } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, clientIp, rateLimit, readBody } from "../request_context.ts";
+import { inTurn } from "../store/turns.ts";
 import {
   addRegistrationTokenUse,
   checkRegistrationToken,
@@ -88,7 +89,9 @@ async function readRegistrationParams(
   const params: RegistrationParams = {};
   if (guestUserId !== undefined) params.guest_user_id = guestUserId;
   if (username !== undefined) params.username = username;
-  if (password !== undefined) {
+  // A retry of a session that already registered its account logs that account in again: its
+  // password is not used, so it is not hashed (a burst of retries must not cost a hash each).
+  if (password !== undefined && registered === undefined) {
     params.password_hash = await hashPassword(password, { cost: hs.passwordCost });
   }
   if (device.deviceId !== undefined) params.device_id = device.deviceId;
@@ -185,6 +188,21 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
 
     const body = await readBody(hs, c);
     const auth = optionalObject(body, "auth");
+    const sessionId = typeof auth?.session === "string" && auth.session.length <= 128
+      ? auth.session
+      : null;
+    // The requests of one session take turns: the first registers, the others then see that
+    // and log the account in again (instead of racing it, each hashing the password).
+    if (sessionId === null) return await register(c, body, auth);
+    return await inTurn(hs.kv, ["register_session", sessionId], () => register(c, body, auth));
+  });
+
+  async function register(
+    c: Context<AppEnv>,
+    body: JsonObject,
+    auth: JsonObject | undefined,
+  ): Promise<Response> {
+    const reg = hs.config.registration;
     const given = await readRegistrationParams(hs, body, await sessionRegistered(hs, auth));
     const flows = reg.requireToken ? [[TOKEN_STAGE]] : [["m.login.dummy"]];
     const outcome = await requireUia(hs, auth, {
@@ -236,7 +254,7 @@ export function registrationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (params.guest_user_id === undefined) await hs.notify("userRegistered", userId);
     if (!tokens) return c.json({ user_id: userId, home_server: hs.config.serverName });
     return c.json(sessionResponse(hs, userId, tokens));
-  });
+  }
 
   app.get("/_matrix/client/v3/register/available", async (c) => {
     const username = c.req.query("username");

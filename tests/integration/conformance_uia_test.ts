@@ -71,6 +71,18 @@ Deno.test("conformance: user-interactive auth and registration", async (t) => {
       }
     });
 
+    await t.step("a burst of one session's requests registers one account", async () => {
+      const body = { username: "burst", password: "s3kr1t" };
+      const first = await s.request("POST", REGISTER, { body });
+      const auth = { type: "m.login.dummy", session: first.body.session };
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => s.request("POST", REGISTER, { body: { ...body, auth } })),
+      );
+      assertEquals(answers.map((a) => a.status), answers.map(() => 200));
+      assertEquals(new Set(answers.map((a) => a.body.user_id)).size, 1);
+      assertEquals(new Set(answers.map((a) => a.body.device_id)).size, 12, "a device each");
+    });
+
     const kim = await s.register("kim", { password: "pw-kim" });
     await s.register("lee", { password: "pw-lee" });
 

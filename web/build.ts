@@ -130,7 +130,10 @@ async function buildScripts(out: URL, dev: boolean) {
   if (!wasm.name) throw new Error("the crypto WASM was not found in the bundle");
   const outputs = result.metafile.outputs;
   const toUrlPath = (file: string) => `/assets/${file.split("/").pop()}`;
-  const entryFile = Object.keys(outputs).find((file) => outputs[file].entryPoint);
+  // Dynamic imports are entry points too: the app's is the one made from main.tsx.
+  const entryFile = Object.keys(outputs).find((file) =>
+    outputs[file].entryPoint?.endsWith("main.tsx")
+  );
   if (!entryFile) throw new Error("esbuild produced no entry");
   const initial = new Set<string>();
   const visit = (file: string) => {

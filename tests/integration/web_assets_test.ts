@@ -29,6 +29,8 @@ Deno.test("web assets: the app, its files and the APIs side by side", async () =
     assert(CONTENT_SECURITY_POLICY.includes("'wasm-unsafe-eval'"));
     assert(!/script-src[^;]*'unsafe-inline'/.test(CONTENT_SECURITY_POLICY));
 
+    // The entry is the app (main.tsx), not one of its lazily loaded chunks.
+    assert(/^\/assets\/app-[A-Z0-9]+\.js$/.test(build.entry), `entry ${build.entry}`);
     const entry = await get(build.entry, { "accept-encoding": "gzip" });
     assertEquals(entry.status, 200);
     assertEquals(entry.headers.get("content-type"), "text/javascript; charset=utf-8");

@@ -12,7 +12,8 @@
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { MatrixClient, MatrixEvent, Room } from "matrix-js-sdk";
-import type { MessageKey } from "../../i18n/index.ts";
+import { type MoreKey, moreText } from "../../i18n/message_more.ts";
+import type { MessageParams } from "../../i18n/index.ts";
 import type { Composer } from "../../state/composer.ts";
 import { canPin, pinnedIds } from "../../state/message_extras.ts";
 import {
@@ -47,6 +48,13 @@ interface MessageDialogProps {
   onClose: () => void;
 }
 
+/** These messages in the app's language. */
+function useMoreText(): (key: MoreKey, params?: MessageParams) => string {
+  const { i18n } = useApp();
+  const locale = i18n.locale.value;
+  return (key, params) => moreText(locale, key, params);
+}
+
 type ExtraId = "forward" | "pin" | "quote" | "report";
 
 function extrasFor(event: MatrixEvent, interactive: boolean): ExtraId[] {
@@ -75,6 +83,7 @@ const MENU_ITEM =
  */
 export function MessageMore(props: MessageMoreProps): JSX.Element | null {
   const { i18n, session } = useApp();
+  const t = useMoreText();
   const { event, room } = props;
   const list = useRef<HTMLUListElement>(null);
   const reasonId = useId();
@@ -103,10 +112,8 @@ export function MessageMore(props: MessageMoreProps): JSX.Element | null {
       });
     }
   };
-  const label = (id: ExtraId): MessageKey =>
-    id === "pin"
-      ? pinned ? "timeline.action.unpin" : "timeline.action.pin"
-      : `timeline.action.${id}`;
+  const label = (id: ExtraId): MoreKey =>
+    id === "pin" ? pinned ? "more.action.unpin" : "more.action.pin" : `more.action.${id}`;
   return (
     <ul
       ref={list}
@@ -141,16 +148,16 @@ export function MessageMore(props: MessageMoreProps): JSX.Element | null {
               onClick={() => pick(id)}
             >
               <RoomIcon name={EXTRA_ICONS[id]} class="h-4 w-4 shrink-0" />
-              {i18n.t(label(id))}
+              {t(label(id))}
             </button>
             {off && (
               <p id={reasonId} class="px-3 pb-1 text-xs text-slate-600 dark:text-slate-300">
-                {i18n.t("timeline.pin.denied")}
+                {t("more.pin.denied")}
               </p>
             )}
             {id === "pin" && pinError && (
               <p role="alert" class="px-3 pb-1 text-xs text-red-800 dark:text-red-300">
-                {i18n.t("timeline.pin.failed")}
+                {t("more.pin.failed")}
               </p>
             )}
           </li>
@@ -166,6 +173,7 @@ const ROOM_BUTTON =
 /** Forward: a list of the other joined conversations; a click sends the copy there. */
 function ForwardDialog(props: MessageDialogProps): JSX.Element {
   const { i18n, session } = useApp();
+  const t = useMoreText();
   const bodyId = useId();
   const [busy, setBusy] = useState<string | null>(null);
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
@@ -178,22 +186,22 @@ function ForwardDialog(props: MessageDialogProps): JSX.Element {
     setResult(null);
     try {
       await forwardMessage(props.client, props.event, roomId);
-      setResult({ ok: true, text: i18n.t("timeline.forward.done", { room: name }) });
+      setResult({ ok: true, text: t("more.forward.done", { room: name }) });
     } catch (err) {
       console.warn("gemeng: the message was not forwarded", err);
-      setResult({ ok: false, text: i18n.t("timeline.forward.failed") });
+      setResult({ ok: false, text: t("more.forward.failed") });
     } finally {
       setBusy(null);
     }
   };
   return (
     <ModalDialog
-      title={i18n.t("timeline.forward.title")}
+      title={t("more.forward.title")}
       onClose={props.onClose}
       describedBy={bodyId}
     >
       <p id={bodyId}>
-        {rooms.length ? i18n.t("timeline.forward.choose") : i18n.t("timeline.forward.none")}
+        {rooms.length ? t("more.forward.choose") : t("more.forward.none")}
       </p>
       {rooms.length > 0 && (
         <ul class="flex max-h-72 flex-col gap-1 overflow-y-auto" data-forward-rooms>
@@ -235,6 +243,7 @@ function ForwardDialog(props: MessageDialogProps): JSX.Element {
 /** Report: a reason, sent to the server's administrators. */
 function ReportDialog(props: MessageDialogProps): JSX.Element {
   const { i18n } = useApp();
+  const t = useMoreText();
   const ids = useId();
   const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
@@ -245,24 +254,24 @@ function ReportDialog(props: MessageDialogProps): JSX.Element {
     setBusy(true);
     try {
       await reportMessage(props.client, props.event, reason.trim());
-      setResult({ ok: true, text: i18n.t("timeline.report.done") });
+      setResult({ ok: true, text: t("more.report.done") });
     } catch (err) {
       console.warn("gemeng: the report was not sent", err);
-      setResult({ ok: false, text: i18n.t("timeline.report.failed") });
+      setResult({ ok: false, text: t("more.report.failed") });
     } finally {
       setBusy(false);
     }
   };
   return (
     <ModalDialog
-      title={i18n.t("timeline.report.title")}
+      title={t("more.report.title")}
       onClose={props.onClose}
       describedBy={`${ids}-body`}
     >
       <form class="flex flex-col gap-3" onSubmit={(formEvent) => void submit(formEvent)}>
-        <p id={`${ids}-body`}>{i18n.t("timeline.report.body")}</p>
+        <p id={`${ids}-body`}>{t("more.report.body")}</p>
         <label for={`${ids}-reason`} class="text-sm font-semibold">
-          {i18n.t("timeline.report.reason")}
+          {t("more.report.reason")}
         </label>
         <textarea
           id={`${ids}-reason`}
@@ -288,9 +297,7 @@ function ReportDialog(props: MessageDialogProps): JSX.Element {
           <Button variant="quiet" onClick={props.onClose}>
             {i18n.t("timeline.delete.cancel")}
           </Button>
-          {!result?.ok && (
-            <Button type="submit" busy={busy}>{i18n.t("timeline.action.report")}</Button>
-          )}
+          {!result?.ok && <Button type="submit" busy={busy}>{t("more.action.report")}</Button>}
         </div>
       </form>
     </ModalDialog>

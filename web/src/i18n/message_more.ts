@@ -91,7 +91,8 @@ const lb: Readonly<Record<MoreKey, string>> = {
   "more.report.done": "Merci, d’Meldung gouf geschéckt.",
 };
 
-const moreMessages: Readonly<Record<Locale, Readonly<Record<MoreKey, string>>>> = {
+/** The messages in each language. */
+export const moreMessages: Readonly<Record<Locale, Readonly<Record<MoreKey, string>>>> = {
   en,
   fr,
   de,

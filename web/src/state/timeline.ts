@@ -353,6 +353,14 @@ export class RoomTimeline {
     });
   }
 
+  /** Where this user stopped reading: the fully-read marker (`m.fully_read`), else their receipt. */
+  readMarker(): string | null {
+    const marker = this.room.getAccountData("m.fully_read" as never)?.getContent().event_id;
+    if (typeof marker === "string") return marker;
+    const me = this.#client.getUserId();
+    return me ? this.room.getEventReadUpTo(me, true) : null;
+  }
+
   /** Stops listening. */
   dispose(): void {
     for (const dispose of this.#disposers.splice(0)) dispose();

@@ -4,13 +4,15 @@
  * stays at the bottom as messages arrive, fetches older messages when scrolled to the top (and
  * offers a button for it), keeps the view still while older messages come in above, scrolls to
  * an event a reply points at, and tells the model when the newest message is seen (read
- * receipts). The list of rows is shared with the thread panel.
+ * receipts), and marks where unread messages start with a "New messages" line (from the
+ * fully-read marker as it was when the room was opened). The list of rows is shared with the
+ * thread panel.
  *
  * @module
  */
 
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { MatrixEvent } from "matrix-js-sdk";
 import type { TimelineRow } from "../../state/timeline_items.ts";
 import { eventTileKind, type RoomTimeline } from "../../state/timeline.ts";
@@ -39,8 +41,10 @@ export function TimelineRows(props: {
   events: readonly MatrixEvent[];
   highlighted: string | null;
   version: number;
+  /** The first unread message: a "New messages" line goes above it. */
+  unread?: string | null;
 }): JSX.Element {
-  const { session } = useApp();
+  const { session, i18n } = useApp();
   const me = session.userId.value;
   let latestOwn: string | undefined;
   for (let i = props.events.length - 1; i >= 0 && !latestOwn; i--) {
@@ -54,7 +58,7 @@ export function TimelineRows(props: {
       {props.rows.map((row) => {
         if (row.type === "day") return <DaySeparator key={row.key} ts={row.ts} />;
         const event = props.events[row.index];
-        return (
+        const tile = (
           <EventTile
             key={row.key}
             event={event}
@@ -65,6 +69,22 @@ export function TimelineRows(props: {
             version={props.version}
           />
         );
+        if (row.key !== props.unread) return tile;
+        const label = i18n.t("timeline.newMessages");
+        return [
+          <li key="unread" data-unread class="px-4 py-1">
+            <div
+              role="separator"
+              aria-label={label}
+              class="flex items-center gap-3 text-xs font-semibold text-red-700 dark:text-red-300"
+            >
+              <span class="h-px flex-1 bg-red-600" />
+              {label}
+              <span class="h-px flex-1 bg-red-600" />
+            </div>
+          </li>,
+          tile,
+        ];
       })}
     </ol>
   );
@@ -165,6 +185,17 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
   const atLiveEnd = timeline.atLiveEnd.value;
   const highlight = timeline.highlight.value;
   const [marked, setMarked] = useState<string | null>(null);
+  // Taken once per opening, so the line stays while the room is open and reading moves it.
+  const marker = useMemo(() => timeline.readMarker(), [timeline]);
+  const me = useApp().session.userId.value;
+  let unread: string | null = null;
+  const from = marker ? view.events.findIndex((event) => event.getId() === marker) : -1;
+  for (let i = from + 1; from >= 0 && i < view.events.length && !unread; i++) {
+    const event = view.events[i];
+    if (event.getSender() !== me && !event.isState() && eventTileKind(event) !== "hidden") {
+      unread = event.getId() ?? null;
+    }
+  }
 
   const loadOlder = (userAsked = false) => {
     if (!timeline.canLoadOlder.value || timeline.loadingOlder.value) return;
@@ -196,6 +227,18 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
     element.querySelector<HTMLElement>("article")?.focus({ preventScroll: true });
     setMarked(highlight.eventId);
   }, [highlight?.serial, view]);
+  // Once per opening: bring the line into view when it is above the screen.
+  const shownUnread = useRef<RoomTimeline | null>(null);
+  useEffect(() => {
+    const element = scroll.scroller.current;
+    const line = element?.querySelector<HTMLElement>("[data-unread]");
+    if (!element || !line || shownUnread.current === timeline) return;
+    shownUnread.current = timeline;
+    if (line.getBoundingClientRect().top >= element.getBoundingClientRect().top) return;
+    scroll.release();
+    line.scrollIntoView({ block: "start" });
+    scroll.onScroll();
+  }, [timeline, view, unread]);
   useEffect(() => {
     if (!marked) return;
     const timer = setTimeout(() => setMarked(null), HIGHLIGHT_MS);
@@ -238,6 +281,7 @@ export function TimelineView(props: { timeline: RoomTimeline; roomName: string }
               events={view.events}
               highlighted={marked}
               version={view.version}
+              unread={unread}
             />
           </div>
         </div>

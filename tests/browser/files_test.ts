@@ -70,7 +70,7 @@ async function openRoom(page: Page, name: string): Promise<void> {
   await page.getByRole("button", { name: "Attach file" }).waitFor();
 }
 
-/** Picks files through the "Attach file" button's file chooser. */
+/** Picks files through the "Attach file" button's file chooser and sends them from the preview. */
 async function attach(
   page: Page,
   files: { name: string; mimeType: string; buffer: Uint8Array }[],
@@ -80,6 +80,7 @@ async function attach(
     page.getByRole("button", { name: "Attach file" }).click(),
   ]);
   await chooser.setFiles(files.map((file) => ({ ...file, buffer: Buffer.from(file.buffer) })));
+  await page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
  * Sending files and voice messages: each file is described (type, size, pixels, duration,
  * thumbnail), encrypted in rooms that have `m.room.encryption`, uploaded with progress and a
- * cancel that aborts the HTTP upload, then sent as one `m.room.message`. Pending uploads are
- * signals the composer shows; once the message is handed to the SDK its local echo takes over
- * in the timeline.
+ * cancel that aborts the HTTP upload, then sent as one `m.room.message`. Files picked, dropped or
+ * pasted first wait in a preview (`preview`) where the user may add a caption, send or cancel;
+ * several files then go one after another, so they arrive in the order chosen. Pending uploads
+ * are signals the composer shows; once the message is handed to the SDK its local echo takes
+ * over in the timeline.
  *
  * @module
  */
@@ -36,6 +38,17 @@ type Payload = { kind: "file"; file: File } | { kind: "voice"; recording: VoiceR
 
 let nextId = 1;
 
+/** Files waiting in the preview dialog of a room. */
+export interface FilePreview {
+  roomId: string;
+  files: readonly File[];
+}
+
+/** At most this many files are taken from one pick, drop or paste. */
+export const MAX_PREVIEW_FILES = 20;
+/** A caption is at most this long (characters). */
+export const MAX_CAPTION_LENGTH = 4000;
+
 /** One file on its way into a room. */
 export class PendingUpload {
   readonly id = `upload-${nextId++}`;
@@ -55,11 +68,14 @@ export class PendingUpload {
   /** The message content, once the upload is done (a retry then only sends). */
   content: Record<string, unknown> | null = null;
   abort: AbortController | null = null;
+  /** The text sent with the file (the event's `body`, the name then in `filename`). */
+  readonly caption: string;
 
-  constructor(roomId: string, name: string, payload: Payload) {
+  constructor(roomId: string, name: string, payload: Payload, caption = "") {
     this.roomId = roomId;
     this.name = name;
     this.payload = payload;
+    this.caption = caption;
     this.size = payload.kind === "file" ? payload.file.size : payload.recording.blob.size;
   }
 
@@ -100,6 +116,7 @@ export class UploadsModel {
   readonly #recording = signal<RecordingState | null>(null);
   readonly #elapsed = signal(0);
   readonly #voiceProblem = signal<(Problem & { roomId: string }) | null>(null);
+  readonly #preview = signal<FilePreview | null>(null);
   #recorder: VoiceRecorder | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
   readonly #limits = new WeakMap<MatrixClient, Promise<number | null>>();
@@ -115,8 +132,31 @@ export class UploadsModel {
     this.#voiceProblem.value
   );
 
+  /** Files chosen but not sent yet, shown in the preview dialog. */
+  readonly preview: ReadonlySignal<FilePreview | null> = computed(() => this.#preview.value);
+
   constructor(app: AppModel) {
     this.#app = app;
+  }
+
+  /** Shows the files in the preview dialog of the room (replacing any earlier choice). */
+  propose(room: Room, files: readonly File[]): void {
+    if (!files.length) return;
+    this.#preview.value = { roomId: room.roomId, files: files.slice(0, MAX_PREVIEW_FILES) };
+  }
+
+  /** Closes the preview; nothing is sent. */
+  closePreview(): void {
+    this.#preview.value = null;
+  }
+
+  /** Sends the previewed files, the caption going with the first one. */
+  sendPreview(caption: string): void {
+    const preview = this.#preview.value;
+    this.#preview.value = null;
+    const room = preview && this.#app.session.client?.getRoom(preview.roomId);
+    if (!preview || !room) return;
+    this.send(room, preview.files, { caption });
   }
 
   /** The uploads of one room. */
@@ -124,12 +164,28 @@ export class UploadsModel {
     return this.#items.value.filter((item) => item.roomId === roomId);
   }
 
-  /** Sends each file as its own message. */
-  send(room: Room, files: readonly File[]): void {
-    for (const file of files) {
-      const upload = new PendingUpload(room.roomId, file.name || "file", { kind: "file", file });
-      this.#add(upload);
-      void this.#run(upload);
+  /**
+   * Sends each file as its own message, one after another; a caption (trimmed, capped) goes
+   * with the first file only.
+   */
+  send(room: Room, files: readonly File[], options: { caption?: string } = {}): void {
+    const caption = (options.caption ?? "").trim().slice(0, MAX_CAPTION_LENGTH);
+    const uploads = files.map((file, index) =>
+      new PendingUpload(
+        room.roomId,
+        file.name || "file",
+        { kind: "file", file },
+        index === 0 ? caption : "",
+      )
+    );
+    for (const upload of uploads) this.#add(upload);
+    void this.#runInTurn(uploads);
+  }
+
+  async #runInTurn(uploads: readonly PendingUpload[]): Promise<void> {
+    for (const upload of uploads) {
+      // One cancelled while waiting its turn is skipped.
+      if (this.#items.value.includes(upload)) await this.#run(upload);
     }
   }
 
@@ -305,9 +361,10 @@ export class UploadsModel {
       mimetype: described.info.mimetype,
       tracked: true,
     });
+    // A caption is the body, the file's name then in `filename` (media captions, v1.10).
     return {
       msgtype: described.msgtype,
-      body: upload.name,
+      body: upload.caption || upload.name,
       filename: upload.name,
       info,
       ...where,
@@ -407,7 +464,10 @@ export function uploadsModel(app: AppModel): UploadsModel {
   return featureModel(app, "uploads", (a) => new UploadsModel(a));
 }
 
-/** Sends the files (picked, dropped or pasted) into the room, one message each. */
+/**
+ * Offers the files (picked, dropped or pasted) for the room in the preview dialog; from there
+ * they are sent one message each.
+ */
 export function sendFiles(app: AppModel, room: Room, files: readonly File[]): void {
-  uploadsModel(app).send(room, files);
+  uploadsModel(app).propose(room, files);
 }

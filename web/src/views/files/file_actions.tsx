@@ -1,16 +1,23 @@
 /** @jsxImportSource preact */
 /**
  * The composer's attach-file and record-voice buttons, and above the composer the room's
- * pending uploads (progress, cancel, retry) and the voice recorder while it records.
+ * pending uploads (progress, cancel, retry) and the voice recorder while it records; the preview
+ * dialog of chosen files (its own chunk) opens from here for the room.
  *
  * @module
  */
 
 import type { JSX } from "preact";
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
-import { formatPercent } from "../../i18n/format.ts";
-import { type PendingUpload, sendFiles, uploadsModel } from "../../state/uploads.ts";
+import { formatBytes, formatNumber, formatPercent } from "../../i18n/format.ts";
+import {
+  type FilePreview,
+  MAX_CAPTION_LENGTH,
+  type PendingUpload,
+  sendFiles,
+  uploadsModel,
+} from "../../state/uploads.ts";
 import { useApp } from "../context.ts";
 import { Icon, ICON_BUTTON, SMALL_BUTTON } from "./file_icons.tsx";
 import { formatDuration } from "./use_media.ts";
@@ -34,6 +41,7 @@ export function FileActions(props: { room: Room }): JSX.Element {
   const problem = model.voiceProblem.value;
   const voiceProblem = problem?.roomId === roomId ? problem : null;
   const showPanel = uploads.length > 0 || here !== null || voiceProblem !== null;
+  const preview = model.preview.value;
 
   return (
     <div ref={anchor} class="flex shrink-0 items-center gap-1">
@@ -105,6 +113,7 @@ export function FileActions(props: { room: Room }): JSX.Element {
             <Icon name="mic" />
           </button>
         )}
+      {preview?.roomId === roomId && <LazyPreview preview={preview} />}
       {showPanel && (
         <FloatingPanel anchor={anchor}>
           {voiceProblem && (
@@ -124,6 +133,47 @@ export function FileActions(props: { room: Room }): JSX.Element {
         </FloatingPanel>
       )}
     </div>
+  );
+}
+
+type PreviewModule = typeof import("./file_preview.tsx");
+let previewLoad: Promise<PreviewModule> | null = null;
+
+/** The preview dialog, from a chunk loaded the first time files are chosen. */
+function LazyPreview(props: { preview: FilePreview }): JSX.Element | null {
+  const app = useApp();
+  const [module, setModule] = useState<PreviewModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    previewLoad ??= import("./file_preview.tsx");
+    previewLoad.then((loaded) => live && setModule(loaded)).catch((err) => {
+      previewLoad = null;
+      console.warn("gemeng: the file preview did not load", err);
+      uploadsModel(app).closePreview();
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (!module) return null;
+  const model = uploadsModel(app);
+  const locale = app.i18n.locale.value;
+  return (
+    <module.FilePreviewDialog
+      files={props.preview.files}
+      maxCaption={MAX_CAPTION_LENGTH}
+      format={{
+        bytes: (n) => formatBytes(locale, n),
+        number: (n) => formatNumber(locale, n),
+      }}
+      icons={{
+        file: <Icon name="file" class="h-8 w-8 shrink-0 text-slate-600 dark:text-slate-300" />,
+        send: <Icon name="send" class="h-4 w-4" />,
+      }}
+      buttonClass={SMALL_BUTTON}
+      onSend={(caption) => model.sendPreview(caption)}
+      onCancel={() => model.closePreview()}
+    />
   );
 }
 

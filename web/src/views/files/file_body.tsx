@@ -30,6 +30,26 @@ export function FileBody(props: { event: MatrixEvent; room: Room }): JSX.Element
   const client = app.session.clientReady.value;
   const content = props.event.getContent() as Record<string, unknown>;
   const file = readFileContent(content);
+  const media = mediaBody(client, content, file);
+  // A caption: `body` differs from a given `filename` (media captions, spec v1.10).
+  const caption = typeof content.filename === "string" && content.filename &&
+      typeof content.body === "string" && content.body && content.body !== content.filename
+    ? content.body
+    : null;
+  if (!media || !caption) return media;
+  return (
+    <div class="flex flex-col gap-1">
+      {media}
+      <p class="whitespace-pre-wrap break-words">{caption}</p>
+    </div>
+  );
+}
+
+function mediaBody(
+  client: MatrixClient | null,
+  content: Record<string, unknown>,
+  file: FileContent,
+): JSX.Element | null {
   const msgtype = content.msgtype;
   if (msgtype === "m.audio" && content["org.matrix.msc3245.voice"] !== undefined) {
     return <VoicePlayer client={client} content={content} file={file} />;

@@ -80,6 +80,8 @@ export async function attach(
     mimeType: file.mimeType,
     buffer: Buffer.from(file.bytes),
   }]);
+  // The preview lists the file; Send sends it.
+  await page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
 }
 
 /** Records about 1.5 s from the (fake) microphone and sends it as a voice message. */

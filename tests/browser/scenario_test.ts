@@ -282,6 +282,8 @@ Deno.test({
           mimeType: "text/plain",
           buffer: Buffer.from(bytes),
         });
+        await bob.page.getByRole("dialog").getByRole("button", { name: "Send", exact: true })
+          .click();
         const tile = message(alice, "bob", SECRET.fileName);
         await tile.waitFor();
         const [download] = await Promise.all([

@@ -624,6 +624,8 @@ browserTest("older messages page in; a failed send offers Retry, which works", a
     await page.getByText("Drop files to send them").waitFor();
     await log.dispatchEvent("drop", { dataTransfer: dropped });
     await page.getByText("Drop files to send them").waitFor({ state: "detached" });
+    // The preview lists it; Send sends it.
+    await page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
     await tile(scene, "protokoll.txt").waitFor();
     const file = await findEvent(scene, scene.bob, (e) => e.content.msgtype === "m.file");
     assertEquals(file.content.body, "protokoll.txt");

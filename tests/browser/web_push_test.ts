@@ -304,7 +304,12 @@ Deno.test({
         content: raw.body.content,
         prio: "high",
       });
-      await waitUntil("no notification", async () => (await shown(page)).length === 1);
+      try {
+        await waitUntil("no notification", async () => (await shown(page)).length === 1);
+      } catch (err) {
+        console.log("DEBUG shown", JSON.stringify(await shown(page)));
+        throw err;
+      }
       const [notification] = await shown(page);
       assertEquals(notification.body, "Bob Builder: Geheim: le budget");
       assertEquals(notification.url, `/rooms/${encodeURIComponent(roomId)}`);

@@ -108,8 +108,9 @@ async function onPush(push: PushPayload): Promise<void> {
   const roomId = push.room_id;
   if (!roomId || !push.event_id) return; // a count only
   const url = `/rooms/${encodeURIComponent(roomId)}`;
-  // A focused page shows its own notifications (and none for the room on screen).
-  if (windows.some((client) => client.focused)) return;
+  // A focused, visible page shows its own notifications (and none for the room on screen). A
+  // page behind another tab is hidden even while the browser still calls it focused.
+  if (windows.some((client) => client.focused && client.visibilityState === "visible")) return;
   let described: { skip?: boolean; title?: string; body?: string } | null = null;
   for (const client of windows) {
     described = await ask(client, { roomId, eventId: push.event_id });

@@ -108,9 +108,9 @@ async function onPush(push: PushPayload): Promise<void> {
   const roomId = push.room_id;
   if (!roomId || !push.event_id) return; // a count only
   const url = `/rooms/${encodeURIComponent(roomId)}`;
-  // A focused, visible page shows its own notifications (and none for the room on screen). A
-  // page behind another tab is hidden even while the browser still calls it focused.
-  if (windows.some((client) => client.focused && client.visibilityState === "visible")) return;
+  // Each open page says whether it shows this itself (it is in front: its own notification, or
+  // none for the room on screen); the page's own view of its focus decides, not the worker's,
+  // which can lag behind and would leave the message with no notification at all.
   let described: { skip?: boolean; title?: string; body?: string } | null = null;
   for (const client of windows) {
     described = await ask(client, { roomId, eventId: push.event_id });

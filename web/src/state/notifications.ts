@@ -184,7 +184,8 @@ export class NotificationsModel {
     roomId: string,
     eventId: string,
   ): Promise<PushDescription | null> {
-    if (this.#looking(roomId)) return { skip: true };
+    // In front, this page shows its own notification (or none for the room on screen).
+    if (this.#focused()) return { skip: true };
     const room = client.getRoom(roomId);
     if (!room) return null;
     let event = room.findEventById(eventId);

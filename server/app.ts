@@ -27,6 +27,7 @@ import { keyBackupRoutes } from "./client/key_backup.ts";
 import { mediaRoutes } from "./client/media.ts";
 import { mediaAdminRoutes } from "./admin/media_admin.ts";
 import { federationAdminRoutes } from "./admin/federation_admin.ts";
+import { auditRoutes } from "./admin/audit.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -108,6 +109,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   mediaRoutes,
   mediaAdminRoutes,
   federationAdminRoutes,
+  auditRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

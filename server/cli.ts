@@ -20,6 +20,7 @@ import { awaitRevocationsSeen } from "./store/token_cache.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_admin.ts";
 import { rotateSigningKey } from "./federation/key_rotation.ts";
+import { appendAuditEntry, AUDIT_CLI_USAGE, runAuditCommand } from "./admin/audit.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -43,7 +44,7 @@ commands:
   user reset-password NAME [--password P] set a new password and log out all devices
   token create [--uses N] [--expires DATE]
                                           create a registration token and print it
-${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}`;
+${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}${AUDIT_CLI_USAGE}`;
 
 /** Parsed command line: positional words and `--flag [value]` options. */
 export interface ParsedArgs {
@@ -51,7 +52,15 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["config", "password", "uses", "expires", "limit", "before-days"]);
+const VALUE_FLAGS = new Set([
+  "config",
+  "password",
+  "uses",
+  "expires",
+  "limit",
+  "before-days",
+  "since",
+]);
 const BOOLEAN_FLAGS = new Set(["admin", "help"]);
 
 /** Splits arguments into words and flags; `--name=value` and `--name value` both work. */
@@ -147,6 +156,7 @@ async function userCreate(config: Config, args: ParsedArgs, io: CliOutput): Prom
     const passwordHash = await hashPassword(password, { cost: hs.passwordCost });
     await createUser(hs.kv, { userId, passwordHash, admin });
     await hs.notify("userRegistered", userId);
+    await cliAudit(hs, "user.create", userId, { admin });
   });
   io.out(`created ${userId}${admin ? " (admin)" : ""}`);
   if (given === undefined) io.out(`password: ${password}`);
@@ -175,6 +185,7 @@ async function userResetPassword(config: Config, args: ParsedArgs, io: CliOutput
       },
     });
     await hs.notify("devicesDeleted", userId, deleted);
+    await cliAudit(hs, "user.reset_password", userId, { logout_devices: true });
   });
   io.out(`password of ${userId} reset; all devices logged out`);
   if (given === undefined) io.out(`password: ${password}`);
@@ -199,9 +210,69 @@ async function tokenCreate(config: Config, args: ParsedArgs, io: CliOutput): Pro
   }
   const token = await withServer(
     config,
-    (hs) => createRegistrationToken(hs.kv, { usesAllowed, expiryTs }),
+    async (hs) => {
+      const token = await createRegistrationToken(hs.kv, { usesAllowed, expiryTs });
+      await cliAudit(hs, "registration_token.create", token, {
+        uses_allowed: usesAllowed,
+        expiry_time: expiryTs,
+      });
+      return token;
+    },
   );
   io.out(token);
+}
+
+function cliAudit(
+  hs: Homeserver,
+  action: string,
+  target: string,
+  details: Record<string, unknown>,
+) {
+  return appendAuditEntry(hs.kv, {
+    actor: "cli",
+    action,
+    target,
+    ip: null,
+    userAgent: null,
+    via: "cli",
+    details,
+  });
+}
+
+async function openKvFile(config: Config): Promise<Deno.Kv> {
+  try {
+    return await Deno.openKv(kvPath(config));
+  } catch (err) {
+    throw new ConfigError("data_dir", `cannot open ${kvPath(config)}: ${String(err)}`);
+  }
+}
+
+/** Runs `audit-log export FILE` on the KV file alone (it only reads). */
+async function auditLogCommand(config: Config, args: ParsedArgs, io: CliOutput) {
+  const file = args.words[2];
+  const toStdout = file === "-";
+  const kv = await openKvFile(config);
+  let out: Deno.FsFile | null = null;
+  try {
+    if (!toStdout && file !== undefined && args.words.length === 3) {
+      out = await Deno.open(file, { write: true, create: true, truncate: true });
+    }
+    const writer = out ?? Deno.stdout;
+    const count = await runAuditCommand(kv, args.words.slice(1), {
+      since: flagString(args, "since"),
+      write: async (chunk) => {
+        for (let done = 0; done < chunk.length;) done += await writer.write(chunk.subarray(done));
+      },
+    });
+    if (!toStdout) io.err(`wrote ${count} audit log entries to ${file}`);
+  } catch (err) {
+    throw (err as { code?: string }).code === "USAGE"
+      ? new UsageError(String((err as Error).message))
+      : err;
+  } finally {
+    out?.close();
+    kv.close();
+  }
 }
 
 /**
@@ -297,6 +368,8 @@ export async function runCli(
       for (const line of lines) io.out(line);
     } else if (command === "federation") {
       await federationCommand(config, parsed, io);
+    } else if (command === "audit-log") {
+      await auditLogCommand(config, parsed, io);
     } else {
       throw new UsageError(`unknown command: ${parsed.words.join(" ")}`);
     }

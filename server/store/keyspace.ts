@@ -30,7 +30,8 @@ export type KeyArea =
   | "meta"
   | "push"
   | "federation"
-  | "appservice";
+  | "appservice"
+  | "admin";
 
 /** What the keyspace says about one prefix. */
 export interface KeyPrefixInfo {
@@ -57,6 +58,7 @@ export const KEY_AREA_DOCS: Readonly<Record<KeyArea, string>> = {
   push: "docs/push.md",
   federation: "docs/federation.md",
   appservice: "docs/appservices.md",
+  admin: "docs/admin.md",
 };
 
 const ACCOUNTS = "server/store/kv_store.ts";
@@ -489,6 +491,11 @@ export const KEY_PREFIXES = {
     owner: "server/federation/openid.ts",
     area: "federation",
     description: '["openid_token", sha256(token)] -> OpenIdTokenRecord: user, expiry (an hour)',
+  },
+  admin_audit: {
+    owner: "server/admin/audit.ts",
+    area: "admin",
+    description: '["admin_audit", id] -> AuditEntry: one admin action; IDs sort by time',
   },
 } as const satisfies Record<string, KeyPrefixInfo>;
 

@@ -28,6 +28,8 @@ import { mediaRoutes } from "./client/media.ts";
 import { mediaAdminRoutes } from "./admin/media_admin.ts";
 import { federationAdminRoutes } from "./admin/federation_admin.ts";
 import { auditRoutes } from "./admin/audit.ts";
+import { usersAdminRoutes } from "./admin/users_admin.ts";
+import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -110,6 +112,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   mediaAdminRoutes,
   federationAdminRoutes,
   auditRoutes,
+  usersAdminRoutes,
+  userDevicesAdminRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

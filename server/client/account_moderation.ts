@@ -13,6 +13,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { getUser } from "../store/accounts.ts";
 import { moderated, setModeration } from "./moderation_check.ts";
+import { auditAdminAction } from "../admin/audit.ts";
 
 /** The capability telling admins that they may lock and suspend (omitted for others). */
 export async function moderationCapability(
@@ -75,6 +76,10 @@ export function accountModerationRoutes(hs: Homeserver): Hono<AppEnv> {
       });
       const value = booleanField(await readBody(hs, c), field);
       const record = await setModeration(hs, target, { [field]: value });
+      await auditAdminAction(hs, c, kind === "lock" ? "user.lock" : "user.suspend", {
+        target,
+        details: { [field]: value },
+      });
       return c.json({ [field]: record[field] });
     });
   }

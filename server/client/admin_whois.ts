@@ -8,10 +8,12 @@
  * access token was seen (`touchDevice` keeps them, at most once a minute). User agents are not
  * recorded, so `user_agent` is left out.
  *
+ * Synapse's admin API path `GET /_synapse/admin/v1/whois/{userId}` gives the same answer.
+ *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { forbidden, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
@@ -23,8 +25,8 @@ import { listDevices } from "../store/devices.ts";
 export function adminWhoisRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get("/_matrix/client/v3/admin/whois/:userId", requireAuth(hs), async (c) => {
-    const target = c.req.param("userId");
+  const whois = async (c: Context<AppEnv>) => {
+    const target = c.req.param("userId") ?? "";
     const caller = c.var.auth.userId;
     if (target !== caller && (await getUser(hs.kv, caller))?.admin !== true) {
       throw forbidden("Only server admins may look up other users");
@@ -39,7 +41,9 @@ export function adminWhoisRoutes(hs: Homeserver): Hono<AppEnv> {
       devices[device.deviceId] = { sessions: [{ connections: [connection] }] };
     }
     return c.json({ user_id: target, devices });
-  });
+  };
+  app.get("/_matrix/client/v3/admin/whois/:userId", requireAuth(hs), whois);
+  app.get("/_synapse/admin/v1/whois/:userId", requireAuth(hs), whois);
 
   return app;
 }

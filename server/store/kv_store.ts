@@ -23,6 +23,8 @@ export interface UserRecord {
   createdTs: number;
   /** A guest account (server/client/guests.ts); absent for ordinary accounts. */
   isGuest?: boolean;
+  /** Deactivated with erasure by an admin (profile removed); absent otherwise. */
+  erased?: boolean;
 }
 
 /** A stored device: the owner of one access token and (optionally) one refresh token. */

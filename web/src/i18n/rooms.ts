@@ -51,6 +51,7 @@ const en = {
   "rooms.header.invite": "Invite people",
   "rooms.header.leave": "Leave room",
   "rooms.header.menu": "Room options",
+  "rooms.header.files": "Files",
 
   "rooms.invite.title": "Invite people to {room}",
   "rooms.invite.nobody": "Choose at least one person.",
@@ -221,6 +222,7 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "rooms.header.invite": "Inviter des personnes",
   "rooms.header.leave": "Quitter le salon",
   "rooms.header.menu": "Options du salon",
+  "rooms.header.files": "Fichiers",
 
   "rooms.invite.title": "Inviter des personnes dans {room}",
   "rooms.invite.nobody": "Choisissez au moins une personne.",
@@ -395,6 +397,7 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "rooms.header.invite": "Personen einladen",
   "rooms.header.leave": "Raum verlassen",
   "rooms.header.menu": "Raumoptionen",
+  "rooms.header.files": "Dateien",
 
   "rooms.invite.title": "Personen in {room} einladen",
   "rooms.invite.nobody": "Wählen Sie mindestens eine Person.",
@@ -569,6 +572,7 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "rooms.header.invite": "Leit invitéieren",
   "rooms.header.leave": "Raum verloossen",
   "rooms.header.menu": "Optioune vum Raum",
+  "rooms.header.files": "Fichieren",
 
   "rooms.invite.title": "Leit an {room} invitéieren",
   "rooms.invite.nobody": "Sicht mindestens eng Persoun eraus.",

@@ -16,14 +16,21 @@ import type { MatrixClient, Room } from "matrix-js-sdk";
 import type { MessageKey, MessageParams } from "../i18n/index.ts";
 import { encryptAttachment, type EncryptedFile } from "../matrix/attachments.ts";
 import { type DescribedFile, describeFile } from "../matrix/file_info.ts";
-import {
-  voiceExtension,
-  voiceMessageContent,
-  VoiceRecorder,
-  type VoiceRecording,
-} from "../matrix/voice.ts";
+import type { VoiceRecorder, VoiceRecording } from "../matrix/voice_recorder.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
+
+type RecorderModule = typeof import("../matrix/voice_recorder.ts");
+let recorderLoad: Promise<RecorderModule> | null = null;
+
+/** The voice recorder's module, loaded when the user first records (not with the first screen). */
+function loadRecorder(): Promise<RecorderModule> {
+  recorderLoad ??= import("../matrix/voice_recorder.ts").catch((err) => {
+    recorderLoad = null;
+    throw err;
+  });
+  return recorderLoad;
+}
 
 /** Where an upload is. */
 export type UploadStage = "preparing" | "encrypting" | "uploading" | "sending" | "failed";
@@ -211,11 +218,15 @@ export class UploadsModel {
   async startRecording(room: Room): Promise<void> {
     if (this.#recording.value) return;
     this.#voiceProblem.value = null;
-    const recorder = new VoiceRecorder({ onLimit: () => void this.finishRecording() });
-    this.#recorder = recorder;
-    this.#recording.value = { roomId: room.roomId, phase: "starting" };
+    const starting: RecordingState = { roomId: room.roomId, phase: "starting" };
+    this.#recording.value = starting;
     this.#elapsed.value = 0;
+    let recorder: VoiceRecorder;
     try {
+      const { VoiceRecorder } = await loadRecorder();
+      if (this.#recording.value !== starting) return; // cancelled while it loaded
+      recorder = new VoiceRecorder({ onLimit: () => void this.finishRecording() });
+      this.#recorder = recorder;
       await recorder.start();
     } catch (err) {
       this.#recorder = null;
@@ -253,6 +264,7 @@ export class UploadsModel {
       this.#recorder = null;
       this.#recording.value = null;
     }
+    const { voiceExtension } = await loadRecorder(); // loaded: it recorded
     const name = `${this.#app.i18n.t("files.voice.body")}.${voiceExtension(recording.mimetype)}`;
     const upload = new PendingUpload(state.roomId, name, { kind: "voice", recording });
     this.#add(upload);
@@ -336,6 +348,7 @@ export class UploadsModel {
         mimetype: recording.mimetype,
         tracked: true,
       });
+      const { voiceMessageContent } = await loadRecorder();
       return voiceMessageContent(recording, {
         ...where,
         body: this.#app.i18n.t("files.voice.body"),

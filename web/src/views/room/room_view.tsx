@@ -12,6 +12,8 @@ import { useEffect, useState } from "preact/hooks";
 import type { MatrixEvent, Room } from "matrix-js-sdk";
 import { timelineModel } from "../../state/timeline_model.ts";
 import { sendFiles } from "../../state/uploads.ts";
+import { filesPanel } from "../../state/files_panel.ts";
+import { GallerySlot } from "../files/gallery_slot.tsx";
 import { CallButtons } from "../calls/call_buttons.tsx";
 import { useApp } from "../context.ts";
 import { AppLink } from "../controls.tsx";
@@ -83,6 +85,7 @@ function RoomBody(props: { room: Room; name: string }): JSX.Element {
   const open = model.openThread.value;
   const threadRoot = open?.roomId === props.room.roomId ? open.rootId : null;
   const [dragging, setDragging] = useState(false);
+  const gallery = filesPanel(app);
   if (!timeline || !composer) {
     return (
       <Centered>
@@ -135,6 +138,12 @@ function RoomBody(props: { room: Room; name: string }): JSX.Element {
           </div>
         )}
       </div>
+      {!threadRoot && gallery.value === props.room.roomId && (
+        <GallerySlot
+          room={props.room}
+          onClose={() => gallery.value = null}
+        />
+      )}
       {threadRoot && (
         <ThreadPanel
           key={threadRoot}

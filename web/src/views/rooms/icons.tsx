@@ -54,6 +54,16 @@ export function SettingsIcon(): JSX.Element {
   );
 }
 
+/** Two stacked sheets with a picture: the room's files. */
+export function FilesIcon(): JSX.Element {
+  return (
+    <Icon>
+      <rect x="3" y="6" width="14" height="14" rx="2" />
+      <path d="M7 3h12a2 2 0 0 1 2 2v12M3 16l4-4 4 4 2-2 4 4" />
+    </Icon>
+  );
+}
+
 /** A person with a plus: invite. */
 export function InviteIcon(): JSX.Element {
   return (

@@ -12,7 +12,9 @@ import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
 import { roomActions } from "../../state/room_actions.ts";
 import { useApp } from "../context.ts";
-import { InviteIcon, LeaveIcon, MoreIcon, SettingsIcon } from "./icons.tsx";
+import { filesPanel } from "../../state/files_panel.ts";
+import { timelineModel } from "../../state/timeline_model.ts";
+import { FilesIcon, InviteIcon, LeaveIcon, MoreIcon, SettingsIcon } from "./icons.tsx";
 
 const HEADER_BUTTON =
   "rounded-md p-2 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700";
@@ -106,7 +108,7 @@ function ActionsMenu(props: { actions: readonly Action[] }): JSX.Element {
   );
 }
 
-/** Room actions in the room's header: settings, invite, leave. */
+/** Room actions in the room's header: files, settings, invite, leave. */
 export function RoomHeaderActions(props: { room: Room }): JSX.Element | null {
   const app = useApp();
   const { i18n, session } = app;
@@ -116,6 +118,15 @@ export function RoomHeaderActions(props: { room: Room }): JSX.Element | null {
   if (room.getMyMembership() !== "join" || !me) return null;
   const summary = session.rooms.rooms.value.find((r) => r.roomId === room.roomId);
   const actions: Action[] = [
+    {
+      label: i18n.t("rooms.header.files"),
+      icon: <FilesIcon />,
+      run: () => {
+        // The panel takes the thread panel's place.
+        timelineModel(app).closeThreadPanel();
+        filesPanel(app).value = room.roomId;
+      },
+    },
     {
       label: i18n.t("rooms.header.settings"),
       icon: <SettingsIcon />,

@@ -30,6 +30,7 @@ import { federationAdminRoutes } from "./admin/federation_admin.ts";
 import { auditRoutes } from "./admin/audit.ts";
 import { usersAdminRoutes } from "./admin/users_admin.ts";
 import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
+import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -114,6 +115,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   auditRoutes,
   usersAdminRoutes,
   userDevicesAdminRoutes,
+  registrationTokensAdminRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

@@ -97,6 +97,7 @@ export const PARAM_RULES: Readonly<Record<string, ParamRule>> = {
   appserviceId: opaqueName("The application service ID"),
   networkId: opaqueName("The network ID"),
   protocol: opaqueName("The protocol"),
+  registrationToken: opaqueName("The registration token"),
 };
 
 /** Shortens a value for an error message (a 70,000-character ID is not worth echoing). */

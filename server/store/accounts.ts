@@ -221,20 +221,42 @@ export async function addRegistrationTokenUse(
 /** Alphabet of generated registration tokens (the spec's opaque identifier grammar). */
 const TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/** Creates a registration token and returns it; only its hash is stored. */
+/** A registration token that is already there (`createRegistrationToken` with `token`). */
+export class TokenExistsError extends Error {
+  /** Always `TOKEN_EXISTS`. */
+  readonly code = "TOKEN_EXISTS";
+  constructor() {
+    super("The registration token already exists");
+    this.name = "TokenExistsError";
+  }
+}
+
+/**
+ * Creates a registration token (`token`, or a random one of `length` characters, default 24)
+ * and returns it. The record is keyed by the token's hash and keeps the token for admins.
+ *
+ * @throws {TokenExistsError} when the given token exists
+ */
 export async function createRegistrationToken(
   kv: Deno.Kv,
-  options: { usesAllowed?: number | null; expiryTs?: number | null; now?: number } = {},
+  options: {
+    usesAllowed?: number | null;
+    expiryTs?: number | null;
+    now?: number;
+    token?: string;
+    length?: number;
+  } = {},
 ): Promise<string> {
-  const token = randomString(24, TOKEN_ALPHABET);
+  const token = options.token ?? randomString(options.length ?? 24, TOKEN_ALPHABET);
   const record: RegistrationTokenRecord = {
     usesAllowed: options.usesAllowed ?? null,
     completed: 0,
     expiryTs: options.expiryTs ?? null,
     createdTs: options.now ?? Date.now(),
+    token,
   };
   const key = accountKeys.registrationToken(secretHash(token));
   const result = await kv.atomic().check({ key, versionstamp: null }).set(key, record).commit();
-  if (!result.ok) throw new Error("registration token collision");
+  if (!result.ok) throw new TokenExistsError();
   return token;
 }

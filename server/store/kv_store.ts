@@ -71,6 +71,11 @@ export interface RegistrationTokenRecord {
   /** Expiry in ms since the epoch; null for never. */
   expiryTs: number | null;
   createdTs: number;
+  /**
+   * The token itself, so that admins can list and hand it out again (as Synapse keeps it);
+   * absent on tokens made before the admin API, which are known by their hash only.
+   */
+  token?: string;
 }
 
 /** A user-interactive authentication session. */

@@ -21,6 +21,7 @@ import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_admin.ts";
 import { rotateSigningKey } from "./federation/key_rotation.ts";
 import { appendAuditEntry, AUDIT_CLI_USAGE, runAuditCommand } from "./admin/audit.ts";
+import { selfCheck } from "./tls/self_check.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -307,9 +308,27 @@ async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput
 /** Runs `serve` until SIGINT or SIGTERM, then shuts down gracefully. */
 async function serve(config: Config, io: CliOutput): Promise<void> {
   const hs = await Homeserver.open(config);
-  const server = hs.serve({
-    onListen: (addr) => io.err(`gemeng listening on http://${addr.hostname}:${addr.port}/`),
-  });
+  const scheme = config.http.tls === "off" ? "http" : "https";
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    await hs.startTls({
+      onHttpListen: (addr) =>
+        io.err(
+          `gemeng answering ACME challenges and redirects on http://${addr.hostname}:${addr.port}/`,
+        ),
+    });
+    server = hs.serve({
+      onListen: (addr) => io.err(`gemeng listening on ${scheme}://${addr.hostname}:${addr.port}/`),
+    });
+  } catch (err) {
+    await hs.close();
+    throw err;
+  }
+  // What other servers will see; it needs the listeners up, and never stops the start.
+  selfCheck(hs).then(
+    (report) => report.lines.forEach((line) => io.err(`self-check: ${line}`)),
+    (err) => io.err(`self-check failed: ${String(err)}`),
+  );
   // Freed native memory goes back to the system once a burst of requests is over.
   const trim = startIdleMemoryTrim({ activity: () => hs.requestsServed });
   server.finished.finally(() => trim?.stop());

@@ -96,7 +96,7 @@ export interface PinnedKey {
 
 /** `[federation]`: the Server-Server API (an HTTPS listener, outbound requests, trust). */
 export interface FederationConfig {
-  /** `enabled`: default true when `tls_cert` and `tls_key` are set, else false. */
+  /** `enabled`: default true when `tls_cert` and `tls_key` are set or `http.tls` is on. */
   readonly enabled: boolean;
   /** `listen`: `host:port` of the HTTPS listener for federation. */
   readonly listen: string;
@@ -114,6 +114,12 @@ export interface FederationConfig {
   readonly pinnedKeys: Readonly<Record<string, readonly PinnedKey[]>>;
 }
 
+/** `http.tls`: how the main listener does TLS. */
+export type HttpTlsMode = "off" | "files" | "acme";
+
+/** Let's Encrypt's production ACME directory, the default `acme_directory`. */
+export const LETS_ENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory";
+
 /** The validated server configuration. */
 export interface Config {
   /** `server_name`: the domain part of user IDs, e.g. `localhost` or `example.org:8448`. */
@@ -126,6 +132,22 @@ export interface Config {
     readonly listen: string;
     /** `public_base_url`: how clients reach us; advertised in `.well-known` and login. */
     readonly publicBaseUrl: string;
+    /** `tls`: `off` (plain HTTP), `files` (`tls_cert`/`tls_key`) or `acme` (certificates from a CA). */
+    readonly tls: HttpTlsMode;
+    /** `tls_cert`: PEM certificate chain with `tls = "files"` ("" otherwise). */
+    readonly tlsCert: string;
+    /** `tls_key`: PEM private key with `tls = "files"` ("" otherwise). */
+    readonly tlsKey: string;
+    /** `acme_directory`: the ACME directory URL (default Let's Encrypt). */
+    readonly acmeDirectory: string;
+    /** `acme_email`: contact address of the ACME account ("" for none). */
+    readonly acmeEmail: string;
+    /** `acme_ca`: PEM file of an extra CA trusted for the ACME directory ("" for none). */
+    readonly acmeCa: string;
+    /** `acme_domains`: names the certificate covers (default: the host of `public_base_url`). */
+    readonly acmeDomains: readonly string[];
+    /** `http_listen`: plain-HTTP `host:port` for HTTP-01 challenges and redirects ("" for none). */
+    readonly httpListen: string;
   };
   /** `[registration]`. */
   readonly registration: {
@@ -220,6 +242,20 @@ data_dir = "./data"
 [http]
 listen = "127.0.0.1:8008"
 public_base_url = "http://localhost:8008"
+# HTTPS on the main listener (docs/appliance.md): the client API, the web app and federation on
+# one port. "off": plain HTTP (behind a reverse proxy); "files": tls_cert and tls_key, reloaded
+# when they change on disk; "acme": certificates from an ACME CA (Let's Encrypt by default),
+# renewed at two thirds of their lifetime and taken into use without a restart.
+tls = "off"
+tls_cert = ""                       # with tls = "files": PEM certificate chain (fullchain.pem)
+tls_key = ""                        # with tls = "files": PEM private key
+acme_directory = "https://acme-v02.api.letsencrypt.org/directory"
+acme_email = ""                     # contact for the CA's expiry and policy mails
+acme_ca = ""                        # extra CA file trusted for acme_directory (private CAs, tests)
+acme_domains = []                   # names on the certificate; default: the host of public_base_url
+# http_listen = "0.0.0.0:80"        # plain HTTP: ACME HTTP-01 challenges, everything else is
+#                                   # redirected to public_base_url; default "0.0.0.0:80" with
+#                                   # tls = "acme", else none ("" turns it off)
 
 [registration]
 enabled = false
@@ -291,8 +327,10 @@ map_max_zoom = 19
 search_all_users = true             # find every local user (a staff directory); false: shared rooms only
 
 [federation]
-# enabled = true                    # default: true when tls_cert and tls_key are set
-listen = "0.0.0.0:8448"             # HTTPS listener for the Server-Server API
+# enabled = true                    # default: true when tls_cert and tls_key are set, or when
+#                                   # [http] tls is on (federation is then served on http.listen)
+listen = "0.0.0.0:8448"             # a separate HTTPS listener for the Server-Server API, started
+                                    # when tls_cert and tls_key are set
 tls_cert = ""                       # PEM certificate chain (e.g. fullchain.pem)
 tls_key = ""                        # PEM private key
 trusted_ca = []                     # extra CA files trusted for outbound federation
@@ -453,6 +491,7 @@ export function resolveConfig(raw: unknown): Config {
   if (url.search || url.hash) {
     throw new ConfigError("http.public_base_url", "must not have a query or fragment");
   }
+  const httpTls = readHttpTls(httpTable, url);
   httpTable.finish();
 
   const reg = root.table("registration");
@@ -509,7 +548,7 @@ export function resolveConfig(raw: unknown): Config {
     searchAllUsers: directoryTable.boolean("search_all_users", true),
   };
   directoryTable.finish();
-  const federation = readFederation(root);
+  const federation = readFederation(root, httpTls.tls);
   const asTable = root.table("appservices");
   const registrationFiles = asTable.stringList("registration_files", []);
   if (registrationFiles.some((path) => path.trim() === "")) {
@@ -521,7 +560,7 @@ export function resolveConfig(raw: unknown): Config {
   return {
     serverName,
     dataDir,
-    http: { listen, publicBaseUrl: publicBaseUrl.replace(/\/+$/, "") },
+    http: { listen, publicBaseUrl: publicBaseUrl.replace(/\/+$/, ""), ...httpTls },
     registration,
     limits,
     rateLimits,
@@ -539,7 +578,71 @@ export function resolveConfig(raw: unknown): Config {
 /** A key ID and key as `pinned_keys` writes them: `ed25519:<version> <base64 key>`. */
 const PINNED_KEY = /^(ed25519:[A-Za-z0-9_]+)\s+(\S+)$/;
 
-function readFederation(root: TableReader): FederationConfig {
+type HttpTls = Omit<Config["http"], "listen" | "publicBaseUrl">;
+
+/** A DNS name a public CA can certify (no IP address, no port, no wildcard). */
+const CERT_DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*$/;
+
+function readHttpTls(table: TableReader, publicUrl: URL): HttpTls {
+  const tls = table.string("tls", "off");
+  if (tls !== "off" && tls !== "files" && tls !== "acme") {
+    throw new ConfigError(table.key("tls"), 'expected "off", "files" or "acme"');
+  }
+  const tlsCert = table.string("tls_cert", "");
+  const tlsKey = table.string("tls_key", "");
+  if (tls === "files" && (tlsCert === "" || tlsKey === "")) {
+    throw new ConfigError(
+      table.key(tlsCert === "" ? "tls_cert" : "tls_key"),
+      'tls = "files" needs both tls_cert and tls_key',
+    );
+  }
+  const acmeDirectory = table.string("acme_directory", LETS_ENCRYPT_DIRECTORY);
+  if (!/^https:\/\/[^\s]+$/.test(acmeDirectory)) {
+    throw new ConfigError(table.key("acme_directory"), "must be an https:// URL");
+  }
+  const acmeEmail = table.string("acme_email", "");
+  if (acmeEmail !== "" && !/^[^\s@]+@[^\s@]+$/.test(acmeEmail)) {
+    throw new ConfigError(table.key("acme_email"), `"${acmeEmail}" is not an email address`);
+  }
+  const acmeCa = table.string("acme_ca", "");
+  let acmeDomains = table.stringList("acme_domains", []);
+  if (acmeDomains.length === 0) acmeDomains = [publicUrl.hostname];
+  if (tls === "acme") {
+    for (const domain of acmeDomains) {
+      if (!CERT_DOMAIN.test(domain) || /^[0-9.]+$/.test(domain)) {
+        throw new ConfigError(
+          table.key("acme_domains"),
+          `"${domain}" is not a DNS name an ACME CA can certify (set acme_domains, or a ` +
+            "public_base_url with a DNS name)",
+        );
+      }
+    }
+  }
+  const httpListen = table.string("http_listen", tls === "acme" ? "0.0.0.0:80" : "");
+  if (httpListen !== "") {
+    const parsed = splitHostPort(httpListen);
+    if (!parsed || parsed.port === null) {
+      throw new ConfigError(
+        table.key("http_listen"),
+        `"${httpListen}" is not of the form host:port`,
+      );
+    }
+  } else if (tls === "acme") {
+    throw new ConfigError(
+      table.key("http_listen"),
+      'tls = "acme" answers HTTP-01 challenges there: it must not be ""',
+    );
+  }
+  if (tls !== "off" && publicUrl.protocol !== "https:") {
+    throw new ConfigError(
+      "http.public_base_url",
+      `with tls = "${tls}" it must be an https:// URL (clients are sent there)`,
+    );
+  }
+  return { tls, tlsCert, tlsKey, acmeDirectory, acmeEmail, acmeCa, acmeDomains, httpListen };
+}
+
+function readFederation(root: TableReader, httpTls: HttpTlsMode): FederationConfig {
   const table = root.table("federation");
   const tlsCert = table.string("tls_cert", "");
   const tlsKey = table.string("tls_key", "");
@@ -549,11 +652,13 @@ function readFederation(root: TableReader): FederationConfig {
       "tls_cert and tls_key go together: set both or neither",
     );
   }
-  const enabled = table.boolean("enabled", tlsCert !== "");
-  if (enabled && tlsCert === "") {
+  // With HTTPS on the main listener, federation is served there (one port).
+  const enabled = table.boolean("enabled", tlsCert !== "" || httpTls !== "off");
+  if (enabled && tlsCert === "" && httpTls === "off") {
     throw new ConfigError(
       table.key("enabled"),
-      "federation needs TLS: set tls_cert and tls_key (the spec allows no plain HTTP)",
+      "federation needs TLS: set tls_cert and tls_key, or [http] tls (the spec allows no " +
+        "plain HTTP)",
     );
   }
   const listen = table.string("listen", "0.0.0.0:8448");
@@ -609,6 +714,16 @@ function readPinnedKeys(federation: TableReader): Record<string, PinnedKey[]> {
   }
   pins.finish();
   return out;
+}
+
+/** Splits `http.http_listen` into hostname and port (null when it is off). */
+export function httpListenAddress(config: Config): { hostname: string; port: number } | null {
+  if (config.http.httpListen === "") return null;
+  const parsed = splitHostPort(config.http.httpListen);
+  if (!parsed || parsed.port === null) {
+    throw new ConfigError("http.http_listen", `"${config.http.httpListen}" is not host:port`);
+  }
+  return { hostname: parsed.host.replace(/^\[|\]$/g, ""), port: parsed.port };
 }
 
 /** Splits `federation.listen` into hostname and port for `Deno.serve`. */

@@ -9,6 +9,8 @@ import type { Hono } from "hono";
 import type { ScryptCost } from "../crypto/password.ts";
 import { type Config, kvPath, listenAddress } from "./config.ts";
 import { createApp, type RouteModule } from "./app.ts";
+import { type HttpsFront, type HttpsFrontOptions, startHttpsFront } from "./tls/https_front.ts";
+import { serveTls } from "./tls/tls_server.ts";
 import { watchTokenRevocations } from "./store/token_cache.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import type { AppEnv } from "./request_context.ts";
@@ -59,6 +61,8 @@ export interface OpenOptions {
    * or a fresh key per instance when `kv` is given (in-memory test servers).
    */
   signingKey?: SigningKey;
+  /** A and AAAA lookups of other servers' names (default `Deno.resolveDns`; tests). */
+  resolveDns?: (name: string, type: "A" | "AAAA") => Promise<string[]>;
 }
 
 /** Options for {@link Homeserver.serve}. */
@@ -69,7 +73,7 @@ export interface ServeOptions {
   port?: number;
   /** Called once the listener is bound. */
   onListen?: (addr: Deno.NetAddr) => void;
-  /** Overrides for the TLS federation listener (started when `federation.enabled`). */
+  /** Overrides for the TLS federation listener (started when `federation.tls_cert` is set). */
   federation?: FederationListenOptions;
 }
 
@@ -101,6 +105,8 @@ export class Homeserver {
   readonly sender: FederationSender;
   /** EDUs: the outbound queue and the inbound handlers (server/federation/edu_queue.ts). */
   readonly edus: Edus;
+  /** With `http.tls` on, once {@link startTls} ran: the certificates and the plain listener. */
+  https: HttpsFront | null = null;
   readonly #ownsKv: boolean;
   readonly #servers = new Set<Deno.HttpServer<Deno.NetAddr>>();
   readonly #hooks: AccountHooks[] = [];
@@ -130,7 +136,12 @@ export class Homeserver {
       // A local event in a room with other servers is queued for them in its own commit.
       outbox: config.federation.enabled ? queuePdu : undefined,
     });
-    this.federation = new FederationContext({ config, kv, signingKey: options.signingKey });
+    this.federation = new FederationContext({
+      config,
+      kv,
+      signingKey: options.signingKey,
+      resolveDns: options.resolveDns,
+    });
     // Rooms with an m.room.policy event: local events signed by their Policy Server first.
     this.pipeline.usePolicyServer(
       new PolicyServers({ rooms: this.rooms, client: this.federation.client }),
@@ -202,26 +213,51 @@ export class Homeserver {
   };
 
   /**
-   * Starts an HTTP listener on `http.listen` (or the overrides), and the TLS federation
-   * listener when federation is enabled; `close()` stops them. The plain listener refuses the
-   * Server-Server API.
+   * With `http.tls` on: starts the plain `http_listen` listener (ACME challenges, redirects)
+   * and gets the first certificate (docs/appliance.md). Call before {@link serve}.
+   */
+  async startTls(options: HttpsFrontOptions = {}): Promise<void> {
+    if (this.config.http.tls === "off" || this.https) return;
+    if (this.#closed) throw new Error("server is closed");
+    const front = await startHttpsFront(this.config, options);
+    this.https = front;
+    if (front.plain) this.#track(front.plain);
+    this.addCloseHook(() => front.certificates.close());
+  }
+
+  /**
+   * Starts the listener on `http.listen` (or the overrides): plain HTTP, which refuses the
+   * Server-Server API, or with `http.tls` on, HTTPS serving everything (one port; its
+   * certificate is replaced as the source renews it). Also the separate TLS federation
+   * listener when `federation.tls_cert` is set; `close()` stops them.
    */
   serve(options: ServeOptions = {}): Deno.HttpServer<Deno.NetAddr> {
     if (this.#closed) throw new Error("server is closed");
     const address = listenAddress(this.config);
-    const server = Deno.serve(
-      {
-        hostname: options.hostname ?? address.hostname,
-        port: options.port ?? address.port,
-        onListen: options.onListen ?? (() => {}),
-      },
-      (request, info) =>
-        isServerServerPath(new URL(request.url).pathname)
-          ? notOnPlainHttp()
-          : this.fetch(request, info),
-    );
+    const bind = {
+      hostname: options.hostname ?? address.hostname,
+      port: options.port ?? address.port,
+      onListen: options.onListen ?? (() => {}),
+    };
+    let server: Deno.HttpServer<Deno.NetAddr>;
+    if (this.config.http.tls !== "off") {
+      const pair = this.https?.certificates.current();
+      if (!this.https || !pair) throw new Error("http.tls is on: call startTls() before serve()");
+      const tls = serveTls({ ...bind, ...pair }, this.fetch);
+      this.https.certificates.onChange((next) => tls.setCertificate(next));
+      server = tls;
+    } else {
+      server = Deno.serve(
+        bind,
+        (request, info) =>
+          isServerServerPath(new URL(request.url).pathname)
+            ? notOnPlainHttp()
+            : this.fetch(request, info),
+      );
+    }
     this.#track(server);
-    if (this.config.federation.enabled && !this.federation.listener) {
+    const fed = this.config.federation;
+    if (fed.enabled && fed.tlsCert !== "" && !this.federation.listener) {
       // A caller that hears about the plain listener (the CLI) hears about this one too.
       const announce = options.onListen &&
         ((addr: Deno.NetAddr) =>

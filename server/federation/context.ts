@@ -16,6 +16,7 @@ import { ServerDiscovery } from "./discovery.ts";
 import { KeyRing } from "./keys.ts";
 import { KeyRotationError, loadOldSigningKeys } from "./key_rotation.ts";
 import { HttpsTransport } from "./transport.ts";
+import { serveTls } from "../tls/tls_server.ts";
 
 /** Requests per second (and burst) one origin server may make (counted once verified). */
 export const ORIGIN_RATE_LIMIT = { perSecond: 200, burst: 2000 } as const;
@@ -66,123 +67,6 @@ async function readFile(key: string, path: string): Promise<string> {
   }
 }
 
-/** The connection-level HTTP server of `Deno.serveHttp` (left out of Deno 2's types). */
-interface HttpConn extends
-  AsyncIterable<{
-    request: Request;
-    respondWith(response: Response): Promise<void>;
-  }> {
-  close(): void;
-}
-
-/**
- * An HTTPS server on `Deno.listenTls` + `Deno.serveHttp`. `Deno.serve` with `cert`/`key`
- * answers every response of more than a few hundred bytes about 40 ms late (its TLS writes
- * split a response and meet the peer's delayed ACK), which capped a peer's transactions at
- * about 20 a second; this path writes them whole.
- */
-function serveTls(
-  options: {
-    hostname: string;
-    port: number;
-    cert: string;
-    key: string;
-    onListen: (addr: Deno.NetAddr) => void;
-  },
-  handler: (
-    request: Request,
-    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
-  ) => Response | Promise<Response>,
-): Deno.HttpServer<Deno.NetAddr> {
-  const serveHttp = (Deno as unknown as { serveHttp?: (conn: Deno.Conn) => HttpConn })
-    .serveHttp;
-  if (typeof serveHttp !== "function") {
-    // A Deno without it: the standard server, correct but slower (see above).
-    return Deno.serve(options, handler);
-  }
-  const listener = Deno.listenTls({
-    hostname: options.hostname,
-    port: options.port,
-    cert: options.cert,
-    key: options.key,
-    alpnProtocols: ["http/1.1"],
-  });
-  const addr = listener.addr as Deno.NetAddr;
-  options.onListen(addr);
-  const conns = new Set<HttpConn>();
-  const pending = new Set<Promise<unknown>>();
-  let closing = false;
-  const serveConn = async (conn: Deno.Conn) => {
-    let http: HttpConn;
-    try {
-      http = serveHttp(conn);
-    } catch {
-      conn.close();
-      return;
-    }
-    conns.add(http);
-    const info = {
-      remoteAddr: conn.remoteAddr as Deno.NetAddr,
-      completed: Promise.resolve(),
-    } as Deno.ServeHandlerInfo<Deno.NetAddr>;
-    try {
-      for await (const event of http) {
-        const answering = (async () => {
-          let response: Response;
-          try {
-            response = await handler(event.request, info);
-          } catch {
-            response = new Response(null, { status: 500 });
-          }
-          await event.respondWith(response).catch(() => {});
-        })();
-        pending.add(answering);
-        answering.finally(() => pending.delete(answering));
-        if (closing) break;
-      }
-    } catch {
-      // A connection that broke mid-request: nothing to answer.
-    } finally {
-      conns.delete(http);
-      try {
-        http.close();
-      } catch { /* closed already */ }
-    }
-  };
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) serveConn(conn);
-    } catch {
-      // The listener was closed.
-    }
-  })();
-  let finishResolve: () => void;
-  const finished = new Promise<void>((resolve) => finishResolve = resolve);
-  const shutdown = async () => {
-    if (closing) return await finished;
-    closing = true;
-    try {
-      listener.close();
-    } catch { /* closed already */ }
-    await accepting;
-    await Promise.allSettled([...pending]);
-    for (const http of conns) {
-      try {
-        http.close();
-      } catch { /* closed already */ }
-    }
-    finishResolve();
-  };
-  return {
-    addr,
-    finished,
-    shutdown,
-    ref: () => listener.ref(),
-    unref: () => listener.unref(),
-    [Symbol.asyncDispose]: shutdown,
-  } as Deno.HttpServer<Deno.NetAddr>;
-}
-
 /** A server's federation parts. */
 export class FederationContext {
   readonly config: Config;
@@ -194,19 +78,32 @@ export class FederationContext {
   readonly keys: KeyRing;
   /** Per-origin (`origin`) and per-address (`address`, `key_query`) limits. */
   readonly rateLimiter: RateLimiter;
+  /** A and AAAA lookups of other servers' names (undefined: `Deno.resolveDns`). */
+  readonly resolveDns?: (name: string, type: "A" | "AAAA") => Promise<string[]>;
   readonly #caCerts: string[] = [];
   #tls: { cert: string; key: string } | null = null;
   #listener: Deno.HttpServer<Deno.NetAddr> | null = null;
 
-  constructor(options: { config: Config; kv: Deno.Kv; signingKey: SigningKey }) {
+  /**
+   * @param options `resolveDns` answers A and AAAA lookups of other servers' host names
+   *   (default `Deno.resolveDns`; tests give names of their own)
+   */
+  constructor(options: {
+    config: Config;
+    kv: Deno.Kv;
+    signingKey: SigningKey;
+    resolveDns?: (name: string, type: "A" | "AAAA") => Promise<string[]>;
+  }) {
     const { config } = options;
     const federation = config.federation;
     this.config = config;
+    this.resolveDns = options.resolveDns;
     this.transport = new HttpsTransport();
     this.discovery = new ServerDiscovery({
       transport: this.transport,
       caCerts: this.#caCerts,
       allowPrivate: federation.allowPrivateAddresses,
+      resolveDns: options.resolveDns,
     });
     this.client = new FederationClient({
       serverName: config.serverName,
@@ -216,6 +113,7 @@ export class FederationContext {
       caCerts: this.#caCerts,
       allowPrivateAddresses: federation.allowPrivateAddresses,
       allow: federation.allow,
+      resolveDns: options.resolveDns,
     });
     this.keys = new KeyRing({
       kv: options.kv,
@@ -232,8 +130,9 @@ export class FederationContext {
   }
 
   /**
-   * Reads the files the config names: `trusted_ca`, and the certificate and key when
-   * federation is enabled; and the retired signing keys in `data_dir`, if any.
+   * Reads the files the config names: `trusted_ca`, and the certificate and key of the
+   * separate federation listener when they are set; and the retired signing keys in
+   * `data_dir`, if any.
    *
    * @throws {ConfigError} naming the key of a file that cannot be read
    */
@@ -252,12 +151,17 @@ export class FederationContext {
       }
       this.#caCerts.push(pem);
     }
-    if (federation.enabled) {
+    if (federation.enabled && federation.tlsCert !== "") {
       this.#tls = {
         cert: await readFile("federation.tls_cert", federation.tlsCert),
         key: await readFile("federation.tls_key", federation.tlsKey),
       };
     }
+  }
+
+  /** The CA certificates trusted beyond the system's (`trusted_ca`), once loaded. */
+  get trustedCaCerts(): readonly string[] {
+    return this.#caCerts;
   }
 
   /** The TLS listener, once started. */
@@ -278,7 +182,7 @@ export class FederationContext {
     options: FederationListenOptions = {},
   ): Deno.HttpServer<Deno.NetAddr> {
     if (this.#listener) return this.#listener;
-    if (!this.#tls) throw new Error("federation is not enabled or its files are not loaded");
+    if (!this.#tls) throw new Error("no federation tls_cert, or its files are not loaded");
     const address = federationListenAddress(this.config);
     this.#listener = serveTls({
       hostname: options.hostname ?? address.hostname,

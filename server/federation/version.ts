@@ -5,7 +5,8 @@
  * `.well-known/matrix/server` is served when federation is enabled: it names this server's host
  * with the federation listener's port, which is what other servers need when `server_name` is a
  * bare host name (it is served by the plain listener too, usually behind the proxy that answers
- * for `https://<server_name>/`).
+ * for `https://<server_name>/`). With `[http] tls` on and no separate federation listener, it
+ * names the host and port of `public_base_url`: federation is served there (one port).
  *
  * @module
  */
@@ -26,6 +27,11 @@ export const SERVER_VERSION = "0.1.0";
 export function delegatedServerName(hs: Homeserver): string {
   const name = parseServerName(hs.config.serverName);
   if (!name || name.port !== undefined) return hs.config.serverName;
+  if (hs.config.http.tls !== "off" && hs.config.federation.tlsCert === "") {
+    // One port: federation is served where clients are sent.
+    const url = new URL(hs.config.http.publicBaseUrl);
+    return `${url.hostname}:${url.port || "443"}`;
+  }
   return `${name.host}:${federationListenAddress(hs.config).port}`;
 }
 

@@ -1,0 +1,236 @@
+/**
+ * An HTTPS server whose certificate can be replaced while it runs ({@link serveTls}).
+ *
+ * Deno binds a certificate to a TLS listener when it is created, so a new certificate means a
+ * new listener: it is bound beside the old one on the same address (`SO_REUSEPORT`), takes over
+ * accepting, and the old listener is closed. Connections already accepted are not touched: their
+ * requests (a long-polling `/sync` among them) finish on the certificate they began with, and
+ * their keep-alive continues. Where `SO_REUSEPORT` is not available (Deno without
+ * `--unstable-net`), the old listener is closed just before the new one is bound.
+ *
+ * @module
+ */
+
+/** A PEM certificate chain and its private key. */
+export interface CertificatePair {
+  /** The leaf first, then the intermediates. */
+  readonly cert: string;
+  /** The private key of the leaf. */
+  readonly key: string;
+}
+
+/** A running HTTPS server. */
+export interface TlsServer extends Deno.HttpServer<Deno.NetAddr> {
+  /**
+   * Serves new connections with `pair`; open connections keep theirs.
+   *
+   * @throws when the pair is unusable (the old certificate stays in use)
+   */
+  setCertificate(pair: CertificatePair): void;
+}
+
+/** The request handler of {@link serveTls}. */
+export type TlsHandler = (
+  request: Request,
+  info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+) => Response | Promise<Response>;
+
+/** Options of {@link serveTls}. */
+export interface ServeTlsOptions extends CertificatePair {
+  hostname: string;
+  /** 0 picks a free port (kept across certificate changes). */
+  port: number;
+  /** Called once the first listener is bound. */
+  onListen?: (addr: Deno.NetAddr) => void;
+}
+
+/** The connection-level HTTP server of `Deno.serveHttp` (left out of Deno 2's types). */
+interface HttpConn extends
+  AsyncIterable<{
+    request: Request;
+    respondWith(response: Response): Promise<void>;
+  }> {
+  close(): void;
+}
+
+type ServeHttp = (conn: Deno.Conn) => HttpConn;
+
+function bindTls(
+  options: { hostname: string; port: number } & CertificatePair,
+  reusePort: boolean,
+): Deno.TlsListener {
+  return Deno.listenTls({
+    hostname: options.hostname,
+    port: options.port,
+    cert: options.cert,
+    key: options.key,
+    alpnProtocols: ["http/1.1"],
+    ...(reusePort ? { reusePort: true } : {}),
+  });
+}
+
+/**
+ * Starts an HTTPS server on `Deno.listenTls` + `Deno.serveHttp`. `Deno.serve` with `cert`/`key`
+ * answers every response of more than a few hundred bytes about 40 ms late (its TLS writes
+ * split a response and meet the peer's delayed ACK), which capped a federation peer's
+ * transactions at about 20 a second; this path writes them whole.
+ */
+export function serveTls(options: ServeTlsOptions, handler: TlsHandler): TlsServer {
+  const serveHttp = (Deno as unknown as { serveHttp?: ServeHttp }).serveHttp;
+  if (typeof serveHttp !== "function") return serveStandard(options, handler);
+  let reusePort = true;
+  let listener: Deno.TlsListener;
+  try {
+    listener = bindTls(options, true);
+  } catch (err) {
+    if (err instanceof Deno.errors.AddrInUse) throw err;
+    // No SO_REUSEPORT here (the unstable flag is off): swaps close before they bind.
+    reusePort = false;
+    listener = bindTls(options, false);
+  }
+  const addr = listener.addr as Deno.NetAddr;
+  options.onListen?.(addr);
+  const conns = new Set<HttpConn>();
+  const pending = new Set<Promise<unknown>>();
+  const accepting = new Set<Promise<void>>();
+  let closing = false;
+
+  const serveConn = async (conn: Deno.Conn) => {
+    let http: HttpConn;
+    try {
+      http = serveHttp(conn);
+    } catch {
+      conn.close();
+      return;
+    }
+    conns.add(http);
+    const info = {
+      remoteAddr: conn.remoteAddr as Deno.NetAddr,
+      completed: Promise.resolve(),
+    } as Deno.ServeHandlerInfo<Deno.NetAddr>;
+    try {
+      for await (const event of http) {
+        const answering = (async () => {
+          let response: Response;
+          try {
+            response = await handler(event.request, info);
+          } catch {
+            response = new Response(null, { status: 500 });
+          }
+          await event.respondWith(response).catch(() => {});
+        })();
+        pending.add(answering);
+        answering.finally(() => pending.delete(answering));
+        if (closing) break;
+      }
+    } catch {
+      // A connection that broke mid-request (or a failed handshake): nothing to answer.
+    } finally {
+      conns.delete(http);
+      try {
+        http.close();
+      } catch { /* closed already */ }
+    }
+  };
+  const accept = (from: Deno.TlsListener) => {
+    const loop = (async () => {
+      try {
+        for await (const conn of from) serveConn(conn);
+      } catch {
+        // The listener was closed.
+      }
+    })();
+    accepting.add(loop);
+    loop.finally(() => accepting.delete(loop));
+  };
+  accept(listener);
+
+  const setCertificate = (pair: CertificatePair) => {
+    if (closing) return;
+    const bindOptions = { hostname: options.hostname, port: addr.port, ...pair };
+    const old = listener;
+    if (reusePort) {
+      listener = bindTls(bindOptions, true);
+    } else {
+      // Checked on a free port first, so a bad pair never leaves the address unbound.
+      bindTls({ ...bindOptions, port: 0 }, false).close();
+      old.close();
+      listener = bindTls(bindOptions, false);
+    }
+    accept(listener);
+    if (reusePort) old.close();
+  };
+
+  let finishResolve: () => void;
+  const finished = new Promise<void>((resolve) => finishResolve = resolve);
+  const shutdown = async () => {
+    if (closing) return await finished;
+    closing = true;
+    try {
+      listener.close();
+    } catch { /* closed already */ }
+    await Promise.all([...accepting]);
+    await Promise.allSettled([...pending]);
+    for (const http of conns) {
+      try {
+        http.close();
+      } catch { /* closed already */ }
+    }
+    finishResolve();
+  };
+  return {
+    addr,
+    finished,
+    shutdown,
+    setCertificate,
+    ref: () => listener.ref(),
+    unref: () => listener.unref(),
+    [Symbol.asyncDispose]: shutdown,
+  } as TlsServer;
+}
+
+/**
+ * A Deno without `serveHttp`: the standard server (correct, slower; see {@link serveTls}). A new
+ * certificate starts a second server on the port (`reusePort`, stable there) and shuts the old
+ * one down gracefully, which lets its open requests finish.
+ */
+function serveStandard(options: ServeTlsOptions, handler: TlsHandler): TlsServer {
+  const start = (pair: CertificatePair, port: number, onListen?: (a: Deno.NetAddr) => void) =>
+    Deno.serve({
+      hostname: options.hostname,
+      port,
+      reusePort: true,
+      cert: pair.cert,
+      key: pair.key,
+      onListen: onListen ?? (() => {}),
+    }, handler);
+  let current = start(options, options.port, options.onListen);
+  const addr = current.addr;
+  const retiring = new Set<Promise<void>>();
+  let closing = false;
+  let finishResolve: () => void;
+  const finished = new Promise<void>((resolve) => finishResolve = resolve);
+  const shutdown = async () => {
+    if (closing) return await finished;
+    closing = true;
+    await current.shutdown();
+    await Promise.all([...retiring]);
+    finishResolve();
+  };
+  return {
+    addr,
+    finished,
+    shutdown,
+    setCertificate(pair: CertificatePair) {
+      if (closing) return;
+      const old = current;
+      current = start(pair, addr.port);
+      const done = old.shutdown();
+      retiring.add(done);
+      done.finally(() => retiring.delete(done));
+    },
+    ref: () => current.ref(),
+    unref: () => current.unref(),
+    [Symbol.asyncDispose]: shutdown,
+  } as TlsServer;
+}

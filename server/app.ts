@@ -31,6 +31,9 @@ import { auditRoutes } from "./admin/audit.ts";
 import { usersAdminRoutes } from "./admin/users_admin.ts";
 import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
 import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin.ts";
+import { roomsAdminRoutes } from "./admin/rooms_admin.ts";
+import { eventReportsAdminRoutes } from "./admin/event_reports_admin.ts";
+import { mediaModerationAdminRoutes } from "./admin/media_moderation_admin.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -116,6 +119,9 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   usersAdminRoutes,
   userDevicesAdminRoutes,
   registrationTokensAdminRoutes,
+  roomsAdminRoutes,
+  eventReportsAdminRoutes,
+  mediaModerationAdminRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

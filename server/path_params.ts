@@ -98,6 +98,8 @@ export const PARAM_RULES: Readonly<Record<string, ParamRule>> = {
   networkId: opaqueName("The network ID"),
   protocol: opaqueName("The protocol"),
   registrationToken: opaqueName("The registration token"),
+  reportId: opaqueName("The report ID"),
+  deleteId: opaqueName("The delete ID"),
 };
 
 /** Shortens a value for an error message (a 70,000-character ID is not worth echoing). */

@@ -11,12 +11,11 @@
  * @module
  */
 
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { isValidServerName, isValidUserId } from "../../federation/identifiers.ts";
-import { forbidden, invalidParam, missingParam, notFound } from "../errors.ts";
+import { invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
-import { getUser } from "../store/accounts.ts";
 import {
   largestMedia,
   listUserMedia,
@@ -24,6 +23,8 @@ import {
   remoteMediaCachedBefore,
 } from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
+import { quarantinedBy } from "../media/quarantine.ts";
+import { integerQuery, MAX_PAGE as MAX_LIMIT, requireAdmin } from "./admin_http.ts";
 
 /** Deletes every medium a user uploaded; returns their media IDs. */
 export async function purgeUserMedia(repo: MediaRepository, kv: Deno.Kv, userId: string) {
@@ -43,38 +44,6 @@ export async function purgeRemoteCache(repo: MediaRepository, kv: Deno.Kv, befor
   return deleted;
 }
 
-function requireAdmin(hs: Homeserver) {
-  return async (c: Context<AppEnv>, next: () => Promise<void>) => {
-    const user = await getUser(hs.kv, c.var.auth.userId);
-    if (!user?.admin) throw forbidden("You are not a server admin");
-    await next();
-  };
-}
-
-/** Most media one page of the largest-media list holds. */
-const MAX_LIMIT = 1000;
-
-/**
- * An integer query parameter between `min` and `max`: `fallback` when absent (M_MISSING_PARAM
- * without one), M_INVALID_PARAM for anything else than plain decimal digits in range.
- */
-function integerQuery(
-  c: Context<AppEnv>,
-  name: string,
-  range: { min: number; max: number; fallback?: number },
-): number {
-  const text = c.req.query(name);
-  if (text === undefined) {
-    if (range.fallback !== undefined) return range.fallback;
-    throw missingParam(name);
-  }
-  const value = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= range.min && value <= range.max)) {
-    throw invalidParam(`'${name}' must be an integer from ${range.min} to ${range.max}`);
-  }
-  return value;
-}
-
 /** Routes of media administration. */
 export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -88,8 +57,11 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     // One more than asked tells whether there is a next page.
     const found = await largestMedia(hs.kv, limit + 1, from);
     const media = found.slice(0, limit);
+    const quarantined = await Promise.all(
+      media.map((m) => quarantinedBy(hs.kv, m.origin, m.mediaId)),
+    );
     return c.json({
-      media: media.map((m) => ({
+      media: media.map((m, i) => ({
         media_id: m.mediaId,
         origin: m.origin,
         media_length: m.size,
@@ -98,6 +70,7 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
         user_id: m.uploader,
         created_ts: m.createdTs,
         sha256: m.sha256,
+        quarantined_by: quarantined[i],
       })),
       total: media.length,
       ...(found.length > limit ? { next_token: from + limit } : {}),

@@ -63,6 +63,18 @@ export function createRoomRoutes(hs: Homeserver): Hono<AppEnv> {
   return app;
 }
 
+/**
+ * Creates a room as `creator` from a `createRoom` request body, checked as the endpoint checks
+ * it (server-side callers, e.g. the admin API's replacement room); returns the room ID.
+ */
+export async function createRoomAs(
+  hs: Homeserver,
+  creator: string,
+  body: Record<string, unknown>,
+): Promise<string> {
+  return await createRoom(hs, creator, await parseRequest(hs, body));
+}
+
 async function parseRequest(hs: Homeserver, body: Record<string, unknown>) {
   const visibility = optionalString(body, "visibility") ?? "private";
   if (visibility !== "public" && visibility !== "private") {

@@ -22,6 +22,7 @@ import {
 import { FORMAT_TYPES } from "../media/image_codecs.ts";
 import { MEDIA_ID_PATTERN, type MediumRecord } from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
+import { refuseQuarantined } from "../media/quarantine.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { previewUrl } from "../media/url_preview.ts";
 import { fetchRemoteMedium, RemoteMediaError } from "../federation/media_fetch.ts";
@@ -92,6 +93,7 @@ async function findMedium(
 ): Promise<MediumRecord> {
   const { serverName, mediaId } = c.req.param() as { serverName: string; mediaId: string };
   checkMxc(serverName, mediaId);
+  await refuseQuarantined(hs, serverName, mediaId);
   checkBooleanParams(c, ["allow_remote", "allow_redirect"]);
   const timeout = integerParam(c, "timeout_ms", DEFAULT_TIMEOUT_MS);
   if (serverName !== hs.config.serverName) {

@@ -2,7 +2,7 @@
  * Reporting content (spec: "Reporting Content"): `POST /v3/rooms/{roomId}/report/{eventId}`,
  * `POST /v3/rooms/{roomId}/report` and `POST /v3/users/{userId}/report`, stored for the
  * server's administrators, who read them with the Synapse-compatible
- * `GET /_synapse/admin/v1/event_reports`.
+ * `GET /_synapse/admin/v1/event_reports` (`server/admin/event_reports_admin.ts`).
  *
  * Key: `["report", reportId]` -> {@link ReportRecord}; `reportId` is the time in milliseconds,
  * zero-padded, and a random suffix, so a list is in the order reports arrived.
@@ -12,11 +12,11 @@
 
 import { Hono } from "hono";
 import { randomString } from "../../crypto/tokens.ts";
-import { forbidden, notFound } from "../errors.ts";
+import { notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalString } from "../http_util.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
-import { accountKeys, type UserRecord } from "../store/kv_store.ts";
+import { accountKeys } from "../store/kv_store.ts";
 import { eventVisibleInRoom, roomExists } from "../sync/room_access.ts";
 
 /** Longest report reason in bytes. */
@@ -52,7 +52,7 @@ function legacyScore(value: unknown): number | null {
     : null;
 }
 
-/** Routes of the reporting API and its admin listing. */
+/** Routes of the reporting API. */
 export function reportRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const auth = requireAuth(hs);
@@ -113,35 +113,6 @@ export function reportRoutes(hs: Homeserver): Hono<AppEnv> {
       score: null,
     });
     return c.json({});
-  });
-
-  app.get("/_synapse/admin/v1/event_reports", auth, async (c) => {
-    const admin = await hs.kv.get<UserRecord>(accountKeys.user(c.var.auth.userId));
-    if (!admin.value?.admin) throw forbidden("You are not a server admin");
-    const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 100) || 100, 1), 1000);
-    const from = Math.max(Number(c.req.query("from") ?? 0) || 0, 0);
-    const reports: ReportRecord[] = [];
-    let total = 0;
-    for await (const entry of hs.kv.list<ReportRecord>({ prefix: ["report"] }, { reverse: true })) {
-      if (total >= from && reports.length < limit) reports.push(entry.value);
-      total++;
-    }
-    const body: Record<string, unknown> = {
-      event_reports: reports.map((r) => ({
-        id: r.id,
-        received_ts: r.ts,
-        kind: r.kind,
-        room_id: r.roomId,
-        event_id: r.eventId,
-        user_id: r.reporter,
-        target_user_id: r.userId,
-        reason: r.reason,
-        score: r.score,
-      })),
-      total,
-    };
-    if (from + reports.length < total) body.next_token = from + reports.length;
-    return c.json(body);
   });
 
   return app;

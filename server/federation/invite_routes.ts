@@ -19,6 +19,7 @@
  * @module
  */
 
+import { refuseBlockedRoom } from "../rooms/room_block.ts";
 import { Hono } from "hono";
 import { randomString } from "../../crypto/tokens.ts";
 import { verifyJsonSignature } from "../../crypto/signing.ts";
@@ -146,6 +147,7 @@ export function inviteFederationRoutes(hs: Homeserver): Hono<AppEnv> {
         { status: 400, extra: { room_version: body.room_version.slice(0, 20) } },
       );
     }
+    await refuseBlockedRoom(hs.kv, roomId);
     const known = await hs.rooms.room(roomId);
     if (known && known.roomVersion !== rules.id) {
       throw invalidParam(`Room ${roomId} has version ${known.roomVersion} here`);

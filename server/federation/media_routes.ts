@@ -17,6 +17,7 @@ import { FORMAT_TYPES } from "../media/image_codecs.ts";
 import { MEDIA_ID_PATTERN, type MediumRecord } from "../media/media_store.ts";
 import { buildMultipart, type MultipartContent } from "../media/multipart.ts";
 import { MediaRepository } from "../media/repository.ts";
+import { refuseQuarantined } from "../media/quarantine.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { authenticatedOrigin } from "./inbound_auth.ts";
 
@@ -45,6 +46,7 @@ async function localMedium(
   authenticatedOrigin(c); // the middleware ran: the asker is a verified server
   const mediaId = c.req.param("mediaId") ?? "";
   if (!MEDIA_ID_PATTERN.test(mediaId)) throw notFound("Media not found");
+  await refuseQuarantined(hs, hs.config.serverName, mediaId);
   const timeout = integerQuery(c, "timeout_ms", DEFAULT_TIMEOUT_MS);
   const medium = await repo.waitForMedium(hs.config.serverName, mediaId, timeout);
   if (medium.cachedTs !== null) throw notFound("Media not found");

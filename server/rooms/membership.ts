@@ -20,6 +20,7 @@ import { inviteRemoteUser } from "../federation/invite_routes.ts";
 import { anyProfile } from "../client/profile.ts";
 import { knockRemoteRoom } from "../federation/knock_routes.ts";
 import { hasLocalMember, leaveOutOfRoom } from "./remote_invites.ts";
+import { refuseBlockedRoom } from "./room_block.ts";
 import {
   candidateServers,
   joinRemoteRoom,
@@ -151,6 +152,7 @@ export async function joinRoom(
   const current = await hs.rooms.membership(roomId, userId);
   if (current?.membership === "join") return;
   if (current?.membership === "ban") throw forbidden("You are banned from this room");
+  await refuseBlockedRoom(hs.kv, roomId);
   if (hs.config.federation.enabled && !(await hasLocalMember(hs, roomId))) {
     // An invite (or an accepted knock) names a server that is in the room: its sender's.
     const via = [...(options.servers ?? [])];
@@ -183,6 +185,7 @@ export async function inviteUser(
   change: { roomId: string; sender: string; target: string; reason?: string; extra?: JsonObject },
 ): Promise<void> {
   const { roomId, target } = change;
+  await refuseBlockedRoom(hs.kv, roomId);
   if (serverNameOf(target) === hs.config.serverName) {
     await setMembership(hs, { ...change, membership: "invite" });
     return;
@@ -247,6 +250,7 @@ export async function knockRoom(
   const current = await hs.rooms.membership(roomId, userId);
   if (current?.membership === "join") throw forbidden("You are already in this room");
   if (current?.membership === "ban") throw forbidden("You are banned from this room");
+  await refuseBlockedRoom(hs.kv, roomId);
   if (hs.config.federation.enabled && !(await hasLocalMember(hs, roomId))) {
     const servers = candidateServers(hs, roomId, options.servers ?? []);
     if (servers.length > 0) {

@@ -296,6 +296,12 @@ export class RoomStore {
     this.#events.set(stored.event.eventId, stored);
   }
 
+  /** Drops a purged room's record and events from the caches (`server/admin/room_purge.ts`). */
+  forgetRoom(roomId: string, eventIds: Iterable<string>): void {
+    this.#rooms.delete(roomId);
+    for (const id of eventIds) this.#events.delete(id);
+  }
+
   /** Caches a room record the pipeline just committed. */
   cacheRoom(room: RoomRecord): void {
     this.#rooms.set(room.roomId, room);

@@ -193,6 +193,11 @@ export const KEY_PREFIXES = {
     area: "rooms",
     description: '["room_public", roomId] -> published in the room directory',
   },
+  room_blocked: {
+    owner: "server/rooms/room_block.ts",
+    area: "rooms",
+    description: '["room_blocked", roomId] -> BlockRecord: an admin blocked the room',
+  },
 
   // Relation index and full-text search
   relation: {
@@ -354,6 +359,11 @@ export const KEY_PREFIXES = {
     owner: "server/media/url_preview.ts",
     area: "media",
     description: '["media_url_preview", sha256hex(url)] -> a cached URL preview (expireIn)',
+  },
+  media_quarantine: {
+    owner: "server/media/quarantine.ts",
+    area: "media",
+    description: '["media_quarantine", origin, mediaId] -> QuarantineRecord: not served',
   },
 
   // User data

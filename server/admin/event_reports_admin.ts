@@ -16,9 +16,11 @@
 import { Hono } from "hono";
 import { notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type AppEnv, requireAuth } from "../request_context.ts";
+import type { AppEnv } from "../request_context.ts";
 import type { ReportRecord } from "../client/report.ts";
-import { dirQuery, pageOf, pageQuery, requireAdmin, textQuery } from "./admin_http.ts";
+import { adminOnly, dirQuery, textQuery } from "./admin_common.ts";
+import { pageOf, pageQuery } from "./admin_lists.ts";
+import { auditAdminAction } from "./audit.ts";
 
 /** A report as the admin API shows it. */
 type ReportView = Record<string, unknown>;
@@ -73,15 +75,16 @@ class ReportContext {
 /** Routes of the event reports admin API. */
 export function eventReportsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const admin = [requireAuth(hs), requireAdmin(hs)] as const;
+  const admin = adminOnly(hs);
   const base = "/_synapse/admin/v1/event_reports";
 
   app.get(base, ...admin, async (c) => {
     const page = pageQuery(c, 100);
     const dir = dirQuery(c, "b");
-    const reporter = textQuery(c, "user_id");
-    const roomId = textQuery(c, "room_id");
-    const sender = textQuery(c, "event_sender_user_id") ?? textQuery(c, "sender_user_id");
+    const reporter = textQuery(c, "user_id", 255);
+    const roomId = textQuery(c, "room_id", 255);
+    const sender = textQuery(c, "event_sender_user_id", 255) ??
+      textQuery(c, "sender_user_id", 255);
     const context = new ReportContext(hs);
     const reports: ReportRecord[] = [];
     const iter = hs.kv.list<ReportRecord>({ prefix: ["report"] }, { reverse: dir === "b" });
@@ -108,10 +111,15 @@ export function eventReportsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   });
 
   app.delete(`${base}/:reportId`, ...admin, async (c) => {
-    const key = ["report", c.req.param("reportId")];
-    const entry = await hs.kv.get(key);
+    const reportId = c.req.param("reportId");
+    const key = ["report", reportId];
+    const entry = await hs.kv.get<ReportRecord>(key);
     if (!entry.value) throw notFound("No such report");
     await hs.kv.atomic().check(entry).delete(key).commit();
+    await auditAdminAction(hs, c, "event_report.delete", {
+      target: reportId,
+      details: { kind: entry.value.kind, room_id: entry.value.roomId },
+    });
     return c.json({});
   });
 

@@ -15,7 +15,7 @@ import { Hono } from "hono";
 import { isValidServerName, isValidUserId } from "../../federation/identifiers.ts";
 import { invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type AppEnv, requireAuth } from "../request_context.ts";
+import type { AppEnv } from "../request_context.ts";
 import {
   largestMedia,
   listUserMedia,
@@ -24,7 +24,9 @@ import {
 } from "../media/media_store.ts";
 import { MediaRepository } from "../media/repository.ts";
 import { quarantinedBy } from "../media/quarantine.ts";
-import { integerQuery, MAX_PAGE as MAX_LIMIT, requireAdmin } from "./admin_http.ts";
+import { adminOnly, integerQuery } from "./admin_common.ts";
+import { MAX_PAGE as MAX_LIMIT } from "./admin_lists.ts";
+import { auditAdminAction } from "./audit.ts";
 
 /** Deletes every medium a user uploaded; returns their media IDs. */
 export async function purgeUserMedia(repo: MediaRepository, kv: Deno.Kv, userId: string) {
@@ -48,7 +50,7 @@ export async function purgeRemoteCache(repo: MediaRepository, kv: Deno.Kv, befor
 export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const repo = MediaRepository.of(hs);
-  const admin = [requireAuth(hs), requireAdmin(hs)] as const;
+  const admin = adminOnly(hs);
   const base = "/_synapse/admin/v1";
 
   app.get(`${base}/media/largest`, ...admin, async (c) => {
@@ -84,6 +86,7 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     }
     const deleted = await repo.delete(serverName, mediaId);
     if (!deleted) throw notFound("No such media");
+    await auditAdminAction(hs, c, "media.delete", { target: `mxc://${serverName}/${mediaId}` });
     return c.json({ deleted_media: [mediaId], total: 1 });
   });
 
@@ -93,12 +96,20 @@ export function mediaAdminRoutes(hs: Homeserver): Hono<AppEnv> {
       throw invalidParam("Not a valid user ID");
     }
     const deleted = await purgeUserMedia(repo, hs.kv, userId);
+    await auditAdminAction(hs, c, "media.delete_user", {
+      target: userId,
+      details: { total: deleted.length },
+    });
     return c.json({ deleted_media: deleted, total: deleted.length });
   });
 
   app.post(`${base}/purge_media_cache`, ...admin, async (c) => {
     const beforeTs = integerQuery(c, "before_ts", { min: 0, max: Number.MAX_SAFE_INTEGER });
-    return c.json({ deleted: await purgeRemoteCache(repo, hs.kv, beforeTs) });
+    const deleted = await purgeRemoteCache(repo, hs.kv, beforeTs);
+    await auditAdminAction(hs, c, "media.purge_remote", {
+      details: { before_ts: beforeTs, deleted },
+    });
+    return c.json({ deleted });
   });
 
   return app;

@@ -18,7 +18,7 @@ import { Hono } from "hono";
 import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
 import { invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type AppEnv, requireAuth } from "../request_context.ts";
+import type { AppEnv } from "../request_context.ts";
 import {
   getMedium,
   listUserMedia,
@@ -30,17 +30,9 @@ import { mxcUrisIn, quarantinedBy, setQuarantine } from "../media/quarantine.ts"
 import { MediaRepository } from "../media/repository.ts";
 import { allProfiles, getProfile } from "../store/profiles.ts";
 import type { TimelineEntry } from "../rooms/schema.ts";
-import {
-  booleanQuery,
-  choiceQuery,
-  compareValues,
-  dirQuery,
-  integerQuery,
-  pageOf,
-  pageQuery,
-  requireAdmin,
-  textQuery,
-} from "./admin_http.ts";
+import { adminOnly, booleanQuery, dirQuery, integerQuery, textQuery } from "./admin_common.ts";
+import { choiceQuery, compareValues, pageOf, pageQuery } from "./admin_lists.ts";
+import { auditAdminAction } from "./audit.ts";
 
 const MEDIA_ORDERS = [
   "media_id",
@@ -100,7 +92,7 @@ async function roomMedia(hs: Homeserver, roomId: string): Promise<[string, strin
 /** Routes of media moderation and usage. */
 export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const admin = [requireAuth(hs), requireAdmin(hs)] as const;
+  const admin = adminOnly(hs);
   const repo = MediaRepository.of(hs);
   const base = "/_synapse/admin/v1";
 
@@ -118,14 +110,22 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   app.post(`${base}/media/quarantine/:serverName/:mediaId`, ...admin, async (c) => {
     const { serverName, mediaId } = c.req.param();
     mediaParam(serverName, mediaId);
-    await setQuarantine(hs.kv, [[serverName, mediaId]], c.var.auth.userId);
+    const changed = await setQuarantine(hs.kv, [[serverName, mediaId]], c.var.auth.userId);
+    await auditAdminAction(hs, c, "media.quarantine", {
+      target: `mxc://${serverName}/${mediaId}`,
+      details: { changed },
+    });
     return c.json({});
   });
 
   app.post(`${base}/media/unquarantine/:serverName/:mediaId`, ...admin, async (c) => {
     const { serverName, mediaId } = c.req.param();
     mediaParam(serverName, mediaId);
-    await setQuarantine(hs.kv, [[serverName, mediaId]], null);
+    const changed = await setQuarantine(hs.kv, [[serverName, mediaId]], null);
+    await auditAdminAction(hs, c, "media.unquarantine", {
+      target: `mxc://${serverName}/${mediaId}`,
+      details: { changed },
+    });
     return c.json({});
   });
 
@@ -133,14 +133,24 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     const roomId = c.req.param("roomId");
     if (!(await hs.rooms.room(roomId))) throw notFound("Room not found");
     const media = await roomMedia(hs, roomId);
-    return c.json({ num_quarantined: await setQuarantine(hs.kv, media, c.var.auth.userId) });
+    const count = await setQuarantine(hs.kv, media, c.var.auth.userId);
+    await auditAdminAction(hs, c, "media.quarantine_room", {
+      target: roomId,
+      details: { num_quarantined: count },
+    });
+    return c.json({ num_quarantined: count });
   });
 
   app.post(`${base}/user/:userId/media/quarantine`, ...admin, async (c) => {
     const userId = c.req.param("userId");
     localUser(userId);
     const media = await listUserMedia(hs.kv, userId);
-    return c.json({ num_quarantined: await setQuarantine(hs.kv, media, c.var.auth.userId) });
+    const count = await setQuarantine(hs.kv, media, c.var.auth.userId);
+    await auditAdminAction(hs, c, "media.quarantine_user", {
+      target: userId,
+      details: { num_quarantined: count },
+    });
+    return c.json({ num_quarantined: count });
   });
 
   app.get(`${base}/users/:userId/media`, ...admin, async (c) => {
@@ -170,7 +180,7 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
       max: Number.MAX_SAFE_INTEGER,
       fallback: 0,
     });
-    const keepProfiles = booleanQuery(c, "keep_profiles") ?? true;
+    const keepProfiles = booleanQuery(c, "keep_profiles", true);
     const kept = new Set<string>();
     if (keepProfiles) {
       for await (const { profile } of allProfiles(hs)) {
@@ -189,6 +199,14 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     for (const m of candidates) {
       if (await repo.delete(origin, m.mediaId)) deleted.push(m.mediaId);
     }
+    await auditAdminAction(hs, c, "media.delete_old", {
+      details: {
+        before_ts: beforeTs,
+        size_gt: sizeGt,
+        keep_profiles: keepProfiles,
+        total: deleted.length,
+      },
+    });
     return c.json({ deleted_media: deleted, total: deleted.length });
   });
 
@@ -206,7 +224,7 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
       max: Number.MAX_SAFE_INTEGER,
       fallback: Number.MAX_SAFE_INTEGER,
     });
-    const term = textQuery(c, "search_term")?.toLowerCase();
+    const term = textQuery(c, "search_term", 255)?.toLowerCase();
     const windowed = c.req.query("from_ts") !== undefined || c.req.query("until_ts") !== undefined;
     const users: Record<string, unknown>[] = [];
     for await (const entry of hs.kv.list<UsageRecord>({ prefix: ["media_usage"] })) {

@@ -19,18 +19,12 @@ import { clientEvents } from "../client/client_event.ts";
 import { badJson, invalidParam, MatrixError, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { optionalBoolean, optionalString } from "../http_util.ts";
-import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
+import { type AppEnv, readBody } from "../request_context.ts";
 import { roomBlock, setRoomBlocked } from "../rooms/room_block.ts";
 import type { RoomRecord } from "../rooms/schema.ts";
-import {
-  booleanQuery,
-  choiceQuery,
-  compareValues,
-  dirQuery,
-  pageQuery,
-  requireAdmin,
-  textQuery,
-} from "./admin_http.ts";
+import { adminOnly, dirQuery, textQuery } from "./admin_common.ts";
+import { choiceQuery, compareValues, filterQuery, pageQuery } from "./admin_lists.ts";
+import { auditAdminAction } from "./audit.ts";
 import { allRooms, roomDetails, type RoomListEntry, roomSizes, roomSummary } from "./room_info.ts";
 import { DEFAULT_MESSAGE, DEFAULT_ROOM_NAME, roomDeletions } from "./room_delete.ts";
 
@@ -88,7 +82,7 @@ const MAX_MESSAGE_BYTES = 4096;
 /** Routes of room administration. */
 export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const admin = [requireAuth(hs), requireAdmin(hs)] as const;
+  const admin = adminOnly(hs);
   const v1 = "/_synapse/admin/v1/rooms";
   const v2 = "/_synapse/admin/v2/rooms";
 
@@ -104,9 +98,9 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     if (order === "alphabetical") order = "name";
     if (order === "size") order = "joined_members";
     const dir = dirQuery(c, "f");
-    const term = textQuery(c, "search_term");
-    const publicOnly = booleanQuery(c, "public_rooms");
-    const emptyOnly = booleanQuery(c, "empty_rooms");
+    const term = textQuery(c, "search_term", 255);
+    const publicOnly = filterQuery(c, "public_rooms");
+    const emptyOnly = filterQuery(c, "empty_rooms");
 
     let rooms: ListedRoom[] = [];
     for (const record of await allRooms(hs)) {
@@ -153,7 +147,7 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(`${v1}/:roomId/state`, ...admin, async (c) => {
     const room = await knownRoom(c.req.param("roomId"));
-    const type = textQuery(c, "type");
+    const type = textQuery(c, "type", 255);
     const events = await hs.rooms.currentStateEvents(room.roomId, type === "" ? undefined : type);
     return c.json({ state: await clientEvents(hs.rooms, events, { userId: c.var.auth.userId }) });
   });
@@ -166,11 +160,9 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
   app.put(`${v1}/:roomId/block`, ...admin, async (c) => {
     const body = await readBody(hs, c);
     if (typeof body.block !== "boolean") throw badJson("'block' must be true or false");
-    await setRoomBlocked(
-      hs.kv,
-      c.req.param("roomId"),
-      body.block ? { userId: c.var.auth.userId } : null,
-    );
+    const roomId = c.req.param("roomId");
+    await setRoomBlocked(hs.kv, roomId, body.block ? { userId: c.var.auth.userId } : null);
+    await auditAdminAction(hs, c, body.block ? "room.block" : "room.unblock", { target: roomId });
     return c.json({ block: body.block });
   });
 
@@ -204,7 +196,18 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     if (deletions.busy(roomId)) {
       throw new MatrixError("M_UNKNOWN", "A deletion of this room is already running");
     }
-    return c.json({ delete_id: deletions.start(request) });
+    const deleteId = deletions.start(request);
+    await auditAdminAction(hs, c, "room.delete", {
+      target: roomId,
+      details: {
+        delete_id: deleteId,
+        block: request.block,
+        purge: request.purge,
+        force_purge: request.forcePurge,
+        new_room_user_id: request.newRoomUserId,
+      },
+    });
+    return c.json({ delete_id: deleteId });
   });
 
   app.get(`${v2}/:roomId/delete_status`, ...admin, (c) => {

@@ -202,6 +202,21 @@ Deno.test({
         const res = await call(method, path, admin, method === "POST" ? {} : undefined);
         assertEquals([res.status, res.body?.errcode], [400, code], `${method} ${path}`);
       }
+      const audit = await call("GET", `${A1}/gemeng/audit_log?dir=f`);
+      assertEquals(
+        audit.body.entries.map((e: { action: string }) => e.action),
+        [
+          "media.quarantine",
+          "media.unquarantine",
+          "media.quarantine",
+          "media.quarantine_room",
+          "media.quarantine_user",
+          "media.delete_old",
+          "media.delete",
+        ],
+      );
+      assertEquals(audit.body.entries[3].details, { num_quarantined: 2 });
+      assertEquals(audit.body.entries[6].target, `mxc://${t.serverName}/${small}`);
       const noRoom = await call(
         "POST",
         `${A1}/room/${enc("!x:" + t.serverName)}/media/quarantine`,

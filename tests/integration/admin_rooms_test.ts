@@ -305,6 +305,23 @@ Deno.test({
         (await call("GET", `${A2}/rooms/delete_status/unknown`, token)).status,
         404,
       );
+
+      // Every change was audited, read-only requests were not.
+      const audit = await call("GET", `${A1}/gemeng/audit_log?dir=f`, token);
+      assertEquals(
+        audit.body.entries.map((e: { action: string; target: string }) => [e.action, e.target]),
+        [
+          ["event_report.delete", roomReport],
+          ["room.block", beta],
+          ["room.unblock", beta],
+          ["room.delete", alpha],
+          ["room.delete", beta],
+        ],
+      );
+      const deletion = audit.body.entries[3];
+      assertEquals(deletion.actor, admin.userId);
+      assertEquals(deletion.details.delete_id, deleteId);
+      assertEquals([deletion.details.block, deletion.details.purge], [true, true]);
     } finally {
       await server?.close();
       server = null;

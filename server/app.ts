@@ -34,6 +34,7 @@ import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin
 import { roomsAdminRoutes } from "./admin/rooms_admin.ts";
 import { eventReportsAdminRoutes } from "./admin/event_reports_admin.ts";
 import { mediaModerationAdminRoutes } from "./admin/media_moderation_admin.ts";
+import { serverNoticeRoutes } from "./admin/server_notices.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
 import { tagRoutes } from "./client/tags.ts";
@@ -122,6 +123,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   roomsAdminRoutes,
   eventReportsAdminRoutes,
   mediaModerationAdminRoutes,
+  serverNoticeRoutes,
   filterRoutes,
   accountDataRoutes,
   tagRoutes,

@@ -215,6 +215,15 @@ export interface Config {
     /** `registration_files`: YAML registration files of application services (bridges). */
     readonly registrationFiles: readonly string[];
   };
+  /** `[server_notices]`: the system account and room of admin notices (server/admin). */
+  readonly serverNotices: {
+    /** `system_localpart`: the account that sends notices, e.g. `server` for `@server:...`. */
+    readonly systemLocalpart: string;
+    /** `system_display_name`: its display name. */
+    readonly systemDisplayName: string;
+    /** `room_name`: the name of each user's notices room. */
+    readonly roomName: string;
+  };
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -340,6 +349,11 @@ pinned_keys = {}                    # server -> ["ed25519:id base64key", ...]: o
 
 [appservices]
 registration_files = []             # application service (bridge) registration YAML files
+
+[server_notices]
+system_localpart = "server"         # @server:<server_name> sends admin notices (made on first use)
+system_display_name = "Server notices"
+room_name = "Server notices"
 `;
 
 type Table = Record<string, unknown>;
@@ -555,6 +569,19 @@ export function resolveConfig(raw: unknown): Config {
     throw new ConfigError(asTable.key("registration_files"), "a file path must not be empty");
   }
   asTable.finish();
+  const noticesTable = root.table("server_notices");
+  const serverNotices = {
+    systemLocalpart: noticesTable.string("system_localpart", "server"),
+    systemDisplayName: noticesTable.string("system_display_name", "Server notices"),
+    roomName: noticesTable.string("room_name", "Server notices"),
+  };
+  if (!/^[a-z0-9._=\-\/+]+$/.test(serverNotices.systemLocalpart)) {
+    throw new ConfigError(
+      noticesTable.key("system_localpart"),
+      "must be a user ID localpart (lowercase letters, digits and . _ = - / +)",
+    );
+  }
+  noticesTable.finish();
   root.finish();
 
   return {
@@ -572,6 +599,7 @@ export function resolveConfig(raw: unknown): Config {
     userDirectory,
     federation,
     appservices: { registrationFiles },
+    serverNotices,
   };
 }
 

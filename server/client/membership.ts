@@ -29,6 +29,7 @@ import {
   roomIdParam,
   setMembership,
 } from "../rooms/membership.ts";
+import { checkServerNoticeLeave } from "../admin/server_notices.ts";
 
 const V3 = "/_matrix/client/v3";
 /** Longest accepted `reason`. */
@@ -135,6 +136,7 @@ export function membershipRoutes(hs: Homeserver): Hono<AppEnv> {
     const body = await readBody(hs, c, { allowEmpty: true });
     const reason = optionalString(body, "reason", { maxBytes: MAX_REASON_BYTES });
     await requireRoom(hs, roomId);
+    await checkServerNoticeLeave(hs, roomId, c.var.auth.userId);
     await leaveRoom(hs, roomId, c.var.auth.userId, { reason });
     return jsonResponse({});
   });

@@ -507,6 +507,12 @@ export const KEY_PREFIXES = {
     area: "admin",
     description: '["admin_audit", id] -> AuditEntry: one admin action; IDs sort by time',
   },
+  server_notice: {
+    owner: "server/admin/server_notices.ts",
+    area: "admin",
+    description:
+      '["server_notice", "room"|"system", userId]: a user\'s notices room; the system account mark',
+  },
 } as const satisfies Record<string, KeyPrefixInfo>;
 
 /** A declared top-level key prefix. */

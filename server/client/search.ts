@@ -281,7 +281,10 @@ export function searchRoutes(hs: Homeserver): Hono<AppEnv> {
       results,
     };
     const nextOffset = offset + page.length;
-    if (nextOffset < hits.length) roomEvents.next_batch = `b${upto}_${nextOffset}`;
+    // An empty page (`limit` 0) would hand back the same token: a client paging on it loops.
+    if (page.length > 0 && nextOffset < hits.length) {
+      roomEvents.next_batch = `b${upto}_${nextOffset}`;
+    }
     if (criteria.includeState) {
       const state: Record<string, ClientEvent[]> = {};
       const { source } = roomsAccess(hs);

@@ -147,6 +147,32 @@ Deno.test("search: room_events over body, name, topic; order, pagination, count,
     }, next);
     assertEquals(page2.body.search_categories.room_events.results.length, 1);
     assertEquals(page2.body.search_categories.room_events.next_batch, undefined);
+    // A page of none counts the matches but gives no token that would repeat itself.
+    const none = await search(t, bob, { search_term: "tomato", filter: { limit: 0 } });
+    assertEquals(none.body.search_categories.room_events.results, []);
+    assertEquals(none.body.search_categories.room_events.count, 4);
+    assertEquals(none.body.search_categories.room_events.next_batch, undefined);
+    // The rooms filter with `order_by: recent`, paged: every page in that room, newest first.
+    const inRoom = await search(t, bob, {
+      search_term: "tomato",
+      order_by: "recent",
+      keys: ["content.body"],
+      filter: { rooms: [roomId], limit: 1 },
+    });
+    const first = inRoom.body.search_categories.room_events;
+    assert(first.next_batch);
+    const second = (await search(t, bob, {
+      search_term: "tomato",
+      order_by: "recent",
+      keys: ["content.body"],
+      filter: { rooms: [roomId], limit: 1 },
+    }, first.next_batch)).body.search_categories.room_events;
+    assertEquals(first.results[0].result.room_id, roomId);
+    assertEquals(second.results[0].result.room_id, roomId);
+    assert(
+      first.results[0].result.origin_server_ts >= second.results[0].result.origin_server_ts,
+      "newest first across pages",
+    );
 
     // Filters: senders, not_senders, rooms, types.
     const bobs = await search(t, bob, { search_term: "tomato", filter: { senders: [bob.userId] } });

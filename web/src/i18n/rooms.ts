@@ -47,6 +47,8 @@ const en = {
   "rooms.group.create": "Create group",
   "rooms.group.creating": "Creating…",
 
+  "rooms.header.search": "Search in this conversation",
+  "rooms.list.search": "Search messages in all conversations",
   "rooms.header.settings": "Room settings",
   "rooms.header.invite": "Invite people",
   "rooms.header.leave": "Leave room",
@@ -218,6 +220,8 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "rooms.group.create": "Créer le groupe",
   "rooms.group.creating": "Création…",
 
+  "rooms.header.search": "Rechercher dans cette conversation",
+  "rooms.list.search": "Rechercher dans toutes les conversations",
   "rooms.header.settings": "Paramètres du salon",
   "rooms.header.invite": "Inviter des personnes",
   "rooms.header.leave": "Quitter le salon",
@@ -393,6 +397,8 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "rooms.group.create": "Gruppe erstellen",
   "rooms.group.creating": "Wird erstellt…",
 
+  "rooms.header.search": "In dieser Unterhaltung suchen",
+  "rooms.list.search": "In allen Unterhaltungen suchen",
   "rooms.header.settings": "Raumeinstellungen",
   "rooms.header.invite": "Personen einladen",
   "rooms.header.leave": "Raum verlassen",
@@ -568,6 +574,8 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "rooms.group.create": "Grupp uleeën",
   "rooms.group.creating": "Gëtt ugeluecht…",
 
+  "rooms.header.search": "An dësem Gespréich sichen",
+  "rooms.list.search": "An alle Gespréicher sichen",
   "rooms.header.settings": "Astellunge vum Raum",
   "rooms.header.invite": "Leit invitéieren",
   "rooms.header.leave": "Raum verloossen",

@@ -17,8 +17,10 @@ import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
-import { ChatPlusIcon, GroupIcon, JoinIcon } from "./rooms/icons.tsx";
+import { ChatPlusIcon, GroupIcon, JoinIcon, SearchIcon } from "./rooms/icons.tsx";
 import { RoomRow } from "./rooms/room_row.tsx";
+import { searchModel } from "../state/search_entry.ts";
+import { SearchSlot } from "./search/search_slot.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
 const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
@@ -177,6 +179,16 @@ function RoomListHeader(): JSX.Element {
         >
           <JoinIcon />
         </button>
+        <button
+          type="button"
+          class={LIST_BUTTON}
+          aria-label={i18n.t("rooms.list.search")}
+          title={i18n.t("rooms.list.search")}
+          disabled={!ready}
+          onClick={() => searchModel(app).open(null)}
+        >
+          <SearchIcon />
+        </button>
       </div>
     </div>
   );
@@ -282,6 +294,7 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
         </div>
       </main>
       <LazyRoomDialogs />
+      <SearchSlot />
       <CallOverlay />
       <VerificationOverlay />
     </div>

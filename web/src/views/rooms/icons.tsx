@@ -44,6 +44,16 @@ export function GroupIcon(): JSX.Element {
   );
 }
 
+/** A magnifying glass: search. */
+export function SearchIcon(): JSX.Element {
+  return (
+    <Icon>
+      <circle cx="11" cy="11" r="7" />
+      <path d="M20 20l-4-4" />
+    </Icon>
+  );
+}
+
 /** A cog: settings. */
 export function SettingsIcon(): JSX.Element {
   return (

@@ -1,8 +1,8 @@
 /** @jsxImportSource preact */
 /**
- * Room actions in the open room's header: the topic (on wide screens), then room settings,
- * inviting people and leaving, as buttons on wide screens and as a menu on phones, where the
- * header has no room for them.
+ * Room actions in the open room's header: the topic (on wide screens), then searching the
+ * room's messages, its files, room settings, inviting people and leaving, as buttons on wide
+ * screens and as a menu on phones, where the header has no room for them.
  *
  * @module
  */
@@ -11,10 +11,11 @@ import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { Room } from "matrix-js-sdk";
 import { roomActions } from "../../state/room_actions.ts";
+import { searchModel } from "../../state/search_entry.ts";
 import { useApp } from "../context.ts";
 import { filesPanel } from "../../state/files_panel.ts";
 import { timelineModel } from "../../state/timeline_model.ts";
-import { FilesIcon, InviteIcon, LeaveIcon, MoreIcon, SettingsIcon } from "./icons.tsx";
+import { FilesIcon, InviteIcon, LeaveIcon, MoreIcon, SearchIcon, SettingsIcon } from "./icons.tsx";
 
 const HEADER_BUTTON =
   "rounded-md p-2 text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700";
@@ -108,7 +109,7 @@ function ActionsMenu(props: { actions: readonly Action[] }): JSX.Element {
   );
 }
 
-/** Room actions in the room's header: files, settings, invite, leave. */
+/** Room actions in the room's header: search, files, settings, invite, leave. */
 export function RoomHeaderActions(props: { room: Room }): JSX.Element | null {
   const app = useApp();
   const { i18n, session } = app;
@@ -118,6 +119,11 @@ export function RoomHeaderActions(props: { room: Room }): JSX.Element | null {
   if (room.getMyMembership() !== "join" || !me) return null;
   const summary = session.rooms.rooms.value.find((r) => r.roomId === room.roomId);
   const actions: Action[] = [
+    {
+      label: i18n.t("rooms.header.search"),
+      icon: <SearchIcon />,
+      run: () => searchModel(app).open(room.roomId),
+    },
     {
       label: i18n.t("rooms.header.files"),
       icon: <FilesIcon />,

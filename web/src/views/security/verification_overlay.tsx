@@ -1,4 +1,19 @@
 /** @jsxImportSource preact */
+type SasModule = typeof import("../../i18n/sas_emoji.ts");
+/** The emoji names, a chunk of their own: only a verification needs them. */
+const sasNames = signal<SasModule | null>(null);
+let sasLoad: Promise<void> | null = null;
+
+/** Starts loading the emoji names (from the first step of a verification on). */
+function loadSasNames(): void {
+  sasLoad ??= import("../../i18n/sas_emoji.ts").then((module) => {
+    sasNames.value = module;
+  }, (err) => {
+    sasLoad = null;
+    console.warn("gemeng: the emoji names did not load", err);
+  });
+}
+
 /**
  * Incoming and running device or user verifications (emoji), over every signed-in screen.
  *
@@ -6,7 +21,7 @@
  */
 
 import type { JSX } from "preact";
-import { sasEmojiName } from "../../i18n/sas_emoji.ts";
+import { signal } from "@preact/signals";
 import { securityModel } from "../../state/security.ts";
 import { verificationModel, type VerificationView } from "../../state/verification.ts";
 import { useApp } from "../context.ts";
@@ -60,6 +75,7 @@ function Body(props: { view: VerificationView }): JSX.Element {
   const { i18n } = useApp();
   const { view } = props;
   const p = (text: string) => <p class="text-sm">{text}</p>;
+  loadSasNames();
   switch (view.step) {
     case "incoming":
       return p(
@@ -76,6 +92,8 @@ function Body(props: { view: VerificationView }): JSX.Element {
     case "starting":
       return p(i18n.t("security.verification.starting"));
     case "compare":
+      // The emoji come with their names or not at all: both people read the same list.
+      if (!sasNames.value) return p(i18n.t("security.verification.starting"));
       return (
         <>
           {p(i18n.t("security.verification.compare"))}
@@ -96,7 +114,7 @@ function Body(props: { view: VerificationView }): JSX.Element {
                   {emoji}
                 </span>
                 <span class="text-xs font-medium break-words">
-                  {sasEmojiName(name, i18n.locale.value)}
+                  {sasNames.value?.sasEmojiName(name, i18n.locale.value)}
                 </span>
               </li>
             ))}

@@ -395,7 +395,7 @@ browserTest("a member without power sees why; on a phone the actions are a menu"
       const menu = page.getByRole("menu", { name: "Room options" });
       assertEquals(
         await menu.getByRole("menuitem").allTextContents(),
-        ["Room settings", "Invite people", "Leave room"],
+        ["Search in this conversation", "Files", "Room settings", "Invite people", "Leave room"],
       );
       await page.keyboard.press("Escape");
       await menu.waitFor({ state: "detached" });

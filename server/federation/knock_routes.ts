@@ -13,6 +13,7 @@
  * @module
  */
 
+import { refuseBlockedRoom } from "../rooms/room_block.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { signPdu } from "../../federation/build_event.ts";
@@ -61,6 +62,7 @@ export function knockFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     const userId = c.req.param("userId");
     if (serverNameOf(userId) !== origin) throw forbidden(`${origin} may only knock for its users`);
     const { room } = await requireLiveRoom(c, origin);
+    await refuseBlockedRoom(hs.kv, room.roomId);
     if (!(c.req.queries("ver") ?? []).includes(room.roomVersion)) {
       throw incompatible(room.roomVersion, origin);
     }

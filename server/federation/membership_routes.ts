@@ -9,6 +9,7 @@
  * @module
  */
 
+import { refuseBlockedRoom } from "../rooms/room_block.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { serverNameOf } from "../../federation/identifiers.ts";
@@ -101,6 +102,7 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     const room = await hs.rooms.room(roomId);
     if (!room || !(await hs.rooms.head(roomId))) throw notFound(`Room ${roomId} is not known`);
     if (!(await aclAllows(hs, roomId, origin))) throw forbidden("Denied by the room's ACL");
+    if (membership === "join") await refuseBlockedRoom(hs.kv, roomId);
     if (membership === "join") {
       const versions = c.req.queries("ver") ?? ["1"];
       if (!versions.includes(room.roomVersion)) {

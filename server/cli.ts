@@ -314,7 +314,9 @@ async function serve(config: Config, io: CliOutput): Promise<void> {
     await hs.startTls({
       onHttpListen: (addr) =>
         io.err(
-          `gemeng answering ACME challenges and redirects on http://${addr.hostname}:${addr.port}/`,
+          `gemeng redirecting to https${
+            config.http.tls === "acme" ? " (and answering ACME challenges)" : ""
+          } on http://${addr.hostname}:${addr.port}/`,
         ),
     });
     server = hs.serve({

@@ -301,11 +301,12 @@ export class AcmeCertificates implements CertificateSource {
     const at = this.#failures > 0 ? retryAt : renewAt;
     // setTimeout holds 32-bit delays; a longer wait is re-planned when it ends.
     const delay = Math.min(Math.max(0, at - this.#now()), 2 ** 31 - 1);
-    this.#timer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (this.#now() + 5 < at) return this.#scheduleRenewal();
       this.renewNow().catch(() => {/* logged and re-planned by #order */});
     }, delay);
-    Deno.unrefTimer(this.#timer!);
+    this.#timer = timer;
+    Deno.unrefTimer(timer);
   }
 }
 

@@ -133,7 +133,7 @@ export class FileCertificates implements CertificateSource {
   }
 
   #schedule(): void {
-    this.#timer = setTimeout(async () => {
+    const timer = setTimeout(async () => {
       if (this.#polling) return;
       this.#polling = true;
       try {
@@ -143,6 +143,7 @@ export class FileCertificates implements CertificateSource {
         if (this.#timer !== undefined) this.#schedule();
       }
     }, this.#pollMs);
-    Deno.unrefTimer(this.#timer!);
+    this.#timer = timer;
+    Deno.unrefTimer(timer);
   }
 }

@@ -92,6 +92,13 @@ export async function selfCheck(
     `others connect to ${target.host}:${target.port} (resolution step ${resolved.step}), ` +
       `expecting a certificate for ${resolved.tlsName}`,
   );
+  if (target.port === 8448 && config.federation.tlsCert === "") {
+    warn(
+      `others fall back to port 8448 of ${target.host}, where this server does not listen: ` +
+        `serve https://${config.serverName}/.well-known/matrix/server (this server does when ` +
+        `it is on port 443 of that name), or set a [federation] listener`,
+    );
+  }
   if (facts && !certificateCovers(facts.names, resolved.tlsName)) {
     warn(`the certificate in use does not name ${resolved.tlsName}: others will refuse it`);
   }

@@ -78,15 +78,20 @@ function bindTls(
 export function serveTls(options: ServeTlsOptions, handler: TlsHandler): TlsServer {
   const serveHttp = (Deno as unknown as { serveHttp?: ServeHttp }).serveHttp;
   if (typeof serveHttp !== "function") return serveStandard(options, handler);
+  // SO_REUSEPORT would let a second server (a gemeng started twice) share the port silently:
+  // an exclusive bind first makes that an AddrInUse, as without it.
+  const probe = Deno.listen({ hostname: options.hostname, port: options.port });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
   let reusePort = true;
   let listener: Deno.TlsListener;
   try {
-    listener = bindTls(options, true);
+    listener = bindTls({ ...options, port }, true);
   } catch (err) {
     if (err instanceof Deno.errors.AddrInUse) throw err;
     // No SO_REUSEPORT here (the unstable flag is off): swaps close before they bind.
     reusePort = false;
-    listener = bindTls(options, false);
+    listener = bindTls({ ...options, port }, false);
   }
   const addr = listener.addr as Deno.NetAddr;
   options.onListen?.(addr);

@@ -117,6 +117,7 @@ export class CallsModel {
   readonly #connectedAt = signal<number | null>(null);
   readonly #now = signal(Date.now());
   readonly #outcome = signal<CallOutcome | null>(null);
+  readonly #feeds = signal(0);
   readonly #ringtone = new Ringtone();
   #call: MatrixCall | null = null;
   #client: MatrixClient | null = null;
@@ -146,6 +147,8 @@ export class CallsModel {
     const since = this.#connectedAt.value;
     return since === null ? 0 : Math.max(0, (this.#now.value - since) / 1000);
   });
+  /** Counts changes of the call's feeds, so views of them (screen sharing) follow them. */
+  readonly feeds: ReadonlySignal<number> = computed(() => this.#feeds.value);
   /** How the last call ended, shown for a few seconds. */
   readonly outcome: ReadonlySignal<CallOutcome | null> = computed(() => this.#outcome.value);
 
@@ -155,6 +158,11 @@ export class CallsModel {
       if (client) this.#attach(client);
       else this.#detach();
     });
+  }
+
+  /** The SDK's call on screen (screen sharing works on it: views/calls/screen_share.tsx). */
+  get call(): MatrixCall | null {
+    return this.#call;
   }
 
   /** Whether `room` can have a call now: two joined members, calls supported, none going. */
@@ -332,6 +340,7 @@ export class CallsModel {
     }
     this.#micMuted.value = call.isMicrophoneMuted();
     this.#cameraOff.value = call.isLocalVideoMuted();
+    this.#feeds.value++;
   }
 
   #ended(call: MatrixCall, peerName: string, connected: boolean): void {

@@ -3,13 +3,14 @@
  * The ringing and in-call panel, over every signed-in screen: an incoming call rings with
  * Accept / Accept with video / Decline; a call being placed shows "Calling…"; a call in
  * progress shows the other side's video, this device's preview, the duration and the
- * microphone, camera and hang-up buttons; afterwards a short notice says how it ended.
+ * microphone, camera, screen sharing (screen_share.tsx, its own chunk) and hang-up buttons;
+ * afterwards a short notice says how it ended.
  *
  * @module
  */
 
 import type { JSX } from "preact";
-import { useEffect, useId, useRef } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { MessageKey } from "../../i18n/index.ts";
 import {
   type CallInfo,
@@ -161,9 +162,28 @@ function CallStatus(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
   );
 }
 
+type ShareModule = typeof import("./screen_share.tsx");
+let shareLoad: Promise<ShareModule> | null = null;
+
+/** Screen sharing's chunk, loaded when a call panel opens. */
+function useScreenShare(): ShareModule | null {
+  const [module, setModule] = useState<ShareModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    shareLoad ??= import("./screen_share.tsx");
+    shareLoad.then((loaded) => live && setModule(loaded), () => shareLoad = null);
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module;
+}
+
 function CallPanel(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
   const { i18n } = useApp();
   const { calls, call } = props;
+  const share = useScreenShare();
+  const connected = call.phase === "connected";
   const remote = calls.remoteStream.value;
   const local = calls.localStream.value;
   const showRemoteVideo = remote !== null && call.phase === "connected" &&
@@ -212,6 +232,7 @@ function CallPanel(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
               )}
             </div>
           )}
+        {share && connected && <share.ScreenFeeds calls={calls} peerName={call.peerName} />}
         {showLocalVideo && (
           <StreamVideo
             stream={local}
@@ -248,6 +269,9 @@ function CallPanel(props: { calls: CallsModel; call: CallInfo }): JSX.Element {
           >
             <CameraIcon off={cameraOff} />
           </button>
+        )}
+        {share && connected && (
+          <share.ShareScreenButton calls={calls} on={CONTROL} off={CONTROL_OFF} />
         )}
         <button
           type="button"

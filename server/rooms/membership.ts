@@ -16,6 +16,7 @@ import { memberProfile } from "../store/profiles.ts";
 import { ContentionError } from "../store/turns.ts";
 import type { StoredEvent } from "./room_store.ts";
 import { roomKeys } from "./schema.ts";
+import { restrictedJoinAuthoriser } from "./restricted_join.ts";
 import { inviteRemoteUser } from "../federation/invite_routes.ts";
 import { anyProfile } from "../client/profile.ts";
 import { knockRemoteRoom } from "../federation/knock_routes.ts";
@@ -166,13 +167,17 @@ export async function joinRoom(
     }
   }
   await requireRoom(hs, roomId);
+  // A restricted room admits members of the rooms it allows, vouched for by one of ours.
+  const authoriser = await restrictedJoinAuthoriser(hs, roomId, userId, { local: true });
   await setMembership(hs, {
     roomId,
     sender: userId,
     target: userId,
     membership: "join",
     reason: options.reason,
-    extra: options.extra,
+    extra: authoriser
+      ? { ...options.extra, join_authorised_via_users_server: authoriser }
+      : options.extra,
   });
 }
 

@@ -177,3 +177,46 @@ Deno.test("membership: /members filters and /joined_members", () =>
     });
     assertEquals(outsider.status, 403);
   }));
+
+Deno.test("membership: a restricted room admits the members of its space, vouched for locally", () =>
+  withRoomServer(async (t) => {
+    const anna = await t.register("anna");
+    const ben = await t.register("ben");
+    const carol = await t.register("carol");
+    const spaceId = await createRoom(t, anna, {
+      preset: "public_chat",
+      creation_content: { type: "m.space" },
+    });
+    const roomId = await createRoom(t, anna, {
+      preset: "private_chat",
+      initial_state: [{
+        type: "m.room.join_rules",
+        state_key: "",
+        content: {
+          join_rule: "restricted",
+          allow: [{ type: "m.room_membership", room_id: spaceId }],
+        },
+      }],
+    });
+    // Carol is in no allowed room: refused, and nothing is written.
+    const refused = await roomPost(t, carol, roomId, "join");
+    assertEquals(refused.status, 403);
+    assertEquals(refused.body.errcode, "M_FORBIDDEN");
+    assertEquals((await getState(t, anna, roomId, "m.room.member", carol.userId)).status, 404);
+
+    // Ben joins the space, then the room: anna, who may invite, vouches for him.
+    assertEquals((await roomPost(t, ben, spaceId, "join")).status, 200);
+    assertEquals((await roomPost(t, ben, roomId, "join")).body, { room_id: roomId });
+    const member = await getState(t, anna, roomId, "m.room.member", ben.userId);
+    assertEquals(member.body.membership, "join");
+    assertEquals(member.body.join_authorised_via_users_server, anna.userId);
+    // A value sent by the client is not taken.
+    const dave = await t.register("dave");
+    assertEquals((await roomPost(t, dave, spaceId, "join")).status, 200);
+    const own = await roomPost(t, dave, roomId, "join", {
+      join_authorised_via_users_server: dave.userId,
+    });
+    assertEquals(own.status, 200);
+    const daveMember = await getState(t, anna, roomId, "m.room.member", dave.userId);
+    assertEquals(daveMember.body.join_authorised_via_users_server, anna.userId);
+  }));

@@ -6,11 +6,34 @@
  */
 
 import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
 import type { AppModel } from "../state/app.ts";
 import { SignInView, SignUpView } from "./auth_views.tsx";
 import { AppContext, useApp } from "./context.ts";
-import { SettingsView } from "./settings_view.tsx";
 import { ShellView } from "./shell_view.tsx";
+
+type SettingsModule = typeof import("./settings_view.tsx");
+let settingsLoad: Promise<SettingsModule> | null = null;
+
+/** The settings screen, loaded when first shown: the first screen is the room list. */
+function LazySettings(): JSX.Element {
+  const app = useApp();
+  const [module, setModule] = useState<SettingsModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    settingsLoad ??= import("./settings_view.tsx");
+    settingsLoad.then((loaded) => live && setModule(loaded), (err) => {
+      settingsLoad = null;
+      console.warn("gemeng: could not load the settings", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module
+    ? <module.SettingsView />
+    : <p role="status" class="p-6 text-center">{app.i18n.t("app.loading")}</p>;
+}
 
 function Screen(): JSX.Element {
   const app = useApp();
@@ -23,7 +46,7 @@ function Screen(): JSX.Element {
     case "signUp":
       return <SignUpView />;
     case "settings":
-      return <SettingsView />;
+      return <LazySettings />;
     case "shell":
       return <ShellView roomId={screen.roomId} />;
   }

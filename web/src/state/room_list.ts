@@ -95,6 +95,8 @@ function summarise(
   const userId = client.getUserId();
   const membership = room.getMyMembership();
   if (membership !== "join" && membership !== "invite") return null;
+  // A joined space is not a conversation: the spaces bar shows it (invitations stay here).
+  if (membership === "join" && room.isSpaceRoom()) return null;
   const myEvent = userId ? room.getMember(userId)?.events.member : undefined;
   const invite = membership === "invite" ? myEvent?.getSender() ?? null : null;
   let directUserId = peers.get(room.roomId) ?? null;
@@ -144,6 +146,8 @@ export class RoomList {
   #refresh: () => void = () => {};
   #detach: (() => void) | null = null;
 
+  /** The rooms of the chosen space (the spaces chunk sets it); null shows every room. */
+  readonly only = signal<ReadonlySet<string> | null>(null);
   /** Every room, newest activity first. */
   readonly rooms: ReadonlySignal<readonly RoomSummary[]> = computed(() => this.#rooms.value);
   /** The search text. */
@@ -151,8 +155,11 @@ export class RoomList {
   /** Rooms matching the search. */
   readonly matching: ReadonlySignal<readonly RoomSummary[]> = computed(() => {
     const key = searchKey(this.#query.value.trim());
-    if (!key) return this.#rooms.value;
-    return this.#rooms.value.filter((room) => searchKey(room.name ?? "").includes(key));
+    const only = this.only.value;
+    return this.#rooms.value.filter((room) =>
+      (!only || room.membership === "invite" || only.has(room.roomId)) &&
+      (!key || searchKey(room.name ?? "").includes(key))
+    );
   });
   /** Matching rooms the user is invited to. */
   readonly invites: ReadonlySignal<readonly RoomSummary[]> = computed(() =>
@@ -266,6 +273,7 @@ export class RoomList {
     this.#rooms.value = [];
     this.#query.value = "";
     this.#action.value = null;
+    this.only.value = null;
   }
 
   /**

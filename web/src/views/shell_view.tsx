@@ -9,6 +9,7 @@
 import type { JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
 import type { MessageKey } from "../i18n/index.ts";
+import type { AppModel } from "../state/app.ts";
 import { notificationsModel } from "../state/notifications.ts";
 import { roomActions } from "../state/room_actions.ts";
 import type { RoomSummary } from "../state/room_list.ts";
@@ -18,6 +19,8 @@ import { useApp } from "./context.ts";
 import { AppLink, Button, ScreenHeading, ThemeToggle } from "./controls.tsx";
 import { RoomView } from "./room/room_view.tsx";
 import { ChatPlusIcon, GroupIcon, JoinIcon, SearchIcon } from "./rooms/icons.tsx";
+import { ModalDialog } from "./modal_dialog.tsx";
+import { RoomAvatar } from "./rooms/room_avatar.tsx";
 import { RoomRow } from "./rooms/room_row.tsx";
 import { searchModel } from "../state/search_entry.ts";
 import { SearchSlot } from "./search/search_slot.tsx";
@@ -194,7 +197,9 @@ function RoomListHeader(): JSX.Element {
   );
 }
 
-function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX.Element {
+function RoomListPanel(
+  props: { selected: string | null; hidden: boolean; spaces: SpacesModule | null },
+): JSX.Element {
   const { i18n, session } = useApp();
   const list = session.rooms;
   const invites = list.invites.value;
@@ -209,6 +214,7 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
       }`}
     >
       <RoomListHeader />
+      {props.spaces && <props.spaces.SpacesPicker />}
       <SyncNotice />
       {list.rooms.value.length > 0 && <SearchField />}
       <div role="alert" class="px-4 empty:hidden">
@@ -242,7 +248,7 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
             <p class="mt-1 text-slate-600 dark:text-slate-300">{i18n.t("shell.emptyHint")}</p>
           </div>
         )}
-        {list.rooms.value.length > 0 && invites.length + joined.length === 0 && (
+        {query && invites.length + joined.length === 0 && (
           <p class="px-2 py-6 text-sm">{i18n.t("shell.noMatch", { query })}</p>
         )}
       </div>
@@ -250,29 +256,41 @@ function RoomListPanel(props: { selected: string | null; hidden: boolean }): JSX
   );
 }
 
-type DialogsModule = typeof import("./rooms/room_dialogs.tsx");
-let dialogsLoad: Promise<DialogsModule> | null = null;
+const chunks = new Map<() => Promise<unknown>, Promise<unknown>>();
 
-/**
- * The room dialogs (start chat, new group, join, invite, leave, settings), loaded when one first
- * opens: the first screen needs none of them.
- */
-function LazyRoomDialogs(): JSX.Element | null {
-  const app = useApp();
-  const open = roomActions(app).dialogs.value.length > 0;
-  const [module, setModule] = useState<DialogsModule | null>(null);
+/** A chunk loaded once `when` first holds (the first screen needs none of them). */
+function useChunk<T>(when: boolean, load: () => Promise<T>): T | null {
+  const [module, setModule] = useState<T | null>(null);
   useEffect(() => {
-    if (!open || module) return;
+    if (!when || module) return;
     let live = true;
-    dialogsLoad ??= import("./rooms/room_dialogs.tsx");
-    dialogsLoad.then((loaded) => live && setModule(loaded), (err) => {
-      dialogsLoad = null;
-      console.warn("gemeng: could not load the room dialogs", err);
+    if (!chunks.has(load)) chunks.set(load, load());
+    (chunks.get(load) as Promise<T>).then((loaded) => live && setModule(() => loaded), (err) => {
+      chunks.delete(load);
+      console.warn("gemeng: could not load a part of the app", err);
     });
     return () => {
       live = false;
     };
-  }, [open]);
+  }, [when]);
+  return module;
+}
+
+const loadDialogs = () => import("./rooms/room_dialogs.tsx");
+type SpacesModule = typeof import("./spaces/spaces_view.tsx");
+const loadSpaces = () => import("./spaces/spaces_view.tsx");
+/** What the spaces chunk borrows from the first screen (it imports none of it itself). */
+const SPACES_KIT = {
+  RoomAvatar,
+  Button,
+  AppLink,
+  ModalDialog,
+  invite: (app: AppModel, roomId: string) => roomActions(app).invite(roomId),
+};
+
+/** The room dialogs (start chat, new group, join, invite, leave, settings). */
+function LazyRoomDialogs(): JSX.Element | null {
+  const module = useChunk(roomActions(useApp()).dialogs.value.length > 0, loadDialogs);
   return module ? <module.RoomDialogs /> : null;
 }
 
@@ -283,14 +301,19 @@ export function ShellView(props: { roomId: string | null }): JSX.Element {
   // Notifications and the unread count in the title start with the shell.
   notificationsModel(app);
   const roomOpen = props.roomId !== null;
+  // Spaces and the public room directory come with the client, after the first screen.
+  const spaces = useChunk(app.session.clientReady.value !== null, loadSpaces);
   return (
     <div class="flex h-dvh flex-col">
       <ShellHeader hideOnPhone={roomOpen} />
       <main id="main" class="flex min-h-0 flex-1">
         <ScreenHeading class="sr-only">{i18n.t("shell.rooms")}</ScreenHeading>
-        <RoomListPanel selected={props.roomId} hidden={roomOpen} />
+        {spaces && <spaces.SpacesBar kit={SPACES_KIT} />}
+        <RoomListPanel selected={props.roomId} hidden={roomOpen} spaces={spaces} />
         <div class={`min-w-0 flex-1 flex-col ${roomOpen ? "flex" : "hidden md:flex"}`}>
-          <RoomView roomId={props.roomId} />
+          {spaces?.isSpace(app, props.roomId)
+            ? <spaces.SpaceHome kit={SPACES_KIT} roomId={props.roomId!} />
+            : <RoomView roomId={props.roomId} />}
         </div>
       </main>
       <LazyRoomDialogs />

@@ -205,6 +205,7 @@ export class SpaceHierarchy {
   readonly #rooms = signal<readonly HierarchyRoom[]>([]);
   readonly #next = signal<string | null>(null);
   readonly #loading = signal(false);
+  readonly #loaded = signal(false);
   readonly #problem = signal<SpacesProblem | null>(null);
   readonly #joining = signal<string | null>(null);
   readonly #via = new Map<string, string[]>();
@@ -214,6 +215,8 @@ export class SpaceHierarchy {
   readonly hasMore: ReadonlySignal<boolean> = computed(() => this.#next.value !== null);
   /** A page is being loaded. */
   readonly loading: ReadonlySignal<boolean> = computed(() => this.#loading.value);
+  /** Whether the first answer (or failure) came. */
+  readonly loaded: ReadonlySignal<boolean> = computed(() => this.#loaded.value);
   /** Why loading or joining failed. */
   readonly problem: ReadonlySignal<SpacesProblem | null> = computed(() => this.#problem.value);
   /** The room being joined. */
@@ -257,6 +260,7 @@ export class SpaceHierarchy {
       this.#problem.value = problemOf(err);
     } finally {
       this.#loading.value = false;
+      this.#loaded.value = true;
     }
   }
 

@@ -285,7 +285,8 @@ const SPACES_KIT = {
   Button,
   AppLink,
   ModalDialog,
-  invite: (app: AppModel, roomId: string) => roomActions(app).invite(roomId),
+  act: (app: AppModel, action: "invite" | "settings" | "leave", roomId: string) =>
+    roomActions(app)[action](roomId),
 };
 
 /** The room dialogs (start chat, new group, join, invite, leave, settings). */

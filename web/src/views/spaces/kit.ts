@@ -19,8 +19,8 @@ export interface SpacesKit {
   Button: typeof Button;
   AppLink: typeof AppLink;
   ModalDialog: typeof ModalDialog;
-  /** Opens the invite dialog of a room. */
-  invite(app: AppModel, roomId: string): void;
+  /** Opens a room dialog: invite people, the room's settings, or leaving (which asks first). */
+  act(app: AppModel, action: "invite" | "settings" | "leave", roomId: string): void;
 }
 
 /** The kit of the chunk's views, provided by its entry components. */

@@ -76,11 +76,17 @@ export function SpaceHome(props: { roomId: string }): JSX.Element | null {
           {space.canInvite(userId) && (
             <Button
               variant="quiet"
-              onClick={() => kit.invite(app, props.roomId)}
+              onClick={() => kit.act(app, "invite", props.roomId)}
             >
               {t("spaces.invite")}
             </Button>
           )}
+          <Button variant="quiet" onClick={() => kit.act(app, "settings", props.roomId)}>
+            {t("spaces.settings")}
+          </Button>
+          <Button variant="quiet" onClick={() => kit.act(app, "leave", props.roomId)}>
+            {t("spaces.leave")}
+          </Button>
           {canAdd && (
             <Button
               variant="quiet"
@@ -149,7 +155,7 @@ export function SpaceHome(props: { roomId: string }): JSX.Element | null {
         <p role="status" class="text-sm text-slate-600 empty:hidden dark:text-slate-300">
           {hierarchy.loading.value
             ? t("spaces.loading")
-            : rooms.length === 0 && !hierarchy.problem.value
+            : hierarchy.loaded.value && rooms.length === 0 && !hierarchy.problem.value
             ? t("spaces.empty")
             : ""}
         </p>

@@ -106,7 +106,7 @@ function Bar(): JSX.Element {
         <li>
           <BarButton
             label={t("spaces.all")}
-            pressed={selected === null}
+            pressed={!model.spaces.value.some((space) => space.roomId === selected)}
             onClick={() => model.select(null)}
           >
             <Icon d={ICONS.all} />

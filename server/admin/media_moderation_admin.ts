@@ -2,8 +2,10 @@
  * Media moderation and usage over Synapse's admin API shapes (server admins only):
  *
  * - `POST /_synapse/admin/v1/media/quarantine/{serverName}/{mediaId}` and `.../unquarantine/...`
- * - `POST /_synapse/admin/v1/room/{roomId}/media/quarantine`: every `mxc://` in the room's
- *   timeline events (unencrypted content only, as on Synapse)
+ * - `POST /_synapse/admin/v1/room/{roomId}/media/quarantine` (and the older
+ *   `/quarantine_media/{roomId}`): every `mxc://` in the room's timeline events (unencrypted
+ *   content only, as on Synapse); `GET /_synapse/admin/v1/room/{roomId}/media` lists them
+ * - `GET /_synapse/admin/v1/media/{serverName}/{mediaId}`: one medium's record
  * - `POST /_synapse/admin/v1/user/{userId}/media/quarantine`: every medium the user uploaded
  * - `GET /_synapse/admin/v1/users/{userId}/media`: a user's media (`from`, `limit`,
  *   `order_by`, `dir`)
@@ -14,7 +16,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { isValidServerName, serverNameOf } from "../../federation/identifiers.ts";
 import { invalidParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
@@ -129,8 +131,8 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     return c.json({});
   });
 
-  app.post(`${base}/room/:roomId/media/quarantine`, ...admin, async (c) => {
-    const roomId = c.req.param("roomId");
+  const quarantineRoom = async (c: Context<AppEnv>) => {
+    const roomId = c.req.param("roomId")!;
     if (!(await hs.rooms.room(roomId))) throw notFound("Room not found");
     const media = await roomMedia(hs, roomId);
     const count = await setQuarantine(hs.kv, media, c.var.auth.userId);
@@ -139,6 +141,45 @@ export function mediaModerationAdminRoutes(hs: Homeserver): Hono<AppEnv> {
       details: { num_quarantined: count },
     });
     return c.json({ num_quarantined: count });
+  };
+  app.post(`${base}/room/:roomId/media/quarantine`, ...admin, quarantineRoom);
+  // Synapse's older path of the same.
+  app.post(`${base}/quarantine_media/:roomId`, ...admin, quarantineRoom);
+
+  app.get(`${base}/room/:roomId/media`, ...admin, async (c) => {
+    const roomId = c.req.param("roomId");
+    if (!(await hs.rooms.room(roomId))) throw notFound("Room not found");
+    const uris = (await roomMedia(hs, roomId)).map(([origin, id]) => ({
+      origin,
+      uri: `mxc://${origin}/${id}`,
+    }));
+    const ours = (u: { origin: string }) => u.origin === hs.config.serverName;
+    return c.json({
+      local: uris.filter(ours).map((u) => u.uri),
+      remote: uris.filter((u) => !ours(u)).map((u) => u.uri),
+    });
+  });
+
+  app.get(`${base}/media/:serverName/:mediaId`, ...admin, async (c) => {
+    const { serverName, mediaId } = c.req.param();
+    mediaParam(serverName, mediaId);
+    const medium = await getMedium(hs.kv, serverName, mediaId);
+    if (medium?.state !== "ready") throw notFound("No such media (or not cached here)");
+    return c.json({
+      media_info: {
+        media_origin: medium.origin,
+        user_id: medium.uploader,
+        media_id: medium.mediaId,
+        media_type: medium.contentType,
+        media_length: medium.size,
+        upload_name: medium.fileName,
+        created_ts: medium.createdTs,
+        last_access_ts: null,
+        quarantined_by: await quarantinedBy(hs.kv, medium.origin, medium.mediaId),
+        safe_from_quarantine: false,
+        sha256: medium.sha256,
+      },
+    });
   });
 
   app.post(`${base}/user/:userId/media/quarantine`, ...admin, async (c) => {

@@ -84,8 +84,8 @@ export class RoomDeletions {
     return this.ofRoom(roomId).some((t) => t.status === "scheduled" || t.status === "active");
   }
 
-  /** Starts a task; returns its ID at once. */
-  start(request: DeleteRoomRequest): string {
+  /** Starts a task; returns its ID at once, and its end to wait for (Synapse's v1 waits). */
+  start(request: DeleteRoomRequest): { deleteId: string; done: Promise<DeleteTask> } {
     this.#prune();
     const task: DeleteTask = {
       delete_id: randomString(16),
@@ -115,7 +115,7 @@ export class RoomDeletions {
     })();
     this.#running.add(run);
     run.finally(() => this.#running.delete(run));
-    return task.delete_id;
+    return { deleteId: task.delete_id, done: run.then(() => task) };
   }
 
   #prune(): void {

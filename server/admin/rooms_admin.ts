@@ -13,7 +13,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import { clientEvents } from "../client/client_event.ts";
 import { badJson, invalidParam, MatrixError, notFound } from "../errors.ts";
@@ -166,8 +166,9 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     return c.json({ block: body.block });
   });
 
-  app.delete(`${v2}/:roomId`, ...admin, async (c) => {
-    const roomId = c.req.param("roomId");
+  /** Starts a deletion from a checked request body (v1 and v2 take the same). */
+  const startDeletion = async (c: Context<AppEnv>) => {
+    const roomId = c.req.param("roomId")!;
     // Synapse asks for at least `{}`.
     const body = await readBody(hs, c);
     const newRoomUserId = optionalString(body, "new_room_user_id") ?? null;
@@ -196,7 +197,7 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     if (deletions.busy(roomId)) {
       throw new MatrixError("M_UNKNOWN", "A deletion of this room is already running");
     }
-    const deleteId = deletions.start(request);
+    const { deleteId, done } = deletions.start(request);
     await auditAdminAction(hs, c, "room.delete", {
       target: roomId,
       details: {
@@ -207,7 +208,20 @@ export function roomsAdminRoutes(hs: Homeserver): Hono<AppEnv> {
         new_room_user_id: request.newRoomUserId,
       },
     });
-    return c.json({ delete_id: deleteId });
+    return { deleteId, done };
+  };
+
+  app.delete(`${v2}/:roomId`, ...admin, async (c) => {
+    return c.json({ delete_id: (await startDeletion(c)).deleteId });
+  });
+
+  // Synapse's older, synchronous form: the answer comes when the deletion is over.
+  app.delete(`${v1}/:roomId`, ...admin, async (c) => {
+    const task = await (await startDeletion(c)).done;
+    if (task.status === "failed") {
+      throw new MatrixError("M_UNKNOWN", `The deletion failed: ${task.error}`);
+    }
+    return c.json(task.shutdown_room);
   });
 
   app.get(`${v2}/:roomId/delete_status`, ...admin, (c) => {

@@ -151,8 +151,25 @@ Deno.test({
         },
       );
       assertEquals(sent.status, 200);
+      const inRoom = await call("GET", `${A1}/room/${enc(roomId)}/media`);
+      assertEquals(
+        inRoom.body.local.sort(),
+        [
+          `mxc://${t.serverName}/${middle}`,
+          `mxc://${t.serverName}/${small}`,
+        ].sort(),
+      );
+      assertEquals(inRoom.body.remote, []);
       const roomQ = await call("POST", `${A1}/room/${enc(roomId)}/media/quarantine`, admin, {});
       assertEquals(roomQ.body, { num_quarantined: 2 });
+      const again = await call("POST", `${A1}/quarantine_media/${enc(roomId)}`, admin, {});
+      assertEquals(again.body, { num_quarantined: 0 }); // the older path, nothing new
+      const info = await call("GET", `${A1}/media/${t.serverName}/${middle}`);
+      assertEquals(info.body.media_info.media_length, 50_000);
+      assertEquals(info.body.media_info.user_id, alice.userId);
+      assertEquals(info.body.media_info.quarantined_by, admin.userId);
+      assertEquals(info.body.media_info.upload_name, "middle.bin");
+      assertEquals((await call("GET", `${A1}/media/remote.example/abcDEF`)).status, 404);
       assertEquals([await download(middle), await download(small), await download(big)], [
         404,
         404,
@@ -210,13 +227,14 @@ Deno.test({
           "media.unquarantine",
           "media.quarantine",
           "media.quarantine_room",
+          "media.quarantine_room",
           "media.quarantine_user",
           "media.delete_old",
           "media.delete",
         ],
       );
       assertEquals(audit.body.entries[3].details, { num_quarantined: 2 });
-      assertEquals(audit.body.entries[6].target, `mxc://${t.serverName}/${small}`);
+      assertEquals(audit.body.entries[7].target, `mxc://${t.serverName}/${small}`);
       const noRoom = await call(
         "POST",
         `${A1}/room/${enc("!x:" + t.serverName)}/media/quarantine`,

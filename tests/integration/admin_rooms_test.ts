@@ -306,6 +306,18 @@ Deno.test({
         404,
       );
 
+      // Synapse's synchronous v1 answers when the deletion is over.
+      const gamma = await createRoom(carol, { preset: "private_chat", name: "Gamma" });
+      const v1 = await call("DELETE", `${A1}/rooms/${enc(gamma)}`, token, {});
+      assertEquals(v1.status, 200, JSON.stringify(v1.body));
+      assertEquals(v1.body, {
+        kicked_users: [carol.userId],
+        failed_to_kick_users: [],
+        local_aliases: [],
+        new_room_id: null,
+      });
+      assertEquals((await call("GET", `${A1}/rooms/${enc(gamma)}`, token)).status, 404);
+
       // Every change was audited, read-only requests were not.
       const audit = await call("GET", `${A1}/gemeng/audit_log?dir=f`, token);
       assertEquals(
@@ -316,6 +328,7 @@ Deno.test({
           ["room.unblock", beta],
           ["room.delete", alpha],
           ["room.delete", beta],
+          ["room.delete", gamma],
         ],
       );
       const deletion = audit.body.entries[3];

@@ -80,6 +80,7 @@ import { appserviceRoutes } from "./appservice/routes.ts";
 import { legacyAwarePath } from "./client/legacy_paths.ts";
 import { legacyEventRoutes } from "./client/legacy_events.ts";
 import { legacyInitialSyncRoutes } from "./client/legacy_initial_sync.ts";
+import { observeRequests, opsRoutes } from "./ops/routes.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -156,6 +157,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   voipRoutes,
   legacyEventRoutes,
   legacyInitialSyncRoutes,
+  opsRoutes,
   webAppRoutes, // last: the web app claims only its own paths (see web_assets.ts)
 ];
 
@@ -195,6 +197,8 @@ export function createApp(
 ): Hono<AppEnv> {
   // The r0 and api/v1 prefixes are routed as v3 (legacy_paths.ts).
   const app = new Hono<AppEnv>({ getPath: legacyAwarePath });
+  // Outermost: sees the final status of every request (server/ops/routes.ts).
+  app.use("*", observeRequests(hs));
 
   app.use("*", async (c, next) => {
     if (c.req.method === "OPTIONS") {

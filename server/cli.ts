@@ -22,6 +22,9 @@ import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_a
 import { rotateSigningKey } from "./federation/key_rotation.ts";
 import { appendAuditEntry, AUDIT_CLI_USAGE, runAuditCommand } from "./admin/audit.ts";
 import { selfCheck } from "./tls/self_check.ts";
+import { BACKUP_CLI_USAGE, backupCommand, restoreCommand } from "./ops/backup_cli.ts";
+import { Logger, routeConsoleTo } from "./ops/log.ts";
+import { startBackupSchedule } from "./ops/backup_schedule.ts";
 
 /** A command-line usage mistake. */
 export class UsageError extends Error {
@@ -45,7 +48,7 @@ commands:
   user reset-password NAME [--password P] set a new password and log out all devices
   token create [--uses N] [--expires DATE]
                                           create a registration token and print it
-${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}${AUDIT_CLI_USAGE}`;
+${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}${AUDIT_CLI_USAGE}${BACKUP_CLI_USAGE}`;
 
 /** Parsed command line: positional words and `--flag [value]` options. */
 export interface ParsedArgs {
@@ -307,7 +310,20 @@ async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput
 
 /** Runs `serve` until SIGINT or SIGTERM, then shuts down gracefully. */
 async function serve(config: Config, io: CliOutput): Promise<void> {
-  const hs = await Homeserver.open(config);
+  // The process is the server's: its console output becomes log records too (server/ops/log.ts).
+  const logger = new Logger(config.log);
+  const restoreConsole = routeConsoleTo(logger);
+  try {
+    // "listening" and "shutting down" are news, not errors, once output is a log.
+    const say = (line: string) => logger.info(line);
+    await serveWith(config, io === consoleOutput ? { out: say, err: say } : io, logger);
+  } finally {
+    restoreConsole();
+  }
+}
+
+async function serveWith(config: Config, io: CliOutput, logger: Logger): Promise<void> {
+  const hs = await Homeserver.open(config, { logger });
   const scheme = config.http.tls === "off" ? "http" : "https";
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -331,6 +347,8 @@ async function serve(config: Config, io: CliOutput): Promise<void> {
     (report) => report.lines.forEach((line) => io.err(`self-check: ${line}`)),
     (err) => io.err(`self-check failed: ${String(err)}`),
   );
+  const backups = startBackupSchedule(hs);
+  if (backups) hs.addCloseHook(() => backups.stop());
   // Freed native memory goes back to the system once a burst of requests is over.
   const trim = startIdleMemoryTrim({ activity: () => hs.requestsServed });
   server.finished.finally(() => trim?.stop());
@@ -391,6 +409,9 @@ export async function runCli(
       await federationCommand(config, parsed, io);
     } else if (command === "audit-log") {
       await auditLogCommand(config, parsed, io);
+    } else if ((command === "backup" || command === "restore") && parsed.words.length === 2) {
+      const run = command === "backup" ? backupCommand : restoreCommand;
+      for (const line of await run(config, parsed.words[1])) io.out(line);
     } else {
       throw new UsageError(`unknown command: ${parsed.words.join(" ")}`);
     }

@@ -12,6 +12,13 @@ import { parse as parseToml } from "smol-toml";
 import { type IpRange, parseCidr } from "./media/ip_ranges.ts";
 import { decodePublicKey } from "../crypto/signing.ts";
 import { isValidServerName } from "../federation/identifiers.ts";
+import {
+  type BackupConfig,
+  type LogConfig,
+  type MetricsConfig,
+  OPS_DEFAULT_TOML,
+  readOpsConfig,
+} from "./ops/ops_config.ts";
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
 export interface RateLimitConfig {
@@ -224,6 +231,12 @@ export interface Config {
     /** `room_name`: the name of each user's notices room. */
     readonly roomName: string;
   };
+  /** `[backup]`: scheduled backups (server/ops/ops_config.ts). */
+  readonly backup: BackupConfig;
+  /** `[metrics]`: Prometheus metrics. */
+  readonly metrics: MetricsConfig;
+  /** `[log]`: log format and level. */
+  readonly log: LogConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -354,12 +367,12 @@ registration_files = []             # application service (bridge) registration 
 system_localpart = "server"         # @server:<server_name> sends admin notices (made on first use)
 system_display_name = "Server notices"
 room_name = "Server notices"
-`;
+${OPS_DEFAULT_TOML}`;
 
 type Table = Record<string, unknown>;
 
 /** Reads keys out of one TOML table, remembering which ones were consumed. */
-class TableReader {
+export class TableReader {
   readonly #table: Table;
   readonly #prefix: string;
   readonly #seen = new Set<string>();
@@ -448,7 +461,7 @@ const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?
 const IPV6_LITERAL = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
 
 /** Splits `host[:port]`; returns null when the syntax is wrong. */
-function splitHostPort(text: string): { host: string; port: number | null } | null {
+export function splitHostPort(text: string): { host: string; port: number | null } | null {
   const match = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(text);
   if (!match) return null;
   const port = match[2] === undefined ? null : Number(match[2]);
@@ -582,6 +595,7 @@ export function resolveConfig(raw: unknown): Config {
     );
   }
   noticesTable.finish();
+  const ops = readOpsConfig(root);
   root.finish();
 
   return {
@@ -600,6 +614,7 @@ export function resolveConfig(raw: unknown): Config {
     federation,
     appservices: { registrationFiles },
     serverNotices,
+    ...ops,
   };
 }
 

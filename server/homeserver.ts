@@ -29,6 +29,11 @@ import { PolicyServers } from "./federation/policy_server.ts";
 import { federationClientTransport, pduLoader } from "./federation/transaction_transport.ts";
 import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
+import { migrateDataFormat } from "./store/data_format.ts";
+import { Logger } from "./ops/log.ts";
+import { Metrics, timeKvCommits } from "./ops/metrics.ts";
+import { addServerGauges, type BackupStats } from "./ops/gauges.ts";
+import { serveMetrics } from "./ops/routes.ts";
 import {
   FederationContext,
   type FederationListenOptions,
@@ -63,6 +68,11 @@ export interface OpenOptions {
   signingKey?: SigningKey;
   /** A and AAAA lookups of other servers' names (default `Deno.resolveDns`; tests). */
   resolveDns?: (name: string, type: "A" | "AAAA") => Promise<string[]>;
+  /**
+   * Where logs go. Default: `[log]` to standard error, without request lines (`main.ts serve`
+   * passes a logger that writes them).
+   */
+  logger?: Logger;
 }
 
 /** Options for {@link Homeserver.serve}. */
@@ -75,6 +85,8 @@ export interface ServeOptions {
   onListen?: (addr: Deno.NetAddr) => void;
   /** Overrides for the TLS federation listener (started when `federation.tls_cert` is set). */
   federation?: FederationListenOptions;
+  /** Overrides for the metrics listener (started when `[metrics] listen` is set). */
+  metrics?: { hostname?: string; port?: number; onListen?: (addr: Deno.NetAddr) => void };
 }
 
 /** One homeserver instance. */
@@ -103,6 +115,18 @@ export class Homeserver {
   readonly federation: FederationContext;
   /** Delivers queued PDUs and EDUs to other servers (server/federation/sender.ts). */
   readonly sender: FederationSender;
+  /** Structured logs (server/ops/log.ts). */
+  readonly log: Logger;
+  /** Prometheus metrics when `[metrics] enabled`, else null (server/ops/metrics.ts). */
+  readonly metrics: Metrics | null;
+  /** The data format of the database (server/store/data_format.ts). */
+  dataFormat = 0;
+  /** Scheduled backups' outcome (server/ops/backup_schedule.ts). */
+  readonly backupStats: BackupStats = { lastSuccessTs: 0, failures: 0, lastBytes: 0 };
+  /** Start-up is done (`/health/ready`). */
+  ready = false;
+  /** `close()` has begun. */
+  closing = false;
   /** EDUs: the outbound queue and the inbound handlers (server/federation/edu_queue.ts). */
   readonly edus: Edus;
   /** With `http.tls` on, once {@link startTls} ran: the certificates and the plain listener. */
@@ -123,6 +147,9 @@ export class Homeserver {
     this.kv = kv;
     this.#ownsKv = ownsKv;
     this.signingKey = options.signingKey;
+    this.log = options.logger ?? new Logger(config.log, { requests: false });
+    this.metrics = config.metrics.enabled ? new Metrics() : null;
+    if (this.metrics) timeKvCommits(kv, this.metrics);
     this.stream = new StreamSequencer();
     this.notifier = new Notifier(this.stream);
     this.rooms = new RoomStore(kv);
@@ -168,15 +195,32 @@ export class Homeserver {
     // Read when the route modules are made (in the constructor), with a parser loaded only here.
     if (config.appservices.registrationFiles.length > 0) await loadRegistrationParser();
     let hs: Homeserver;
+    // Before anything reads it, the database is brought to the current data format.
+    const log = options.logger ?? new Logger(config.log, { requests: false });
+    const migrate = (kv: Deno.Kv) =>
+      migrateDataFormat(kv, {
+        serverName: config.serverName,
+        onStep: (step, from) => log.info(`data format ${from} -> ${step.to}: ${step.description}`),
+      });
     if (options.kv) {
+      const format = await migrate(options.kv);
       const signingKey = options.signingKey ?? await SigningKey.generate();
-      hs = new Homeserver(config, options.kv, false, { ...options, signingKey });
+      hs = new Homeserver(config, options.kv, false, { ...options, logger: log, signingKey });
+      hs.dataFormat = format.to;
     } else {
       await Deno.mkdir(config.dataDir, { recursive: true });
+      const kv = await Deno.openKv(kvPath(config));
+      let format;
+      try {
+        format = await migrate(kv);
+      } catch (err) {
+        kv.close();
+        throw err;
+      }
       const signingKey = options.signingKey ??
         await loadOrCreateSigningKey(signingKeyPath(config));
-      const kv = await Deno.openKv(kvPath(config));
-      hs = new Homeserver(config, kv, true, { ...options, signingKey });
+      hs = new Homeserver(config, kv, true, { ...options, logger: log, signingKey });
+      hs.dataFormat = format.to;
     }
     await hs.federation.loadFiles();
     hs.addCloseHook(() => Promise.resolve(hs.federation.close()));
@@ -200,6 +244,8 @@ export class Homeserver {
     hs.addCloseHook(() => revocations.stop());
     // Last, so it runs after other close hooks that may still send events.
     hs.addCloseHook(() => hs.pipeline.close());
+    if (hs.metrics) addServerGauges(hs, hs.metrics);
+    hs.ready = true;
     return hs;
   }
 
@@ -256,6 +302,8 @@ export class Homeserver {
       );
     }
     this.#track(server);
+    const metricsServer = serveMetrics(this, options.metrics);
+    if (metricsServer) this.#track(metricsServer);
     const fed = this.config.federation;
     if (fed.enabled && fed.tlsCert !== "" && !this.federation.listener) {
       // A caller that hears about the plain listener (the CLI) hears about this one too.
@@ -305,6 +353,8 @@ export class Homeserver {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.closing = true;
+    this.ready = false;
     this.notifier.closeAll();
     await Promise.all([...this.#servers].map((server) => server.shutdown()));
     for (const hook of this.#closeHooks) {

@@ -540,6 +540,14 @@ export const META_KEYS = {
     owner: "server/search/backfill.ts",
     description: "the version of the relation and search indexes the database was built to",
   },
+  format_version: {
+    owner: "server/store/data_format.ts",
+    description: "number: the data format the database was migrated to (0 when absent)",
+  },
+  node: {
+    owner: "server/store/data_format.ts",
+    description: "NodeRecord: the server_name the database belongs to, checked at start-up",
+  },
   token_epoch: {
     owner: ACCOUNTS,
     description: '["meta", "token_epoch", writerId]: a process\'s token revocation mark',

@@ -4,7 +4,7 @@
  * loopback, two people in two headless Chromiums (fake camera, microphone and position) and a
  * stand-in map tile server make everything local: no network is needed. Anna's encrypted
  * conversation with Ben gets text, a reply, an edit, reactions, an image, a voice message, a
- * poll and a location; then come room settings, secure messaging, emoji verification and an
+ * poll and a location; then come room settings, message search, secure messaging, emoji verification and an
  * incoming call. Re-run it when the screens change; emoji need an emoji font (Debian:
  * fonts-noto-color-emoji), or they show as empty boxes.
  *
@@ -229,6 +229,8 @@ async function converseInText(anna: Person, ben: Person): Promise<void> {
     mimeType: "image/png",
     buffer: Buffer.from(villagePicture()),
   });
+  // Files go through the preview dialog first.
+  await anna.page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
   await ben.page.getByRole("button", { name: "Open image schoulhaff.png" }).waitFor();
   await anna.page.getByRole("button", { name: "Open image schoulhaff.png" }).waitFor();
 }
@@ -331,6 +333,20 @@ async function screenShots(anna: Person): Promise<void> {
     await shoot(page, `room-settings-${size}`);
     await page.keyboard.press("Escape");
     await dialog.waitFor({ state: "detached" });
+    // Searching the encrypted conversation, in this device's own index.
+    if (size === "desktop") {
+      await page.getByRole("button", { name: "Search in this conversation" }).click();
+    } else {
+      await page.getByRole("button", { name: "Room options" }).click();
+      await page.getByRole("menuitem", { name: "Search in this conversation" }).click();
+    }
+    const search = page.getByRole("dialog", { name: `Search in ${ROOM}` });
+    await search.getByRole("searchbox", { name: "Words to find" }).fill("Schoulhaff");
+    await search.getByRole("searchbox", { name: "Words to find" }).press("Enter");
+    await search.getByText(/Messages found/).waitFor();
+    await shoot(page, `search-${size}`);
+    await page.keyboard.press("Escape");
+    await search.waitFor({ state: "detached" });
     // On a phone the open room fills the screen: settings are reached from the list.
     if (size === "phone") await page.getByRole("link", { name: "Back to conversations" }).click();
     await page.getByRole("link", { name: "Settings" }).click();

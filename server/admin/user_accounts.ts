@@ -132,7 +132,10 @@ export async function setPassword(
           if (user.deactivated && !options.reactivate) {
             throw invalidParam("The account is deactivated; reactivate it with a password");
           }
-          return { ...user, passwordHash, deactivated: false };
+          const next: UserRecord = { ...user, passwordHash, deactivated: false };
+          // A reactivated account is no longer erased (as in Synapse).
+          if (options.reactivate) delete next.erased;
+          return next;
         },
       });
     },

@@ -9,6 +9,8 @@
  * - `PUT /_synapse/admin/v1/suspend/{userId}` (`suspend`)
  * - `GET /_synapse/admin/v1/users/{userId}/joined_rooms`
  * - `GET /_synapse/admin/v1/username_available?username=`
+ * - `GET /_synapse/admin/v1/server_version`: what admin tools ask first (no token needed, as in
+ *   Synapse)
  *
  * Devices are in `user_devices_admin.ts`, whois in `server/client/admin_whois.ts`.
  *
@@ -34,6 +36,7 @@ import { moderated, setModeration } from "../client/moderation_check.ts";
 import { checkNewPassword } from "../client/registration.ts";
 import { MAX_DISPLAYNAME_BYTES } from "../client/profile.ts";
 import { checkNotGuestLocalpart } from "../client/guests.ts";
+import { SERVER_VERSION } from "../federation/version.ts";
 import { auditAdminAction } from "./audit.ts";
 import { adminOnly, booleanQuery, dirQuery, integerQuery, textQuery } from "./admin_common.ts";
 import {
@@ -298,6 +301,8 @@ export function usersAdminRoutes(hs: Homeserver): Hono<AppEnv> {
     const rooms = await hs.rooms.joinedRooms(userId);
     return c.json({ joined_rooms: rooms, total: rooms.length });
   });
+
+  app.get(`${V1}/server_version`, (c) => c.json({ server_version: `gemeng ${SERVER_VERSION}` }));
 
   app.get(`${V1}/username_available`, ...admin, async (c) => {
     const username = textQuery(c, "username", 255);

@@ -262,7 +262,7 @@ export const DEFAULT_CONFIG_TOML = `server_name = "localhost"
 data_dir = "./data"
 
 [http]
-listen = "127.0.0.1:8008"
+listen = "127.0.0.1:8008"           # default "0.0.0.0:443" when tls is on
 public_base_url = "http://localhost:8008"
 # HTTPS on the main listener (docs/appliance.md): the client API, the web app and federation on
 # one port. "off": plain HTTP (behind a reverse proxy); "files": tls_cert and tls_key, reloaded
@@ -500,7 +500,9 @@ export function resolveConfig(raw: unknown): Config {
   if (dataDir.trim() === "") throw new ConfigError("data_dir", "must not be empty");
 
   const httpTable = root.table("http");
-  const listen = httpTable.string("listen", "127.0.0.1:8008");
+  // The appliance (HTTPS built in) answers the world on 443 unless told otherwise.
+  const tlsOn = httpTable.string("tls", "off") !== "off";
+  const listen = httpTable.string("listen", tlsOn ? "0.0.0.0:443" : "127.0.0.1:8008");
   const parsedListen = splitHostPort(listen);
   if (!parsedListen || parsedListen.port === null) {
     throw new ConfigError("http.listen", `"${listen}" is not of the form host:port`);

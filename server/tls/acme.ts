@@ -169,10 +169,11 @@ export class AcmeCertificates implements CertificateSource {
     return this.#ordering;
   }
 
+  /** Stops renewals; an order under way is not waited for (the CA may take minutes). */
   close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    return Promise.resolve(this.#ordering?.catch(() => {}));
+    return Promise.resolve();
   }
 
   async #order(): Promise<void> {
@@ -190,6 +191,7 @@ export class AcmeCertificates implements CertificateSource {
       this.#scheduleRenewal();
       throw error;
     }
+    if (this.#closed) return;
     const facts = certificateFacts(pair.cert, pair.key);
     await writePrivate(`${this.#dir}/key.pem`, pair.key);
     await writePrivate(`${this.#dir}/cert.pem`, pair.cert);

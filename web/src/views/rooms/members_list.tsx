@@ -3,7 +3,8 @@
  * The members part of the room settings, loaded with the dialog rather than the first screen: everyone joined, invited or banned, with their role
  * (Admin 100, Moderator 50, Member 0), a role picker where the user may change it, and remove,
  * ban and unban where the user has the power. A confirmation opens before removing, banning or
- * lowering one's own role. Anyone but oneself can be ignored, and the same button undoes it.
+ * lowering one's own role. Anyone but oneself can be ignored, and the same button undoes it,
+ * or reported to the server's administrators (report_user_dialog.tsx).
  *
  * @module
  */
@@ -26,6 +27,7 @@ import { Button } from "../controls.tsx";
 import { Dialog } from "../dialog.tsx";
 import { InviteIcon } from "./icons.tsx";
 import { DialogButtons, ProblemText } from "./parts.tsx";
+import { ReportUserButton } from "./report_user_dialog.tsx";
 
 const ROLE_NAMES: Readonly<Record<Exclude<Role, "custom">, MessageKey>> = {
   admin: "rooms.role.admin",
@@ -114,6 +116,9 @@ function MemberRow(props: {
       </div>
       <div class="flex flex-wrap items-center gap-2">
         {!member.isMe && <IgnoreButton userId={member.userId} name={member.name} />}
+        {!member.isMe && (
+          <ReportUserButton userId={member.userId} name={member.name} class={SMALL_BUTTON} />
+        )}
         {member.membership !== "ban" && (
           <RoleSelect member={member} settings={settings} noteId={props.noteId} busy={busy} />
         )}

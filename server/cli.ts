@@ -232,7 +232,16 @@ function cliAudit(
   target: string,
   details: Record<string, unknown>,
 ) {
-  return appendAuditEntry(hs.kv, {
+  return cliAuditKv(hs.kv, action, target, details);
+}
+
+function cliAuditKv(
+  kv: Deno.Kv,
+  action: string,
+  target: string | null,
+  details: Record<string, unknown>,
+) {
+  return appendAuditEntry(kv, {
     actor: "cli",
     action,
     target,
@@ -286,6 +295,12 @@ async function auditLogCommand(config: Config, args: ParsedArgs, io: CliOutput) 
 async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput) {
   if (args.words[1] === "rotate-key" && args.words.length === 2) {
     const { retired, current } = await rotateSigningKey(config);
+    const auditKv = await openKvFile(config);
+    try {
+      await cliAuditKv(auditKv, "federation.rotate_key", null, { retired, current });
+    } finally {
+      auditKv.close();
+    }
     io.out(`signing key ${retired} retired (published as an old key), new key ${current}`);
     return;
   }
@@ -298,6 +313,9 @@ async function federationCommand(config: Config, args: ParsedArgs, io: CliOutput
   let lines: string[];
   try {
     lines = await runFederationCommand(kv, args.words.slice(1));
+    if (args.words[1] === "retry") {
+      await cliAuditKv(kv, "federation.retry", args.words[2] ?? null, {});
+    }
   } catch (err) {
     throw (err as { code?: string }).code === "USAGE"
       ? new UsageError(String((err as Error).message))
@@ -397,7 +415,17 @@ export async function runCli(
       try {
         lines = await withServer(
           config,
-          (hs) => runMediaCommand(hs, parsed.words.slice(1), parsed.flags),
+          async (hs) => {
+            const out = await runMediaCommand(hs, parsed.words.slice(1), parsed.flags);
+            // Everything but the read-only `largest` changes media.
+            if (sub !== "largest") {
+              await cliAudit(hs, `media.${sub.replaceAll("-", "_")}`, parsed.words[2] ?? "", {
+                ...Object.fromEntries(parsed.flags),
+                config: undefined,
+              });
+            }
+            return out;
+          },
         );
       } catch (err) {
         throw (err as { code?: string }).code === "USAGE"

@@ -183,13 +183,21 @@ Deno.test("admin audit log: the command line records its actions and exports the
     assertEquals(created, 0, lines.join("\n"));
     const token = await runCli(["token", "create", "--uses", "2", "--config", config], io);
     assertEquals(token, 0, lines.join("\n"));
+    const purge = await runCli(
+      ["media", "purge-remote", "--before-days", "30", "--config", config],
+      io,
+    );
+    assertEquals(purge, 0, lines.join("\n"));
+    assertEquals(await runCli(["media", "largest", "--config", config], io), 0);
     const file = `${dir}/audit.json`;
     assertEquals(await runCli(["audit-log", "export", file, "--config", config], io), 0);
     const entries = JSON.parse(await Deno.readTextFile(file));
     assertEquals(entries.map((e: { action: string }) => e.action), [
       "user.create",
       "registration_token.create",
+      "media.purge_remote",
     ]);
+    assertEquals(entries[2].details["before-days"], "30");
     assertEquals(entries[0].target, "@ops:localhost");
     assertEquals(entries[0].actor, "cli");
     assertEquals(entries[0].via, "cli");

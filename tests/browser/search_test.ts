@@ -5,8 +5,8 @@
  * room, written by Bob's matrix-js-sdk client with the Rust crypto, is found in the browser's
  * local index while the server's `/search` does not know it; Anna's own encrypted message is
  * found too, and a search of the encrypted room alone asks the server nothing. Choosing a
- * result shows the message in its room, also one older than the loaded timeline. Axe checks the
- * open panel; signing out deletes the local index.
+ * result shows the message in its room, also one older than the loaded timeline. Offline, the
+ * local index still answers. Axe checks the open panel; signing out deletes the local index.
  */
 
 import type { Page } from "playwright-core";
@@ -232,8 +232,21 @@ Deno.test({
       await page.keyboard.press("Escape");
       await roomPanel.waitFor({ state: "detached" });
 
-      // Signing out deletes the local index.
+      // Offline the server cannot be asked, but this device's messages are still found.
       await page.setViewportSize({ width: 1280, height: 800 });
+      await browser.context.setOffline(true);
+      await page.getByRole("button", { name: "Search messages in all conversations" }).click();
+      await panel.waitFor();
+      await field.fill("marmalade");
+      await field.press("Enter");
+      await panel.getByRole("status")
+        .getByText("The server could not be reached. Messages found on this device: 1").waitFor();
+      await panel.locator("[data-search-result]").getByText(/Secret marmalade/).waitFor();
+      await panel.getByRole("button", { name: "Close" }).click();
+      await panel.waitFor({ state: "detached" });
+      await browser.context.setOffline(false);
+
+      // Signing out deletes the local index.
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.getByLabel("Username").waitFor();
       await until("the local index deleted", async () => {

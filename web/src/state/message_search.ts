@@ -32,8 +32,8 @@ export interface SearchHit {
   local: boolean;
 }
 
-/** Where a search is. */
-export type SearchState = "idle" | "busy" | "done" | "failed";
+/** Where a search is (`localOnly`: the server failed, this device's index answered). */
+export type SearchState = "idle" | "busy" | "done" | "localOnly" | "failed";
 
 interface ServerResult {
   result?: {
@@ -82,7 +82,7 @@ export class MessageSearch {
   #query = "";
   #serial = 0;
 
-  /** Idle, searching, done or failed. */
+  /** Idle, searching, done (perhaps on this device only) or failed. */
   readonly state: ReadonlySignal<SearchState> = computed(() => this.#state.value);
   /** The server has more results (`next_batch`). */
   readonly hasMore: ReadonlySignal<boolean> = computed(() => this.#nextBatch.value !== null);
@@ -139,16 +139,18 @@ export class MessageSearch {
       return;
     }
     this.#state.value = "busy";
-    try {
-      await Promise.all([
-        this.usesServer ? this.#serverPage(serial, null) : null,
-        this.usesLocal ? this.#searchLocal(serial) : null,
-      ]);
-      if (serial === this.#serial) this.#state.value = "done";
-    } catch (err) {
-      console.warn("gemeng: the search failed", err);
-      if (serial === this.#serial) this.#state.value = "failed";
+    const [server, local] = await Promise.allSettled([
+      this.usesServer ? this.#serverPage(serial, null) : null,
+      this.usesLocal ? this.#searchLocal(serial) : null,
+    ]);
+    if (serial !== this.#serial) return;
+    for (const outcome of [server, local]) {
+      if (outcome.status === "rejected") console.warn("gemeng: the search failed", outcome.reason);
     }
+    if (server.status === "fulfilled") this.#state.value = "done";
+    // Offline, the messages on this device can still be searched.
+    else if (this.usesLocal && local.status === "fulfilled") this.#state.value = "localOnly";
+    else this.#state.value = "failed";
   }
 
   /** Fetches the server's next page. */

@@ -64,7 +64,9 @@ export function SearchPanel(props: SearchPanelProps): JSX.Element | null {
   let status = "";
   if (state === "busy") status = t("search.busy");
   else if (state === "failed") status = t("search.failed");
-  else if (state === "done") {
+  else if (state === "localOnly") {
+    status = t("search.localOnly", { count: props.format.number(results.length) });
+  } else if (state === "done") {
     status = results.length === 0
       ? t("search.none")
       : t("search.count", { count: props.format.number(results.length) });

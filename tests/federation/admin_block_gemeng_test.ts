@@ -1,7 +1,8 @@
 /**
  * Blocked rooms across two gemeng nodes: a room A's admin blocks gives B's users no way in
  * through A (`make_join` refused, so the join fails), and an invite from A into a room B's
- * admin blocked is refused by B; after unblocking, both work.
+ * admin blocked is refused by B; after unblocking, both work. B then deletes and purges its
+ * copy of the room: nothing of it is left in B's KV, and A sees B's user leave.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { assertEquals } from "../unit/assert.ts";
 import { updateUser } from "../../server/store/accounts.ts";
 import { startGemengNode } from "./support/gemeng_node.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
+import { eventually } from "./support/rooms.ts";
 
 const enc = encodeURIComponent;
 
@@ -29,6 +31,15 @@ Deno.test({
         body: { preset: "public_chat" },
       });
       const roomId = created.body.room_id as string;
+      // A replaced power levels event: on B it is only in the join's auth chain (an outlier in
+      // no state group), which the purge must find too.
+      const levelsPath = `/_matrix/client/v3/rooms/${enc(roomId)}/state/m.room.power_levels`;
+      const levels = await a.request("GET", levelsPath, { token: alice.accessToken });
+      const changed = await a.request("PUT", levelsPath, {
+        token: alice.accessToken,
+        body: { ...levels.body, invite: 0 },
+      });
+      assertEquals(changed.status, 200, JSON.stringify(changed.body));
       const block = (node: typeof a, token: string, value: boolean) =>
         node.request("PUT", `/_synapse/admin/v1/rooms/${enc(roomId)}/block`, {
           token,
@@ -69,6 +80,38 @@ Deno.test({
       assertEquals((await invite()).status, 200);
       const joined = await join();
       assertEquals(joined.status, 200, JSON.stringify(joined.body));
+
+      // B deletes and purges its copy of the room: every event it held (the outliers of the
+      // join's state and auth chain included) and every state group is gone from B, and A sees
+      // bob leave.
+      const started = await b.request("DELETE", `/_synapse/admin/v2/rooms/${enc(roomId)}`, {
+        token: bob.accessToken,
+        body: {},
+      });
+      assertEquals(started.status, 200, JSON.stringify(started.body));
+      const status = await eventually(async () => {
+        const res = await b.request(
+          "GET",
+          `/_synapse/admin/v2/rooms/delete_status/${started.body.delete_id}`,
+          { token: bob.accessToken },
+        );
+        return res.body.status === "complete" || res.body.status === "failed" ? res.body : null;
+      }, "the deletion on B");
+      assertEquals(status.status, "complete", JSON.stringify(status));
+      assertEquals(status.shutdown_room.kicked_users, [bob.userId]);
+      let left = 0;
+      for await (const entry of b.hs.kv.list<{ meta: { roomId: string } }>({ prefix: ["event"] })) {
+        if (entry.value.meta.roomId === roomId) left++;
+      }
+      for await (const entry of b.hs.kv.list<{ roomId: string }>({ prefix: ["state_group"] })) {
+        if (entry.value.roomId === roomId) left++;
+      }
+      assertEquals(left, 0);
+      assertEquals(await b.hs.rooms.room(roomId), null);
+      await eventually(
+        async () => (await a.hs.rooms.membership(roomId, bob.userId))?.membership === "leave",
+        "bob's leave on A",
+      );
     } finally {
       await b.close();
       await a.close();

@@ -1,11 +1,12 @@
 /**
  * Spaces and the public room directory in headless Chromium against one real server, a
  * browser context per person: Anna (desktop) creates the space "Service social" from the
- * spaces bar, adds an existing room and a new one from its home, and choosing the space
+ * spaces bar, adds two existing rooms and a new one from its home, and choosing the space
  * narrows her room list to its rooms; Ben (a 360 px phone) accepts the invitation, finds the
- * space in the compact picker (never as a conversation), sees its rooms through `/hierarchy`
- * and joins one from the space's home; then the public directory lists a published room, a
- * search narrows the list, and Join works. axe's WCAG 2.1 A/AA checks on each new screen.
+ * space in the compact picker (never as a conversation), sees the rooms he may join through
+ * `/hierarchy` and joins one from the space's home; a message in a room of the space marks the
+ * space in Anna's bar; then the public directory lists the published rooms, a search narrows
+ * the list, and Join works. axe's WCAG 2.1 A/AA checks on each new screen.
  */
 
 import type { Browser, Page } from "playwright-core";
@@ -108,7 +109,7 @@ Deno.test({
         preset: "public_chat",
         visibility: "public",
       });
-      await createRoom(server, anna, {
+      const sports = await createRoom(server, anna, {
         name: "Sportveräin",
         preset: "public_chat",
         visibility: "public",
@@ -139,14 +140,16 @@ Deno.test({
       await home.getByText("This space has no rooms yet.").waitFor();
       assertEquals(await violations(a.page), [], "the space's home");
 
-      // Add the existing room "Dossiers".
+      // Add the existing rooms "Dossiers" (invite only) and "Sportveräin" (public).
       await home.getByRole("button", { name: "Add existing room" }).click();
       const existing = a.page.getByRole("dialog", { name: "Add existing rooms to Service social" });
       await existing.getByRole("checkbox", { name: "Dossiers" }).check();
+      await existing.getByRole("checkbox", { name: "Sportveräin" }).check();
       assertEquals(await violations(a.page), [], "the add-existing dialog");
       await existing.getByRole("button", { name: "Add" }).click();
       await existing.waitFor({ state: "detached" });
       await home.getByRole("button", { name: "Open Dossiers" }).waitFor();
+      await home.getByRole("button", { name: "Open Sportveräin" }).waitFor();
 
       // Add a new room "Permanence", open to the space's members.
       await home.getByRole("button", { name: "Add new room" }).click();
@@ -160,7 +163,7 @@ Deno.test({
       // The space's state links both rooms; the new room admits the space's members.
       const children = (await state(server, anna, spaceId))
         .filter((e) => e.type === "m.space.child" && e.content.via?.length > 0);
-      assertEquals(children.length, 2);
+      assertEquals(children.length, 3);
       let permanenceId = "";
       const created = (await state(server, anna, spaceId))
         .find((e) => e.type === "m.room.create");
@@ -185,14 +188,15 @@ Deno.test({
       await until(
         "the space's rooms",
         async () =>
-          JSON.stringify(await listed(a.page)) === JSON.stringify(["Dossiers", "Permanence"]),
+          JSON.stringify(await listed(a.page)) ===
+            JSON.stringify(["Dossiers", "Permanence", "Sportveräin"]),
       );
       await bar.getByRole("button", { name: "All conversations" }).click();
       await until("every room", async () =>
         JSON.stringify(await listed(a.page)) ===
           JSON.stringify(["Bibliothéik", "Dossiers", "Kantin", "Permanence", "Sportveräin"]));
       await bar.getByRole("button", { name: "Service social" }).click();
-      await until("the space's rooms again", async () => (await listed(a.page)).length === 2);
+      await until("the space's rooms again", async () => (await listed(a.page)).length === 3);
 
       const invited = await server.request("POST", rooms(spaceId, "/invite"), {
         token: anna.accessToken,
@@ -215,9 +219,11 @@ Deno.test({
       await picker.selectOption({ label: "Service social" });
       await b.page.getByRole("button", { name: "Space home" }).click();
       const benHome = b.page.getByRole("region", { name: "Service social" });
-      // Permanence admits the space's members; Dossiers is invite-only and stays hidden.
+      // Permanence admits the space's members, Sportveräin anyone; Dossiers is invite-only and
+      // stays hidden.
       const join = benHome.getByRole("button", { name: "Join Permanence" });
       await join.waitFor();
+      await benHome.getByRole("button", { name: "Join Sportveräin" }).waitFor();
       assertEquals(await benHome.getByText("Dossiers").count(), 0);
       const box = await benHome.boundingBox();
       assert(box !== null && box.width <= 360, `the home fits the phone: ${JSON.stringify(box)}`);
@@ -228,6 +234,21 @@ Deno.test({
         "Ben in Permanence",
         async () => await membership(server, ben, permanenceId) === "join",
       );
+      // Anna's spaces bar marks the space that has an unread conversation.
+      const carol = await server.register("carol");
+      const joined = await server.request(
+        "POST",
+        `/_matrix/client/v3/join/${encodeURIComponent(sports)}`,
+        { token: carol.accessToken, body: {} },
+      );
+      assertEquals(joined.status, 200);
+      const sent = await server.request("PUT", rooms(sports, "/send/m.room.message/t1"), {
+        token: carol.accessToken,
+        body: { msgtype: "m.text", body: "Training e Mëttwoch" },
+      });
+      assertEquals(sent.status, 200);
+      await bar.getByRole("button", { name: "Service social, unread messages" }).waitFor();
+      assertEquals(await violations(a.page), [], "the spaces bar with an unread space");
 
       // The public directory: both published rooms, a search narrows it, Join works.
       await b.page.getByRole("link", { name: "Back to conversations" }).click();

@@ -129,6 +129,8 @@ export class Spaces {
   readonly dialog: ReadonlySignal<SpacesDialog | null> = computed(() => this.#dialog.value);
   /** The spaces the user has joined, by name. */
   readonly spaces: ReadonlySignal<readonly SpaceEntry[]>;
+  /** The spaces with an unread conversation under them. */
+  readonly unread: ReadonlySignal<ReadonlySet<string>>;
 
   constructor(app: AppModel) {
     this.app = app;
@@ -146,6 +148,19 @@ export class Spaces {
           avatarUrl: room.getMxcAvatarUrl(),
         }))
         .sort((a, b) => a.name.localeCompare(b.name));
+    });
+    this.unread = computed(() => {
+      const client = app.session.clientReady.value;
+      const unread = rooms.rooms.value.filter((room) =>
+        room.membership === "join" && (room.unread > 0 || room.highlight > 0)
+      );
+      const out = new Set<string>();
+      if (!client || unread.length === 0) return out;
+      for (const space of this.spaces.value) {
+        const under = roomsUnder(client, space.roomId);
+        if (unread.some((room) => under.has(room.roomId))) out.add(space.roomId);
+      }
+      return out;
     });
     effect(() => {
       const id = this.#selected.value;

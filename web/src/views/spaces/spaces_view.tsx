@@ -53,12 +53,19 @@ const BAR_BUTTON =
   "flex size-12 items-center justify-center rounded-xl text-slate-700 hover:bg-slate-200 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 dark:text-slate-200 dark:hover:bg-slate-700";
 
 function BarButton(
-  props: { label: string; pressed?: boolean; onClick: () => void; children: ComponentChildren },
+  props: {
+    label: string;
+    pressed?: boolean;
+    unread?: boolean;
+    onClick: () => void;
+    children: ComponentChildren;
+  },
 ): JSX.Element {
+  const t = useSpacesText();
   return (
     <button
       type="button"
-      class={`${BAR_BUTTON} ${
+      class={`relative ${BAR_BUTTON} ${
         props.pressed ? "bg-slate-200 ring-2 ring-sky-700 dark:bg-slate-700 dark:ring-sky-400" : ""
       }`}
       title={props.label}
@@ -67,7 +74,12 @@ function BarButton(
     >
       {/* Named by text, not aria-label: a space's initials are visible but not its name. */}
       <span aria-hidden="true">{props.children}</span>
-      <span class="sr-only">{props.label}</span>
+      <span class="sr-only">
+        {props.unread ? t("spaces.unreadIn", { space: props.label }) : props.label}
+      </span>
+      {props.unread && (
+        <span class="absolute top-0.5 right-0.5 size-3 rounded-full border-2 border-white bg-red-700 dark:border-slate-900" />
+      )}
     </button>
   );
 }
@@ -117,6 +129,7 @@ function Bar(): JSX.Element {
             <BarButton
               label={space.name}
               pressed={selected === space.roomId}
+              unread={model.unread.value.has(space.roomId)}
               onClick={() => {
                 model.select(space.roomId);
                 app.openRoom(space.roomId);

@@ -5,8 +5,8 @@
  * room, written by Bob's matrix-js-sdk client with the Rust crypto, is found in the browser's
  * local index while the server's `/search` does not know it; Anna's own encrypted message is
  * found too, and a search of the encrypted room alone asks the server nothing. Choosing a
- * result shows the message in its room, also one older than the loaded timeline. Offline, the
- * local index still answers. Axe checks the open panel; signing out deletes the local index.
+ * result shows the message in its room, also one older than the loaded timeline. An edit
+ * replaces the indexed text and a redaction removes it. Offline, the local index still answers. Axe checks the open panel; signing out deletes the local index.
  */
 
 import type { Page } from "playwright-core";
@@ -245,6 +245,37 @@ Deno.test({
       await panel.getByRole("button", { name: "Close" }).click();
       await panel.waitFor({ state: "detached" });
       await browser.context.setOffline(false);
+
+      // An edit replaces the indexed text (under the original's ID); a redaction removes it.
+      const fair = await bobClient.sendTextMessage(vault, "Apricot jam for the village fair");
+      await bobClient.sendMessage(vault, {
+        msgtype: "m.text",
+        body: "* Apricot compote for the village fair",
+        "m.new_content": { msgtype: "m.text", body: "Apricot compote for the village fair" },
+        "m.relates_to": { rel_type: "m.replace", event_id: fair.event_id },
+      } as never);
+      await page.getByRole("button", { name: "Search messages in all conversations" }).click();
+      await panel.waitFor();
+      const localHits = async (term: string) => {
+        await field.fill(term);
+        await field.press("Enter");
+        await panel.getByRole("status").getByText(/Messages found|No messages/).waitFor();
+        return await panel.locator("[data-search-result]").evaluateAll((all) =>
+          all.map((element) => element.getAttribute("data-search-result"))
+        );
+      };
+      await until(
+        "the edited text in the index",
+        async () => (await localHits("compote")).join() === fair.event_id,
+      );
+      assertEquals(await localHits("jam"), [], "the text before the edit is gone");
+      await bobClient.redactEvent(vault, fair.event_id);
+      await until(
+        "the redacted message out of the index",
+        async () => (await localHits("apricot")).length === 0,
+      );
+      await panel.getByRole("button", { name: "Close" }).click();
+      await panel.waitFor({ state: "detached" });
 
       // Signing out deletes the local index.
       await page.getByRole("button", { name: "Sign out" }).click();

@@ -4,7 +4,7 @@
  * loopback, two people in two headless Chromiums (fake camera, microphone and position) and a
  * stand-in map tile server make everything local: no network is needed. Anna's encrypted
  * conversation with Ben gets text, a reply, an edit, reactions, an image, a voice message, a
- * poll and a location; then come room settings, message search, secure messaging, emoji verification and an
+ * poll and a location; then come room settings, message search, the room's files, secure messaging, emoji verification and an
  * incoming call. Re-run it when the screens change; emoji need an emoji font (Debian:
  * fonts-noto-color-emoji), or they show as empty boxes.
  *
@@ -347,6 +347,23 @@ async function screenShots(anna: Person): Promise<void> {
     await shoot(page, `search-${size}`);
     await page.keyboard.press("Escape");
     await search.waitFor({ state: "detached" });
+    // The room's files: the image on the media tab.
+    if (size === "desktop") {
+      await page.getByRole("button", { name: "Files", exact: true }).click();
+    } else {
+      await page.getByRole("button", { name: "Room options" }).click();
+      await page.getByRole("menuitem", { name: "Files" }).click();
+    }
+    const files = page.getByRole("complementary", { name: "Files in this conversation" });
+    await files.getByRole("button", { name: /^Open / }).first().waitFor();
+    await until(
+      page,
+      `[...document.querySelectorAll("[data-files-panel] img")]
+      .some((img) => img.complete && img.naturalWidth > 0)`,
+    );
+    await shoot(page, `files-${size}`);
+    await files.getByRole("button", { name: "Close the files" }).click();
+    await files.waitFor({ state: "detached" });
     // On a phone the open room fills the screen: settings are reached from the list.
     if (size === "phone") await page.getByRole("link", { name: "Back to conversations" }).click();
     await page.getByRole("link", { name: "Settings" }).click();

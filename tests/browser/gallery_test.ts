@@ -4,7 +4,8 @@
  * thumbnail on the media tab, the PDF with its size and sender on the documents tab), also when
  * many newer messages push them out of the loaded timeline (in the encrypted room, undecryptable
  * ones the panel must read past); the image opens at full size and the PDF downloads with its
- * exact bytes. Then the panel on a 360 px phone, and axe's WCAG 2.1 A/AA checks.
+ * exact bytes; a file sent while the panel is open joins it at the top. Then the panel on a
+ * 360 px phone, and axe's WCAG 2.1 A/AA checks.
  */
 
 import { Buffer } from "node:buffer";
@@ -214,6 +215,14 @@ Deno.test({
 
       await checkPanel(page, "Gemeinderat", "plan-open.png", "bericht-open.pdf");
       await checkPanel(page, "Personal", "plan-secret.png", "bericht-secret.pdf");
+      // A file sent while the panel is open joins it at the top.
+      const panel = page.getByRole("complementary", { name: "Files in this conversation" });
+      await attach(page, [{ name: "neu.png", mimeType: "image/png", buffer: testPng(24, 24) }]);
+      await panel.getByRole("tab", { name: "Images and videos" }).click();
+      const opens = panel.getByRole("tabpanel").getByRole("button", { name: /^Open / });
+      await panel.getByRole("button", { name: "Open neu.png" }).waitFor();
+      assertEquals(await opens.count(), 2);
+      assertEquals(await opens.first().getAttribute("aria-label"), "Open neu.png");
       assertEquals(await violations(page), []);
       await page.keyboard.press("Escape");
       await page.getByRole("complementary", { name: "Files in this conversation" })
@@ -223,7 +232,6 @@ Deno.test({
       await page.setViewportSize({ width: 360, height: 740 });
       await page.getByRole("button", { name: "Room options" }).click();
       await page.getByRole("menuitem", { name: "Files" }).click();
-      const panel = page.getByRole("complementary", { name: "Files in this conversation" });
       await panel.getByRole("button", { name: "Open plan-secret.png" }).waitFor();
       const box = await panel.boundingBox();
       assertEquals(box?.width, 360);

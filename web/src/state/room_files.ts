@@ -6,7 +6,7 @@
  * encrypted room the server cannot see which messages do, so every `m.room.encrypted` event is
  * fetched, decrypted here and kept when it turns out to be a file message.
  *
- * Loaded with the panel's chunk: it imports nothing at run time but signals.
+ * New file messages are added as they arrive while the panel is open. Loaded with the panel's chunk: it imports nothing at run time but signals.
  *
  * @module
  */
@@ -79,6 +79,37 @@ export class RoomFiles {
   }
 
   /**
+   * Adds the room's new file messages, newest first, as they arrive (one's own as soon as they
+   * are sent). Returns the function that stops following.
+   */
+  follow(): () => void {
+    const onTimeline = (
+      event: MatrixEvent,
+      _room: Room | undefined,
+      toStart: boolean | undefined,
+      removed: boolean,
+      data: { liveEvent?: boolean },
+    ) => {
+      if (toStart || removed || !data.liveEvent) return;
+      void this.#addLive(event);
+    };
+    // The SDK's event name enum is in its lazily loaded module: the string is the same.
+    this.room.on("Room.timeline" as never, onTimeline as never);
+    return () => void this.room.off("Room.timeline" as never, onTimeline as never);
+  }
+
+  async #addLive(event: MatrixEvent): Promise<void> {
+    if (event.isEncrypted()) await this.client.decryptEventIfNeeded(event);
+    const group = fileGroupOf(event);
+    if (!group || this.files.value.some((file) => file.event === event)) return;
+    // A local echo has no ID yet: it is the same object once sent, so it is not read twice.
+    const id = event.getId();
+    if (id && this.#seen.has(id)) return;
+    if (id) this.#seen.add(id);
+    this.files.value = [{ event, group }, ...this.files.value];
+  }
+
+  /**
    * Reads older pages until `wanted` more files were found, the history ends, or
    * {@link MAX_PAGES} pages were read.
    */
@@ -113,6 +144,7 @@ export class RoomFiles {
           const id = event.getId();
           const group = fileGroupOf(event);
           if (!id || !group || this.#seen.has(id)) continue;
+          if (this.files.value.some((file) => file.event === event)) continue;
           this.#seen.add(id);
           fresh.push({ event, group });
         }

@@ -75,7 +75,9 @@ export function RoomGallery(props: RoomGalleryProps): JSX.Element {
   const sentinel = useRef<HTMLDivElement>(null);
   useEffect(() => {
     heading.current?.focus({ preventScroll: true });
+    const unfollow = files.follow();
     void files.loadOlder();
+    return unfollow;
   }, [files]);
   useEffect(() => {
     const target = sentinel.current;

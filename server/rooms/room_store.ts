@@ -236,15 +236,15 @@ export class RoomStore {
     const limit = options.limit ?? 50;
     const prefix = roomKeys.timelineOf(roomId);
     // Backfilled events sit at negative positions: the default bounds include them.
-    const selector: Deno.KvListSelector = dir === "f"
-      ? {
-        start: [...prefix, (options.from ?? MIN_TIMELINE_POSITION - 1) + 1],
-        end: [...prefix, (options.to ?? Number.MAX_SAFE_INTEGER - 1) + 1],
-      }
-      : {
-        start: [...prefix, options.to ?? MIN_TIMELINE_POSITION],
-        end: [...prefix, options.from ?? Number.MAX_SAFE_INTEGER],
-      };
+    const [low, high] = dir === "f"
+      ? [
+        (options.from ?? MIN_TIMELINE_POSITION - 1) + 1,
+        (options.to ?? Number.MAX_SAFE_INTEGER - 1) + 1,
+      ]
+      : [options.to ?? MIN_TIMELINE_POSITION, options.from ?? Number.MAX_SAFE_INTEGER];
+    // Bounds that cross (a token older than the other bound) select nothing; KV would throw.
+    if (low >= high) return [];
+    const selector: Deno.KvListSelector = { start: [...prefix, low], end: [...prefix, high] };
     const out: TimelineEntry[] = [];
     const iter = this.kv.list<TimelineEntry>(selector, { limit, reverse: dir === "b" });
     for await (const entry of iter) out.push(entry.value);

@@ -407,6 +407,12 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         second.body.notifications.map((n: Json) => n.event.event_id),
         list.slice(2, 4).map((n: Json) => n.event.event_id),
       );
+      // A token older than every room's join: an empty page, not a 500 (found by the fuzz test).
+      const old = await server.request("GET", "/_matrix/client/v3/notifications?from=0", {
+        token: alice.accessToken,
+      });
+      assertEquals(old.status, 200, JSON.stringify(old.body));
+      assertEquals(old.body.notifications, []);
       const bad = await server.request("GET", "/_matrix/client/v3/notifications?limit=x", {
         token: alice.accessToken,
       });

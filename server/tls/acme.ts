@@ -20,6 +20,7 @@ import {
   CertificateError,
   type CertificateFacts,
   certificateFacts,
+  type CertificateListener,
   type CertificateSource,
 } from "./certificates.ts";
 import type { CertificatePair } from "./tls_server.ts";
@@ -85,7 +86,7 @@ export class AcmeCertificates implements CertificateSource {
   readonly #dir: string;
   readonly #log: (line: string) => void;
   readonly #now: () => number;
-  readonly #listeners: ((pair: CertificatePair) => void)[] = [];
+  readonly #listeners: CertificateListener[] = [];
   readonly #challenges = new Map<string, string>();
   #pair: CertificatePair | null = null;
   #facts: CertificateFacts | null = null;
@@ -154,7 +155,7 @@ export class AcmeCertificates implements CertificateSource {
     return this.#facts;
   }
 
-  onChange(listener: (pair: CertificatePair) => void): void {
+  onChange(listener: CertificateListener): void {
     this.#listeners.push(listener);
   }
 
@@ -199,7 +200,7 @@ export class AcmeCertificates implements CertificateSource {
     this.issued++;
     for (const listener of this.#listeners) {
       try {
-        listener(pair);
+        await listener(pair);
       } catch (err) {
         this.#log(`tls: the new certificate could not be taken into use: ${String(err)}`);
       }

@@ -13,6 +13,7 @@ import {
   CertificateError,
   type CertificateFacts,
   certificateFacts,
+  type CertificateListener,
   type CertificateSource,
 } from "./certificates.ts";
 import type { CertificatePair } from "./tls_server.ts";
@@ -34,7 +35,7 @@ export class FileCertificates implements CertificateSource {
   readonly #keyPath: string;
   readonly #pollMs: number;
   readonly #log: (line: string) => void;
-  readonly #listeners: ((pair: CertificatePair) => void)[] = [];
+  readonly #listeners: CertificateListener[] = [];
   #pair: CertificatePair | null = null;
   #facts: CertificateFacts | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -73,7 +74,7 @@ export class FileCertificates implements CertificateSource {
     return this.#facts;
   }
 
-  onChange(listener: (pair: CertificatePair) => void): void {
+  onChange(listener: CertificateListener): void {
     this.#listeners.push(listener);
   }
 
@@ -96,7 +97,7 @@ export class FileCertificates implements CertificateSource {
     if (old && old.cert === read.pair.cert && old.key === read.pair.key) return false;
     for (const listener of this.#listeners) {
       try {
-        listener(read.pair);
+        await listener(read.pair);
       } catch (err) {
         this.#log(`tls: the new certificate from ${this.#certPath} was refused: ${String(err)}`);
         return false;

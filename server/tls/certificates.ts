@@ -9,14 +9,20 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import type { CertificatePair } from "./tls_server.ts";
 
+/** Takes a new certificate into use (a listener's `setCertificate`). */
+export type CertificateListener = (pair: CertificatePair) => void | Promise<void>;
+
 /** A source of certificates that may change while the server runs. */
 export interface CertificateSource {
   /** Gets the first certificate (reads files, loads a stored one, or asks the CA). */
   start(): Promise<void>;
   /** The certificate in use; null before {@link start} finished. */
   current(): CertificatePair | null;
-  /** Calls `listener` with each new certificate taken into use. */
-  onChange(listener: (pair: CertificatePair) => void): void;
+  /**
+   * Calls `listener` with each new certificate before it counts as in use; a listener that
+   * throws (or rejects) refuses it.
+   */
+  onChange(listener: CertificateListener): void;
   /** Stops timers and watchers. */
   close(): Promise<void>;
 }

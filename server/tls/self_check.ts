@@ -40,6 +40,14 @@ async function certificateInUse(hs: Homeserver): Promise<CertificateFacts | null
   }
 }
 
+function readMigrateReq(): string | null {
+  try {
+    return Deno.readTextFileSync("/proc/sys/net/ipv4/tcp_migrate_req").trim();
+  } catch {
+    return null;
+  }
+}
+
 /** Runs the self-check against the running server `hs` (its listeners must be up). */
 export async function selfCheck(
   hs: Homeserver,
@@ -65,6 +73,12 @@ export async function selfCheck(
     if (days < 7 && config.http.tls !== "acme") {
       warn(`the certificate expires in ${days.toFixed(1)} days`);
     }
+  }
+  if (config.http.tls !== "off" && readMigrateReq() === "0") {
+    say(
+      "note: net.ipv4.tcp_migrate_req is 0: a connection arriving just as a renewed " +
+        "certificate is taken into use can be reset (sysctl -w net.ipv4.tcp_migrate_req=1)",
+    );
   }
   if (!config.federation.enabled) {
     warn("federation is off: no other server can reach this one ([http] tls or [federation])");

@@ -26,7 +26,7 @@ export interface TlsServer extends Deno.HttpServer<Deno.NetAddr> {
    *
    * @throws when the pair is unusable (the old certificate stays in use)
    */
-  setCertificate(pair: CertificatePair): void;
+  setCertificate(pair: CertificatePair): Promise<void>;
 }
 
 /** The request handler of {@link serveTls}. */
@@ -64,9 +64,37 @@ function bindTls(
     port: options.port,
     cert: options.cert,
     key: options.key,
+    // HTTP/2 through serveHttp answered about 9 ms later than HTTP/1.1 in a local test.
     alpnProtocols: ["http/1.1"],
     ...(reusePort ? { reusePort: true } : {}),
   });
+}
+
+/**
+ * How long a replaced listener goes on accepting beside its successor. Closing a listener resets
+ * the connections waiting in its queue (unless the kernel migrates them:
+ * `net.ipv4.tcp_migrate_req = 1`); while both accept, its queue stays empty.
+ */
+export const RETIRE_GRACE_MS = 1000;
+
+function closeQuietly(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch { /* closed already */ }
+}
+
+/** Binds without `SO_REUSEPORT` right after a close (Deno releases the address a bit later). */
+async function bindSoon(
+  options: { hostname: string; port: number } & CertificatePair,
+): Promise<Deno.TlsListener> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return bindTls(options, false);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse) || attempt >= 200) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 }
 
 /**
@@ -83,16 +111,11 @@ export function serveTls(options: ServeTlsOptions, handler: TlsHandler): TlsServ
   const probe = Deno.listen({ hostname: options.hostname, port: options.port });
   const port = (probe.addr as Deno.NetAddr).port;
   probe.close();
-  let reusePort = true;
-  let listener: Deno.TlsListener;
-  try {
-    listener = bindTls({ ...options, port }, true);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) throw err;
-    // No SO_REUSEPORT here (the unstable flag is off): swaps close before they bind.
-    reusePort = false;
-    listener = bindTls({ ...options, port }, false);
-  }
+  // `reusePort` on a TLS listener is behind `--unstable-net` (deno.json turns it on), and asking
+  // for it without the flag ends the process; `listenDatagram` exists exactly with the flag.
+  // Without it, swaps close the old listener just before they bind the new one.
+  const reusePort = typeof (Deno as { listenDatagram?: unknown }).listenDatagram === "function";
+  let listener = bindTls({ ...options, port }, reusePort);
   const addr = listener.addr as Deno.NetAddr;
   options.onListen?.(addr);
   const conns = new Set<HttpConn>();
@@ -149,21 +172,43 @@ export function serveTls(options: ServeTlsOptions, handler: TlsHandler): TlsServ
     loop.finally(() => accepting.delete(loop));
   };
   accept(listener);
+  let inUse: CertificatePair = { cert: options.cert, key: options.key };
 
-  const setCertificate = (pair: CertificatePair) => {
+  // Listeners replaced by a newer one, still accepting until their grace period ends.
+  const retiring = new Set<Deno.TlsListener>();
+  const retire = (old: Deno.TlsListener) => {
+    retiring.add(old);
+    const timer = setTimeout(() => {
+      retiring.delete(old);
+      closeQuietly(old);
+    }, RETIRE_GRACE_MS);
+    Deno.unrefTimer(timer);
+  };
+
+  const setCertificate = async (pair: CertificatePair) => {
     if (closing) return;
     const bindOptions = { hostname: options.hostname, port: addr.port, ...pair };
     const old = listener;
     if (reusePort) {
       listener = bindTls(bindOptions, true);
-    } else {
-      // Checked on a free port first, so a bad pair never leaves the address unbound.
-      bindTls({ ...bindOptions, port: 0 }, false).close();
-      old.close();
-      listener = bindTls(bindOptions, false);
+      accept(listener);
+      retire(old);
+      inUse = pair;
+      return;
+    }
+    // Checked on a free port first, so a bad pair never leaves the address unbound.
+    closeQuietly(bindTls({ ...bindOptions, port: 0 }, false));
+    old.close();
+    try {
+      listener = await bindSoon(bindOptions);
+    } catch (err) {
+      // The address stays served, with the pair it had.
+      listener = await bindSoon({ ...bindOptions, ...inUse });
+      accept(listener);
+      throw err;
     }
     accept(listener);
-    if (reusePort) old.close();
+    inUse = pair;
   };
 
   let finishResolve: () => void;
@@ -171,9 +216,9 @@ export function serveTls(options: ServeTlsOptions, handler: TlsHandler): TlsServ
   const shutdown = async () => {
     if (closing) return await finished;
     closing = true;
-    try {
-      listener.close();
-    } catch { /* closed already */ }
+    closeQuietly(listener);
+    for (const old of retiring) closeQuietly(old);
+    retiring.clear();
     await Promise.all([...accepting]);
     await Promise.allSettled([...pending]);
     for (const http of conns) {
@@ -227,12 +272,17 @@ function serveStandard(options: ServeTlsOptions, handler: TlsHandler): TlsServer
     finished,
     shutdown,
     setCertificate(pair: CertificatePair) {
-      if (closing) return;
+      if (closing) return Promise.resolve();
       const old = current;
-      current = start(pair, addr.port);
+      try {
+        current = start(pair, addr.port);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const done = old.shutdown();
       retiring.add(done);
       done.finally(() => retiring.delete(done));
+      return Promise.resolve();
     },
     ref: () => current.ref(),
     unref: () => current.unref(),

@@ -16,6 +16,7 @@ import {
   startHttpsServer,
 } from "../support/https_support.ts";
 import { plainHttpAnswer } from "../../server/tls/https_front.ts";
+import { RETIRE_GRACE_MS } from "../../server/tls/tls_server.ts";
 
 /** Seconds a pebble certificate lives: renewal comes after two thirds of it. */
 const LIFETIME_S = 15;
@@ -109,6 +110,7 @@ Deno.test({
       assertEquals(await servedSerial(port, "localhost"), serialOf(second.cert));
       // And a forced renewal (what the timer does) swaps at once.
       await server.hs.https!.acme!.renewNow();
+      await new Promise((resolve) => setTimeout(resolve, RETIRE_GRACE_MS + 200));
       assertNotEquals(await servedSerial(port, "localhost"), serialOf(second.cert));
     } finally {
       client.close();

@@ -11,6 +11,7 @@ import { X509Certificate } from "node:crypto";
 import { resolveConfig } from "../../server/config.ts";
 import { Homeserver, type OpenOptions } from "../../server/homeserver.ts";
 import type { HttpsFrontOptions } from "../../server/tls/https_front.ts";
+import { RETIRE_GRACE_MS } from "../../server/tls/tls_server.ts";
 import { TEST_CONFIG, TEST_PASSWORD_COST } from "./test_server.ts";
 
 type Table = Record<string, unknown>;
@@ -114,7 +115,10 @@ export function serialOf(pem: string): string {
   return new X509Certificate(pem).serialNumber.toUpperCase().replace(/^0+/, "");
 }
 
-/** The serial number of the certificate a new TLS connection to `port` is shown. */
+/**
+ * The serial number of the certificate a new TLS connection to `port` is shown (after a swap,
+ * wait `RETIRE_GRACE_MS` first: until then the old listener may answer too).
+ */
 export async function servedSerial(port: number, serverName: string): Promise<string> {
   const out = await new Deno.Command("sh", {
     args: [
@@ -169,6 +173,8 @@ export async function assertSyncSurvivesSwap(
   await new Promise((resolve) => setTimeout(resolve, 300));
   await options.swap();
   const swappedAt = Date.now();
+  // The replaced listener accepts beside the new one for a moment (no resets meanwhile).
+  await new Promise((resolve) => setTimeout(resolve, RETIRE_GRACE_MS + 200));
   const sent = await httpsJson(
     newClient,
     `${baseUrl}/_matrix/client/v3/rooms/${

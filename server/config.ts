@@ -273,6 +273,7 @@ tls_cert = ""                       # with tls = "files": PEM certificate chain 
 tls_key = ""                        # with tls = "files": PEM private key
 acme_directory = "https://acme-v02.api.letsencrypt.org/directory"
 acme_email = ""                     # contact for the CA's expiry and policy mails
+#                                   # (tls = "acme" accepts the CA's terms of service)
 acme_ca = ""                        # extra CA file trusted for acme_directory (private CAs, tests)
 acme_domains = []                   # names on the certificate; default: the host of public_base_url
 # http_listen = "0.0.0.0:80"        # plain HTTP: ACME HTTP-01 challenges, everything else is

@@ -101,6 +101,7 @@ Deno.test({
     try {
       const anna = await server.register("anna");
       const ben = await server.register("ben");
+      const carol = await server.register("carol");
       await createRoom(server, anna, { name: "Dossiers", preset: "private_chat" });
       await createRoom(server, anna, { name: "Kantin", preset: "private_chat" });
       const library = await createRoom(server, anna, {
@@ -109,6 +110,14 @@ Deno.test({
         preset: "public_chat",
         visibility: "public",
       });
+      // Enough published rooms for the directory to have a second page (20 a page).
+      for (let i = 1; i <= 20; i++) {
+        await createRoom(server, carol, {
+          name: `Club ${String(i).padStart(2, "0")}`,
+          preset: "public_chat",
+          visibility: "public",
+        });
+      }
       const sports = await createRoom(server, anna, {
         name: "Sportveräin",
         preset: "public_chat",
@@ -235,7 +244,6 @@ Deno.test({
         async () => await membership(server, ben, permanenceId) === "join",
       );
       // Anna's spaces bar marks the space that has an unread conversation.
-      const carol = await server.register("carol");
       const joined = await server.request(
         "POST",
         `/_matrix/client/v3/join/${encodeURIComponent(sports)}`,
@@ -255,6 +263,10 @@ Deno.test({
       await b.page.getByRole("button", { name: "Explore public rooms" }).click();
       const explore = b.page.getByRole("dialog", { name: "Explore public rooms" });
       const found = explore.getByRole("list", { name: "Public rooms" });
+      await until("the first page", async () => (await found.locator("li").count()) === 20);
+      await explore.getByRole("button", { name: "Show more" }).click();
+      await until("the second page", async () => (await found.locator("li").count()) === 22);
+      assertEquals(await explore.getByRole("button", { name: "Show more" }).count(), 0);
       await found.getByText("Sportveräin").waitFor();
       await found.getByText("Bibliothéik").waitFor();
       assertEquals(await violations(b.page), [], "the directory on a phone");

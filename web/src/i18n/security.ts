@@ -115,19 +115,13 @@ const en = {
   "security.shield.unverifiedDevice": "Sent from an unverified device",
   "security.shield.unverifiedSender": "Sender not verified",
   "security.shield.waitingForKey": "Waiting for the key to decrypt this message",
-  "security.shield.waitingHint":
-    "If this message was sent before you signed in here, use your recovery key or verify this device in Settings.",
   "security.shield.notEncrypted": "Not encrypted",
   "security.shield.authenticity":
     "The authenticity of this message cannot be guaranteed on this device",
   "security.shield.identityChanged": "The sender's identity has changed since you verified them",
   "security.shield.mismatchedSender": "Encrypted by a device that does not belong to the sender",
   "security.shield.problem": "There is a problem with this message's encryption",
-  "security.shield.verifyUser": "Verify {user}",
   "security.shield.details": "Encryption details",
-  "security.banner":
-    "This device is not verified yet, so your earlier encrypted messages stay locked here.",
-  "security.bannerAction": "Verify this device",
 } as const;
 
 const fr: FeatureMessages<typeof en>["fr"] = {
@@ -242,8 +236,6 @@ const fr: FeatureMessages<typeof en>["fr"] = {
   "security.shield.unverifiedDevice": "Envoyé depuis un appareil non vérifié",
   "security.shield.unverifiedSender": "Expéditeur non vérifié",
   "security.shield.waitingForKey": "En attente de la clé pour déchiffrer ce message",
-  "security.shield.waitingHint":
-    "Si ce message a été envoyé avant votre connexion ici, utilisez votre clé de récupération ou vérifiez cet appareil dans les Paramètres.",
   "security.shield.notEncrypted": "Non chiffré",
   "security.shield.authenticity":
     "L’authenticité de ce message ne peut pas être garantie sur cet appareil",
@@ -251,11 +243,7 @@ const fr: FeatureMessages<typeof en>["fr"] = {
     "L’identité de l’expéditeur a changé depuis que vous l’avez vérifié",
   "security.shield.mismatchedSender": "Chiffré par un appareil qui n’appartient pas à l’expéditeur",
   "security.shield.problem": "Le chiffrement de ce message pose problème",
-  "security.shield.verifyUser": "Vérifier {user}",
   "security.shield.details": "Détails du chiffrement",
-  "security.banner":
-    "Cet appareil n’est pas encore vérifié : vos anciens messages chiffrés y restent verrouillés.",
-  "security.bannerAction": "Vérifier cet appareil",
 };
 
 const de: FeatureMessages<typeof en>["de"] = {
@@ -374,8 +362,6 @@ const de: FeatureMessages<typeof en>["de"] = {
   "security.shield.unverifiedDevice": "Von einem nicht verifizierten Gerät gesendet",
   "security.shield.unverifiedSender": "Absender nicht verifiziert",
   "security.shield.waitingForKey": "Warten auf den Schlüssel, um diese Nachricht zu entschlüsseln",
-  "security.shield.waitingHint":
-    "Wurde diese Nachricht gesendet, bevor Sie sich hier angemeldet haben, verwenden Sie Ihren Wiederherstellungsschlüssel oder verifizieren Sie dieses Gerät in den Einstellungen.",
   "security.shield.notEncrypted": "Nicht verschlüsselt",
   "security.shield.authenticity":
     "Die Echtheit dieser Nachricht kann auf diesem Gerät nicht garantiert werden",
@@ -384,11 +370,7 @@ const de: FeatureMessages<typeof en>["de"] = {
   "security.shield.mismatchedSender":
     "Von einem Gerät verschlüsselt, das nicht dem Absender gehört",
   "security.shield.problem": "Mit der Verschlüsselung dieser Nachricht stimmt etwas nicht",
-  "security.shield.verifyUser": "{user} verifizieren",
   "security.shield.details": "Details zur Verschlüsselung",
-  "security.banner":
-    "Dieses Gerät ist noch nicht verifiziert, daher bleiben Ihre früheren verschlüsselten Nachrichten hier gesperrt.",
-  "security.bannerAction": "Dieses Gerät verifizieren",
 };
 
 const lb: FeatureMessages<typeof en>["lb"] = {
@@ -505,8 +487,6 @@ const lb: FeatureMessages<typeof en>["lb"] = {
   "security.shield.unverifiedDevice": "Vun engem net verifizéierten Apparat geschéckt",
   "security.shield.unverifiedSender": "Absender net verifizéiert",
   "security.shield.waitingForKey": "Waarden op de Schlëssel, fir dës Message ze entschlësselen",
-  "security.shield.waitingHint":
-    "Gouf dës Message geschéckt, ier s du dech hei ugemellt hues, benotz däi Recuperatiounsschlëssel oder verifizéier dësen Apparat an den Astellungen.",
   "security.shield.notEncrypted": "Net verschlësselt",
   "security.shield.authenticity":
     "D’Echtheet vun dëser Message kann op dësem Apparat net garantéiert ginn",
@@ -515,11 +495,7 @@ const lb: FeatureMessages<typeof en>["lb"] = {
   "security.shield.mismatchedSender":
     "Vun engem Apparat verschlësselt, deen net dem Absender gehéiert",
   "security.shield.problem": "Mat der Verschlësselung vun dëser Message stëmmt eppes net",
-  "security.shield.verifyUser": "{user} verifizéieren",
   "security.shield.details": "Detailer zur Verschlësselung",
-  "security.banner":
-    "Dësen Apparat ass nach net verifizéiert, dofir bleiwen deng fréier verschlësselt Messagen hei gespaart.",
-  "security.bannerAction": "Dësen Apparat verifizéieren",
 };
 
 /** Messages of cross-signing, verification and key backup, in every language. */

@@ -21,6 +21,7 @@ import { loadSdk } from "../matrix/sdk.ts";
 import type { AppModel } from "./app.ts";
 import { featureModel } from "./features.ts";
 import { DeviceList } from "./security_devices.ts";
+import { SecurityPrefs } from "./security_prefs.ts";
 import { ShieldTracker } from "./security_shields.ts";
 import { verificationModel } from "./verification.ts";
 import { PasswordCancelled, PasswordPrompt } from "./security_password.ts";
@@ -92,6 +93,8 @@ export class SecurityModel {
   readonly password = new PasswordPrompt();
   /** The account's devices. */
   readonly devices: DeviceList;
+  /** The warning about unverified senders, and "not now" for the set-up prompt. */
+  readonly prefs = new SecurityPrefs();
   /** Marks on timeline messages. */
   readonly shields: ShieldTracker;
   /** The status; null while it is being read for the first time. */
@@ -106,7 +109,7 @@ export class SecurityModel {
   constructor(app: AppModel) {
     this.#app = app;
     this.devices = new DeviceList(app, this.password);
-    this.shields = new ShieldTracker(app);
+    this.shields = new ShieldTracker(app, () => this.prefs.warnUnverified.peek());
     this.mode = computed(() => {
       const crypto = app.session.crypto.value;
       if (crypto === "starting") return "checking";
@@ -118,6 +121,11 @@ export class SecurityModel {
         return "setUp";
       }
       return "ready";
+    });
+    // The warning setting moves the marks as trust does.
+    effect(() => {
+      void this.prefs.warnUnverified.value;
+      this.shields.trustChanged();
     });
     effect(() => {
       const client = app.session.clientReady.value;
@@ -139,6 +147,7 @@ export class SecurityModel {
     this.#status.value = null;
     this.#setup.value = { step: "idle" };
     this.#restore.value = { step: "idle" };
+    this.prefs.attach(client);
     if (!client) return;
     let live = true;
     const me = client.getUserId();
@@ -153,6 +162,7 @@ export class SecurityModel {
       if (userIds.includes(me ?? "")) refresh();
     };
     const onAccountData = (event: MatrixEvent) => {
+      this.prefs.accountData(event);
       if (/^m\.(cross_signing|secret_storage|megolm_backup)\./.test(event.getType())) refresh();
     };
     void Promise.all([loadSdk(), loadCryptoApi()]).then(([sdk, api]) => {

@@ -1,6 +1,8 @@
 /**
- * The mark next to a timeline message: whether it was sent from an unverified device, by a
- * sender the user has not verified, or cannot be decrypted yet. Computed lazily, per event, for
+ * The mark next to a timeline message, only where it means something: a verified person (or the
+ * reader) writing from a device they did not verify, an identity that changed after it was
+ * verified, a message that is not encrypted, cannot be decrypted yet or is forged, and, when the
+ * user asked for it, senders they have not verified. Computed lazily, per event, for
  * the events on screen, and again when the event is decrypted or trust changes.
  *
  * @module
@@ -29,8 +31,15 @@ export interface Shield {
   /** "warning" for red shields (a device or identity problem); "notice" for the rest. */
   level: "notice" | "warning";
   senderId: string;
-  /** The sender is someone else whose identity can be verified with emoji. */
+  /** The sender is someone else, not verified (or changed since), who can be verified. */
   canVerifySender: boolean;
+  /** The reader sent it (from another of their devices). */
+  own: boolean;
+  /** Shown only because the user asked to be warned about unverified senders. */
+  optIn: boolean;
+  /** The device it came from, when known (to tell the user which one it is). */
+  deviceId: string | null;
+  deviceName: string | null;
 }
 
 interface Entry {
@@ -46,14 +55,17 @@ const MESSAGE_TYPES = new Set(["m.room.message", "m.sticker", "m.poll.start", "m
 /** Computes and caches the marks. */
 export class ShieldTracker {
   readonly #app: AppModel;
+  readonly #warnUnverified: () => boolean;
   readonly #version = signal(0);
   readonly #entries = new WeakMap<MatrixEvent, Entry>();
   readonly #listening = new WeakSet<MatrixEvent>();
   #api: CryptoApiModule | null = null;
   #sdk: Sdk | null = null;
 
-  constructor(app: AppModel) {
+  /** `warnUnverified` says whether the user asked to be warned about unverified senders. */
+  constructor(app: AppModel, warnUnverified: () => boolean) {
     this.#app = app;
+    this.#warnUnverified = warnUnverified;
     void Promise.all([loadSdk(), loadCryptoApi()]).then(([sdk, api]) => {
       this.#sdk = sdk;
       this.#api = api;
@@ -87,7 +99,7 @@ export class ShieldTracker {
       this.#listen(this.#sdk, event);
       entry.running = true;
       const target = entry;
-      void computeShield(client, this.#api, event, room)
+      void computeShield(client, this.#api, event, room, this.#warnUnverified())
         .catch(() => null)
         .then((next) => {
           target.running = false;
@@ -116,66 +128,107 @@ export class ShieldTracker {
 
 function sameShield(a: Shield | null, b: Shield | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.kind === b.kind && a.senderId === b.senderId && a.canVerifySender === b.canVerifySender;
+  return a.kind === b.kind && a.senderId === b.senderId && a.deviceId === b.deviceId &&
+    a.deviceName === b.deviceName && a.optIn === b.optIn;
 }
 
+/** The crypto's reason for a shield, as one of ours. */
+function kindOf(api: CryptoApiModule, reason: number | null): ShieldKind {
+  const { EventShieldReason: R } = api;
+  switch (reason) {
+    case R.UNSIGNED_DEVICE:
+    case R.UNKNOWN_DEVICE:
+      return "unverifiedDevice";
+    case R.UNVERIFIED_IDENTITY:
+      return "unverifiedSender";
+    case R.AUTHENTICITY_NOT_GUARANTEED:
+      return "authenticity";
+    case R.VERIFICATION_VIOLATION:
+      return "identityChanged";
+    case R.MISMATCHED_SENDER:
+    case R.MISMATCHED_SENDER_KEY:
+      return "mismatchedSender";
+    case R.SENT_IN_CLEAR:
+      return "notEncrypted";
+    default:
+      return "problem";
+  }
+}
+
+/** The device of `userId` whose Curve25519 key is `senderKey`, if the crypto knows it. */
+async function senderDevice(client: MatrixClient, userId: string, senderKey: string | null) {
+  const crypto = client.getCrypto();
+  if (!crypto || !senderKey) return null;
+  const devices = (await crypto.getUserDeviceInfo([userId])).get(userId);
+  for (const device of devices?.values() ?? []) {
+    if (device.getIdentityKey() === senderKey) return device;
+  }
+  return null;
+}
+
+/**
+ * What Element does by default: no mark on the reader's own messages from this device, none
+ * for people the reader has not verified (unless they asked to be warned), a red mark when a
+ * verified person (the reader included) writes from a device they did not verify or changed
+ * their identity, and marks for messages that are unencrypted, undecryptable or forged.
+ */
 async function computeShield(
   client: MatrixClient,
   api: CryptoApiModule,
   event: MatrixEvent,
   room: Room,
+  warnUnverified: boolean,
 ): Promise<Shield | null> {
   const crypto = client.getCrypto();
   const senderId = event.getSender() ?? "";
-  const me = client.getUserId();
-  const other = senderId !== me;
+  const mine = senderId === client.getUserId();
   if (event.isState() || event.status !== null || event.isRedacted()) return null;
   // In-room verification requests are sent in the clear by design (the SDK and Element).
   if (event.getContent().msgtype === "m.key.verification.request") return null;
-  if (event.isDecryptionFailure()) {
-    return { kind: "waitingForKey", level: "notice", senderId, canVerifySender: false };
-  }
+  const shield = (kind: ShieldKind, level: Shield["level"], verifiable = false): Shield => ({
+    kind,
+    level,
+    senderId,
+    canVerifySender: !mine && verifiable,
+    own: mine,
+    optIn: false,
+    deviceId: null,
+    deviceName: null,
+  });
+  if (event.isDecryptionFailure()) return shield("waitingForKey", "notice");
   if (!event.isEncrypted()) {
     if (room.hasEncryptionStateEvent() && MESSAGE_TYPES.has(event.getType())) {
-      return { kind: "notEncrypted", level: "warning", senderId, canVerifySender: false };
+      return shield("notEncrypted", "warning");
     }
     return null;
   }
   if (!crypto || event.isBeingDecrypted() || !event.getClearContent()) return null;
+  const senderKey = event.getSenderKey();
+  if (mine && senderKey && senderKey === (await crypto.getOwnDeviceKeys()).curve25519) return null;
   const info = await crypto.getEncryptionInfoForEvent(event);
   if (!info) return null;
-  const { EventShieldColour, EventShieldReason } = api;
-  if (info.shieldColour !== EventShieldColour.NONE) {
-    const level = info.shieldColour === EventShieldColour.RED ? "warning" : "notice";
-    const kind: ShieldKind = (() => {
-      switch (info.shieldReason) {
-        case EventShieldReason.UNSIGNED_DEVICE:
-        case EventShieldReason.UNKNOWN_DEVICE:
-          return "unverifiedDevice";
-        case EventShieldReason.UNVERIFIED_IDENTITY:
-          return "unverifiedSender";
-        case EventShieldReason.AUTHENTICITY_NOT_GUARANTEED:
-          return "authenticity";
-        case EventShieldReason.VERIFICATION_VIOLATION:
-          return "identityChanged";
-        case EventShieldReason.MISMATCHED_SENDER:
-        case EventShieldReason.MISMATCHED_SENDER_KEY:
-          return "mismatchedSender";
-        case EventShieldReason.SENT_IN_CLEAR:
-          return "notEncrypted";
-        default:
-          return "problem";
-      }
-    })();
-    const verifiable = other && (kind === "unverifiedDevice" || kind === "unverifiedSender");
-    return { kind, level, senderId, canVerifySender: verifiable };
-  }
-  // A good device of someone the user has not verified: a quiet mark, with a way to verify.
-  if (other) {
-    const status = await crypto.getUserVerificationStatus(senderId);
-    if (!status.isCrossSigningVerified()) {
-      return { kind: "unverifiedSender", level: "notice", senderId, canVerifySender: true };
+  const flagged = info.shieldColour !== api.EventShieldColour.NONE;
+  const kind = flagged ? kindOf(api, info.shieldReason) : null;
+  let result: Shield | null;
+  if (kind === null || kind === "unverifiedDevice" || kind === "unverifiedSender") {
+    // Trust questions: they matter for people the reader verified, or when asked to be warned.
+    const verified = (await crypto.getUserVerificationStatus(senderId)).isCrossSigningVerified();
+    if (kind === "unverifiedDevice" && (verified || warnUnverified)) {
+      result = shield(kind, "warning", !verified);
+      result.optIn = !verified;
+    } else if (!mine && !verified && warnUnverified) {
+      result = shield("unverifiedSender", "warning", true);
+      result.optIn = true;
+    } else {
+      return null;
     }
+  } else {
+    const red = info.shieldColour === api.EventShieldColour.RED;
+    result = shield(kind, red ? "warning" : "notice", kind === "identityChanged");
   }
-  return null;
+  const device = await senderDevice(client, senderId, senderKey).catch(() => null);
+  const deviceId = device?.deviceId ?? event.getWireContent().device_id;
+  result.deviceId = typeof deviceId === "string" ? deviceId : null;
+  result.deviceName = device?.displayName ?? null;
+  return result;
 }

@@ -14,7 +14,6 @@ import { CallOverlay } from "./calls/call_overlay.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, LanguageSelect, ScreenHeading } from "./controls.tsx";
 import { NotificationSettings } from "./rooms/notification_settings.tsx";
-import { SecuritySettings } from "./security/security_settings.tsx";
 import { ShellHeader } from "./shell_view.tsx";
 
 const THEME_LABELS: Readonly<Record<ThemeChoice, MessageKey>> = {
@@ -50,6 +49,26 @@ function useAccountModule(): AccountModule | null {
   return module;
 }
 
+type SecurityModule = typeof import("./security/security_settings.tsx");
+let securityLoad: Promise<SecurityModule> | null = null;
+
+/** Secure messaging's settings, loaded with this screen (the first screen needs none of it). */
+function useSecurityModule(): SecurityModule | null {
+  const [module, setModule] = useState<SecurityModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    securityLoad ??= import("./security/security_settings.tsx");
+    securityLoad.then((loaded) => live && setModule(loaded), (err) => {
+      securityLoad = null;
+      console.warn("gemeng: could not load the security settings", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module;
+}
+
 const SECTION =
   "flex flex-col gap-3 rounded-xl border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900";
 
@@ -58,6 +77,7 @@ export function SettingsView(): JSX.Element {
   const app = useApp();
   const { i18n, theme, session } = app;
   const account = useAccountModule();
+  const security = useSecurityModule();
   return (
     <div class="flex min-h-dvh flex-col">
       <ShellHeader />
@@ -103,7 +123,7 @@ export function SettingsView(): JSX.Element {
             })}
           </p>
         </section>
-        <SecuritySettings />
+        {security && <security.SecuritySettings />}
         <NotificationSettings />
         {account && <account.Deactivation />}
       </main>

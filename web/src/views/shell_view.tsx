@@ -24,6 +24,7 @@ import { RoomAvatar } from "./rooms/room_avatar.tsx";
 import { RoomRow } from "./rooms/room_row.tsx";
 import { searchModel } from "../state/search_entry.ts";
 import { SearchSlot } from "./search/search_slot.tsx";
+import { SecurePromptSlot } from "./security/secure_prompt_slot.tsx";
 import { VerificationOverlay } from "./security/verification_overlay.tsx";
 
 const SYNC_MESSAGES: Partial<Record<SyncStatus, MessageKey>> = {
@@ -216,6 +217,7 @@ function RoomListPanel(
       <RoomListHeader />
       {props.spaces && <props.spaces.SpacesPicker />}
       <SyncNotice />
+      <SecurePromptSlot />
       {list.rooms.value.length > 0 && <SearchField />}
       <div role="alert" class="px-4 empty:hidden">
         {action?.state === "failed" && (

@@ -1,8 +1,8 @@
 /** @jsxImportSource preact */
 /**
- * A mark on a message from an unverified device or sender, or one that cannot be decrypted
- * yet. Nothing for good messages and for unencrypted rooms. The mark is a button; it opens a
- * short explanation and, for someone else's message, a way to verify the sender.
+ * A mark on a message that needs the reader's attention (see security_shields.ts for which).
+ * Nothing for good messages and for unencrypted rooms. The mark is a button; it opens a short
+ * explanation in plain words with a way out (verify, set up, which device), loaded on demand.
  *
  * @module
  */
@@ -13,7 +13,6 @@ import { useEffect, useId, useRef, useState } from "preact/hooks";
 import type { MessageKey } from "../../i18n/index.ts";
 import { securityModel } from "../../state/security.ts";
 import type { ShieldKind } from "../../state/security_shields.ts";
-import { startUserVerification } from "../../state/verification.ts";
 import { useApp } from "../context.ts";
 
 const LABELS: Readonly<Record<ShieldKind, MessageKey>> = {
@@ -27,13 +26,32 @@ const LABELS: Readonly<Record<ShieldKind, MessageKey>> = {
   problem: "security.shield.problem",
 };
 
-/** A mark on a message from an unverified device, or one that cannot be decrypted yet. */
+type DetailsModule = typeof import("./shield_details.tsx");
+let detailsLoad: Promise<DetailsModule> | null = null;
+
+/** The explanation and the ways out, loaded when a mark is first opened. */
+function useDetails(open: boolean): DetailsModule | null {
+  const [module, setModule] = useState<DetailsModule | null>(null);
+  useEffect(() => {
+    if (!open || module) return;
+    let live = true;
+    detailsLoad ??= import("./shield_details.tsx");
+    detailsLoad.then((loaded) => live && setModule(loaded), () => detailsLoad = null);
+    return () => {
+      live = false;
+    };
+  }, [open]);
+  return module;
+}
+
+/** A mark on a message whose sender, device or encryption needs the reader's attention. */
 export function EventShield(props: { event: MatrixEvent; room: Room }): JSX.Element | null {
   const app = useApp();
   const shield = securityModel(app).shields.shieldFor(props.event, props.room);
   const [open, setOpen] = useState(false);
   const button = useRef<HTMLButtonElement>(null);
   const popoverId = useId();
+  const details = useDetails(open);
   useEffect(() => {
     if (!open) return;
     const onKey = (event: KeyboardEvent) => {
@@ -73,19 +91,7 @@ export function EventShield(props: { event: MatrixEvent; room: Room }): JSX.Elem
           class="absolute top-7 right-0 z-30 flex w-64 flex-col gap-2 rounded-md border border-slate-300 bg-white p-3 text-sm text-slate-900 shadow-lg dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
         >
           <p class="font-semibold">{label}</p>
-          {shield.kind === "waitingForKey" && <p>{i18n.t("security.shield.waitingHint")}</p>}
-          {shield.canVerifySender && (
-            <button
-              type="button"
-              class="self-start rounded-md bg-sky-700 px-3 py-1.5 font-semibold text-white hover:bg-sky-800 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600"
-              onClick={() => {
-                setOpen(false);
-                void startUserVerification(app, shield.senderId);
-              }}
-            >
-              {i18n.t("security.shield.verifyUser", { user: shield.senderId })}
-            </button>
-          )}
+          {details && <details.ShieldDetails shield={shield} onDone={() => setOpen(false)} />}
         </div>
       )}
     </span>

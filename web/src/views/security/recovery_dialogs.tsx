@@ -1,6 +1,6 @@
 /** @jsxImportSource preact */
 /**
- * The dialogs of secure messaging: the new recovery key (copy, confirm saved), entering the
+ * The dialogs of secure messaging: the new recovery key (copy, download, confirm saved), the
  * recovery key on a new device, and the account password when the server asks for it.
  *
  * @module
@@ -8,6 +8,7 @@
 
 import type { JSX } from "preact";
 import { useId, useRef, useState } from "preact/hooks";
+import { secureText } from "../../i18n/secure_setup.ts";
 import { securityModel } from "../../state/security.ts";
 import { useApp } from "../context.ts";
 import { Button, ProblemBanner } from "../controls.tsx";
@@ -35,9 +36,23 @@ export function RecoveryKeyDialog(props: { recoveryKey: string; onHide: () => vo
       setCopy("failed");
     }
   };
+  const download = () => {
+    const user = app.session.userId.value ?? "";
+    const text = `${secureText(i18n.locale.value, "secure.keyFileText", { user })}\n\n` +
+      `${props.recoveryKey}\n`;
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "recovery-key.txt";
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  };
   return (
     <Dialog title={i18n.t("security.recoveryKeyTitle")} onClose={props.onHide} describedBy={hintId}>
-      <p id={hintId} class="text-sm">{i18n.t("security.recoveryKeyHint")}</p>
+      <div id={hintId} class="flex flex-col gap-2 text-sm">
+        <p>{i18n.t("security.recoveryKeyHint")}</p>
+        <p>{secureText(i18n.locale.value, "secure.keyWhere")}</p>
+      </div>
       <div class="flex flex-col gap-1">
         <label for={fieldId} class="text-sm font-medium">{i18n.t("security.recoveryKey")}</label>
         <textarea
@@ -62,6 +77,9 @@ export function RecoveryKeyDialog(props: { recoveryKey: string; onHide: () => vo
             void copyKey()}
         >
           {i18n.t("security.copyRecoveryKey")}
+        </Button>
+        <Button variant="quiet" onClick={download}>
+          {secureText(i18n.locale.value, "secure.downloadKey")}
         </Button>
         <Button
           onClick={() =>

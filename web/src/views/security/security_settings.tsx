@@ -9,6 +9,7 @@
 
 import type { JSX } from "preact";
 import { useEffect, useId, useState } from "preact/hooks";
+import { secureText } from "../../i18n/secure_setup.ts";
 import { securityModel, type SecurityStatus } from "../../state/security.ts";
 import { startUserVerification, verificationModel } from "../../state/verification.ts";
 import { useApp } from "../context.ts";
@@ -41,6 +42,7 @@ export function SecuritySettings(): JSX.Element | null {
   return (
     <>
       <SecureMessaging onShowKey={() => setKeyHidden(false)} keyHidden={keyHidden} />
+      {model.mode.value !== "unavailable" && <WarnSetting />}
       {model.mode.value !== "unavailable" && <DeviceList />}
       {model.mode.value !== "unavailable" && <VerifySomeone />}
       {setup.step === "showKey" && !keyHidden && (
@@ -160,6 +162,50 @@ function StatusLines(props: { status: SecurityStatus }): JSX.Element {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The opt-in warning about people the user has not verified. */
+function WarnSetting(): JSX.Element {
+  const app = useApp();
+  const prefs = securityModel(app).prefs;
+  const locale = app.i18n.locale.value;
+  const fieldId = useId();
+  const hintId = useId();
+  const [problem, setProblem] = useState<string | null>(null);
+  return (
+    <section class={SECTION} aria-label={secureText(locale, "secure.warnLabel")}>
+      <div class="flex items-start gap-3">
+        <input
+          id={fieldId}
+          type="checkbox"
+          class="mt-1 h-4 w-4"
+          checked={prefs.warnUnverified.value}
+          aria-describedby={hintId}
+          onChange={(event) => {
+            setProblem(null);
+            prefs.setWarnUnverified(event.currentTarget.checked).catch((err) =>
+              setProblem(err instanceof Error ? err.message : String(err))
+            );
+          }}
+        />
+        <div class="flex flex-col gap-1">
+          <label for={fieldId} class="text-sm font-medium">
+            {secureText(locale, "secure.warnLabel")}
+          </label>
+          <p id={hintId} class="text-sm text-slate-600 dark:text-slate-300">
+            {secureText(locale, "secure.warnHint")}
+          </p>
+        </div>
+      </div>
+      <div role="alert" class="empty:hidden">
+        {problem && (
+          <p class="text-sm text-red-800 dark:text-red-200">
+            {secureText(locale, "secure.shield.failed", { message: problem })}
+          </p>
+        )}
+      </div>
+    </section>
   );
 }
 

@@ -22,22 +22,17 @@ function loadSasNames(): void {
 
 import type { JSX } from "preact";
 import { signal } from "@preact/signals";
-import { securityModel } from "../../state/security.ts";
 import { verificationModel, type VerificationView } from "../../state/verification.ts";
 import { useApp } from "../context.ts";
-import { AppLink, Button } from "../controls.tsx";
+import { Button } from "../controls.tsx";
 import { Dialog } from "../dialog.tsx";
 
-/**
- * Incoming and running device or user verifications (emoji), over every signed-in screen; on
- * the conversations screen also a notice when this device still has to be verified.
- */
+/** Incoming and running device or user verifications (emoji), over every signed-in screen. */
 export function VerificationOverlay(): JSX.Element | null {
   const app = useApp();
   const model = verificationModel(app);
   const view = model.view.value;
-  const unverified = securityModel(app).mode.value === "restore";
-  if (!view) return unverified && app.screen.value.name === "shell" ? <UnverifiedNotice /> : null;
+  if (!view) return null;
   const { i18n } = app;
   const close = () => void model.close();
   const escape = view.step === "incoming" ? () => void model.decline() : close;
@@ -48,26 +43,6 @@ export function VerificationOverlay(): JSX.Element | null {
       </div>
       <Actions view={view} />
     </Dialog>
-  );
-}
-
-function UnverifiedNotice(): JSX.Element {
-  const app = useApp();
-  const { i18n } = app;
-  return (
-    <aside
-      aria-label={i18n.t("security.bannerAction")}
-      class="flex flex-wrap items-center justify-between gap-2 border-t border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-50"
-    >
-      <p>{i18n.t("security.banner")}</p>
-      <AppLink
-        href="/settings"
-        onNavigate={() => app.go("settings")}
-        class="font-semibold underline underline-offset-2"
-      >
-        {i18n.t("security.bannerAction")}
-      </AppLink>
-    </aside>
   );
 }
 

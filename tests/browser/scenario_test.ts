@@ -1,6 +1,7 @@
 /**
  * One end-to-end scenario through the web app only: alice and bob, each in their own headless
- * Chromium, against a real server. They sign up through the form, set up secure messaging,
+ * Chromium, against a real server. They sign up through the form, set up secure messaging from
+ * the prompt after the first sign-in (alice also asks to be warned about unverified people),
  * alice starts an encrypted direct chat with bob, bob accepts; they write, alice edits, bob
  * replies, alice reacts; alice makes a poll and bob votes; bob sends a file that alice saves
  * byte for byte; alice shares her (stubbed) position on a map from a local tile server; they
@@ -166,19 +167,30 @@ Deno.test({
         });
       });
 
-      await step("both set up secure messaging and get a recovery key", async () => {
+      await step("both set up secure messaging from the first sign-in's prompt", async () => {
         await both(async ({ page }) => {
-          await page.getByRole("link", { name: "Settings" }).click();
-          await page.getByRole("button", { name: "Set up secure messaging" }).click();
+          const prompt = page.getByRole("complementary", { name: "Keep your messages safe" });
+          await prompt.getByRole("button", { name: "Set up secure messaging" }).click();
           const dialog = page.getByRole("dialog", { name: "Your recovery key" });
           const key = await dialog.getByRole("textbox", { name: "Recovery key" }).inputValue();
           assert(/^(\w{4} ){10,}\w{1,4}$/.test(key), `a recovery key: ${key}`);
           await dialog.getByRole("button", { name: "I have saved my recovery key" }).click();
           await dialog.waitFor({ state: "detached" });
+          const done = page.getByRole("complementary", { name: "Secure messaging" });
+          await done.getByText("Secure messaging is set up. Keep your recovery key safe.")
+            .waitFor();
+          await done.getByRole("button", { name: "Close" }).click();
+          await page.getByRole("link", { name: "Settings" }).click();
           const status = page.getByRole("region", { name: "Secure messaging" })
             .getByRole("status");
           await status.getByText("Cross-signing is ready.").waitFor();
           await status.getByText("This device is verified.", { exact: true }).waitFor();
+        });
+        // Alice wants to know when someone she has not verified writes to her.
+        await alice.page.getByRole("checkbox", {
+          name: "Warn me about messages from people I have not verified",
+        }).check();
+        await both(async ({ page }) => {
           await page.getByRole("link", { name: "Back to conversations" }).click();
           await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
         });

@@ -261,9 +261,13 @@ export function EventTile(props: EventTileProps): JSX.Element | null {
         data-mentioned={mentioned ? "true" : undefined}
         class={`flex gap-2 px-4 py-1 outline-none focus-visible:bg-slate-100 dark:focus-visible:bg-slate-900 ${background}`}
       >
-        {props.continuation
-          ? <span class="w-8 shrink-0" />
-          : <Avatar mxc={memberAvatarUrl(room, sender)} name={name} colourKey={sender} size={32} />}
+        {/* The mark sits in the left column: the hover toolbar covers the top right corner. */}
+        <div class="flex w-8 shrink-0 flex-col items-center gap-1">
+          {!props.continuation && (
+            <Avatar mxc={memberAvatarUrl(room, sender)} name={name} colourKey={sender} size={32} />
+          )}
+          <EventShield event={event} room={room} />
+        </div>
         <div class="min-w-0 flex-1">
           <header class={props.continuation ? "sr-only" : "flex items-baseline gap-2"}>
             <span id={`${ids}-sender`} class="truncate text-sm font-bold" title={sender}>
@@ -279,12 +283,7 @@ export function EventTile(props: EventTileProps): JSX.Element | null {
             </time>
           </header>
           {replyTo && <ReplyQuote eventId={replyTo} version={props.version} />}
-          <div class="flex items-start gap-1">
-            <div class="min-w-0 flex-1">
-              <EventBody event={event} room={room} kind={kind} version={props.version} />
-            </div>
-            <EventShield event={event} room={room} />
-          </div>
+          <EventBody event={event} room={room} kind={kind} version={props.version} />
           {edited && (
             <button
               type="button"

@@ -88,7 +88,7 @@ export function EventShield(props: { event: MatrixEvent; room: Room }): JSX.Elem
           id={popoverId}
           role="group"
           aria-label={i18n.t("security.shield.details")}
-          class="absolute top-7 right-0 z-30 flex w-64 flex-col gap-2 rounded-md border border-slate-300 bg-white p-3 text-sm text-slate-900 shadow-lg dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
+          class="absolute top-7 left-0 z-30 flex w-64 max-w-[calc(100vw-2rem)] flex-col gap-2 rounded-md border border-slate-300 bg-white p-3 text-sm text-slate-900 shadow-lg dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
         >
           <p class="font-semibold">{label}</p>
           {details && <details.ShieldDetails shield={shield} onDone={() => setOpen(false)} />}

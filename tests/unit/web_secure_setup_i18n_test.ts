@@ -1,7 +1,7 @@
 /**
  * The secure-messaging prompt's messages, which load with their own chunk instead of being
  * merged into the catalogues: the same checks the catalogues get (every language translated, the
- * same placeholders, German as "Sie"), and the lookup with placeholders and French elision.
+ * same placeholders, German as "Sie", Luxembourgish as "Dir"), and the lookup with placeholders and French elision.
  */
 
 import { assertEquals } from "./assert.ts";
@@ -24,6 +24,9 @@ Deno.test("secure setup i18n: every language translates every message, same plac
   }
   const informal = /\b(du|dich|dir|dein|deine|deinen|deinem|deiner|hast|bist|kannst|musst)\b/i;
   assertEquals(Object.values(secureMessages.de).filter((text) => informal.test(text)), []);
+  // Luxembourgish addresses the reader as "Dir", as the other catalogues do.
+  const informalLb = /\b(du|dech|däi|deng|denge|dengem|denger|hues|bass)\b/i;
+  assertEquals(Object.values(secureMessages.lb).filter((text) => informalLb.test(text)), []);
 });
 
 Deno.test("secure setup i18n: lookup with placeholders and French elision", () => {

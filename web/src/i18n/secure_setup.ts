@@ -193,20 +193,20 @@ const de: Readonly<Record<SecureKey, string>> = {
 };
 
 const lb: Readonly<Record<SecureKey, string>> = {
-  "secure.setUpTitle": "Schütz deng Messagen",
+  "secure.setUpTitle": "Schützt Är Messagen",
   "secure.setUpIntro":
-    "Deng Gespréicher si verschlësselt: nëmmen du an d’Leit, deenen s du schreifs, kënnen se liesen. Riicht d’sécher Messagen eng Kéier an, fir se och op engem neien Telefon oder Computer ze liesen, an domat anerer kënnen iwwerpréiwen, datt s du et wierklech bass.",
+    "Är Gespréicher si verschlësselt: nëmmen Dir an d’Leit, deenen Dir schreift, kënnen se liesen. Riicht d’sécher Messagen eng Kéier an, fir se och op engem neien Telefon oder Computer ze liesen, an domat anerer kënnen iwwerpréiwen, datt Dir et wierklech sidd.",
   "secure.setUpKey":
-    "Du kriss e Recuperatiounsschlëssel. Hal en op enger sécherer Plaz, wéi e Passwuert: e mécht deng Messagen op, wann s du deng Apparater verléiers.",
+    "Dir kritt e Recuperatiounsschlëssel. Haalt en op enger sécherer Plaz, wéi e Passwuert: e mécht Är Messagen op, wann Dir Är Apparater verléiert.",
   "secure.setUpNow": "Sécher Messagen ariichten",
   "secure.notNow": "Net elo",
   "secure.working": "Sécher Messagen ginn ageriicht…",
   "secure.failed": "Sécher Messagen konnten net ageriicht ginn: {message}",
-  "secure.done": "Sécher Messagen sinn ageriicht. Hal däi Recuperatiounsschlëssel sécher.",
+  "secure.done": "Sécher Messagen sinn ageriicht. Haalt Äre Recuperatiounsschlëssel sécher.",
   "secure.close": "Zoumaachen",
   "secure.verifyTitle": "Dësen Apparat verifizéieren",
   "secure.verifyIntro":
-    "Däi Kont notzt schonn d’sécher Messagen. Confirméier, datt dësen Apparat däin ass, fir hei deng fréier Messagen ze liesen: mat engem Apparat, op deem s du schonn ugemellt bass, oder mat dengem Recuperatiounsschlëssel.",
+    "Äre Kont notzt schonn d’sécher Messagen. Confirméiert, datt dësen Apparat Ären ass, fir hei Är fréier Messagen ze liesen: mat engem Apparat, op deem Dir schonn ugemellt sidd, oder mat Ärem Recuperatiounsschlëssel.",
   "secure.verifyWithDevice": "Mat engem aneren Apparat verifizéieren",
   "secure.useRecoveryKey": "Recuperatiounsschlëssel benotzen",
   "secure.lostKey": "Recuperatiounsschlëssel an all aner Apparater verluer?",
@@ -215,32 +215,32 @@ const lb: Readonly<Record<SecureKey, string>> = {
   "secure.reminderSetUp": "Sécher Messagen sinn nach net ageriicht.",
   "secure.reminderSetUpAction": "Ariichten",
   "secure.reminderVerify":
-    "Dësen Apparat ass nach net verifizéiert, dofir bleiwen deng fréier verschlësselt Messagen hei gespaart.",
+    "Dësen Apparat ass nach net verifizéiert, dofir bleiwen Är fréier verschlësselt Messagen hei gespaart.",
   "secure.downloadKey": "Eroflueden",
   "secure.keyFileText":
-    "Recuperatiounsschlëssel vum {user}. Hal en sécher a gëff en kengem: e mécht deng verschlësselt Messagen op.",
+    "Recuperatiounsschlëssel vum {user}. Haalt en sécher a gitt en kengem: e mécht Är verschlësselt Messagen op.",
   "secure.keyWhere":
-    "Späicher en an engem Passwuert-Manager, dréck en aus oder luet en erof. Schéck en ni engem: wien en huet, ka deng Messagen liesen.",
+    "Späichert en an engem Passwuert-Manager, dréckt en aus oder luedt en erof. Schéckt en ni engem: wien en huet, ka Är Messagen liesen.",
   "secure.shield.otherDevice":
-    "{user} huet dat vun engem Apparat geschéckt, deen net verifizéiert ass. Et kann en neien Telefon oder Computer vun där Persoun sinn, oder deen vun engem aneren. Fro se, fir en ze verifizéieren.",
+    "{user} huet dat vun engem Apparat geschéckt, deen net verifizéiert ass. Et kann en neien Telefon oder Computer vun där Persoun sinn, oder deen vun engem aneren. Frot se, fir en ze verifizéieren.",
   "secure.shield.ownDevice":
-    "Du hues dat vun engem vun denge Apparater geschéckt, deen net verifizéiert ass. Wann en däin ass, verifizéier en; wann s du en net kenns, mell en an den Astellungen of.",
+    "Dir hutt dat vun engem vun Ären Apparater geschéckt, deen net verifizéiert ass. Wann en Ären ass, verifizéiert en; wann Dir en net kennt, mellt en an den Astellungen of.",
   "secure.shield.device": "Apparat: {device}",
   "secure.shield.unverifiedSender":
-    "Du hues {user} net verifizéiert, dofir beweist näischt, datt dës Message vun där Persoun kënnt. Verifizéier se andeems s du Emojien vergläichs, am beschten perséinlech oder während engem Uruff.",
+    "Dir hutt {user} net verifizéiert, dofir beweist näischt, datt dës Message vun där Persoun kënnt. Verifizéiert se, andeems Dir Emojien vergläicht, am beschten perséinlech oder während engem Uruff.",
   "secure.shield.stopWarning": "Net méi viru net verifizéierte Leit warnen",
   "secure.shield.identityChanged":
-    "D’Identitéit vum {user} huet geännert, zënter s du d’Persoun verifizéiert hues. Dat geschitt, wann se hir sécher Messagen zrécksetzt, mä et kann och heeschen, datt een aneren an hirem Numm schreift. Fro no, a verifizéier se dann nach eng Kéier.",
+    "D’Identitéit vum {user} huet geännert, zënter Dir d’Persoun verifizéiert hutt. Dat geschitt, wann se hir sécher Messagen zrécksetzt, mä et kann och heeschen, datt een aneren an hirem Numm schreift. Frot no, a verifizéiert se dann nach eng Kéier.",
   "secure.shield.waitingForKey":
-    "Dës Message kann op dësem Apparat nach net gelies ginn. Messagen, déi geschéckt goufen, ier s du dech hei ugemellt hues, ginn opgemaach, wann s du dësen Apparat verifizéiers oder däi Recuperatiounsschlëssel agëss; méi nei, soubal den Apparat vum Absender de Schlëssel schéckt.",
+    "Dës Message kann op dësem Apparat nach net gelies ginn. Messagen, déi geschéckt goufen, ier Dir Iech hei ugemellt hutt, ginn opgemaach, wann Dir dësen Apparat verifizéiert oder Äre Recuperatiounsschlëssel agitt; méi nei, soubal den Apparat vum Absender de Schlëssel schéckt.",
   "secure.shield.authenticity":
-    "Dës Message gouf mat engem Schlëssel aus denger Sécherung oder vun engem aneren Apparat opgemaach, dofir kann dësen Apparat net confirméieren, wien se geschéckt huet. Bei eelere Messagen ass dat normal.",
+    "Dës Message gouf mat engem Schlëssel aus Ärer Sécherung oder vun engem aneren Apparat opgemaach, dofir kann dësen Apparat net confirméieren, wien se geschéckt huet. Bei eelere Messagen ass dat normal.",
   "secure.shield.notEncrypted":
     "Dës Message gouf an engem verschlësselte Gespréich ouni Verschlësselung geschéckt: de Server konnt se liesen.",
   "secure.shield.mismatchedSender":
-    "Dës Message gouf vun engem Apparat verschlësselt, deen net der Persoun gehéiert, déi als Absender ugewise gëtt. Vertrau hir net.",
+    "Dës Message gouf vun engem Apparat verschlësselt, deen net der Persoun gehéiert, déi als Absender ugewise gëtt. Vertraut hir net.",
   "secure.shield.problem":
-    "Mat der Verschlësselung vun dëser Message stëmmt eppes net. Vertrau hir eréischt, wann s du beim Absender nogefrot hues.",
+    "Mat der Verschlësselung vun dëser Message stëmmt eppes net. Vertraut hir eréischt, wann Dir beim Absender nogefrot hutt.",
   "secure.shield.verifyUser": "{user} verifizéieren",
   "secure.shield.verifyUserAgain": "{user} nach eng Kéier verifizéieren",
   "secure.shield.verifyDevice": "Deen Apparat verifizéieren",

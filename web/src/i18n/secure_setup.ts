@@ -16,20 +16,13 @@ const en = {
     "Your conversations are encrypted: only you and the people you write with can read them. Set up secure messaging once, so that you can still read them on a new phone or computer, and so that others can check it is really you.",
   "secure.setUpKey":
     "You get a recovery key. Keep it somewhere safe, like a password: it unlocks your messages if you lose your devices.",
-  "secure.setUpNow": "Set up secure messaging",
   "secure.notNow": "Not now",
-  "secure.working": "Setting up secure messaging…",
-  "secure.failed": "Secure messaging could not be set up: {message}",
   "secure.done": "Secure messaging is set up. Keep your recovery key safe.",
-  "secure.close": "Close",
   "secure.verifyTitle": "Verify this device",
   "secure.verifyIntro":
     "Your account already uses secure messaging. Confirm that this device is yours to read your earlier messages here: with a device where you are already signed in, or with your recovery key.",
-  "secure.verifyWithDevice": "Verify with another device",
-  "secure.useRecoveryKey": "Use recovery key",
   "secure.lostKey": "Lost your recovery key and every other device?",
   "secure.resetInSettings": "Reset it in Settings",
-  "secure.verified": "This device is verified.",
   "secure.reminderSetUp": "Secure messaging is not set up yet.",
   "secure.reminderSetUpAction": "Set up",
   "secure.reminderVerify":
@@ -63,7 +56,6 @@ const en = {
   "secure.shield.verifyUserAgain": "Verify {user} again",
   "secure.shield.verifyDevice": "Verify that device",
   "secure.shield.openSettings": "Open Settings",
-  "secure.shield.failed": "That did not work: {message}",
   "secure.warnLabel": "Warn me about messages from people I have not verified",
   "secure.warnHint":
     "When this is off, only messages from unverified devices of verified people, and from people whose identity changed, are marked.",
@@ -78,21 +70,14 @@ const fr: Readonly<Record<SecureKey, string>> = {
     "Vos conversations sont chiffrées : seuls vous et vos correspondants pouvez les lire. Configurez la messagerie sécurisée une fois pour pouvoir les lire aussi sur un nouveau téléphone ou ordinateur, et pour que les autres puissent vérifier que c’est bien vous.",
   "secure.setUpKey":
     "Vous recevez une clé de récupération. Gardez-la en lieu sûr, comme un mot de passe : elle déverrouille vos messages si vous perdez vos appareils.",
-  "secure.setUpNow": "Configurer la messagerie sécurisée",
   "secure.notNow": "Plus tard",
-  "secure.working": "Configuration de la messagerie sécurisée…",
-  "secure.failed": "La messagerie sécurisée n’a pas pu être configurée : {message}",
   "secure.done":
     "La messagerie sécurisée est configurée. Gardez votre clé de récupération en lieu sûr.",
-  "secure.close": "Fermer",
   "secure.verifyTitle": "Vérifier cet appareil",
   "secure.verifyIntro":
     "Votre compte utilise déjà la messagerie sécurisée. Confirmez que cet appareil est le vôtre pour y lire vos anciens messages : avec un appareil où vous êtes déjà connecté, ou avec votre clé de récupération.",
-  "secure.verifyWithDevice": "Vérifier avec un autre appareil",
-  "secure.useRecoveryKey": "Utiliser la clé de récupération",
   "secure.lostKey": "Vous avez perdu votre clé de récupération et tous vos autres appareils ?",
   "secure.resetInSettings": "Réinitialisez-la dans les paramètres",
-  "secure.verified": "Cet appareil est vérifié.",
   "secure.reminderSetUp": "La messagerie sécurisée n’est pas encore configurée.",
   "secure.reminderSetUpAction": "Configurer",
   "secure.reminderVerify":
@@ -126,7 +111,6 @@ const fr: Readonly<Record<SecureKey, string>> = {
   "secure.shield.verifyUserAgain": "Vérifier {user} de nouveau",
   "secure.shield.verifyDevice": "Vérifier cet appareil-là",
   "secure.shield.openSettings": "Ouvrir les paramètres",
-  "secure.shield.failed": "Cela n’a pas fonctionné : {message}",
   "secure.warnLabel": "M’avertir des messages de personnes que je n’ai pas vérifiées",
   "secure.warnHint":
     "Désactivé, seuls les messages d’appareils non vérifiés de personnes vérifiées, et de personnes dont l’identité a changé, sont signalés.",
@@ -138,21 +122,14 @@ const de: Readonly<Record<SecureKey, string>> = {
     "Ihre Unterhaltungen sind verschlüsselt: Nur Sie und Ihre Gesprächspartner können sie lesen. Richten Sie die sichere Kommunikation einmal ein, damit Sie sie auch auf einem neuen Telefon oder Computer lesen können und andere prüfen können, dass Sie es wirklich sind.",
   "secure.setUpKey":
     "Sie erhalten einen Wiederherstellungsschlüssel. Bewahren Sie ihn sicher auf wie ein Passwort: Er entsperrt Ihre Nachrichten, wenn Sie Ihre Geräte verlieren.",
-  "secure.setUpNow": "Sichere Kommunikation einrichten",
   "secure.notNow": "Später",
-  "secure.working": "Sichere Kommunikation wird eingerichtet…",
-  "secure.failed": "Die sichere Kommunikation konnte nicht eingerichtet werden: {message}",
   "secure.done":
     "Die sichere Kommunikation ist eingerichtet. Bewahren Sie Ihren Wiederherstellungsschlüssel sicher auf.",
-  "secure.close": "Schließen",
   "secure.verifyTitle": "Dieses Gerät verifizieren",
   "secure.verifyIntro":
     "Ihr Konto nutzt bereits die sichere Kommunikation. Bestätigen Sie, dass dieses Gerät Ihnen gehört, um hier Ihre früheren Nachrichten zu lesen: mit einem Gerät, auf dem Sie bereits angemeldet sind, oder mit Ihrem Wiederherstellungsschlüssel.",
-  "secure.verifyWithDevice": "Mit einem anderen Gerät verifizieren",
-  "secure.useRecoveryKey": "Wiederherstellungsschlüssel verwenden",
   "secure.lostKey": "Wiederherstellungsschlüssel und alle anderen Geräte verloren?",
   "secure.resetInSettings": "In den Einstellungen zurücksetzen",
-  "secure.verified": "Dieses Gerät ist verifiziert.",
   "secure.reminderSetUp": "Die sichere Kommunikation ist noch nicht eingerichtet.",
   "secure.reminderSetUpAction": "Einrichten",
   "secure.reminderVerify":
@@ -186,7 +163,6 @@ const de: Readonly<Record<SecureKey, string>> = {
   "secure.shield.verifyUserAgain": "{user} erneut verifizieren",
   "secure.shield.verifyDevice": "Jenes Gerät verifizieren",
   "secure.shield.openSettings": "Einstellungen öffnen",
-  "secure.shield.failed": "Das hat nicht geklappt: {message}",
   "secure.warnLabel": "Vor Nachrichten von Personen warnen, die ich nicht verifiziert habe",
   "secure.warnHint":
     "Ist dies aus, werden nur Nachrichten von nicht verifizierten Geräten verifizierter Personen und von Personen mit geänderter Identität markiert.",
@@ -198,20 +174,13 @@ const lb: Readonly<Record<SecureKey, string>> = {
     "Är Gespréicher si verschlësselt: nëmmen Dir an d’Leit, deenen Dir schreift, kënnen se liesen. Riicht d’sécher Messagen eng Kéier an, fir se och op engem neien Telefon oder Computer ze liesen, an domat anerer kënnen iwwerpréiwen, datt Dir et wierklech sidd.",
   "secure.setUpKey":
     "Dir kritt e Recuperatiounsschlëssel. Haalt en op enger sécherer Plaz, wéi e Passwuert: e mécht Är Messagen op, wann Dir Är Apparater verléiert.",
-  "secure.setUpNow": "Sécher Messagen ariichten",
   "secure.notNow": "Net elo",
-  "secure.working": "Sécher Messagen ginn ageriicht…",
-  "secure.failed": "Sécher Messagen konnten net ageriicht ginn: {message}",
   "secure.done": "Sécher Messagen sinn ageriicht. Haalt Äre Recuperatiounsschlëssel sécher.",
-  "secure.close": "Zoumaachen",
   "secure.verifyTitle": "Dësen Apparat verifizéieren",
   "secure.verifyIntro":
     "Äre Kont notzt schonn d’sécher Messagen. Confirméiert, datt dësen Apparat Ären ass, fir hei Är fréier Messagen ze liesen: mat engem Apparat, op deem Dir schonn ugemellt sidd, oder mat Ärem Recuperatiounsschlëssel.",
-  "secure.verifyWithDevice": "Mat engem aneren Apparat verifizéieren",
-  "secure.useRecoveryKey": "Recuperatiounsschlëssel benotzen",
   "secure.lostKey": "Recuperatiounsschlëssel an all aner Apparater verluer?",
   "secure.resetInSettings": "An den Astellungen zrécksetzen",
-  "secure.verified": "Dësen Apparat ass verifizéiert.",
   "secure.reminderSetUp": "Sécher Messagen sinn nach net ageriicht.",
   "secure.reminderSetUpAction": "Ariichten",
   "secure.reminderVerify":
@@ -245,7 +214,6 @@ const lb: Readonly<Record<SecureKey, string>> = {
   "secure.shield.verifyUserAgain": "{user} nach eng Kéier verifizéieren",
   "secure.shield.verifyDevice": "Deen Apparat verifizéieren",
   "secure.shield.openSettings": "Astellungen opmaachen",
-  "secure.shield.failed": "Dat huet net geklappt: {message}",
   "secure.warnLabel": "Mech viru Messagen vu Leit warnen, déi ech net verifizéiert hunn",
   "secure.warnHint":
     "Ass dat aus, ginn nëmmen Messagen vun net verifizéierten Apparater vu verifizéierte Leit, a vu Leit, där hir Identitéit geännert huet, markéiert.",

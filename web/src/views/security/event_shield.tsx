@@ -26,7 +26,7 @@ const LABELS: Readonly<Record<ShieldKind, MessageKey>> = {
   problem: "security.shield.problem",
 };
 
-type DetailsModule = typeof import("./shield_details.tsx");
+type DetailsModule = typeof import("./secure_lazy.ts");
 let detailsLoad: Promise<DetailsModule> | null = null;
 
 /** The explanation and the ways out, loaded when a mark is first opened. */
@@ -35,7 +35,7 @@ function useDetails(open: boolean): DetailsModule | null {
   useEffect(() => {
     if (!open || module) return;
     let live = true;
-    detailsLoad ??= import("./shield_details.tsx");
+    detailsLoad ??= import("./secure_lazy.ts");
     detailsLoad.then((loaded) => live && setModule(loaded), () => detailsLoad = null);
     return () => {
       live = false;

@@ -85,7 +85,7 @@ function PromptCard(props: { keyHidden: boolean; onShowKey: () => void }): JSX.E
       <aside aria-labelledby={titleId} class={CARD}>
         <h3 id={titleId} class="font-semibold">{i18n.t("security.title")}</h3>
         <p role="status">
-          {setup.step === "done" ? t("secure.done") : t("secure.verified")}
+          {setup.step === "done" ? t("secure.done") : i18n.t("security.deviceVerified")}
           {restore.step === "done" && ` ${i18n.plural("security.restored", restore.imported)}`}
         </p>
         <Button
@@ -95,7 +95,7 @@ function PromptCard(props: { keyHidden: boolean; onShowKey: () => void }): JSX.E
             setClosed(true);
           }}
         >
-          {t("secure.close")}
+          {i18n.t("security.close")}
         </Button>
       </aside>
     );
@@ -116,16 +116,18 @@ function PromptCard(props: { keyHidden: boolean; onShowKey: () => void }): JSX.E
         <h3 id={titleId} class="font-semibold">{t("secure.setUpTitle")}</h3>
         <p>{t("secure.setUpIntro")}</p>
         <p>{t("secure.setUpKey")}</p>
-        <p role="status" class="empty:hidden">{working ? t("secure.working") : ""}</p>
+        <p role="status" class="empty:hidden">{working ? i18n.t("security.setUpWorking") : ""}</p>
         <div role="alert" class="empty:hidden">
           {setup.step === "failed" && (
             <p class="text-red-800 dark:text-red-200">
-              {t("secure.failed", { message: setup.message })}
+              {i18n.t("security.setUpFailed", { message: setup.message })}
             </p>
           )}
         </div>
         <div class="flex flex-wrap gap-2">
-          <Button busy={working} onClick={() => void model.setUp()}>{t("secure.setUpNow")}</Button>
+          <Button busy={working} onClick={() => void model.setUp()}>
+            {i18n.t("security.setUp")}
+          </Button>
           {!working && <Button variant="quiet" onClick={later}>{t("secure.notNow")}</Button>}
         </div>
       </aside>
@@ -148,14 +150,14 @@ function PromptCard(props: { keyHidden: boolean; onShowKey: () => void }): JSX.E
       <p>{t("secure.verifyIntro")}</p>
       <div class="flex flex-wrap gap-2">
         <Button onClick={() => void verificationModel(app).startSelf()}>
-          {t("secure.verifyWithDevice")}
+          {i18n.t("security.verifyWithDevice")}
         </Button>
         {status?.accountHasSecretStorage && (
           <Button
             variant="quiet"
             onClick={() => model.openRestore()}
           >
-            {t("secure.useRecoveryKey")}
+            {i18n.t("security.useRecoveryKey")}
           </Button>
         )}
         <Button variant="quiet" onClick={later}>{t("secure.notNow")}</Button>

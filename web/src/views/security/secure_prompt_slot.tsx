@@ -11,7 +11,7 @@ import { useEffect, useState } from "preact/hooks";
 import { securityModel } from "../../state/security.ts";
 import { useApp } from "../context.ts";
 
-type PromptModule = typeof import("./secure_prompt.tsx");
+type PromptModule = typeof import("./secure_lazy.ts");
 let promptLoad: Promise<PromptModule> | null = null;
 
 /** The secure-messaging prompt, when there is one. */
@@ -24,7 +24,7 @@ export function SecurePromptSlot(): JSX.Element | null {
   useEffect(() => {
     if (!wanted || module) return;
     let live = true;
-    promptLoad ??= import("./secure_prompt.tsx");
+    promptLoad ??= import("./secure_lazy.ts");
     promptLoad.then((loaded) => live && setModule(loaded), (err) => {
       promptLoad = null;
       console.warn("gemeng: could not load the secure messaging prompt", err);

@@ -201,7 +201,7 @@ function WarnSetting(): JSX.Element {
       <div role="alert" class="empty:hidden">
         {problem && (
           <p class="text-sm text-red-800 dark:text-red-200">
-            {secureText(locale, "secure.shield.failed", { message: problem })}
+            {app.i18n.t("security.actionFailed", { message: problem })}
           </p>
         )}
       </div>

@@ -103,7 +103,7 @@ export function ShieldDetails(props: { shield: Shield; onDone: () => void }): JS
       )}
       {problem && (
         <p role="alert" class="text-red-800 dark:text-red-200">
-          {t("secure.shield.failed", { message: problem })}
+          {app.i18n.t("security.actionFailed", { message: problem })}
         </p>
       )}
     </>

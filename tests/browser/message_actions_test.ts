@@ -89,7 +89,7 @@ async function more(page: Page, message: Locator, item: string): Promise<void> {
 }
 
 Deno.test({
-  name: "web message actions: forward, pin and unpin, quote, report; the list on a phone",
+  name: "web message actions: forward, pin and unpin, quote, report, ignore; the list on a phone",
   ignore: SKIP_REASON !== null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -227,6 +227,28 @@ Deno.test({
       assertEquals(await violations(page), [], "the More actions list on a phone");
       await page.keyboard.press("Escape");
       await list.waitFor({ state: "detached" });
+
+      // Ignore the sender, from the same list: a plain confirmation, then the account data.
+      await message.click();
+      await message.getByRole("toolbar", { name: "Message actions" })
+        .getByRole("button", { name: "More actions" }).click();
+      await list.getByRole("button", { name: "Ignore the sender" }).click();
+      const ignore = page.getByRole("dialog", { name: "Ignore bob?" });
+      await ignore.getByText("You will no longer see messages or invitations from bob.")
+        .waitFor();
+      assertEquals(await violations(page), [], "the ignore dialog on a phone");
+      await ignore.getByRole("button", { name: "Ignore", exact: true }).click();
+      await ignore.waitFor({ state: "detached" });
+      await until("the ignore list on the server", async () => {
+        const res = await server.request(
+          "GET",
+          `/_matrix/client/v3/user/${
+            encodeURIComponent(anna.userId)
+          }/account_data/m.ignored_user_list`,
+          { token: anna.accessToken },
+        );
+        return res.status === 200 && bob.userId in (res.body.ignored_users ?? {});
+      });
 
       assertEquals(errors, []);
     } finally {

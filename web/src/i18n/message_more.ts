@@ -26,6 +26,12 @@ const en = {
   "more.report.reason": "Reason",
   "more.report.failed": "The report was not sent.",
   "more.report.done": "Thank you, the report was sent.",
+  "more.action.ignore": "Ignore the sender",
+  "more.ignore.title": "Ignore {name}?",
+  "more.ignore.body":
+    "You will no longer see messages or invitations from {name}. You can undo this in the member list of a conversation.",
+  "more.ignore.confirm": "Ignore",
+  "more.ignore.failed": "{name} could not be ignored. Please try again.",
 };
 
 /** A key of these messages. */
@@ -49,6 +55,12 @@ const fr: Readonly<Record<MoreKey, string>> = {
   "more.report.reason": "Motif",
   "more.report.failed": "Le signalement n’a pas été envoyé.",
   "more.report.done": "Merci, le signalement a été envoyé.",
+  "more.action.ignore": "Ignorer l’expéditeur",
+  "more.ignore.title": "Ignorer {name} ?",
+  "more.ignore.body":
+    "Vous ne verrez plus les messages ni les invitations de {name}. Vous pouvez annuler ceci dans la liste des membres d’une conversation.",
+  "more.ignore.confirm": "Ignorer",
+  "more.ignore.failed": "Impossible d’ignorer {name}. Veuillez réessayer.",
 };
 
 const de: Readonly<Record<MoreKey, string>> = {
@@ -69,6 +81,12 @@ const de: Readonly<Record<MoreKey, string>> = {
   "more.report.reason": "Begründung",
   "more.report.failed": "Die Meldung wurde nicht gesendet.",
   "more.report.done": "Danke, die Meldung wurde gesendet.",
+  "more.action.ignore": "Absender ignorieren",
+  "more.ignore.title": "{name} ignorieren?",
+  "more.ignore.body":
+    "Sie sehen keine Nachrichten und Einladungen von {name} mehr. Sie können dies in der Mitgliederliste einer Unterhaltung rückgängig machen.",
+  "more.ignore.confirm": "Ignorieren",
+  "more.ignore.failed": "{name} konnte nicht ignoriert werden. Bitte versuchen Sie es erneut.",
 };
 
 const lb: Readonly<Record<MoreKey, string>> = {
@@ -89,6 +107,12 @@ const lb: Readonly<Record<MoreKey, string>> = {
   "more.report.reason": "Grond",
   "more.report.failed": "D’Meldung gouf net geschéckt.",
   "more.report.done": "Merci, d’Meldung gouf geschéckt.",
+  "more.action.ignore": "Den Ofsender ignoréieren",
+  "more.ignore.title": "{name} ignoréieren?",
+  "more.ignore.body":
+    "Dir gesitt keng Messagen an Invitatiounen vun {name} méi. Dir kënnt dat an der Memberlëscht vun engem Gespréich réckgängeg maachen.",
+  "more.ignore.confirm": "Ignoréieren",
+  "more.ignore.failed": "{name} konnt net ignoréiert ginn. Probéiert w.e.g. nach eng Kéier.",
 };
 
 /** The messages in each language. */

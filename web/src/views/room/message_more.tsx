@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
 /**
- * A message's "More actions": the list (Forward, Pin or Unpin, Quote, Report) and its dialogs,
- * Forward (choose another conversation) and Report (a reason for the server's administrators).
+ * A message's "More actions": the list (Forward, Pin or Unpin, Quote, Report, Ignore the sender)
+ * and its dialogs, Forward (choose another conversation), Report (a reason for the server's
+ * administrators) and Ignore (a confirmation; the member list has the undo).
  * Loaded when the list first opens. It must not import controls.tsx or message_content.ts: they
  * would take the language catalogues or the Markdown renderer out of the first screen's chunk
  * into a shared one, which compresses worse.
@@ -25,6 +26,7 @@ import {
   togglePin,
 } from "../../state/message_tools.ts";
 import { addToComposer } from "../../state/quote_request.ts";
+import { setIgnored } from "../../state/ignore.ts";
 import { useApp } from "../context.ts";
 import { ModalDialog } from "../modal_dialog.tsx";
 import { type IconName, RoomIcon } from "./icons.tsx";
@@ -55,15 +57,18 @@ function useMoreText(): (key: MoreKey, params?: MessageParams) => string {
   return (key, params) => moreText(locale, key, params);
 }
 
-type ExtraId = "forward" | "pin" | "quote" | "report";
+type ExtraId = "forward" | "pin" | "quote" | "report" | "ignore";
+type DialogId = "forward" | "report" | "ignore";
 
-function extrasFor(event: MatrixEvent, interactive: boolean): ExtraId[] {
+function extrasFor(event: MatrixEvent, interactive: boolean, me: string | null): ExtraId[] {
   const extras: ExtraId[] = [];
   const forwardable = canForward(event);
   if (forwardable) extras.push("forward");
   if (interactive) extras.push("pin");
   if (forwardable && event.getType() === "m.room.message") extras.push("quote");
   extras.push("report");
+  const sender = event.getSender();
+  if (sender && sender !== me) extras.push("ignore");
   return extras;
 }
 
@@ -72,6 +77,7 @@ const EXTRA_ICONS: Record<ExtraId, IconName> = {
   pin: "pin",
   quote: "quote",
   report: "flag",
+  ignore: "close",
 };
 
 const MENU_ITEM =
@@ -87,20 +93,24 @@ export function MessageMore(props: MessageMoreProps): JSX.Element | null {
   const { event, room } = props;
   const list = useRef<HTMLUListElement>(null);
   const reasonId = useId();
-  const [dialog, setDialog] = useState<"forward" | "report" | null>(null);
+  const [dialog, setDialog] = useState<DialogId | null>(null);
   const [pinError, setPinError] = useState(false);
   useEffect(() => {
     list.current?.querySelector<HTMLButtonElement>("button:not([disabled])")?.focus();
   }, []);
   if (dialog) {
-    const Dialog = dialog === "forward" ? ForwardDialog : ReportDialog;
+    const Dialog = dialog === "forward"
+      ? ForwardDialog
+      : dialog === "report"
+      ? ReportDialog
+      : IgnoreDialog;
     return <Dialog client={props.client} event={event} onClose={() => props.onClose(true)} />;
   }
   const eventId = event.getId()!;
   const pinned = pinnedIds(room).includes(eventId);
   const mayPin = canPin(room, session.userId.value);
   const pick = (id: ExtraId) => {
-    if (id === "forward" || id === "report") {
+    if (id === "forward" || id === "report" || id === "ignore") {
       setDialog(id);
     } else if (id === "quote") {
       addToComposer(props.composer, quoteText(event));
@@ -134,7 +144,7 @@ export function MessageMore(props: MessageMoreProps): JSX.Element | null {
         props.onClose(false);
       }}
     >
-      {extrasFor(event, props.interactive).map((id) => {
+      {extrasFor(event, props.interactive, props.client.getUserId()).map((id) => {
         const off = id === "pin" && !mayPin;
         return (
           <li key={id}>
@@ -144,7 +154,7 @@ export function MessageMore(props: MessageMoreProps): JSX.Element | null {
               class={MENU_ITEM}
               disabled={off}
               aria-describedby={off ? reasonId : undefined}
-              aria-haspopup={id === "forward" || id === "report" ? "dialog" : undefined}
+              aria-haspopup={id === "pin" || id === "quote" ? undefined : "dialog"}
               onClick={() => pick(id)}
             >
               <RoomIcon name={EXTRA_ICONS[id]} class="h-4 w-4 shrink-0" />
@@ -300,6 +310,50 @@ function ReportDialog(props: MessageDialogProps): JSX.Element {
           {!result?.ok && <Button type="submit" busy={busy}>{t("more.action.report")}</Button>}
         </div>
       </form>
+    </ModalDialog>
+  );
+}
+
+/** Ignore the sender: said plainly what it does, then `m.ignored_user_list`. */
+function IgnoreDialog(props: MessageDialogProps): JSX.Element {
+  const { i18n } = useApp();
+  const t = useMoreText();
+  const bodyId = useId();
+  const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState(false);
+  const userId = props.event.getSender()!;
+  const room = props.client.getRoom(props.event.getRoomId());
+  const name = room?.getMember(userId)?.name ?? userId;
+  const confirm = async () => {
+    setBusy(true);
+    setFailed(false);
+    try {
+      await setIgnored(props.client, userId, true);
+      props.onClose();
+    } catch (err) {
+      console.warn("gemeng: the person was not ignored", err);
+      setFailed(true);
+      setBusy(false);
+    }
+  };
+  return (
+    <ModalDialog
+      title={t("more.ignore.title", { name })}
+      onClose={props.onClose}
+      describedBy={bodyId}
+    >
+      <p id={bodyId}>{t("more.ignore.body", { name })}</p>
+      {failed && (
+        <p role="alert" class="text-sm text-red-800 dark:text-red-300">
+          {t("more.ignore.failed")}
+        </p>
+      )}
+      <div class="flex flex-wrap justify-end gap-2">
+        <Button variant="quiet" onClick={props.onClose}>
+          {i18n.t("timeline.delete.cancel")}
+        </Button>
+        <Button busy={busy} onClick={() => void confirm()}>{t("more.ignore.confirm")}</Button>
+      </div>
     </ModalDialog>
   );
 }

@@ -6,8 +6,8 @@
  */
 
 import { assert, assertEquals, assertNotEquals } from "../unit/assert.ts";
-import { freePort, skipUnless } from "../federation/support/peers.ts";
-import { PEBBLE_MISSING, startPebble } from "../support/pebble.ts";
+import { freePort } from "../federation/support/peers.ts";
+import { skipWithoutPebble, startPebble } from "../support/pebble.ts";
 import {
   assertSyncSurvivesSwap,
   httpsJson,
@@ -23,7 +23,7 @@ const LIFETIME_S = 15;
 
 Deno.test({
   name: "tls = acme: a certificate from pebble, served, renewed and swapped under an open sync",
-  ...skipUnless(PEBBLE_MISSING),
+  ...skipWithoutPebble(),
   async fn() {
     const httpPort = freePort();
     const pebble = await startPebble({ httpPort, validitySeconds: LIFETIME_S });

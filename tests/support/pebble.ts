@@ -18,6 +18,17 @@ export const PEBBLE_MISSING: string | null = (() => {
   }
 })();
 
+let warned = false;
+
+/** `Deno.test` options that skip an ACME test, saying why once, when pebble is missing. */
+export function skipWithoutPebble(): { ignore: boolean } {
+  if (PEBBLE_MISSING !== null && !warned) {
+    warned = true;
+    console.warn(`skipping the ACME tests: ${PEBBLE_MISSING}`);
+  }
+  return { ignore: PEBBLE_MISSING !== null };
+}
+
 /** A running pebble. */
 export interface Pebble {
   /** The ACME directory URL. */

@@ -129,6 +129,10 @@ export class Spaces {
   readonly dialog: ReadonlySignal<SpacesDialog | null> = computed(() => this.#dialog.value);
   /** The spaces the user has joined, by name. */
   readonly spaces: ReadonlySignal<readonly SpaceEntry[]>;
+  /** The IDs of {@link spaces}, one a line: equal strings tell no one, unlike a new list. */
+  readonly ids: ReadonlySignal<string> = computed(() =>
+    this.spaces.value.map((space) => space.roomId).join("\n")
+  );
   /** The spaces with an unread conversation under them. */
   readonly unread: ReadonlySignal<ReadonlySet<string>>;
 

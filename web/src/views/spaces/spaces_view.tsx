@@ -19,12 +19,11 @@ import { useSpacesText } from "./spaces_text.ts";
 
 import { SpaceHome as Home } from "./space_home.tsx";
 
-/** Whether `roomId` is a space the client knows (its home replaces the room panel). */
+/** Whether `roomId` is a space the user is in (its home replaces the room panel). */
 export function isSpace(app: AppModel, roomId: string | null): boolean {
-  // Read so that the shell renders again when the room arrives or changes.
-  void app.session.rooms.rooms.value;
-  if (!roomId) return false;
-  return app.session.clientReady.value?.getRoom(roomId)?.isSpaceRoom() ?? false;
+  // A string, so the shell renders again only when the set of spaces changes.
+  const ids = spacesModel(app).ids.value;
+  return roomId !== null && ids.split("\n").includes(roomId);
 }
 
 function Icon(props: { d: string }): JSX.Element {

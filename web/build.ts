@@ -102,6 +102,18 @@ export async function readBuildManifest(dist: URL = DIST): Promise<BuildManifest
   }
 }
 
+/** Resolves `matrix-widget-api` to a stub: see web/src/matrix/widget_api_stub.ts. */
+function widgetApiStubPlugin(): esbuild.Plugin {
+  return {
+    name: "widget-api-stub",
+    setup(build) {
+      build.onResolve({ filter: /^matrix-widget-api$/ }, () => ({
+        path: path(new URL("matrix/widget_api_stub.ts", SRC)),
+      }));
+    },
+  };
+}
+
 async function buildScripts(out: URL, dev: boolean) {
   const assets = new URL("assets/", out);
   const wasm: { name?: string } = {};
@@ -125,7 +137,7 @@ async function buildScripts(out: URL, dev: boolean) {
     define: { "process.env.NODE_ENV": JSON.stringify(dev ? "development" : "production") },
     metafile: true,
     logLevel: "warning",
-    plugins: [cryptoWasmPlugin(assets, wasm)],
+    plugins: [widgetApiStubPlugin(), cryptoWasmPlugin(assets, wasm)],
   });
   if (!wasm.name) throw new Error("the crypto WASM was not found in the bundle");
   const outputs = result.metafile.outputs;

@@ -9,6 +9,7 @@
  */
 
 import { parse as parseToml } from "smol-toml";
+import { AUTH_DEFAULT_TOML, type AuthConfig, readAuthConfig } from "./auth/auth_config.ts";
 import { type IpRange, parseCidr } from "./media/ip_ranges.ts";
 import { decodePublicKey } from "../crypto/signing.ts";
 import { isValidServerName } from "../federation/identifiers.ts";
@@ -237,6 +238,8 @@ export interface Config {
   readonly metrics: MetricsConfig;
   /** `[log]`: log format and level. */
   readonly log: LogConfig;
+  /** `[auth]`: LDAP, OpenID Connect and JWT sign-in (server/auth/auth_config.ts). */
+  readonly auth: AuthConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -368,7 +371,7 @@ registration_files = []             # application service (bridge) registration 
 system_localpart = "server"         # @server:<server_name> sends admin notices (made on first use)
 system_display_name = "Server notices"
 room_name = "Server notices"
-${OPS_DEFAULT_TOML}`;
+${OPS_DEFAULT_TOML}${AUTH_DEFAULT_TOML}`;
 
 type Table = Record<string, unknown>;
 
@@ -431,6 +434,16 @@ export class TableReader {
       throw new ConfigError(this.key(name), "expected a list of strings");
     }
     return value;
+  }
+
+  /** An array of tables (`[[name]]`), each with its own reader; none when absent. */
+  tableList(name: string): TableReader[] {
+    const value = this.#get(name);
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || !value.every(isTable)) {
+      throw new ConfigError(this.key(name), `expected tables ([[${this.key(name)}]])`);
+    }
+    return value.map((item, i) => new TableReader(item, `${this.key(name)}[${i}]`));
   }
 
   /** The names of the table's keys (for tables whose keys are data, like server names). */
@@ -599,6 +612,7 @@ export function resolveConfig(raw: unknown): Config {
   }
   noticesTable.finish();
   const ops = readOpsConfig(root);
+  const auth = readAuthConfig(root);
   root.finish();
 
   return {
@@ -618,6 +632,7 @@ export function resolveConfig(raw: unknown): Config {
     appservices: { registrationFiles },
     serverNotices,
     ...ops,
+    ...auth,
   };
 }
 

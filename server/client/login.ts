@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import {
   hashPassword,
   MAX_PASSWORD_BYTES,
@@ -29,6 +29,7 @@ import {
   appserviceLogin,
   appserviceLoginFlows,
 } from "../appservice/accounts.ts";
+import { authLoginFlows, authLoginUser } from "../auth/login_types.ts";
 import { getUserEntry, loginDevice, resolveLoginUser, updateUser } from "../store/accounts.ts";
 import {
   countDevices,
@@ -90,6 +91,53 @@ function loginUserName(body: JsonObject): string {
   return legacy;
 }
 
+function deactivatedError(): MatrixError {
+  return new MatrixError("M_USER_DEACTIVATED", "This account has been deactivated", {
+    status: 403,
+  });
+}
+
+/**
+ * Logs in a new device for a user whose identity another check has already proven (a JWT, a
+ * login token, the LDAP directory), with the device fields of the login body.
+ */
+async function loginVerifiedUser(
+  hs: Homeserver,
+  c: Context<AppEnv>,
+  userId: string,
+  body: JsonObject,
+): Promise<Record<string, unknown>> {
+  const device = readDeviceFields(body);
+  const wantsRefresh = optionalBoolean(body, "refresh_token") ?? false;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const entry = await getUserEntry(hs.kv, userId);
+    if (!entry.value) throw forbidden("Invalid login");
+    if (entry.value.deactivated) throw deactivatedError();
+    if (!device.deviceId) {
+      const limit = hs.config.limits.maxDevicesPerUser;
+      if (await countDevices(hs.kv, userId, { limit }) >= limit) {
+        throw forbidden(`You have ${limit} sessions; log some out before logging in again`);
+      }
+    }
+    const tokens = await loginDevice(hs.kv, entry as Deno.KvEntry<typeof entry.value>, {
+      deviceId: device.deviceId,
+      displayName: device.displayName,
+      refresh: wantsRefresh,
+      accessTokenLifetimeMs: hs.config.limits.accessTokenLifetimeMs,
+      ip: clientIp(c),
+    });
+    if (!tokens) continue;
+    await hs.notify("deviceCreated", userId, tokens.deviceId);
+    return {
+      ...sessionResponse(hs, userId, tokens),
+      well_known: { "m.homeserver": { base_url: hs.config.http.publicBaseUrl } },
+    };
+  }
+  throw new MatrixError("M_UNKNOWN", "The account changed during login; try again", {
+    status: 409,
+  });
+}
+
 /** Routes of login, refresh and logout. */
 export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -98,7 +146,10 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(
     "/_matrix/client/v3/login",
-    (c) => c.json({ flows: [{ type: "m.login.password" }, ...appserviceLoginFlows(hs)] }),
+    (c) =>
+      c.json({
+        flows: [{ type: "m.login.password" }, ...authLoginFlows(hs), ...appserviceLoginFlows(hs)],
+      }),
   );
 
   app.post("/_matrix/client/v3/login", async (c) => {
@@ -109,6 +160,8 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
       const userName = loginUserName(body);
       return c.json(await appserviceLogin(hs, c.req.raw, { body, userName, ip: clientIp(c) }));
     }
+    const authUser = await authLoginUser(hs, type, body);
+    if (authUser !== null) return c.json(await loginVerifiedUser(hs, c, authUser, body));
     if (type !== "m.login.password") {
       throw new MatrixError("M_UNKNOWN", `Login type '${type}' is not supported`);
     }

@@ -31,7 +31,8 @@ export type KeyArea =
   | "push"
   | "federation"
   | "appservice"
-  | "admin";
+  | "admin"
+  | "auth";
 
 /** What the keyspace says about one prefix. */
 export interface KeyPrefixInfo {
@@ -59,6 +60,7 @@ export const KEY_AREA_DOCS: Readonly<Record<KeyArea, string>> = {
   federation: "docs/federation.md",
   appservice: "docs/appservices.md",
   admin: "docs/admin.md",
+  auth: "docs/auth.md",
 };
 
 const ACCOUNTS = "server/store/kv_store.ts";
@@ -109,6 +111,18 @@ export const KEY_PREFIXES = {
     owner: ACCOUNTS,
     area: "accounts",
     description: '["shared_secret_nonce", nonce] -> single-use nonce of shared-secret registration',
+  },
+
+  // Sign-in with the organisation's accounts (server/auth)
+  external_id: {
+    owner: "server/auth/external_accounts.ts",
+    area: "auth",
+    description: '["external_id", provider, externalId] -> ExternalIdRecord: the linked user',
+  },
+  login_token: {
+    owner: "server/auth/login_token.ts",
+    area: "auth",
+    description: '["login_token", sha256hex] -> LoginTokenRecord: single-use m.login.token',
   },
 
   // Rooms and events

@@ -13,6 +13,7 @@ import { paramCheckers, paramNamesOf } from "./path_params.ts";
 import type { Homeserver } from "./homeserver.ts";
 import type { AppEnv } from "./request_context.ts";
 import { versionRoutes } from "./client/versions.ts";
+import { authRoutes } from "./auth/auth_routes.ts";
 import { loginRoutes } from "./client/login.ts";
 import { registrationRoutes } from "./client/registration.ts";
 import { accountRoutes } from "./client/account.ts";
@@ -106,6 +107,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   // Before the modules whose users and aliases application services may be asked about.
   appserviceRoutes,
   loginRoutes,
+  authRoutes,
   registrationRoutes,
   accountRoutes,
   deviceRoutes,

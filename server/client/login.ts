@@ -30,6 +30,7 @@ import {
   appserviceLoginFlows,
 } from "../appservice/accounts.ts";
 import { authLoginFlows, authLoginUser } from "../auth/login_types.ts";
+import { ldapPasswordUser } from "../auth/ldap_login.ts";
 import { getUserEntry, loginDevice, resolveLoginUser, updateUser } from "../store/accounts.ts";
 import {
   countDevices,
@@ -169,6 +170,10 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
     const password = requiredString(body, "password");
     const device = readDeviceFields(body);
     const wantsRefresh = optionalBoolean(body, "refresh_token") ?? false;
+    if (utf8Length(password) <= MAX_PASSWORD_BYTES) {
+      const directoryUser = await ldapPasswordUser(hs, name, password);
+      if (directoryUser) return c.json(await loginVerifiedUser(hs, c, directoryUser, body));
+    }
     const userId = resolveLoginUser(name, hs.config.serverName);
 
     for (let attempt = 0; attempt < 3; attempt++) {

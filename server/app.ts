@@ -28,6 +28,7 @@ import { keyBackupRoutes } from "./client/key_backup.ts";
 import { mediaRoutes } from "./client/media.ts";
 import { mediaAdminRoutes } from "./admin/media_admin.ts";
 import { federationAdminRoutes } from "./admin/federation_admin.ts";
+import { serverInfoAdminRoutes } from "./admin/server_info_admin.ts";
 import { auditRoutes } from "./admin/audit.ts";
 import { usersAdminRoutes } from "./admin/users_admin.ts";
 import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
@@ -119,6 +120,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   mediaRoutes,
   mediaAdminRoutes,
   federationAdminRoutes,
+  serverInfoAdminRoutes,
   auditRoutes,
   usersAdminRoutes,
   userDevicesAdminRoutes,

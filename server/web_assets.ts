@@ -26,6 +26,8 @@ export const APP_PATHS: readonly string[] = [
   "/sign-in",
   "/sign-up",
   "/settings",
+  "/admin",
+  "/admin/:section{[a-z_]+}",
   "/rooms/:roomId",
 ];
 

@@ -68,6 +68,8 @@ Deno.test("web routes: paths round-trip and the server serves each of them", () 
     { name: "signIn" },
     { name: "signUp" },
     { name: "settings" },
+    { name: "admin", section: "" },
+    { name: "admin", section: "users" },
     { name: "room", roomId: "!abc:example.org" },
     { name: "room", roomId: "!with/slash?and#hash:x" },
   ];

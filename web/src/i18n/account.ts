@@ -56,6 +56,8 @@ const en = {
   "account.forbidden": "The server does not allow this.",
   "account.rateLimited": "Too many attempts. Please wait a moment and try again.",
   "account.tooLarge": "This picture is too large for the server.",
+  "account.adminConsole": "Server administration",
+  "account.adminConsoleHint": "You are a server admin: manage users, rooms, reports and more.",
 } as const;
 
 const fr: Readonly<Record<keyof typeof en, string>> = {
@@ -103,6 +105,9 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "account.forbidden": "Le serveur ne le permet pas.",
   "account.rateLimited": "Trop de tentatives. Veuillez patienter un instant et réessayer.",
   "account.tooLarge": "Cette image est trop grande pour le serveur.",
+  "account.adminConsole": "Administration du serveur",
+  "account.adminConsoleHint":
+    "Vous êtes administrateur du serveur : gérez les utilisateurs, les salons, les signalements et plus encore.",
 };
 
 const de: Readonly<Record<keyof typeof en, string>> = {
@@ -151,6 +156,9 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "account.rateLimited":
     "Zu viele Versuche. Bitte warten Sie einen Moment und versuchen Sie es erneut.",
   "account.tooLarge": "Dieses Bild ist zu groß für den Server.",
+  "account.adminConsole": "Serververwaltung",
+  "account.adminConsoleHint":
+    "Sie sind Serveradministrator: Verwalten Sie Benutzer, Räume, Meldungen und mehr.",
 };
 
 const lb: Readonly<Record<keyof typeof en, string>> = {
@@ -198,6 +206,9 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "account.forbidden": "De Server erlaabt dat net.",
   "account.rateLimited": "Ze vill Versich. Waart w.e.g. e Moment a probéiert nach eng Kéier.",
   "account.tooLarge": "Dëst Bild ass ze grouss fir de Server.",
+  "account.adminConsole": "Serververwaltung",
+  "account.adminConsoleHint":
+    "Dir sidd Serveradministrateur: Verwalt Benotzer, Raim, Meldungen a méi.",
 };
 
 /** Messages of the profile and account settings, in every language. */

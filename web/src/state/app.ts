@@ -19,7 +19,8 @@ export type Screen =
   | { name: "signIn" }
   | { name: "signUp" }
   | { name: "shell"; roomId: string | null }
-  | { name: "settings" };
+  | { name: "settings" }
+  | { name: "admin"; section: string };
 
 /** Everything the app model needs from its surroundings. */
 export interface AppOptions {
@@ -38,6 +39,7 @@ function screenFor(status: string, route: Route): Screen {
   if (status === "restoring") return { name: "loading" };
   if (status === "signedOut") return { name: route.name === "signUp" ? "signUp" : "signIn" };
   if (route.name === "settings") return { name: "settings" };
+  if (route.name === "admin") return route;
   return { name: "shell", roomId: route.name === "room" ? route.roomId : null };
 }
 

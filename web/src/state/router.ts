@@ -14,6 +14,7 @@ export type Route =
   | { name: "signIn" }
   | { name: "signUp" }
   | { name: "settings" }
+  | { name: "admin"; section: string }
   | { name: "room"; roomId: string };
 
 /** Parses a location path; unknown paths are `home`. */
@@ -21,6 +22,8 @@ export function parseRoute(path: string): Route {
   if (path === "/sign-in") return { name: "signIn" };
   if (path === "/sign-up") return { name: "signUp" };
   if (path === "/settings") return { name: "settings" };
+  const admin = /^\/admin(?:\/([a-z_]+))?$/.exec(path);
+  if (admin) return { name: "admin", section: admin[1] ?? "" };
   const room = /^\/rooms\/([^/]+)$/.exec(path);
   if (room) {
     try {
@@ -43,6 +46,8 @@ export function routePath(route: Route): string {
       return "/sign-up";
     case "settings":
       return "/settings";
+    case "admin":
+      return route.section ? `/admin/${route.section}` : "/admin";
     case "room":
       return `/rooms/${encodeURIComponent(route.roomId)}`;
   }

@@ -35,6 +35,29 @@ function LazySettings(): JSX.Element {
     : <p role="status" class="p-6 text-center">{app.i18n.t("app.loading")}</p>;
 }
 
+type AdminModule = typeof import("./admin/admin_console.tsx");
+let adminLoad: Promise<AdminModule> | null = null;
+
+/** The admin console, in chunks of its own: few users ever open it. */
+function LazyAdmin(props: { section: string }): JSX.Element {
+  const app = useApp();
+  const [module, setModule] = useState<AdminModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    adminLoad ??= import("./admin/admin_console.tsx");
+    adminLoad.then((loaded) => live && setModule(loaded), (err) => {
+      adminLoad = null;
+      console.warn("gemeng: could not load the admin console", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module
+    ? <module.AdminConsole section={props.section} />
+    : <p role="status" class="p-6 text-center">{app.i18n.t("app.loading")}</p>;
+}
+
 function Screen(): JSX.Element {
   const app = useApp();
   const screen = app.screen.value;
@@ -47,6 +70,8 @@ function Screen(): JSX.Element {
       return <SignUpView />;
     case "settings":
       return <LazySettings />;
+    case "admin":
+      return <LazyAdmin section={screen.section} />;
     case "shell":
       return <ShellView roomId={screen.roomId} />;
   }

@@ -11,6 +11,7 @@ import type { MessageKey } from "../i18n/index.ts";
 import type { CryptoStatus } from "../state/session.ts";
 import { THEME_CHOICES, type ThemeChoice } from "../state/theme.ts";
 import { CallOverlay } from "./calls/call_overlay.tsx";
+import { AdminLink } from "./admin/admin_link.tsx";
 import { useApp } from "./context.ts";
 import { AppLink, LanguageSelect, ScreenHeading } from "./controls.tsx";
 import { NotificationSettings } from "./rooms/notification_settings.tsx";
@@ -113,6 +114,7 @@ export function SettingsView(): JSX.Element {
           </p>
         </section>
         {account && <account.AccountSettings />}
+        <AdminLink />
         <section class={SECTION} aria-labelledby="settings-encryption">
           <h2 id="settings-encryption" class="text-base font-bold">
             {i18n.t("settings.encryption")}

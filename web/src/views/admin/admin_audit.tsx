@@ -1,0 +1,135 @@
+/** @jsxImportSource preact */
+/**
+ * The audit log in the admin console: every admin action (who, what, on what, when, from
+ * where), filtered, page by page, and exported as the server's JSON file.
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { useState } from "preact/hooks";
+import { ADMIN, query } from "../../state/admin_api.ts";
+import {
+  Btn,
+  Done,
+  Form,
+  Input,
+  Panel,
+  Problem,
+  Table,
+  useAction,
+  useAdminApi,
+  useLoad,
+  useText,
+} from "./admin_parts.tsx";
+
+/** An audit log entry. */
+interface Entry {
+  id: string;
+  ts: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  via: string;
+  details: Record<string, unknown> | null;
+}
+
+interface Filter {
+  action: string;
+  user_id: string;
+  target: string;
+}
+
+/** The audit log section. */
+export function AuditSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, time } = useText();
+  const action = useAction();
+  const [draft, setDraft] = useState<Filter>({ action: "", user_id: "", target: "" });
+  const [filter, setFilter] = useState<Filter>(draft);
+  const [more, setMore] = useState<Entry[]>([]);
+  const [next, setNext] = useState<string | undefined>(undefined);
+  const first = useLoad(async () => {
+    const page = await api.get(`/v1/gemeng/audit_log${query({ ...filter, limit: 50 })}`);
+    setMore([]);
+    setNext(page.next_token);
+    return page.entries as Entry[];
+  }, [filter]);
+  const entries = [...(first.data ?? []), ...more];
+  const field = (name: keyof Filter) => (value: string) => setDraft({ ...draft, [name]: value });
+  const loadMore = () =>
+    action.run(async () => {
+      const page = await api.get(
+        `/v1/gemeng/audit_log${query({ ...filter, limit: 50, from: next })}`,
+      );
+      setMore([...more, ...page.entries]);
+      setNext(page.next_token);
+    });
+  const exportLog = () =>
+    action.run(async () => {
+      const res = await api.fetch(
+        "GET",
+        `${ADMIN}/v1/gemeng/audit_log/export${query({ ...filter })}`,
+      );
+      const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ??
+        "gemeng-audit.json";
+      const url = URL.createObjectURL(await res.blob());
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = name;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      first.reload();
+      return t("admin.exported", { file: name });
+    });
+  return (
+    <Panel title={t("admin.audit")}>
+      <Form onSubmit={() => setFilter({ ...draft })} label={t("admin.filter")}>
+        <Input
+          label={t("admin.action")}
+          value={draft.action}
+          onInput={field("action")}
+          hint={t("admin.actionHint")}
+        />
+        <Input label={t("admin.actor")} value={draft.user_id} onInput={field("user_id")} />
+        <Input label={t("admin.target")} value={draft.target} onInput={field("target")} />
+        <Btn submit>{t("admin.filter")}</Btn>
+        <Btn kind="main" busy={action.busy} onClick={exportLog}>{t("admin.export")}</Btn>
+      </Form>
+      <Problem text={first.problem ?? action.problem} />
+      <Done text={action.done} />
+      <Table
+        caption={t("admin.audit")}
+        head={[
+          t("admin.when"),
+          t("admin.actor"),
+          t("admin.action"),
+          t("admin.target"),
+          t("admin.address"),
+          t("admin.details"),
+        ]}
+        rows={entries.map((entry) => ({
+          key: entry.id,
+          cells: [
+            time(entry.ts),
+            entry.actor,
+            <code key="k119">{entry.action}</code>,
+            <span key="k120" class="break-all">{entry.target ?? "–"}</span>,
+            entry.ip ?? entry.via,
+            <code key="k122" class="text-xs break-all">
+              {entry.details ? JSON.stringify(entry.details) : ""}
+            </code>,
+          ],
+        }))}
+      />
+      {next && (
+        <div>
+          <Btn busy={action.busy} onClick={loadMore}>{t("admin.more")}</Btn>
+        </div>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,154 @@
+/** @jsxImportSource preact */
+/**
+ * Media in the admin console: the largest media with quarantine and deletion, and how much
+ * each user stores.
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { useState } from "preact/hooks";
+import { ADMIN, query, seg } from "../../state/admin_api.ts";
+import {
+  Btn,
+  Done,
+  Panel,
+  Problem,
+  Table,
+  useAction,
+  useAdminApi,
+  useConfirm,
+  useLoad,
+  useText,
+} from "./admin_parts.tsx";
+
+/** A medium of the largest list. */
+interface Medium {
+  media_id: string;
+  origin: string;
+  media_length: number;
+  media_type: string | null;
+  upload_name: string | null;
+  user_id: string | null;
+  created_ts: number;
+  quarantined_by: string | null;
+}
+
+function Usage(): JSX.Element {
+  const api = useAdminApi();
+  const { t, num, bytes } = useText();
+  const usage = useLoad(
+    () =>
+      api.get(
+        `/v1/statistics/users/media${query({ order_by: "media_length", dir: "b", limit: 100 })}`,
+      ),
+    [],
+  );
+  const users: {
+    user_id: string;
+    displayname: string | null;
+    media_count: number;
+    media_length: number;
+  }[] = usage.data?.users ?? [];
+  return (
+    <Panel title={t("admin.usage")}>
+      <Problem text={usage.problem} />
+      <Table
+        caption={t("admin.usage")}
+        head={[t("admin.user"), t("admin.files"), t("admin.size")]}
+        rows={users.map((user) => ({
+          key: user.user_id,
+          cells: [user.user_id, num(user.media_count), bytes(user.media_length)],
+        }))}
+      />
+    </Panel>
+  );
+}
+
+/** The media section. */
+export function MediaSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, time, bytes } = useText();
+  const confirm = useConfirm();
+  const action = useAction();
+  const [message, setMessage] = useState<string | null>(null);
+  const media = useLoad(() => api.get(`/v1/media/largest${query({ limit: 50 })}`), []);
+  const list: Medium[] = media.data?.media ?? [];
+  return (
+    <>
+      <Panel title={t("admin.largestMedia")}>
+        <Done text={message ?? action.done} />
+        <Problem text={media.problem ?? action.problem} />
+        <Table
+          caption={t("admin.largestMedia")}
+          head={[
+            t("admin.file"),
+            t("admin.uploader"),
+            t("admin.size"),
+            t("admin.uploaded"),
+            t("admin.state"),
+            "",
+          ]}
+          rows={list.map((m) => {
+            const path = `${seg(m.origin)}/${seg(m.media_id)}`;
+            const name = m.upload_name ?? m.media_id;
+            return {
+              key: `${m.origin}/${m.media_id}`,
+              cells: [
+                <div key="k98">
+                  <span class="block font-semibold break-all">{name}</span>
+                  <span class="block text-xs break-all">
+                    mxc://{m.origin}/{m.media_id} · {m.media_type ?? ""}
+                  </span>
+                </div>,
+                m.user_id ?? "–",
+                bytes(m.media_length),
+                time(m.created_ts),
+                m.quarantined_by ? t("admin.quarantined") : t("admin.served"),
+                <div key="k108" class="flex flex-wrap gap-1">
+                  <Btn
+                    busy={action.busy}
+                    label={t(m.quarantined_by ? "admin.unquarantineFile" : "admin.quarantineFile", {
+                      file: name,
+                    })}
+                    onClick={() =>
+                      action.run(async () => {
+                        const verb = m.quarantined_by ? "unquarantine" : "quarantine";
+                        await api.call("POST", `${ADMIN}/v1/media/${verb}/${path}`, {});
+                        setMessage(null);
+                        media.reload();
+                        return t(
+                          m.quarantined_by ? "admin.unquarantinedDone" : "admin.quarantinedDone",
+                        );
+                      })}
+                  >
+                    {t(m.quarantined_by ? "admin.unquarantine" : "admin.quarantine")}
+                  </Btn>
+                  <Btn
+                    kind="danger"
+                    label={t("admin.deleteFile", { file: name })}
+                    onClick={() =>
+                      confirm.ask({
+                        title: t("admin.deleteFile", { file: name }),
+                        text: t("admin.deleteFileText"),
+                        confirm: t("admin.delete"),
+                        onConfirm: async () => {
+                          await api.call("DELETE", `${ADMIN}/v1/media/${path}`);
+                          setMessage(t("admin.fileDeleted"));
+                          media.reload();
+                        },
+                      })}
+                  >
+                    {t("admin.delete")}
+                  </Btn>
+                </div>,
+              ],
+            };
+          })}
+        />
+        {confirm.dialog}
+      </Panel>
+      <Usage />
+    </>
+  );
+}

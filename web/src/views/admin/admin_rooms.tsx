@@ -1,0 +1,248 @@
+/** @jsxImportSource preact */
+/**
+ * Rooms in the admin console: the list with members and size, a room's details and members,
+ * blocking, and deletion (with purge), whose background task the console follows.
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { useRef, useState } from "preact/hooks";
+import { ADMIN, type AdminApi, query, seg } from "../../state/admin_api.ts";
+import {
+  Btn,
+  Check,
+  Done,
+  Form,
+  Input,
+  Panel,
+  Problem,
+  Table,
+  useAction,
+  useAdminApi,
+  useConfirm,
+  useLoad,
+  useText,
+} from "./admin_parts.tsx";
+
+/** A room as the list shows one. */
+interface Room {
+  room_id: string;
+  name: string | null;
+  canonical_alias: string | null;
+  joined_members: number;
+  joined_local_members: number;
+  events?: number;
+  size_bytes?: number;
+  public: boolean;
+  encryption: string | null;
+}
+
+/** Deletes a room (v2) and waits for its task to end; the final status. */
+async function deleteRoom(
+  api: AdminApi,
+  roomId: string,
+  options: { purge: boolean; block: boolean },
+): Promise<string> {
+  const { delete_id: id } = await api.call("DELETE", `${ADMIN}/v2/rooms/${seg(roomId)}`, {
+    purge: options.purge,
+    block: options.block,
+    force_purge: options.purge,
+  });
+  for (let i = 0; i < 120; i++) {
+    const task = await api.get(`/v2/rooms/delete_status/${seg(id)}`);
+    if (task.status === "complete") return task.status;
+    if (task.status === "failed") throw new Error(task.error ?? "failed");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return "active";
+}
+
+/** The delete choices inside the confirmation (their own state; the caller reads a ref). */
+function DeleteChoices(props: { into: { purge: boolean; block: boolean } }): JSX.Element {
+  const { t } = useText();
+  const [purge, setPurge] = useState(props.into.purge);
+  const [block, setBlock] = useState(props.into.block);
+  return (
+    <div class="flex flex-col gap-2">
+      <Check
+        label={t("admin.purge")}
+        checked={purge}
+        onChange={(value) => [setPurge(value), props.into.purge = value]}
+      />
+      <Check
+        label={t("admin.blockToo")}
+        checked={block}
+        onChange={(value) => [setBlock(value), props.into.block = value]}
+      />
+    </div>
+  );
+}
+
+/** Opens the delete confirmation for a room; `onDeleted` runs when the task completed. */
+export function useDeleteRoom(onDeleted: (message: string) => void) {
+  const api = useAdminApi();
+  const { t } = useText();
+  const confirm = useConfirm();
+  const choices = useRef({ purge: true, block: false });
+  const ask = (roomId: string) => {
+    choices.current = { purge: true, block: false };
+    confirm.ask({
+      title: t("admin.deleteRoomTitle", { roomId }),
+      text: t("admin.deleteRoomText"),
+      confirm: t("admin.deleteRoom"),
+      children: <DeleteChoices into={choices.current} />,
+      onConfirm: async () => {
+        const status = await deleteRoom(api, roomId, choices.current);
+        onDeleted(
+          t(status === "complete" ? "admin.roomDeleted" : "admin.roomDeleting", { roomId }),
+        );
+      },
+    });
+  };
+  return { ask, dialog: confirm.dialog };
+}
+
+function RoomDetail(props: { roomId: string; onChanged: (message: string) => void }) {
+  const api = useAdminApi();
+  const { t, num, bytes } = useText();
+  const action = useAction();
+  const path = `/v1/rooms/${seg(props.roomId)}`;
+  const room = useLoad(
+    () =>
+      Promise.all([
+        api.get(path),
+        api.get(`${path}/members`),
+        api.get(`${path}/block`),
+      ]),
+    [path],
+  );
+  const remove = useDeleteRoom(props.onChanged);
+  const [details, members, block] = room.data ?? [];
+  return (
+    <Panel title={t("admin.roomTitle", { room: details?.name ?? props.roomId })}>
+      <Problem text={room.problem} />
+      {details && (
+        <>
+          <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
+            <dt class="font-semibold">{t("admin.roomId")}</dt>
+            <dd class="break-all">{details.room_id}</dd>
+            <dt class="font-semibold">{t("admin.topic")}</dt>
+            <dd>{details.topic ?? "–"}</dd>
+            <dt class="font-semibold">{t("admin.creator")}</dt>
+            <dd class="break-all">{details.creator ?? "–"}</dd>
+            <dt class="font-semibold">{t("admin.size")}</dt>
+            <dd>
+              {t("admin.eventsSize", {
+                events: num(details.events ?? 0),
+                size: bytes(details.size_bytes ?? 0),
+              })}
+            </dd>
+            <dt class="font-semibold">{t("admin.blocked")}</dt>
+            <dd>{block?.block ? t("admin.yes") : t("admin.no")}</dd>
+          </dl>
+          <h3 class="text-sm font-bold">
+            {t("admin.membersCount", { count: num(members?.total ?? 0) })}
+          </h3>
+          <ul class="flex flex-col text-sm">
+            {(members?.members as string[] ?? []).map((userId) => <li key={userId}>{userId}</li>)}
+          </ul>
+          <div class="flex flex-wrap gap-2">
+            <Btn
+              busy={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  await api.call("PUT", `${ADMIN}${path}/block`, { block: !block?.block });
+                  room.reload();
+                  props.onChanged("");
+                  return t(block?.block ? "admin.roomUnblocked" : "admin.roomBlocked");
+                })}
+            >
+              {t(block?.block ? "admin.unblock" : "admin.block")}
+            </Btn>
+            <Btn kind="danger" onClick={() => remove.ask(props.roomId)}>
+              {t("admin.deleteRoom")}
+            </Btn>
+          </div>
+          <Problem text={action.problem} />
+          <Done text={action.done} />
+        </>
+      )}
+      {remove.dialog}
+    </Panel>
+  );
+}
+
+/** The rooms section. */
+export function RoomsSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, num, bytes } = useText();
+  const [search, setSearch] = useState("");
+  const [shown, setShown] = useState("");
+  const [order, setOrder] = useState("name");
+  const [selected, setSelected] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const rooms = useLoad(
+    () =>
+      api.get(
+        `/v1/rooms${query({ search_term: shown, order_by: order, limit: 100 })}`,
+      ),
+    [shown, order],
+  );
+  const list: Room[] = rooms.data?.rooms ?? [];
+  const changed = (text: string) => {
+    rooms.reload();
+    if (text) [setMessage(text), setSelected(null)];
+  };
+  return (
+    <>
+      <Panel title={t("admin.rooms")}>
+        <Form onSubmit={() => setShown(search.trim())} label={t("admin.search")}>
+          <Input label={t("admin.searchRooms")} value={search} onInput={setSearch} />
+          <Btn submit>{t("admin.search")}</Btn>
+          <label class="flex flex-col gap-1 text-sm font-medium">
+            {t("admin.order")}
+            <select
+              class="rounded-md border border-slate-400 bg-white px-2 py-2 text-base dark:border-slate-500 dark:bg-slate-800"
+              value={order}
+              onChange={(event) => setOrder(event.currentTarget.value)}
+            >
+              <option value="name">{t("admin.byName")}</option>
+              <option value="joined_members">{t("admin.byMembers")}</option>
+              <option value="size_bytes">{t("admin.bySize")}</option>
+            </select>
+          </label>
+        </Form>
+        <Done text={message} />
+        <Problem text={rooms.problem} />
+        <Table
+          caption={t("admin.rooms")}
+          head={[t("admin.room"), t("admin.members"), t("admin.localMembers"), t("admin.size"), ""]}
+          rows={list.map((room) => ({
+            key: room.room_id,
+            cells: [
+              <div key="k224">
+                <span class="block font-semibold">{room.name ?? room.canonical_alias ?? "–"}</span>
+                <span class="block text-xs break-all">{room.room_id}</span>
+              </div>,
+              num(room.joined_members),
+              num(room.joined_local_members),
+              t("admin.eventsSize", {
+                events: num(room.events ?? 0),
+                size: bytes(room.size_bytes ?? 0),
+              }),
+              <Btn
+                key="k234"
+                label={t("admin.openRoom", { room: room.name ?? room.room_id })}
+                onClick={() => setSelected(room.room_id)}
+              >
+                {t("admin.open")}
+              </Btn>,
+            ],
+          }))}
+        />
+      </Panel>
+      {selected && <RoomDetail key={selected} roomId={selected} onChanged={changed} />}
+    </>
+  );
+}

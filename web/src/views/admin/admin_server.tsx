@@ -1,0 +1,186 @@
+/** @jsxImportSource preact */
+/**
+ * The server in the admin console: federation (the allow list from the config, read-only, and
+ * each destination's queue, failures and backoff, with "retry now") and health (`/health`, the
+ * node's version, uptime and memory, and a few counts).
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { ADMIN, AdminError, query, seg } from "../../state/admin_api.ts";
+import {
+  Btn,
+  Done,
+  Panel,
+  Problem,
+  Table,
+  useAction,
+  useAdminApi,
+  useLoad,
+  useText,
+} from "./admin_parts.tsx";
+
+/** A destination of the outbound federation queue. */
+interface Destination {
+  destination: string;
+  queue_length: number;
+  failures: number;
+  backoff_until_ts: number;
+  last_success_ts: number | null;
+  last_error: string | null;
+}
+
+/** The federation section. */
+export function FederationSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, time, num } = useText();
+  const action = useAction();
+  const info = useLoad(() => api.get("/v1/gemeng/server_info"), []);
+  const destinations = useLoad(
+    () => api.get(`/v1/federation/destinations${query({ limit: 200 })}`),
+    [],
+  );
+  const list: Destination[] = destinations.data?.destinations ?? [];
+  const federation = info.data?.federation;
+  const allow: string[] = federation?.allow ?? [];
+  return (
+    <>
+      <Panel title={t("admin.allowList")}>
+        <Problem text={info.problem} />
+        {federation && (
+          <>
+            <p class="text-sm">
+              {t(federation.enabled ? "admin.federationOn" : "admin.federationOff")}{" "}
+              {allow.length === 0 ? t("admin.allowAll") : t("admin.allowOnly")}
+            </p>
+            {allow.length > 0 && (
+              <ul class="list-disc pl-5 text-sm" aria-label={t("admin.allowList")}>
+                {allow.map((name) => <li key={name}>{name}</li>)}
+              </ul>
+            )}
+            <p class="text-xs text-slate-600 dark:text-slate-300">{t("admin.allowHint")}</p>
+          </>
+        )}
+      </Panel>
+      <Panel title={t("admin.destinations")}>
+        <Problem text={destinations.problem ?? action.problem} />
+        <Done text={action.done} />
+        <Table
+          caption={t("admin.destinations")}
+          head={[
+            t("admin.destination"),
+            t("admin.queued"),
+            t("admin.failures"),
+            t("admin.backoffUntil"),
+            t("admin.lastSuccess"),
+            t("admin.lastError"),
+            "",
+          ]}
+          rows={list.map((d) => ({
+            key: d.destination,
+            cells: [
+              d.destination,
+              num(d.queue_length),
+              num(d.failures),
+              d.backoff_until_ts > Date.now() ? time(d.backoff_until_ts) : "–",
+              time(d.last_success_ts),
+              <span key="k88" class="text-xs break-all">{d.last_error ?? ""}</span>,
+              <Btn
+                key="k89"
+                busy={action.busy}
+                label={t("admin.retryNowFor", { server: d.destination })}
+                onClick={() =>
+                  action.run(async () => {
+                    await api.call(
+                      "POST",
+                      `${ADMIN}/v1/federation/destinations/${seg(d.destination)}/reset_connection`,
+                      {},
+                    );
+                    destinations.reload();
+                    return t("admin.retrying", { server: d.destination });
+                  })}
+              >
+                {t("admin.retryNow")}
+              </Btn>,
+            ],
+          }))}
+        />
+      </Panel>
+    </>
+  );
+}
+
+/** `/health`'s answer: ok, or the reason it is not ready. */
+async function readiness(fetchHealth: () => Promise<Response>): Promise<string | null> {
+  try {
+    await fetchHealth();
+    return null;
+  } catch (err) {
+    if (err instanceof AdminError && err.status === 503) return err.message;
+    throw err;
+  }
+}
+
+/** The health section. */
+export function HealthSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, num, bytes, time } = useText();
+  const data = useLoad(
+    () =>
+      Promise.all([
+        readiness(() => api.fetch("GET", "/health")),
+        api.get("/v1/gemeng/server_info"),
+        api.get(`/v2/users${query({ limit: 1, guests: false })}`),
+        api.get(`/v1/rooms${query({ limit: 1 })}`),
+        api.get(`/v1/event_reports${query({ limit: 1 })}`),
+        api.get(`/v1/federation/destinations${query({ limit: 1 })}`),
+      ]),
+    [],
+  );
+  const [problem, info, users, rooms, reports, destinations] = data.data ?? [];
+  const row = (label: string, value: string) => (
+    <>
+      <dt class="font-semibold">{label}</dt>
+      <dd>{value}</dd>
+    </>
+  );
+  return (
+    <Panel title={t("admin.health")}>
+      <Problem text={data.problem} />
+      {info && (
+        <>
+          <p role="status" class="text-base font-semibold">
+            {problem === null
+              ? t("admin.healthy")
+              : t("admin.unhealthy", { reason: problem ?? "" })}
+          </p>
+          <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
+            {row(t("admin.serverName"), info.server_name)}
+            {row(t("admin.version"), info.server_version)}
+            {row(t("admin.runningSince"), time(info.started_ts))}
+            {row(t("admin.memory"), bytes(info.memory.rss_bytes))}
+            {row(t("admin.dataFormat"), String(info.data_format))}
+            {row(
+              t("admin.registration"),
+              t(
+                !info.registration.enabled
+                  ? "admin.registrationClosed"
+                  : info.registration.require_token
+                  ? "admin.registrationToken"
+                  : "admin.registrationOpen",
+              ),
+            )}
+            {row(t("admin.users"), num(users.total))}
+            {row(t("admin.rooms"), num(rooms.total_rooms))}
+            {row(t("admin.reports"), num(reports.total))}
+            {row(t("admin.destinations"), num(destinations.total))}
+          </dl>
+        </>
+      )}
+      <div>
+        <Btn onClick={data.reload}>{t("admin.refresh")}</Btn>
+      </div>
+    </Panel>
+  );
+}

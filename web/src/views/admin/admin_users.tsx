@@ -1,0 +1,347 @@
+/** @jsxImportSource preact */
+/**
+ * Users in the admin console: list and search, create, and per user: admin flag, lock,
+ * suspension, password reset, deactivation (with or without erasure) and their devices.
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { useRef, useState } from "preact/hooks";
+import { ADMIN, query, seg } from "../../state/admin_api.ts";
+import {
+  Btn,
+  Check,
+  Done,
+  Form,
+  Input,
+  Panel,
+  Problem,
+  Table,
+  useAction,
+  useAdminApi,
+  useConfirm,
+  useLoad,
+  useText,
+} from "./admin_parts.tsx";
+
+/** A user as the v2 list shows one. */
+interface User {
+  name: string;
+  displayname: string | null;
+  admin: boolean;
+  deactivated: boolean;
+  erased: boolean;
+  locked: boolean;
+  suspended: boolean;
+  last_seen_ts: number | null;
+}
+
+function useStateText() {
+  const { t } = useText();
+  return (user: User) =>
+    [
+      user.deactivated ? t(user.erased ? "admin.erased" : "admin.deactivated") : t("admin.active"),
+      user.locked && t("admin.locked"),
+      user.suspended && t("admin.suspended"),
+    ].filter(Boolean).join(", ");
+}
+
+function CreateUser(props: { onCreated: (userId: string) => void }): JSX.Element {
+  const api = useAdminApi();
+  const { t } = useText();
+  const action = useAction();
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [displayName, setDisplayName] = useState("");
+  const [admin, setAdmin] = useState(false);
+  const create = () =>
+    action.run(async () => {
+      const localpart = name.trim().replace(/^@/, "").split(":")[0];
+      // The v2 PUT also changes an existing account: ask first so "create" never does that.
+      await api.get(`/v1/username_available${query({ username: localpart })}`);
+      const userId = `@${localpart}:${api.serverName}`;
+      await api.call("PUT", `${ADMIN}/v2/users/${seg(userId)}`, {
+        password,
+        admin,
+        ...(displayName.trim() ? { displayname: displayName.trim() } : {}),
+      });
+      setName("");
+      setPassword("");
+      setDisplayName("");
+      props.onCreated(userId);
+      return t("admin.userCreated", { userId });
+    });
+  return (
+    <Panel title={t("admin.createUser")}>
+      <Form onSubmit={create} label={t("admin.createUser")}>
+        <Input label={t("admin.username")} value={name} onInput={setName} required />
+        <Input
+          label={t("admin.password")}
+          type="password"
+          value={password}
+          onInput={setPassword}
+          autocomplete="new-password"
+          required
+        />
+        <Input label={t("admin.displayName")} value={displayName} onInput={setDisplayName} />
+        <Check label={t("admin.makeAdmin")} checked={admin} onChange={setAdmin} />
+        <Btn submit kind="main" busy={action.busy}>{t("admin.create")}</Btn>
+      </Form>
+      <Problem text={action.problem} />
+      <Done text={action.done} />
+    </Panel>
+  );
+}
+
+function Devices(props: { userId: string }): JSX.Element {
+  const api = useAdminApi();
+  const { t, time } = useText();
+  const confirm = useConfirm();
+  const path = `/v2/users/${seg(props.userId)}/devices`;
+  const devices = useLoad(() => api.get(path), [path]);
+  const list: {
+    device_id: string;
+    display_name: string | null;
+    last_seen_ip: string | null;
+    last_seen_ts: number | null;
+  }[] = devices.data?.devices ?? [];
+  return (
+    <>
+      <Problem text={devices.problem} />
+      <Table
+        caption={t("admin.devicesOf", { userId: props.userId })}
+        head={[t("admin.device"), t("admin.name"), t("admin.lastSeen"), t("admin.address"), ""]}
+        rows={list.map((device) => ({
+          key: device.device_id,
+          cells: [
+            device.device_id,
+            device.display_name ?? "",
+            time(device.last_seen_ts),
+            device.last_seen_ip ?? "",
+            <Btn
+              key="k122"
+              kind="danger"
+              label={t("admin.signOutDevice", { device: device.device_id })}
+              onClick={() =>
+                confirm.ask({
+                  title: t("admin.signOutDevice", { device: device.device_id }),
+                  text: t("admin.signOutDeviceText"),
+                  confirm: t("admin.signOut"),
+                  onConfirm: async () => {
+                    await api.call("DELETE", `${ADMIN}${path}/${seg(device.device_id)}`);
+                    devices.reload();
+                  },
+                })}
+            >
+              {t("admin.signOut")}
+            </Btn>,
+          ],
+        }))}
+      />
+      {confirm.dialog}
+    </>
+  );
+}
+
+function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Element {
+  const api = useAdminApi();
+  const { t } = useText();
+  const stateText = useStateText();
+  const confirm = useConfirm();
+  const action = useAction();
+  const [password, setPassword] = useState("");
+  const [logout, setLogout] = useState(true);
+  const erase = useRef(false);
+  const path = `/v2/users/${seg(props.userId)}`;
+  const user = useLoad<User>(() => api.get(path), [path]);
+  const changed = (message: string) => {
+    user.reload();
+    props.onChanged();
+    return message;
+  };
+  const change = (body: Record<string, unknown>, done: string) =>
+    action.run(async () => {
+      await api.call("PUT", `${ADMIN}${path}`, body);
+      return changed(done);
+    });
+  const u = user.data;
+  const id = props.userId;
+  return (
+    <Panel title={t("admin.userTitle", { userId: id })}>
+      <Problem text={user.problem} />
+      {u && (
+        <>
+          <p class="text-sm">
+            {u.displayname ?? ""} · {stateText(u)} ·{" "}
+            {u.admin ? t("admin.isAdmin") : t("admin.notAdmin")}
+          </p>
+          <div class="flex flex-wrap gap-2">
+            <Btn
+              busy={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  await api.call("PUT", `${ADMIN}/v1/users/${seg(id)}/admin`, { admin: !u.admin });
+                  return changed(t(u.admin ? "admin.adminRemoved" : "admin.adminGranted"));
+                })}
+            >
+              {t(u.admin ? "admin.removeAdmin" : "admin.makeAdmin")}
+            </Btn>
+            <Btn
+              busy={action.busy}
+              onClick={() =>
+                change(
+                  { locked: !u.locked },
+                  t(u.locked ? "admin.unlockedDone" : "admin.lockedDone"),
+                )}
+            >
+              {t(u.locked ? "admin.unlock" : "admin.lock")}
+            </Btn>
+            <Btn
+              busy={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  await api.call("PUT", `${ADMIN}/v1/suspend/${seg(id)}`, {
+                    suspend: !u.suspended,
+                  });
+                  return changed(t(u.suspended ? "admin.unsuspendedDone" : "admin.suspendedDone"));
+                })}
+            >
+              {t(u.suspended ? "admin.unsuspend" : "admin.suspend")}
+            </Btn>
+            {!u.deactivated && (
+              <Btn
+                kind="danger"
+                onClick={() => {
+                  erase.current = false;
+                  confirm.ask({
+                    title: t("admin.deactivateTitle", { userId: id }),
+                    text: t("admin.deactivateText"),
+                    confirm: t("admin.deactivate"),
+                    children: <EraseChoice onChange={(value) => erase.current = value} />,
+                    onConfirm: async () => {
+                      await api.call("POST", `${ADMIN}/v1/deactivate/${seg(id)}`, {
+                        erase: erase.current,
+                      });
+                      changed("");
+                    },
+                  });
+                }}
+              >
+                {t("admin.deactivate")}
+              </Btn>
+            )}
+          </div>
+          <Form
+            label={t("admin.resetPassword")}
+            onSubmit={() =>
+              action.run(async () => {
+                await api.call("POST", `${ADMIN}/v1/reset_password/${seg(id)}`, {
+                  new_password: password,
+                  logout_devices: logout,
+                });
+                setPassword("");
+                return changed(t("admin.passwordReset"));
+              })}
+          >
+            <Input
+              label={t("admin.newPassword")}
+              type="password"
+              value={password}
+              onInput={setPassword}
+              autocomplete="new-password"
+              required
+            />
+            <Check label={t("admin.logoutDevices")} checked={logout} onChange={setLogout} />
+            <Btn submit busy={action.busy}>{t("admin.resetPassword")}</Btn>
+          </Form>
+          <Problem text={action.problem} />
+          <Done text={action.done} />
+          <h3 class="text-sm font-bold">{t("admin.sessions")}</h3>
+          <Devices userId={id} />
+        </>
+      )}
+      {confirm.dialog}
+    </Panel>
+  );
+}
+
+/** The erase choice inside the deactivation dialog (its own state; the caller reads a ref). */
+function EraseChoice(props: { onChange: (erase: boolean) => void }): JSX.Element {
+  const { t } = useText();
+  const [erase, setErase] = useState(false);
+  return (
+    <Check
+      label={t("admin.erase")}
+      checked={erase}
+      onChange={(value) => [setErase(value), props.onChange(value)]}
+    />
+  );
+}
+
+/** The users section. */
+export function UsersSection(): JSX.Element {
+  const api = useAdminApi();
+  const { t, time } = useText();
+  const stateText = useStateText();
+  const [search, setSearch] = useState("");
+  const [shown, setShown] = useState("");
+  const [withDeactivated, setWithDeactivated] = useState(false);
+  const [selected, setSelected] = useState<string | null>(null);
+  const users = useLoad(
+    () =>
+      api.get(
+        `/v2/users${
+          query({ name: shown, deactivated: withDeactivated, locked: true, limit: 100 })
+        }`,
+      ),
+    [shown, withDeactivated],
+  );
+  const list: User[] = users.data?.users ?? [];
+  return (
+    <>
+      <Panel title={t("admin.users")}>
+        <Form onSubmit={() => setShown(search.trim())} label={t("admin.search")}>
+          <Input label={t("admin.searchUsers")} value={search} onInput={setSearch} />
+          <Btn submit>{t("admin.search")}</Btn>
+          <Check
+            label={t("admin.withDeactivated")}
+            checked={withDeactivated}
+            onChange={setWithDeactivated}
+          />
+        </Form>
+        <Problem text={users.problem} />
+        <Table
+          caption={t("admin.users")}
+          head={[
+            t("admin.user"),
+            t("admin.name"),
+            t("admin.adminColumn"),
+            t("admin.state"),
+            t("admin.lastSeen"),
+            "",
+          ]}
+          rows={list.map((user) => ({
+            key: user.name,
+            cells: [
+              user.name,
+              user.displayname ?? "",
+              user.admin ? t("admin.yes") : t("admin.no"),
+              stateText(user),
+              time(user.last_seen_ts),
+              <Btn
+                key="k331"
+                label={t("admin.manage", { userId: user.name })}
+                onClick={() => setSelected(user.name)}
+              >
+                {t("admin.open")}
+              </Btn>,
+            ],
+          }))}
+        />
+      </Panel>
+      {selected && <UserDetail key={selected} userId={selected} onChanged={users.reload} />}
+      <CreateUser onCreated={(id) => [users.reload(), setSelected(id)]} />
+    </>
+  );
+}

@@ -4,7 +4,8 @@
  * loopback, two people in two headless Chromiums (fake camera, microphone and position) and a
  * stand-in map tile server make everything local: no network is needed. Anna's encrypted
  * conversation with Ben gets text, a reply, an edit, reactions, an image, a voice message, a
- * poll and a location; then come room settings, message search, the room's files, secure messaging, emoji verification and an
+ * poll and a location (after the secure-messaging prompt of the first sign-in); then come room
+ * settings, message search, the room's files, secure messaging, emoji verification and an
  * incoming call. Re-run it when the screens change; emoji need an emoji font (Debian:
  * fonts-noto-color-emoji), or they show as empty boxes.
  *
@@ -154,12 +155,24 @@ async function signIn(person: Person): Promise<void> {
   await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
 }
 
-async function setUpSecureMessaging({ page }: Person): Promise<void> {
-  await page.getByRole("link", { name: "Settings" }).click();
-  await page.getByRole("button", { name: "Set up secure messaging" }).click();
+/** Sets up secure messaging from the prompt after the first sign-in (photographed for anna). */
+async function setUpSecureMessaging(person: Person, options: { shots?: boolean } = {}) {
+  const { page } = person;
+  const prompt = page.getByRole("complementary", { name: "Keep your messages safe" });
+  await prompt.waitFor();
+  if (options.shots) {
+    await shoot(page, "secure-setup-desktop");
+    await resize(page, "phone");
+    await shoot(page, "secure-setup-phone");
+    await resize(page, "desktop");
+  }
+  await prompt.getByRole("button", { name: "Set up secure messaging" }).click();
   const dialog = page.getByRole("dialog", { name: "Your recovery key" });
   await dialog.getByRole("button", { name: "I have saved my recovery key" }).click();
   await dialog.waitFor({ state: "detached" });
+  await page.getByRole("complementary", { name: "Secure messaging" })
+    .getByRole("button", { name: "Close" }).click();
+  await page.getByRole("link", { name: "Settings" }).click();
   await page.getByText("Cross-signing is ready.").waitFor();
 }
 
@@ -380,6 +393,13 @@ async function screenShots(anna: Person): Promise<void> {
 
 async function verificationShots(anna: Person, ben: Person): Promise<void> {
   await resize(anna.page, "desktop");
+  // Anna asks to be warned about people she has not verified: Ben's messages get the mark that
+  // the verification starts from.
+  const back = anna.page.getByRole("link", { name: "Back to conversations" });
+  if (await back.count() === 0) await anna.page.getByRole("link", { name: "Settings" }).click();
+  await anna.page.getByRole("checkbox", {
+    name: "Warn me about messages from people I have not verified",
+  }).check();
   await openRoom(anna);
   await tile(anna, "Ech kucken en").getByRole("button", { name: "Sender not verified" }).click();
   await anna.page.getByRole("button", { name: `Verify ${ben.user.userId}` }).click();
@@ -435,7 +455,7 @@ async function main(): Promise<void> {
     await shoot(anna.page, "sign-in-phone");
     await resize(anna.page, "desktop");
     await Promise.all([signIn(anna), signIn(ben)]);
-    await Promise.all([setUpSecureMessaging(anna), setUpSecureMessaging(ben)]);
+    await Promise.all([setUpSecureMessaging(anna, { shots: true }), setUpSecureMessaging(ben)]);
     await Promise.all([openRoom(anna), openRoom(ben)]);
     await converseInText(anna, ben);
     await conversationShots(anna, "conversation", true);

@@ -12,6 +12,7 @@ import { SERVER_VERSION } from "../federation/version.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { AppEnv } from "../request_context.ts";
 import { adminOnly } from "./admin_common.ts";
+import { systemUserId } from "./server_notices.ts";
 
 /** Routes of the server information endpoint. */
 export function serverInfoAdminRoutes(hs: Homeserver): Hono<AppEnv> {
@@ -30,6 +31,8 @@ export function serverInfoAdminRoutes(hs: Homeserver): Hono<AppEnv> {
       data_format: hs.dataFormat,
       federation: { enabled: federation.enabled, allow: [...federation.allow] },
       registration: { enabled: registration.enabled, require_token: registration.requireToken },
+      // The console leaves it out when it sends a notice to every user.
+      server_notices: { system_user_id: systemUserId(hs) },
     });
   });
   return app;

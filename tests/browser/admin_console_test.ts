@@ -106,6 +106,32 @@ Deno.test({
         { token: eve.accessToken, body: { reason: "Advertising", score: -100 } },
       );
       assertEquals(reported.status, 200, JSON.stringify(reported.body));
+      // Mallory joins to advertise, and is reported too.
+      const mallory = await node.register("mallory");
+      await node.request("POST", `/_matrix/client/v3/join/${enc(roomId)}`, {
+        token: mallory.accessToken,
+        body: {},
+      });
+      const spam = await node.request(
+        "PUT",
+        `/_matrix/client/v3/rooms/${enc(roomId)}/send/m.room.message/m1`,
+        { token: mallory.accessToken, body: { msgtype: "m.text", body: "Click this link" } },
+      );
+      assertEquals(
+        (await node.request(
+          "POST",
+          `/_matrix/client/v3/rooms/${enc(roomId)}/report/${enc(spam.body.event_id)}`,
+          { token: eve.accessToken, body: { reason: "Phishing" } },
+        )).status,
+        200,
+      );
+      const uploadFile = (name: string, text: string) =>
+        fetch(`${node.baseUrl}/_matrix/media/v3/upload?filename=${name}`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${carol.accessToken}`, "Content-Type": "text/plain" },
+          body: text,
+        }).then((res) => res.json()).then((body) => body.content_uri as string);
+      const oldFile = await uploadFile("old.txt", "an old draft");
       const upload = await fetch(`${node.baseUrl}/_matrix/media/v3/upload?filename=minutes.txt`, {
         method: "POST",
         headers: { Authorization: `Bearer ${carol.accessToken}`, "Content-Type": "text/plain" },
@@ -228,6 +254,22 @@ Deno.test({
         .getByRole("button", { name: "Dismiss" }).click();
       await page.getByText("The report has been dismissed.").waitFor();
       await reportRow.waitFor({ state: "detached" });
+      const phishing = row(page, "Reports", "Phishing");
+      await phishing.getByRole("button", { name: "Deactivate sender" }).click();
+      const deactivate = page.getByRole("dialog", { name: `Deactivate ${mallory.userId}?` });
+      assertEquals(await violations(page), [], "the deactivation dialog");
+      await deactivate.getByRole("button", { name: "Deactivate" }).click();
+      await deactivate.waitFor({ state: "detached" });
+      const malloryNow = await node.request(
+        "GET",
+        `/_synapse/admin/v2/users/${enc(mallory.userId)}`,
+        { token: root.accessToken },
+      );
+      assertEquals(malloryNow.body.deactivated, true);
+      await phishing.getByRole("button", { name: "Dismiss" }).click();
+      await page.getByRole("dialog", { name: "Dismiss this report?" })
+        .getByRole("button", { name: "Dismiss" }).click();
+      await phishing.waitFor({ state: "detached" });
       assertEquals((await admin("GET", "/event_reports")).body.total, 0);
 
       // Media: the file, quarantined; its download is then 404.
@@ -240,6 +282,13 @@ Deno.test({
       await fileRow.getByText("quarantined", { exact: true }).waitFor();
       assertEquals(await download(), 404);
       assertEquals(await violations(page), [], "media");
+      const oldRow = row(page, "Largest files", "old.txt");
+      await oldRow.getByRole("button", { name: "Delete old.txt?" }).click();
+      await page.getByRole("dialog", { name: "Delete old.txt?" })
+        .getByRole("button", { name: "Delete" }).click();
+      await page.getByText("The file has been deleted.").waitFor();
+      await oldRow.waitFor({ state: "detached" });
+      assertEquals((await admin("GET", `/media/${oldFile.slice(6)}`)).status, 404);
 
       // Rooms: listed with members, blocked, deleted with purge.
       await section(page, "Rooms");
@@ -282,6 +331,11 @@ Deno.test({
       await page.getByRole("button", { name: "Send notice" }).click();
       await page.getByText("Notice sent to 1 of 1 users.").waitFor();
       assert((await node.hs.kv.get(["server_notice", "room", eve.userId])).value !== null);
+      // To every active user: the notices' own account is left out, so none fails.
+      await page.getByLabel("Send to every user").check();
+      await page.getByRole("button", { name: "Send notice" }).click();
+      await page.getByText(/^Notice sent to (\d) of \1 users\.$/).waitFor();
+      assert((await node.hs.kv.get(["server_notice", "room", carol.userId])).value !== null);
       assertEquals(await violations(page), [], "notices");
 
       // Health.

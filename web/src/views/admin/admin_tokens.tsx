@@ -126,15 +126,17 @@ export function TokensSection(): JSX.Element {
   );
 }
 
-/** Every active local user (guests left out), page by page. */
+/** Every active local user (guests and the notices' own account left out), page by page. */
 async function everyUser(api: AdminApi): Promise<string[]> {
+  const info = await api.get("/v1/gemeng/server_info");
+  const system: string | undefined = info.server_notices?.system_user_id;
   const users: string[] = [];
   let from: string | undefined = "0";
   while (from !== undefined) {
     const page: { users: { name: string }[]; next_token?: string } = await api.get(
       `/v2/users${query({ from, limit: 500, guests: false })}`,
     );
-    users.push(...page.users.map((user) => user.name));
+    users.push(...page.users.map((user) => user.name).filter((name) => name !== system));
     from = page.next_token;
   }
   return users;

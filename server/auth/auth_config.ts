@@ -70,8 +70,8 @@ export interface OidcProviderConfig {
   readonly emailClaim: string;
   /** `allow_existing_users`: a first login may take over a local account of the same name. */
   readonly allowExistingUsers: boolean;
-  /** `allow_private_addresses`: the issuer may be on loopback/private addresses (tests). */
-  readonly allowPrivateAddresses: boolean;
+  /** `allow_insecure_http`: the issuer may use plain http:// (tests on loopback only). */
+  readonly allowInsecureHttp: boolean;
 }
 
 /** `[auth]`. */
@@ -132,7 +132,7 @@ check_interval_ms = 3600000         # deactivate accounts gone from the director
 # display_name_claim = "name"
 # email_claim = "email"
 # allow_existing_users = false      # a first SSO login may take a local account of that name
-# allow_private_addresses = false   # issuer on loopback/private addresses (tests)
+# allow_insecure_http = false   # plain http:// issuer (tests only)
 `;
 
 const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"];
@@ -232,7 +232,7 @@ function readOidc(table: TableReader): OidcProviderConfig {
     displayNameClaim: table.string("display_name_claim", "name"),
     emailClaim: table.string("email_claim", "email"),
     allowExistingUsers: table.boolean("allow_existing_users", false),
-    allowPrivateAddresses: table.boolean("allow_private_addresses", false),
+    allowInsecureHttp: table.boolean("allow_insecure_http", false),
   };
   table.finish();
   if (!IDP_ID.test(provider.id)) {
@@ -246,7 +246,7 @@ function readOidc(table: TableReader): OidcProviderConfig {
     throw new ConfigError(table.key("issuer"), `"${provider.issuer}" is not a URL`);
   }
   if (
-    issuer.protocol !== "https:" && !(provider.allowPrivateAddresses && issuer.protocol === "http:")
+    issuer.protocol !== "https:" && !(provider.allowInsecureHttp && issuer.protocol === "http:")
   ) {
     throw new ConfigError(table.key("issuer"), "must be an https:// URL");
   }

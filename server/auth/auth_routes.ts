@@ -1,18 +1,159 @@
 /**
  * The routes and background work of `[auth]` (docs/auth.md): the SSO redirect and callback of
- * OpenID Connect providers, and the periodic LDAP directory check.
+ * OpenID Connect providers (`/login/sso/redirect[/{idpId}]`), and the periodic LDAP directory
+ * check.
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+import type { OidcProviderConfig } from "./auth_config.ts";
+import { MatrixError, missingParam, notFound } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
-import type { AppEnv } from "../request_context.ts";
+import { getUser } from "../store/accounts.ts";
+import { type AppEnv, rateLimit } from "../request_context.ts";
 import { startDirectoryCheck } from "./ldap_login.ts";
+import { issueLoginToken } from "./login_token.ts";
+import {
+  finishOidcLogin,
+  OIDC_CALLBACK_PATH,
+  OIDC_COOKIE,
+  OIDC_SESSION_LIFETIME_MS,
+  SsoError,
+  startOidcLogin,
+} from "./oidc_login.ts";
+import { confirmPage, errorPage, PAGE_HEADERS, pickerPage } from "./sso_pages.ts";
+
+/** Longest accepted `redirectUrl`. */
+const MAX_REDIRECT_URL_LENGTH = 2048;
+/** Schemes a session must never be handed to. */
+const UNSAFE_SCHEMES = new Set(["javascript:", "data:", "vbscript:", "file:", "blob:"]);
+
+/**
+ * Checks a client's `redirectUrl`: a URL of a scheme that can carry a client (http(s) or an
+ * app's own scheme), at most 2 KiB.
+ *
+ * @throws {MatrixError} M_MISSING_PARAM or M_INVALID_PARAM
+ */
+export function checkRedirectUrl(value: string | undefined): URL {
+  if (value === undefined || value === "") throw missingParam("redirectUrl");
+  let url: URL;
+  try {
+    if (value.length > MAX_REDIRECT_URL_LENGTH) throw new Error("too long");
+    url = new URL(value);
+  } catch {
+    throw new MatrixError(
+      "M_INVALID_PARAM",
+      "'redirectUrl' must be an absolute URL of at most 2 KiB",
+    );
+  }
+  if (UNSAFE_SCHEMES.has(url.protocol)) {
+    throw new MatrixError("M_INVALID_PARAM", `'redirectUrl' may not use ${url.protocol}`);
+  }
+  return url;
+}
+
+/**
+ * Whether SSO may return to `url` without asking: the web app under `public_base_url`, or a
+ * prefix of `[auth] sso_client_allowlist`. Other clients get a confirmation page first, as in
+ * Synapse (`sso.client_whitelist`).
+ */
+export function isTrustedRedirect(hs: Homeserver, url: URL): boolean {
+  const base = hs.config.http.publicBaseUrl;
+  const prefixes = [`${base}/`, ...hs.config.auth.ssoClientAllowlist];
+  const href = url.href;
+  return href === base || prefixes.some((prefix) => href.startsWith(prefix));
+}
+
+function htmlPage(c: Context<AppEnv>, html: string, status: 200 | 400 | 403 | 502 = 200) {
+  return c.body(html, status, PAGE_HEADERS);
+}
+
+async function redirectToProvider(
+  hs: Homeserver,
+  c: Context<AppEnv>,
+  idp: OidcProviderConfig,
+): Promise<Response> {
+  const redirectUrl = checkRedirectUrl(c.req.query("redirectUrl"));
+  let started: { location: string; cookie: string };
+  try {
+    started = await startOidcLogin(hs, idp, redirectUrl.href);
+  } catch (err) {
+    if (err instanceof SsoError) return htmlPage(c, errorPage(err.message), err.status);
+    throw err;
+  }
+  const secure = hs.config.http.publicBaseUrl.startsWith("https:");
+  setCookie(c, OIDC_COOKIE, started.cookie, {
+    path: OIDC_CALLBACK_PATH,
+    httpOnly: true,
+    secure,
+    // The provider sends the browser back with a top-level GET from its own site.
+    sameSite: "Lax",
+    maxAge: OIDC_SESSION_LIFETIME_MS / 1000,
+  });
+  c.header("Cache-Control", "no-store");
+  return c.redirect(started.location, 302);
+}
 
 /** Routes of SSO sign-in; starts the directory check when LDAP is on. */
 export function authRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   startDirectoryCheck(hs);
+  const providers = hs.config.auth.oidc;
+  if (providers.length === 0) return app;
+
+  app.get("/_matrix/client/v3/login/sso/redirect", (c) => {
+    const redirectUrl = checkRedirectUrl(c.req.query("redirectUrl"));
+    if (providers.length === 1) return redirectToProvider(hs, c, providers[0]);
+    const base = hs.config.http.publicBaseUrl;
+    return Promise.resolve(htmlPage(
+      c,
+      pickerPage(providers.map((idp) => ({
+        name: idp.name,
+        href: `${base}/_matrix/client/v3/login/sso/redirect/${encodeURIComponent(idp.id)}` +
+          `?redirectUrl=${encodeURIComponent(redirectUrl.href)}`,
+      }))),
+    ));
+  });
+
+  app.get("/_matrix/client/v3/login/sso/redirect/:idpId", (c) => {
+    const idp = providers.find((provider) => provider.id === c.req.param("idpId"));
+    if (!idp) throw notFound("Unknown identity provider");
+    return redirectToProvider(hs, c, idp);
+  });
+
+  app.get(OIDC_CALLBACK_PATH, async (c) => {
+    rateLimit(hs, c, "login");
+    const query = new URL(c.req.url).searchParams;
+    let done: { userId: string; redirectUrl: string };
+    try {
+      done = await finishOidcLogin(hs, query, getCookie(c, OIDC_COOKIE));
+    } catch (err) {
+      if (err instanceof SsoError) return htmlPage(c, errorPage(err.message), err.status);
+      throw err;
+    }
+    setCookie(c, OIDC_COOKIE, "", { path: OIDC_CALLBACK_PATH, maxAge: 0 });
+    const user = await getUser(hs.kv, done.userId);
+    if (!user || user.deactivated) {
+      return htmlPage(c, errorPage("This account has been deactivated."), 403);
+    }
+    const target = new URL(done.redirectUrl);
+    target.searchParams.set("loginToken", await issueLoginToken(hs, done.userId));
+    if (isTrustedRedirect(hs, target)) {
+      c.header("Cache-Control", "no-store");
+      c.header("Referrer-Policy", "no-referrer");
+      return c.redirect(target.href, 302);
+    }
+    return htmlPage(
+      c,
+      confirmPage({
+        target: target.href,
+        host: target.host || target.protocol,
+        serverName: hs.config.serverName,
+      }),
+    );
+  });
+
   return app;
 }

@@ -125,6 +125,12 @@ export const KEY_PREFIXES = {
     description: '["login_token", sha256hex] -> LoginTokenRecord: single-use m.login.token',
   },
 
+  oidc_session: {
+    owner: "server/auth/oidc_login.ts",
+    area: "auth",
+    description: '["oidc_session", sha256hex(state)] -> OidcSession: an SSO sign-in under way',
+  },
+
   // Rooms and events
   room: {
     owner: ROOMS,

@@ -62,6 +62,8 @@ export interface TestServerOptions {
   kv?: Deno.Kv;
   /** Passed to {@link Homeserver.open}. */
   modules?: OpenOptions["modules"];
+  /** Listen on this loopback port instead of a free one (to match `public_base_url`). */
+  port?: number;
 }
 
 type Table = Record<string, unknown>;
@@ -106,7 +108,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     passwordCost: TEST_PASSWORD_COST,
     modules: options.modules,
   });
-  const server = hs.serve({ hostname: "127.0.0.1", port: 0 });
+  const server = hs.serve({ hostname: "127.0.0.1", port: options.port ?? 0 });
   const baseUrl = `http://127.0.0.1:${server.addr.port}`;
 
   async function request(

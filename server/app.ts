@@ -36,6 +36,7 @@ import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin
 import { roomsAdminRoutes } from "./admin/rooms_admin.ts";
 import { eventReportsAdminRoutes } from "./admin/event_reports_admin.ts";
 import { mediaModerationAdminRoutes } from "./admin/media_moderation_admin.ts";
+import { mediaScanAdminRoutes } from "./admin/media_scan_admin.ts";
 import { serverNoticeRoutes } from "./admin/server_notices.ts";
 import { filterRoutes } from "./client/filter.ts";
 import { accountDataRoutes } from "./client/account_data.ts";
@@ -128,6 +129,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   roomsAdminRoutes,
   eventReportsAdminRoutes,
   mediaModerationAdminRoutes,
+  mediaScanAdminRoutes,
   serverNoticeRoutes,
   filterRoutes,
   accountDataRoutes,

@@ -11,6 +11,8 @@
 import { parse as parseToml } from "smol-toml";
 import { AUTH_DEFAULT_TOML, type AuthConfig, readAuthConfig } from "./auth/auth_config.ts";
 import { type IpRange, parseCidr } from "./media/ip_ranges.ts";
+import { parseClamdAddress } from "./media/clamd.ts";
+import type { ScannerConfig } from "./media/media_scan.ts";
 import { decodePublicKey } from "../crypto/signing.ts";
 import { isValidServerName } from "../federation/identifiers.ts";
 import {
@@ -56,6 +58,8 @@ export interface MediaConfig {
     /** `timeout_ms`: time for a whole fetch, redirects included. */
     readonly timeoutMs: number;
   };
+  /** `[media.scanner]`: malware scanning through ClamAV's daemon. */
+  readonly scanner: ScannerConfig;
 }
 
 /**
@@ -319,6 +323,13 @@ max_pending_uploads = 10            # media IDs from /create awaiting their uplo
 unused_expires_ms = 86400000        # how long such an ID waits
 max_image_pixels = 33554432         # larger images are not decoded for thumbnails
 max_thumbnail_source_size = 33554432
+
+[media.scanner]
+enabled = false                     # scan uploads and remote media with ClamAV's daemon
+clamd = "/run/clamav/clamd.ctl"     # clamd's LocalSocket path, or "host:port" for its TCPSocket
+fail_mode = "closed"                # clamd down or no verdict: "closed" refuses files, "open" accepts
+timeout_ms = 30000
+max_scan_size = 26214400            # bytes; keep <= clamd's StreamMaxLength (25M by default)
 
 [media.url_preview]
 enabled = false
@@ -911,6 +922,7 @@ function readMedia(root: TableReader): MediaConfig {
     int: true,
   });
   const maxThumbnailSourceSize = table.number("max_thumbnail_source_size", 33554432, bytes);
+  const scanner = readScanner(table);
   const preview = table.table("url_preview");
   const enabled = preview.boolean("enabled", false);
   const allowedRanges = preview.stringList("allowed_ranges", []).map((text) => {
@@ -937,7 +949,28 @@ function readMedia(root: TableReader): MediaConfig {
     maxImagePixels,
     maxThumbnailSourceSize,
     urlPreview: { enabled, allowedRanges, maxPageSize, timeoutMs },
+    scanner,
   };
+}
+
+function readScanner(media: TableReader): ScannerConfig {
+  const table = media.table("scanner");
+  const enabled = table.boolean("enabled", false);
+  const clamd = table.string("clamd", "/run/clamav/clamd.ctl");
+  if (parseClamdAddress(clamd) === null) {
+    throw new ConfigError(
+      table.key("clamd"),
+      `"${clamd}" is neither a socket path (starting with /) nor host:port`,
+    );
+  }
+  const failMode = table.string("fail_mode", "closed");
+  if (failMode !== "closed" && failMode !== "open") {
+    throw new ConfigError(table.key("fail_mode"), `must be "closed" or "open", not "${failMode}"`);
+  }
+  const timeoutMs = table.number("timeout_ms", 30000, { min: 100, max: 600000, int: true });
+  const maxScanSize = table.number("max_scan_size", 26214400, { min: 1, max: 2 ** 42, int: true });
+  table.finish();
+  return { enabled, clamd, failMode, timeoutMs, maxScanSize };
 }
 
 /**

@@ -23,6 +23,13 @@ import {
 } from "./blob_store.ts";
 import { decodeImage, type ImageInfo, imageInfo } from "./image_codecs.ts";
 import {
+  enforceVerdict,
+  recordUnscanned,
+  scanBytes,
+  unscannedKey,
+  UploadScan,
+} from "./media_scan.ts";
+import {
   createPendingMedium,
   deleteMediumEntry,
   freeBlob,
@@ -151,8 +158,9 @@ export class MediaRepository {
   /**
    * Stores a request body as a medium while it streams in, never holding it whole.
    *
-   * @throws {MatrixError} 413 M_TOO_LARGE, 403 M_FORBIDDEN (quota, another user's media ID),
-   *   404 M_NOT_FOUND (unknown or expired media ID), 409 M_CANNOT_OVERWRITE_MEDIA
+   * @throws {MatrixError} 413 M_TOO_LARGE, 403 M_FORBIDDEN (quota, another user's media ID,
+   *   malware found), 404 M_NOT_FOUND (unknown or expired media ID), 409
+   *   M_CANNOT_OVERWRITE_MEDIA, 503 M_UNKNOWN (no scan verdict under `fail_mode = "closed"`)
    */
   async upload(
     body: ReadableStream<Uint8Array> | null,
@@ -167,15 +175,26 @@ export class MediaRepository {
     if (options.mediaId) await this.#checkPending(origin, options.mediaId, options.uploader);
 
     const writer = new BlobWriter(this.#kv, { maxBytes: config.maxUploadSize });
+    // The scanner reads the body as it streams in; the medium is published only after its verdict.
+    const scan = UploadScan.start(config.scanner);
     let published = false;
     try {
       if (body) {
         await readInto(body, async (bytes) => {
-          await writer.write(bytes);
+          await Promise.all([writer.write(bytes), scan.write(bytes)]);
           if (quota > 0 && used + writer.size > quota) throw quotaExceeded(quota);
         });
       }
       const written = await writer.digest();
+      const unscanned = await enforceVerdict(this.#hs, await scan.verdict(), {
+        source: "upload",
+        userId: options.uploader,
+        mxc: options.mediaId ? `mxc://${origin}/${options.mediaId}` : null,
+        fileName: options.fileName,
+        contentType: options.contentType,
+        sha256: written.sha256,
+        size: written.size,
+      });
       const { medium, duplicate } = await publishMedium(this.#kv, writer, written, {
         origin,
         mediaId: options.mediaId ?? this.newMediaId(),
@@ -187,10 +206,14 @@ export class MediaRepository {
       });
       published = !duplicate;
       if (duplicate && writer.hasCommittedChunks) this.background(writer.abort());
+      if (unscanned !== null) {
+        await recordUnscanned(this.#hs, medium, { reason: unscanned, userId: options.uploader });
+      }
       this.#wake(origin, medium.mediaId);
       this.#queueThumbnails(medium);
       return medium;
     } catch (err) {
+      scan.cancel();
       if (!published) this.background(writer.abort());
       if (err instanceof BlobTooLargeError) throw tooLarge(config.maxUploadSize);
       if (err instanceof MediaStoreError) throw storeErrorToMatrix(err);
@@ -216,6 +239,8 @@ export class MediaRepository {
    * `cachedTs`).
    *
    * @throws {MediaStoreError} EXISTS when `mediaId` is taken (another fetch stored it first)
+   * @throws {MatrixError} 403 M_FORBIDDEN when the malware scanner finds something, 503 when it
+   *   gives no verdict under `fail_mode = "closed"`
    */
   async storeBytes(
     bytes: Uint8Array,
@@ -227,12 +252,23 @@ export class MediaRepository {
       cachedTs?: number;
     },
   ): Promise<MediumRecord> {
+    const origin = options.origin ?? this.#hs.config.serverName;
+    const remote = origin !== this.#hs.config.serverName;
+    const unscanned = await enforceVerdict(this.#hs, await scanBytes(this.#config.scanner, bytes), {
+      source: remote ? "remote" : "preview",
+      userId: null,
+      mxc: options.mediaId ? `mxc://${origin}/${options.mediaId}` : null,
+      fileName: options.fileName,
+      contentType: options.contentType,
+      sha256: null,
+      size: bytes.length,
+    });
     const writer = new BlobWriter(this.#kv);
     await writer.write(bytes);
     const written = await writer.digest();
     try {
       const { medium, duplicate } = await publishMedium(this.#kv, writer, written, {
-        origin: options.origin ?? this.#hs.config.serverName,
+        origin,
         mediaId: options.mediaId ?? this.newMediaId(),
         uploader: null,
         contentType: options.contentType,
@@ -240,6 +276,9 @@ export class MediaRepository {
         cachedTs: options.cachedTs,
       });
       if (duplicate && writer.hasCommittedChunks) this.background(writer.abort());
+      if (unscanned !== null) {
+        await recordUnscanned(this.#hs, medium, { reason: unscanned, userId: null });
+      }
       this.#queueThumbnails(medium);
       return medium;
     } catch (err) {
@@ -335,6 +374,7 @@ export class MediaRepository {
       throw err;
     }
     if (!deleted) return null;
+    await this.#kv.delete(unscannedKey(origin, mediaId));
     if (deleted.garbageBlobId) this.background(freeBlob(this.#kv, deleted.garbageBlobId));
     return deleted.medium;
   }

@@ -380,6 +380,16 @@ export const KEY_PREFIXES = {
     area: "media",
     description: '["media_url_preview", sha256hex(url)] -> a cached URL preview (expireIn)',
   },
+  media_infected: {
+    owner: "server/media/media_scan.ts",
+    area: "media",
+    description: '["media_infected", id] -> InfectedRecord: a file the malware scanner refused',
+  },
+  media_unscanned: {
+    owner: "server/media/media_scan.ts",
+    area: "media",
+    description: '["media_unscanned", origin, mediaId] -> UnscannedRecord: accepted, no verdict',
+  },
   media_quarantine: {
     owner: "server/media/quarantine.ts",
     area: "media",

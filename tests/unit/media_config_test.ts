@@ -53,3 +53,28 @@ Deno.test("[media] unknown keys and bad values stop start-up naming the key", ()
   assertEquals(keyOf("[media.url_preview]\nenable = true"), "media.url_preview.enable");
   assertEquals(keyOf("[rate_limits.media_upload]\nburst = 0"), "rate_limits.media_upload.burst");
 });
+
+Deno.test("[media.scanner] defaults, values and bad values", () => {
+  assertEquals(parseConfig("").media.scanner, {
+    enabled: false,
+    clamd: "/run/clamav/clamd.ctl",
+    failMode: "closed",
+    timeoutMs: 30000,
+    maxScanSize: 26214400,
+  });
+  const { scanner } = parseConfig(`
+[media.scanner]
+enabled = true
+clamd = "127.0.0.1:3310"
+fail_mode = "open"
+`).media;
+  assertEquals([scanner.enabled, scanner.clamd, scanner.failMode], [
+    true,
+    "127.0.0.1:3310",
+    "open",
+  ]);
+  assertEquals(keyOf('[media.scanner]\nfail_mode = "maybe"'), "media.scanner.fail_mode");
+  assertEquals(keyOf('[media.scanner]\nclamd = "clamd.sock"'), "media.scanner.clamd");
+  assertEquals(keyOf("[media.scanner]\ntimeout_ms = 5"), "media.scanner.timeout_ms");
+  assertEquals(keyOf("[media.scanner]\nport = 1"), "media.scanner.port");
+});

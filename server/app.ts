@@ -33,6 +33,7 @@ import { auditRoutes } from "./admin/audit.ts";
 import { usersAdminRoutes } from "./admin/users_admin.ts";
 import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
 import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin.ts";
+import { purgeHistoryAdminRoutes } from "./admin/purge_history_admin.ts";
 import { roomsAdminRoutes } from "./admin/rooms_admin.ts";
 import { eventReportsAdminRoutes } from "./admin/event_reports_admin.ts";
 import { mediaModerationAdminRoutes } from "./admin/media_moderation_admin.ts";
@@ -127,6 +128,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   userDevicesAdminRoutes,
   registrationTokensAdminRoutes,
   roomsAdminRoutes,
+  purgeHistoryAdminRoutes,
   eventReportsAdminRoutes,
   mediaModerationAdminRoutes,
   mediaScanAdminRoutes,

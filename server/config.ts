@@ -22,6 +22,11 @@ import {
   OPS_DEFAULT_TOML,
   readOpsConfig,
 } from "./ops/ops_config.ts";
+import {
+  readRetentionConfig,
+  RETENTION_DEFAULT_TOML,
+  type RetentionConfig,
+} from "./retention/retention_config.ts";
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
 export interface RateLimitConfig {
@@ -236,6 +241,8 @@ export interface Config {
     /** `room_name`: the name of each user's notices room. */
     readonly roomName: string;
   };
+  /** `[retention]`: message retention (server/retention/retention_config.ts). */
+  readonly retention: RetentionConfig;
   /** `[backup]`: scheduled backups (server/ops/ops_config.ts). */
   readonly backup: BackupConfig;
   /** `[metrics]`: Prometheus metrics. */
@@ -382,7 +389,7 @@ registration_files = []             # application service (bridge) registration 
 system_localpart = "server"         # @server:<server_name> sends admin notices (made on first use)
 system_display_name = "Server notices"
 room_name = "Server notices"
-${OPS_DEFAULT_TOML}${AUTH_DEFAULT_TOML}`;
+${OPS_DEFAULT_TOML}${AUTH_DEFAULT_TOML}${RETENTION_DEFAULT_TOML}`;
 
 type Table = Record<string, unknown>;
 
@@ -624,6 +631,7 @@ export function resolveConfig(raw: unknown): Config {
   noticesTable.finish();
   const ops = readOpsConfig(root);
   const auth = readAuthConfig(root);
+  const retention = readRetentionConfig(root);
   root.finish();
 
   return {
@@ -642,6 +650,7 @@ export function resolveConfig(raw: unknown): Config {
     federation,
     appservices: { registrationFiles },
     serverNotices,
+    retention,
     ...ops,
     ...auth,
   };

@@ -31,6 +31,7 @@ import { rebuildMembershipIndex } from "./rooms/membership_index.ts";
 import { backfillIndexes } from "./search/backfill.ts";
 import { migrateDataFormat } from "./store/data_format.ts";
 import { Logger } from "./ops/log.ts";
+import { startRetentionJob } from "./retention/room_retention.ts";
 import { Metrics, timeKvCommits } from "./ops/metrics.ts";
 import { addServerGauges, type BackupStats } from "./ops/gauges.ts";
 import { serveMetrics } from "./ops/routes.ts";
@@ -245,6 +246,7 @@ export class Homeserver {
     // Last, so it runs after other close hooks that may still send events.
     hs.addCloseHook(() => hs.pipeline.close());
     if (hs.metrics) addServerGauges(hs, hs.metrics);
+    startRetentionJob(hs);
     hs.ready = true;
     return hs;
   }

@@ -101,6 +101,7 @@ export const PARAM_RULES: Readonly<Record<string, ParamRule>> = {
   reportId: opaqueName("The report ID"),
   deleteId: opaqueName("The delete ID"),
   idpId: opaqueName("The identity provider ID"),
+  purgeId: opaqueName("The purge ID"),
 };
 
 /** Shortens a value for an error message (a 70,000-character ID is not worth echoing). */

@@ -298,6 +298,14 @@ export class EventPipeline {
     return this.#transactions.find({ userId, deviceId, roomId, txnId });
   }
 
+  /**
+   * Runs `fn` under the room's lock, between the pipeline's own admissions (a history purge
+   * rewrites search blocks that a redaction in the room would rewrite too).
+   */
+  exclusive<T>(roomId: string, fn: () => Promise<T>): Promise<T> {
+    return this.#withLock(roomId, fn);
+  }
+
   /** Forgets cached room state (tests); a room with commits in flight is kept. */
   invalidate(roomId: string): void {
     this.#cache.delete(roomId);

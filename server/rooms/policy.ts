@@ -18,6 +18,7 @@ import { forbidden } from "../errors.ts";
 import { checkCanonicalAlias } from "./aliases.ts";
 import type { StateReader } from "./event_pipeline.ts";
 import { powerView } from "./power.ts";
+import { RETENTION_EVENT_TYPE, validateRetentionContent } from "../retention/retention_policy.ts";
 import type { RoomStore } from "./room_store.ts";
 
 /** May `redaction` take effect on `target`, in the state before the redaction? */
@@ -50,6 +51,7 @@ export async function checkLocalEvent(
     serverName: string;
   },
 ): Promise<void> {
+  if (template.type === RETENTION_EVENT_TYPE) validateRetentionContent(template.content);
   if (template.type === "m.room.canonical_alias") {
     await checkCanonicalAlias(options, options.roomId, template.content);
   }

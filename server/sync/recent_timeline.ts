@@ -159,6 +159,11 @@ export class RecentTimelines {
     this.#offer(roomId, { ...stretch, entries: [...stretch.entries].reverse() });
   }
 
+  /** Drops a room's stretch (its older entries were purged: `server/retention/`). */
+  forget(roomId: string): void {
+    this.#stretches.delete(roomId);
+  }
+
   /** Keeps `stretch` when it reaches further than the one in memory (or there is none). */
   #offer(roomId: string, offered: Stretch): void {
     if (offered.entries.length > RECENT_ENTRIES) return;

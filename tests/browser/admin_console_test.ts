@@ -297,6 +297,7 @@ Deno.test({
       await roomRow.getByRole("button", { name: "Open Conseil" }).click();
       const roomPanel = page.getByRole("region", { name: "Room Conseil" });
       await roomPanel.getByText("Members here: 2").waitFor();
+      await roomPanel.getByText("public", { exact: true }).waitFor();
       await roomPanel.getByText(eve.userId).waitFor();
       await roomPanel.getByRole("button", { name: "Block", exact: true }).click();
       await roomPanel.getByText(/The room is blocked/).waitFor();
@@ -370,7 +371,18 @@ Deno.test({
         return actions.length > 0 && actions.every((a) => a.startsWith("user.")) ? actions : null;
       }, "only user actions");
       await page.getByLabel("Action", { exact: true }).fill("");
+      // From today: everything above is still there; from tomorrow: nothing.
+      const day = (offset: number) => {
+        const date = new Date(Date.now() + offset * 86_400_000);
+        const pad = (n: number) => String(n).padStart(2, "0");
+        return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+      };
+      await page.getByLabel("From (day)").fill(day(1));
       await page.getByRole("button", { name: "Filter" }).click();
+      await audit.getByText("Nothing here.").waitFor();
+      await page.getByLabel("From (day)").fill(day(0));
+      await page.getByRole("button", { name: "Filter" }).click();
+      await audit.getByText("room.delete", { exact: true }).waitFor();
       const downloading = page.waitForEvent("download");
       await page.getByRole("button", { name: "Export" }).click();
       const file = await downloading;
@@ -388,11 +400,23 @@ Deno.test({
 
       // A phone: the menu wraps, tables scroll inside their region, the page does not.
       await page.setViewportSize({ width: 375, height: 740 });
-      await section(page, "Users");
-      await row(page, "Users", carol.userId).waitFor();
-      const width = await page.evaluate<number>("document.documentElement.scrollWidth");
-      assert(width <= 375, `the page is ${width} px wide`);
-      assertEquals(await violations(page), [], "users on a phone");
+      for (
+        const [name, shown] of [
+          ["Users", carol.userId],
+          ["Registration tokens", "Nothing here."],
+          ["Reports", "Nothing here."],
+          ["Media", "minutes.txt"],
+          ["Federation", unreachable],
+          ["Health", "The server is healthy."],
+          ["Audit log", "room.delete"],
+        ]
+      ) {
+        await section(page, name);
+        await page.getByRole("main").getByText(shown, { exact: true }).first().waitFor();
+        const width = await page.evaluate<number>("document.documentElement.scrollWidth");
+        assert(width <= 375, `${name}: the page is ${width} px wide`);
+      }
+      assertEquals(await violations(page), [], "the audit log on a phone");
       await page.setViewportSize({ width: 1024, height: 768 });
 
       // Someone who is not a server admin.

@@ -205,6 +205,12 @@ const en = {
   "admin.details": "Details",
   "admin.export": "Export",
   "admin.exported": "{file} has been downloaded.",
+  "admin.alias": "Alias",
+  "admin.roomVersion": "Room version",
+  "admin.joinRule": "Who can join",
+  "admin.inDirectory": "in the public directory",
+  "admin.encrypted": "Encrypted",
+  "admin.since": "From (day)",
 } as const;
 
 const fr: Readonly<Record<keyof typeof en, string>> = {
@@ -406,6 +412,12 @@ const fr: Readonly<Record<keyof typeof en, string>> = {
   "admin.details": "Détails",
   "admin.export": "Exporter",
   "admin.exported": "{file} a été téléchargé.",
+  "admin.alias": "Adresse du salon",
+  "admin.roomVersion": "Version du salon",
+  "admin.joinRule": "Qui peut rejoindre",
+  "admin.inDirectory": "dans l’annuaire public",
+  "admin.encrypted": "Chiffré",
+  "admin.since": "À partir du (jour)",
 };
 
 const de: Readonly<Record<keyof typeof en, string>> = {
@@ -604,6 +616,12 @@ const de: Readonly<Record<keyof typeof en, string>> = {
   "admin.details": "Einzelheiten",
   "admin.export": "Exportieren",
   "admin.exported": "{file} wurde heruntergeladen.",
+  "admin.alias": "Raumadresse",
+  "admin.roomVersion": "Raumversion",
+  "admin.joinRule": "Wer beitreten kann",
+  "admin.inDirectory": "im öffentlichen Verzeichnis",
+  "admin.encrypted": "Verschlüsselt",
+  "admin.since": "Ab (Tag)",
 };
 
 const lb: Readonly<Record<keyof typeof en, string>> = {
@@ -802,6 +820,12 @@ const lb: Readonly<Record<keyof typeof en, string>> = {
   "admin.details": "Detailer",
   "admin.export": "Exportéieren",
   "admin.exported": "{file} gouf erofgelueden.",
+  "admin.alias": "Raumadress",
+  "admin.roomVersion": "Raumversioun",
+  "admin.joinRule": "Wien bäitriede kann",
+  "admin.inDirectory": "am ëffentleche Verzeechnes",
+  "admin.encrypted": "Verschlësselt",
+  "admin.since": "Vun (Dag)",
 };
 
 /** Messages of the admin console, in every language. */

@@ -39,6 +39,14 @@ interface Filter {
   action: string;
   user_id: string;
   target: string;
+  /** A day (`YYYY-MM-DD`): entries from its start, in the admin's time zone. */
+  since: string;
+}
+
+/** The API's query parameters of a filter. */
+function filterQuery(filter: Filter) {
+  const { since, ...rest } = filter;
+  return { ...rest, since_ts: since ? new Date(`${since}T00:00:00`).getTime() : undefined };
 }
 
 /** The audit log section. */
@@ -46,12 +54,19 @@ export function AuditSection(): JSX.Element {
   const api = useAdminApi();
   const { t, time } = useText();
   const action = useAction();
-  const [draft, setDraft] = useState<Filter>({ action: "", user_id: "", target: "" });
+  const [draft, setDraft] = useState<Filter>({
+    action: "",
+    user_id: "",
+    target: "",
+    since: "",
+  });
   const [filter, setFilter] = useState<Filter>(draft);
   const [more, setMore] = useState<Entry[]>([]);
   const [next, setNext] = useState<string | undefined>(undefined);
   const first = useLoad(async () => {
-    const page = await api.get(`/v1/gemeng/audit_log${query({ ...filter, limit: 50 })}`);
+    const page = await api.get(
+      `/v1/gemeng/audit_log${query({ ...filterQuery(filter), limit: 50 })}`,
+    );
     setMore([]);
     setNext(page.next_token);
     return page.entries as Entry[];
@@ -61,7 +76,7 @@ export function AuditSection(): JSX.Element {
   const loadMore = () =>
     action.run(async () => {
       const page = await api.get(
-        `/v1/gemeng/audit_log${query({ ...filter, limit: 50, from: next })}`,
+        `/v1/gemeng/audit_log${query({ ...filterQuery(filter), limit: 50, from: next })}`,
       );
       setMore([...more, ...page.entries]);
       setNext(page.next_token);
@@ -70,7 +85,7 @@ export function AuditSection(): JSX.Element {
     action.run(async () => {
       const res = await api.fetch(
         "GET",
-        `${ADMIN}/v1/gemeng/audit_log/export${query({ ...filter })}`,
+        `${ADMIN}/v1/gemeng/audit_log/export${query(filterQuery(filter))}`,
       );
       const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ??
         "gemeng-audit.json";
@@ -96,6 +111,7 @@ export function AuditSection(): JSX.Element {
         />
         <Input label={t("admin.actor")} value={draft.user_id} onInput={field("user_id")} />
         <Input label={t("admin.target")} value={draft.target} onInput={field("target")} />
+        <Input label={t("admin.since")} type="date" value={draft.since} onInput={field("since")} />
         <Btn submit>{t("admin.filter")}</Btn>
         <Btn kind="main" busy={action.busy} onClick={exportLog}>{t("admin.export")}</Btn>
       </Form>

@@ -271,6 +271,21 @@ export function Table(props: {
   );
 }
 
+/** Rows a list asks for at first, and how many more "Show more" adds. */
+export const PAGE = 100;
+
+/** "Show more" under a list that has more (the API's pages stop at 1000 rows). */
+export function More(props: { show: boolean; onMore: () => void }): JSX.Element | null {
+  const { t } = useText();
+  return props.show
+    ? (
+      <div>
+        <Btn onClick={props.onMore}>{t("admin.more")}</Btn>
+      </div>
+    )
+    : null;
+}
+
 /** A section of the console with its heading. */
 export function Panel(props: { title: string; children: ComponentChildren }): JSX.Element {
   const id = useId();

@@ -15,6 +15,8 @@ import {
   Done,
   Form,
   Input,
+  More,
+  PAGE,
   Panel,
   Problem,
   Table,
@@ -127,8 +129,19 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
           <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
             <dt class="font-semibold">{t("admin.roomId")}</dt>
             <dd class="break-all">{details.room_id}</dd>
+            <dt class="font-semibold">{t("admin.alias")}</dt>
+            <dd class="break-all">{details.canonical_alias ?? "–"}</dd>
             <dt class="font-semibold">{t("admin.topic")}</dt>
             <dd>{details.topic ?? "–"}</dd>
+            <dt class="font-semibold">{t("admin.roomVersion")}</dt>
+            <dd>{details.version}</dd>
+            <dt class="font-semibold">{t("admin.joinRule")}</dt>
+            <dd>
+              {details.join_rules ?? "–"}
+              {details.public ? ` · ${t("admin.inDirectory")}` : ""}
+            </dd>
+            <dt class="font-semibold">{t("admin.encrypted")}</dt>
+            <dd>{details.encryption ? t("admin.yes") : t("admin.no")}</dd>
             <dt class="font-semibold">{t("admin.creator")}</dt>
             <dd class="break-all">{details.creator ?? "–"}</dd>
             <dt class="font-semibold">{t("admin.size")}</dt>
@@ -182,12 +195,13 @@ export function RoomsSection(): JSX.Element {
   const [order, setOrder] = useState("name");
   const [selected, setSelected] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const [limit, setLimit] = useState(PAGE);
   const rooms = useLoad(
     () =>
       api.get(
-        `/v1/rooms${query({ search_term: shown, order_by: order, limit: 100 })}`,
+        `/v1/rooms${query({ search_term: shown, order_by: order, limit })}`,
       ),
-    [shown, order],
+    [shown, order, limit],
   );
   const list: Room[] = rooms.data?.rooms ?? [];
   const changed = (text: string) => {
@@ -197,7 +211,10 @@ export function RoomsSection(): JSX.Element {
   return (
     <>
       <Panel title={t("admin.rooms")}>
-        <Form onSubmit={() => setShown(search.trim())} label={t("admin.search")}>
+        <Form
+          onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
+          label={t("admin.search")}
+        >
           <Input label={t("admin.searchRooms")} value={search} onInput={setSearch} />
           <Btn submit>{t("admin.search")}</Btn>
           <label class="flex flex-col gap-1 text-sm font-medium">
@@ -240,6 +257,10 @@ export function RoomsSection(): JSX.Element {
               </Btn>,
             ],
           }))}
+        />
+        <More
+          show={(rooms.data?.total_rooms ?? 0) > list.length}
+          onMore={() => setLimit(limit + PAGE)}
         />
       </Panel>
       {selected && <RoomDetail key={selected} roomId={selected} onChanged={changed} />}

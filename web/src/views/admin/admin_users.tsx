@@ -15,6 +15,8 @@ import {
   Done,
   Form,
   Input,
+  More,
+  PAGE,
   Panel,
   Problem,
   Table,
@@ -288,20 +290,23 @@ export function UsersSection(): JSX.Element {
   const [shown, setShown] = useState("");
   const [withDeactivated, setWithDeactivated] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
+  // "Show more" asks for a longer page (the API's pages stop at 1000).
+  const [limit, setLimit] = useState(PAGE);
   const users = useLoad(
     () =>
       api.get(
-        `/v2/users${
-          query({ name: shown, deactivated: withDeactivated, locked: true, limit: 100 })
-        }`,
+        `/v2/users${query({ name: shown, deactivated: withDeactivated, locked: true, limit })}`,
       ),
-    [shown, withDeactivated],
+    [shown, withDeactivated, limit],
   );
   const list: User[] = users.data?.users ?? [];
   return (
     <>
       <Panel title={t("admin.users")}>
-        <Form onSubmit={() => setShown(search.trim())} label={t("admin.search")}>
+        <Form
+          onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
+          label={t("admin.search")}
+        >
           <Input label={t("admin.searchUsers")} value={search} onInput={setSearch} />
           <Btn submit>{t("admin.search")}</Btn>
           <Check
@@ -339,6 +344,7 @@ export function UsersSection(): JSX.Element {
             ],
           }))}
         />
+        <More show={!!users.data?.next_token} onMore={() => setLimit(limit + PAGE)} />
       </Panel>
       {selected && <UserDetail key={selected} userId={selected} onChanged={users.reload} />}
       <CreateUser onCreated={(id) => [users.reload(), setSelected(id)]} />

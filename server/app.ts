@@ -17,6 +17,8 @@ import { authRoutes } from "./auth/auth_routes.ts";
 import { loginRoutes } from "./client/login.ts";
 import { registrationRoutes } from "./client/registration.ts";
 import { accountRoutes } from "./client/account.ts";
+import { threepidRoutes } from "./client/threepid.ts";
+import { emailPageRoutes } from "./email/email_pages.ts";
 import { deviceRoutes } from "./client/devices.ts";
 import { sharedSecretRoutes } from "./admin/shared_secret_register.ts";
 import { webAppRoutes } from "./web_assets.ts";
@@ -113,6 +115,8 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   authRoutes,
   registrationRoutes,
   accountRoutes,
+  threepidRoutes,
+  emailPageRoutes,
   deviceRoutes,
   sharedSecretRoutes,
   keysRoutes,

@@ -27,6 +27,7 @@ import {
   RETENTION_DEFAULT_TOML,
   type RetentionConfig,
 } from "./retention/retention_config.ts";
+import { EMAIL_DEFAULT_TOML, type EmailConfig, readEmailConfig } from "./email/email_config.ts";
 
 /** A token bucket: `burst` requests at once, refilled at `perSecond` per second. */
 export interface RateLimitConfig {
@@ -251,6 +252,8 @@ export interface Config {
   readonly log: LogConfig;
   /** `[auth]`: LDAP, OpenID Connect and JWT sign-in (server/auth/auth_config.ts). */
   readonly auth: AuthConfig;
+  /** `[email]`: outgoing mail (server/email/email_config.ts). */
+  readonly email: EmailConfig;
 }
 
 /** A configuration problem; `key` names the offending TOML key (dotted path). */
@@ -389,7 +392,7 @@ registration_files = []             # application service (bridge) registration 
 system_localpart = "server"         # @server:<server_name> sends admin notices (made on first use)
 system_display_name = "Server notices"
 room_name = "Server notices"
-${OPS_DEFAULT_TOML}${AUTH_DEFAULT_TOML}${RETENTION_DEFAULT_TOML}`;
+${OPS_DEFAULT_TOML}${AUTH_DEFAULT_TOML}${RETENTION_DEFAULT_TOML}${EMAIL_DEFAULT_TOML}`;
 
 type Table = Record<string, unknown>;
 
@@ -632,6 +635,7 @@ export function resolveConfig(raw: unknown): Config {
   const ops = readOpsConfig(root);
   const auth = readAuthConfig(root);
   const retention = readRetentionConfig(root);
+  const email = readEmailConfig(root, publicBaseUrl);
   root.finish();
 
   return {
@@ -653,6 +657,7 @@ export function resolveConfig(raw: unknown): Config {
     retention,
     ...ops,
     ...auth,
+    email,
   };
 }
 

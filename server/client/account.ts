@@ -1,18 +1,20 @@
 /**
  * Account management: `GET /_matrix/client/v3/account/whoami`,
  * `POST /v3/account/password` and `POST /v3/account/deactivate` (both with user-interactive
- * auth by password; an application service deactivates its users without it, and acting
+ * auth by password; without an access token, a password reset by email,
+ * server/email/password_reset.ts; an application service deactivates its users without it, and acting
  * without a device it gets no `device_id` from whoami).
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { hashPassword } from "../../crypto/password.ts";
 import { MatrixError } from "../errors.ts";
 import { optionalBoolean, optionalObject, requiredString } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
-import { type AppEnv, clientIp, readBody, requireAuth } from "../request_context.ts";
+import { accessTokenOf, type AppEnv, clientIp, readBody, requireAuth } from "../request_context.ts";
+import { resetPasswordByEmail } from "../email/password_reset.ts";
 import { getUserEntry } from "../store/accounts.ts";
 import { deleteDevices } from "../store/devices.ts";
 import type { UserRecord } from "../store/kv_store.ts";
@@ -53,7 +55,15 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
     });
   });
 
-  app.post("/_matrix/client/v3/account/password", requireAuth(hs), async (c) => {
+  // Without an access token, and with mail configured: the reset by email.
+  const resetByEmail: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (hs.config.email.enabled && accessTokenOf(c.req.raw) === null) {
+      return await resetPasswordByEmail(hs, c);
+    }
+    await next();
+  };
+
+  app.post("/_matrix/client/v3/account/password", resetByEmail, requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
     const body = await readBody(hs, c);
     const newPassword = requiredString(body, "new_password");

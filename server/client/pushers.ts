@@ -31,6 +31,7 @@ import {
 } from "../push/pusher_store.ts";
 import { checkWebPushPusher } from "../push/webpush.ts";
 import { pushWorkerOf } from "../push/push_worker.ts";
+import { ownerOf } from "../email/threepid_store.ts";
 
 /** Most pushers one user may have. */
 export const MAX_PUSHERS_PER_USER = 50;
@@ -160,6 +161,10 @@ export function pusherRoutes(hs: Homeserver): Hono<AppEnv> {
       return c.json({});
     }
     const fields = await parsePusher(hs, body, { pushkey, appId });
+    // As Synapse: mail goes only to a confirmed address of the account (server/email/).
+    if (fields.kind === "email" && (await ownerOf(hs.kv, pushkey))?.userId !== userId) {
+      throw new MatrixError("M_THREEPID_NOT_FOUND", "'pushkey' is not an email address of yours");
+    }
     const append = optionalBoolean(body, "append") ?? false;
     const existing = await listPushers(hs.kv, userId);
     const previous = existing.find((s) =>

@@ -1,8 +1,9 @@
 /**
  * User-interactive authentication (the spec's "User-Interactive Authentication API"): sessions
  * stored in KV with an expiry, the 401 challenge body (`flows`, `params`, `session`,
- * `completed`), and the stages `m.login.password`, `m.login.dummy` and
- * `m.login.registration_token`.
+ * `completed`), and the stages `m.login.password`, `m.login.dummy`,
+ * `m.login.registration_token` and `m.login.email.identity` (a session whose mailed link was
+ * followed, server/email/).
  *
  * A handler calls {@link requireUia}; it returns once a flow is complete, and the handler then
  * deletes the session in the same commit as the operation it authorised (registration keeps it,
@@ -27,6 +28,7 @@ import type { JsonObject } from "../http_util.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { checkRegistrationToken, getUser, resolveLoginUser } from "../store/accounts.ts";
 import { accountKeys, secretHash, type UiaSessionRecord } from "../store/kv_store.ts";
+import { emailStageUser } from "../email/password_reset.ts";
 
 /** The 401 response of an unfinished user-interactive authentication. */
 export class UiaChallenge extends MatrixError {
@@ -113,6 +115,8 @@ interface AuthSubmission {
   password?: string;
   /** `m.login.registration_token`. */
   token?: string;
+  /** `m.login.email.identity`: `threepid_creds.sid` and `.client_secret`. */
+  threepidCreds?: { sid: string; clientSecret: string };
 }
 
 function stringField(object: JsonObject, key: string, path: string): string | undefined {
@@ -154,6 +158,23 @@ function parseAuth(auth: JsonObject | undefined): AuthSubmission {
     submission.password = stringField(auth, "password", "auth.password");
   } else if (submission.type === "m.login.registration_token") {
     submission.token = stringField(auth, "token", "auth.token");
+  } else if (submission.type === "m.login.email.identity") {
+    const creds = auth.threepid_creds ?? auth.threepidCreds;
+    if (creds !== undefined && creds !== null) {
+      if (typeof creds !== "object" || Array.isArray(creds)) {
+        throw badJson("'auth.threepid_creds' must be a JSON object");
+      }
+      const fields = creds as JsonObject;
+      const sid = stringField(fields, "sid", "auth.threepid_creds.sid");
+      const clientSecret = stringField(
+        fields,
+        "client_secret",
+        "auth.threepid_creds.client_secret",
+      );
+      if (sid !== undefined && clientSecret !== undefined) {
+        submission.threepidCreds = { sid, clientSecret };
+      }
+    }
   }
   return submission;
 }
@@ -181,6 +202,20 @@ async function runStage(
       return { ok: false, errcode: "M_UNAUTHORIZED", error: "Invalid registration token" };
     }
     return { ok: true, result: hash };
+  }
+  if (type === "m.login.email.identity") {
+    if (!auth.threepidCreds) {
+      return { ok: false, errcode: "M_MISSING_PARAM", error: "Missing 'threepid_creds'" };
+    }
+    const result = await emailStageUser(hs, auth.threepidCreds);
+    if (result === null) {
+      return {
+        ok: false,
+        errcode: "M_UNAUTHORIZED",
+        error: "The email address is not confirmed: follow the link in the mail first",
+      };
+    }
+    return { ok: true, result };
   }
   if (type === "m.login.password") {
     hs.rateLimiter.check("login", `${req.ip}\u0000`);

@@ -68,7 +68,8 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
         "m.room_versions": { default: DEFAULT_ROOM_VERSION, available },
         "m.set_displayname": { enabled: true },
         "m.set_avatar_url": { enabled: true },
-        "m.3pid_changes": { enabled: false },
+        // Email addresses can be added and removed when the server sends mail (server/email/).
+        "m.3pid_changes": { enabled: hs.config.email.enabled },
         // Custom profile fields (v1.16) can be set; no field is reserved to the server.
         "m.profile_fields": { enabled: true },
         "m.get_login_token": { enabled: false },

@@ -28,6 +28,7 @@ import {
   storedPusherOf,
 } from "./pusher_store.ts";
 import { sendWebPush, type WebPushOutcome, webPushPayload } from "./webpush.ts";
+import { drainEmailQueue } from "../email/email_notifs.ts";
 
 /** How long closing waits for requests in flight. */
 const CLOSE_WAIT_MS = 2000;
@@ -113,6 +114,12 @@ export class PushDelivery {
         return;
       }
       const pusher = storedPusherOf(pusherEntry.value);
+      if (pusher.pusher.kind === "email") {
+        // Mailed after a delay, gathered per user (server/email/email_notifs.ts).
+        const at = await drainEmailQueue(this.#hs, address);
+        if (at !== null) this.#retryAt(address, at);
+        return;
+      }
       // One count for the batch: a backlog is sent with the count as it is now (as for a
       // single item), without recounting the user's rooms for every item.
       let badge: Promise<number> | null = null;

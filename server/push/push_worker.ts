@@ -256,7 +256,7 @@ export class PushWorker {
         queuedTs: Date.now(),
       };
       for (const pusher of this.#pushers.get(userId) ?? []) {
-        if (!isDelivered(pusher)) continue;
+        if (!isDelivered(pusher, hs.config.email.enabled)) continue;
         const address = addressOf(userId, pusher);
         writes.push([pushQueueKeys.item(address, pos, event.eventId), item]);
         woken.push(address);

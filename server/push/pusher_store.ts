@@ -30,12 +30,13 @@ export interface StoredPusher {
 }
 
 /**
- * Whether notifications are delivered to this pusher: HTTP pushers, and `webpush` ones once
- * activated. Email pushers are stored but not delivered.
+ * Whether notifications are delivered to this pusher: HTTP pushers, `webpush` ones once
+ * activated, and email pushers when the server sends mail (server/email/email_notifs.ts).
  */
-export function isDelivered(stored: StoredPusher): boolean {
+export function isDelivered(stored: StoredPusher, emailEnabled = false): boolean {
   const { kind, activated } = stored.pusher;
-  return kind === "http" || (kind === "webpush" && activated === true);
+  return kind === "http" || (kind === "webpush" && activated === true) ||
+    (kind === "email" && emailEnabled);
 }
 
 /** Where one pusher lives. */
@@ -130,6 +131,8 @@ export async function deletePushersOfDevices(
 ): Promise<number> {
   let deleted = 0;
   for (const stored of await listPushers(kv, userId)) {
+    // An email pusher the server made for an address (deviceId null) belongs to no session.
+    if (stored.pusher.kind === "email" && stored.deviceId === null) continue;
     const remove = "keepDeviceId" in which
       ? stored.deviceId !== which.keepDeviceId
       : stored.deviceId !== null && which.deviceIds.includes(stored.deviceId);

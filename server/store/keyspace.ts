@@ -32,7 +32,8 @@ export type KeyArea =
   | "federation"
   | "appservice"
   | "admin"
-  | "auth";
+  | "auth"
+  | "email";
 
 /** What the keyspace says about one prefix. */
 export interface KeyPrefixInfo {
@@ -61,6 +62,7 @@ export const KEY_AREA_DOCS: Readonly<Record<KeyArea, string>> = {
   appservice: "docs/appservices.md",
   admin: "docs/admin.md",
   auth: "docs/auth.md",
+  email: "docs/email.md",
 };
 
 const ACCOUNTS = "server/store/kv_store.ts";
@@ -542,6 +544,24 @@ export const KEY_PREFIXES = {
     area: "admin",
     description:
       '["server_notice", "room"|"system", userId]: a user\'s notices room; the system account mark',
+  },
+  threepid: {
+    owner: "server/email/threepid_store.ts",
+    area: "email",
+    description:
+      '["threepid", "address"|"user", ...]: who has an email address; an account\'s addresses',
+  },
+  email_session: {
+    owner: "server/email/threepid_store.ts",
+    area: "email",
+    description:
+      '["email_session", "sid"|"attempt", ...] -> a mailed validation link\'s session (expireIn)',
+  },
+  email_notif: {
+    owner: "server/email/email_notifs.ts",
+    area: "email",
+    description:
+      '["email_notif", "secret"|"sent", ...]: the unsubscribe links\' key; when a user was last mailed',
   },
 } as const satisfies Record<string, KeyPrefixInfo>;
 

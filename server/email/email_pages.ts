@@ -15,6 +15,7 @@
 import { Hono } from "hono";
 import { constantTimeEqual } from "../../crypto/tokens.ts";
 import type { Homeserver } from "../homeserver.ts";
+import { invalidParam } from "../errors.ts";
 import { readBodyBytes } from "../http_util.ts";
 import type { AppEnv } from "../request_context.ts";
 import { secretHash } from "../store/kv_store.ts";
@@ -40,7 +41,14 @@ async function fieldsOf(request: Request): Promise<URLSearchParams> {
   }
 }
 
-function invalidLink(): Response {
+/**
+ * The answer to a link that does not work: a page for a browser, and the API's error body for
+ * anything else (a client or script calling the URL gets an `errcode` like everywhere else).
+ */
+function invalidLink(request: Request): Response {
+  if (!(request.headers.get("accept") ?? "").includes("text/html")) {
+    return invalidParam("The link is not valid, was already used, or has expired").toResponse();
+  }
   return htmlPage(
     "This link does not work",
     "<p>The link is not valid, was already used, or has expired. Ask your app to send a new " +
@@ -72,11 +80,13 @@ function hiddenFields(fields: URLSearchParams, ...names: string[]): string {
 /** Routes of the pages mail links open. */
 export function emailPageRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Without mail, no link leads here: the paths stay unknown (404 M_UNRECOGNIZED).
+  if (!hs.config.email.enabled) return app;
 
   app.get("/_gemeng/email/validate", async (c) => {
     const fields = await fieldsOf(c.req.raw);
     const entry = await sessionFor(hs, fields);
-    if (!entry) return invalidLink();
+    if (!entry) return invalidLink(c.req.raw);
     const session = entry.value;
     const what = session.purpose === "password"
       ? `<p>You are about to reset the password of <b>${
@@ -97,14 +107,14 @@ export function emailPageRoutes(hs: Homeserver): Hono<AppEnv> {
   app.post("/_gemeng/email/validate", async (c) => {
     const fields = await fieldsOf(c.req.raw);
     const entry = await sessionFor(hs, fields);
-    if (!entry) return invalidLink();
+    if (!entry) return invalidLink(c.req.raw);
     const session = entry.value;
     if (session.validatedTs === null) {
       const updated: EmailSession = { ...session, validatedTs: Date.now() };
       const expireIn = Math.max(1, session.expiresTs - Date.now());
       const result = await hs.kv.atomic().check(entry).set(entry.key, updated, { expireIn })
         .commit();
-      if (!result.ok) return invalidLink();
+      if (!result.ok) return invalidLink(c.req.raw);
     }
     const next = session.nextLink
       ? `<p><a href="${escapeHtml(session.nextLink)}">Continue</a></p>`
@@ -119,7 +129,7 @@ export function emailPageRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get("/_gemeng/email/unsubscribe", async (c) => {
     const fields = await fieldsOf(c.req.raw);
-    if (!(await verifyUnsubscribe(hs, fields))) return invalidLink();
+    if (!(await verifyUnsubscribe(hs, fields))) return invalidLink(c.req.raw);
     return htmlPage(
       "Stop notification mails",
       `<p>Stop mails about unread messages to <b>${
@@ -132,7 +142,7 @@ export function emailPageRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.post("/_gemeng/email/unsubscribe", async (c) => {
     const fields = await fieldsOf(c.req.raw);
-    if (!(await verifyUnsubscribe(hs, fields))) return invalidLink();
+    if (!(await verifyUnsubscribe(hs, fields))) return invalidLink(c.req.raw);
     await unsubscribe(hs, fields);
     return htmlPage(
       "Unsubscribed",

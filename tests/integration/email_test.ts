@@ -35,7 +35,8 @@ function linkIn(mail: ReceivedMail, path: string, server: TestServer): string {
 
 /** Opens a mailed link as a person does: the page, then its button (a form POST). */
 async function followLink(link: string): Promise<string> {
-  const page = await fetch(link);
+  const browser = { Accept: "text/html,application/xhtml+xml" };
+  const page = await fetch(link, { headers: browser });
   const html = await page.text();
   assertEquals(page.status, 200, html);
   assertStringIncludes(page.headers.get("content-type") ?? "", "text/html");
@@ -46,7 +47,7 @@ async function followLink(link: string): Promise<string> {
   }
   const done = await fetch(link, {
     method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    headers: { ...browser, "Content-Type": "application/x-www-form-urlencoded" },
     body: form,
   });
   const text = await done.text();
@@ -290,7 +291,7 @@ Deno.test({
           method: "POST",
         });
         assertEquals(forged.status, 400);
-        await forged.body?.cancel();
+        assertEquals((await forged.json()).errcode, "M_INVALID_PARAM");
         const page = await followLink(unsubscribe);
         assertStringIncludes(page, "Unsubscribed");
         const pushers = await server.request("GET", "/_matrix/client/v3/pushers", {
@@ -380,6 +381,11 @@ Deno.test({
         });
         assertEquals(again.status, 401);
         assertEquals(again.body.errcode, "M_UNAUTHORIZED");
+        const used = await fetch(linkIn(mail, "/_gemeng/email/validate", server), {
+          headers: { Accept: "text/html" },
+        });
+        assertEquals(used.status, 400);
+        assertStringIncludes(await used.text(), "This link does not work");
         alice.accessToken = fresh.accessToken;
         alice.password = "brand-new-password";
       });

@@ -304,11 +304,11 @@ Deno.test({
       assertEquals((await admin("GET", `/rooms/${enc(roomId)}/block`)).body.block, true);
       assertEquals(await violations(page), [], "rooms");
       await roomPanel.getByRole("button", { name: "Delete room" }).click();
-      const deleteDialog = page.getByRole("dialog", { name: `Delete room ${roomId}?` });
+      const deleteDialog = page.getByRole("dialog", { name: "Delete room Conseil?" });
       assert(await deleteDialog.getByLabel(/purge its history/).isChecked(), "purge by default");
       assertEquals(await violations(page), [], "the delete dialog");
       await deleteDialog.getByRole("button", { name: "Delete room" }).click();
-      await page.getByText(`${roomId} has been deleted.`).waitFor();
+      await page.getByText("Conseil has been deleted.").waitFor();
       await roomRow.waitFor({ state: "detached" });
       assertEquals((await admin("GET", `/rooms/${enc(roomId)}`)).status, 404);
 

@@ -125,7 +125,7 @@ export function Done(props: { text: string | null }): JSX.Element {
 }
 
 const BUTTON =
-  "rounded-md px-3 py-1.5 text-sm font-semibold focus:outline-2 focus:outline-offset-1 focus:outline-sky-600 disabled:opacity-60";
+  "rounded-md px-3 py-1.5 text-sm font-semibold whitespace-nowrap focus:outline-2 focus:outline-offset-1 focus:outline-sky-600 disabled:opacity-60";
 const KINDS = {
   main: "bg-sky-800 text-white hover:bg-sky-900",
   quiet:

@@ -117,7 +117,7 @@ export function ReportsSection(): JSX.Element {
                 {report.room_id && (
                   <Btn
                     kind="danger"
-                    onClick={() => removeRoom.ask(report.room_id!)}
+                    onClick={() => removeRoom.ask(report.room_id!, report.name ?? report.room_id!)}
                   >
                     {t("admin.deleteRoom")}
                   </Btn>

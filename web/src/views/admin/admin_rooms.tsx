@@ -87,17 +87,18 @@ export function useDeleteRoom(onDeleted: (message: string) => void) {
   const { t } = useText();
   const confirm = useConfirm();
   const choices = useRef({ purge: true, block: false });
-  const ask = (roomId: string) => {
+  /** Asks about `roomId`, named by `name` (its name, else its ID). */
+  const ask = (roomId: string, name = roomId) => {
     choices.current = { purge: true, block: false };
     confirm.ask({
-      title: t("admin.deleteRoomTitle", { roomId }),
+      title: t("admin.deleteRoomTitle", { roomId: name }),
       text: t("admin.deleteRoomText"),
       confirm: t("admin.deleteRoom"),
       children: <DeleteChoices into={choices.current} />,
       onConfirm: async () => {
         const status = await deleteRoom(api, roomId, choices.current);
         onDeleted(
-          t(status === "complete" ? "admin.roomDeleted" : "admin.roomDeleting", { roomId }),
+          t(status === "complete" ? "admin.roomDeleted" : "admin.roomDeleting", { roomId: name }),
         );
       },
     });
@@ -173,7 +174,10 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
             >
               {t(block?.block ? "admin.unblock" : "admin.block")}
             </Btn>
-            <Btn kind="danger" onClick={() => remove.ask(props.roomId)}>
+            <Btn
+              kind="danger"
+              onClick={() => remove.ask(props.roomId, details.name ?? props.roomId)}
+            >
               {t("admin.deleteRoom")}
             </Btn>
           </div>

@@ -218,6 +218,11 @@ export interface Config {
   };
   /** `[web]`. */
   readonly web: WebConfig;
+  /** `[rooms]`: defaults of new rooms. */
+  readonly rooms: {
+    /** `internal_by_default`: new rooms get `lu.gemeng.internal` (server/rooms/internal_rooms.ts). */
+    readonly internalByDefault: boolean;
+  };
   /** `[user_directory]`: who `POST /user_directory/search` finds. */
   readonly userDirectory: {
     /**
@@ -369,6 +374,9 @@ map_max_zoom = 19
 # map_link_url = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map={zoom}/{lat}/{lon}"
 #                                   # "Open in map" for every place; default: Geoportail.lu in
 #                                   # Luxembourg ({x}/{y}: EPSG:3857 metres), OpenStreetMap elsewhere
+
+[rooms]
+internal_by_default = false         # new rooms start internal: users of other servers cannot join
 
 [user_directory]
 search_all_users = true             # find every local user (a staff directory); false: shared rooms only
@@ -612,6 +620,9 @@ export function resolveConfig(raw: unknown): Config {
     searchAllUsers: directoryTable.boolean("search_all_users", true),
   };
   directoryTable.finish();
+  const roomsTable = root.table("rooms");
+  const rooms = { internalByDefault: roomsTable.boolean("internal_by_default", false) };
+  roomsTable.finish();
   const federation = readFederation(root, httpTls.tls);
   const asTable = root.table("appservices");
   const registrationFiles = asTable.stringList("registration_files", []);
@@ -651,6 +662,7 @@ export function resolveConfig(raw: unknown): Config {
     turn,
     web,
     userDirectory,
+    rooms,
     federation,
     appservices: { registrationFiles },
     serverNotices,

@@ -16,7 +16,7 @@
 
 import { Hono } from "hono";
 import { DEFAULT_ROOM_VERSION, roomVersion } from "../../federation/room_versions.ts";
-import { isValidUserId } from "../../federation/identifiers.ts";
+import { isValidUserId, serverNameOf } from "../../federation/identifiers.ts";
 import type { JsonObject } from "../../federation/types.ts";
 import { badJson, invalidParam, jsonResponse, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
@@ -32,6 +32,7 @@ import { inviteTarget, inviteUser, setMembership } from "../rooms/membership.ts"
 import type { RoomVersionRules } from "../../federation/room_versions.ts";
 import { defaultEncryptionEvent } from "../e2ee/default_encryption.ts";
 import { InviteBlockedError, invitesBlocked } from "./invite_permission.ts";
+import { INTERNAL_ROOM_TYPE } from "../rooms/internal_rooms.ts";
 
 const V3 = "/_matrix/client/v3";
 const PRESETS = ["private_chat", "trusted_private_chat", "public_chat"] as const;
@@ -272,6 +273,14 @@ async function createRoom(
     { preset: request.preset, visibility: request.visibility, isDirect: request.isDirect },
   );
   if (encryption) await send(encryption.type, encryption.state_key, encryption.content);
+  // `[rooms] internal_by_default`, unless the request set it or invites other servers' users.
+  const ours = hs.config.serverName;
+  if (
+    hs.config.rooms.internalByDefault && !given.has(`${INTERNAL_ROOM_TYPE}\u0000`) &&
+    invitees.every((u) => serverNameOf(u) === ours)
+  ) {
+    await send(INTERNAL_ROOM_TYPE, "", { internal: true });
+  }
   for (const event of request.initialState) await send(event.type, event.stateKey, event.content);
   if (request.name !== undefined) await send("m.room.name", "", { name: request.name });
   if (request.topic !== undefined) {

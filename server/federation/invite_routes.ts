@@ -20,6 +20,7 @@
  */
 
 import { refuseBlockedRoom } from "../rooms/room_block.ts";
+import { refuseForeignMember, refuseInternalInviteState } from "../rooms/internal_rooms.ts";
 import { Hono } from "hono";
 import { randomString } from "../../crypto/tokens.ts";
 import { verifyJsonSignature } from "../../crypto/signing.ts";
@@ -177,6 +178,11 @@ export function inviteFederationRoutes(hs: Homeserver): Hono<AppEnv> {
       throw forbidden("The room's server ACL denies the inviting server");
     }
     const roomState = await checkedRoomState(hs, body.invite_room_state, { rules, roomId });
+    // An internal room of another server: our users are not its users.
+    if (known && (await hs.rooms.head(roomId))) {
+      await refuseForeignMember(hs, roomId, target, "invite");
+    }
+    refuseInternalInviteState(hs, roomState.stripped);
 
     if (rules.eventFormat === "v1") wire.event_id = event.eventId;
     const signed = await addPduSignature(wire, {
@@ -246,6 +252,7 @@ export async function inviteRemoteUser(hs: Homeserver, invite: RemoteInvite): Pr
   if (!(await aclAllows(hs, roomId, server))) {
     throw forbidden(`The room's server ACL denies ${server}`);
   }
+  await refuseForeignMember(hs, roomId, target, "invite");
   const { pdu, rules } = await hs.pipeline.draft(roomId, {
     type: "m.room.member",
     stateKey: target,

@@ -14,6 +14,7 @@
  */
 
 import { refuseBlockedRoom } from "../rooms/room_block.ts";
+import { refuseForeignMember } from "../rooms/internal_rooms.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { signPdu } from "../../federation/build_event.ts";
@@ -63,6 +64,7 @@ export function knockFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (serverNameOf(userId) !== origin) throw forbidden(`${origin} may only knock for its users`);
     const { room } = await requireLiveRoom(c, origin);
     await refuseBlockedRoom(hs.kv, room.roomId);
+    await refuseForeignMember(hs, room.roomId, userId, "knock");
     if (!(c.req.queries("ver") ?? []).includes(room.roomVersion)) {
       throw incompatible(room.roomVersion, origin);
     }
@@ -97,6 +99,7 @@ export function knockFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (serverNameOf(event.sender) !== origin) {
       throw invalidParam(`${origin} may only send knocks of its own users`);
     }
+    await refuseForeignMember(hs, room.roomId, event.sender, "knock");
     let result;
     try {
       result = await incoming.admit(origin, event, { room, rules, relay: true });

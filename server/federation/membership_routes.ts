@@ -10,6 +10,7 @@
  */
 
 import { refuseBlockedRoom } from "../rooms/room_block.ts";
+import { refuseForeignMember } from "../rooms/internal_rooms.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { serverNameOf } from "../../federation/identifiers.ts";
@@ -47,6 +48,7 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (!room || !(await hs.rooms.head(roomId))) throw notFound(`Room ${roomId} is not known`);
     if (!(await aclAllows(hs, roomId, origin))) throw forbidden("Denied by the room's ACL");
     if (membership === "join") await refuseBlockedRoom(hs.kv, roomId);
+    if (membership === "join") await refuseForeignMember(hs, roomId, userId, "join");
     if (membership === "join") {
       const versions = c.req.queries("ver") ?? ["1"];
       if (!versions.includes(room.roomVersion)) {
@@ -105,6 +107,7 @@ export function membershipFederationRoutes(hs: Homeserver): Hono<AppEnv> {
     if (serverNameOf(event.sender) !== origin) {
       throw forbidden(`${origin} may only send memberships of its own users`);
     }
+    if (membership === "join") await refuseForeignMember(hs, roomId, event.sender, "join");
     const before = membership === "join" ? await serversInRoom(hs, roomId) : null;
     let result;
     try {

@@ -7,6 +7,8 @@
  *   `redact` power level. A local user is refused outright; a remote redaction that fails the
  *   check is kept in the room but withheld from its target.
  * - Canonical aliases sent by local users must exist on this server and point to the room.
+ * - Internal rooms (`internal_rooms.ts`): local users cannot bring in users of other servers,
+ *   and set the setting only in rooms created here.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import type { RoomVersionRules } from "../../federation/room_versions.ts";
 import type { RoomEvent } from "../../federation/types.ts";
 import { forbidden } from "../errors.ts";
 import { checkCanonicalAlias } from "./aliases.ts";
+import { checkInternalLocalEvent } from "./internal_rooms.ts";
 import type { StateReader } from "./event_pipeline.ts";
 import { powerView } from "./power.ts";
 import { RETENTION_EVENT_TYPE, validateRetentionContent } from "../retention/retention_policy.ts";
@@ -42,7 +45,13 @@ export async function redactionAllowed(
  * @throws {MatrixError} M_FORBIDDEN (redacting others without power), M_BAD_ALIAS
  */
 export async function checkLocalEvent(
-  template: { type: string; sender: string; content: Record<string, unknown>; redacts?: string },
+  template: {
+    type: string;
+    sender: string;
+    stateKey?: string;
+    content: Record<string, unknown>;
+    redacts?: string;
+  },
   options: {
     roomId: string;
     state: StateReader;
@@ -55,6 +64,7 @@ export async function checkLocalEvent(
   if (template.type === "m.room.canonical_alias") {
     await checkCanonicalAlias(options, options.roomId, template.content);
   }
+  await checkInternalLocalEvent(template, options);
   if (template.type === "m.room.redaction" && template.redacts !== undefined) {
     const target = await options.rooms.event(template.redacts);
     if (!target || target.event.roomId !== options.roomId) return;

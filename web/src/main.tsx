@@ -49,7 +49,15 @@ if (!root) throw new Error("index.html has no #app element");
 render(<AppView app={app} />, root);
 // The first screen is in the document: the web bench reads this mark.
 performance.mark("gemeng:first-screen");
-app.start();
+if (new URLSearchParams(location.search).has("loginToken")) {
+  // Back from single sign-on: exchange the token (its own chunk) before anything else.
+  import("./state/sso_return.ts").then((sso) => sso.finishSsoReturn(app)).catch((err) => {
+    console.warn("gemeng: single sign-on could not finish", err);
+    app.start();
+  });
+} else {
+  app.start();
+}
 
 if ("serviceWorker" in navigator) {
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => {

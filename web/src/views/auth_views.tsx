@@ -6,7 +6,7 @@
  */
 
 import type { ComponentChildren, JSX } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useApp } from "./context.ts";
 import {
   AppLink,
@@ -40,7 +40,27 @@ function AuthLayout(props: { title: string; children: ComponentChildren }): JSX.
   );
 }
 
-/** Sign in with a user name and password. */
+type SsoModule = typeof import("./sso_buttons.tsx");
+let ssoLoad: Promise<SsoModule> | null = null;
+
+/** The single sign-on buttons, in their own chunk (most servers have none). */
+function LazySsoButtons(): JSX.Element | null {
+  const [module, setModule] = useState<SsoModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    ssoLoad ??= import("./sso_buttons.tsx");
+    ssoLoad.then((loaded) => live && setModule(loaded), (err) => {
+      ssoLoad = null;
+      console.warn("gemeng: could not load single sign-on", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module ? <module.SsoButtons /> : null;
+}
+
+/** Sign in with a user name and password, or an identity provider the server offers. */
 export function SignInView(): JSX.Element {
   const app = useApp();
   const { i18n, signIn: form } = app;
@@ -68,6 +88,7 @@ export function SignInView(): JSX.Element {
           {form.busy.value ? i18n.t("auth.busy") : i18n.t("auth.signIn.submit")}
         </Button>
       </form>
+      <LazySsoButtons />
       <p class="mt-6 text-sm">
         {i18n.t("auth.signIn.noAccount")}{" "}
         <AppLink href="/sign-up" onNavigate={() => app.go("signUp")}>

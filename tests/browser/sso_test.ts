@@ -1,0 +1,103 @@
+/**
+ * Single sign-on in headless Chromium through the web app, against npm `oidc-provider` run in
+ * the test on loopback: the sign-in screen shows the provider's button (desktop and a 360 px
+ * phone, axe WCAG 2.1 A/AA), the button leads to the provider's login and consent pages, and
+ * the way back signs the person in with the `loginToken`, which leaves the address bar. A stale
+ * token shows a clear problem on the sign-in screen.
+ */
+
+import type { Page } from "playwright-core";
+import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { freePort, OIDC_CLIENT, startOidcProvider } from "../support/oidc_provider.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
+import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+
+const TIMEOUT = 20_000;
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+async function violations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
+
+Deno.test({
+  name: "web SSO: sign in through an OpenID provider from the sign-in screen",
+  ignore: SKIP_REASON !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const port = freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const provider = await startOidcProvider(`${base}/_gemeng/client/oidc/callback`);
+    let server: TestServer | undefined;
+    const browser = await launchBrowser();
+    try {
+      server = await startTestServer({
+        port,
+        config: {
+          http: { public_base_url: base },
+          auth: {
+            oidc: [{
+              id: "commune",
+              name: "Commune account",
+              issuer: provider.issuer,
+              client_id: OIDC_CLIENT.id,
+              client_secret: OIDC_CLIENT.secret,
+              allow_insecure_http: true,
+            }],
+          },
+        },
+      });
+      const page = await browser.context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(err.message));
+
+      // A used or made-up token: the sign-in screen says so and the token leaves the address.
+      await page.goto(`${base}/sign-in?loginToken=made-up-token`);
+      await page.getByRole("alert").filter({ hasText: "expired or was already used" }).waitFor();
+      assert(!page.url().includes("loginToken"), page.url());
+
+      const button = page.getByRole("button", { name: "Continue with Commune account" });
+      await button.waitFor();
+      assertEquals(await violations(page), [], "sign-in screen with SSO (desktop)");
+      await page.setViewportSize({ width: 360, height: 740 });
+      const box = await button.boundingBox();
+      assert(
+        box && box.x >= 0 && box.x + box.width <= 360,
+        `button off screen: ${JSON.stringify(box)}`,
+      );
+      assertEquals(await violations(page), [], "sign-in screen with SSO (phone)");
+      await page.setViewportSize({ width: 1024, height: 768 });
+
+      await button.click();
+      await page.waitForURL((url) => url.href.startsWith(provider.issuer));
+      await page.locator('input[name="login"]').fill("marie");
+      await page.locator('input[name="password"]').fill("any-password");
+      await page.getByRole("button", { name: "Sign-in" }).click();
+      await page.getByRole("button", { name: "Continue" }).click();
+
+      await page.waitForURL((url) =>
+        url.href.startsWith(base) && !url.search.includes("loginToken")
+      );
+      await page.waitForFunction(() =>
+        Object.values(localStorage).some((value) => value.includes("@marie:localhost"))
+      );
+      await page.getByRole("heading", { name: "Sign in" }).waitFor({ state: "detached" });
+      assert(!page.url().includes("loginToken"), page.url());
+      const profile = await server.request("GET", "/_matrix/client/v3/profile/@marie:localhost");
+      assertEquals(profile.body.displayname, "Person marie");
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+      await server?.close();
+      await provider.close();
+    }
+  },
+});

@@ -13,7 +13,9 @@
  *    recovery key verifies the device, the backed-up keys come back and the old message reads;
  *    the first device is signed out (password asked) and this one renamed;
  * 5. a message from an unverified device of a verified user (alice's phone, never verified) is
- *    marked red, with the device named and a way to verify it.
+ *    marked red, with the device named and a way to verify it;
+ * 6. a recovery key shown but never confirmed as saved (the page reloaded) is replaced by a new
+ *    one from the prompt.
  */
 
 import type * as sdk from "matrix-js-sdk";
@@ -284,6 +286,48 @@ browserTest(
         );
         assert(bobsMarks.every((kind) => kind === "authenticity"), `${bobsMarks}`);
       });
+      await t.step(
+        "a recovery key never confirmed as saved is made anew after a reload",
+        async () => {
+          const carol = await server.register("carol");
+          const tab = await openTab("carol");
+          tabs.push(tab);
+          const { page } = tab;
+          await signIn(server, page, carol);
+          const prompt = page.getByRole("complementary", { name: "Keep your messages safe" });
+          await prompt.getByRole("button", { name: "Set up secure messaging" }).click();
+          const dialog = page.getByRole("dialog", { name: "Your recovery key" });
+          const field = dialog.getByRole("textbox", { name: "Recovery key" });
+          const firstKey = await field.inputValue();
+          // Escape only hides the key; the card offers it again while the page is open.
+          await page.keyboard.press("Escape");
+          await page.getByRole("button", { name: "Show the recovery key again" }).waitFor();
+          const defaultKey = async () =>
+            (await server.request(
+              "GET",
+              `/_matrix/client/v3/user/${
+                encodeURIComponent(carol.userId)
+              }/account_data/m.secret_storage.default_key`,
+              { token: carol.accessToken },
+            )).body.key;
+          const firstKeyId = await defaultKey();
+          assert(firstKeyId, "a secret-storage key on the server");
+          // Closed without confirming: the key cannot be shown again, so a new one is offered.
+          await page.reload();
+          const unsaved = page.getByRole("complementary", { name: "Save your recovery key" });
+          await unsaved.getByRole("button", { name: "Make a new recovery key" }).click();
+          const secondKey = await field.inputValue();
+          assert(secondKey !== firstKey && /^(\w{4} ){10,}\w{1,4}$/.test(secondKey), secondKey);
+          await dialog.getByRole("button", { name: "I have saved my recovery key" }).click();
+          await page.getByRole("complementary", { name: "Secure messaging" })
+            .getByText("Secure messaging is set up. Keep your recovery key safe.").waitFor();
+          assert((await defaultKey()) !== firstKeyId, "the account's recovery key was replaced");
+          await page.reload();
+          await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+          await page.waitForTimeout(1500);
+          assertEquals(await page.getByRole("complementary").count(), 0, "nothing more to offer");
+        },
+      );
       assertEquals(
         tabs.flatMap((tab) => tab.errors),
         [],

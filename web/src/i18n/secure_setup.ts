@@ -25,6 +25,10 @@ const en = {
   "secure.resetInSettings": "Reset it in Settings",
   "secure.reminderSetUp": "Secure messaging is not set up yet.",
   "secure.reminderSetUpAction": "Set up",
+  "secure.unsavedTitle": "Save your recovery key",
+  "secure.unsavedText":
+    "A recovery key was made for you, but you did not confirm that you saved it, and it cannot be shown again. Make a new one and keep it safe.",
+  "secure.newKey": "Make a new recovery key",
   "secure.reminderVerify":
     "This device is not verified yet, so your earlier encrypted messages stay locked here.",
   "secure.downloadKey": "Download",
@@ -80,6 +84,10 @@ const fr: Readonly<Record<SecureKey, string>> = {
   "secure.resetInSettings": "Réinitialisez-la dans les paramètres",
   "secure.reminderSetUp": "La messagerie sécurisée n’est pas encore configurée.",
   "secure.reminderSetUpAction": "Configurer",
+  "secure.unsavedTitle": "Enregistrez votre clé de récupération",
+  "secure.unsavedText":
+    "Une clé de récupération a été créée pour vous, mais vous n’avez pas confirmé l’avoir enregistrée, et elle ne peut plus être affichée. Créez-en une nouvelle et gardez-la en lieu sûr.",
+  "secure.newKey": "Créer une nouvelle clé de récupération",
   "secure.reminderVerify":
     "Cet appareil n’est pas encore vérifié : vos anciens messages chiffrés y restent verrouillés.",
   "secure.downloadKey": "Télécharger",
@@ -132,6 +140,10 @@ const de: Readonly<Record<SecureKey, string>> = {
   "secure.resetInSettings": "In den Einstellungen zurücksetzen",
   "secure.reminderSetUp": "Die sichere Kommunikation ist noch nicht eingerichtet.",
   "secure.reminderSetUpAction": "Einrichten",
+  "secure.unsavedTitle": "Speichern Sie Ihren Wiederherstellungsschlüssel",
+  "secure.unsavedText":
+    "Für Sie wurde ein Wiederherstellungsschlüssel erstellt, aber Sie haben nicht bestätigt, dass Sie ihn gespeichert haben, und er kann nicht mehr angezeigt werden. Erstellen Sie einen neuen und bewahren Sie ihn sicher auf.",
+  "secure.newKey": "Neuen Wiederherstellungsschlüssel erstellen",
   "secure.reminderVerify":
     "Dieses Gerät ist noch nicht verifiziert, daher bleiben Ihre früheren verschlüsselten Nachrichten hier gesperrt.",
   "secure.downloadKey": "Herunterladen",
@@ -183,6 +195,10 @@ const lb: Readonly<Record<SecureKey, string>> = {
   "secure.resetInSettings": "An den Astellungen zrécksetzen",
   "secure.reminderSetUp": "Sécher Messagen sinn nach net ageriicht.",
   "secure.reminderSetUpAction": "Ariichten",
+  "secure.unsavedTitle": "Späichert Äre Recuperatiounsschlëssel",
+  "secure.unsavedText":
+    "Fir Iech gouf e Recuperatiounsschlëssel gemaach, mä Dir hutt net confirméiert, datt Dir e gespäichert hutt, an e kann net méi gewise ginn. Maacht en neien a haalt e sécher.",
+  "secure.newKey": "En neie Recuperatiounsschlëssel maachen",
   "secure.reminderVerify":
     "Dësen Apparat ass nach net verifizéiert, dofir bleiwen Är fréier verschlësselt Messagen hei gespaart.",
   "secure.downloadKey": "Eroflueden",

@@ -251,7 +251,9 @@ export class SecurityModel {
         // Old backups and secret storage go, new cross-signing keys and a new backup come;
         // the new recovery key follows below.
         await crypto.resetEncryption(authUploadDeviceSigningKeys);
-      } else {
+      } else if (!(await crypto.isCrossSigningReady())) {
+        // Only when needed: bootstrapping reads the secrets of an existing secret storage, whose
+        // key this flow does not have (a new recovery key replacing one that was never saved).
         await crypto.bootstrapCrossSigning({ authUploadDeviceSigningKeys });
       }
       let generated: GeneratedSecretStorageKey | null = null;
@@ -264,6 +266,7 @@ export class SecurityModel {
       const recoveryKey = (generated as GeneratedSecretStorageKey | null)?.encodedPrivateKey;
       if (!recoveryKey) throw new Error("no recovery key was made");
       this.#setup.value = { step: "showKey", recoveryKey };
+      this.prefs.keyUnsaved(userId, true);
     } catch (err) {
       this.#setup.value = err instanceof PasswordCancelled
         ? { step: "idle" }
@@ -286,7 +289,9 @@ export class SecurityModel {
 
   /** The user saved the recovery key: forget it here. */
   confirmRecoveryKeySaved(): void {
-    if (this.#setup.value.step === "showKey") this.#setup.value = { step: "done" };
+    if (this.#setup.value.step !== "showKey") return;
+    this.#setup.value = { step: "done" };
+    this.prefs.keyUnsaved(this.#client?.getUserId() ?? "", false);
   }
 
   /** Opens the recovery-key form. */

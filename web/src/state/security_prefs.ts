@@ -14,6 +14,11 @@ export const SECURITY_PREFS_TYPE = "lu.gemeng.security";
 
 /** Where "not now" is remembered on this device (the value is the user ID that said it). */
 const LATER_KEY = "gemeng.security.later";
+/**
+ * The user ID whose new recovery key was shown but not confirmed as saved on this device (the
+ * page was closed first): the key is gone, so the prompt offers to make a new one.
+ */
+const UNSAVED_KEY = "gemeng.security.unsaved";
 
 function localStore(): Storage | null {
   try {
@@ -27,12 +32,15 @@ function localStore(): Storage | null {
 export class SecurityPrefs {
   readonly #warn = signal(false);
   readonly #later = signal<string | null>(localStore()?.getItem(LATER_KEY) ?? null);
+  readonly #unsaved = signal<string | null>(localStore()?.getItem(UNSAVED_KEY) ?? null);
   #client: MatrixClient | null = null;
 
   /** Messages from people the user has not verified carry a red mark. */
   readonly warnUnverified: ReadonlySignal<boolean> = computed(() => this.#warn.value);
   /** The user ID that put the set-up prompt off on this device, if any. */
   readonly later: ReadonlySignal<string | null> = computed(() => this.#later.value);
+  /** The user ID whose recovery key was shown here but never confirmed as saved, if any. */
+  readonly unsaved: ReadonlySignal<string | null> = computed(() => this.#unsaved.value);
 
   /** Follows `client`'s account data (null when signed out). */
   attach(client: MatrixClient | null): void {
@@ -72,5 +80,12 @@ export class SecurityPrefs {
   remindLater(userId: string): void {
     this.#later.value = userId;
     localStore()?.setItem(LATER_KEY, userId);
+  }
+
+  /** Remembers that `userId`'s new recovery key is (not) confirmed as saved yet. */
+  keyUnsaved(userId: string, unsaved: boolean): void {
+    this.#unsaved.value = unsaved ? userId : null;
+    if (unsaved) localStore()?.setItem(UNSAVED_KEY, userId);
+    else localStore()?.removeItem(UNSAVED_KEY);
   }
 }

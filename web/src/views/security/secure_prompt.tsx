@@ -4,7 +4,8 @@
  * "Set up secure backup" and "Verify this device" prompts): an account without it is offered to
  * set it up in one step (the recovery key is shown once, to copy or download, until the user
  * says they saved it); a new device of an account that has it is offered to verify with another
- * device or the recovery key. "Not now" leaves a one-line reminder in the conversation list.
+ * device or the recovery key. "Not now" leaves a one-line reminder in the conversation list. A
+ * recovery key shown but never confirmed as saved (the page was closed) is offered anew.
  * Not modal: the app stays usable. Loaded only when there is something to offer.
  *
  * @module
@@ -101,6 +102,23 @@ function PromptCard(props: { keyHidden: boolean; onShowKey: () => void }): JSX.E
     );
   }
   const working = setup.step === "working";
+  const unsaved = model.prefs.unsaved.value === app.session.userId.value;
+  if (mode === "ready" && unsaved && (setup.step === "idle" || setup.step === "failed")) {
+    return (
+      <aside aria-labelledby={titleId} class={CARD}>
+        <h3 id={titleId} class="font-semibold">{t("secure.unsavedTitle")}</h3>
+        <p>{t("secure.unsavedText")}</p>
+        <div role="alert" class="empty:hidden">
+          {setup.step === "failed" && (
+            <p class="text-red-800 dark:text-red-200">
+              {i18n.t("security.setUpFailed", { message: setup.message })}
+            </p>
+          )}
+        </div>
+        <Button onClick={() => void model.setUp()}>{t("secure.newKey")}</Button>
+      </aside>
+    );
+  }
   if (mode === "setUp" || working) {
     if (putOff && !expanded && !working && setup.step !== "failed") {
       return (

@@ -1,7 +1,8 @@
 /** @jsxImportSource preact */
 /**
  * Where the secure-messaging prompt goes in the conversation list: it loads as its own chunk,
- * and only when there is something to offer (set up, verify this device, a flow under way).
+ * and only when there is something to offer (set up, verify this device, a flow under way, a
+ * recovery key that was never confirmed as saved).
  *
  * @module
  */
@@ -16,10 +17,12 @@ let promptLoad: Promise<PromptModule> | null = null;
 
 /** The secure-messaging prompt, when there is one. */
 export function SecurePromptSlot(): JSX.Element | null {
-  const model = securityModel(useApp());
+  const app = useApp();
+  const model = securityModel(app);
   const mode = model.mode.value;
   const wanted = mode === "setUp" || mode === "restore" || model.setup.value.step !== "idle" ||
-    model.restore.value.step !== "idle";
+    model.restore.value.step !== "idle" ||
+    (mode === "ready" && model.prefs.unsaved.value === app.session.userId.value);
   const [module, setModule] = useState<PromptModule | null>(null);
   useEffect(() => {
     if (!wanted || module) return;

@@ -233,8 +233,20 @@ Deno.test({
       await tokenRow.getByText("0 of 3").waitFor();
       assertEquals((await admin("GET", "/registration_tokens/welcome-2026")).status, 200);
       assertEquals(await violations(page), [], "tokens");
-      await tokenRow.getByRole("button", { name: "Revoke token welcome-2026?" }).click();
+      // By keyboard: Enter on the revoke button asks, Escape keeps the token, and the dialog
+      // gives the focus back.
+      const revokeButton = tokenRow.getByRole("button", { name: "Revoke token welcome-2026?" });
+      await revokeButton.focus();
+      await page.keyboard.press("Enter");
       const revoke = page.getByRole("dialog", { name: "Revoke token welcome-2026?" });
+      await revoke.waitFor();
+      await page.keyboard.press("Escape");
+      await revoke.waitFor({ state: "detached" });
+      assertEquals(
+        await page.evaluate("document.activeElement.getAttribute('aria-label')"),
+        "Revoke token welcome-2026?",
+      );
+      await page.keyboard.press("Enter");
       await revoke.getByRole("button", { name: "Revoke" }).click();
       await tokenRow.waitFor({ state: "detached" });
       assertEquals((await admin("GET", "/registration_tokens/welcome-2026")).status, 404);

@@ -19,6 +19,7 @@ import { addUserUpdate } from "../client/account.ts";
 import { moderated, type ModerationRecord } from "../client/moderation_check.ts";
 import { propagateProfile } from "../client/profile.ts";
 import { leaveRoom } from "../rooms/membership.ts";
+import { eraseUserData } from "../retention/erasure.ts";
 
 /** A user account as the admin API reads it. */
 export type AdminUserRecord = UserRecord;
@@ -156,7 +157,7 @@ export interface DeactivationResult {
  * Deactivates an account as Synapse's admin API does: the account can no longer log in, every
  * device and token goes in the same commit, the hooks remove keys, pushers and the directory
  * entry, and the user leaves every room (rejecting invites, retracting knocks). With `erase`, the
- * display name and avatar are removed too and the account is marked erased.
+ * account is marked erased and its personal data removed (`server/retention/erasure.ts`).
  *
  * @throws {MatrixError} 404 for an unknown user
  */
@@ -180,11 +181,8 @@ export async function deactivateUser(
   });
   await hs.notify("devicesDeleted", userId, deleted);
   await hs.notify("userDeactivated", userId);
-  if (options.erase) {
-    for (const key of ["displayname", "avatar_url"]) {
-      await setProfileField(hs, userId, { key, value: undefined });
-    }
-  }
+  // Before leaving the rooms, so the leave events carry no profile either.
+  if (options.erase) await eraseUserData(hs, userId);
   let roomsLeft = 0, roomsFailed = 0;
   for (const membership of await hs.rooms.roomsOfUser(userId)) {
     if (!["join", "invite", "knock"].includes(membership.membership)) continue;

@@ -9,6 +9,7 @@
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
+import { eraseUserData } from "../retention/erasure.ts";
 import { hashPassword } from "../../crypto/password.ts";
 import { MatrixError } from "../errors.ts";
 import { optionalBoolean, optionalObject, requiredString } from "../http_util.ts";
@@ -99,17 +100,25 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
       flows: PASSWORD_FLOWS,
       ip: clientIp(c),
     });
+    const erase = optionalBoolean(body, "erase") ?? false;
     const deleted = await deleteDevices(hs.kv, userId, {
       prepare: async (op) => {
         await addUserUpdate(hs.kv, op, {
           userId,
-          change: (user) => ({ ...user, deactivated: true, passwordHash: null }),
+          change: (user) => ({
+            ...user,
+            deactivated: true,
+            passwordHash: null,
+            ...(erase ? { erased: true } : {}),
+          }),
         });
         if (outcome) op.delete(outcome.sessionKey);
       },
     });
     await hs.notify("devicesDeleted", userId, deleted);
     await hs.notify("userDeactivated", userId);
+    // Spec `erase`: personal data goes; the events are served redacted to later members.
+    if (erase) await eraseUserData(hs, userId);
     return c.json({ id_server_unbind_result: "no-support" });
   });
 

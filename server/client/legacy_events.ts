@@ -26,7 +26,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, rateLimit, readBody, requireAuth } from "../request_context.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import { presenceTracker } from "../store/presence.ts";
-import { canSeeEvent } from "../rooms/visibility.ts";
+import { visibleEvent } from "../rooms/visibility.ts";
 import { parseSyncFilter } from "../sync/filter.ts";
 import { waitForSyncChange } from "../sync/positions.ts";
 import { formatEvents, roomsAccess } from "../sync/rooms_adapter.ts";
@@ -307,13 +307,11 @@ export function legacyEventRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get(`${V3}/events/:eventId`, auth, async (c) => {
     const { userId, deviceId } = c.var.auth;
-    const stored = await hs.rooms.event(c.req.param("eventId"));
-    if (
-      !stored || stored.meta.pos === null || stored.meta.rejected !== null ||
-      !(await canSeeEvent(hs.rooms, userId, stored))
-    ) {
-      throw notFound("Event not found, or you may not see it");
-    }
+    const found = await hs.rooms.event(c.req.param("eventId"));
+    const stored = found && found.meta.pos !== null && found.meta.rejected === null
+      ? await visibleEvent(hs.rooms, userId, found)
+      : null;
+    if (!stored) throw notFound("Event not found, or you may not see it");
     const [event] = await formatEvents(hs, [stored], { userId, deviceId });
     return jsonResponse(event);
   });

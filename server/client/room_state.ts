@@ -21,7 +21,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, readBody, requireAuth } from "../request_context.ts";
 import { requireRoom, roomIdParam } from "../rooms/membership.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
-import { canSeeEvent } from "../rooms/visibility.ts";
+import { visibleEvent } from "../rooms/visibility.ts";
 import { formatEvents } from "../sync/rooms_adapter.ts";
 import { clientEvent, clientEvents } from "./client_event.ts";
 import { massagedTimestamp } from "../appservice/privileges.ts";
@@ -200,12 +200,11 @@ export function roomStateRoutes(hs: Homeserver): Hono<AppEnv> {
     const eventId = c.req.param("eventId");
     const { userId, deviceId } = c.var.auth;
     await requireRoom(hs, roomId);
-    const stored = await hs.rooms.event(eventId);
-    if (
-      !stored || stored.event.roomId !== roomId || !(await canSeeEvent(hs.rooms, userId, stored))
-    ) {
-      throw notFound("Event not found, or you may not see it");
-    }
+    const found = await hs.rooms.event(eventId);
+    const stored = found && found.event.roomId === roomId
+      ? await visibleEvent(hs.rooms, userId, found)
+      : null;
+    if (!stored) throw notFound("Event not found, or you may not see it");
     const [event] = await formatEvents(hs, [stored], { userId, deviceId });
     return jsonResponse(event);
   });

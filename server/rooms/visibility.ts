@@ -7,10 +7,17 @@
  * state before and after count, which covers the spec's rule for `m.room.history_visibility`
  * events and lets a user see their own join and leave.
  *
+ * Erasure (spec: `erase` in "Account deactivation"): an event of an erased account is served
+ * redacted to a user who sees it only through the history visibility, not as a member joined
+ * when it was sent (Synapse's rule), so people who join later never read it.
+ *
  * @module
  */
 
+import { redactContent } from "../../federation/redaction.ts";
+import type { JsonObject } from "../../federation/types.ts";
 import { stateTupleKey } from "../../federation/types.ts";
+import { getUser } from "../store/accounts.ts";
 import type { RoomStore, StoredEvent } from "./room_store.ts";
 import type { MembershipRecord } from "./schema.ts";
 
@@ -56,6 +63,16 @@ export async function filterVisibleEvents(
     return found;
   };
 
+  const erased = new Map<string, Promise<boolean>>();
+  const isErased = (userId: string) => {
+    let found = erased.get(userId);
+    if (!found) {
+      found = getUser(rooms.kv, userId).then((user) => user?.erased === true);
+      erased.set(userId, found);
+    }
+    return found;
+  };
+
   const visible: StoredEvent[] = [];
   for (const stored of events) {
     const { meta } = stored;
@@ -69,14 +86,38 @@ export async function filterVisibleEvents(
     if (stored.event.stateKey !== undefined && meta.stateGroupBefore !== null) {
       groups.add(meta.stateGroupBefore);
     }
+    let seen = false, asMember = false;
     for (const group of groups) {
-      if (allowed(await factsAt(group), meta.pos ?? 0, current)) {
-        visible.push(stored);
-        break;
-      }
+      const facts = await factsAt(group);
+      if (allowed(facts, meta.pos ?? 0, current)) seen = true;
+      if (facts.membership === "join") asMember = true;
     }
+    if (!seen) continue;
+    visible.push(!asMember && await isErased(stored.event.sender) ? erasedCopy(stored) : stored);
   }
   return visible;
+}
+
+/** An erased account's event as a later member is served it: redacted (not cached). */
+function erasedCopy(stored: StoredEvent): StoredEvent {
+  const content = redactContent(
+    stored.event.type,
+    stored.event.content as JsonObject,
+    stored.rules,
+  );
+  return { ...stored, event: { ...stored.event, content } };
+}
+
+/**
+ * The event as `userId` may see it (redacted for an erased sender where the erasure rule says
+ * so), or null when they may not see it.
+ */
+export async function visibleEvent(
+  rooms: RoomStore,
+  userId: string,
+  stored: StoredEvent,
+): Promise<StoredEvent | null> {
+  return (await filterVisibleEvents(rooms, userId, [stored]))[0] ?? null;
 }
 
 /** Whether `userId` may see one event. */

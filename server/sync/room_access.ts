@@ -8,7 +8,7 @@
 import { forbidden } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
-import { canSeeEvent } from "../rooms/visibility.ts";
+import { visibleEvent } from "../rooms/visibility.ts";
 
 /** Throws 403 M_FORBIDDEN unless the user is joined to the room. */
 export async function requireJoined(hs: Homeserver, roomId: string, userId: string): Promise<void> {
@@ -37,7 +37,7 @@ export async function visibleTimelineEvent(
 ): Promise<StoredEvent | null> {
   const stored = await hs.rooms.event(where.eventId);
   if (!stored || stored.event.roomId !== where.roomId || stored.meta.pos === null) return null;
-  return (await canSeeEvent(hs.rooms, where.userId, stored)) ? stored : null;
+  return await visibleEvent(hs.rooms, where.userId, stored);
 }
 
 /** Whether the event exists in the room and the user, joined to it, may see it. */

@@ -87,23 +87,27 @@ async function visibleOf(
 ): Promise<StoredEvent[]> {
   const { membership } = options;
   const rest = ordered.filter((stored) => !visibleToMember(stored, membership));
-  const allowed = rest.length === 0
-    ? new Set<StoredEvent>()
-    : new Set(await filterVisibleEvents(hs.rooms, userId, rest, { membership }));
+  // By event ID: an erased sender's event comes back as a redacted copy (visibility.ts).
+  const allowed = new Map<string, StoredEvent>();
+  if (rest.length > 0) {
+    for (const e of await filterVisibleEvents(hs.rooms, userId, rest, { membership })) {
+      allowed.set(e.event.eventId, e);
+    }
+  }
   const plain = (e: StoredEvent) =>
     e.meta.rejected === null && !e.meta.outlier && e.meta.pos !== null;
   // A user always sees their own membership events (a rejected invite, a ban while invited),
   // or a room would leave their sync without a trace.
   const own = (e: StoredEvent) =>
     e.event.type === "m.room.member" && e.event.stateKey === userId && plain(e);
-  const hidden = rest.filter((e) => !allowed.has(e) && !own(e));
+  const hidden = rest.filter((e) => !allowed.has(e.event.eventId) && !own(e));
   const kept = options.keep && hidden.some((e) => e.event.stateKey !== undefined && plain(e))
     ? await options.keep()
     : null;
   return ordered.filter((e) =>
-    visibleToMember(e, membership) || allowed.has(e) || own(e) ||
+    visibleToMember(e, membership) || allowed.has(e.event.eventId) || own(e) ||
     (kept !== null && e.event.stateKey !== undefined && plain(e) && kept.has(e.event.eventId))
-  );
+  ).map((e) => visibleToMember(e, membership) ? e : allowed.get(e.event.eventId) ?? e);
 }
 
 /**

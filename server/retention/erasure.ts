@@ -7,8 +7,8 @@
  * server holds it and the user uploaded it, all account data (global and per room, with its
  * change stream: push rules, tags, `m.direct`, ignored users...), filters, key backups and
  * pending to-device messages. Devices and access tokens go in the deactivation commit; pushers,
- * cross-signing keys and the directory entry through the `userDeactivated` hooks. gemeng
- * stores no third-party identifiers (3PID changes are off), so there are none to remove.
+ * cross-signing keys and the directory entry through the `userDeactivated` hooks. email
+ * addresses (3PIDs) through the same hooks (`server/client/threepid.ts`).
  *
  * The user's events stay in the rooms (no redaction is sent, as the spec says); the erased mark
  * makes `server/rooms/visibility.ts` serve them redacted to users who were not joined when they

@@ -20,6 +20,7 @@ import { moderated, type ModerationRecord } from "../client/moderation_check.ts"
 import { propagateProfile } from "../client/profile.ts";
 import { leaveRoom } from "../rooms/membership.ts";
 import { eraseUserData } from "../retention/erasure.ts";
+import { threepidsOf } from "../email/threepid_store.ts";
 
 /** A user account as the admin API reads it. */
 export type AdminUserRecord = UserRecord;
@@ -103,7 +104,7 @@ export async function userDetailsJson(
   return {
     ...summary,
     creation_ts: Math.floor(user.createdTs / 1000),
-    threepids: [],
+    threepids: await threepidsOf(hs.kv, user.userId),
     external_ids: [],
     appservice_id: null,
     consent_server_notice_sent: null,

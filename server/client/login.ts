@@ -38,6 +38,7 @@ import {
   type IssuedTokens,
   refreshSession,
 } from "../store/devices.ts";
+import { canonicalEmail, ownerOf } from "../email/threepid_store.ts";
 
 /** Longest client-chosen device ID, in bytes. */
 export const MAX_DEVICE_ID_BYTES = 255;
@@ -71,15 +72,28 @@ export function readDeviceFields(body: JsonObject): { deviceId?: string; display
   return { deviceId, displayName };
 }
 
-function loginUserName(body: JsonObject): string {
+/** A login identified by an address on an account (`m.id.thirdparty`). */
+interface ThirdPartyLogin {
+  medium: string;
+  address: string;
+}
+
+function loginUserName(body: JsonObject): string | ThirdPartyLogin {
   const identifier = optionalObject(body, "identifier");
   if (identifier) {
     if (typeof identifier.type !== "string") {
       throw badJson("'identifier.type' is required and must be a string, e.g. 'm.id.user'");
     }
+    if (identifier.type === "m.id.thirdparty") {
+      const { medium, address } = identifier;
+      if (typeof medium !== "string" || typeof address !== "string" || address.length > 512) {
+        throw badJson("'identifier.medium' and 'identifier.address' must be strings");
+      }
+      return { medium, address };
+    }
     if (identifier.type !== "m.id.user") {
-      // We hold no third-party IDs, so no 3PID or phone number identifies a user here.
-      throw forbidden("Only user ID identifiers (m.id.user) are supported on this server");
+      // Phone numbers are not held here, so none identifies a user.
+      throw forbidden("Only m.id.user and m.id.thirdparty (email) identify users here");
     }
     const user = identifier.user;
     if (typeof user !== "string" || utf8Length(user) > 512) {
@@ -90,6 +104,15 @@ function loginUserName(body: JsonObject): string {
   const legacy = optionalString(body, "user", { maxBytes: 512 });
   if (legacy === undefined) throw new MatrixError("M_MISSING_PARAM", "Missing 'identifier'");
   return legacy;
+}
+
+/**
+ * The account an address identifies (server/email/): its user ID, or "" when no account has it,
+ * which resolves to no user, so the answer is the same 403 after the same password work.
+ */
+async function thirdPartyLoginName(hs: Homeserver, login: ThirdPartyLogin): Promise<string> {
+  const address = login.medium === "email" ? canonicalEmail(login.address) : null;
+  return (address ? (await ownerOf(hs.kv, address))?.userId : undefined) ?? "";
 }
 
 function deactivatedError(): MatrixError {
@@ -159,6 +182,7 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
     const type = requiredString(body, "type", { maxBytes: 128 });
     if (type === APPSERVICE_LOGIN_TYPE) {
       const userName = loginUserName(body);
+      if (typeof userName !== "string") throw forbidden("Application services log in by user ID");
       return c.json(await appserviceLogin(hs, c.req.raw, { body, userName, ip: clientIp(c) }));
     }
     const authUser = await authLoginUser(hs, type, body);
@@ -166,11 +190,12 @@ export function loginRoutes(hs: Homeserver): Hono<AppEnv> {
     if (type !== "m.login.password") {
       throw new MatrixError("M_UNKNOWN", `Login type '${type}' is not supported`);
     }
-    const name = loginUserName(body);
+    const named = loginUserName(body);
+    const name = typeof named === "string" ? named : await thirdPartyLoginName(hs, named);
     const password = requiredString(body, "password");
     const device = readDeviceFields(body);
     const wantsRefresh = optionalBoolean(body, "refresh_token") ?? false;
-    if (utf8Length(password) <= MAX_PASSWORD_BYTES) {
+    if (typeof named === "string" && utf8Length(password) <= MAX_PASSWORD_BYTES) {
       const directoryUser = await ldapPasswordUser(hs, name, password);
       if (directoryUser) return c.json(await loginVerifiedUser(hs, c, directoryUser, body));
     }

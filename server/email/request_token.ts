@@ -146,8 +146,9 @@ export async function requestEmailToken(
     // Nothing stays: the client's retry with the same send_attempt mails again.
     await hs.kv.atomic().delete(threepidKeys.session(sid)).delete(attemptKey).commit();
     hs.log.error(`email: ${err instanceof MailError ? err.message : String(err)}`);
+    // The SMTP server (upstream) failed: a gateway error, as for other upstream failures.
     throw new MatrixError("M_UNKNOWN", "The email could not be sent; try again later", {
-      status: 500,
+      status: 502,
     });
   }
   return sid;

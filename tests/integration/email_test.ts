@@ -10,8 +10,13 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { type ReceivedMail, smtpAvailable, startSmtpServer } from "../support/smtp_server.ts";
+import { CA_MISSING, testCa } from "../federation/support/peers.ts";
+import { updateUser } from "../../server/store/accounts.ts";
 
 const available = await smtpAvailable();
+if (available && CA_MISSING !== null) {
+  console.warn(`email_test: the STARTTLS test is skipped: ${CA_MISSING}`);
+}
 if (!available) {
   console.warn(
     "email_test: skipped: /usr/bin/python3 lacks aiosmtpd (apt-get install python3-aiosmtpd)",
@@ -183,6 +188,14 @@ Deno.test({
         assertEquals(list.body.threepids[0].medium, "email");
         assertEquals(list.body.threepids[0].address, "alice@example.test");
         assert(list.body.threepids[0].validated_at > 0);
+        // Synapse's admin API shows it.
+        await updateUser(server.hs.kv, bob.userId, (user) => ({ ...user, admin: true }));
+        const details = await server.request(
+          "GET",
+          `/_synapse/admin/v2/users/${encodeURIComponent(alice.userId)}`,
+          { token: bob.accessToken },
+        );
+        assertEquals(details.body.threepids, list.body.threepids);
         // notif_for_new_users: the address got an email pusher.
         const pushers = await server.request("GET", "/_matrix/client/v3/pushers", {
           token: alice.accessToken,
@@ -386,6 +399,19 @@ Deno.test({
         });
         assertEquals(used.status, 400);
         assertStringIncludes(await used.text(), "This link does not work");
+        // The address identifies the account at login (m.id.thirdparty).
+        const byEmail = (address: string) =>
+          server.request("POST", "/_matrix/client/v3/login", {
+            body: {
+              type: "m.login.password",
+              identifier: { type: "m.id.thirdparty", medium: "email", address },
+              password: "brand-new-password",
+            },
+          });
+        const viaEmail = await byEmail("Alice@Example.test");
+        assertEquals(viaEmail.status, 200, JSON.stringify(viaEmail.body));
+        assertEquals(viaEmail.body.user_id, alice.userId);
+        assertEquals((await byEmail("nobody@example.test")).status, 403);
         alice.accessToken = fresh.accessToken;
         alice.password = "brand-new-password";
       });
@@ -439,6 +465,43 @@ Deno.test({
     } finally {
       await server.close();
       await plain.close();
+      await smtp.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "email: STARTTLS with the SMTP server's CA trusted; an untrusted certificate sends nothing",
+  ignore: !available || CA_MISSING !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const ca = await testCa();
+    const smtp = await startSmtpServer({ tls: { certFile: ca.certFile, keyFile: ca.keyFile } });
+    const email = {
+      smtp_host: "127.0.0.1",
+      smtp_port: smtp.port,
+      tls: "starttls",
+      from: "noreply@commune.test",
+    };
+    const trusting = await startTestServer({
+      config: { email: { ...email, trusted_ca: ca.caFile } },
+    });
+    const untrusting = await startTestServer({ config: { email } });
+    try {
+      const body = { client_secret: "tls-secret", email: "dan@example.test", send_attempt: 1 };
+      const path = "/_matrix/client/v3/account/3pid/email/requestToken";
+      const refused = await untrusting.request("POST", path, { body });
+      assertEquals(refused.status, 502);
+      assertEquals(refused.body.errcode, "M_UNKNOWN");
+      assertEquals((await smtp.mails()).length, 0);
+      const sent = await trusting.request("POST", path, { body });
+      assertEquals(sent.status, 200, JSON.stringify(sent.body));
+      const mail = await smtp.waitFor((m) => m.rcpt_tos.includes("dan@example.test"));
+      assertStringIncludes(mail.subject, "Confirm your email address");
+    } finally {
+      await trusting.close();
+      await untrusting.close();
       await smtp.close();
     }
   },

@@ -87,8 +87,13 @@ function freePort(): number {
   return port;
 }
 
-/** Starts aiosmtpd on a free loopback port. */
-export async function startSmtpServer(): Promise<SmtpServer> {
+/**
+ * Starts aiosmtpd on a free loopback port; with `tls`, it offers STARTTLS with that certificate
+ * and requires it before mail.
+ */
+export async function startSmtpServer(
+  options: { tls?: { certFile: string; keyFile: string } } = {},
+): Promise<SmtpServer> {
   const dir = await Deno.makeTempDir({ prefix: "gemeng-smtp-" });
   const inbox = `${dir}/inbox`;
   await Deno.mkdir(inbox);
@@ -101,6 +106,7 @@ export async function startSmtpServer(): Promise<SmtpServer> {
       "-n",
       "-l",
       `127.0.0.1:${port}`,
+      ...(options.tls ? ["--tlscert", options.tls.certFile, "--tlskey", options.tls.keyFile] : []),
       "-c",
       "gemeng_test_handler.JsonDir",
       inbox,

@@ -63,7 +63,23 @@ export interface RoomSnapshot {
   canAvatar: boolean;
   canEncrypt: boolean;
   canInvite: boolean;
+  /** `lu.gemeng.internal`: only users of the room's own server may join or be invited. */
+  internal: boolean;
+  /** The user may switch it: enough power, and the room was created on the user's server. */
+  canInternal: boolean;
+  /** The room was created on another server (whose users alone decide about it). */
+  foreignRoom: boolean;
+  /** The server the room was created on (the user's own when unknown). */
+  homeServer: string;
   members: readonly MemberInfo[];
+}
+
+/** The state event of internal rooms (server/rooms/internal_rooms.ts). */
+export const INTERNAL_ROOM_TYPE = "lu.gemeng.internal";
+
+function serverOf(userId: string | undefined): string | null {
+  const at = userId?.indexOf(":") ?? -1;
+  return at < 0 ? null : userId!.slice(at + 1);
 }
 
 /** A remove, a ban or lowering one's own role, waiting for the user's confirmation. */
@@ -123,6 +139,8 @@ export function snapshotOf(room: Room, userId: string): RoomSnapshot {
   const name = stateContent(room, "m.room.name").name;
   const topic = stateContent(room, "m.room.topic").topic;
   const avatar = stateContent(room, "m.room.avatar").url;
+  const creator = state.getStateEvents("m.room.create", "")?.getSender();
+  const foreignRoom = serverOf(creator) !== serverOf(userId);
   return {
     name: typeof name === "string" ? name : "",
     topic: typeof topic === "string" ? topic : "",
@@ -134,6 +152,10 @@ export function snapshotOf(room: Room, userId: string): RoomSnapshot {
     canAvatar: may("m.room.avatar"),
     canEncrypt: may("m.room.encryption"),
     canInvite: room.canInvite(userId),
+    internal: stateContent(room, INTERNAL_ROOM_TYPE).internal === true,
+    canInternal: may(INTERNAL_ROOM_TYPE) && !foreignRoom,
+    foreignRoom,
+    homeServer: serverOf(creator) ?? serverOf(userId) ?? "",
     members,
   };
 }
@@ -157,6 +179,8 @@ export class RoomSettings {
   readonly avatar = new Task();
   readonly encryption = new Task();
   readonly members = new Task();
+  /** Switching the room internal or open to other servers. */
+  readonly internal = new Task();
   /** The user asked to turn encryption on and has not confirmed yet. */
   readonly confirmingEncryption = signal(false);
 
@@ -268,6 +292,18 @@ export class RoomSettings {
       }, "");
     });
     if (ok) this.confirmingEncryption.value = false;
+  }
+
+  /** Makes the room internal to its server, or lets users of other servers in again. */
+  async setInternal(internal: boolean): Promise<void> {
+    await this.internal.run(async () => {
+      await this.#client.sendStateEvent(
+        this.roomId,
+        INTERNAL_ROOM_TYPE as never,
+        { internal } as never,
+        "",
+      );
+    });
   }
 
   /**

@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 /**
- * The room settings dialog: picture, name and topic, encryption (turned on for good), and the
- * members with their roles. What the user lacks the power for is disabled, and says why.
+ * The room settings dialog: picture, name and topic, encryption (turned on for good), whether
+ * the room is internal to its server, and the members with their roles. What the user lacks the power for is disabled, and says why.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { Dialog } from "../dialog.tsx";
 import { MembersPanel } from "./members_panel.tsx";
 import { DialogButtons, INPUT_CLASS, ProblemText, useRoomName } from "./parts.tsx";
 import { RoomAvatar } from "./room_avatar.tsx";
+import { InternalRoomPanel } from "./internal_room_panel.tsx";
 
 const SECTION = "flex flex-col gap-3 border-t border-slate-300 pt-4 dark:border-slate-700";
 const NOTE = "text-sm text-slate-600 dark:text-slate-300";
@@ -197,6 +198,7 @@ export function RoomSettingsDialog(props: {
             <AvatarField settings={settings} snapshot={snapshot} name={room} />
             <GeneralForm settings={settings} snapshot={snapshot} />
             <EncryptionPanel settings={settings} snapshot={snapshot} />
+            <InternalRoomPanel settings={settings} snapshot={snapshot} />
             <div class={SECTION}>
               <MembersPanel settings={settings} snapshot={snapshot} actions={actions} />
             </div>

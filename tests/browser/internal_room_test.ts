@@ -1,0 +1,98 @@
+/**
+ * The room settings' "Internal room" switch in headless Chromium against a real server: it
+ * shows the room's `lu.gemeng.internal` setting with a plain explanation, switching it on and
+ * off writes the state event the server enforces, it is labelled and keyboard-usable (axe's WCAG
+ * 2.1 A/AA checks), and it fits a 360 px phone.
+ */
+
+import type { Page } from "playwright-core";
+import { startTestServer } from "../support/test_server.ts";
+import { assert, assertEquals } from "../unit/assert.ts";
+import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+
+const TIMEOUT = 15_000;
+const AXE_SOURCE = await Deno.readTextFile(
+  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
+);
+
+async function violations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
+    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
+  );
+  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
+}
+
+Deno.test({
+  name: "web room settings: the internal room switch writes lu.gemeng.internal, on two widths",
+  ignore: SKIP_REASON !== null,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const server = await startTestServer();
+    const browser = await launchBrowser();
+    try {
+      const anna = await server.register("anna");
+      const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: anna.accessToken,
+        body: { name: "Sozialamt", preset: "private_chat" },
+      });
+      assertEquals(created.status, 200);
+      const roomId: string = created.body.room_id;
+      const settingPath = `/_matrix/client/v3/rooms/${
+        encodeURIComponent(roomId)
+      }/state/lu.gemeng.internal`;
+      const setting = async () =>
+        (await server.request("GET", settingPath, { token: anna.accessToken })).body;
+
+      const page = await browser.context.newPage();
+      page.setDefaultTimeout(TIMEOUT);
+      const errors: string[] = [];
+      page.on("pageerror", (err) => errors.push(err.message));
+      await page.goto(server.baseUrl);
+      await page.getByLabel("Username").fill("anna");
+      await page.getByLabel("Password").fill(anna.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("link", { name: "Sozialamt" }).click();
+      await page.getByRole("heading", { name: "Sozialamt" }).waitFor();
+
+      const settings = page.getByRole("dialog", { name: "Settings of Sozialamt" });
+      await page.getByRole("button", { name: "Room settings" }).click();
+      await settings.waitFor();
+      const toggle = settings.getByRole("switch", {
+        name: `Only people from ${server.serverName}`,
+      });
+      await toggle.waitFor();
+      assertEquals(await toggle.isChecked(), false);
+      await settings.getByText("People from other servers can join this room").waitFor();
+      await settings.getByText("cannot join this room or be invited to it").waitFor();
+
+      // With the keyboard: the switch takes focus and Space turns it on.
+      await toggle.focus();
+      await page.keyboard.press("Space");
+      await settings.getByText(`This room is internal: only people from ${server.serverName}`)
+        .waitFor();
+      assertEquals(await toggle.isChecked(), true);
+      assertEquals(await setting(), { internal: true });
+      assertEquals(await violations(page), [], "the settings with the switch on");
+
+      // On a phone the section fits; the switch goes off again.
+      await page.setViewportSize({ width: 360, height: 740 });
+      await toggle.scrollIntoViewIfNeeded();
+      const box = await toggle.boundingBox();
+      assert(box !== null && box.x >= 0 && box.x + box.width <= 360, JSON.stringify(box));
+      const label = settings.getByText(`Only people from ${server.serverName}`, { exact: true });
+      const labelBox = await label.boundingBox();
+      assert(labelBox !== null && labelBox.x + labelBox.width <= 360, JSON.stringify(labelBox));
+      await toggle.click();
+      await settings.getByText("People from other servers can join this room").waitFor();
+      assertEquals(await setting(), { internal: false });
+      assertEquals(await violations(page), [], "the settings on a phone");
+      assertEquals(errors, []);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  },
+});

@@ -66,7 +66,12 @@ async function connect(config: LdapConfig): Promise<Client> {
   };
   const client = new Client(options);
   try {
-    if (config.starttls) await client.startTLS(tlsOptions ?? {});
+    if (config.starttls) {
+      // The upgraded socket must check the certificate against the directory's own name.
+      const host = new URL(config.url).hostname.replace(/^\[|\]$/g, "");
+      const isIp = /^[\d.]+$/.test(host) || host.includes(":");
+      await client.startTLS({ ...tlsOptions, host, ...(isIp ? {} : { servername: host }) });
+    }
     if (config.bindDn) await client.bind(config.bindDn, config.bindPassword);
   } catch (err) {
     await client.unbind().catch(() => {});

@@ -122,3 +122,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "LDAP sign-in over LDAPS and StartTLS with the directory's CA file",
+  ignore: SLAPD_SKIP_REASON !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const slapd = await startSlapd({ tls: true });
+    await slapd.addPerson("tess", { cn: "Tess Muller", password: "tess-pw-3" });
+    const ldap = {
+      enabled: true,
+      bind_dn: ADMIN_DN,
+      bind_password: ADMIN_PASSWORD,
+      search_base: PEOPLE,
+      check_interval_ms: 0,
+      timeout_ms: 5000,
+    };
+    const variants: [string, Record<string, unknown>, number][] = [
+      ["ldaps:// with ca_file", { url: slapd.ldapsUrl, ca_file: slapd.caFile }, 200],
+      ["StartTLS with ca_file", { url: slapd.url, starttls: true, ca_file: slapd.caFile }, 200],
+      // Without the CA the certificate is not trusted: nothing is sent to the directory.
+      ["ldaps:// without the CA", { url: slapd.ldapsUrl }, 403],
+    ];
+    try {
+      for (const [name, settings, status] of variants) {
+        await t.step(name, async () => {
+          const server = await startTestServer({
+            config: { auth: { ldap: { ...ldap, ...settings } } },
+          });
+          try {
+            const res = await passwordLogin(server, "tess", "tess-pw-3");
+            assertEquals(res.status, status, JSON.stringify(res.body));
+            if (status === 200) assertEquals(res.body.user_id, "@tess:localhost");
+          } finally {
+            await server.close();
+          }
+        });
+      }
+    } finally {
+      await slapd.close();
+    }
+  },
+});

@@ -35,6 +35,9 @@ export const PEOPLE = `ou=people,${SUFFIX}`;
 /** A running slapd. */
 export interface Slapd {
   url: string;
+  /** With `tls`: the `ldaps://` URL and the PEM file of the CA that signed slapd's certificate. */
+  ldapsUrl?: string;
+  caFile?: string;
   /** Adds a person (uid, cn, mail, userPassword) under {@link PEOPLE}. */
   addPerson(uid: string, options: { cn: string; password: string; mail?: string }): Promise<void>;
   /** Deletes a person. */
@@ -67,10 +70,66 @@ async function run(command: string, args: string[], input?: string): Promise<voi
   }
 }
 
-/** Starts slapd with the base entries (suffix, people). */
-export async function startSlapd(): Promise<Slapd> {
+/** A test CA and a certificate for 127.0.0.1 that it signed, made with openssl. */
+async function makeCertificates(dir: string): Promise<void> {
+  const subj = (cn: string) => ["-subj", `/CN=${cn}`];
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${dir}/ca.key`,
+    "-out",
+    `${dir}/ca.pem`,
+    "-days",
+    "2",
+    ...subj("gemeng test CA"),
+  ]);
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    `${dir}/server.key`,
+    "-out",
+    `${dir}/server.csr`,
+    ...subj("127.0.0.1"),
+  ]);
+  await Deno.writeTextFile(`${dir}/san.ext`, "subjectAltName = IP:127.0.0.1\n");
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    `${dir}/server.csr`,
+    "-CA",
+    `${dir}/ca.pem`,
+    "-CAkey",
+    `${dir}/ca.key`,
+    "-CAcreateserial",
+    "-out",
+    `${dir}/server.pem`,
+    "-days",
+    "2",
+    "-extfile",
+    `${dir}/san.ext`,
+  ]);
+}
+
+/**
+ * Starts slapd with the base entries (suffix, people); with `tls`, also an `ldaps://` listener
+ * and StartTLS, with a certificate from a CA made for the test.
+ */
+export async function startSlapd(options: { tls?: boolean } = {}): Promise<Slapd> {
   const dir = await Deno.makeTempDir({ prefix: "gemeng-slapd-" });
   await Deno.mkdir(`${dir}/db`);
+  if (options.tls) await makeCertificates(dir);
   const schema = "/etc/ldap/schema";
   await Deno.writeTextFile(
     `${dir}/slapd.conf`,
@@ -80,6 +139,13 @@ export async function startSlapd(): Promise<Slapd> {
       `include ${schema}/inetorgperson.schema`,
       `include ${schema}/nis.schema`,
       `pidfile ${dir}/slapd.pid`,
+      ...(options.tls
+        ? [
+          `TLSCACertificateFile ${dir}/ca.pem`,
+          `TLSCertificateFile ${dir}/server.pem`,
+          `TLSCertificateKeyFile ${dir}/server.key`,
+        ]
+        : []),
       "modulepath /usr/lib/ldap",
       "moduleload back_mdb",
       "database mdb",
@@ -95,8 +161,10 @@ export async function startSlapd(): Promise<Slapd> {
   );
   const port = freePort();
   const url = `ldap://127.0.0.1:${port}`;
+  const ldapsUrl = options.tls ? `ldaps://127.0.0.1:${freePort()}` : undefined;
+  const listeners = ldapsUrl ? `${url}/ ${ldapsUrl}/` : `${url}/`;
   const child = new Deno.Command(SLAPD_PATH, {
-    args: ["-d", "0", "-h", `${url}/`, "-f", `${dir}/slapd.conf`],
+    args: ["-d", "0", "-h", listeners, "-f", `${dir}/slapd.conf`],
     stdout: "null",
     stderr: "piped",
   }).spawn();
@@ -138,6 +206,8 @@ export async function startSlapd(): Promise<Slapd> {
   }
   return {
     url,
+    ldapsUrl,
+    caFile: options.tls ? `${dir}/ca.pem` : undefined,
     async addPerson(uid, options) {
       await run(
         LDAPADD_PATH,

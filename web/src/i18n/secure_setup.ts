@@ -32,8 +32,6 @@ const en = {
   "secure.reminderVerify":
     "This device is not verified yet, so your earlier encrypted messages stay locked here.",
   "secure.downloadKey": "Download",
-  "secure.keyFileText":
-    "Recovery key of {user}. Keep it safe and do not share it: it unlocks your encrypted messages.",
   "secure.keyWhere":
     "Save it in a password manager, print it or download it. Never send it to anyone: whoever has it can read your messages.",
   "secure.shield.otherDevice":
@@ -45,9 +43,9 @@ const en = {
     "You have not verified {user}, so nothing proves that this message comes from them. Verify them by comparing emoji, best in person or during a call.",
   "secure.shield.stopWarning": "Stop warning about unverified people",
   "secure.shield.identityChanged":
-    "{user}’s identity changed after you verified them. That happens when they reset secure messaging, but it can also mean that someone else writes in their name. Check with them, then verify them again.",
+    "{user}’s identity changed after you verified them: they may have reset secure messaging, or someone else may write in their name. Check with them, then verify them again.",
   "secure.shield.waitingForKey":
-    "This message cannot be read on this device yet. Messages sent before you signed in here unlock when you verify this device or enter your recovery key; newer ones unlock when the sender’s device sends the key.",
+    "This message cannot be read here yet. Earlier messages unlock when you verify this device or enter your recovery key; newer ones when the sender’s device sends the key.",
   "secure.shield.authenticity":
     "This message was unlocked with a key from your key backup or from another device, so this device cannot confirm who sent it. That is normal for older messages.",
   "secure.shield.notEncrypted":
@@ -91,8 +89,6 @@ const fr: Readonly<Record<SecureKey, string>> = {
   "secure.reminderVerify":
     "Cet appareil n’est pas encore vérifié : vos anciens messages chiffrés y restent verrouillés.",
   "secure.downloadKey": "Télécharger",
-  "secure.keyFileText":
-    "Clé de récupération de {user}. Gardez-la en lieu sûr et ne la partagez pas : elle déverrouille vos messages chiffrés.",
   "secure.keyWhere":
     "Enregistrez-la dans un gestionnaire de mots de passe, imprimez-la ou téléchargez-la. Ne l’envoyez jamais à personne : qui la possède peut lire vos messages.",
   "secure.shield.otherDevice":
@@ -104,9 +100,9 @@ const fr: Readonly<Record<SecureKey, string>> = {
     "Vous n’avez pas vérifié {user} : rien ne prouve que ce message vient de cette personne. Vérifiez-la en comparant des emoji, de préférence en personne ou pendant un appel.",
   "secure.shield.stopWarning": "Ne plus avertir pour les personnes non vérifiées",
   "secure.shield.identityChanged":
-    "L’identité de {user} a changé depuis que vous l’avez vérifiée. Cela arrive quand la personne réinitialise sa messagerie sécurisée, mais quelqu’un d’autre pourrait aussi écrire en son nom. Vérifiez auprès d’elle, puis vérifiez-la de nouveau.",
+    "L’identité de {user} a changé depuis que vous l’avez vérifiée : sa messagerie sécurisée a peut-être été réinitialisée, ou quelqu’un d’autre écrit en son nom. Vérifiez auprès d’elle, puis vérifiez-la de nouveau.",
   "secure.shield.waitingForKey":
-    "Ce message ne peut pas encore être lu sur cet appareil. Les messages envoyés avant votre connexion ici se déverrouillent quand vous vérifiez cet appareil ou saisissez votre clé de récupération ; les plus récents, quand l’appareil de l’expéditeur envoie la clé.",
+    "Ce message ne peut pas encore être lu ici. Les anciens messages se déverrouillent quand vous vérifiez cet appareil ou saisissez votre clé de récupération ; les plus récents, quand l’appareil de l’expéditeur envoie la clé.",
   "secure.shield.authenticity":
     "Ce message a été déverrouillé avec une clé de votre sauvegarde ou d’un autre appareil : cet appareil ne peut pas confirmer qui l’a envoyé. C’est normal pour les anciens messages.",
   "secure.shield.notEncrypted":
@@ -147,8 +143,6 @@ const de: Readonly<Record<SecureKey, string>> = {
   "secure.reminderVerify":
     "Dieses Gerät ist noch nicht verifiziert, daher bleiben Ihre früheren verschlüsselten Nachrichten hier gesperrt.",
   "secure.downloadKey": "Herunterladen",
-  "secure.keyFileText":
-    "Wiederherstellungsschlüssel von {user}. Bewahren Sie ihn sicher auf und geben Sie ihn nicht weiter: Er entsperrt Ihre verschlüsselten Nachrichten.",
   "secure.keyWhere":
     "Speichern Sie ihn in einem Passwort-Manager, drucken Sie ihn aus oder laden Sie ihn herunter. Senden Sie ihn niemandem: Wer ihn hat, kann Ihre Nachrichten lesen.",
   "secure.shield.otherDevice":
@@ -160,9 +154,9 @@ const de: Readonly<Record<SecureKey, string>> = {
     "Sie haben {user} nicht verifiziert, daher belegt nichts, dass diese Nachricht von dieser Person stammt. Verifizieren Sie sie durch den Vergleich von Emojis, am besten persönlich oder während eines Anrufs.",
   "secure.shield.stopWarning": "Nicht mehr vor nicht verifizierten Personen warnen",
   "secure.shield.identityChanged":
-    "Die Identität von {user} hat sich geändert, seit Sie die Person verifiziert haben. Das passiert, wenn sie ihre sichere Kommunikation zurücksetzt, kann aber auch bedeuten, dass jemand anderes in ihrem Namen schreibt. Fragen Sie bei ihr nach und verifizieren Sie sie dann erneut.",
+    "Die Identität von {user} hat sich geändert, seit Sie die Person verifiziert haben: Vielleicht hat sie ihre sichere Kommunikation zurückgesetzt, oder jemand anderes schreibt in ihrem Namen. Fragen Sie nach und verifizieren Sie sie dann erneut.",
   "secure.shield.waitingForKey":
-    "Diese Nachricht kann auf diesem Gerät noch nicht gelesen werden. Nachrichten von vor Ihrer Anmeldung hier werden entsperrt, wenn Sie dieses Gerät verifizieren oder Ihren Wiederherstellungsschlüssel eingeben; neuere, sobald das Gerät des Absenders den Schlüssel sendet.",
+    "Diese Nachricht kann hier noch nicht gelesen werden. Ältere Nachrichten werden entsperrt, wenn Sie dieses Gerät verifizieren oder Ihren Wiederherstellungsschlüssel eingeben; neuere, sobald das Gerät des Absenders den Schlüssel sendet.",
   "secure.shield.authenticity":
     "Diese Nachricht wurde mit einem Schlüssel aus Ihrer Schlüsselsicherung oder von einem anderen Gerät entsperrt, daher kann dieses Gerät den Absender nicht bestätigen. Bei älteren Nachrichten ist das normal.",
   "secure.shield.notEncrypted":
@@ -202,8 +196,6 @@ const lb: Readonly<Record<SecureKey, string>> = {
   "secure.reminderVerify":
     "Dësen Apparat ass nach net verifizéiert, dofir bleiwen Är fréier verschlësselt Messagen hei gespaart.",
   "secure.downloadKey": "Eroflueden",
-  "secure.keyFileText":
-    "Recuperatiounsschlëssel vum {user}. Haalt en sécher a gitt en kengem: e mécht Är verschlësselt Messagen op.",
   "secure.keyWhere":
     "Späichert en an engem Passwuert-Manager, dréckt en aus oder luedt en erof. Schéckt en ni engem: wien en huet, ka Är Messagen liesen.",
   "secure.shield.otherDevice":
@@ -215,9 +207,9 @@ const lb: Readonly<Record<SecureKey, string>> = {
     "Dir hutt {user} net verifizéiert, dofir beweist näischt, datt dës Message vun där Persoun kënnt. Verifizéiert se, andeems Dir Emojien vergläicht, am beschten perséinlech oder während engem Uruff.",
   "secure.shield.stopWarning": "Net méi viru net verifizéierte Leit warnen",
   "secure.shield.identityChanged":
-    "D’Identitéit vum {user} huet geännert, zënter Dir d’Persoun verifizéiert hutt. Dat geschitt, wann se hir sécher Messagen zrécksetzt, mä et kann och heeschen, datt een aneren an hirem Numm schreift. Frot no, a verifizéiert se dann nach eng Kéier.",
+    "D’Identitéit vum {user} huet geännert, zënter Dir d’Persoun verifizéiert hutt: vläicht huet se hir sécher Messagen zréckgesat, oder een anere schreift an hirem Numm. Frot no, a verifizéiert se dann nach eng Kéier.",
   "secure.shield.waitingForKey":
-    "Dës Message kann op dësem Apparat nach net gelies ginn. Messagen, déi geschéckt goufen, ier Dir Iech hei ugemellt hutt, ginn opgemaach, wann Dir dësen Apparat verifizéiert oder Äre Recuperatiounsschlëssel agitt; méi nei, soubal den Apparat vum Absender de Schlëssel schéckt.",
+    "Dës Message kann hei nach net gelies ginn. Eeler Messagen ginn opgemaach, wann Dir dësen Apparat verifizéiert oder Äre Recuperatiounsschlëssel agitt; méi nei, soubal den Apparat vum Absender de Schlëssel schéckt.",
   "secure.shield.authenticity":
     "Dës Message gouf mat engem Schlëssel aus Ärer Sécherung oder vun engem aneren Apparat opgemaach, dofir kann dësen Apparat net confirméieren, wien se geschéckt huet. Bei eelere Messagen ass dat normal.",
   "secure.shield.notEncrypted":

@@ -38,8 +38,8 @@ export function RecoveryKeyDialog(props: { recoveryKey: string; onHide: () => vo
   };
   const download = () => {
     const user = app.session.userId.value ?? "";
-    const text = `${secureText(i18n.locale.value, "secure.keyFileText", { user })}\n\n` +
-      `${props.recoveryKey}\n`;
+    const text = `${i18n.t("security.recoveryKeyTitle")} (${user})\n\n${props.recoveryKey}\n\n` +
+      `${secureText(i18n.locale.value, "secure.keyWhere")}\n`;
     const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
     const link = document.createElement("a");
     link.href = url;

@@ -1,9 +1,10 @@
 /**
  * Sending mail over SMTP with the npm `nodemailer` package (under Deno's Node compatibility).
  * The library is imported on the first mail, not at start-up: most servers send a mail a day
- * or none, and loading it costs about 120 ms and a few MB that a server without `[email]` (or
- * before its first mail) never pays. One transport per server keeps its connection settings;
- * each mail opens its own SMTP connection (no pool to keep alive between rare mails).
+ * or none, and importing it costs about 40 ms and 2.7 MB of memory (2.1 MB of heap; measured
+ * on the 2-core test machine), which a server without `[email]`, or before its first mail,
+ * never pays. One transport per server keeps its connection settings; each mail opens its own
+ * SMTP connection (no pool kept alive between rare mails).
  *
  * @module
  */

@@ -98,34 +98,34 @@ export function AuditSection(): JSX.Element {
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
       first.reload();
-      return t("admin.exported", { file: name });
+      return t("exported", { file: name });
     });
   return (
-    <Panel title={t("admin.audit")}>
-      <Form onSubmit={() => setFilter({ ...draft })} label={t("admin.filter")}>
+    <Panel title={t("audit")}>
+      <Form onSubmit={() => setFilter({ ...draft })} label={t("filter")}>
         <Input
-          label={t("admin.action")}
+          label={t("action")}
           value={draft.action}
           onInput={field("action")}
-          hint={t("admin.actionHint")}
+          hint={t("actionHint")}
         />
-        <Input label={t("admin.actor")} value={draft.user_id} onInput={field("user_id")} />
-        <Input label={t("admin.target")} value={draft.target} onInput={field("target")} />
-        <Input label={t("admin.since")} type="date" value={draft.since} onInput={field("since")} />
-        <Btn submit>{t("admin.filter")}</Btn>
-        <Btn kind="main" busy={action.busy} onClick={exportLog}>{t("admin.export")}</Btn>
+        <Input label={t("actor")} value={draft.user_id} onInput={field("user_id")} />
+        <Input label={t("target")} value={draft.target} onInput={field("target")} />
+        <Input label={t("since")} type="date" value={draft.since} onInput={field("since")} />
+        <Btn submit>{t("filter")}</Btn>
+        <Btn kind="main" busy={action.busy} onClick={exportLog}>{t("export")}</Btn>
       </Form>
       <Problem text={first.problem ?? action.problem} />
       <Done text={action.done} />
       <Table
-        caption={t("admin.audit")}
+        caption={t("audit")}
         head={[
-          t("admin.when"),
-          t("admin.actor"),
-          t("admin.action"),
-          t("admin.target"),
-          t("admin.address"),
-          t("admin.details"),
+          t("when"),
+          t("actor"),
+          t("action"),
+          t("target"),
+          t("address"),
+          t("details"),
         ]}
         rows={entries.map((entry) => ({
           key: entry.id,
@@ -143,7 +143,7 @@ export function AuditSection(): JSX.Element {
       />
       {next && (
         <div>
-          <Btn busy={action.busy} onClick={loadMore}>{t("admin.more")}</Btn>
+          <Btn busy={action.busy} onClick={loadMore}>{t("more")}</Btn>
         </div>
       )}
     </Panel>

@@ -25,15 +25,15 @@ import { UsersSection } from "./admin_users.tsx";
 
 /** The console's sections, in menu order, with their titles. */
 const SECTIONS: readonly [string, AdminKey, () => JSX.Element][] = [
-  ["users", "admin.users", UsersSection],
-  ["tokens", "admin.tokens", TokensSection],
-  ["rooms", "admin.rooms", RoomsSection],
-  ["reports", "admin.reports", ReportsSection],
-  ["media", "admin.media", MediaSection],
-  ["federation", "admin.federation", FederationSection],
-  ["notices", "admin.notices", NoticesSection],
-  ["health", "admin.health", HealthSection],
-  ["audit", "admin.audit", AuditSection],
+  ["users", "users", UsersSection],
+  ["tokens", "tokens", TokensSection],
+  ["rooms", "rooms", RoomsSection],
+  ["reports", "reports", ReportsSection],
+  ["media", "media", MediaSection],
+  ["federation", "federation", FederationSection],
+  ["notices", "notices", NoticesSection],
+  ["health", "health", HealthSection],
+  ["audit", "audit", AuditSection],
 ];
 
 function Console(props: { section: string }): JSX.Element {
@@ -44,18 +44,18 @@ function Console(props: { section: string }): JSX.Element {
   const current = SECTIONS.find(([name]) => name === props.section) ?? SECTIONS[0];
   const [name, title, Section] = current;
   if (allowed.problem) return <Problem text={allowed.problem} />;
-  if (allowed.data === null) return <p role="status">{t("admin.loading")}</p>;
+  if (allowed.data === null) return <p role="status">{t("loading")}</p>;
   if (!allowed.data) {
     return (
       <>
-        <ScreenHeading class="text-2xl font-bold">{t("admin.title")}</ScreenHeading>
-        <p role="alert" class="text-base">{t("admin.notAllowed")}</p>
+        <ScreenHeading class="text-2xl font-bold">{t("title")}</ScreenHeading>
+        <p role="alert" class="text-base">{t("notAllowed")}</p>
       </>
     );
   }
   return (
     <div class="flex flex-col gap-4 md:flex-row">
-      <nav aria-label={t("admin.sections")} class="md:w-48 md:shrink-0">
+      <nav aria-label={t("sections")} class="md:w-48 md:shrink-0">
         <ul class="flex flex-wrap gap-1 md:flex-col">
           {SECTIONS.map(([each, key]) => (
             <li key={each}>
@@ -81,7 +81,7 @@ function Console(props: { section: string }): JSX.Element {
       </nav>
       <div class="flex min-w-0 flex-1 flex-col gap-4">
         <ScreenHeading class="text-2xl font-bold">
-          {t("admin.title")}: {t(title)}
+          {t("title")}: {t(title)}
         </ScreenHeading>
         <Section key={name} />
       </div>
@@ -109,7 +109,7 @@ export function AdminConsole(props: { section: string }): JSX.Element {
       <ShellHeader />
       <main id="main" class="mx-auto flex w-full max-w-6xl flex-col gap-4 p-3 sm:p-4">
         <p class="text-sm">
-          <AppLink href="/" onNavigate={() => app.go("home")}>{t("admin.back")}</AppLink>
+          <AppLink href="/" onNavigate={() => app.go("home")}>{t("back")}</AppLink>
         </p>
         {api
           ? (
@@ -117,7 +117,7 @@ export function AdminConsole(props: { section: string }): JSX.Element {
               <Console section={props.section} />
             </AdminContext.Provider>
           )
-          : <p role="status">{t("admin.loading")}</p>}
+          : <p role="status">{t("loading")}</p>}
       </main>
     </div>
   );

@@ -51,11 +51,11 @@ function Usage(): JSX.Element {
     media_length: number;
   }[] = usage.data?.users ?? [];
   return (
-    <Panel title={t("admin.usage")}>
+    <Panel title={t("usage")}>
       <Problem text={usage.problem} />
       <Table
-        caption={t("admin.usage")}
-        head={[t("admin.user"), t("admin.files"), t("admin.size")]}
+        caption={t("usage")}
+        head={[t("user"), t("files"), t("size")]}
         rows={users.map((user) => ({
           key: user.user_id,
           cells: [user.user_id, num(user.media_count), bytes(user.media_length)],
@@ -76,17 +76,17 @@ export function MediaSection(): JSX.Element {
   const list: Medium[] = media.data?.media ?? [];
   return (
     <>
-      <Panel title={t("admin.largestMedia")}>
+      <Panel title={t("largestMedia")}>
         <Done text={message ?? action.done} />
         <Problem text={media.problem ?? action.problem} />
         <Table
-          caption={t("admin.largestMedia")}
+          caption={t("largestMedia")}
           head={[
-            t("admin.file"),
-            t("admin.uploader"),
-            t("admin.size"),
-            t("admin.uploaded"),
-            t("admin.state"),
+            t("file"),
+            t("uploader"),
+            t("size"),
+            t("uploaded"),
+            t("state"),
             "",
           ]}
           rows={list.map((m) => {
@@ -104,11 +104,11 @@ export function MediaSection(): JSX.Element {
                 m.user_id ?? "–",
                 bytes(m.media_length),
                 time(m.created_ts),
-                m.quarantined_by ? t("admin.quarantined") : t("admin.served"),
+                m.quarantined_by ? t("quarantined") : t("served"),
                 <div key="k108" class="flex flex-wrap gap-1">
                   <Btn
                     busy={action.busy}
-                    label={t(m.quarantined_by ? "admin.unquarantineFile" : "admin.quarantineFile", {
+                    label={t(m.quarantined_by ? "unquarantineFile" : "quarantineFile", {
                       file: name,
                     })}
                     onClick={() =>
@@ -118,28 +118,28 @@ export function MediaSection(): JSX.Element {
                         setMessage(null);
                         media.reload();
                         return t(
-                          m.quarantined_by ? "admin.unquarantinedDone" : "admin.quarantinedDone",
+                          m.quarantined_by ? "unquarantinedDone" : "quarantinedDone",
                         );
                       })}
                   >
-                    {t(m.quarantined_by ? "admin.unquarantine" : "admin.quarantine")}
+                    {t(m.quarantined_by ? "unquarantine" : "quarantine")}
                   </Btn>
                   <Btn
                     kind="danger"
-                    label={t("admin.deleteFile", { file: name })}
+                    label={t("deleteFile", { file: name })}
                     onClick={() =>
                       confirm.ask({
-                        title: t("admin.deleteFile", { file: name }),
-                        text: t("admin.deleteFileText"),
-                        confirm: t("admin.delete"),
+                        title: t("deleteFile", { file: name }),
+                        text: t("deleteFileText"),
+                        confirm: t("delete"),
                         onConfirm: async () => {
                           await api.call("DELETE", `${ADMIN}/v1/media/${path}`);
-                          setMessage(t("admin.fileDeleted"));
+                          setMessage(t("fileDeleted"));
                           media.reload();
                         },
                       })}
                   >
-                    {t("admin.delete")}
+                    {t("delete")}
                   </Btn>
                 </div>,
               ],

@@ -46,14 +46,14 @@ export function useText() {
 
 /** What a failed request shows: our words for the common cases, the server's after them. */
 export function problemText(t: (key: AdminKey) => string, err: unknown): string {
-  if (!(err instanceof AdminError)) return `${t("admin.failed")} ${String(err)}`;
+  if (!(err instanceof AdminError)) return `${t("failed")} ${String(err)}`;
   const key: AdminKey = err.code === "M_FORBIDDEN"
-    ? "admin.forbidden"
+    ? "forbidden"
     : err.code === "M_NETWORK"
-    ? "admin.offline"
+    ? "offline"
     : err.status === 404
-    ? "admin.notFound"
-    : "admin.failed";
+    ? "notFound"
+    : "failed";
   return `${t(key)} ${err.message}`;
 }
 
@@ -261,7 +261,7 @@ export function Table(props: {
           {props.rows.length === 0 && (
             <tr>
               <td colSpan={props.head.length} class="px-2 py-3 text-center">
-                {props.empty ?? t("admin.none")}
+                {props.empty ?? t("none")}
               </td>
             </tr>
           )}
@@ -280,7 +280,7 @@ export function More(props: { show: boolean; onMore: () => void }): JSX.Element 
   return props.show
     ? (
       <div>
-        <Btn onClick={props.onMore}>{t("admin.more")}</Btn>
+        <Btn onClick={props.onMore}>{t("more")}</Btn>
       </div>
     )
     : null;
@@ -321,7 +321,7 @@ export function Confirm(props: {
       {props.children}
       <Problem text={action.problem} />
       <DialogButtons>
-        <Btn onClick={props.onClose}>{t("admin.cancel")}</Btn>
+        <Btn onClick={props.onClose}>{t("cancel")}</Btn>
         <Btn
           kind="danger"
           busy={action.busy}

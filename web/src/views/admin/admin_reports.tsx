@@ -44,15 +44,15 @@ function EventDialog(props: { id: string; onClose: () => void }): JSX.Element {
   const report = useLoad(() => api.get(`/v1/event_reports/${seg(props.id)}`), [props.id]);
   const event = report.data?.event_json;
   return (
-    <Dialog title={t("admin.reportedEvent")} onClose={props.onClose} wide>
+    <Dialog title={t("reportedEvent")} onClose={props.onClose} wide>
       <Problem text={report.problem} />
       {report.data && (
         <pre class="max-h-[60dvh] overflow-auto rounded-md bg-slate-100 p-2 text-xs break-all whitespace-pre-wrap dark:bg-slate-800">
-          {event ? JSON.stringify(event, null, 2) : t("admin.eventGone")}
+          {event ? JSON.stringify(event, null, 2) : t("eventGone")}
         </pre>
       )}
       <DialogButtons>
-        <Btn onClick={props.onClose}>{t("admin.close")}</Btn>
+        <Btn onClick={props.onClose}>{t("close")}</Btn>
       </DialogButtons>
     </Dialog>
   );
@@ -71,17 +71,17 @@ export function ReportsSection(): JSX.Element {
   const local = (userId: string | null | undefined) =>
     userId && userId.endsWith(`:${api.serverName}`) ? userId : null;
   return (
-    <Panel title={t("admin.reports")}>
+    <Panel title={t("reports")}>
       <Done text={message} />
       <Problem text={reports.problem} />
       <Table
-        caption={t("admin.reports")}
+        caption={t("reports")}
         head={[
-          t("admin.received"),
-          t("admin.room"),
-          t("admin.reporter"),
-          t("admin.reported"),
-          t("admin.reason"),
+          t("received"),
+          t("room"),
+          t("reporter"),
+          t("reported"),
+          t("reason"),
           "",
         ]}
         rows={list.map((report) => {
@@ -97,29 +97,29 @@ export function ReportsSection(): JSX.Element {
               report.reason ?? "",
               <div key="k98" class="flex flex-wrap gap-1">
                 {report.event_id && (
-                  <Btn onClick={() => setViewing(report.id)}>{t("admin.viewEvent")}</Btn>
+                  <Btn onClick={() => setViewing(report.id)}>{t("viewEvent")}</Btn>
                 )}
                 <Btn
                   onClick={() =>
                     confirm.ask({
-                      title: t("admin.dismissTitle"),
-                      text: t("admin.dismissText"),
-                      confirm: t("admin.dismiss"),
+                      title: t("dismissTitle"),
+                      text: t("dismissText"),
+                      confirm: t("dismiss"),
                       onConfirm: async () => {
                         await api.call("DELETE", `${ADMIN}/v1/event_reports/${seg(report.id)}`);
-                        setMessage(t("admin.dismissed"));
+                        setMessage(t("dismissed"));
                         reports.reload();
                       },
                     })}
                 >
-                  {t("admin.dismiss")}
+                  {t("dismiss")}
                 </Btn>
                 {report.room_id && (
                   <Btn
                     kind="danger"
                     onClick={() => removeRoom.ask(report.room_id!, report.name ?? report.room_id!)}
                   >
-                    {t("admin.deleteRoom")}
+                    {t("deleteRoom")}
                   </Btn>
                 )}
                 {deactivatable && (
@@ -127,18 +127,18 @@ export function ReportsSection(): JSX.Element {
                     kind="danger"
                     onClick={() =>
                       confirm.ask({
-                        title: t("admin.deactivateTitle", { userId: deactivatable }),
-                        text: t("admin.deactivateText"),
-                        confirm: t("admin.deactivate"),
+                        title: t("deactivateTitle", { userId: deactivatable }),
+                        text: t("deactivateText"),
+                        confirm: t("deactivate"),
                         onConfirm: async () => {
                           await api.call("POST", `${ADMIN}/v1/deactivate/${seg(deactivatable)}`, {
                             erase: false,
                           });
-                          setMessage(t("admin.deactivated"));
+                          setMessage(t("deactivated"));
                         },
                       })}
                   >
-                    {t("admin.deactivateSender")}
+                    {t("deactivateSender")}
                   </Btn>
                 )}
               </div>,

@@ -68,12 +68,12 @@ function DeleteChoices(props: { into: { purge: boolean; block: boolean } }): JSX
   return (
     <div class="flex flex-col gap-2">
       <Check
-        label={t("admin.purge")}
+        label={t("purge")}
         checked={purge}
         onChange={(value) => [setPurge(value), props.into.purge = value]}
       />
       <Check
-        label={t("admin.blockToo")}
+        label={t("blockToo")}
         checked={block}
         onChange={(value) => [setBlock(value), props.into.block = value]}
       />
@@ -91,14 +91,14 @@ export function useDeleteRoom(onDeleted: (message: string) => void) {
   const ask = (roomId: string, name = roomId) => {
     choices.current = { purge: true, block: false };
     confirm.ask({
-      title: t("admin.deleteRoomTitle", { roomId: name }),
-      text: t("admin.deleteRoomText"),
-      confirm: t("admin.deleteRoom"),
+      title: t("deleteRoomTitle", { roomId: name }),
+      text: t("deleteRoomText"),
+      confirm: t("deleteRoom"),
       children: <DeleteChoices into={choices.current} />,
       onConfirm: async () => {
         const status = await deleteRoom(api, roomId, choices.current);
         onDeleted(
-          t(status === "complete" ? "admin.roomDeleted" : "admin.roomDeleting", { roomId: name }),
+          t(status === "complete" ? "roomDeleted" : "roomDeleting", { roomId: name }),
         );
       },
     });
@@ -123,40 +123,40 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
   const remove = useDeleteRoom(props.onChanged);
   const [details, members, block] = room.data ?? [];
   return (
-    <Panel title={t("admin.roomTitle", { room: details?.name ?? props.roomId })}>
+    <Panel title={t("roomTitle", { room: details?.name ?? props.roomId })}>
       <Problem text={room.problem} />
       {details && (
         <>
           <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
-            <dt class="font-semibold">{t("admin.roomId")}</dt>
+            <dt class="font-semibold">{t("roomId")}</dt>
             <dd class="break-all">{details.room_id}</dd>
-            <dt class="font-semibold">{t("admin.alias")}</dt>
+            <dt class="font-semibold">{t("alias")}</dt>
             <dd class="break-all">{details.canonical_alias ?? "–"}</dd>
-            <dt class="font-semibold">{t("admin.topic")}</dt>
+            <dt class="font-semibold">{t("topic")}</dt>
             <dd>{details.topic ?? "–"}</dd>
-            <dt class="font-semibold">{t("admin.roomVersion")}</dt>
+            <dt class="font-semibold">{t("roomVersion")}</dt>
             <dd>{details.version}</dd>
-            <dt class="font-semibold">{t("admin.joinRule")}</dt>
+            <dt class="font-semibold">{t("joinRule")}</dt>
             <dd>
               {details.join_rules ?? "–"}
-              {details.public ? ` · ${t("admin.inDirectory")}` : ""}
+              {details.public ? ` · ${t("inDirectory")}` : ""}
             </dd>
-            <dt class="font-semibold">{t("admin.encrypted")}</dt>
-            <dd>{details.encryption ? t("admin.yes") : t("admin.no")}</dd>
-            <dt class="font-semibold">{t("admin.creator")}</dt>
+            <dt class="font-semibold">{t("encrypted")}</dt>
+            <dd>{details.encryption ? t("yes") : t("no")}</dd>
+            <dt class="font-semibold">{t("creator")}</dt>
             <dd class="break-all">{details.creator ?? "–"}</dd>
-            <dt class="font-semibold">{t("admin.size")}</dt>
+            <dt class="font-semibold">{t("size")}</dt>
             <dd>
-              {t("admin.eventsSize", {
+              {t("eventsSize", {
                 events: num(details.events ?? 0),
                 size: bytes(details.size_bytes ?? 0),
               })}
             </dd>
-            <dt class="font-semibold">{t("admin.blocked")}</dt>
-            <dd>{block?.block ? t("admin.yes") : t("admin.no")}</dd>
+            <dt class="font-semibold">{t("blocked")}</dt>
+            <dd>{block?.block ? t("yes") : t("no")}</dd>
           </dl>
           <h3 class="text-sm font-bold">
-            {t("admin.membersCount", { count: num(members?.total ?? 0) })}
+            {t("membersCount", { count: num(members?.total ?? 0) })}
           </h3>
           <ul class="flex flex-col text-sm">
             {(members?.members as string[] ?? []).map((userId) => <li key={userId}>{userId}</li>)}
@@ -169,16 +169,16 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
                   await api.call("PUT", `${ADMIN}${path}/block`, { block: !block?.block });
                   room.reload();
                   props.onChanged("");
-                  return t(block?.block ? "admin.roomUnblocked" : "admin.roomBlocked");
+                  return t(block?.block ? "roomUnblocked" : "roomBlocked");
                 })}
             >
-              {t(block?.block ? "admin.unblock" : "admin.block")}
+              {t(block?.block ? "unblock" : "block")}
             </Btn>
             <Btn
               kind="danger"
               onClick={() => remove.ask(props.roomId, details.name ?? props.roomId)}
             >
-              {t("admin.deleteRoom")}
+              {t("deleteRoom")}
             </Btn>
           </div>
           <Problem text={action.problem} />
@@ -214,31 +214,31 @@ export function RoomsSection(): JSX.Element {
   };
   return (
     <>
-      <Panel title={t("admin.rooms")}>
+      <Panel title={t("rooms")}>
         <Form
           onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
-          label={t("admin.search")}
+          label={t("search")}
         >
-          <Input label={t("admin.searchRooms")} value={search} onInput={setSearch} />
-          <Btn submit>{t("admin.search")}</Btn>
+          <Input label={t("searchRooms")} value={search} onInput={setSearch} />
+          <Btn submit>{t("search")}</Btn>
           <label class="flex flex-col gap-1 text-sm font-medium">
-            {t("admin.order")}
+            {t("order")}
             <select
               class="rounded-md border border-slate-400 bg-white px-2 py-2 text-base dark:border-slate-500 dark:bg-slate-800"
               value={order}
               onChange={(event) => setOrder(event.currentTarget.value)}
             >
-              <option value="name">{t("admin.byName")}</option>
-              <option value="joined_members">{t("admin.byMembers")}</option>
-              <option value="size_bytes">{t("admin.bySize")}</option>
+              <option value="name">{t("byName")}</option>
+              <option value="joined_members">{t("byMembers")}</option>
+              <option value="size_bytes">{t("bySize")}</option>
             </select>
           </label>
         </Form>
         <Done text={message} />
         <Problem text={rooms.problem} />
         <Table
-          caption={t("admin.rooms")}
-          head={[t("admin.room"), t("admin.members"), t("admin.localMembers"), t("admin.size"), ""]}
+          caption={t("rooms")}
+          head={[t("room"), t("members"), t("localMembers"), t("size"), ""]}
           rows={list.map((room) => ({
             key: room.room_id,
             cells: [
@@ -248,16 +248,16 @@ export function RoomsSection(): JSX.Element {
               </div>,
               num(room.joined_members),
               num(room.joined_local_members),
-              t("admin.eventsSize", {
+              t("eventsSize", {
                 events: num(room.events ?? 0),
                 size: bytes(room.size_bytes ?? 0),
               }),
               <Btn
                 key="k234"
-                label={t("admin.openRoom", { room: room.name ?? room.room_id })}
+                label={t("openRoom", { room: room.name ?? room.room_id })}
                 onClick={() => setSelected(room.room_id)}
               >
-                {t("admin.open")}
+                {t("open")}
               </Btn>,
             ],
           }))}

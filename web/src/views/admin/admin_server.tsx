@@ -46,35 +46,35 @@ export function FederationSection(): JSX.Element {
   const allow: string[] = federation?.allow ?? [];
   return (
     <>
-      <Panel title={t("admin.allowList")}>
+      <Panel title={t("allowList")}>
         <Problem text={info.problem} />
         {federation && (
           <>
             <p class="text-sm">
-              {t(federation.enabled ? "admin.federationOn" : "admin.federationOff")}{" "}
-              {allow.length === 0 ? t("admin.allowAll") : t("admin.allowOnly")}
+              {t(federation.enabled ? "federationOn" : "federationOff")}{" "}
+              {allow.length === 0 ? t("allowAll") : t("allowOnly")}
             </p>
             {allow.length > 0 && (
-              <ul class="list-disc pl-5 text-sm" aria-label={t("admin.allowList")}>
+              <ul class="list-disc pl-5 text-sm" aria-label={t("allowList")}>
                 {allow.map((name) => <li key={name}>{name}</li>)}
               </ul>
             )}
-            <p class="text-xs text-slate-600 dark:text-slate-300">{t("admin.allowHint")}</p>
+            <p class="text-xs text-slate-600 dark:text-slate-300">{t("allowHint")}</p>
           </>
         )}
       </Panel>
-      <Panel title={t("admin.destinations")}>
+      <Panel title={t("destinations")}>
         <Problem text={destinations.problem ?? action.problem} />
         <Done text={action.done} />
         <Table
-          caption={t("admin.destinations")}
+          caption={t("destinations")}
           head={[
-            t("admin.destination"),
-            t("admin.queued"),
-            t("admin.failures"),
-            t("admin.backoffUntil"),
-            t("admin.lastSuccess"),
-            t("admin.lastError"),
+            t("destination"),
+            t("queued"),
+            t("failures"),
+            t("backoffUntil"),
+            t("lastSuccess"),
+            t("lastError"),
             "",
           ]}
           rows={list.map((d) => ({
@@ -89,7 +89,7 @@ export function FederationSection(): JSX.Element {
               <Btn
                 key="k89"
                 busy={action.busy}
-                label={t("admin.retryNowFor", { server: d.destination })}
+                label={t("retryNowFor", { server: d.destination })}
                 onClick={() =>
                   action.run(async () => {
                     await api.call(
@@ -98,10 +98,10 @@ export function FederationSection(): JSX.Element {
                       {},
                     );
                     destinations.reload();
-                    return t("admin.retrying", { server: d.destination });
+                    return t("retrying", { server: d.destination });
                   })}
               >
-                {t("admin.retryNow")}
+                {t("retryNow")}
               </Btn>,
             ],
           }))}
@@ -146,40 +146,38 @@ export function HealthSection(): JSX.Element {
     </>
   );
   return (
-    <Panel title={t("admin.health")}>
+    <Panel title={t("health")}>
       <Problem text={data.problem} />
       {info && (
         <>
           <p role="status" class="text-base font-semibold">
-            {problem === null
-              ? t("admin.healthy")
-              : t("admin.unhealthy", { reason: problem ?? "" })}
+            {problem === null ? t("healthy") : t("unhealthy", { reason: problem ?? "" })}
           </p>
           <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
-            {row(t("admin.serverName"), info.server_name)}
-            {row(t("admin.version"), info.server_version)}
-            {row(t("admin.runningSince"), time(info.started_ts))}
-            {row(t("admin.memory"), bytes(info.memory.rss_bytes))}
-            {row(t("admin.dataFormat"), String(info.data_format))}
+            {row(t("serverName"), info.server_name)}
+            {row(t("version"), info.server_version)}
+            {row(t("runningSince"), time(info.started_ts))}
+            {row(t("memory"), bytes(info.memory.rss_bytes))}
+            {row(t("dataFormat"), String(info.data_format))}
             {row(
-              t("admin.registration"),
+              t("registration"),
               t(
                 !info.registration.enabled
-                  ? "admin.registrationClosed"
+                  ? "registrationClosed"
                   : info.registration.require_token
-                  ? "admin.registrationToken"
-                  : "admin.registrationOpen",
+                  ? "registrationToken"
+                  : "registrationOpen",
               ),
             )}
-            {row(t("admin.users"), num(users.total))}
-            {row(t("admin.rooms"), num(rooms.total_rooms))}
-            {row(t("admin.reports"), num(reports.total))}
-            {row(t("admin.destinations"), num(destinations.total))}
+            {row(t("users"), num(users.total))}
+            {row(t("rooms"), num(rooms.total_rooms))}
+            {row(t("reports"), num(reports.total))}
+            {row(t("destinations"), num(destinations.total))}
           </dl>
         </>
       )}
       <div>
-        <Btn onClick={data.reload}>{t("admin.refresh")}</Btn>
+        <Btn onClick={data.reload}>{t("refresh")}</Btn>
       </div>
     </Panel>
   );

@@ -58,34 +58,34 @@ export function TokensSection(): JSX.Element {
       setUses("");
       setExpiry("");
       tokens.reload();
-      return t("admin.tokenCreated", { token: made.token });
+      return t("tokenCreated", { token: made.token });
     });
   return (
     <>
-      <Panel title={t("admin.createToken")}>
-        <Form onSubmit={create} label={t("admin.createToken")}>
+      <Panel title={t("createToken")}>
+        <Form onSubmit={create} label={t("createToken")}>
           <Input
-            label={t("admin.token")}
+            label={t("token")}
             value={token}
             onInput={setToken}
-            hint={t("admin.tokenHint")}
+            hint={t("tokenHint")}
           />
-          <Input label={t("admin.usesAllowed")} type="number" value={uses} onInput={setUses} />
-          <Input label={t("admin.expires")} type="date" value={expiry} onInput={setExpiry} />
-          <Btn submit kind="main" busy={action.busy}>{t("admin.create")}</Btn>
+          <Input label={t("usesAllowed")} type="number" value={uses} onInput={setUses} />
+          <Input label={t("expires")} type="date" value={expiry} onInput={setExpiry} />
+          <Btn submit kind="main" busy={action.busy}>{t("create")}</Btn>
         </Form>
         <Problem text={action.problem} />
         <Done text={action.done} />
       </Panel>
-      <Panel title={t("admin.tokens")}>
+      <Panel title={t("tokens")}>
         <Problem text={tokens.problem} />
         <Table
-          caption={t("admin.tokens")}
+          caption={t("tokens")}
           head={[
-            t("admin.token"),
-            t("admin.used"),
-            t("admin.pending"),
-            t("admin.expires"),
+            t("token"),
+            t("used"),
+            t("pending"),
+            t("expires"),
             "",
           ]}
           rows={list.map((item) => ({
@@ -93,19 +93,19 @@ export function TokensSection(): JSX.Element {
             cells: [
               <code key="k94" class="break-all">{item.token}</code>,
               item.uses_allowed === null
-                ? t("admin.usedUnlimited", { used: num(item.completed) })
-                : t("admin.usedOf", { used: num(item.completed), allowed: num(item.uses_allowed) }),
+                ? t("usedUnlimited", { used: num(item.completed) })
+                : t("usedOf", { used: num(item.completed), allowed: num(item.uses_allowed) }),
               num(item.pending),
-              item.expiry_time === null ? t("admin.never") : time(item.expiry_time),
+              item.expiry_time === null ? t("never") : time(item.expiry_time),
               <Btn
                 key="k100"
                 kind="danger"
-                label={t("admin.revokeToken", { token: item.token })}
+                label={t("revokeToken", { token: item.token })}
                 onClick={() =>
                   confirm.ask({
-                    title: t("admin.revokeToken", { token: item.token }),
-                    text: t("admin.revokeText"),
-                    confirm: t("admin.revoke"),
+                    title: t("revokeToken", { token: item.token }),
+                    text: t("revokeText"),
+                    confirm: t("revoke"),
                     onConfirm: async () => {
                       await api.call(
                         "DELETE",
@@ -115,7 +115,7 @@ export function TokensSection(): JSX.Element {
                     },
                   })}
               >
-                {t("admin.revoke")}
+                {t("revoke")}
               </Btn>,
             ],
           }))}
@@ -160,7 +160,7 @@ export function NoticesSection(): JSX.Element {
   const send = () =>
     action.run(async () => {
       const body = message.trim();
-      if (!body) throw new Error(t("admin.noticeEmpty"));
+      if (!body) throw new Error(t("noticeEmpty"));
       const users = toAll
         ? await everyUser(api)
         : chosen.split(/[\s,]+/).filter((id) => id.startsWith("@"));
@@ -177,14 +177,14 @@ export function NoticesSection(): JSX.Element {
         } catch {
           failures.push(userId);
         }
-        setProgress(t("admin.noticeProgress", { sent: num(sent), total: num(users.length) }));
+        setProgress(t("noticeProgress", { sent: num(sent), total: num(users.length) }));
       }
       setFailed(failures);
       if (failures.length === 0) setRun(Date.now().toString(36));
-      return t("admin.noticeSent", { sent: num(sent), total: num(users.length) });
+      return t("noticeSent", { sent: num(sent), total: num(users.length) });
     });
   return (
-    <Panel title={t("admin.notices")}>
+    <Panel title={t("notices")}>
       <form
         class="flex flex-col gap-3"
         onSubmit={(event) => {
@@ -193,7 +193,7 @@ export function NoticesSection(): JSX.Element {
         }}
       >
         <div class="flex flex-col gap-1">
-          <label for={messageId} class="text-sm font-medium">{t("admin.noticeText")}</label>
+          <label for={messageId} class="text-sm font-medium">{t("noticeText")}</label>
           <textarea
             id={messageId}
             class={INPUT_CLASS}
@@ -205,10 +205,10 @@ export function NoticesSection(): JSX.Element {
             ) => [setMessage(event.currentTarget.value), setRun(Date.now().toString(36))]}
           />
         </div>
-        <Check label={t("admin.noticeToAll")} checked={toAll} onChange={setToAll} />
+        <Check label={t("noticeToAll")} checked={toAll} onChange={setToAll} />
         {!toAll && (
           <div class="flex flex-col gap-1">
-            <label for={usersId} class="text-sm font-medium">{t("admin.noticeUsers")}</label>
+            <label for={usersId} class="text-sm font-medium">{t("noticeUsers")}</label>
             <textarea
               id={usersId}
               class={INPUT_CLASS}
@@ -219,7 +219,7 @@ export function NoticesSection(): JSX.Element {
           </div>
         )}
         <div>
-          <Btn submit kind="main" busy={action.busy}>{t("admin.sendNotice")}</Btn>
+          <Btn submit kind="main" busy={action.busy}>{t("sendNotice")}</Btn>
         </div>
       </form>
       {action.busy && <p role="status" class="text-sm">{progress}</p>}
@@ -227,7 +227,7 @@ export function NoticesSection(): JSX.Element {
       <Done text={action.done} />
       {failed.length > 0 && (
         <p role="alert" class="text-sm text-red-800 dark:text-red-300">
-          {t("admin.noticeFailed", { users: failed.join(", ") })}
+          {t("noticeFailed", { users: failed.join(", ") })}
         </p>
       )}
     </Panel>

@@ -43,9 +43,9 @@ function useStateText() {
   const { t } = useText();
   return (user: User) =>
     [
-      user.deactivated ? t(user.erased ? "admin.erased" : "admin.deactivated") : t("admin.active"),
-      user.locked && t("admin.locked"),
-      user.suspended && t("admin.suspended"),
+      user.deactivated ? t(user.erased ? "erased" : "deactivated") : t("active"),
+      user.locked && t("locked"),
+      user.suspended && t("suspended"),
     ].filter(Boolean).join(", ");
 }
 
@@ -72,23 +72,23 @@ function CreateUser(props: { onCreated: (userId: string) => void }): JSX.Element
       setPassword("");
       setDisplayName("");
       props.onCreated(userId);
-      return t("admin.userCreated", { userId });
+      return t("userCreated", { userId });
     });
   return (
-    <Panel title={t("admin.createUser")}>
-      <Form onSubmit={create} label={t("admin.createUser")}>
-        <Input label={t("admin.username")} value={name} onInput={setName} required />
+    <Panel title={t("createUser")}>
+      <Form onSubmit={create} label={t("createUser")}>
+        <Input label={t("username")} value={name} onInput={setName} required />
         <Input
-          label={t("admin.password")}
+          label={t("password")}
           type="password"
           value={password}
           onInput={setPassword}
           autocomplete="new-password"
           required
         />
-        <Input label={t("admin.displayName")} value={displayName} onInput={setDisplayName} />
-        <Check label={t("admin.makeAdmin")} checked={admin} onChange={setAdmin} />
-        <Btn submit kind="main" busy={action.busy}>{t("admin.create")}</Btn>
+        <Input label={t("displayName")} value={displayName} onInput={setDisplayName} />
+        <Check label={t("makeAdmin")} checked={admin} onChange={setAdmin} />
+        <Btn submit kind="main" busy={action.busy}>{t("create")}</Btn>
       </Form>
       <Problem text={action.problem} />
       <Done text={action.done} />
@@ -112,8 +112,8 @@ function Devices(props: { userId: string }): JSX.Element {
     <>
       <Problem text={devices.problem} />
       <Table
-        caption={t("admin.devicesOf", { userId: props.userId })}
-        head={[t("admin.device"), t("admin.name"), t("admin.lastSeen"), t("admin.address"), ""]}
+        caption={t("devicesOf", { userId: props.userId })}
+        head={[t("device"), t("name"), t("lastSeen"), t("address"), ""]}
         rows={list.map((device) => ({
           key: device.device_id,
           cells: [
@@ -124,19 +124,19 @@ function Devices(props: { userId: string }): JSX.Element {
             <Btn
               key="k122"
               kind="danger"
-              label={t("admin.signOutDevice", { device: device.device_id })}
+              label={t("signOutDevice", { device: device.device_id })}
               onClick={() =>
                 confirm.ask({
-                  title: t("admin.signOutDevice", { device: device.device_id }),
-                  text: t("admin.signOutDeviceText"),
-                  confirm: t("admin.signOut"),
+                  title: t("signOutDevice", { device: device.device_id }),
+                  text: t("signOutDeviceText"),
+                  confirm: t("signOut"),
                   onConfirm: async () => {
                     await api.call("DELETE", `${ADMIN}${path}/${seg(device.device_id)}`);
                     devices.reload();
                   },
                 })}
             >
-              {t("admin.signOut")}
+              {t("signOut")}
             </Btn>,
           ],
         }))}
@@ -170,13 +170,12 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
   const u = user.data;
   const id = props.userId;
   return (
-    <Panel title={t("admin.userTitle", { userId: id })}>
+    <Panel title={t("userTitle", { userId: id })}>
       <Problem text={user.problem} />
       {u && (
         <>
           <p class="text-sm">
-            {u.displayname ?? ""} · {stateText(u)} ·{" "}
-            {u.admin ? t("admin.isAdmin") : t("admin.notAdmin")}
+            {u.displayname ?? ""} · {stateText(u)} · {u.admin ? t("isAdmin") : t("notAdmin")}
           </p>
           <div class="flex flex-wrap gap-2">
             <Btn
@@ -184,20 +183,20 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
               onClick={() =>
                 action.run(async () => {
                   await api.call("PUT", `${ADMIN}/v1/users/${seg(id)}/admin`, { admin: !u.admin });
-                  return changed(t(u.admin ? "admin.adminRemoved" : "admin.adminGranted"));
+                  return changed(t(u.admin ? "adminRemoved" : "adminGranted"));
                 })}
             >
-              {t(u.admin ? "admin.removeAdmin" : "admin.makeAdmin")}
+              {t(u.admin ? "removeAdmin" : "makeAdmin")}
             </Btn>
             <Btn
               busy={action.busy}
               onClick={() =>
                 change(
                   { locked: !u.locked },
-                  t(u.locked ? "admin.unlockedDone" : "admin.lockedDone"),
+                  t(u.locked ? "unlockedDone" : "lockedDone"),
                 )}
             >
-              {t(u.locked ? "admin.unlock" : "admin.lock")}
+              {t(u.locked ? "unlock" : "lock")}
             </Btn>
             <Btn
               busy={action.busy}
@@ -206,10 +205,10 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
                   await api.call("PUT", `${ADMIN}/v1/suspend/${seg(id)}`, {
                     suspend: !u.suspended,
                   });
-                  return changed(t(u.suspended ? "admin.unsuspendedDone" : "admin.suspendedDone"));
+                  return changed(t(u.suspended ? "unsuspendedDone" : "suspendedDone"));
                 })}
             >
-              {t(u.suspended ? "admin.unsuspend" : "admin.suspend")}
+              {t(u.suspended ? "unsuspend" : "suspend")}
             </Btn>
             {!u.deactivated && (
               <Btn
@@ -217,9 +216,9 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
                 onClick={() => {
                   erase.current = false;
                   confirm.ask({
-                    title: t("admin.deactivateTitle", { userId: id }),
-                    text: t("admin.deactivateText"),
-                    confirm: t("admin.deactivate"),
+                    title: t("deactivateTitle", { userId: id }),
+                    text: t("deactivateText"),
+                    confirm: t("deactivate"),
                     children: <EraseChoice onChange={(value) => erase.current = value} />,
                     onConfirm: async () => {
                       await api.call("POST", `${ADMIN}/v1/deactivate/${seg(id)}`, {
@@ -230,12 +229,12 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
                   });
                 }}
               >
-                {t("admin.deactivate")}
+                {t("deactivate")}
               </Btn>
             )}
           </div>
           <Form
-            label={t("admin.resetPassword")}
+            label={t("resetPassword")}
             onSubmit={() =>
               action.run(async () => {
                 await api.call("POST", `${ADMIN}/v1/reset_password/${seg(id)}`, {
@@ -243,23 +242,23 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
                   logout_devices: logout,
                 });
                 setPassword("");
-                return changed(t("admin.passwordReset"));
+                return changed(t("passwordReset"));
               })}
           >
             <Input
-              label={t("admin.newPassword")}
+              label={t("newPassword")}
               type="password"
               value={password}
               onInput={setPassword}
               autocomplete="new-password"
               required
             />
-            <Check label={t("admin.logoutDevices")} checked={logout} onChange={setLogout} />
-            <Btn submit busy={action.busy}>{t("admin.resetPassword")}</Btn>
+            <Check label={t("logoutDevices")} checked={logout} onChange={setLogout} />
+            <Btn submit busy={action.busy}>{t("resetPassword")}</Btn>
           </Form>
           <Problem text={action.problem} />
           <Done text={action.done} />
-          <h3 class="text-sm font-bold">{t("admin.sessions")}</h3>
+          <h3 class="text-sm font-bold">{t("sessions")}</h3>
           <Devices userId={id} />
         </>
       )}
@@ -274,7 +273,7 @@ function EraseChoice(props: { onChange: (erase: boolean) => void }): JSX.Element
   const [erase, setErase] = useState(false);
   return (
     <Check
-      label={t("admin.erase")}
+      label={t("erase")}
       checked={erase}
       onChange={(value) => [setErase(value), props.onChange(value)]}
     />
@@ -302,28 +301,28 @@ export function UsersSection(): JSX.Element {
   const list: User[] = users.data?.users ?? [];
   return (
     <>
-      <Panel title={t("admin.users")}>
+      <Panel title={t("users")}>
         <Form
           onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
-          label={t("admin.search")}
+          label={t("search")}
         >
-          <Input label={t("admin.searchUsers")} value={search} onInput={setSearch} />
-          <Btn submit>{t("admin.search")}</Btn>
+          <Input label={t("searchUsers")} value={search} onInput={setSearch} />
+          <Btn submit>{t("search")}</Btn>
           <Check
-            label={t("admin.withDeactivated")}
+            label={t("withDeactivated")}
             checked={withDeactivated}
             onChange={setWithDeactivated}
           />
         </Form>
         <Problem text={users.problem} />
         <Table
-          caption={t("admin.users")}
+          caption={t("users")}
           head={[
-            t("admin.user"),
-            t("admin.name"),
-            t("admin.adminColumn"),
-            t("admin.state"),
-            t("admin.lastSeen"),
+            t("user"),
+            t("name"),
+            t("adminColumn"),
+            t("state"),
+            t("lastSeen"),
             "",
           ]}
           rows={list.map((user) => ({
@@ -331,15 +330,15 @@ export function UsersSection(): JSX.Element {
             cells: [
               user.name,
               user.displayname ?? "",
-              user.admin ? t("admin.yes") : t("admin.no"),
+              user.admin ? t("yes") : t("no"),
               stateText(user),
               time(user.last_seen_ts),
               <Btn
                 key="k331"
-                label={t("admin.manage", { userId: user.name })}
+                label={t("manage", { userId: user.name })}
                 onClick={() => setSelected(user.name)}
               >
-                {t("admin.open")}
+                {t("open")}
               </Btn>,
             ],
           }))}

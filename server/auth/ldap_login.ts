@@ -13,7 +13,7 @@ import type { LdapConfig } from "./auth_config.ts";
 import { forbidden } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { getUser } from "../store/accounts.ts";
-import { linkedAccounts, provisionUser } from "./external_accounts.ts";
+import { externalIdKey, linkedAccounts, provisionUser } from "./external_accounts.ts";
 
 /** A directory entry of a user, as the attribute mapping reads it. */
 export interface DirectoryUser {
@@ -168,6 +168,38 @@ export async function ldapPasswordUser(
     localpart: user.username,
     displayName: user.displayName,
   }, { allowExisting: true });
+}
+
+/**
+ * Whether `password` is the directory password of a local account that LDAP sign-in made (for
+ * user-interactive auth: such accounts have no local password). Unreachable directory: false.
+ */
+export async function directoryPasswordMatches(
+  hs: Homeserver,
+  userId: string,
+  password: string,
+): Promise<boolean> {
+  const config = hs.config.auth.ldap;
+  if (!config.enabled || password === "") return false;
+  const localpart = userId.slice(1, userId.indexOf(":"));
+  const link = await hs.kv.get<{ userId: string }>(externalIdKey("ldap", localpart));
+  if (link.value?.userId !== userId) return false;
+  let client: Client;
+  try {
+    client = await connect(config);
+  } catch {
+    return false;
+  }
+  try {
+    const found = await findUsers(client, config, localpart);
+    if (found.length !== 1) return false;
+    await client.bind(found[0].dn, password);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.unbind().catch(() => {});
+  }
 }
 
 /** What one directory check did. */

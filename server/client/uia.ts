@@ -22,6 +22,7 @@
  */
 
 import { verifyPassword } from "../../crypto/password.ts";
+import { directoryPasswordMatches } from "../auth/ldap_login.ts";
 import { randomToken } from "../../crypto/tokens.ts";
 import { badJson, forbidden, MatrixError } from "../errors.ts";
 import type { JsonObject } from "../http_util.ts";
@@ -233,7 +234,12 @@ async function runStage(
       throw forbidden("You can only authenticate as yourself");
     }
     const user = await getUser(hs.kv, userId);
-    if (!user?.passwordHash || !(await verifyPassword(password, user.passwordHash))) {
+    const ok = user?.passwordHash
+      ? await verifyPassword(password, user.passwordHash)
+      // Accounts of LDAP sign-in have no local password: the directory confirms it.
+      : user !== null && !user.deactivated &&
+        await directoryPasswordMatches(hs, userId, password);
+    if (!ok) {
       return { ok: false, errcode: "M_FORBIDDEN", error: "Invalid password" };
     }
     return { ok: true };

@@ -64,6 +64,28 @@ Deno.test({
         assertEquals(again.body.user_id, "@marie:localhost");
       });
 
+      await t.step("the directory password confirms user-interactive auth", async () => {
+        const phone = await passwordLogin(server, "marie", "marie-pw-1");
+        const laptop = await passwordLogin(server, "marie", "marie-pw-1");
+        const path = `/_matrix/client/v3/devices/${encodeURIComponent(phone.body.device_id)}`;
+        const token = laptop.body.access_token;
+        const first = await server.request("DELETE", path, { token, body: {} });
+        assertEquals(first.status, 401);
+        const identifier = { type: "m.id.user", user: "marie" };
+        const auth = { type: "m.login.password", identifier, session: first.body.session };
+        const wrong = await server.request("DELETE", path, {
+          token,
+          body: { auth: { ...auth, password: "not-hers" } },
+        });
+        assertEquals(wrong.status, 401);
+        assertEquals(wrong.body.errcode, "M_FORBIDDEN");
+        const done = await server.request("DELETE", path, {
+          token,
+          body: { auth: { ...auth, password: "marie-pw-1" } },
+        });
+        assertEquals(done.status, 200, JSON.stringify(done.body));
+      });
+
       await t.step("a wrong or empty password is refused and creates nothing", async () => {
         const wrong = await passwordLogin(server, "jang", "not-his");
         assertEquals(wrong.status, 403);

@@ -102,14 +102,22 @@ export async function readBuildManifest(dist: URL = DIST): Promise<BuildManifest
   }
 }
 
-/** Resolves `matrix-widget-api` to a stub: see web/src/matrix/widget_api_stub.ts. */
-function widgetApiStubPlugin(): esbuild.Plugin {
+/** Modules of matrix-js-sdk the app never runs, and the small stand-ins that replace them. */
+const SDK_STUBS: Readonly<Record<string, string>> = {
+  "embedded.js": "matrix/sdk_stubs/embedded.ts",
+  "sliding-sync-sdk.js": "matrix/sdk_stubs/sliding_sync_sdk.ts",
+};
+
+/** Resolves the SDK's own imports of {@link SDK_STUBS} to the stand-ins in web/src. */
+function sdkStubsPlugin(): esbuild.Plugin {
   return {
-    name: "widget-api-stub",
+    name: "sdk-stubs",
     setup(build) {
-      build.onResolve({ filter: /^matrix-widget-api$/ }, () => ({
-        path: path(new URL("matrix/widget_api_stub.ts", SRC)),
-      }));
+      build.onResolve({ filter: /^\.\/(embedded|sliding-sync-sdk)\.js$/ }, (args) => {
+        const stub = SDK_STUBS[args.path.slice(2)];
+        if (!stub || !/[\\/]matrix-js-sdk[\\/]lib[\\/]/.test(args.importer)) return undefined;
+        return { path: path(new URL(stub, SRC)) };
+      });
     },
   };
 }
@@ -137,7 +145,7 @@ async function buildScripts(out: URL, dev: boolean) {
     define: { "process.env.NODE_ENV": JSON.stringify(dev ? "development" : "production") },
     metafile: true,
     logLevel: "warning",
-    plugins: [widgetApiStubPlugin(), cryptoWasmPlugin(assets, wasm)],
+    plugins: [sdkStubsPlugin(), cryptoWasmPlugin(assets, wasm)],
   });
   if (!wasm.name) throw new Error("the crypto WASM was not found in the bundle");
   const outputs = result.metafile.outputs;

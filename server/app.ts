@@ -36,6 +36,7 @@ import { usersAdminRoutes } from "./admin/users_admin.ts";
 import { userDevicesAdminRoutes } from "./admin/user_devices_admin.ts";
 import { registrationTokensAdminRoutes } from "./admin/registration_tokens_admin.ts";
 import { purgeHistoryAdminRoutes } from "./admin/purge_history_admin.ts";
+import { userExportAdminRoutes } from "./admin/user_export_admin.ts";
 import { roomsAdminRoutes } from "./admin/rooms_admin.ts";
 import { eventReportsAdminRoutes } from "./admin/event_reports_admin.ts";
 import { mediaModerationAdminRoutes } from "./admin/media_moderation_admin.ts";
@@ -133,6 +134,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   registrationTokensAdminRoutes,
   roomsAdminRoutes,
   purgeHistoryAdminRoutes,
+  userExportAdminRoutes,
   eventReportsAdminRoutes,
   mediaModerationAdminRoutes,
   mediaScanAdminRoutes,

@@ -11,7 +11,13 @@ import { randomString } from "../crypto/tokens.ts";
 import { type Config, ConfigError, kvPath, loadConfig } from "./config.ts";
 import { MatrixError } from "./errors.ts";
 import { Homeserver } from "./homeserver.ts";
-import { createRegistrationToken, createUser, userIdForLocalpart } from "./store/accounts.ts";
+import {
+  createRegistrationToken,
+  createUser,
+  getUser,
+  userIdForLocalpart,
+} from "./store/accounts.ts";
+import { userExportStream } from "./retention/user_export.ts";
 import { deleteDevices } from "./store/devices.ts";
 import { addUserUpdate } from "./client/account.ts";
 import { checkNewPassword } from "./client/registration.ts";
@@ -46,6 +52,8 @@ commands:
                                           create an account (a password is generated and
                                           printed when --password is absent)
   user reset-password NAME [--password P] set a new password and log out all devices
+  user export NAME FILE                   write everything stored about the user (GDPR) to
+                                          FILE, gzip-compressed JSON lines (docs/retention.md)
   token create [--uses N] [--expires DATE]
                                           create a registration token and print it
 ${MEDIA_CLI_USAGE}${FEDERATION_CLI_USAGE}${AUDIT_CLI_USAGE}${BACKUP_CLI_USAGE}`;
@@ -193,6 +201,30 @@ async function userResetPassword(config: Config, args: ParsedArgs, io: CliOutput
   });
   io.out(`password of ${userId} reset; all devices logged out`);
   if (given === undefined) io.out(`password: ${password}`);
+}
+
+async function userExport(config: Config, args: ParsedArgs, io: CliOutput): Promise<void> {
+  const [, , name, file] = args.words;
+  if (!name || !file || args.words.length > 4) {
+    throw new UsageError("user export needs a NAME and a FILE");
+  }
+  const userId = userIdFor(name, config);
+  const bytes = await withServer(config, async (hs) => {
+    if (!(await getUser(hs.kv, userId))) throw new UsageError(`no account ${userId}`);
+    // Written beside the target, then renamed: a failed export leaves no half archive.
+    const partial = `${file}.partial`;
+    const out = await Deno.open(partial, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: 0o600,
+    });
+    await userExportStream(hs, userId).pipeTo(out.writable);
+    await Deno.rename(partial, file);
+    await cliAudit(hs, "user.export", userId, { file });
+    return (await Deno.stat(file)).size;
+  });
+  io.out(`exported ${userId} to ${file} (${bytes} bytes)`);
 }
 
 async function tokenCreate(config: Config, args: ParsedArgs, io: CliOutput): Promise<void> {
@@ -408,6 +440,8 @@ export async function runCli(
       await userCreate(config, parsed, io);
     } else if (command === "user" && sub === "reset-password") {
       await userResetPassword(config, parsed, io);
+    } else if (command === "user" && sub === "export") {
+      await userExport(config, parsed, io);
     } else if (command === "token" && sub === "create") {
       await tokenCreate(config, parsed, io);
     } else if (command === "media") {

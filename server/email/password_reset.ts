@@ -63,6 +63,11 @@ export async function resetPasswordByEmail(
   if (!user || user.deactivated) {
     throw new MatrixError("M_THREEPID_NOT_FOUND", "No account has this email address");
   }
+  if (user.passwordHash === null) {
+    throw new MatrixError("M_FORBIDDEN", "This account signs in through its organisation", {
+      status: 403,
+    });
+  }
   const sessionEntry = await hs.kv.get(threepidKeys.session(sid));
   if (sessionEntry.value === null) {
     throw new MatrixError("M_UNAUTHORIZED", "The email session was used or has expired", {

@@ -113,6 +113,15 @@ export async function requestEmailToken(
       // Synapse's answer and the spec's: the address is on no account here.
       throw new MatrixError("M_THREEPID_NOT_FOUND", "No account has this email address");
     }
+    if (user.passwordHash === null) {
+      // Signed in through the organisation (LDAP, OpenID Connect, JWT; docs/auth.md): a local
+      // password set by mail would outlive the organisation's say.
+      throw new MatrixError(
+        "M_FORBIDDEN",
+        "This account signs in through its organisation: change the password there",
+        { status: 403 },
+      );
+    }
     userId = owner.userId;
   } else if (owner) {
     throw new MatrixError("M_THREEPID_IN_USE", "This email address is already on an account");

@@ -471,7 +471,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "email: STARTTLS with the SMTP server's CA trusted; an untrusted certificate sends nothing",
+  name:
+    "email: STARTTLS with the SMTP server's CA trusted; an untrusted certificate sends nothing; no reset for accounts without a password",
   ignore: !available || CA_MISSING !== null,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -483,6 +484,7 @@ Deno.test({
       smtp_port: smtp.port,
       tls: "starttls",
       from: "noreply@commune.test",
+      public_link_base: LINK_BASE,
     };
     const trusting = await startTestServer({
       config: { email: { ...email, trusted_ca: ca.caFile } },
@@ -499,6 +501,21 @@ Deno.test({
       assertEquals(sent.status, 200, JSON.stringify(sent.body));
       const mail = await smtp.waitFor((m) => m.rcpt_tos.includes("dan@example.test"));
       assertStringIncludes(mail.subject, "Confirm your email address");
+      // An account that signs in through its organisation (no local password) gets no reset.
+      const dan = await trusting.register("dan");
+      await followLink(linkIn(mail, "/_gemeng/email/validate", trusting));
+      const added = await uiaPassword(trusting, dan, "/_matrix/client/v3/account/3pid/add", {
+        sid: sent.body.sid,
+        client_secret: "tls-secret",
+      });
+      assertEquals(added.status, 200, JSON.stringify(added.body));
+      await updateUser(trusting.hs.kv, dan.userId, (user) => ({ ...user, passwordHash: null }));
+      const reset = await trusting.request(
+        "POST",
+        "/_matrix/client/v3/account/password/email/requestToken",
+        { body: { client_secret: "s2", email: "dan@example.test", send_attempt: 1 } },
+      );
+      assertEquals([reset.status, reset.body.errcode], [403, "M_FORBIDDEN"]);
     } finally {
       await trusting.close();
       await untrusting.close();

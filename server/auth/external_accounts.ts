@@ -7,6 +7,7 @@
  */
 
 import { setProfileByAdmin } from "../admin/user_accounts.ts";
+import { addThreepid, canonicalEmail, ownerOf } from "../email/threepid_store.ts";
 import { forbidden } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { createUser, getUser, userIdForLocalpart } from "../store/accounts.ts";
@@ -34,6 +35,8 @@ export interface ExternalIdentity {
   /** The wanted localpart, lower-cased before use. */
   localpart: string;
   displayName?: string;
+  /** An email address the authority vouches for; added to a new account when nobody has it. */
+  email?: string;
 }
 
 /** Options of {@link provisionUser}. */
@@ -91,7 +94,18 @@ export async function provisionUser(
   await hs.notify("userRegistered", userId);
   const displayName = identity.displayName?.trim().slice(0, 200);
   if (displayName) await setProfileByAdmin(hs, userId, { key: "displayname", value: displayName });
+  if (identity.email) await addVouchedEmail(hs, userId, identity.email);
   return userId;
+}
+
+async function addVouchedEmail(hs: Homeserver, userId: string, email: string): Promise<void> {
+  const address = canonicalEmail(email);
+  if (!address || await ownerOf(hs.kv, address)) return;
+  const now = Date.now();
+  const op = hs.kv.atomic();
+  addThreepid(op, { userId, address, validatedTs: now, addedTs: now });
+  // Another account taking the address meanwhile makes the commit fail: it keeps it.
+  await op.commit();
 }
 
 /** The links of one provider: outside ID and user ID. */

@@ -167,6 +167,7 @@ export async function ldapPasswordUser(
     externalId: user.username.toLowerCase(),
     localpart: user.username,
     displayName: user.displayName,
+    email: user.email,
   }, { allowExisting: true });
 }
 

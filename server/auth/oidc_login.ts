@@ -190,6 +190,8 @@ export async function finishOidcLogin(
       externalId: subject,
       localpart,
       displayName: claimString(claims, idp.displayNameClaim),
+      // An address the provider says it has not verified is not taken.
+      email: claims.email_verified === false ? undefined : claimString(claims, idp.emailClaim),
     }, { allowExisting: idp.allowExistingUsers });
     return { userId, redirectUrl: session.redirectUrl };
   } catch (err) {

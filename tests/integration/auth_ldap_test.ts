@@ -59,6 +59,14 @@ Deno.test({
         assertEquals(res.body.user_id, "@marie:localhost");
         const profile = await server.request("GET", "/_matrix/client/v3/profile/@marie:localhost");
         assertEquals(profile.body.displayname, "Marie Weber");
+        const threepids = await server.request("GET", "/_matrix/client/v3/account/3pid", {
+          token: res.body.access_token,
+        });
+        assertEquals(
+          threepids.body.threepids.map((t: { address: string }) => t.address),
+          ["m@c.lu"],
+          "the directory's mail is on the account",
+        );
         const again = await passwordLogin(server, "@marie:localhost", "marie-pw-1");
         assertEquals(again.status, 200);
         assertEquals(again.body.user_id, "@marie:localhost");

@@ -107,7 +107,7 @@ Deno.test({
               issuer: provider.issuer,
               client_id: OIDC_CLIENT.id,
               client_secret: OIDC_CLIENT.secret,
-              scopes: ["openid", "profile"],
+              scopes: ["openid", "profile", "email"],
               allow_insecure_http: true,
             }],
           },
@@ -167,6 +167,10 @@ Deno.test({
         assertEquals(res.body.user_id, "@marie:localhost");
         const profile = await hs.request("GET", "/_matrix/client/v3/profile/@marie:localhost");
         assertEquals(profile.body.displayname, "Person marie");
+        const threepids = await hs.request("GET", "/_matrix/client/v3/account/3pid", {
+          token: res.body.access_token,
+        });
+        assertEquals(threepids.body.threepids[0]?.address, "marie@commune.lu");
         const again = await hs.request("POST", "/_matrix/client/v3/login", {
           body: { type: "m.login.token", token: loginToken },
         });

@@ -2,7 +2,7 @@
  * An OpenID provider for tests: npm `oidc-provider` (panva's certified implementation) served on
  * a free loopback port in the test process, with its development login form (any name, any
  * password) and consent page. The name typed at its login becomes `sub` and
- * `preferred_username`; `name` is "Person <name>".
+ * `preferred_username`; `name` is "Person <name>", `email` "<name>@commune.lu" (verified).
  *
  * @module
  */
@@ -39,10 +39,20 @@ export async function startOidcProvider(redirectUri: string): Promise<TestOidcPr
       grant_types: ["authorization_code"],
       response_types: ["code"],
     }],
-    claims: { openid: ["sub"], profile: ["name", "preferred_username"] },
+    claims: {
+      openid: ["sub"],
+      profile: ["name", "preferred_username"],
+      email: ["email", "email_verified"],
+    },
     findAccount: (_ctx: unknown, id: string) => ({
       accountId: id,
-      claims: () => ({ sub: id, preferred_username: id, name: `Person ${id}` }),
+      claims: () => ({
+        sub: id,
+        preferred_username: id,
+        name: `Person ${id}`,
+        email: `${id}@commune.lu`,
+        email_verified: true,
+      }),
     }),
     // Profile claims in the ID token too, so gemeng need not ask userinfo.
     conformIdTokenClaims: false,

@@ -328,3 +328,48 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "retention: the job runs on its own every purge_interval with the server's default",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const s = await startTestServer({
+      config: {
+        retention: { enabled: true, purge_interval: 1000, default_max_lifetime: 1000 },
+      },
+    });
+    try {
+      const alice = await s.register("alice");
+      const room = await s.request("POST", `${V3}/createRoom`, {
+        token: alice.accessToken,
+        body: { preset: "private_chat" },
+      });
+      const roomId = room.body.room_id;
+      const sent = await s.request(
+        "PUT",
+        `${V3}/rooms/${enc(roomId)}/send/m.room.message/t1`,
+        { token: alice.accessToken, body: { msgtype: "m.text", body: "short-lived" } },
+      );
+      const old = sent.body.event_id;
+      // The newest event always stays: send one more after the first has expired.
+      await new Promise((r) => setTimeout(r, 1100));
+      await s.request("PUT", `${V3}/rooms/${enc(roomId)}/send/m.room.message/t2`, {
+        token: alice.accessToken,
+        body: { msgtype: "m.text", body: "newer" },
+      });
+      let gone = false;
+      for (let i = 0; i < 40 && !gone; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        gone = (await s.hs.kv.get(["event", old])).value === null;
+      }
+      assert(gone, "the job did not purge the expired message");
+      const res = await s.request("GET", `${V3}/rooms/${enc(roomId)}/event/${enc(old)}`, {
+        token: alice.accessToken,
+      });
+      assertEquals(res.status, 404);
+    } finally {
+      await s.close();
+    }
+  },
+});

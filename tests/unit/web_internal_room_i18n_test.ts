@@ -25,11 +25,11 @@ Deno.test("internal room i18n: every language translates every message alike", (
   assertEquals(Object.values(internalMessages.de).filter((text) => informal.test(text)), []);
 });
 
-Deno.test("internal room i18n: lookup with a placeholder", () => {
+Deno.test("internal room i18n: lookup with the server name", () => {
   assertEquals(
-    internalText("en", "internal.switch", { server: "gemeng.lu" }),
-    "Only people from gemeng.lu",
+    internalText("en", "internal.switch", "gemeng.lu"),
+    "Internal room: only people from gemeng.lu",
   );
-  assertEquals(internalText("de", "internal.title"), "Interner Raum");
-  assertEquals(internalText("lb", "internal.switch", { server: "x.lu" }), "Just Leit vun x.lu");
+  assertEquals(internalText("lb", "internal.switch", "x.lu"), "Internen Raum: just Leit vun x.lu");
+  assertEquals(internalText("de", "internal.foreign").startsWith("Auf einem anderen Server"), true);
 });

@@ -9,8 +9,7 @@
 
 import type { JSX } from "preact";
 import { useId } from "preact/hooks";
-import { type InternalKey, internalText } from "../../i18n/internal_room.ts";
-import type { MessageParams } from "../../i18n/index.ts";
+import { internalText } from "../../i18n/internal_room.ts";
 import type { RoomSettings, RoomSnapshot } from "../../state/room_settings.ts";
 import { useApp } from "../context.ts";
 import { ProblemText } from "./parts.tsx";
@@ -18,43 +17,36 @@ import { ProblemText } from "./parts.tsx";
 const SECTION = "flex flex-col gap-3 border-t border-slate-300 pt-4 dark:border-slate-700";
 const NOTE = "text-sm text-slate-600 dark:text-slate-300";
 
-/** The switch, its plain explanation and the room's current setting. */
+/** The switch and its plain explanation (and why it is disabled, when it is). */
 export function InternalRoomPanel(props: {
   settings: RoomSettings;
   snapshot: RoomSnapshot;
 }): JSX.Element {
   const { i18n } = useApp();
   const locale = i18n.locale.value;
-  const t = (key: InternalKey, params?: MessageParams) => internalText(locale, key, params);
   const { settings, snapshot } = props;
   const id = useId();
-  const busy = settings.internal.busy.value;
-  const server = snapshot.homeServer;
   const why = snapshot.canInternal
-    ? null
-    : t(snapshot.foreignRoom ? "internal.foreign" : "internal.needPower");
+    ? ""
+    : snapshot.foreignRoom
+    ? internalText(locale, "internal.foreign")
+    : i18n.t("rooms.settings.needPower");
   return (
-    <section aria-labelledby={`${id}-title`} class={SECTION}>
-      <h3 id={`${id}-title`} class="text-base font-bold">{t("internal.title")}</h3>
-      <label class="flex items-start gap-3">
+    <div class={SECTION}>
+      <label class="flex items-start gap-3 text-sm font-medium">
         <input
           type="checkbox"
           role="switch"
-          class="mt-1 h-5 w-5 shrink-0 accent-sky-700"
+          class="mt-0.5 h-5 w-5 shrink-0 accent-sky-700"
           checked={snapshot.internal}
-          aria-checked={snapshot.internal}
-          disabled={!snapshot.canInternal || busy}
-          aria-describedby={`${id}-explain${why ? ` ${id}-why` : ""}`}
+          disabled={!snapshot.canInternal || settings.internal.busy.value}
+          aria-describedby={id}
           onChange={(event) => void settings.setInternal(event.currentTarget.checked)}
         />
-        <span class="text-sm font-medium">{t("internal.switch", { server })}</span>
+        {internalText(locale, "internal.switch", snapshot.homeServer)}
       </label>
-      <p id={`${id}-explain`} class={NOTE}>{t("internal.explain")}</p>
-      <p class="text-sm" role="status">
-        {snapshot.internal ? t("internal.on", { server }) : t("internal.off")}
-      </p>
-      {why && <p id={`${id}-why`} class={NOTE}>{why}</p>}
+      <p id={id} class={NOTE}>{internalText(locale, "internal.explain")} {why}</p>
       <ProblemText problem={settings.internal.problem.value} />
-    </section>
+    </div>
   );
 }

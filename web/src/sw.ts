@@ -31,7 +31,8 @@ const CACHE = `${CACHE_PREFIX}${BUILD_ID}`;
 const SHELL = "/";
 /** How long a page request may take before the stored shell answers instead. */
 const NETWORK_TIMEOUT_MS = 4000;
-const API_PREFIXES = ["/_matrix/", "/_synapse/", "/.well-known/"];
+// The server's own pages (SSO callback, email links) are not the app: never its shell.
+const API_PREFIXES = ["/_matrix/", "/_synapse/", "/_gemeng/", "/.well-known/"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {

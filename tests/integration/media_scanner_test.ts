@@ -15,83 +15,9 @@ import { MediaRepository } from "../../server/media/repository.ts";
 import { updateUser } from "../../server/store/accounts.ts";
 import { download, MEDIA_TEST_CONFIG, patternBytes, upload } from "../support/media_support.ts";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { CLAMD_MISSING, EICAR, startClamd } from "../support/clamd.ts";
 
-const CLAMD = "/usr/sbin/clamd";
-const SIGTOOL = "/usr/bin/sigtool";
-// The EICAR test file: 68 bytes every virus scanner reports, harmless by design.
-const EICAR = new TextEncoder().encode(
-  "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
-);
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const installed = await exists(CLAMD) && await exists(SIGTOOL);
-if (!installed) {
-  console.warn(
-    "media scanner test skipped: clamd/sigtool missing " +
-      "(apt-get install clamav-daemon clamav; .ci/run installs them)",
-  );
-}
-
-/** Runs clamd in the foreground on a Unix socket with a database holding EICAR's MD5. */
-async function startClamd(dir: string): Promise<{ socket: string; stop: () => Promise<void> }> {
-  await Deno.writeFile(`${dir}/eicar.com`, EICAR);
-  const sig = await new Deno.Command(SIGTOOL, { args: ["--md5", "eicar.com"], cwd: dir }).output();
-  assert(sig.success, new TextDecoder().decode(sig.stderr));
-  await Deno.writeFile(`${dir}/test.hdb`, sig.stdout);
-  await Deno.remove(`${dir}/eicar.com`);
-  const socket = `${dir}/clamd.sock`;
-  await Deno.writeTextFile(
-    `${dir}/clamd.conf`,
-    [
-      `DatabaseDirectory ${dir}`,
-      `LocalSocket ${socket}`,
-      `TemporaryDirectory ${dir}`,
-      `LogFile ${dir}/clamd.log`,
-      "Foreground yes",
-      `User ${Deno.uid() === 0 ? "root" : Deno.env.get("USER") ?? "root"}`,
-      "",
-    ].join("\n"),
-  );
-  const child = new Deno.Command(CLAMD, {
-    args: ["-c", `${dir}/clamd.conf`],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const deadline = Date.now() + 60_000;
-  while (!(await canConnect(socket))) {
-    if (Date.now() > deadline) throw new Error("clamd did not start within 60 s");
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  let stopped = false;
-  return {
-    socket,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      child.kill("SIGTERM");
-      await child.stderr.cancel();
-      await child.status;
-    },
-  };
-}
-
-async function canConnect(path: string): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
+if (CLAMD_MISSING) console.warn(`media scanner test skipped: ${CLAMD_MISSING}`);
 
 function scannerServer(socket: string, failMode: "closed" | "open"): Promise<TestServer> {
   return startTestServer({
@@ -110,7 +36,7 @@ async function admin(server: TestServer, localpart: string) {
 
 Deno.test({
   name: "media scanner: clamd refuses EICAR, passes clean files; fail-closed and fail-open",
-  ignore: !installed,
+  ignore: CLAMD_MISSING !== null,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "gemeng-clamd-" });
     const clamd = await startClamd(dir);

@@ -154,6 +154,7 @@ export class Homeserver {
     this.stream = new StreamSequencer();
     this.notifier = new Notifier(this.stream);
     this.rooms = new RoomStore(kv);
+    this.rooms.retention = config.retention;
     this.pipeline = new EventPipeline({
       kv,
       rooms: this.rooms,

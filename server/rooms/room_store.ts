@@ -74,6 +74,13 @@ export class RoomStore {
   });
   readonly #rooms = new LruCache<string, RoomRecord>(10_000);
 
+  /**
+   * `[retention]` as the readers need it: with `enabled`, messages past their room's
+   * max_lifetime are no longer served (`visibility.ts`), even before the purge job removes
+   * them. Set by the server; null (the default) serves everything stored.
+   */
+  retention: { enabled: boolean; defaultMaxLifetimeMs: number | null } | null = null;
+
   constructor(kv: Deno.Kv) {
     this.kv = kv;
     this.states = new StateStore(kv);

@@ -74,7 +74,7 @@ export async function filterVisibleEvents(
   };
 
   const visible: StoredEvent[] = [];
-  for (const stored of events) {
+  for (const stored of await dropExpired(rooms, events)) {
     const { meta } = stored;
     if (meta.rejected !== null || meta.outlier || meta.stateGroup === null) continue;
     let current = memberships.get(meta.roomId);
@@ -96,6 +96,39 @@ export async function filterVisibleEvents(
     visible.push(!asMember && await isErased(stored.event.sender) ? erasedCopy(stored) : stored);
   }
   return visible;
+}
+
+/**
+ * The events of `events` not past their room's max_lifetime (all of them unless `[retention]`
+ * is enabled). State events never expire.
+ */
+export async function dropExpired(
+  rooms: RoomStore,
+  events: readonly StoredEvent[],
+  now = Date.now(),
+): Promise<StoredEvent[]> {
+  const config = rooms.retention;
+  if (!config?.enabled || events.every((e) => e.event.stateKey !== undefined)) return [...events];
+  const cutoffs = new Map<string, number | null>();
+  const out: StoredEvent[] = [];
+  for (const stored of events) {
+    const { roomId, stateKey, originServerTs } = stored.event;
+    if (stateKey !== undefined) {
+      out.push(stored);
+      continue;
+    }
+    if (!cutoffs.has(roomId)) {
+      const policy = await rooms.currentStateEvent(roomId, "m.room.retention", "");
+      const own = policy?.event.content.max_lifetime;
+      const max = typeof own === "number" && Number.isSafeInteger(own) && own >= 0
+        ? own
+        : config.defaultMaxLifetimeMs;
+      cutoffs.set(roomId, max === null ? null : now - max);
+    }
+    const cutoff = cutoffs.get(roomId)!;
+    if (cutoff === null || originServerTs >= cutoff) out.push(stored);
+  }
+  return out;
 }
 
 /** An erased account's event as a later member is served it: redacted (not cached). */

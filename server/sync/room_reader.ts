@@ -20,7 +20,7 @@ import {
   roomKeys,
   type TimelineEntry,
 } from "../rooms/schema.ts";
-import { filterVisibleEvents } from "../rooms/visibility.ts";
+import { dropExpired, filterVisibleEvents } from "../rooms/visibility.ts";
 import { recentTimelines } from "./recent_timeline.ts";
 import { getManyChunked } from "../store/kv_batch.ts";
 
@@ -86,6 +86,8 @@ async function visibleOf(
   options: { membership: MembershipRecord | null; keep?: KeptState },
 ): Promise<StoredEvent[]> {
   const { membership } = options;
+  // Messages past the room's max_lifetime are shown to no one, members included.
+  ordered = await dropExpired(hs.rooms, ordered);
   const rest = ordered.filter((stored) => !visibleToMember(stored, membership));
   // By event ID: an erased sender's event comes back as a redacted copy (visibility.ts).
   const allowed = new Map<string, StoredEvent>();

@@ -317,6 +317,28 @@ Deno.test({
       const sent = await say(alice, roomId, "after the purge");
       assert((await syncIds(bob, roomId)).includes(sent));
 
+      // A message past its room's max_lifetime is served to no one, before any purge.
+      const brief = (await call("POST", `${V3}/createRoom`, alice, {
+        preset: "public_chat",
+        initial_state: [{
+          type: "m.room.retention",
+          state_key: "",
+          content: { max_lifetime: 400 },
+        }],
+      })).body.room_id;
+      assertEquals((await call("POST", `${V3}/join/${enc(brief)}`, bob, {})).status, 200);
+      const fleeting = await say(alice, brief, "fleeting words");
+      assert((await messageIds(bob, brief)).includes(fleeting));
+      await new Promise((r) => setTimeout(r, 500));
+      assert(!(await messageIds(bob, brief)).includes(fleeting));
+      assert(!(await syncIds(bob, brief)).includes(fleeting));
+      const expired = await call("GET", `${V3}/rooms/${enc(brief)}/event/${enc(fleeting)}`, bob);
+      assertEquals(expired.status, 404);
+      assert((await t.hs.kv.get(["event", fleeting])).value !== null, "hidden, not yet purged");
+      // State events do not expire.
+      const state = await call("GET", `${V3}/rooms/${enc(brief)}/state`, bob);
+      assert(state.body.some((e: { type: string }) => e.type === "m.room.retention"));
+
       // Audited.
       const audit = await call("GET", `${A1}/gemeng/audit_log?action=room.purge_history`, admin);
       assertEquals(audit.status, 200);

@@ -53,6 +53,7 @@ import { SearchIndexer } from "../search/indexer.ts";
 import { CommitQueue } from "./commit_queue.ts";
 import { authLookup } from "./admission.ts";
 import { checkLocalEvent } from "./policy.ts";
+import { foreignMembership } from "./internal_rooms.ts";
 import { RoomCache, type RoomContext } from "./room_cache.ts";
 import { type StoredEvent } from "./room_store.ts";
 import { BACKFILL_COUNTER_KEY, type RoomRecord } from "./schema.ts";
@@ -496,6 +497,14 @@ export class EventPipeline {
         const current = await authLookup(rooms, ctx.state, { ...event, rules });
         const verdict = checkAuth(event, current.get, rules);
         if (!verdict.ok) softFailed = true;
+      }
+      // An internal room's server keeps other servers' users out even when a server already
+      // in the room sends their membership straight in (internal_rooms.ts).
+      if (
+        rejected === null && !softFailed &&
+        await foreignMembership(event, this.#reader(ctx.state))
+      ) {
+        softFailed = true;
       }
       // Spec, checks on receipt of a PDU, step 7: no valid Policy Server signature. An event
       // we relay (a join through us, say) is sent into the room by us: we ask for the

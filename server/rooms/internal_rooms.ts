@@ -8,7 +8,9 @@
  * - invites from other servers into the room (`PUT /invite`, when this server knows the room as
  *   internal, or the invite's stripped state says so and this server is not the room's);
  * - its own users setting the event in a room created on another server (the setting names the
- *   creator's server, so it belongs to that server's users).
+ *   creator's server, so it belongs to that server's users);
+ * - and it soft-fails such joins, invites and knocks arriving in transactions from a server
+ *   already in the room (they stay in the graph but change no state here).
  *
  * Why a state event and not the spec's `m.federate: false`: `m.federate` lives in the create
  * event and can never change, and it is enforced by the auth rules of every server, so a room
@@ -77,6 +79,21 @@ export async function checkInternalLocalEvent(
   if (home !== null && serverNameOf(template.stateKey) !== home) {
     throw forbidden(internalRefusal(home, membership));
   }
+}
+
+/**
+ * Whether a remote event brings a user of another server into an internal room (a join, invite
+ * or knock): the pipeline soft-fails it, so it stays in the graph but changes no state here.
+ */
+export async function foreignMembership(
+  event: { type: string; stateKey?: string; content: Record<string, unknown> },
+  state: StateReader,
+): Promise<boolean> {
+  if (event.type !== "m.room.member" || event.stateKey === undefined) return false;
+  const membership = event.content.membership;
+  if (membership !== "invite" && membership !== "join" && membership !== "knock") return false;
+  const home = await internalHomeIn(state);
+  return home !== null && serverNameOf(event.stateKey) !== home;
 }
 
 function internalRefusal(home: string, action: "join" | "invite" | "knock"): string {

@@ -2,7 +2,8 @@
  * Internal rooms across two gemeng nodes. A starts new rooms internal (`[rooms]
  * internal_by_default = true`): B's user cannot join through A (`make_join` refused) and A's
  * user cannot invite B's; B's user cannot make a room of B internal from A's side either. With
- * the setting switched off, the invite and the join go through.
+ * the setting switched off, the invite and the join go through. Switched on again, B refuses its
+ * own user's join, and a join B sends straight into the room anyway is soft-failed on A.
  *
  * @module
  */
@@ -10,6 +11,7 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import { INTERNAL_ROOM_TYPE } from "../../server/rooms/internal_rooms.ts";
 import { startGemengNode } from "./support/gemeng_node.ts";
+import { forgeEvent, sendTransaction } from "./support/forge.ts";
 import { CA_MISSING, skipUnless } from "./support/peers.ts";
 import { eventually } from "./support/rooms.ts";
 
@@ -88,6 +90,37 @@ Deno.test({
         async () => (await a.hs.rooms.membership(roomId, bob.userId))?.membership === "join",
         "bob's join on A",
       );
+
+      // Internal again with bob inside: B's own pipeline will not join another of its users,
+      // and a join B sends straight into A's room in a transaction is soft-failed on A.
+      const on = await a.request("PUT", settingPath, {
+        token: alice.accessToken,
+        body: { internal: true },
+      });
+      assertEquals(on.status, 200, JSON.stringify(on.body));
+      await eventually(
+        async () =>
+          (await b.hs.rooms.currentStateEvent(roomId, INTERNAL_ROOM_TYPE, ""))?.event
+            .content.internal === true,
+        "the setting on B",
+      );
+      const carol = await b.register("carol");
+      const carolJoins = await b.request("POST", `/_matrix/client/v3/rooms/${enc(roomId)}/join`, {
+        token: carol.accessToken,
+        body: {},
+      });
+      assertEquals(carolJoins.status, 403, JSON.stringify(carolJoins.body));
+      const forged = await forgeEvent(a, roomId, {
+        type: "m.room.member",
+        stateKey: carol.userId,
+        sender: carol.userId,
+        content: { membership: "join" },
+      }, { signingKey: b.hs.signingKey });
+      const sent = await sendTransaction(b, a, "internal-join-1", { pdus: [forged.event.pdu] });
+      assertEquals(sent.status, 200, JSON.stringify(sent.json));
+      const stored = await a.hs.rooms.event(forged.event.eventId);
+      assert(stored?.meta.softFailed, JSON.stringify(stored?.meta));
+      assertEquals(await a.hs.rooms.membership(roomId, carol.userId), null);
     } finally {
       await b.close();
       await a.close();

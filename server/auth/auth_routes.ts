@@ -1,6 +1,7 @@
 /**
  * The routes and background work of `[auth]` (docs/auth.md): the SSO redirect and callback of
- * OpenID Connect providers (`/login/sso/redirect[/{idpId}]`), and the periodic LDAP directory
+ * OpenID Connect providers (`/login/sso/redirect[/{idpId}]`), the SSO fallback page of
+ * user-interactive auth (`/auth/m.login.sso/fallback/web`), and the periodic LDAP directory
  * check.
  *
  * @module
@@ -20,10 +21,13 @@ import {
   OIDC_CALLBACK_PATH,
   OIDC_COOKIE,
   OIDC_SESSION_LIFETIME_MS,
+  type OidcOutcome,
   SsoError,
   startOidcLogin,
 } from "./oidc_login.ts";
-import { confirmPage, errorPage, PAGE_HEADERS, pickerPage } from "./sso_pages.ts";
+import { confirmedPage, confirmPage, errorPage, PAGE_HEADERS, pickerPage } from "./sso_pages.ts";
+import { randomToken } from "../../crypto/tokens.ts";
+import { SSO_STAGE, uiaSessionUser } from "../client/uia.ts";
 
 /** Longest accepted `redirectUrl`. */
 const MAX_REDIRECT_URL_LENGTH = 2048;
@@ -73,12 +77,14 @@ function htmlPage(c: Context<AppEnv>, html: string, status: 200 | 400 | 403 | 50
 async function redirectToProvider(
   hs: Homeserver,
   c: Context<AppEnv>,
-  idp: OidcProviderConfig,
+  options: { idp: OidcProviderConfig; uiaSession?: string },
 ): Promise<Response> {
-  const redirectUrl = checkRedirectUrl(c.req.query("redirectUrl"));
+  const target = options.uiaSession
+    ? { redirectUrl: "", uiaSession: options.uiaSession }
+    : { redirectUrl: checkRedirectUrl(c.req.query("redirectUrl")).href };
   let started: { location: string; cookie: string };
   try {
-    started = await startOidcLogin(hs, idp, redirectUrl.href);
+    started = await startOidcLogin(hs, options.idp, target);
   } catch (err) {
     if (err instanceof SsoError) return htmlPage(c, errorPage(err.message), err.status);
     throw err;
@@ -105,7 +111,7 @@ export function authRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get("/_matrix/client/v3/login/sso/redirect", (c) => {
     const redirectUrl = checkRedirectUrl(c.req.query("redirectUrl"));
-    if (providers.length === 1) return redirectToProvider(hs, c, providers[0]);
+    if (providers.length === 1) return redirectToProvider(hs, c, { idp: providers[0] });
     const base = hs.config.http.publicBaseUrl;
     return Promise.resolve(htmlPage(
       c,
@@ -120,13 +126,37 @@ export function authRoutes(hs: Homeserver): Hono<AppEnv> {
   app.get("/_matrix/client/v3/login/sso/redirect/:idpId", (c) => {
     const idp = providers.find((provider) => provider.id === c.req.param("idpId"));
     if (!idp) throw notFound("Unknown identity provider");
-    return redirectToProvider(hs, c, idp);
+    return redirectToProvider(hs, c, { idp });
+  });
+
+  // User-interactive auth for accounts without a password: confirm with the provider.
+  app.get(`/_matrix/client/v3/auth/${SSO_STAGE}/fallback/web`, async (c) => {
+    const session = c.req.query("session");
+    if (!session) throw missingParam("session");
+    if (!(await uiaSessionUser(hs, session))) {
+      return htmlPage(c, errorPage("This confirmation has expired; please start again."), 400);
+    }
+    const chosen = c.req.query("idp");
+    const idp = providers.length === 1
+      ? providers[0]
+      : providers.find((provider) => provider.id === chosen);
+    if (idp) return redirectToProvider(hs, c, { idp, uiaSession: session });
+    const base = `${hs.config.http.publicBaseUrl}/_matrix/client/v3/auth/${SSO_STAGE}/fallback/web`;
+    return htmlPage(
+      c,
+      pickerPage(providers.map((provider) => ({
+        name: provider.name,
+        href: `${base}?session=${encodeURIComponent(session)}&idp=${
+          encodeURIComponent(provider.id)
+        }`,
+      }))),
+    );
   });
 
   app.get(OIDC_CALLBACK_PATH, async (c) => {
     rateLimit(hs, c, "login");
     const query = new URL(c.req.url).searchParams;
-    let done: { userId: string; redirectUrl: string };
+    let done: OidcOutcome;
     try {
       done = await finishOidcLogin(hs, query, getCookie(c, OIDC_COOKIE));
     } catch (err) {
@@ -134,6 +164,15 @@ export function authRoutes(hs: Homeserver): Hono<AppEnv> {
       throw err;
     }
     setCookie(c, OIDC_COOKIE, "", { path: OIDC_CALLBACK_PATH, maxAge: 0 });
+    if (done.kind === "uia") {
+      const nonce = randomToken(16);
+      return c.body(confirmedPage(nonce), 200, {
+        ...PAGE_HEADERS,
+        "Content-Security-Policy": `${
+          PAGE_HEADERS["Content-Security-Policy"]
+        }; script-src 'nonce-${nonce}'`,
+      });
+    }
     const user = await getUser(hs.kv, done.userId);
     if (!user || user.deactivated) {
       return htmlPage(c, errorPage("This account has been deactivated."), 403);

@@ -12,7 +12,8 @@ import { constantTimeEqual, randomToken } from "../../crypto/tokens.ts";
 import type { OidcProviderConfig } from "./auth_config.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { secretHash } from "../store/kv_store.ts";
-import { provisionUser } from "./external_accounts.ts";
+import { completeSsoStage, uiaSessionUser } from "../client/uia.ts";
+import { externalIdKey, type ExternalIdRecord, provisionUser } from "./external_accounts.ts";
 
 /** Where providers send the browser back to, under `public_base_url`. */
 export const OIDC_CALLBACK_PATH = "/_gemeng/client/oidc/callback";
@@ -27,6 +28,8 @@ export interface OidcSession {
   codeVerifier: string;
   nonce: string;
   redirectUrl: string;
+  /** For user-interactive auth: the UIA session whose SSO stage this sign-in confirms. */
+  uiaSession?: string;
   /** SHA-256 of the browser cookie's value. */
   browserHash: string;
   expiresTs: number;
@@ -88,7 +91,7 @@ function callbackUrl(hs: Homeserver): string {
 export async function startOidcLogin(
   hs: Homeserver,
   idp: OidcProviderConfig,
-  redirectUrl: string,
+  target: { redirectUrl: string; uiaSession?: string },
 ): Promise<{ location: string; cookie: string }> {
   const config = await providerConfiguration(idp);
   const client = await import("openid-client");
@@ -100,7 +103,8 @@ export async function startOidcLogin(
     idpId: idp.id,
     codeVerifier,
     nonce,
-    redirectUrl,
+    redirectUrl: target.redirectUrl,
+    ...(target.uiaSession ? { uiaSession: target.uiaSession } : {}),
     browserHash: secretHash(cookie),
     expiresTs: Date.now() + OIDC_SESSION_LIFETIME_MS,
   };
@@ -123,6 +127,11 @@ function claimString(claims: Record<string, unknown>, name: string): string | un
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/** What a finished sign-in was for: a login, or the SSO stage of user-interactive auth. */
+export type OidcOutcome =
+  | { kind: "login"; userId: string; redirectUrl: string }
+  | { kind: "uia"; userId: string };
+
 /**
  * Finishes a sign-in on the provider's callback: takes the session of `state` (once), checks
  * the browser's cookie, exchanges the code (PKCE), validates the ID token (signature, issuer,
@@ -135,7 +144,7 @@ export async function finishOidcLogin(
   hs: Homeserver,
   query: URLSearchParams,
   cookie: string | undefined,
-): Promise<{ userId: string; redirectUrl: string }> {
+): Promise<OidcOutcome> {
   const state = query.get("state");
   if (!state || state.length > 512) throw new SsoError(400, "The sign-in response has no state.");
   const key = ["oidc_session", secretHash(state)];
@@ -184,6 +193,18 @@ export async function finishOidcLogin(
   if (!subject || !localpart) {
     throw new SsoError(403, `${idp.name} did not say who you are ('${idp.localpartClaim}').`);
   }
+  if (session.uiaSession !== undefined) {
+    // Confirming who one is: the identity must already be linked to the session's user.
+    const link = await hs.kv.get<ExternalIdRecord>(externalIdKey(`oidc:${idp.id}`, subject));
+    const userId = await uiaSessionUser(hs, session.uiaSession);
+    if (!userId || link.value?.userId !== userId) {
+      throw new SsoError(403, `This ${idp.name} account is not the one signed in here.`);
+    }
+    if (!(await completeSsoStage(hs, session.uiaSession, userId))) {
+      throw new SsoError(400, "The confirmation has expired; please start again.");
+    }
+    return { kind: "uia", userId };
+  }
   try {
     const userId = await provisionUser(hs, {
       provider: `oidc:${idp.id}`,
@@ -193,7 +214,7 @@ export async function finishOidcLogin(
       // An address the provider says it has not verified is not taken.
       email: claims.email_verified === false ? undefined : claimString(claims, idp.emailClaim),
     }, { allowExisting: idp.allowExistingUsers });
-    return { userId, redirectUrl: session.redirectUrl };
+    return { kind: "login", userId, redirectUrl: session.redirectUrl };
   } catch (err) {
     throw new SsoError(403, err instanceof Error ? err.message : String(err));
   }

@@ -51,6 +51,21 @@ export function pickerPage(providers: { name: string; href: string }[]): string 
   return page("Sign in", `<ul style="list-style:none;padding:0">${items}</ul>`);
 }
 
+/**
+ * The end of the SSO fallback of user-interactive auth: tells the client (the spec's
+ * `window.onAuthDone()` or a message "authDone" to the opener) with a script allowed by `nonce`.
+ */
+export function confirmedPage(nonce: string): string {
+  return page(
+    "Confirmed",
+    `<p>Thank you. You can close this window and go back to your app.</p>
+<script nonce="${escapeHtml(nonce)}">
+if (window.onAuthDone) window.onAuthDone();
+else if (window.opener && window.opener.postMessage) window.opener.postMessage("authDone", "*");
+</script>`,
+  );
+}
+
 /** An error page. */
 export function errorPage(message: string): string {
   return page("Sign-in failed", `<p>${escapeHtml(message)}</p>`);

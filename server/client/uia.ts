@@ -244,6 +244,13 @@ async function runStage(
     }
     return { ok: true };
   }
+  if (type === SSO_STAGE) {
+    return {
+      ok: false,
+      errcode: "M_FORBIDDEN",
+      error: "Confirm with your identity provider on the fallback page first",
+    };
+  }
   return { ok: false, errcode: "M_UNRECOGNIZED", error: `Unsupported auth type ${quoted(type!)}` };
 }
 
@@ -257,6 +264,55 @@ function nextStageOf(flows: string[][], completed: string[], type: string): bool
     completed.length < flow.length && flow[completed.length] === type &&
     completed.every((stage, i) => flow[i] === stage)
   );
+}
+
+/**
+ * Accounts of single sign-on have no password: where a password would do, they may confirm with
+ * their identity provider instead (`m.login.sso` through its fallback page, docs/auth.md).
+ */
+async function withSsoFlow(hs: Homeserver, req: UiaRequirements): Promise<string[][]> {
+  const passwordOnly = req.flows.some((flow) =>
+    flow.length === 1 && flow[0] === "m.login.password"
+  );
+  if (!req.userId || !passwordOnly || hs.config.auth.oidc.length === 0) return req.flows;
+  if (req.flows.some((flow) => flow.includes(SSO_STAGE))) return req.flows;
+  const user = await getUser(hs.kv, req.userId);
+  return user && !user.passwordHash ? [...req.flows, [SSO_STAGE]] : req.flows;
+}
+
+/** The stage completed by the SSO fallback page. */
+export const SSO_STAGE = "m.login.sso";
+
+/**
+ * Marks the SSO stage of a session as done (the provider confirmed the session's user), so the
+ * client's next round with only the session completes the flow.
+ *
+ * @returns false when the session is gone or belongs to another user
+ */
+export async function completeSsoStage(
+  hs: Homeserver,
+  sessionId: string,
+  userId: string,
+): Promise<boolean> {
+  const key = accountKeys.uiaSession(sessionId);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const entry = await hs.kv.get<UiaSession>(key);
+    const session = entry.value;
+    if (!session || session.expiresTs <= Date.now() || session.userId !== userId) return false;
+    if (session.completed.includes(SSO_STAGE)) return true;
+    const next = { ...session, completed: [...session.completed, SSO_STAGE] };
+    const expireIn = Math.max(1, session.expiresTs - Date.now());
+    if ((await hs.kv.atomic().check(entry).set(key, next, { expireIn }).commit()).ok) return true;
+  }
+  return false;
+}
+
+/** The user a UIA session authenticates, when it is live and not done with SSO yet. */
+export async function uiaSessionUser(hs: Homeserver, sessionId: string): Promise<string | null> {
+  if (sessionId.length > 128) return null;
+  const session = (await hs.kv.get<UiaSession>(accountKeys.uiaSession(sessionId))).value;
+  if (!session || session.expiresTs <= Date.now()) return null;
+  return session.userId;
 }
 
 function unknownSession(): MatrixError {
@@ -297,6 +353,7 @@ export async function requireUia(
   req: UiaRequirements,
 ): Promise<UiaOutcome> {
   const auth = parseAuth(authObject);
+  req = { ...req, flows: await withSsoFlow(hs, req) };
   const now = Date.now();
   let sessionId: string;
   let session: UiaSession;

@@ -195,6 +195,72 @@ Deno.test({
         assertEquals(res.body.user_id, "@marie:localhost");
       });
 
+      /** A whole SSO sign-in of `login`, as the /login answer. */
+      const ssoLogin = async (login: string) => {
+        const jar = new CookieJar();
+        const back = await browse(
+          jar,
+          await signInAtProvider(jar, (await start(jar, `${base}/`)).href, login),
+        );
+        const token = new URL(back.headers.get("Location")!).searchParams.get("loginToken");
+        const res = await hs.request("POST", "/_matrix/client/v3/login", {
+          body: { type: "m.login.token", token },
+        });
+        assertEquals(res.status, 200, JSON.stringify(res.body));
+        return res.body;
+      };
+
+      await t.step("user-interactive auth: an SSO account confirms with its provider", async () => {
+        const phone = await ssoLogin("marie");
+        const laptop = await ssoLogin("marie");
+        const path = `/_matrix/client/v3/devices/${encodeURIComponent(phone.device_id)}`;
+        const token = laptop.access_token;
+        const first = await hs.request("DELETE", path, { token, body: {} });
+        assertEquals(first.status, 401);
+        const stages = first.body.flows.map((f: { stages: string[] }) => f.stages.join(","));
+        assert(stages.includes("m.login.sso"), JSON.stringify(first.body));
+        const session = first.body.session;
+        const fallback =
+          `${base}/_matrix/client/v3/auth/m.login.sso/fallback/web?session=${session}`;
+
+        // Another person at the provider cannot confirm for marie.
+        const other = new CookieJar();
+        const toProvider = await browse(other, fallback);
+        assertEquals(toProvider.status, 302);
+        const refused = await browse(
+          other,
+          await signInAtProvider(other, toProvider.headers.get("Location")!, "jang"),
+        );
+        assertEquals(refused.status, 403);
+        await refused.body?.cancel();
+        const still = await hs.request("DELETE", path, { token, body: { auth: { session } } });
+        assertEquals(still.status, 401);
+
+        const jar = new CookieJar();
+        const again = await browse(jar, fallback);
+        const confirmed = await browse(
+          jar,
+          await signInAtProvider(jar, again.headers.get("Location")!, "marie"),
+        );
+        assertEquals(confirmed.status, 200);
+        const html = await confirmed.text();
+        assert(html.includes('postMessage("authDone"'), html);
+        const csp = confirmed.headers.get("Content-Security-Policy") ?? "";
+        const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+        assert(nonce && html.includes(`nonce="${nonce}"`), csp);
+        const done = await hs.request("DELETE", path, { token, body: { auth: { session } } });
+        assertEquals(done.status, 200, JSON.stringify(done.body));
+
+        // Accounts with a password keep the password flow alone.
+        const local = await hs.register("localuser");
+        const own = await hs.request(
+          "DELETE",
+          `/_matrix/client/v3/devices/${encodeURIComponent(local.deviceId)}`,
+          { token: local.accessToken, body: {} },
+        );
+        assertEquals(own.body.flows, [{ stages: ["m.login.password"] }]);
+      });
+
       await t.step("the callback refuses a browser that did not start the sign-in", async () => {
         const jar = new CookieJar();
         const callback = await signInAtProvider(jar, (await start(jar, `${base}/`)).href, "jang");

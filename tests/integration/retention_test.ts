@@ -158,6 +158,14 @@ Deno.test({
 
       const onlyOld = await upload(alice, 3);
       const shared = await upload(alice, 5);
+      // Named by an old message and by Alice's profile (set after joining: no member event).
+      const avatar = await upload(alice, 7);
+      await t.hs.kv.set(["profile", alice.userId], { displayname: "Alice", avatar_url: avatar });
+      const avatarMessage = await send(alice, roomId, {
+        msgtype: "m.image",
+        body: "me.png",
+        url: avatar,
+      });
       const old = await say(alice, roomId, "zebracrossing secret plans");
       const image = await send(alice, roomId, { msgtype: "m.image", body: "a.png", url: onlyOld });
       const sharedOld = await send(alice, roomId, {
@@ -170,7 +178,7 @@ Deno.test({
         "m.relates_to": { rel_type: "m.annotation", event_id: old, key: "👍" },
       });
       await waitForSearch(bob, "zebracrossing", old);
-      const oldIds = [old, image, sharedOld, reaction];
+      const oldIds = [avatarMessage, old, image, sharedOld, reaction];
       const cutoff = Date.now();
       await new Promise((r) => setTimeout(r, 20));
       const fresh = await say(bob, roomId, "zebracrossing new plans");
@@ -211,6 +219,7 @@ Deno.test({
       // Media named only by purged events go; media another event names stay.
       assertEquals(await downloadStatus(onlyOld, bob), 404);
       assertEquals(await downloadStatus(shared, bob), 200);
+      assertEquals(await downloadStatus(avatar, bob), 200);
       // Nothing of the purged events is left in the indexes.
       assertEquals(await postings(roomId, "zebracrossing"), [fresh]);
       assertEquals(await relationEntries(old), 0);

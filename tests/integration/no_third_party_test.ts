@@ -69,7 +69,8 @@ Deno.test({
     }).spawn();
     const output: string[] = [];
     const collect = async (stream: ReadableStream<Uint8Array>) => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) output.push(text);
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) output.push(decoder.decode(chunk, { stream: true }));
     };
     const reading = Promise.all([collect(child.stdout), collect(child.stderr)]);
     const base = `http://127.0.0.1:${port}`;

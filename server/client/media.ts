@@ -25,6 +25,7 @@ import { MediaRepository } from "../media/repository.ts";
 import { refuseQuarantined } from "../media/quarantine.ts";
 import type { ThumbnailMethod } from "../media/thumbnailer.ts";
 import { previewUrl } from "../media/url_preview.ts";
+import { uploadLimit } from "../media/media_scan.ts";
 import { fetchRemoteMedium, RemoteMediaError } from "../federation/media_fetch.ts";
 import { requireServerAuth } from "../federation/inbound_auth.ts";
 
@@ -230,7 +231,7 @@ export function mediaRoutes(hs: Homeserver): Hono<AppEnv> {
     return c.json({});
   });
 
-  const config = (c: Context<AppEnv>) => c.json({ "m.upload.size": hs.config.media.maxUploadSize });
+  const config = (c: Context<AppEnv>) => c.json({ "m.upload.size": uploadLimit(hs.config.media) });
   const preview = async (c: Context<AppEnv>) => {
     if (!hs.config.media.urlPreview.enabled) {
       throw new MatrixError("M_UNRECOGNIZED", "URL previews are disabled on this server", {

@@ -3,8 +3,9 @@
  * every remote medium fetched over federation is streamed through ClamAV's daemon
  * (`clamd.ts`). An infected file is refused (403 `M_FORBIDDEN`, with the content scanner's
  * `reason: "MCS_MEDIA_NOT_CLEAN"`) and recorded; when clamd cannot give a verdict, the
- * `fail_mode` decides: `closed` refuses the file (503 `M_UNKNOWN`), `open` accepts it and
- * records it as unscanned.
+ * `fail_mode` decides: `closed` refuses the file (503 `M_UNKNOWN`; 413 `M_TOO_LARGE` for a file
+ * above `max_scan_size`, which `/config` then announces as the upload limit), `open` accepts it
+ * and records it as unscanned.
  *
  * Keys:
  * - `["media_infected", id]` -> {@link InfectedRecord}: refused files, `id` sorts by time.
@@ -40,7 +41,7 @@ export interface ScannerConfig {
 export type ScanVerdict =
   | { kind: "clean" }
   | { kind: "infected"; signature: string }
-  | { kind: "unscanned"; reason: string }
+  | { kind: "unscanned"; reason: string; tooLarge?: boolean }
   | { kind: "off" };
 
 /** A file the scanner refused. */
@@ -96,6 +97,7 @@ export class UploadScan {
   readonly #opening: Promise<ClamdStream | null>;
   #stream: ClamdStream | null = null;
   #problem: string | null = null;
+  #tooLarge = false;
   #size = 0;
 
   private constructor(config: ScannerConfig) {
@@ -113,12 +115,18 @@ export class UploadScan {
     return new UploadScan(config);
   }
 
+  /** The file passed `max_scan_size`: it will get no verdict. */
+  get tooLarge(): boolean {
+    return this.#tooLarge;
+  }
+
   /** Forwards one chunk to clamd; a failure is kept for the verdict, never thrown. */
   async write(bytes: Uint8Array): Promise<void> {
     if (!this.#config.enabled || this.#problem) return;
     this.#size += bytes.length;
     if (this.#size > this.#config.maxScanSize) {
       this.#problem = `larger than max_scan_size (${this.#config.maxScanSize} bytes)`;
+      this.#tooLarge = true;
       this.cancel();
       return;
     }
@@ -137,7 +145,8 @@ export class UploadScan {
     if (!this.#config.enabled) return { kind: "off" };
     this.#stream ??= await this.#opening;
     if (this.#problem || !this.#stream) {
-      return { kind: "unscanned", reason: this.#problem ?? "clamd unavailable" };
+      const reason = this.#problem ?? "clamd unavailable";
+      return { kind: "unscanned", reason, tooLarge: this.#tooLarge };
     }
     try {
       const result = await this.#stream.finish();
@@ -212,6 +221,7 @@ export async function enforceVerdict(
     );
   }
   if (hs.config.media.scanner.failMode === "closed") {
+    if (verdict.tooLarge) throw tooLargeToScan(hs.config.media.scanner.maxScanSize);
     hs.log.warn("media refused: not scanned (fail_mode closed)", {
       reason: verdict.reason,
       source: file.source,
@@ -229,6 +239,26 @@ export async function enforceVerdict(
     user: file.userId ?? undefined,
   });
   return verdict.reason;
+}
+
+/**
+ * The largest upload this server accepts: `max_upload_size`, or `max_scan_size` when it is smaller
+ * and unscanned files are refused (`/config`'s `m.upload.size`).
+ */
+export function uploadLimit(media: { maxUploadSize: number; scanner: ScannerConfig }): number {
+  const { scanner } = media;
+  return scanner.enabled && scanner.failMode === "closed"
+    ? Math.min(media.maxUploadSize, scanner.maxScanSize)
+    : media.maxUploadSize;
+}
+
+/** 413 M_TOO_LARGE: a file the scanner cannot take, under `fail_mode = "closed"`. */
+export function tooLargeToScan(maxScanSize: number): MatrixError {
+  return new MatrixError(
+    "M_TOO_LARGE",
+    `Files larger than ${maxScanSize} bytes cannot be scanned for malware, so this server refuses them`,
+    { status: 413 },
+  );
 }
 
 /** Records a medium accepted without a verdict. */

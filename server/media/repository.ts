@@ -26,7 +26,9 @@ import {
   enforceVerdict,
   recordUnscanned,
   scanBytes,
+  tooLargeToScan,
   unscannedKey,
+  uploadLimit,
   UploadScan,
 } from "./media_scan.ts";
 import {
@@ -169,6 +171,9 @@ export class MediaRepository {
     const config = this.#config;
     const origin = this.#hs.config.serverName;
     if ((options.declaredLength ?? 0) > config.maxUploadSize) throw tooLarge(config.maxUploadSize);
+    if ((options.declaredLength ?? 0) > uploadLimit(config)) {
+      throw tooLargeToScan(config.scanner.maxScanSize);
+    }
     const quota = config.userQuotaBytes;
     const used = quota > 0 ? (await getUsage(this.#kv, options.uploader)).bytes : 0;
     if (quota > 0 && used + (options.declaredLength ?? 0) > quota) throw quotaExceeded(quota);
@@ -182,6 +187,10 @@ export class MediaRepository {
       if (body) {
         await readInto(body, async (bytes) => {
           await Promise.all([writer.write(bytes), scan.write(bytes)]);
+          // Fail-closed refuses a file too large to scan: stop reading it now.
+          if (scan.tooLarge && config.scanner.failMode === "closed") {
+            throw tooLargeToScan(config.scanner.maxScanSize);
+          }
           if (quota > 0 && used + writer.size > quota) throw quotaExceeded(quota);
         });
       }

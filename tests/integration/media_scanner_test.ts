@@ -20,12 +20,14 @@ import { CLAMD_MISSING, EICAR, startClamd } from "../support/clamd.ts";
 if (CLAMD_MISSING) console.warn(`media scanner test skipped: ${CLAMD_MISSING}`);
 
 function scannerServer(socket: string, failMode: "closed" | "open"): Promise<TestServer> {
-  return startTestServer({
-    config: {
-      ...MEDIA_TEST_CONFIG,
-      media: { scanner: { enabled: true, clamd: socket, fail_mode: failMode, timeout_ms: 5000 } },
-    },
-  });
+  const scanner = {
+    enabled: true,
+    clamd: socket,
+    fail_mode: failMode,
+    timeout_ms: 5000,
+    max_scan_size: 400_000,
+  };
+  return startTestServer({ config: { ...MEDIA_TEST_CONFIG, media: { scanner } } });
 }
 
 async function admin(server: TestServer, localpart: string) {
@@ -78,6 +80,21 @@ Deno.test({
       assertEquals(bigUp.status, 200);
       const bigGot = await download(closed, alice.accessToken, bigUp.body.content_uri);
       assertEquals(new Uint8Array(await bigGot.arrayBuffer()), big);
+
+      // Above max_scan_size, fail-closed refuses the file as too large, and /config says so;
+      // a body without Content-Length is refused once it passes the limit.
+      const config = await closed.request("GET", "/_matrix/client/v1/media/config", {
+        token: alice.accessToken,
+      });
+      assertEquals(config.body["m.upload.size"], 400_000);
+      const huge = await upload(closed, alice.accessToken, await patternBytes(500_000, 9));
+      assertEquals([huge.status, huge.body.errcode], [413, "M_TOO_LARGE"]);
+      const streamed = await upload(
+        closed,
+        alice.accessToken,
+        new Blob([await patternBytes(500_000, 10)]).stream(),
+      );
+      assertEquals([streamed.status, streamed.body.errcode], [413, "M_TOO_LARGE"]);
 
       // Remote media are scanned before they are cached.
       const repo = MediaRepository.of(closed.hs);

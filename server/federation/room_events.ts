@@ -15,6 +15,7 @@ import { serverNameOf } from "../../federation/identifiers.ts";
 import { redactPdu } from "../../federation/redaction.ts";
 import type { JsonObject } from "../../federation/types.ts";
 import { badJson, forbidden, jsonResponse, notFound } from "../errors.ts";
+import { redactErasedForServer } from "../retention/erased_pdus.ts";
 import type { Homeserver } from "../homeserver.ts";
 import type { AppEnv } from "../request_context.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
@@ -154,7 +155,9 @@ export function roomEventRoutes(hs: Homeserver): Hono<AppEnv> {
     const stored = await hs.rooms.event(c.req.param("eventId"));
     if (!stored) throw notFound("Event not found");
     await requireOriginInRoom(hs, stored.event.roomId, origin);
-    return answer({ pdus: [federationPdu(stored)] });
+    return answer({
+      pdus: await redactErasedForServer(hs, [stored], [federationPdu(stored)], origin),
+    });
   });
 
   const stateAt = async (roomId: string, eventId: string | undefined, origin: string) => {
@@ -209,7 +212,10 @@ export function roomEventRoutes(hs: Homeserver): Hono<AppEnv> {
       minDepth: 0,
       inclusive: true,
     });
-    return answer({ pdus: events.map(federationPdu) });
+    const pdus = events.map(federationPdu);
+    return answer({
+      pdus: await redactErasedForServer(hs, events, pdus, authenticatedOrigin(c)),
+    });
   });
 
   app.post(`${V1}/get_missing_events/:roomId`, async (c) => {
@@ -230,7 +236,10 @@ export function roomEventRoutes(hs: Homeserver): Hono<AppEnv> {
       inclusive: false,
     });
     events.sort((a, b) => a.event.depth - b.event.depth);
-    return jsonResponse({ events: events.map(federationPdu) });
+    const pdus = events.map(federationPdu);
+    return jsonResponse({
+      events: await redactErasedForServer(hs, events, pdus, authenticatedOrigin(c)),
+    });
   });
 
   return app;

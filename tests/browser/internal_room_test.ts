@@ -77,7 +77,9 @@ Deno.test({
       )
         .waitFor();
 
-      // With the keyboard: the switch takes focus and Space turns it on.
+      // With the keyboard: the switch takes focus and Space turns it on (once the room's power
+      // levels and members are loaded, it is enabled for anna).
+      await eventually(() => toggle.isEnabled());
       await toggle.focus();
       await page.keyboard.press("Space");
       await eventually(async () => (await setting())?.internal === true);

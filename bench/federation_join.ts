@@ -27,6 +27,7 @@ import { mapBounded, median } from "./load/load.ts";
 import { call, registerWithSharedSecret } from "./load/matrix_client.ts";
 import { sampleProcess } from "./load/processes.ts";
 import type { BenchRow } from "./report.ts";
+import { targetMark, TARGETS } from "./server_scenarios.ts";
 
 /** A room to join, on its host. */
 interface HostedRoom {
@@ -265,6 +266,10 @@ export async function runJoinBench(options: JoinBenchOptions): Promise<BenchRow[
     );
     const joinMs = performance.now() - t0;
     const peak = (await sampleProcess(joiner.pid)).peakBytes;
+    // Resident memory once the join's work is over, against the idle figure before it.
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await sampleProcess(joiner.pid)).rssBytes;
+    const aboveMB = (after - idle.rssBytes) / 1e6;
     const last = await call(
       joiner.baseUrl,
       "GET",
@@ -300,7 +305,25 @@ export async function runJoinBench(options: JoinBenchOptions): Promise<BenchRow[
         ceilingName: "same process idle before the join, MB",
         ceiling: idle.rssBytes / 1e6,
         ratio: idle.rssBytes / peak,
-        note: "the joining gemeng in its own process",
+        note: `the joining gemeng in its own process; target <= ${TARGETS.peakMemoryMB} MB: ${
+          targetMark(peak / 1e6 <= TARGETS.peakMemoryMB)
+        }`,
+      },
+      {
+        section: "federation",
+        name: `memory, resident after the join ended (${hostName} host, ${members} members)`,
+        value: after / 1e6,
+        unit: "MB",
+        ceilingName: "same process idle before the join, MB",
+        ceiling: idle.rssBytes / 1e6,
+        ratio: idle.rssBytes / after,
+        note: `${aboveMB.toFixed(0)} MB above idle; target <= ${TARGETS.backToIdleMB} MB above: ${
+          targetMark(aboveMB <= TARGETS.backToIdleMB)
+        }; idle before the join ${
+          (idle.rssBytes / 1e6).toFixed(0)
+        } MB (target <= ${TARGETS.idleMemoryMB} MB: ${
+          targetMark(idle.rssBytes / 1e6 <= TARGETS.idleMemoryMB)
+        })`,
       },
     ];
   } finally {

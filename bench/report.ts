@@ -54,5 +54,14 @@ export async function machineDescription(): Promise<string> {
   } catch { /* not Linux */ }
   const cores = navigator.hardwareConcurrency;
   const memGiB = (Deno.systemMemoryInfo().total / 2 ** 30).toFixed(0);
-  return `${cpu}, ${cores} cores, ${memGiB} GiB, Deno ${Deno.version.deno}, ${Deno.build.os}`;
+  return `${cpu}, ${cores} cores (nproc), ${memGiB} GiB RAM, Deno ${Deno.version.deno}, ${Deno.build.os}`;
+}
+
+/** The load average over 1, 5 and 15 minutes (`/proc/loadavg`), e.g. "9.92 10.49 10.57". */
+export async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
 }

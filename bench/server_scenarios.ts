@@ -81,8 +81,15 @@ export const TARGETS = {
   initialSyncTimeline20Ms: 3000,
   idleCoreShare: 0.05,
   idleMemoryMB: 80,
-  peakMemoryMB: 250,
+  peakMemoryMB: 200,
+  /** Resident memory after a scenario ends: at most this much above idle (issue 18). */
+  backToIdleMB: 50,
 } as const;
+
+/** "met" or "not met", for the notes of figures with a target. */
+export function targetMark(met: boolean): string {
+  return met ? "met" : "NOT met";
+}
 
 /** Options of {@link runServerBench}. */
 export interface ServerBenchOptions {
@@ -104,6 +111,11 @@ export interface ServerBenchOptions {
   scenarios?: Set<string>;
   /** Cap on the account pool: fan-out members and idle clients shrink to fit. */
   accounts?: number;
+  /**
+   * Drive this already started server (e.g. the Synapse peer of `--vs synapse`) instead of
+   * starting gemeng: its CPU and memory are measured like gemeng's; the caller stops it.
+   */
+  server?: { name: string; process: ServerProcess };
 }
 
 /** Everything the section measured, before it becomes rows. */
@@ -118,6 +130,8 @@ export interface ServerBenchResult {
   memory: {
     idleStartBytes: number;
     idleAfterBytes: number;
+    /** Resident memory a moment after each scenario ended, by scenario name. */
+    afterScenarioBytes: Record<string, number>;
     registrationPeakBytes: number | null;
     rawIdleBytes: number;
     rawPeakBytes: number;
@@ -149,11 +163,13 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
   if (options.target && !options.sharedSecret) {
     throw new Error("--target needs --shared-secret");
   }
+  if (options.server && !options.sharedSecret) throw new Error("server needs sharedSecret");
   const sharedSecret = options.sharedSecret ?? crypto.randomUUID();
   const raw = await startRawServer();
-  let gemeng: ServerProcess | undefined;
+  // `gemeng` is the measured server process: the gemeng started here, or `options.server`.
+  let gemeng: ServerProcess | undefined = options.server?.process;
   try {
-    if (!options.target) {
+    if (!options.target && !options.server) {
       gemeng = await startGemeng({
         sharedSecret,
         denoFlags: options.serverDenoFlags,
@@ -161,6 +177,13 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
       });
     }
     const baseUrl = options.target?.replace(/\/$/, "") ?? gemeng!.baseUrl;
+    const afterScenarioBytes: Record<string, number> = {};
+    // Resident memory once a scenario's load is gone (the settle time lets queued work end).
+    const settled = async (name: string) => {
+      if (!gemeng) return;
+      await sleep(options.quick || options.sizes ? 500 : 2000);
+      afterScenarioBytes[name] = (await gemeng.sample()).rssBytes;
+    };
     const target: ScenarioTarget = {
       baseUrl,
       sharedSecret,
@@ -189,22 +212,28 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
       target,
       () => registerPool(target, poolSize),
     );
+    await settled("registering the pool");
     const login = wanted("login") ? await runLogin(target, pool, sizes.login) : null;
     if (login) log(`login: ${login.perSecond.toFixed(2)}/s`);
+    if (login) await settled("login");
     const send = wanted("send") ? await runSend(target, pool, sizes.send) : null;
     if (send) log(`send: ${send.gemeng.perSecond.toFixed(0)} events/s`);
+    if (send) await settled("send");
     const fanout = wanted("fanout") ? await runFanout(target, pool, sizes.fanout) : null;
     if (fanout) log(`fan-out: p99 ${fanout.gemeng.latency.p99.toFixed(1)} ms`);
+    if (fanout) await settled("fan-out");
     const initialSync = wanted("initial-sync")
       ? await runInitialSync(target, pool, sizes.initialSync)
       : null;
     if (initialSync) {
       log(`initial sync: ${initialSync.figures.map((f) => f.ms.toFixed(0)).join(" / ")} ms`);
+      await settled("initial sync");
     }
     let idle: IdleResult | null = null;
     if (gemeng && wanted("idle")) {
       idle = await runIdleSync({ ...target, process: gemeng }, pool, sizes.idle);
       log(`idle long-polls: ${(idle.gemeng.coreShare * 100).toFixed(2)}% of a core`);
+      await settled("idle long-polls");
     }
     let memory: ServerBenchResult["memory"] = null;
     if (gemeng) {
@@ -212,6 +241,7 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
       memory = {
         idleStartBytes: idleStart,
         idleAfterBytes: (await gemeng.sample()).rssBytes,
+        afterScenarioBytes,
         registrationPeakBytes,
         rawIdleBytes: rawIdle,
         rawPeakBytes: (await raw.sample()).peakBytes,
@@ -228,7 +258,7 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
     return {
       otherCoreShare,
       sizes,
-      targetName: options.target ?? "gemeng",
+      targetName: options.server?.name ?? options.target ?? "gemeng",
       login,
       send,
       fanout,
@@ -237,7 +267,7 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
       memory,
     };
   } finally {
-    await gemeng?.stop();
+    if (!options.server) await gemeng?.stop();
     await raw.stop();
   }
 }
@@ -409,43 +439,7 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
     );
   }
 
-  if (r.memory) {
-    const m = r.memory;
-    const mem = (name: string, bytes: number, ceilingName: string, ceiling: number, note = "") =>
-      time(name, bytes / MB, "MB", ceilingName, ceiling / MB, note);
-    mem(
-      "memory, resident, idle after start",
-      m.idleStartBytes,
-      "raw Deno.serve process, MB",
-      m.rawIdleBytes,
-      `target <= ${TARGETS.idleMemoryMB} MB`,
-    );
-    mem(
-      "memory, resident, idle after the scenarios",
-      m.idleAfterBytes,
-      "raw Deno.serve process, MB",
-      m.rawIdleBytes,
-      `target <= ${TARGETS.idleMemoryMB} MB; the data of every scenario is stored`,
-    );
-    const peaks: [string, number | null][] = [
-      ["registering the pool", m.registrationPeakBytes],
-      ["login", r.login?.peakBytes ?? null],
-      ["send", r.send?.peakBytes ?? null],
-      ["fan-out", r.fanout?.peakBytes ?? null],
-      ["initial sync", r.initialSync?.peakBytes ?? null],
-      ["idle long-polls", r.idle?.peakBytes ?? null],
-    ];
-    for (const [name, bytes] of peaks) {
-      if (bytes === null) continue;
-      mem(
-        `memory, peak resident during ${name}`,
-        bytes,
-        "raw Deno.serve peak under the same loads, MB",
-        m.rawPeakBytes,
-        `target <= ${TARGETS.peakMemoryMB} MB`,
-      );
-    }
-  }
+  if (r.memory) rows.push(...memoryRows(r, section));
   rows.push({
     section,
     name: "other programs' CPU on this machine during the section",
@@ -453,6 +447,75 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
     unit: "% of a core",
     note: "busy time not spent by the load generator or the servers; near 0 = a quiet machine",
   });
+  return rows;
+}
+
+/**
+ * Memory rows: idle at start and after the scenarios, the peak during each scenario and the
+ * resident memory a moment after it ended, each marked against the issue's targets (peak <=
+ * 200 MB, idle <= 80 MB, back within 50 MB of idle).
+ */
+export function memoryRows(r: ServerBenchResult, section: string): BenchRow[] {
+  const m = r.memory;
+  if (!m) return [];
+  const rows: BenchRow[] = [];
+  const mem = (name: string, bytes: number, ceilingName: string, ceiling: number, note: string) =>
+    rows.push({
+      section,
+      name,
+      value: bytes / MB,
+      unit: "MB",
+      ceilingName,
+      ceiling: ceiling / MB,
+      ratio: ceiling > 0 ? ceiling / bytes : undefined,
+      note,
+    });
+  const idleNote = (bytes: number) =>
+    `target <= ${TARGETS.idleMemoryMB} MB: ${targetMark(bytes / MB <= TARGETS.idleMemoryMB)}`;
+  mem(
+    "memory, resident, idle after start",
+    m.idleStartBytes,
+    "raw Deno.serve process, MB",
+    m.rawIdleBytes,
+    idleNote(m.idleStartBytes),
+  );
+  mem(
+    "memory, resident, idle after the scenarios",
+    m.idleAfterBytes,
+    "raw Deno.serve process, MB",
+    m.rawIdleBytes,
+    `${idleNote(m.idleAfterBytes)}; the data of every scenario is stored`,
+  );
+  const peaks: [string, number | null][] = [
+    ["registering the pool", m.registrationPeakBytes],
+    ["login", r.login?.peakBytes ?? null],
+    ["send", r.send?.peakBytes ?? null],
+    ["fan-out", r.fanout?.peakBytes ?? null],
+    ["initial sync", r.initialSync?.peakBytes ?? null],
+    ["idle long-polls", r.idle?.peakBytes ?? null],
+  ];
+  for (const [name, bytes] of peaks) {
+    if (bytes === null) continue;
+    mem(
+      `memory, peak resident during ${name}`,
+      bytes,
+      "raw Deno.serve peak under the same loads, MB",
+      m.rawPeakBytes,
+      `target <= ${TARGETS.peakMemoryMB} MB: ${targetMark(bytes / MB <= TARGETS.peakMemoryMB)}`,
+    );
+    const after = m.afterScenarioBytes[name];
+    if (after === undefined) continue;
+    const above = (after - m.idleStartBytes) / MB;
+    mem(
+      `memory, resident after ${name} ended`,
+      after,
+      "idle after start, MB",
+      m.idleStartBytes,
+      `${above.toFixed(0)} MB above idle; target <= ${TARGETS.backToIdleMB} MB above: ${
+        targetMark(above <= TARGETS.backToIdleMB)
+      }`,
+    );
+  }
   return rows;
 }
 

@@ -91,6 +91,9 @@ export function targetMark(met: boolean): string {
   return met ? "met" : "NOT met";
 }
 
+/** How long after a scenario its "resident after" memory figure is taken. */
+export const SETTLE_MS = { quick: 5000, full: 10_000 } as const;
+
 /** Options of {@link runServerBench}. */
 export interface ServerBenchOptions {
   quick: boolean;
@@ -130,8 +133,9 @@ export interface ServerBenchResult {
   memory: {
     idleStartBytes: number;
     idleAfterBytes: number;
-    /** Resident memory a moment after each scenario ended, by scenario name. */
+    /** Resident memory `settleMs` after each scenario ended, by scenario name. */
     afterScenarioBytes: Record<string, number>;
+    settleMs: number;
     registrationPeakBytes: number | null;
     rawIdleBytes: number;
     rawPeakBytes: number;
@@ -178,10 +182,12 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
     }
     const baseUrl = options.target?.replace(/\/$/, "") ?? gemeng!.baseUrl;
     const afterScenarioBytes: Record<string, number> = {};
-    // Resident memory once a scenario's load is gone (the settle time lets queued work end).
+    // Resident memory once a scenario's load is gone: V8 gives memory back only after its
+    // allocation rate has stayed low for a while, so the figure is taken a fixed time later.
+    const settleMs = options.sizes ? 200 : SETTLE_MS[options.quick ? "quick" : "full"];
     const settled = async (name: string) => {
       if (!gemeng) return;
-      await sleep(options.quick || options.sizes ? 500 : 2000);
+      await sleep(settleMs);
       afterScenarioBytes[name] = (await gemeng.sample()).rssBytes;
     };
     const target: ScenarioTarget = {
@@ -242,6 +248,7 @@ export async function runServerScenarios(options: ServerBenchOptions): Promise<S
         idleStartBytes: idleStart,
         idleAfterBytes: (await gemeng.sample()).rssBytes,
         afterScenarioBytes,
+        settleMs,
         registrationPeakBytes,
         rawIdleBytes: rawIdle,
         rawPeakBytes: (await raw.sample()).peakBytes,
@@ -507,7 +514,7 @@ export function memoryRows(r: ServerBenchResult, section: string): BenchRow[] {
     if (after === undefined) continue;
     const above = (after - m.idleStartBytes) / MB;
     mem(
-      `memory, resident after ${name} ended`,
+      `memory, resident ${m.settleMs / 1000} s after ${name} ended`,
       after,
       "idle after start, MB",
       m.idleStartBytes,

@@ -22,7 +22,7 @@ Deno.test("bench: the client-load section produces every figure", async () => {
       "login",
       "memory, resident, idle after start",
       "memory, peak resident during",
-      "memory, resident after send ended",
+      "s after send ended",
     ]
   ) {
     assert(names.includes(expected), `no row for ${expected}:\n${names}`);

@@ -294,16 +294,34 @@ export class RoomSettings {
     if (ok) this.confirmingEncryption.value = false;
   }
 
-  /** Makes the room internal to its server, or lets users of other servers in again. */
+  readonly #wantedInternal = signal<boolean | null>(null);
+  /** What the switch shows: the value being saved, else the room's. */
+  readonly internalShown: ReadonlySignal<boolean> = computed(() =>
+    this.#wantedInternal.value ?? this.snapshot.value?.internal ?? false
+  );
+
+  /**
+   * Makes the room internal to its server, or lets users of other servers in again. The switch
+   * keeps the new value until sync brings the room's new state (at most 10 s), so it never
+   * flips back while saving.
+   */
   async setInternal(internal: boolean): Promise<void> {
-    await this.internal.run(async () => {
-      await this.#client.sendStateEvent(
-        this.roomId,
-        INTERNAL_ROOM_TYPE as never,
-        { internal } as never,
-        "",
-      );
-    });
+    this.#wantedInternal.value = internal;
+    try {
+      await this.internal.run(async () => {
+        await this.#client.sendStateEvent(
+          this.roomId,
+          INTERNAL_ROOM_TYPE as never,
+          { internal } as never,
+          "",
+        );
+        for (let i = 0; i < 100 && this.snapshot.value?.internal !== internal; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      });
+    } finally {
+      this.#wantedInternal.value = null;
+    }
   }
 
   /**

@@ -38,7 +38,7 @@ export function InternalRoomPanel(props: {
           type="checkbox"
           role="switch"
           class="mt-0.5 h-5 w-5 shrink-0 accent-sky-700"
-          checked={snapshot.internal}
+          checked={settings.internalShown.value}
           disabled={!snapshot.canInternal || settings.internal.busy.value}
           aria-describedby={id}
           onChange={(event) => void settings.setInternal(event.currentTarget.checked)}

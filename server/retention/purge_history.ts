@@ -180,7 +180,7 @@ export async function purgeHistory(
     const records = await getManyChunked<EventRecord>(kv, ids.map((id) => roomKeys.event(id)));
     const events = await hs.rooms.events(ids);
     const keys: Deno.KvKey[] = [];
-    const searchable: { stored: StoredEvent; pos: number }[] = [];
+    const taken: { stored: StoredEvent; pos: number }[] = [];
     candidates.forEach((entry, i) => {
       const record = records[i].value;
       const stored = events.get(entry.eventId);
@@ -196,12 +196,14 @@ export async function purgeHistory(
       if (stored.event.type === "m.room.redaction") redactions = true;
       mxcUrisIn(stored.event.content, media);
       keys.push(...keysOf(stored, record, entry.pos));
-      searchable.push({ stored, pos: entry.pos });
+      taken.push({ stored, pos: entry.pos });
       purged.push(entry.eventId);
     });
-    await removePostings(hs, roomId, searchable);
+    await removePostings(hs, roomId, taken);
     // Children of a purged event lose their index entries with it.
-    for (const id of ids) await deleteRange(kv, { prefix: relationKeys.ofParent(id) });
+    for (const { stored } of taken) {
+      await deleteRange(kv, { prefix: relationKeys.ofParent(stored.event.eventId) });
+    }
     await deleteKeys(kv, keys);
   };
   for await (

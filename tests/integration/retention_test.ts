@@ -256,6 +256,10 @@ Deno.test({
       const roomId = created.body.room_id;
       assertEquals((await call("POST", `${V3}/join/${enc(roomId)}`, bob, {})).status, 200);
       const m1 = await say(alice, roomId, "first");
+      await send(bob, roomId, {
+        type: "m.reaction",
+        "m.relates_to": { rel_type: "m.annotation", event_id: m1, key: "👀" },
+      });
       const m2 = await say(bob, roomId, "second");
       const m3 = await say(alice, roomId, "third");
       const m4 = await say(bob, roomId, "fourth");
@@ -289,15 +293,18 @@ Deno.test({
         404,
       );
 
-      // Without delete_local_events, local users' messages stay (every sender here is local).
+      assertEquals(await relationEntries(m1), 1);
+      // Without delete_local_events, local users' messages stay (every sender here is local),
+      // and so do the relations to them.
       const keepLocal = await call("POST", path, admin, { purge_up_to_event_id: m3 });
       assertEquals(keepLocal.status, 200, JSON.stringify(keepLocal.body));
       const kept = await purgeStatus(keepLocal.body.purge_id);
       assertEquals(kept.status, "complete");
       assertEquals(kept.events_purged, 0);
       assert((await messageIds(bob, roomId)).includes(m1));
+      assertEquals(await relationEntries(m1), 1);
 
-      // Up to m3 (not included): m1 and m2 go.
+      // Up to m3 (not included): m1, the reaction and m2 go.
       const res = await call("POST", path, admin, {
         purge_up_to_event_id: m3,
         delete_local_events: true,
@@ -305,7 +312,8 @@ Deno.test({
       assertEquals(res.status, 200);
       const done = await purgeStatus(res.body.purge_id);
       assertEquals(done.status, "complete", JSON.stringify(done));
-      assertEquals(done.events_purged, 2);
+      assertEquals(done.events_purged, 3);
+      assertEquals(await relationEntries(m1), 0);
       const history = await messageIds(bob, roomId);
       assert(!history.includes(m1) && !history.includes(m2));
       assert(history.includes(m3) && history.includes(m4));

@@ -56,10 +56,8 @@ export function effectiveMaxLifetime(
   policy: RetentionPolicy | null,
 ): number | null {
   let max = policy?.maxLifetimeMs ?? config.defaultMaxLifetimeMs;
-  if (max === null) {
-    // No policy anywhere: an upper bound still caps how long messages are kept.
-    return config.allowedLifetimeMaxMs;
-  }
+  // No policy and no default: nothing expires (Synapse's purge jobs skip such rooms too).
+  if (max === null) return null;
   if (config.allowedLifetimeMinMs !== null) max = Math.max(max, config.allowedLifetimeMinMs);
   if (config.allowedLifetimeMaxMs !== null) max = Math.min(max, config.allowedLifetimeMaxMs);
   return max;

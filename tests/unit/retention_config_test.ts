@@ -50,8 +50,9 @@ Deno.test("retention: the effective max_lifetime is bounded as Synapse's purge j
   assertEquals(effectiveMaxLifetime(config, policyOf({ max_lifetime: 7000 })), 7000);
   // Invalid fields (another server's event) count as absent.
   assertEquals(effectiveMaxLifetime(config, policyOf({ max_lifetime: "1d" })), 5000);
-  const open = parseConfig("[retention]\nenabled = true").retention;
+  const open = parseConfig("[retention]\nenabled = true\nallowed_lifetime_max = 9000").retention;
   assertEquals(effectiveMaxLifetime(open, null), null);
+  assertEquals(effectiveMaxLifetime(open, policyOf({ max_lifetime: 99_999 })), 9000);
 });
 
 Deno.test("retention: m.room.retention content is validated", () => {

@@ -151,12 +151,32 @@ async function removePostings(
   });
 }
 
+/** Purges running per server and room: one room's purges (job and admin) take turns. */
+const RUNNING = new WeakMap<Homeserver, Map<string, Promise<unknown>>>();
+
 /**
  * Purges the room's messages at stream positions below `beforePos` (see the module text for
  * what stays). With `deleteLocalEvents` false, events of local senders stay too (Synapse's
- * `delete_local_events`).
+ * `delete_local_events`). Purges of one room run one after the other.
  */
 export async function purgeHistory(
+  hs: Homeserver,
+  roomId: string,
+  options: { beforePos: number; deleteLocalEvents: boolean },
+): Promise<PurgeHistoryResult> {
+  let runs = RUNNING.get(hs);
+  if (!runs) RUNNING.set(hs, runs = new Map());
+  const previous = runs.get(roomId) ?? Promise.resolve();
+  const run = previous.catch(() => {}).then(() => purgeOnce(hs, roomId, options));
+  runs.set(roomId, run);
+  try {
+    return await run;
+  } finally {
+    if (runs.get(roomId) === run) runs.delete(roomId);
+  }
+}
+
+async function purgeOnce(
   hs: Homeserver,
   roomId: string,
   options: { beforePos: number; deleteLocalEvents: boolean },

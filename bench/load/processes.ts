@@ -160,6 +160,15 @@ export function benchConfigToml(dataDir: string, port: number, sharedSecret: str
  */
 export const SERVER_V8_FLAGS = ["--v8-flags=--heap-growing-percent=50"];
 
+/**
+ * The V8 flags of the bench's gemeng process: {@link SERVER_V8_FLAGS}, or the comma-separated
+ * V8 flags in `GEMENG_BENCH_V8_FLAGS` (to try others, e.g. `--max-semi-space-size=4`).
+ */
+export function benchV8Flags(): string[] {
+  const custom = Deno.env.get("GEMENG_BENCH_V8_FLAGS");
+  return custom ? [`--v8-flags=${custom}`] : SERVER_V8_FLAGS;
+}
+
 /** Starts `deno run -A main.ts serve` on a fresh data directory and waits until it answers. */
 export async function startGemeng(options: GemengProcessOptions): Promise<ServerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "gemeng-bench-server-" });
@@ -170,7 +179,7 @@ export async function startGemeng(options: GemengProcessOptions): Promise<Server
     args: [
       "run",
       "-A",
-      ...SERVER_V8_FLAGS,
+      ...benchV8Flags(),
       ...(options.denoFlags ?? []),
       "main.ts",
       "serve",

@@ -13,7 +13,7 @@
  * @module
  */
 
-import acme from "acme-client";
+import type AcmeClient from "acme-client";
 import type { Config } from "../config.ts";
 import {
   certificateCovers,
@@ -44,7 +44,16 @@ export class AcmeError extends Error {
 const caClients = new Map<string, Deno.HttpClient>();
 let interceptorInstalled = false;
 
-function useDenoFetch(directoryUrl: string, caPem: string | null): void {
+// Loaded on first use only: acme-client and axios add about 30 MB to every server's resident
+// memory, and most servers never use ACME (docs/benchmarks.md).
+let acmeModule: Promise<typeof AcmeClient> | null = null;
+function loadAcme(): Promise<typeof AcmeClient> {
+  acmeModule ??= import("acme-client").then((m) => m.default);
+  return acmeModule;
+}
+
+async function useDenoFetch(directoryUrl: string, caPem: string | null): Promise<void> {
+  const acme = await loadAcme();
   if (caPem !== null) {
     const origin = new URL(directoryUrl).origin;
     caClients.get(origin)?.close();
@@ -131,7 +140,7 @@ export class AcmeCertificates implements CertificateSource {
   async start(): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const caPem = this.#config.acmeCa === "" ? null : await readCa(this.#config.acmeCa);
-    useDenoFetch(this.#config.acmeDirectory, caPem);
+    await useDenoFetch(this.#config.acmeDirectory, caPem);
     const stored = await this.#loadStored();
     if (stored) {
       this.#pair = stored.pair;
@@ -215,6 +224,7 @@ export class AcmeCertificates implements CertificateSource {
   }
 
   async #issue(domains: string[]): Promise<CertificatePair> {
+    const acme = await loadAcme();
     const client = new acme.Client({
       directoryUrl: this.#config.acmeDirectory,
       accountKey: await this.#accountKey(),
@@ -262,6 +272,7 @@ export class AcmeCertificates implements CertificateSource {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    const acme = await loadAcme();
     const key = (await acme.crypto.createPrivateEcdsaKey()).toString();
     await writePrivate(path, key);
     return key;

@@ -10,10 +10,33 @@
  * @module
  */
 
-import { decode as decodeJpegBytes, encode as encodeJpegBytes } from "jpeg-js";
-import { decode as decodePngBytes, encode as encodePngBytes } from "fast-png";
-import { GifReader } from "omggif";
-import webpModule from "./webp_wasm.js";
+import type * as JpegJs from "jpeg-js";
+import type * as FastPng from "fast-png";
+import type * as Omggif from "omggif";
+
+/** The decoder and encoder libraries, loaded on first use (see {@link codecs}). */
+interface Codecs {
+  jpeg: typeof JpegJs;
+  png: typeof FastPng;
+  gif: typeof Omggif;
+  webpModule: WebAssembly.Module;
+}
+
+let codecsLoading: Promise<Codecs> | null = null;
+
+/**
+ * Loads the codec libraries once. They add about 13 MB to a server's resident memory, so a
+ * server loads them with its first thumbnail rather than at start (docs/benchmarks.md).
+ */
+function codecs(): Promise<Codecs> {
+  codecsLoading ??= Promise.all([
+    import("jpeg-js"),
+    import("fast-png"),
+    import("omggif"),
+    import("./webp_wasm.js"),
+  ]).then(([jpeg, png, gif, webp]) => ({ jpeg, png, gif, webpModule: webp.default }));
+  return codecsLoading;
+}
 
 /** The formats thumbnails are made from. */
 export type ImageFormat = "jpeg" | "png" | "gif" | "webp";
@@ -127,8 +150,8 @@ export function imageInfo(bytes: Uint8Array): ImageInfo | null {
   return null;
 }
 
-function pngToRgba(bytes: Uint8Array): RgbaImage {
-  const png = decodePngBytes(bytes);
+function pngToRgba(lib: Codecs, bytes: Uint8Array): RgbaImage {
+  const png = lib.png.decode(bytes);
   const { width, height, channels, depth } = png;
   const out = new Uint8Array(width * height * 4);
   if (png.palette) {
@@ -184,8 +207,8 @@ function pngToRgba(bytes: Uint8Array): RgbaImage {
   return { width, height, data: out };
 }
 
-function gifToRgba(bytes: Uint8Array): RgbaImage {
-  const reader = new GifReader(bytes);
+function gifToRgba(lib: Codecs, bytes: Uint8Array): RgbaImage {
+  const reader = new lib.gif.GifReader(bytes);
   const width: number = reader.width;
   const height: number = reader.height;
   const data = new Uint8Array(width * height * 4);
@@ -202,7 +225,7 @@ interface WebpExports {
 
 let webp: WebpExports | null = null;
 
-function webpDecoder(): WebpExports {
+function webpDecoder(webpModule: WebAssembly.Module): WebpExports {
   if (!webp) {
     const unsupported = () => {
       throw new Error("WASI call not available to the WebP decoder");
@@ -219,8 +242,8 @@ function webpDecoder(): WebpExports {
   return webp;
 }
 
-function webpToRgba(bytes: Uint8Array): RgbaImage {
-  const lib = webpDecoder();
+function webpToRgba(codecs: Codecs, bytes: Uint8Array): RgbaImage {
+  const lib = webpDecoder(codecs.webpModule);
   const input = lib.malloc(bytes.byteLength);
   const dims = lib.malloc(8);
   try {
@@ -243,11 +266,16 @@ function webpToRgba(bytes: Uint8Array): RgbaImage {
  *
  * @throws {Error} when the bytes do not decode
  */
-export function decodeImage(bytes: Uint8Array, info: ImageInfo, maxPixels: number): RgbaImage {
+export async function decodeImage(
+  bytes: Uint8Array,
+  info: ImageInfo,
+  maxPixels: number,
+): Promise<RgbaImage> {
+  const lib = await codecs();
   let image: RgbaImage;
   switch (info.format) {
     case "jpeg": {
-      const decoded = decodeJpegBytes(bytes, {
+      const decoded = lib.jpeg.decode(bytes, {
         useTArray: true,
         formatAsRGBA: true,
         maxResolutionInMP: maxPixels / 1e6,
@@ -257,13 +285,13 @@ export function decodeImage(bytes: Uint8Array, info: ImageInfo, maxPixels: numbe
       break;
     }
     case "png":
-      image = pngToRgba(bytes);
+      image = pngToRgba(lib, bytes);
       break;
     case "gif":
-      image = gifToRgba(bytes);
+      image = gifToRgba(lib, bytes);
       break;
     case "webp":
-      image = webpToRgba(bytes);
+      image = webpToRgba(lib, bytes);
       break;
   }
   if (image.width * image.height > maxPixels) throw new Error("image has too many pixels");
@@ -277,8 +305,8 @@ export function hasTransparency(image: RgbaImage): boolean {
 }
 
 /** Encodes RGBA as JPEG (alpha dropped onto white is the caller's choice; here it is ignored). */
-export function encodeJpeg(image: RgbaImage, quality = 80): Uint8Array {
-  const encoded = encodeJpegBytes(
+export async function encodeJpeg(image: RgbaImage, quality = 80): Promise<Uint8Array> {
+  const encoded = (await codecs()).jpeg.encode(
     { width: image.width, height: image.height, data: image.data },
     quality,
   );
@@ -286,8 +314,8 @@ export function encodeJpeg(image: RgbaImage, quality = 80): Uint8Array {
 }
 
 /** Encodes RGBA as PNG. */
-export function encodePng(image: RgbaImage): Uint8Array {
-  return encodePngBytes({
+export async function encodePng(image: RgbaImage): Promise<Uint8Array> {
+  return (await codecs()).png.encode({
     width: image.width,
     height: image.height,
     data: image.data,

@@ -437,11 +437,11 @@ export class MediaRepository {
     const spec = thumbnailSpec(chosen);
     let image;
     try {
-      image = decodeImage(await readBlob(this.#kv, blob), info, this.#config.maxImagePixels);
+      image = await decodeImage(await readBlob(this.#kv, blob), info, this.#config.maxImagePixels);
     } catch {
       throw new MatrixError("M_UNKNOWN", "Cannot generate thumbnails for the requested content");
     }
-    const thumbnail = makeThumbnail(image, plan);
+    const thumbnail = await makeThumbnail(image, plan);
     await this.#storeThumbnail(blob.blobId, spec, thumbnail);
     return { kind: "fresh", thumbnail };
   }
@@ -493,12 +493,12 @@ export class MediaRepository {
     if (todo.length === 0) return 0;
     let image;
     try {
-      image = decodeImage(await readBlob(this.#kv, blob), info, this.#config.maxImagePixels);
+      image = await decodeImage(await readBlob(this.#kv, blob), info, this.#config.maxImagePixels);
     } catch {
       return 0; // not an image after all: thumbnails are simply not offered
     }
     for (const { plan, spec } of todo) {
-      await this.#storeThumbnail(blob.blobId, spec, makeThumbnail(image, plan));
+      await this.#storeThumbnail(blob.blobId, spec, await makeThumbnail(image, plan));
     }
     return todo.length;
   }

@@ -163,12 +163,12 @@ export interface Thumbnail {
 }
 
 /** Resamples and encodes: JPEG when every pixel is opaque, PNG otherwise. */
-export function makeThumbnail(image: RgbaImage, plan: ThumbnailPlan): Thumbnail {
+export async function makeThumbnail(image: RgbaImage, plan: ThumbnailPlan): Promise<Thumbnail> {
   const small = resample(image, plan);
   if (hasTransparency(small)) {
-    return { bytes: encodePng(small), contentType: "image/png", ...dims(small) };
+    return { bytes: await encodePng(small), contentType: "image/png", ...dims(small) };
   }
-  return { bytes: encodeJpeg(small), contentType: "image/jpeg", ...dims(small) };
+  return { bytes: await encodeJpeg(small), contentType: "image/jpeg", ...dims(small) };
 }
 
 function dims(image: RgbaImage) {

@@ -133,6 +133,7 @@ export async function purgeRoom(hs: Homeserver, roomId: string): Promise<PurgeRe
     await deleteRange(kv, { prefix: [prefix, roomId] });
   }
   await deleteRange(kv, { prefix: ["receipt", roomId] });
+  await kv.delete(["room_purged", roomId]);
 
   const eventKeys: Deno.KvKey[] = [];
   for (const [id, record] of found) {

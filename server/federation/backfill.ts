@@ -20,6 +20,7 @@
 import { serverNameOf } from "../../federation/identifiers.ts";
 import { roomVersion, type RoomVersionRules } from "../../federation/room_versions.ts";
 import { type RoomEvent, type StateMap, stateTupleKey } from "../../federation/types.ts";
+import { withoutPurged } from "../retention/purge_history.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { MissingEventsError } from "../rooms/event_pipeline.ts";
 import type { StoredEvent } from "../rooms/room_store.ts";
@@ -166,7 +167,12 @@ async function backfillFrom(
   }
   const checked = await checkPdus(hs, pdus.slice(0, MAX_BACKFILL_EVENTS), { rules, roomId });
   const known = await hs.rooms.events(checked.map((e) => e.eventId));
-  const fresh = checked.filter((e) => !placed(known.get(e.eventId)));
+  // History this server purged stays purged (server/retention/purge_history.ts).
+  const fresh = await withoutPurged(
+    hs.kv,
+    roomId,
+    checked.filter((e) => !placed(known.get(e.eventId))),
+  );
   if (fresh.length === 0) return 0;
 
   await fetchMissingAuth(hs, server, { room, rules, events: fresh });

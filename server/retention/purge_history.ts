@@ -151,6 +151,39 @@ async function removePostings(
   });
 }
 
+/** `["room_purged", roomId]`: how far a room's history was purged here. */
+export interface PurgeMark {
+  /** The newest `origin_server_ts` of a purged message. */
+  beforeTs: number;
+}
+
+/** The key of a room's purge mark. */
+export function purgeMarkKey(roomId: string): Deno.KvKey {
+  return ["room_purged", roomId];
+}
+
+/** Raises the room's purge mark to `ts` (never lowers it). */
+async function markPurged(kv: Deno.Kv, roomId: string, ts: number): Promise<void> {
+  const current = await kv.get<PurgeMark>(purgeMarkKey(roomId));
+  if (current.value && current.value.beforeTs >= ts) return;
+  await kv.set(purgeMarkKey(roomId), { beforeTs: ts } satisfies PurgeMark);
+}
+
+/**
+ * Events fetched by backfill that a purge of this room already removed: messages (not state)
+ * sent at or before the room's purge mark. Other servers still hold them; without this a
+ * client paging back would bring purged history back.
+ */
+export async function withoutPurged<T extends { stateKey?: string; originServerTs: number }>(
+  kv: Deno.Kv,
+  roomId: string,
+  events: readonly T[],
+): Promise<T[]> {
+  const mark = (await kv.get<PurgeMark>(purgeMarkKey(roomId))).value;
+  if (!mark) return [...events];
+  return events.filter((e) => e.stateKey !== undefined || e.originServerTs > mark.beforeTs);
+}
+
 /** Purges running per server and room: one room's purges (job and admin) take turns. */
 const RUNNING = new WeakMap<Homeserver, Map<string, Promise<unknown>>>();
 
@@ -190,6 +223,7 @@ async function purgeOnce(
   const purged: string[] = [];
   const media = new Set<string>();
   let redactions = false;
+  let newestPurgedTs: number | null = null;
 
   let page: TimelineEntry[] = [];
   const flush = async () => {
@@ -214,6 +248,7 @@ async function purgeOnce(
         return;
       }
       if (stored.event.type === "m.room.redaction") redactions = true;
+      newestPurgedTs = Math.max(newestPurgedTs ?? 0, stored.event.originServerTs);
       mxcUrisIn(stored.event.content, media);
       keys.push(...keysOf(stored, record, entry.pos));
       taken.push({ stored, pos: entry.pos });
@@ -245,6 +280,7 @@ async function purgeOnce(
     }
     await deleteKeys(kv, pending);
   }
+  if (newestPurgedTs !== null) await markPurged(hs.kv, roomId, newestPurgedTs);
   hs.rooms.forgetRoom(roomId, purged);
   recentTimelines(hs).forget(roomId);
   const deletedMedia = await deleteUnreferencedMedia(hs, media);

@@ -220,6 +220,11 @@ export const KEY_PREFIXES = {
     area: "rooms",
     description: '["room_blocked", roomId] -> BlockRecord: an admin blocked the room',
   },
+  room_purged: {
+    owner: "server/retention/purge_history.ts",
+    area: "rooms",
+    description: '["room_purged", roomId] -> {beforeTs}: history up to then was purged here',
+  },
 
   // Relation index and full-text search
   relation: {

@@ -56,9 +56,74 @@ const encoder = new TextEncoder();
  *   an integer within the spec's range.
  */
 export function canonicalJson(value: unknown, options?: CanonicalJsonOptions): string {
-  const encoder = new Encoder(options?.strict === true);
+  const strict = options?.strict === true;
+  // The fast encoder covers the values events hold; on anything else (an invalid value, a
+  // number outside the safe integers, escaped or surrogate keys, nesting deep enough to be a
+  // cycle) the careful encoder runs, applies `strict`, and names the path of a problem.
+  const fast = fastEncode(value, 0);
+  if (fast !== undefined) return fast;
+  const encoder = new Encoder(strict);
   encoder.write(value);
   return encoder.out.join("");
+}
+
+/**
+ * Nesting beyond which the fast encoder hands over to the careful one (which detects cycles);
+ * Matrix events nest a handful of levels.
+ */
+const FAST_MAX_DEPTH = 64;
+
+/**
+ * Canonical JSON by string concatenation, without path bookkeeping or cycle tracking:
+ * undefined for whatever it leaves to the careful encoder (see {@link canonicalJson}).
+ */
+function fastEncode(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case "string":
+      if (!ESCAPE_OR_SURROGATE.test(value)) return `"${value}"`;
+      return value.isWellFormed() ? JSON.stringify(value) : undefined;
+    case "number":
+      if (Number.isInteger(value) && value >= -MAX_SAFE && value <= MAX_SAFE) {
+        return value === 0 ? "0" : String(value);
+      }
+      return undefined;
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (depth >= FAST_MAX_DEPTH) return undefined;
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) return undefined;
+          const item = fastEncode(value[i], depth + 1);
+          if (item === undefined) return undefined;
+          out += i === 0 ? item : "," + item;
+        }
+        return out + "]";
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) return undefined;
+      if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      // Keys needing escapes or holding surrogates (which sort differently) are left to the
+      // careful encoder; event keys never have them.
+      for (let i = 0; i < keys.length; i++) if (ESCAPE_OR_SURROGATE.test(keys[i])) return undefined;
+      keys.sort();
+      let out = "{";
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i];
+        const name = `"${key}"`;
+        const item = fastEncode(record[key], depth + 1);
+        if (item === undefined) return undefined;
+        out += (i === 0 ? name : "," + name) + ":" + item;
+      }
+      return out + "}";
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** Like {@link canonicalJson}, but returns the UTF-8 bytes that get hashed or signed. */

@@ -7,11 +7,20 @@
  * @module
  */
 
-import { computeContentHash, referenceHash } from "../crypto/hashes.ts";
+import { referenceHash, sha256 } from "../crypto/hashes.ts";
 import { encodeBase64 } from "../crypto/base64.ts";
-import { type SigningKey, signJson } from "../crypto/signing.ts";
+import { canonicalJson } from "../crypto/canonical_json.ts";
+import type { SigningKey } from "../crypto/signing.ts";
 import { authEventTypes } from "./auth_events.ts";
-import { MAX_DEPTH_V1, MAX_DEPTH_V6, MAX_PREV_EVENTS, parsePdu } from "./event_format.ts";
+import {
+  type BuiltPduFacts,
+  MAX_DEPTH_V1,
+  MAX_DEPTH_V6,
+  MAX_PREV_EVENTS,
+  parseBuiltPdu,
+  parsePdu,
+} from "./event_format.ts";
+import { eventIdFromReferenceHash } from "./event_id.ts";
 import { redactPdu } from "./redaction.ts";
 import type { RoomVersionRules } from "./room_versions.ts";
 import type { JsonObject, JsonValue, PduJson, RoomEvent, StateLookup } from "./types.ts";
@@ -147,20 +156,38 @@ export async function signPdu(
   const strict = { strict: rules.strictCanonicalJson };
   const { signatures: _signatures, unsigned: _unsigned, hashes: _hashes, ...pdu } = unsigned;
   let signed: PduJson;
+  let built: BuiltPduFacts | undefined;
   try {
-    pdu.hashes = { sha256: computeContentHash(pdu, strict) };
-    // The signature covers the redacted event, so that it survives redaction.
-    const redactedSigned = await signJson(
-      redactPdu(pdu, rules),
-      context.origin,
-      context.signingKey,
-      strict,
-    );
-    signed = { ...pdu, signatures: redactedSigned.signatures as JsonValue };
+    // Two encodings make the whole event: the content hash covers the event without hashes
+    // (and signatures); the signature covers the redacted event with its hashes, and for
+    // room versions 3 and later those same bytes are what the reference hash (the event ID)
+    // is taken of, so they are encoded once.
+    const content = utf8.encode(canonicalJson(pdu, strict));
+    const hashes = { sha256: encodeBase64(sha256(content)) };
+    pdu.hashes = hashes;
+    const redacted = utf8.encode(canonicalJson(redactPdu(pdu, rules, { share: true }), strict));
+    const signature = encodeBase64(await context.signingKey.sign(redacted));
+    const signatures = { [context.origin]: { [context.signingKey.keyId]: signature } };
+    signed = { ...pdu, signatures };
+    const hashIds = rules.eventFormat === "v3";
+    // An event_id given to a version 3+ event is no part of it (the parser drops it), so
+    // neither the size nor the ID below would be the event's: that rare case is parsed fully.
+    if (!hashIds || !Object.hasOwn(pdu, "event_id")) {
+      // The whole event's size: the content-hash encoding with the hashes and signatures
+      // members added (sorting the keys moves them but does not change the length).
+      const extra = utf8.encode(canonicalJson({ hashes, signatures }, strict));
+      built = {
+        canonicalBytes: content.length + extra.length - 1,
+        eventId: hashIds ? eventIdFromReferenceHash(sha256(redacted), rules) : undefined,
+      };
+    }
   } catch (error) {
     throw new BuildEventError(`The event cannot be encoded: ${(error as Error).message}`);
   }
-  const parsed = parsePdu(signed, rules, context.roomId ? { roomId: context.roomId } : {});
+  const options = context.roomId ? { roomId: context.roomId } : {};
+  const parsed = built
+    ? parseBuiltPdu(signed, rules, { ...options, built })
+    : parsePdu(signed, rules, options);
   if (!parsed.ok) {
     const tooLarge = /at most|bytes/.test(parsed.reason);
     throw new BuildEventError(parsed.reason, tooLarge ? "M_TOO_LARGE" : "M_BAD_JSON");
@@ -179,7 +206,11 @@ export function chooseForwardExtremities(extremities: readonly RoomEvent[]): Roo
     .slice(0, MAX_PREV_EVENTS);
 }
 
+const utf8 = new TextEncoder();
+
 function reference(event: RoomEvent, rules: RoomVersionRules): JsonValue {
-  const hash = referenceHash(redactPdu(event.pdu, rules), { strict: rules.strictCanonicalJson });
+  const hash = referenceHash(redactPdu(event.pdu, rules, { share: true }), {
+    strict: rules.strictCanonicalJson,
+  });
   return [event.eventId, { sha256: encodeBase64(hash) }];
 }

@@ -65,12 +65,48 @@ export function parsePdu(
   }
 }
 
+/**
+ * What a server that has just hashed and signed an event already knows of it (see
+ * {@link parseBuiltPdu}): its size as canonical JSON and, for room versions 3 and later, its
+ * event ID, computed from the very bytes it signed.
+ */
+export interface BuiltPduFacts {
+  /** Bytes of the whole signed event as canonical JSON. */
+  readonly canonicalBytes: number;
+  /** The event ID (its reference hash); omitted to have it computed. */
+  readonly eventId?: string;
+}
+
+/**
+ * {@link parsePdu} for an event this server has just built, hashed and signed: every check
+ * runs, but the canonical encoding of the whole event and the reference hash are not computed
+ * again. Only for the builder's own output (`federation/build_event.ts`); received PDUs go
+ * through {@link parsePdu}.
+ */
+export function parseBuiltPdu(
+  json: unknown,
+  rules: RoomVersionRules,
+  options: ParsePduOptions & { built: BuiltPduFacts },
+): ParseResult {
+  try {
+    return { ok: true, event: parseOrThrow(json, rules, options, options.built) };
+  } catch (error) {
+    if (error instanceof PduFormatError) return { ok: false, reason: error.message };
+    throw error;
+  }
+}
+
 /** True if the event is a state event (it has a `state_key`, possibly empty). */
 export function isStateEvent(event: RoomEvent): boolean {
   return event.stateKey !== undefined;
 }
 
-function parseOrThrow(json: unknown, rules: RoomVersionRules, options: ParsePduOptions): RoomEvent {
+function parseOrThrow(
+  json: unknown,
+  rules: RoomVersionRules,
+  options: ParsePduOptions,
+  built?: BuiltPduFacts,
+): RoomEvent {
   if (!isJsonObject(json)) throw new PduFormatError("The PDU must be a JSON object.");
   const hashIds = rules.eventFormat === "v3";
   let input: Record<string, unknown> = json;
@@ -79,7 +115,8 @@ function parseOrThrow(json: unknown, rules: RoomVersionRules, options: ParsePduO
     const { event_id: _ignored, ...rest } = json;
     input = rest;
   }
-  checkCanonicalAndSize(input, rules);
+  if (built) checkSize(built.canonicalBytes);
+  else checkCanonicalAndSize(input, rules);
   const pdu = cloneJson(input as JsonObject) as PduJson;
 
   const type = requireString(pdu, "type");
@@ -110,7 +147,9 @@ function parseOrThrow(json: unknown, rules: RoomVersionRules, options: ParsePduO
   const authEvents = parseReferences(pdu, "auth_events", MAX_AUTH_EVENTS, rules);
   const redacts = parseRedacts(pdu, type, content, rules);
 
-  const eventId = hashIds ? computeEventId(pdu, rules) : parseEventIdV1(pdu, rules);
+  const eventId = hashIds
+    ? built?.eventId ?? computeEventId(pdu, rules)
+    : parseEventIdV1(pdu, rules);
   const roomId = parseRoomId(pdu, type, rules);
   if (options.roomId !== undefined && options.roomId !== roomId) {
     throw new PduFormatError(
@@ -144,9 +183,13 @@ function checkCanonicalAndSize(input: Record<string, unknown>, rules: RoomVersio
       `The PDU is not valid canonical JSON for room version ${rules.id}: ${detail}.`,
     );
   }
-  if (bytes.length > MAX_PDU_BYTES) {
+  checkSize(bytes.length);
+}
+
+function checkSize(bytes: number): void {
+  if (bytes > MAX_PDU_BYTES) {
     throw new PduFormatError(
-      `The PDU is ${bytes.length} bytes as canonical JSON; the limit is ${MAX_PDU_BYTES}.`,
+      `The PDU is ${bytes} bytes as canonical JSON; the limit is ${MAX_PDU_BYTES}.`,
     );
   }
 }

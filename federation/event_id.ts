@@ -47,7 +47,11 @@ export function computeEventId(pdu: PduJson, rules: RoomVersionRules): string {
     }
     return eventId;
   }
-  const hash = hashOf(pdu, rules);
+  return eventIdFromReferenceHash(hashOf(pdu, rules), rules);
+}
+
+/** The event ID (room versions 3 and later) that a reference hash gives. */
+export function eventIdFromReferenceHash(hash: Uint8Array, rules: RoomVersionRules): string {
   return "$" + (rules.eventIdFormat === "v3" ? encodeBase64(hash) : encodeBase64Url(hash));
 }
 
@@ -68,5 +72,7 @@ const V12 = ROOM_VERSIONS.get("12")!;
 /** Reference hash of the PDU without `event_id` (v3+ events never hash one). */
 function hashOf(pdu: PduJson, rules: RoomVersionRules): Uint8Array {
   const { event_id: _eventId, ...withoutId } = pdu;
-  return referenceHash(redactPdu(withoutId, rules), { strict: rules.strictCanonicalJson });
+  return referenceHash(redactPdu(withoutId, rules, { share: true }), {
+    strict: rules.strictCanonicalJson,
+  });
 }

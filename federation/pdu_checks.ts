@@ -66,7 +66,8 @@ export async function checkSignatures(
   rules: RoomVersionRules,
   keys: KeyLookup,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const redacted = redactPdu(event.pdu, rules);
+  // Only encoded for the checks: the kept values need no copies.
+  const redacted = redactPdu(event.pdu, rules, { share: true });
   if (rules.eventFormat === "v1") redacted.event_id = event.eventId;
   const signatures = event.pdu.signatures;
   const strict = { strict: rules.strictCanonicalJson };

@@ -112,9 +112,11 @@ export function redactContent(
   type: string,
   content: JsonObject,
   rules: RoomVersionRules,
+  options: RedactOptions = {},
 ): JsonObject {
+  const cloneJson = options.share ? shareJson : deepCopy;
   const kept = CONTENT_KEYS[rules.redaction][type];
-  if (kept === "*") return cloneJson(content) as JsonObject;
+  if (kept === "*") return options.share ? { ...content } : cloneJson(content) as JsonObject;
   const result: JsonObject = {};
   if (kept === undefined) return result;
   for (const key of kept) {
@@ -137,7 +139,12 @@ export function redactContent(
  * strips `content` with {@link redactContent}. Returns a new object (deep copies); the input
  * is not modified. A PDU whose `content` is not an object gets `{}` (nothing of it is kept).
  */
-export function redactPdu(pdu: PduJson, rules: RoomVersionRules): PduJson {
+export function redactPdu(
+  pdu: PduJson,
+  rules: RoomVersionRules,
+  options: RedactOptions = {},
+): PduJson {
+  const cloneJson = options.share ? shareJson : deepCopy;
   const keep = rules.redaction === "v11" ? TOP_LEVEL_V11 : TOP_LEVEL_V1;
   const result: PduJson = {};
   for (const key of Object.keys(pdu)) {
@@ -145,12 +152,29 @@ export function redactPdu(pdu: PduJson, rules: RoomVersionRules): PduJson {
     if (key === "content") {
       const content = pdu.content;
       const type = typeof pdu.type === "string" ? pdu.type : "";
-      result.content = isJsonObject(content) ? redactContent(type, content, rules) : {};
+      result.content = isJsonObject(content) ? redactContent(type, content, rules, options) : {};
     } else {
       result[key] = cloneJson(pdu[key]);
     }
   }
   return result;
+}
+
+/** Options of {@link redactPdu} and {@link redactContent}. */
+export interface RedactOptions {
+  /**
+   * Keep the input's own values instead of deep copies: for a result that is only encoded
+   * (hashed or signed) and dropped, never changed or kept.
+   */
+  share?: boolean;
+}
+
+function shareJson(value: JsonValue): JsonValue {
+  return value;
+}
+
+function deepCopy(value: JsonValue): JsonValue {
+  return cloneJson(value);
 }
 
 /** A deep copy of a JSON value (objects and arrays are new; primitives are shared). */

@@ -7,7 +7,8 @@ import { SigningKey, verifyJsonSignature } from "../../crypto/signing.ts";
 import { computeContentHash } from "../../crypto/hashes.ts";
 import { BuildEventError, buildPdu, type EventTemplate } from "../../federation/build_event.ts";
 import { checkAuth, checkAuthEvents } from "../../federation/auth_rules.ts";
-import { parsePdu } from "../../federation/event_format.ts";
+import { MAX_PDU_BYTES, parsePdu } from "../../federation/event_format.ts";
+import { canonicalJsonBytes } from "../../crypto/canonical_json.ts";
 import { redactPdu } from "../../federation/redaction.ts";
 import { ROOM_VERSIONS, type RoomVersionRules } from "../../federation/room_versions.ts";
 import { stateAfterEvent } from "../../federation/state_res/mod.ts";
@@ -203,6 +204,25 @@ Deno.test("buildPdu: rejects templates that break the event format", async () =>
     BuildEventError,
     "room ID",
   );
+});
+
+Deno.test("buildPdu: the size limit holds to the byte (the size is not encoded again)", async () => {
+  for (const version of ["1", "10"]) {
+    const room = await createRoom(ROOM_VERSIONS.get(version)!);
+    const message = (body: string) =>
+      room.build({ type: "m.room.message", sender: ALICE, content: { body } });
+    // The whole signed event's canonical size for a given body, measured on the wire form.
+    const sizeOf = (event: RoomEvent) =>
+      canonicalJsonBytes(
+        room.rules.eventFormat === "v1" ? event.pdu : { ...event.pdu },
+      ).length;
+    const small = await message("é");
+    // Each "é" is two bytes, so use ASCII to land exactly on the limit.
+    const fill = MAX_PDU_BYTES - sizeOf(small) + 2;
+    const exact = await message("x".repeat(fill));
+    assertEquals(sizeOf(exact), MAX_PDU_BYTES);
+    await assertRejects(() => message("x".repeat(fill + 1)), BuildEventError, "bytes");
+  }
 });
 
 Deno.test("buildPdu: at most 20 prev_events, the deepest, when the room has more extremities", async () => {

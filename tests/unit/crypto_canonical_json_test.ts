@@ -237,3 +237,17 @@ Deno.test("canonical JSON: output parses back to an equal value", () => {
   };
   assertEquals(JSON.parse(canonicalJson(value, { strict: true })), value);
 });
+
+Deno.test("canonical JSON: deep nesting is encoded as shallow nesting is", () => {
+  // Past the fast encoder's depth the careful one takes over; both give the same bytes.
+  let value: unknown = { b: [1, "x"], a: null };
+  for (let i = 0; i < 200; i++) value = i % 2 ? { z: value, y: i } : [value, true];
+  assertEquals(canonicalJson(value), JSON.stringify(sortKeys(value)));
+});
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, sortKeys(record[k])]));
+}

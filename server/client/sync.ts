@@ -141,15 +141,18 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get("/_matrix/client/v3/sync", requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
-    const sinceParam = c.req.query("since");
+    // Every parameter from one pass over the URL: asking for each by name scans and decodes
+    // the whole query (the filter's JSON with it) again for every parameter that is absent.
+    const query: Record<string, string | undefined> = c.req.query();
+    const sinceParam = query.since;
     const since = sinceParam ? parseSyncToken(sinceParam) : null;
-    const filter = await cachedSyncFilter(hs, filters, userId, c.req.query("filter"));
-    const fullState = booleanParam(c.req.query("full_state"), "full_state");
+    const filter = await cachedSyncFilter(hs, filters, userId, query.filter);
+    const fullState = booleanParam(query.full_state, "full_state");
     const stateAfter = stateAfterKey(
-      booleanParam(c.req.query("use_state_after"), "use_state_after"),
-      booleanParam(c.req.query(MSC4222_PARAM), MSC4222_PARAM),
+      booleanParam(query.use_state_after, "use_state_after"),
+      booleanParam(query[MSC4222_PARAM], MSC4222_PARAM),
     );
-    const timeoutParam = c.req.query("timeout");
+    const timeoutParam = query.timeout;
     let timeoutMs = 0;
     if (timeoutParam !== undefined && timeoutParam !== "") {
       timeoutMs = Number(timeoutParam);
@@ -158,7 +161,7 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
       }
       timeoutMs = Math.min(timeoutMs, MAX_SYNC_TIMEOUT_MS);
     }
-    const setPresence = c.req.query("set_presence") ?? "online";
+    const setPresence = query.set_presence ?? "online";
     if (!PRESENCE_STATES.includes(setPresence as PresenceState)) {
       throw invalidParam("'set_presence' must be online, unavailable or offline");
     }

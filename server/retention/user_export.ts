@@ -11,7 +11,11 @@
  * - `account_data`: {room_id (null for global), type, content}
  * - `device`: {device_id, display_name, created_ts, last_seen_ts, last_seen_ip} (no token hashes)
  * - `pusher`: the pusher as `GET /pushers` shows it, with `ts`
+ * - `filter`, `presence`, `device_keys`, `cross_signing_key`, `key_backup_version`: {key, value},
+ *   the records stored under the user's ID (sync filters, presence, public device and
+ *   cross-signing keys, key backup versions; the backed-up keys themselves are left out)
  * - `membership`: {room_id, membership, event_id, sender, forgotten} per room the user is or was in
+ * - `receipt`: {room_id, key, value}: the user's read receipts
  * - `event`: an event the user sent, {event_id, room_id, type, state_key?, sender,
  *   origin_server_ts, content} (redacted events as stored: without their content)
  * - `report`: a report the user made
@@ -40,6 +44,15 @@ import { listDevices } from "../store/devices.ts";
 
 /** The format name in the header line. */
 export const EXPORT_FORMAT = "gemeng-user-export";
+/** Other records kept under `[prefix, userId, ...]`, exported as they are stored. */
+const USER_RECORDS: readonly [kind: string, prefix: string][] = [
+  ["filter", "filter"],
+  ["presence", "presence"],
+  ["device_keys", "e2ee_device"],
+  ["cross_signing_key", "e2ee_cross_signing"],
+  ["key_backup_version", "e2ee_backup"],
+];
+
 /** Events loaded per batch. */
 const BATCH = 200;
 
@@ -94,6 +107,12 @@ export async function* userExportLines(
   for (const stored of await listPushers(hs.kv, userId)) {
     yield line("pusher", { pusher: stored.pusher, ts: stored.ts });
   }
+  // The rest of what is stored under the user's ID (public keys only: no secret is stored).
+  for (const [kind, prefix] of USER_RECORDS) {
+    for await (const entry of hs.kv.list({ prefix: [prefix, userId] })) {
+      yield line(kind, { key: entry.key.slice(2), value: entry.value });
+    }
+  }
   const memberships = await hs.rooms.roomsOfUser(userId);
   for (const m of memberships) {
     yield line("membership", {
@@ -103,6 +122,11 @@ export async function* userExportLines(
       sender: m.sender,
       forgotten: m.forgotten === true,
     });
+  }
+  for (const m of memberships) {
+    for await (const entry of hs.kv.list({ prefix: ["receipt", m.roomId, userId] })) {
+      yield line("receipt", { room_id: m.roomId, key: entry.key.slice(3), value: entry.value });
+    }
   }
   for (const m of memberships) {
     for await (const event of ownEvents(hs, m.roomId, userId)) yield line("event", { event });

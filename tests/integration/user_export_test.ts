@@ -85,6 +85,10 @@ function checkArchive(
   assertEquals(of("report").length, 1);
   assertEquals(of("report")[0].report.reason, "alice reports this");
   assertEquals(of("membership").map((l) => l.membership), ["join"]);
+  assertEquals(of("filter").length, 1);
+  assertEquals(of("filter")[0].value.room.timeline.limit, 7);
+  // Alice's receipt only, not Bob's in the same room.
+  assertEquals(of("receipt").length, 1);
   const events = of("event").map((l) => l.event);
   for (const id of facts.own) assert(events.some((e) => e.event_id === id), id);
   assert(events.every((e) => e.sender === alice.userId));
@@ -154,6 +158,19 @@ Deno.test({
         },
       );
       assertEquals(report.status, 200);
+      const filter = await call("POST", `${V3}/user/${uid}/filter`, alice, {
+        room: { timeline: { limit: 7 } },
+      });
+      assertEquals(filter.status, 200);
+      for (const user of [alice, bob]) {
+        const receipt = await call(
+          "POST",
+          `${V3}/rooms/${enc(shared)}/receipt/m.read/${enc(bobMessage)}`,
+          user,
+          {},
+        );
+        assertEquals(receipt.status, 200, JSON.stringify(receipt.body));
+      }
       const dm =
         (await call("POST", `${V3}/createRoom`, bob, { invite: [carol.userId], is_direct: true }))
           .body.room_id;

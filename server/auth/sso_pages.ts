@@ -51,9 +51,13 @@ export function pickerPage(providers: { name: string; href: string }[]): string 
   return page("Sign in", `<ul style="list-style:none;padding:0">${items}</ul>`);
 }
 
+/** The BroadcastChannel on which the fallback page also reports "authDone" (the web app). */
+export const UIA_CHANNEL = "gemeng-uia";
+
 /**
  * The end of the SSO fallback of user-interactive auth: tells the client (the spec's
- * `window.onAuthDone()` or a message "authDone" to the opener) with a script allowed by `nonce`.
+ * `window.onAuthDone()` or a message "authDone" to the opener, and {@link UIA_CHANNEL}) with a
+ * script allowed by `nonce`.
  */
 export function confirmedPage(nonce: string): string {
   return page(
@@ -62,6 +66,9 @@ export function confirmedPage(nonce: string): string {
 <script nonce="${escapeHtml(nonce)}">
 if (window.onAuthDone) window.onAuthDone();
 else if (window.opener && window.opener.postMessage) window.opener.postMessage("authDone", "*");
+// An app whose page isolates itself (Cross-Origin-Opener-Policy) loses this window as its
+// opener after the provider's pages: tell it on a channel of the origin instead.
+try { new BroadcastChannel("${UIA_CHANNEL}").postMessage("authDone"); window.close(); } catch (e) {}
 </script>`,
   );
 }

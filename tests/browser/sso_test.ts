@@ -3,11 +3,13 @@
  * the test on loopback: the sign-in screen shows the provider's button (desktop and a 360 px
  * phone, axe WCAG 2.1 A/AA), the button leads to the provider's login and consent pages, and
  * the way back signs the person in with the `loginToken`, which leaves the address bar. A stale
- * token shows a clear problem on the sign-in screen.
+ * token shows a clear problem on the sign-in screen. Signing out another device of the account
+ * (which has no password) is confirmed at the provider in a window of its own.
  */
 
 import type { Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { issueLoginToken } from "../../server/auth/login_token.ts";
 import { freePort, OIDC_CLIENT, startOidcProvider } from "../support/oidc_provider.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
@@ -93,6 +95,57 @@ Deno.test({
       assert(!page.url().includes("loginToken"), page.url());
       const profile = await server.request("GET", "/_matrix/client/v3/profile/@marie:localhost");
       assertEquals(profile.body.displayname, "Person marie");
+
+      // Signing out another device of this account, which has no password: the provider confirms.
+      const other = await server.request("POST", "/_matrix/client/v3/login", {
+        body: {
+          type: "m.login.token",
+          token: await issueLoginToken(server.hs, "@marie:localhost"),
+        },
+      });
+      assertEquals(other.status, 200);
+      await page.goto(`${base}/settings`);
+      const row = page.getByRole("region", { name: "Your devices" })
+        .locator(`li[data-device-id="${other.body.device_id}"]`);
+      await row.getByRole("button", { name: "Sign out device" }).click();
+      const dialog = page.getByRole("dialog", { name: "Confirm it is you" });
+      await dialog.waitFor();
+      assertEquals(await violations(page), [], "the confirmation dialog");
+      const [popup] = await Promise.all([
+        browser.context.waitForEvent("page"),
+        dialog.getByRole("button", { name: "Confirm" }).click(),
+      ]);
+      // The provider may remember marie, or ask again; either way the window reports back.
+      // Each wait gives up after the page's timeout; a failed one never wins the race, and a race
+      // that nothing wins ends with "stuck".
+      const never = () => new Promise<string>(() => {});
+      const stuck = () =>
+        new Promise<string>((resolve) => setTimeout(() => resolve("stuck"), TIMEOUT));
+      for (let round = 0; round < 3; round++) {
+        const next = await Promise.race([
+          popup.locator('input[name="login"]').waitFor().then(() => "login", never),
+          popup.getByRole("button", { name: "Continue" }).waitFor().then(() => "consent", never),
+          row.waitFor({ state: "detached" }).then(() => "done", never),
+          stuck(),
+        ]);
+        if (next === "done") break;
+        if (next === "stuck") {
+          throw new Error(`stuck: popup at ${popup.isClosed() ? "(closed)" : popup.url()}`);
+        }
+        if (next === "login") {
+          await popup.locator('input[name="login"]').fill("marie");
+          await popup.locator('input[name="password"]').fill("any-password");
+          await popup.getByRole("button", { name: "Sign-in" }).click();
+        } else {
+          await popup.getByRole("button", { name: "Continue" }).click();
+        }
+      }
+      await row.waitFor({ state: "detached" });
+      await dialog.waitFor({ state: "detached" });
+      const gone = await server.request("GET", "/_matrix/client/v3/account/whoami", {
+        token: other.body.access_token,
+      });
+      assertEquals(gone.status, 401, "the other device was signed out");
       assertEquals(errors, []);
     } finally {
       await browser.close();

@@ -1,6 +1,7 @@
 /**
- * Messages of single sign-on on the sign-in screen (the provider buttons and the return from
- * the provider). Like member_report.ts's, they load with their own chunk.
+ * Messages of single sign-on: the provider buttons of the sign-in screen, the return from the
+ * provider, and the confirmation at the provider that replaces the password prompt for accounts
+ * without a password. Like member_report.ts's, they load with the chunks that use them.
  *
  * @module
  */
@@ -13,6 +14,11 @@ const en = {
   "sso.providers": "Sign in with your organisation's account",
   "sso.failed": "Single sign-on did not finish. Please sign in again.",
   "sso.expired": "The sign-in link has expired or was already used. Please sign in again.",
+  "sso.confirmTitle": "Confirm it is you",
+  "sso.confirmHint":
+    "Confirm with your organisation's account to continue. A new window opens; come back here afterwards.",
+  "sso.confirm": "Confirm",
+  "sso.notConfirmed": "The confirmation did not finish. Please try again.",
 };
 
 /** A key of these messages. */
@@ -24,6 +30,11 @@ const fr: Readonly<Record<SsoKey, string>> = {
   "sso.providers": "Se connecter avec le compte de votre organisation",
   "sso.failed": "La connexion unique n’a pas abouti. Veuillez vous reconnecter.",
   "sso.expired": "Le lien de connexion a expiré ou a déjà servi. Veuillez vous reconnecter.",
+  "sso.confirmTitle": "Confirmez votre identité",
+  "sso.confirmHint":
+    "Confirmez avec le compte de votre organisation pour continuer. Une nouvelle fenêtre s’ouvre ; revenez ici ensuite.",
+  "sso.confirm": "Confirmer",
+  "sso.notConfirmed": "La confirmation n’a pas abouti. Veuillez réessayer.",
 };
 
 const de: Readonly<Record<SsoKey, string>> = {
@@ -34,6 +45,11 @@ const de: Readonly<Record<SsoKey, string>> = {
     "Die zentrale Anmeldung wurde nicht abgeschlossen. Bitte melden Sie sich erneut an.",
   "sso.expired":
     "Der Anmeldelink ist abgelaufen oder wurde schon benutzt. Bitte melden Sie sich erneut an.",
+  "sso.confirmTitle": "Bestätigen Sie, dass Sie es sind",
+  "sso.confirmHint":
+    "Bestätigen Sie mit dem Konto Ihrer Organisation, um fortzufahren. Ein neues Fenster öffnet sich; kehren Sie danach hierher zurück.",
+  "sso.confirm": "Bestätigen",
+  "sso.notConfirmed": "Die Bestätigung wurde nicht abgeschlossen. Bitte versuchen Sie es erneut.",
 };
 
 const lb: Readonly<Record<SsoKey, string>> = {
@@ -43,6 +59,11 @@ const lb: Readonly<Record<SsoKey, string>> = {
   "sso.failed": "Déi zentral Umeldung ass net fäerdeg ginn. Loggt Iech w.e.g. nach eng Kéier an.",
   "sso.expired":
     "De Login-Link ass ofgelaf oder gouf scho gebraucht. Loggt Iech w.e.g. nach eng Kéier an.",
+  "sso.confirmTitle": "Confirméiert, datt Dir et sidd",
+  "sso.confirmHint":
+    "Confirméiert mam Kont vun Ärer Organisatioun, fir weiderzemaachen. Eng nei Fënster geet op; kommt duerno heihinner zréck.",
+  "sso.confirm": "Confirméieren",
+  "sso.notConfirmed": "D’Confirmatioun ass net fäerdeg ginn. Probéiert w.e.g. nach eng Kéier.",
 };
 
 /** The messages in each language. */

@@ -246,7 +246,7 @@ export class SecurityModel {
       const { client, crypto } = this.#crypto();
       const userId = client.getSafeUserId();
       const authUploadDeviceSigningKeys = <T>(makeRequest: (auth: AuthDict | null) => Promise<T>) =>
-        this.password.run(userId, makeRequest);
+        this.password.run(userId, makeRequest, { homeserverUrl: client.getHomeserverUrl() });
       if (options.reset) {
         // Old backups and secret storage go, new cross-signing keys and a new backup come;
         // the new recovery key follows below.
@@ -344,7 +344,8 @@ export class SecurityModel {
       const { crypto } = this.#crypto();
       const userId = client.getSafeUserId();
       await crypto.bootstrapCrossSigning({
-        authUploadDeviceSigningKeys: (makeRequest) => this.password.run(userId, makeRequest),
+        authUploadDeviceSigningKeys: (makeRequest) =>
+          this.password.run(userId, makeRequest, { homeserverUrl: client.getHomeserverUrl() }),
       });
       let imported = 0;
       if (await crypto.getKeyBackupInfo()) {

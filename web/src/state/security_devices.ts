@@ -134,7 +134,7 @@ export class DeviceList {
       const userId = client.getSafeUserId();
       await this.#password.run(userId, async (auth) => {
         await client.deleteDevice(deviceId, auth ?? undefined);
-      });
+      }, { homeserverUrl: client.getHomeserverUrl() });
     });
   }
 

@@ -2,7 +2,8 @@
  * User-interactive authentication by password for the security settings: uploading
  * cross-signing keys and signing out another device may need the account password. The request
  * is tried without auth first; when the server answers with a 401 challenge the prompt opens,
- * and a wrong password asks again.
+ * and a wrong password asks again. An account of single sign-on, which has no password,
+ * confirms at its identity provider instead (the server's `m.login.sso` fallback page).
  *
  * @module
  */
@@ -17,7 +18,17 @@ export interface PasswordPromptState {
   problem: MessageKey | null;
   /** The password was sent; waiting for the server. */
   busy: boolean;
+  /**
+   * For an account of single sign-on (no password): the server's fallback page where the
+   * person confirms with their identity provider, opened by {@link PasswordPrompt.openSso}.
+   */
+  ssoUrl?: string;
+  /** The last confirmation at the provider did not complete the stage. */
+  ssoFailed?: boolean;
 }
+
+/** The stage an account without a password confirms with (server: docs/auth.md). */
+const SSO_STAGE = "m.login.sso";
 
 /** Thrown when the user closes the prompt. */
 export class PasswordCancelled extends Error {
@@ -65,6 +76,45 @@ export class PasswordPrompt {
     pending?.reject(new PasswordCancelled());
   }
 
+  /** Opens the provider's window; set while the SSO confirmation waits (security_sso.ts). */
+  #openSso: (() => void) | null = null;
+
+  /**
+   * Opens the provider's confirmation window (call it from the click that asks for it, or the
+   * browser blocks the window).
+   */
+  openSso(): void {
+    this.#openSso?.();
+  }
+
+  /**
+   * Shows the SSO confirmation at `ssoUrl` and settles once `open`'s window reports done (its
+   * callback), or rejects with {@link PasswordCancelled}. Used by security_sso.ts.
+   */
+  waitForSso(
+    ssoUrl: string,
+    options: { failed: boolean; open: (url: string, done: () => void) => void },
+  ): Promise<void> {
+    this.#pending?.reject(new PasswordCancelled());
+    this.#state.value = { problem: null, busy: false, ssoUrl, ssoFailed: options.failed };
+    return new Promise((resolve, reject) => {
+      const pending = { resolve: () => resolve(), reject };
+      this.#pending = pending;
+      this.#openSso = () =>
+        options.open(ssoUrl, () => {
+          if (this.#pending !== pending) return;
+          this.#pending = null;
+          this.#state.value = { problem: null, busy: true, ssoUrl };
+          resolve();
+        });
+    });
+  }
+
+  /** Closes the prompt when nothing waits on it any more. */
+  settle(): void {
+    if (!this.#pending) this.#state.value = null;
+  }
+
   #ask(problem: MessageKey | null): Promise<string> {
     this.#pending?.reject(new PasswordCancelled());
     this.#state.value = { problem, busy: false };
@@ -76,12 +126,29 @@ export class PasswordPrompt {
    * that offers a password stage, with the password the user types, until it is right or the
    * user cancels.
    */
-  async run<T>(userId: string, makeRequest: (auth: AuthDict | null) => Promise<T>): Promise<T> {
+  async run<T>(
+    userId: string,
+    makeRequest: (auth: AuthDict | null) => Promise<T>,
+    options: { homeserverUrl?: string } = {},
+  ): Promise<T> {
     let challenge: Challenge | null;
     try {
       return await makeRequest(null);
     } catch (err) {
       challenge = challengeOf(err);
+      // The server offers SSO alone only to accounts that have no password.
+      const offersSso = challenge?.flows?.some((flow) =>
+        flow.stages?.length === 1 && flow.stages[0] === SSO_STAGE
+      );
+      if (challenge && offersSso && options.homeserverUrl) {
+        const { confirmAtProvider } = await import("./security_sso.ts");
+        return await confirmAtProvider(this, {
+          session: challenge.session ?? "",
+          homeserverUrl: options.homeserverUrl,
+          makeRequest,
+          isChallenge: (e) => challengeOf(e) !== null,
+        });
+      }
       const offersPassword = challenge?.flows?.some((flow) =>
         flow.stages?.includes("m.login.password")
       );

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type SsoKey, ssoText } from "../../i18n/sso.ts";
 import type { JSX } from "preact";
 import { useId, useRef, useState } from "preact/hooks";
 import { secureText } from "../../i18n/secure_setup.ts";
@@ -162,6 +163,7 @@ export function PasswordDialog(): JSX.Element | null {
   const hintId = useId();
   const [password, setPassword] = useState("");
   if (!state) return null;
+  if (state.ssoUrl) return <SsoConfirmDialog />;
   return (
     <Dialog
       title={i18n.t("security.passwordTitle")}
@@ -208,6 +210,33 @@ export function PasswordDialog(): JSX.Element | null {
           <Button type="submit" busy={state.busy}>{i18n.t("security.continue")}</Button>
         </div>
       </form>
+    </Dialog>
+  );
+}
+
+/** For an account without a password: confirm at the identity provider, in a new window. */
+function SsoConfirmDialog(): JSX.Element | null {
+  const app = useApp();
+  const locale = app.i18n.locale.value;
+  const t = (key: SsoKey) => ssoText(locale, key);
+  const prompt = securityModel(app).password;
+  const state = prompt.state.value;
+  const hintId = useId();
+  if (!state) return null;
+  return (
+    <Dialog title={t("sso.confirmTitle")} onClose={() => prompt.cancel()} describedBy={hintId}>
+      <div class="flex flex-col gap-4">
+        <p id={hintId} class="text-sm">{t("sso.confirmHint")}</p>
+        {state.ssoFailed && (
+          <p role="alert" class="text-sm text-red-800 dark:text-red-200">{t("sso.notConfirmed")}</p>
+        )}
+        <div class={ROW}>
+          <Button variant="quiet" onClick={() => prompt.cancel()}>
+            {app.i18n.t("security.cancel")}
+          </Button>
+          <Button busy={state.busy} onClick={() => prompt.openSso()}>{t("sso.confirm")}</Button>
+        </div>
+      </div>
     </Dialog>
   );
 }

@@ -24,8 +24,9 @@ Deno.test("rate limit: buckets of many addresses stay bounded, the newest kept",
   }
   const ms = performance.now() - started;
   assertEquals(limiter.size, MAX_BUCKETS);
-  // Linear, not a scan of every bucket per new caller (the old prune was quadratic).
-  assert(ms < 5000, `${MAX_BUCKETS * 3} callers took ${ms.toFixed(0)} ms`);
+  // Linear, not a scan of every bucket per new caller (the old prune was quadratic: minutes).
+  // Generous, since CI runs test files side by side on two cores.
+  assert(ms < 30_000, `${MAX_BUCKETS * 3} callers took ${ms.toFixed(0)} ms`);
 });
 
 Deno.test("rate limit: the least recently used bucket goes first, an active caller keeps its state", () => {

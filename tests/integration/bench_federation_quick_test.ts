@@ -28,6 +28,7 @@ Deno.test({
         "inbound PDUs verified and persisted",
         "join a remote room",
         "memory, peak resident while joining",
+        "memory, resident after the join ended",
         "outbound fan-out",
         "room key to",
         "federation transactions sent for one room-key share",

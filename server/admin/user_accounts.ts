@@ -159,13 +159,14 @@ export interface DeactivationResult {
  * device and token goes in the same commit, the hooks remove keys, pushers and the directory
  * entry, and the user leaves every room (rejecting invites, retracting knocks). With `erase`, the
  * account is marked erased and its personal data removed (`server/retention/erasure.ts`).
+ * `POST /account/deactivate` uses it too, passing its completed UIA session to delete.
  *
  * @throws {MatrixError} 404 for an unknown user
  */
 export async function deactivateUser(
   hs: Homeserver,
   userId: string,
-  options: { erase: boolean },
+  options: { erase: boolean; uiaSessionKey?: Deno.KvKey },
 ): Promise<DeactivationResult> {
   const deleted = await deleteDevices(hs.kv, userId, {
     prepare: async (op) => {
@@ -178,6 +179,8 @@ export async function deactivateUser(
           ...(options.erase ? { erased: true } : {}),
         }),
       });
+      // The user's own request: its completed UIA session is spent in the same commit.
+      if (options.uiaSessionKey) op.delete(options.uiaSessionKey);
     },
   });
   await hs.notify("devicesDeleted", userId, deleted);

@@ -9,7 +9,7 @@
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
-import { eraseUserData } from "../retention/erasure.ts";
+import { deactivateUser } from "../admin/user_accounts.ts";
 import { hashPassword } from "../../crypto/password.ts";
 import { MatrixError } from "../errors.ts";
 import { optionalBoolean, optionalObject, requiredString } from "../http_util.ts";
@@ -101,24 +101,9 @@ export function accountRoutes(hs: Homeserver): Hono<AppEnv> {
       ip: clientIp(c),
     });
     const erase = optionalBoolean(body, "erase") ?? false;
-    const deleted = await deleteDevices(hs.kv, userId, {
-      prepare: async (op) => {
-        await addUserUpdate(hs.kv, op, {
-          userId,
-          change: (user) => ({
-            ...user,
-            deactivated: true,
-            passwordHash: null,
-            ...(erase ? { erased: true } : {}),
-          }),
-        });
-        if (outcome) op.delete(outcome.sessionKey);
-      },
-    });
-    await hs.notify("devicesDeleted", userId, deleted);
-    await hs.notify("userDeactivated", userId);
-    // Spec `erase`: personal data goes; the events are served redacted to later members.
-    if (erase) await eraseUserData(hs, userId);
+    // As Synapse: besides the account and its devices, the user leaves every room and rejects
+    // pending invites (the admin deactivation's path; `erase` removes personal data first).
+    await deactivateUser(hs, userId, { erase, uiaSessionKey: outcome?.sessionKey });
     return c.json({ id_server_unbind_result: "no-support" });
   });
 

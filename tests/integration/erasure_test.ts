@@ -128,6 +128,9 @@ Deno.test({
       const fromBob = await say(bob, roomId, "quokkafeeding bob was here");
       const aliceAvatar = await personalData(alice);
       const daveAvatar = await personalData(dave);
+      // A pending invite, which Dave's own deactivation must reject.
+      const other = (await call("POST", `${V3}/createRoom`, bob, { invite: [dave.userId] })).body
+        .room_id;
 
       // Alice by the admin API, Dave by himself.
       const byAdmin = await call(
@@ -151,6 +154,30 @@ Deno.test({
         },
       });
       assertEquals(own.status, 200, JSON.stringify(own.body));
+      // Dave's own deactivation left his room and rejected his invite, as the admin one does;
+      // Bob, still in both rooms, sees the leave events.
+      for (const room of [roomId, other]) {
+        const member = await call(
+          "GET",
+          `${V3}/rooms/${enc(room)}/state/m.room.member/${enc(dave.userId)}`,
+          bob,
+        );
+        assertEquals(member.body.membership, "leave", `${room}: ${JSON.stringify(member.body)}`);
+      }
+      const bobTimeline = await call(
+        "GET",
+        `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=50`,
+        bob,
+      );
+      assert(
+        bobTimeline.body.chunk.some((
+          e: { type: string; state_key?: string; content: { membership?: string } },
+        ) =>
+          e.type === "m.room.member" && e.state_key === dave.userId &&
+          e.content.membership === "leave"
+        ),
+        "Bob does not see Dave's leave",
+      );
       await assertErased(alice, aliceAvatar);
       await assertErased(dave, daveAvatar);
 

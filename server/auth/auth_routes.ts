@@ -79,6 +79,9 @@ async function redirectToProvider(
   c: Context<AppEnv>,
   options: { idp: OidcProviderConfig; uiaSession?: string },
 ): Promise<Response> {
+  // Each start stores a sign-in session: limited like password logins, so that unauthenticated
+  // requests cannot fill the database.
+  rateLimit(hs, c, "login");
   const target = options.uiaSession
     ? { redirectUrl: "", uiaSession: options.uiaSession }
     : { redirectUrl: checkRedirectUrl(c.req.query("redirectUrl")).href };

@@ -336,3 +336,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test("SSO redirects are rate-limited like password logins", async () => {
+  // The provider is never reached: the limit applies before anything is stored or fetched.
+  const server = await startTestServer({
+    config: {
+      rate_limits: { login: { per_second: 0.001, burst: 2 } },
+      auth: {
+        oidc: [{
+          id: "commune",
+          name: "Commune account",
+          issuer: `http://127.0.0.1:${freePort()}`,
+          client_id: "gemeng",
+          allow_insecure_http: true,
+        }],
+      },
+    },
+  });
+  try {
+    const path = `/_matrix/client/v3/login/sso/redirect/commune?redirectUrl=${
+      encodeURIComponent(`${server.baseUrl}/`)
+    }`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 2; i++) statuses.push((await server.request("GET", path)).status);
+    assert(!statuses.includes(429), `within the burst: ${statuses}`);
+    const limited = await server.request("GET", path);
+    assertEquals(limited.status, 429);
+    assertEquals(limited.body.errcode, "M_LIMIT_EXCEEDED");
+    const sessions = await Array.fromAsync(server.hs.kv.list({ prefix: ["oidc_session"] }));
+    assertEquals(sessions.length, 0);
+  } finally {
+    await server.close();
+  }
+});

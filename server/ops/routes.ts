@@ -117,6 +117,17 @@ function routeOf(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
   return route.path;
 }
 
+/** Path segments whose values a person wrote (a file's name): logged as `*`. */
+const PRIVATE_PARAMS = new Set([":fileName"]);
+
+/** The path as logged: the uploader's file name in download paths is left out. */
+function loggedPath(route: string, path: string): string {
+  if (!route.includes(":fileName")) return path;
+  const routeParts = route.split("/");
+  return path.split("/").map((part, i) => PRIVATE_PARAMS.has(routeParts[i]) ? "*" : part)
+    .join("/");
+}
+
 /** Middleware: times each request and hands it to the request log and the metrics. */
 export function observeRequests(hs: Homeserver): MiddlewareHandler<AppEnv> {
   const metrics = hs.metrics;
@@ -125,10 +136,11 @@ export function observeRequests(hs: Homeserver): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const start = performance.now();
     await next();
+    const route = routeOf(c);
     const record: RequestRecord = {
       method: c.req.method,
-      route: routeOf(c),
-      path: c.req.path,
+      route,
+      path: loggedPath(route, c.req.path),
       status: c.res.status,
       seconds: (performance.now() - start) / 1000,
     };

@@ -101,6 +101,18 @@ Deno.test({
         });
         assertEquals(sent.status, 200);
       }
+      // A file's name in a download path is the uploader's words: left out of the log.
+      const uploaded = await json(`${f.base}/_matrix/media/v3/upload`, {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "text/plain" },
+        body: "hello",
+      });
+      const mxc = String(uploaded.body.content_uri).slice("mxc://".length);
+      const fetched = await fetch(
+        `${f.base}/_matrix/client/v1/media/download/${mxc}/minutes-of-the-secret-meeting.txt`,
+        { headers: auth },
+      );
+      assertEquals(await fetched.text(), "hello");
       // A token in the query string (legacy clients) stays out of the log as well.
       const whoami = await json(`${f.base}${V3}/account/whoami?access_token=${token}`);
       assertEquals(whoami.status, 200);
@@ -178,6 +190,9 @@ Deno.test({
         assert(!all.includes(token), "an access token reached the log");
         assert(!all.includes(TOKEN), "the metrics token reached the log");
         assert(!all.includes(secretBody), "a message's content reached the log");
+        assert(!all.includes("secret-meeting"), "a file name reached the log");
+        const download = records.find((r) => r.route?.endsWith("/:mediaId/:fileName"));
+        assertEquals(download?.path, `/_matrix/client/v1/media/download/${mxc}/*`);
       });
 
       await t.step("health: not ready once closing", async () => {

@@ -369,6 +369,7 @@ async function serve(config: Config, io: CliOutput): Promise<void> {
     await serveWith(config, io === consoleOutput ? { out: say, err: say } : io, logger);
   } finally {
     restoreConsole();
+    logger.flush();
   }
 }
 

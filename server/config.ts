@@ -20,8 +20,8 @@ import {
   type LogConfig,
   type MetricsConfig,
   OPS_DEFAULT_TOML,
-  readOpsConfig,
-} from "./ops/ops_config.ts";
+} from "./ops/ops_settings.ts";
+import { readOpsConfig } from "./ops/ops_config.ts";
 import {
   readRetentionConfig,
   RETENTION_DEFAULT_TOML,

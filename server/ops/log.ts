@@ -8,7 +8,7 @@
  * @module
  */
 
-import { LOG_LEVELS, type LogConfig, type LogLevel } from "./ops_config.ts";
+import { LOG_LEVELS, type LogConfig, type LogLevel } from "./ops_settings.ts";
 
 /** A field value of a record. */
 export type LogValue = string | number | boolean | null | undefined;
@@ -19,11 +19,44 @@ export type LogSink = (line: string, level: LogLevel) => void;
 
 const encoder = new TextEncoder();
 
-/** The default sink: standard error, written synchronously so lines never interleave. */
-export function stderrSink(line: string): void {
-  const bytes = encoder.encode(line + "\n");
+function writeStderr(text: string): void {
+  const bytes = encoder.encode(text);
   let written = 0;
   while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+}
+
+/** Buffered lines wait at most this long. */
+const FLUSH_MS = 50;
+/** A buffer this large is written at once. */
+const FLUSH_BYTES = 32 << 10;
+
+/**
+ * The default sink: standard error. Request lines are gathered and written every 50 ms (a write
+ * per request costs more than the rest of the log line); warnings and errors are written at
+ * once, with what was gathered before them, so the order holds and nothing waits behind a crash
+ * report. `flush()` writes what waits (the server calls it as it stops).
+ */
+export function stderrSink(): LogSink & { flush(): void } {
+  let buffer = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (buffer === "") return;
+    const text = buffer;
+    buffer = "";
+    writeStderr(text);
+  };
+  globalThis.addEventListener("unload", flush);
+  const sink = (line: string, level: LogLevel) => {
+    buffer += line + "\n";
+    if (level === "warn" || level === "error" || buffer.length >= FLUSH_BYTES) return flush();
+    if (timer === undefined) {
+      timer = setTimeout(flush, FLUSH_MS);
+      Deno.unrefTimer(timer as unknown as number);
+    }
+  };
+  return Object.assign(sink, { flush });
 }
 
 function textValue(value: LogValue): string {
@@ -35,7 +68,7 @@ function textValue(value: LogValue): string {
 export class Logger {
   readonly #format: LogConfig["format"];
   readonly #min: number;
-  readonly #sink: LogSink;
+  readonly #sink: LogSink & { flush?: () => void };
   /** Whether request lines (`info`) are written; off for embedded servers unless asked. */
   readonly requests: boolean;
 
@@ -46,8 +79,13 @@ export class Logger {
   constructor(config: LogConfig, options: { sink?: LogSink; requests?: boolean } = {}) {
     this.#format = config.format;
     this.#min = LOG_LEVELS.indexOf(config.level);
-    this.#sink = options.sink ?? stderrSink;
+    this.#sink = options.sink ?? stderrSink();
     this.requests = options.requests ?? true;
+  }
+
+  /** Writes what a buffering sink holds (call before the process exits). */
+  flush(): void {
+    this.#sink.flush?.();
   }
 
   /** Whether a record of `level` would be written. */

@@ -74,20 +74,70 @@ function runNow<T>(work: () => Promise<T>): Promise<T> {
 /**
  * The filter of a request, parsed once per distinct value: a stored filter's ID is the hash
  * of its content, and a filter is never changed once stored, so a user's ID names one filter.
+ * The cache is keyed by the parameter as sent (still percent-encoded): a hit decodes nothing.
  */
 async function cachedSyncFilter(
   hs: Homeserver,
   cache: LruCache<string, SyncFilter>,
   userId: string,
-  param: string | undefined,
+  param: { raw: string | undefined; decode: () => string | undefined },
 ): Promise<SyncFilter> {
-  if (param === undefined || param === "") return await syncFilterFromParam(hs, userId, param);
-  const key = param.trimStart().startsWith("{") ? param : `${userId}\n${param}`;
+  const { raw } = param;
+  if (raw === undefined || raw === "") return await syncFilterFromParam(hs, userId, param.decode());
+  // Inline JSON (`{` as sent or encoded) means the same for every user; an ID is the user's.
+  const inline = raw.startsWith("{") || raw.startsWith("%7B") || raw.startsWith("%7b");
+  const key = inline ? raw : `${userId}\n${raw}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const filter = await syncFilterFromParam(hs, userId, param);
+  const filter = await syncFilterFromParam(hs, userId, param.decode());
   if (key.length <= CACHED_FILTER_CHARS) cache.set(key, filter);
   return filter;
+}
+
+/** A sync URL's parameters (the first value of each); the filter as sent. */
+interface SyncQuery {
+  params: Map<string, string>;
+  /** The `filter` parameter still percent-encoded (the key of the parsed filters). */
+  rawFilter: string | undefined;
+}
+
+/**
+ * Reads a URL's query in one pass and decodes every parameter but the filter as hono does
+ * (`+` is a space, then percent-decoding). Null when a part is not valid percent-encoding:
+ * the caller then asks hono, whose lenient decoding applies.
+ */
+function syncQuery(url: string): SyncQuery | null {
+  const params = new Map<string, string>();
+  let rawFilter: string | undefined;
+  const start = url.indexOf("?");
+  if (start < 0) return { params, rawFilter };
+  const hash = url.indexOf("#", start);
+  for (const part of url.slice(start + 1, hash < 0 ? undefined : hash).split("&")) {
+    const eq = part.indexOf("=");
+    const name = decodeQueryPart(eq < 0 ? part : part.slice(0, eq));
+    if (name === null) return null;
+    if (name === "") continue;
+    const raw = eq < 0 ? "" : part.slice(eq + 1);
+    if (name === "filter") {
+      rawFilter ??= raw;
+      continue;
+    }
+    if (params.has(name)) continue;
+    const value = decodeQueryPart(raw);
+    if (value === null) return null;
+    params.set(name, value);
+  }
+  return { params, rawFilter };
+}
+
+function decodeQueryPart(text: string): string | null {
+  const spaced = text.includes("+") ? text.replaceAll("+", " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return null;
+  }
 }
 
 function booleanParam(value: string | undefined, name: string): boolean {
@@ -141,18 +191,24 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
 
   app.get("/_matrix/client/v3/sync", requireAuth(hs), async (c) => {
     const { userId, deviceId } = c.var.auth;
-    // Every parameter from one pass over the URL: asking for each by name scans and decodes
-    // the whole query (the filter's JSON with it) again for every parameter that is absent.
-    const query: Record<string, string | undefined> = c.req.query();
-    const sinceParam = query.since;
+    // Every parameter from one pass over the URL: asking hono for each by name scans and
+    // decodes the whole query (the filter's JSON with it) again for every absent parameter.
+    // The filter stays encoded unless its parse is not cached.
+    const read = syncQuery(c.req.url);
+    const query = read?.params ?? new Map(Object.entries(c.req.query()));
+    const sinceParam = query.get("since");
     const since = sinceParam ? parseSyncToken(sinceParam) : null;
-    const filter = await cachedSyncFilter(hs, filters, userId, query.filter);
-    const fullState = booleanParam(query.full_state, "full_state");
+    const filter = await cachedSyncFilter(hs, filters, userId, {
+      // A URL hono had to decode leniently is parsed without the cache.
+      raw: read?.rawFilter,
+      decode: () => read ? c.req.query("filter") : query.get("filter"),
+    });
+    const fullState = booleanParam(query.get("full_state"), "full_state");
     const stateAfter = stateAfterKey(
-      booleanParam(query.use_state_after, "use_state_after"),
-      booleanParam(query[MSC4222_PARAM], MSC4222_PARAM),
+      booleanParam(query.get("use_state_after"), "use_state_after"),
+      booleanParam(query.get(MSC4222_PARAM), MSC4222_PARAM),
     );
-    const timeoutParam = query.timeout;
+    const timeoutParam = query.get("timeout");
     let timeoutMs = 0;
     if (timeoutParam !== undefined && timeoutParam !== "") {
       timeoutMs = Number(timeoutParam);
@@ -161,7 +217,7 @@ export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
       }
       timeoutMs = Math.min(timeoutMs, MAX_SYNC_TIMEOUT_MS);
     }
-    const setPresence = query.set_presence ?? "online";
+    const setPresence = query.get("set_presence") ?? "online";
     if (!PRESENCE_STATES.includes(setPresence as PresenceState)) {
       throw invalidParam("'set_presence' must be online, unavailable or offline");
     }

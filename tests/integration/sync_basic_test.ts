@@ -167,3 +167,34 @@ Deno.test("sync: invite, join, leave and ban sections", () =>
     const withLeave = await sync(t, bob, { filter: { room: { include_leave: true } } });
     assert(withLeave.body.rooms.leave[roomId]);
   }));
+
+Deno.test("sync: query parameters as browsers and clients encode them", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const roomId = await makeRoom(t, alice);
+    for (const body of ["one", "two", "three"]) await send(t, roomId, alice, text(body));
+    const get = async (query: string) => {
+      const res = await t.request("GET", `/_matrix/client/v3/sync?${query}`, {
+        token: alice.accessToken,
+      });
+      assertEquals(res.status, 200, query);
+      return res.body.rooms.join[roomId].timeline.events.length;
+    };
+    const inline = '{"room": {"timeline": {"limit": 1}}}';
+    // `+` for spaces, percent-encoding, a raw JSON filter, an encoded parameter name, and
+    // the first of two values: each must give the one-event timeline (twice: cached too).
+    for (let round = 0; round < 2; round++) {
+      assertEquals(await get(`filter=${encodeURIComponent(inline).replaceAll("%20", "+")}`), 1);
+      assertEquals(await get(`filter=${encodeURIComponent(inline)}&full_state=false`), 1);
+      assertEquals(await get(`timeout=0&filter=${inline.replaceAll(" ", "")}`), 1);
+      assertEquals(await get(`fil%74er=${encodeURIComponent(inline)}`), 1);
+      assertEquals(
+        await get(`filter=${encodeURIComponent(inline)}&filter=${encodeURIComponent("{}")}`),
+        1,
+      );
+    }
+    const bad = await t.request("GET", "/_matrix/client/v3/sync?full_state=%zz", {
+      token: alice.accessToken,
+    });
+    assertEquals(bad.status, 400);
+  }));

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { sha256 } from "../../crypto/hashes.ts";
+import { createHash } from "node:crypto";
 
 /** A stored user account. */
 export interface UserRecord {
@@ -136,10 +136,9 @@ export const accountKeys = {
 
 /** SHA-256 of a secret as lowercase hex: how tokens are stored and looked up. */
 export function secretHash(secret: string): string {
-  const digest = sha256(new TextEncoder().encode(secret));
-  let hex = "";
-  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  // Every authenticated request hashes its token: the native hex digest is several times
+  // faster than encoding, hashing and hex-formatting in script (same bytes: UTF-8).
+  return createHash("sha256").update(secret, "utf8").digest("hex");
 }
 
 /** Deno KV's limit on checks per atomic operation, with a margin. */

@@ -60,6 +60,26 @@ function LazySsoButtons(): JSX.Element | null {
   return module ? <module.SsoButtons /> : null;
 }
 
+type ForgotModule = typeof import("./forgot_password.tsx");
+let forgotLoad: Promise<ForgotModule> | null = null;
+
+/** Password reset by email, in its own chunk (it shows only when the server sends mail). */
+function LazyForgotPassword(): JSX.Element | null {
+  const [module, setModule] = useState<ForgotModule | null>(null);
+  useEffect(() => {
+    let live = true;
+    forgotLoad ??= import("./forgot_password.tsx");
+    forgotLoad.then((loaded) => live && setModule(loaded), (err) => {
+      forgotLoad = null;
+      console.warn("gemeng: could not load the password reset", err);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return module ? <module.ForgotPassword /> : null;
+}
+
 /** Sign in with a user name and password, or an identity provider the server offers. */
 export function SignInView(): JSX.Element {
   const app = useApp();
@@ -88,6 +108,7 @@ export function SignInView(): JSX.Element {
           {form.busy.value ? i18n.t("auth.busy") : i18n.t("auth.signIn.submit")}
         </Button>
       </form>
+      <LazyForgotPassword />
       <LazySsoButtons />
       <p class="mt-6 text-sm">
         {i18n.t("auth.signIn.noAccount")}{" "}

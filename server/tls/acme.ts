@@ -42,7 +42,12 @@ export class AcmeError extends Error {
 // acme-client sends every request through one shared axios instance; requests to a directory
 // with its own CA go through Deno's fetch with a client that trusts that CA.
 const caClients = new Map<string, Deno.HttpClient>();
+/** The request timeout of each directory's origin (axios has none by default). */
+const requestTimeouts = new Map<string, number>();
 let interceptorInstalled = false;
+
+/** How long one request to the CA may take by default. */
+export const ACME_REQUEST_TIMEOUT_MS = 30_000;
 
 // Loaded on first use only: acme-client and axios add about 30 MB to every server's resident
 // memory, and most servers never use ACME (docs/benchmarks.md).
@@ -52,8 +57,13 @@ function loadAcme(): Promise<typeof AcmeClient> {
   return acmeModule;
 }
 
-async function useDenoFetch(directoryUrl: string, caPem: string | null): Promise<void> {
+async function useDenoFetch(
+  directoryUrl: string,
+  caPem: string | null,
+  timeoutMs: number,
+): Promise<void> {
   const acme = await loadAcme();
+  requestTimeouts.set(new URL(directoryUrl).origin, timeoutMs);
   if (caPem !== null) {
     const origin = new URL(directoryUrl).origin;
     caClients.get(origin)?.close();
@@ -64,8 +74,11 @@ async function useDenoFetch(directoryUrl: string, caPem: string | null): Promise
   // deno-lint-ignore no-explicit-any
   acme.axios.interceptors.request.use((request: any) => {
     request.adapter = "fetch";
-    const client = request.url ? caClients.get(new URL(request.url).origin) : undefined;
+    const origin = request.url ? new URL(request.url).origin : "";
+    const client = caClients.get(origin);
     if (client) request.fetchOptions = { ...request.fetchOptions, client };
+    // A CA that accepts and never answers must not hold the start or the renewals forever.
+    request.timeout ||= requestTimeouts.get(origin) ?? ACME_REQUEST_TIMEOUT_MS;
     return request;
   });
 }
@@ -87,6 +100,8 @@ export interface AcmeOptions {
   log?: (line: string) => void;
   /** The clock (tests). */
   now?: () => number;
+  /** How long one request to the CA may take (default {@link ACME_REQUEST_TIMEOUT_MS}). */
+  requestTimeoutMs?: number;
 }
 
 /** Certificates from an ACME CA, renewed before they expire. */
@@ -95,6 +110,7 @@ export class AcmeCertificates implements CertificateSource {
   readonly #dir: string;
   readonly #log: (line: string) => void;
   readonly #now: () => number;
+  readonly #requestTimeoutMs: number;
   readonly #listeners: CertificateListener[] = [];
   readonly #challenges = new Map<string, string>();
   #pair: CertificatePair | null = null;
@@ -119,6 +135,7 @@ export class AcmeCertificates implements CertificateSource {
     this.#dir = `${config.dataDir.replace(/\/+$/, "")}/acme/${folder}`;
     this.#log = options.log ?? ((line) => console.error(line));
     this.#now = options.now ?? Date.now;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? ACME_REQUEST_TIMEOUT_MS;
   }
 
   /** The folder the account key and certificates live in. */
@@ -140,7 +157,7 @@ export class AcmeCertificates implements CertificateSource {
   async start(): Promise<void> {
     await Deno.mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const caPem = this.#config.acmeCa === "" ? null : await readCa(this.#config.acmeCa);
-    await useDenoFetch(this.#config.acmeDirectory, caPem);
+    await useDenoFetch(this.#config.acmeDirectory, caPem, this.#requestTimeoutMs);
     const stored = await this.#loadStored();
     if (stored) {
       this.#pair = stored.pair;

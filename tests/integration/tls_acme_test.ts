@@ -17,6 +17,8 @@ import {
 } from "../support/https_support.ts";
 import { plainHttpAnswer } from "../../server/tls/https_front.ts";
 import { RETIRE_GRACE_MS } from "../../server/tls/tls_server.ts";
+import { AcmeCertificates } from "../../server/tls/acme.ts";
+import { resolveConfig } from "../../server/config.ts";
 
 /** Seconds a pebble certificate lives: renewal comes after two thirds of it. */
 const LIFETIME_S = 15;
@@ -129,4 +131,49 @@ Deno.test("the plain listener: a challenge answer, and redirects only to public_
   );
   assertEquals(redirect.status, 308);
   assertEquals(redirect.headers.get("location"), "https://matrix.example.org/path?q=1");
+});
+
+Deno.test({
+  name: "tls = acme: a request to a CA that accepts and never answers is given up",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const dataDir = await Deno.makeTempDir({ prefix: "gemeng-acme-hang-" });
+    const config = resolveConfig({
+      server_name: "localhost",
+      data_dir: dataDir,
+      http: {
+        tls: "acme",
+        public_base_url: "https://localhost",
+        acme_directory: `https://127.0.0.1:${listener.addr.port}/dir`,
+      },
+    });
+    const acme = new AcmeCertificates(config, { log: () => {}, requestTimeoutMs: 300 });
+    // The order retries after failures (acme-client waits seconds between tries): only the
+    // first request is watched here.
+    acme.start().catch(() => {});
+    const conn = await listener.accept();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const drain = (async () => {
+        const buffer = new Uint8Array(4096);
+        try {
+          while (await conn.read(buffer) !== null) { /* the ClientHello, never answered */ }
+        } catch { /* reset by the client */ }
+        return "given up";
+      })();
+      const outcome = await Promise.race([
+        drain,
+        new Promise<string>((resolve) => timer = setTimeout(() => resolve("still waiting"), 5000)),
+      ]);
+      assertEquals(outcome, "given up");
+    } finally {
+      clearTimeout(timer);
+      await acme.close();
+      listener.close();
+      conn.close();
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
 });

@@ -62,6 +62,9 @@ export interface GaugeSource {
   labelName?: string;
 }
 
+/** Methods counted by name; any other (clients may send any token) counts as `OTHER`. */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"]);
+
 /** The counters and histograms of one server, and the gauges it reads when scraped. */
 export class Metrics {
   readonly #requests = new Map<string, number>();
@@ -71,7 +74,9 @@ export class Metrics {
 
   /** Counts a served request. */
   observeRequest(record: RequestRecord): void {
-    const route = `route="${label(record.route)}",method="${label(record.method)}"`;
+    // Labels come from a bounded set only: a series per made-up method would grow without end.
+    const method = KNOWN_METHODS.has(record.method) ? record.method : "OTHER";
+    const route = `route="${label(record.route)}",method="${method}"`;
     const key = `${route},status="${record.status}"`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
     let histogram = this.#latency.get(route);

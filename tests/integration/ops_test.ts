@@ -174,6 +174,18 @@ Deno.test({
         assertEquals((await fetch(`${f.metricsBase}/other`)).status, 404);
       });
 
+      await t.step("metrics: made-up methods add no series", async () => {
+        for (let i = 0; i < 5; i++) {
+          await (await fetch(`${f.base}/x`, { method: `MADEUP${i}` })).body?.cancel();
+        }
+        const text = await (await fetch(`${f.metricsBase}/metrics`)).text();
+        assert(!text.includes("MADEUP"), "a client-chosen method became a label");
+        assertEquals(
+          metricValue(text, /^gemeng_http_requests_total\{route="\(unmatched\)",method="OTHER"/),
+          5,
+        );
+      });
+
       await t.step("logs: JSON request lines without tokens or message contents", () => {
         const records = f.lines.map((line) => JSON.parse(line));
         const sends = records.filter((r) =>

@@ -18,7 +18,7 @@ import { INPUT_CLASS } from "./rooms/parts.tsx";
 
 const API = "/_matrix/client/v3/account/password";
 
-type Step = "closed" | "email" | "sent" | "password" | "done";
+type Step = "closed" | "email" | "password" | "done";
 
 function useText(): (key: ForgotKey) => string {
   const { i18n } = useApp();
@@ -68,15 +68,11 @@ function problemOf(errcode: unknown): ForgotKey {
   switch (errcode) {
     case "M_THREEPID_NOT_FOUND":
       return "forgot.unknownAddress";
-    case "M_INVALID_PARAM":
-      return "forgot.badAddress";
     case "M_FORBIDDEN":
       return "forgot.organisation";
     case "M_WEAK_PASSWORD":
     case "M_PASSWORD_TOO_SHORT":
       return "forgot.weak";
-    case "M_LIMIT_EXCEEDED":
-      return "forgot.limited";
     case "M_UNAUTHORIZED":
       return "forgot.notConfirmed";
     default:
@@ -188,7 +184,7 @@ export function ForgotPassword(): JSX.Element | null {
         return;
       }
       setSession({ sid: res.body.sid, clientSecret, attempt });
-      setStep("sent");
+      setStep("password");
     });
   const setNewPassword = () =>
     run(async () => {
@@ -237,7 +233,6 @@ export function ForgotPassword(): JSX.Element | null {
         >
           <Field
             label={t("forgot.email")}
-            hint={t("forgot.emailHint")}
             type="email"
             autocomplete="email"
             value={email}
@@ -245,15 +240,9 @@ export function ForgotPassword(): JSX.Element | null {
             autofocus
           />
           <Button type="submit" busy={busy}>
-            {busy ? t("forgot.busy") : t("forgot.send")}
+            {t("forgot.send")}
           </Button>
         </form>
-      )}
-      {step === "sent" && (
-        <>
-          <p role="status" class="text-sm">{t("forgot.sent")}</p>
-          <Button onClick={() => setStep("password")}>{t("forgot.confirmed")}</Button>
-        </>
       )}
       {step === "password" && (
         <form
@@ -264,6 +253,7 @@ export function ForgotPassword(): JSX.Element | null {
             void setNewPassword();
           }}
         >
+          <p role="status" class="text-sm">{t("forgot.sent")}</p>
           <Field
             label={t("forgot.newPassword")}
             type="password"
@@ -280,7 +270,7 @@ export function ForgotPassword(): JSX.Element | null {
             onInput={setConfirm}
           />
           <Button type="submit" busy={busy}>
-            {busy ? t("forgot.busy") : t("forgot.save")}
+            {t("forgot.save")}
           </Button>
         </form>
       )}

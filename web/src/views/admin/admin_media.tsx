@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 /**
- * Media in the admin console: the largest media with quarantine and deletion, and how much
- * each user stores.
+ * Media in the admin console: the largest media with quarantine and deletion, how much
+ * each user stores, and the malware scanner's refused and unscanned files.
  *
  * @module
  */
@@ -21,6 +21,7 @@ import {
   useLoad,
   useText,
 } from "./admin_parts.tsx";
+import { ScanLists } from "./admin_media_scan.tsx";
 
 /** A medium of the largest list. */
 interface Medium {
@@ -149,6 +150,7 @@ export function MediaSection(): JSX.Element {
         {confirm.dialog}
       </Panel>
       <Usage />
+      <ScanLists />
     </>
   );
 }

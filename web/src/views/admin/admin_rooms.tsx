@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 /**
  * Rooms in the admin console: the list with members and size, a room's details and members,
- * blocking, and deletion (with purge), whose background task the console follows.
+ * blocking, purging the history before a date (admin_room_purge.tsx), and deletion (with purge), whose background task the console follows.
  *
  * @module
  */
@@ -26,6 +26,7 @@ import {
   useLoad,
   useText,
 } from "./admin_parts.tsx";
+import { usePurgeHistory } from "./admin_room_purge.tsx";
 
 /** A room as the list shows one. */
 interface Room {
@@ -121,6 +122,11 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
     [path],
   );
   const remove = useDeleteRoom(props.onChanged);
+  const [purged, setPurged] = useState<string | null>(null);
+  const purge = usePurgeHistory((message) => {
+    setPurged(message);
+    room.reload();
+  });
   const [details, members, block] = room.data ?? [];
   return (
     <Panel title={t("roomTitle", { room: details?.name ?? props.roomId })}>
@@ -166,6 +172,7 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
               busy={action.busy}
               onClick={() =>
                 action.run(async () => {
+                  setPurged(null);
                   await api.call("PUT", `${ADMIN}${path}/block`, { block: !block?.block });
                   room.reload();
                   props.onChanged("");
@@ -176,16 +183,23 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
             </Btn>
             <Btn
               kind="danger"
+              onClick={() => purge.ask(props.roomId, details.name ?? props.roomId)}
+            >
+              {t("purgeHistory")}
+            </Btn>
+            <Btn
+              kind="danger"
               onClick={() => remove.ask(props.roomId, details.name ?? props.roomId)}
             >
               {t("deleteRoom")}
             </Btn>
           </div>
           <Problem text={action.problem} />
-          <Done text={action.done} />
+          <Done text={purged ?? action.done} />
         </>
       )}
       {remove.dialog}
+      {purge.dialog}
     </Panel>
   );
 }

@@ -1,7 +1,7 @@
 /**
  * The password reset messages, which load with their chunk instead of being merged into the
  * catalogues: the catalogues' checks (every language translated, the same placeholders, German
- * as "Sie") and the lookup with a placeholder.
+ * as "Sie") and the lookup.
  */
 
 import { assertEquals } from "./assert.ts";

@@ -40,6 +40,16 @@ export function escapeFilterValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (ch) => `\\${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
+/**
+ * The search filter for a typed name: `{username}` in the configured template becomes the escaped
+ * name, taken literally (a string replacement would expand `$'`, `` $` `` and `$&` into parts of
+ * the template, unescaped).
+ */
+export function directoryFilter(template: string, username: string): string {
+  const value = escapeFilterValue(username);
+  return template.replaceAll("{username}", () => value);
+}
+
 function firstValue(value: unknown): string | undefined {
   const one = Array.isArray(value) ? value[0] : value;
   if (typeof one === "string") return one;
@@ -85,7 +95,7 @@ async function findUsers(
   config: LdapConfig,
   username: string,
 ): Promise<DirectoryUser[]> {
-  const filter = config.filter.replaceAll("{username}", escapeFilterValue(username));
+  const filter = directoryFilter(config.filter, username);
   let entries;
   try {
     ({ searchEntries: entries } = await client.search(config.searchBase, {

@@ -14,7 +14,7 @@ import {
   SLAPD_SKIP_REASON,
   startSlapd,
 } from "../support/slapd.ts";
-import { escapeFilterValue } from "../../server/auth/ldap_login.ts";
+import { directoryFilter, escapeFilterValue } from "../../server/auth/ldap_login.ts";
 
 function passwordLogin(server: TestServer, user: string, password: string) {
   return server.request("POST", "/_matrix/client/v3/login", {
@@ -24,6 +24,12 @@ function passwordLogin(server: TestServer, user: string, password: string) {
 
 Deno.test("LDAP filter values are escaped (RFC 4515)", () => {
   assertEquals(escapeFilterValue("a*b(c)\\d\0"), "a\\2ab\\28c\\29\\5cd\\00");
+});
+
+Deno.test("LDAP filter: the name goes into the template literally", () => {
+  const template = "(&(uid={username})(memberOf=cn=matrix))";
+  assertEquals(directoryFilter(template, "a$'b"), "(&(uid=a$'b)(memberOf=cn=matrix))");
+  assertEquals(directoryFilter(template, "$`$&(x"), "(&(uid=$`$&\\28x)(memberOf=cn=matrix))");
 });
 
 Deno.test({
@@ -108,6 +114,12 @@ Deno.test({
         assertEquals(star.status, 403);
         const injected = await passwordLogin(server, "marie)(uid=*", "marie-pw-1");
         assertEquals(injected.status, 403);
+        // String.replace's patterns ($' is the text after the placeholder) must not reach the
+        // filter either: "marie$'" would become "marie))" plus the rest of the template.
+        for (const name of ["marie$'", "marie$`", "m$&"]) {
+          const patterned = await passwordLogin(server, name, "marie-pw-1");
+          assertEquals(patterned.status, 403, `${name}: ${JSON.stringify(patterned.body)}`);
+        }
       });
 
       await t.step("local password accounts work next to the directory", async () => {

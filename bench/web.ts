@@ -1,7 +1,8 @@
 /**
  * The web section: what the app costs a browser. Sizes come from the production build
- * (dist/build.json) and are compared with the 400 KB gzip budget for app JavaScript (the
- * crypto WASM is reported apart; it loads after sign-in). The time to the first screen is
+ * (dist/build.json) and are compared with the gzip budgets for app JavaScript: 120 KB before the
+ * first screen, 450 KB for every chunk (the crypto WASM is reported apart; it loads after
+ * sign-in). The time to the first screen is
  * measured in headless Chromium with a cold cache, against the time the same browser needs to
  * show a one-line page from a bare Deno server in the same run. The time to the room list of a
  * signed-in user is measured on a new device (cold cache, new crypto store) and on reopening
@@ -14,8 +15,10 @@ import { haveChromium, launchChromium } from "../tests/browser/chromium.ts";
 import { startTestServer } from "../tests/support/test_server.ts";
 import type { BenchRow } from "./report.ts";
 
-/** The budget for app JavaScript, gzip (issue 7). */
-export const JS_BUDGET_KB = 400;
+/** The budget for the app JavaScript the first screen needs, gzip (issue 15). */
+export const FIRST_SCREEN_BUDGET_KB = 120;
+/** The budget for all app JavaScript, every chunk, gzip (issue 15). */
+export const JS_BUDGET_KB = 450;
 /** The target for an interactive first screen, ms (issue 7). */
 export const FIRST_SCREEN_TARGET_MS = 1500;
 
@@ -74,8 +77,8 @@ async function sizeRows(): Promise<BenchRow[]> {
       value: firstScreen,
       unit: "KB",
       ceilingName: "budget",
-      ceiling: JS_BUDGET_KB,
-      ratio: JS_BUDGET_KB / firstScreen,
+      ceiling: FIRST_SCREEN_BUDGET_KB,
+      ratio: FIRST_SCREEN_BUDGET_KB / firstScreen,
       note: `${build.initialScripts.length} file(s); the SDK loads after it`,
     },
     {

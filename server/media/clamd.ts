@@ -86,12 +86,15 @@ export class ClamdStream {
     const target = parseClamdAddress(address);
     if (!target) throw new ClamdError("UNREACHABLE", `"${address}" is not a clamd address`);
     let conn: Deno.Conn;
+    let connecting: Promise<Deno.Conn> | undefined;
     try {
-      const connecting: Promise<Deno.Conn> = target.transport === "unix"
+      connecting = target.transport === "unix"
         ? Deno.connect({ transport: "unix", path: target.path })
         : Deno.connect({ hostname: target.hostname, port: target.port });
       conn = await withTimeout(connecting, options.timeoutMs, "connecting to clamd");
     } catch (err) {
+      // A connection that opens after the timeout is closed, not left behind.
+      connecting?.then((late) => late.close(), () => {});
       if (err instanceof ClamdError) throw err;
       throw new ClamdError("UNREACHABLE", `cannot connect to clamd at ${address}: ${message(err)}`);
     }

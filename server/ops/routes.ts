@@ -38,7 +38,9 @@ export async function readiness(hs: Homeserver): Promise<Readiness> {
     if (result === "timeout") return { ready: false, reason: "database not answering" };
     return { ready: true };
   } catch (err) {
-    return { ready: false, reason: `database: ${(err as Error).message}` };
+    // The answer is public: the error itself goes to the log, not to the caller.
+    console.warn("gemeng: readiness check: the database read failed:", (err as Error).message);
+    return { ready: false, reason: "database error" };
   } finally {
     clearTimeout(timer);
   }

@@ -66,6 +66,8 @@ export async function setUp(
   const admin = h.users.admin = await registerAdmin(h, options.sharedSecret);
   const user = h.users.user = await register(h, "fuzzuser");
   const other = h.users.other = await register(h, "fuzzother");
+  // Admin routes deactivate, lock and log out the user they name: this one, not the above.
+  h.adminTarget = (await register(h, "fuzztarget")).userId;
   for (const u of [other, user, admin]) {
     h.remember("userId", u.userId);
     h.remember("deviceId", u.deviceId);

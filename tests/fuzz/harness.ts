@@ -55,6 +55,8 @@ export class Harness {
   /** Routes whose success ends the caller's session (logout): found by the probe. */
   readonly tokenKillers = new Set<string>();
   readonly users: { user?: FixtureUser; admin?: FixtureUser; other?: FixtureUser } = {};
+  /** The user admin routes act on (see `GenContext.adminTarget`). */
+  adminTarget: string | undefined;
   readonly failures: Failure[] = [];
   readonly stats: RunStats = {
     requests: 0,

@@ -11,6 +11,7 @@
 import { Rng } from "./rng.ts";
 import type { Harness } from "./harness.ts";
 import { categoryOf, type FuzzValue, plausibleString } from "./values.ts";
+import { adminTargetFor } from "./requests.ts";
 
 /** Rounds of "add what the error named" per route. */
 const ROUNDS = 4;
@@ -39,7 +40,10 @@ export async function probeRoutes(h: Harness): Promise<void> {
     const path = "/" +
       route.segments.map((s) =>
         typeof s === "number"
-          ? encodeURIComponent(h.plausible[categoryOf(route.params[s].name)]?.[0] ?? "fuzz")
+          ? encodeURIComponent(
+            adminTargetFor(route.path, route.params[s].name, h.adminTarget) ??
+              h.plausible[categoryOf(route.params[s].name)]?.[0] ?? "fuzz",
+          )
           : s
       ).join("/");
     const hasBody = route.method === "POST" || route.method === "PUT";

@@ -10,6 +10,7 @@
 import { Rng } from "./rng.ts";
 import type { Route } from "./routes.ts";
 import {
+  categoryOf,
   edgeString,
   type FuzzValue,
   longString,
@@ -38,6 +39,24 @@ export interface GenContext {
   maxBody: number;
   /** Routes that end the caller's session when they succeed (the probe finds them). */
   tokenKillers: ReadonlySet<string>;
+  /**
+   * The user that admin routes act on: deactivating, locking or resetting the fixture's own
+   * users would end the sessions the rest of the run needs.
+   */
+  adminTarget?: string;
+}
+
+/** Admin routes, whose `userId` parameter names the user they act on. */
+const ADMIN_ROUTE = /^\/_synapse\/admin\/|^\/_matrix\/client\/v1\/admin\//;
+
+/** The user an admin route acts on: the sacrificial one when there is one. */
+export function adminTargetFor(
+  routePath: string,
+  paramName: string,
+  adminTarget: string | undefined,
+): string | null {
+  if (!adminTarget || !ADMIN_ROUTE.test(routePath)) return null;
+  return categoryOf(paramName) === "userId" ? adminTarget : null;
 }
 
 /** One concrete request (the token is filled in when it is sent). */
@@ -183,7 +202,8 @@ export function generateRequest(ctx: GenContext, index: number): FuzzRequest {
       notes.push(`param ${param.name}: ${note}`);
       return text;
     }
-    return encodeComponent(plausibleString(rng, param.name, ctx.plausible));
+    const target = adminTargetFor(route.path, param.name, ctx.adminTarget);
+    return encodeComponent(target ?? plausibleString(rng, param.name, ctx.plausible));
   });
   const path = "/" + route.segments.map((s) => typeof s === "number" ? values[s] : s).join("/");
 

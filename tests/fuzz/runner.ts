@@ -190,6 +190,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       learned: h.learned,
       maxBody: MAX_REQUEST_BODY,
       tokenKillers: h.tokenKillers,
+      adminTarget: h.adminTarget,
     };
     const start = performance.now();
     const end = start + options.durationMs;

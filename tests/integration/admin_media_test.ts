@@ -27,7 +27,6 @@ Deno.test({
       const alice = await t.register("alice");
       const bob = await t.register("bob");
       await updateUser(t.hs.kv, admin.userId, (u) => ({ ...u, admin: true }));
-      const token = admin.accessToken;
       const call = (method: string, path: string, user: TestUser = admin, body?: unknown) =>
         t.request(method, path, { token: user.accessToken, body });
 

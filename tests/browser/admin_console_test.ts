@@ -17,24 +17,11 @@ import { CA_MISSING, freePort } from "../federation/support/peers.ts";
 import { eventually } from "../federation/support/rooms.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
 
 const TIMEOUT = 20_000;
 const V1 = "/_synapse/admin/v1";
 const enc = encodeURIComponent;
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-/** axe-core's WCAG 2.1 A and AA violations on the page as it is. */
-async function violations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 async function login(node: GemengNode, user: string, password: string): Promise<number> {
   const res = await node.request("POST", "/_matrix/client/v3/login", {
     body: { type: "m.login.password", identifier: { type: "m.id.user", user }, password },

@@ -6,12 +6,12 @@
  * aiosmtpd or Chromium is missing.
  */
 
-import type { Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
 import { smtpAvailable, startSmtpServer } from "../support/smtp_server.ts";
 import { addThreepid } from "../../server/email/threepid_store.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
 
 const TIMEOUT = 20_000;
 
@@ -27,19 +27,6 @@ if (!SMTP) {
     "forgot_password_test: skipped: /usr/bin/python3 lacks aiosmtpd (apt-get install python3-aiosmtpd)",
   );
 }
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function violations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 /** Opens a mailed link as a person does: the page, then its Confirm button (a form POST). */
 async function confirmLink(link: string): Promise<void> {
   const page = await fetch(link, { headers: { Accept: "text/html" } });

@@ -5,26 +5,12 @@
  * and the dialog on a 360 px phone; axe's WCAG 2.1 A/AA checks on the dialog.
  */
 
-import type { Page } from "playwright-core";
 import { startTestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
 
 const TIMEOUT = 15_000;
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-/** axe-core's WCAG 2.1 A and AA violations on the page as it is. */
-async function violations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 Deno.test({
   name: "web members: report a person with a reason, ignore beside it, on two widths",
   ignore: SKIP_REASON !== null,

@@ -10,22 +10,9 @@ import type { Page } from "playwright-core";
 import { startTestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
 
 const TIMEOUT = 20_000;
-
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-/** axe-core's WCAG 2.1 A and AA violations on the page as it is. */
-async function violations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
 
 /** Polls `expression` in the page (the CSP forbids the eval of page.waitForFunction). */
 async function waitUntil(page: Page, expression: string, what: string): Promise<void> {

@@ -7,27 +7,14 @@
  * (which has no password) is confirmed at the provider in a window of its own.
  */
 
-import type { Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../support/test_server.ts";
 import { issueLoginToken } from "../../server/auth/login_token.ts";
 import { freePort, OIDC_CLIENT, startOidcProvider } from "../support/oidc_provider.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
 
 const TIMEOUT = 20_000;
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function violations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 Deno.test({
   name: "web SSO: sign in through an OpenID provider from the sign-in screen",
   ignore: SKIP_REASON !== null,

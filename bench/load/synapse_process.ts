@@ -169,6 +169,12 @@ export async function startSynapseProcess(
       sampleDb().catch(() => null).finally(() => sampling = false);
     }, DB_SAMPLE_MS)
     : undefined;
+  // An interrupted bench (Ctrl-C, a killed run) must not leave Synapse and its database running.
+  const onSignal = () => {
+    stop().finally(() => Deno.exit(130));
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   const handle: SynapseProcess = {
     baseUrl: `http://127.0.0.1:${port}`,
     pid,
@@ -198,6 +204,7 @@ export async function startSynapseProcess(
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
       await stop();
     },
   };

@@ -238,6 +238,37 @@ Deno.test("idle long-polls: wait without computing, wake at once for events, to-
     });
   }));
 
+Deno.test("long-polls: a client that goes away ends its wait; an answered one leaves none", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const since = (await sync(t, alice)).body.next_batch as string;
+    const url = `${t.baseUrl}${V3}/sync?since=${enc(since)}&timeout=30000`;
+    // An answered request leaves no waiter and nothing aborts later (the server runs without
+    // Deno's legacy abort-on-success, deno.json "unstable").
+    const answered = await fetch(`${t.baseUrl}${V3}/sync?since=${enc(since)}&timeout=100`, {
+      headers: { Authorization: `Bearer ${alice.accessToken}` },
+    });
+    assertEquals(answered.status, 200);
+    await answered.body?.cancel();
+    assertEquals(t.hs.notifier.waiterCount, 0);
+    const client = new AbortController();
+    const waiting = fetch(url, {
+      headers: { Authorization: `Bearer ${alice.accessToken}` },
+      signal: client.signal,
+    }).catch(() => null);
+    const until = async (count: number, what: string) => {
+      const deadline = Date.now() + 3000;
+      while (t.hs.notifier.waiterCount !== count && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assertEquals(t.hs.notifier.waiterCount, count, what);
+    };
+    await until(1, "waiting");
+    client.abort();
+    await waiting;
+    await until(0, "the wait ended when the client went away");
+  }));
+
 Deno.test("recent timelines: ranges from memory equal ranges read from KV", () =>
   withServer(async (t) => {
     const alice = await t.register("alice");

@@ -12,7 +12,8 @@
  */
 
 import type { PushRuleset } from "../push/default_rules.ts";
-import { evaluatePushRules, type PushContext, type PushEvent } from "../push/evaluator.ts";
+import type { PushContext, PushEvent } from "../push/evaluator.ts";
+import { pushOutcome } from "./shared_push.ts";
 
 /** Counts of one room or thread. */
 export interface UnreadCounts {
@@ -77,7 +78,7 @@ export function countUnread(
     if (event.sender === options.userId) continue;
     const thread = threadOf(event);
     if (pos <= threshold(options.marks, thread ?? "main")) continue;
-    const outcome = evaluatePushRules(options.ruleset, event, options.context(event));
+    const outcome = pushOutcome(options.ruleset, event, options.context(event));
     if (!outcome.notify && !outcome.highlight) continue;
     let target = main;
     if (thread !== null) {

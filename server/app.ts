@@ -85,6 +85,7 @@ import { roomSummaryRoutes } from "./client/room_summary.ts";
 import { hierarchyRoutes } from "./client/hierarchy.ts";
 import { appserviceRoutes } from "./appservice/routes.ts";
 import { legacyAwarePath } from "./client/legacy_paths.ts";
+import { withFastSync } from "./client/sync_fast_path.ts";
 import { legacyEventRoutes } from "./client/legacy_events.ts";
 import { legacyInitialSyncRoutes } from "./client/legacy_initial_sync.ts";
 import { observeRequests, opsRoutes } from "./ops/routes.ts";
@@ -185,6 +186,28 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 /** The API paths, whose parameters `path_params.ts` checks (the web app's are file names). */
 const API_PATH = /^\/_(matrix|synapse)\//;
 
+/** The Matrix error response of a failed request. */
+export function errorResponse(err: Error): Response {
+  if (err instanceof MatrixError) return err.toResponse();
+  if (
+    typeof err === "object" && err !== null && "code" in err && err.code === "M_INVALID_PARAM"
+  ) {
+    return new MatrixError("M_INVALID_PARAM", err.message).toResponse();
+  }
+  if (err instanceof ContentionError) {
+    // Optimistic retries ran out against another process's writes: nothing was written.
+    return limitExceeded(1000).toResponse();
+  }
+  if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.ConnectionReset) {
+    // The client went away while its body was being read (a cancelled upload): nobody is
+    // there to read the answer, and nothing was written.
+    return new MatrixError("M_UNKNOWN", "The request body was cut off", { status: 400 })
+      .toResponse();
+  }
+  console.error("internal error:", err);
+  return new MatrixError("M_UNKNOWN", "Internal server error", { status: 500 }).toResponse();
+}
+
 /** Turns a Hono route path (`/a/:b/*`) into a regular expression. */
 function pathPattern(path: string): RegExp {
   const source = path.split("/").map((part) => {
@@ -254,26 +277,9 @@ export function createApp(
     return unrecognized(`Unrecognized request: ${c.req.method} ${path}`).toResponse();
   });
 
-  app.onError((err) => {
-    if (err instanceof MatrixError) return err.toResponse();
-    if (
-      typeof err === "object" && err !== null && "code" in err && err.code === "M_INVALID_PARAM"
-    ) {
-      return new MatrixError("M_INVALID_PARAM", err.message).toResponse();
-    }
-    if (err instanceof ContentionError) {
-      // Optimistic retries ran out against another process's writes: nothing was written.
-      return limitExceeded(1000).toResponse();
-    }
-    if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.ConnectionReset) {
-      // The client went away while its body was being read (a cancelled upload): nobody is
-      // there to read the answer, and nothing was written.
-      return new MatrixError("M_UNKNOWN", "The request body was cut off", { status: 400 })
-        .toResponse();
-    }
-    console.error("internal error:", err);
-    return new MatrixError("M_UNKNOWN", "Internal server error", { status: 500 }).toResponse();
-  });
+  app.onError(errorResponse);
+  // `GET /v3/sync` without hono's routing and middleware (the same checks, headers and logs).
+  withFastSync(hs, app, { headers: CORS_HEADERS, onError: errorResponse });
 
   return app;
 }

@@ -62,43 +62,55 @@ export function accessTokenOf(request: Request): string | null {
  */
 export function requireAuth(hs: Homeserver): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = accessTokenOf(c.req.raw);
-    if (token === null || token === "") {
-      throw new MatrixError("M_MISSING_TOKEN", "Missing access token", { status: 401 });
-    }
-    const service = await appserviceCaller(hs, c.req.raw, token);
-    if (service) {
-      c.set("auth", service.owner);
-      c.set("appservice", service.registration);
-      return await next();
-    }
-    const lookup = await lookupAccessToken(hs.kv, token);
-    if (lookup.status !== "valid") {
-      const expired = lookup.status === "expired";
-      throw new MatrixError(
-        "M_UNKNOWN_TOKEN",
-        expired ? "Access token has expired" : "Unrecognised access token",
-        { status: 401, extra: { soft_logout: expired } },
-      );
-    }
-    await checkGuestRequest(hs, {
-      method: c.req.method,
-      url: c.req.url,
-      path: c.req.path,
-      userId: lookup.owner.userId,
-    });
-    await checkModeration(hs, {
-      method: c.req.method,
-      path: c.req.path,
-      userId: lookup.owner.userId,
-    });
-    c.set("auth", lookup.owner);
-    await touchDevice(hs.kv, lookup.owner, {
-      ip: clientIp(c),
-      minIntervalMs: LAST_SEEN_INTERVAL_MS,
-    });
+    const caller = await authenticate(hs, c.req.raw, { path: c.req.path, ip: clientIp(c) });
+    c.set("auth", caller.owner);
+    if (caller.appservice) c.set("appservice", caller.appservice);
     await next();
   };
+}
+
+/**
+ * The checks of {@link requireAuth} without hono (the `/sync` route answers without it):
+ * the caller of `request`, whose routed path is `where.path`.
+ *
+ * @throws {MatrixError} as {@link requireAuth}
+ */
+export async function authenticate(
+  hs: Homeserver,
+  request: Request,
+  where: { path: string; ip: string },
+): Promise<{ owner: TokenOwner; appservice?: AppserviceRegistration }> {
+  const token = accessTokenOf(request);
+  if (token === null || token === "") {
+    throw new MatrixError("M_MISSING_TOKEN", "Missing access token", { status: 401 });
+  }
+  const service = await appserviceCaller(hs, request, token);
+  if (service) return { owner: service.owner, appservice: service.registration };
+  const lookup = await lookupAccessToken(hs.kv, token);
+  if (lookup.status !== "valid") {
+    const expired = lookup.status === "expired";
+    throw new MatrixError(
+      "M_UNKNOWN_TOKEN",
+      expired ? "Access token has expired" : "Unrecognised access token",
+      { status: 401, extra: { soft_logout: expired } },
+    );
+  }
+  await checkGuestRequest(hs, {
+    method: request.method,
+    url: request.url,
+    path: where.path,
+    userId: lookup.owner.userId,
+  });
+  await checkModeration(hs, {
+    method: request.method,
+    path: where.path,
+    userId: lookup.owner.userId,
+  });
+  await touchDevice(hs.kv, lookup.owner, {
+    ip: where.ip,
+    minIntervalMs: LAST_SEEN_INTERVAL_MS,
+  });
+  return { owner: lookup.owner };
 }
 
 /** Reads the JSON object body with the configured size limit. */

@@ -14,6 +14,7 @@
  */
 
 import { Hono } from "hono";
+import { getQueryParam } from "hono/utils/url";
 import { invalidParam } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
@@ -183,104 +184,165 @@ async function emptyResponse(
   };
 }
 
+/** What the sync route keeps between requests (one per server). */
+interface SyncState {
+  filters: LruCache<string, SyncFilter>;
+  turns: Turns;
+}
+
+const states = new WeakMap<Homeserver, SyncState>();
+
+function stateOf(hs: Homeserver): SyncState {
+  let state = states.get(hs);
+  if (!state) {
+    states.set(
+      hs,
+      state = { filters: new LruCache(CACHED_FILTERS), turns: new Turns(SYNC_CONCURRENCY) },
+    );
+  }
+  return state;
+}
+
+/** A request's parameters as the sync reads them. */
+interface SyncInput {
+  query: ReadonlyMap<string, string>;
+  /** The filter parameter as sent (undefined: parse `decodeFilter()` without the cache). */
+  rawFilter: string | undefined;
+  decodeFilter: () => string | undefined;
+  /** Aborts when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** The body of one `/sync` answer for `device` (the route's whole work but the HTTP parts). */
+async function syncBody(
+  hs: Homeserver,
+  device: { userId: string; deviceId: string },
+  input: SyncInput,
+): Promise<Record<string, unknown>> {
+  const { userId, deviceId } = device;
+  const { filters, turns } = stateOf(hs);
+  const { query, signal } = input;
+  const sinceParam = query.get("since");
+  const since = sinceParam ? parseSyncToken(sinceParam) : null;
+  const filter = await cachedSyncFilter(hs, filters, userId, {
+    raw: input.rawFilter,
+    decode: input.decodeFilter,
+  });
+  const fullState = booleanParam(query.get("full_state"), "full_state");
+  const stateAfter = stateAfterKey(
+    booleanParam(query.get("use_state_after"), "use_state_after"),
+    booleanParam(query.get(MSC4222_PARAM), MSC4222_PARAM),
+  );
+  const timeoutParam = query.get("timeout");
+  let timeoutMs = 0;
+  if (timeoutParam !== undefined && timeoutParam !== "") {
+    timeoutMs = Number(timeoutParam);
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw invalidParam("'timeout' must be a non-negative number of milliseconds");
+    }
+    timeoutMs = Math.min(timeoutMs, MAX_SYNC_TIMEOUT_MS);
+  }
+  const setPresence = query.get("set_presence") ?? "online";
+  if (!PRESENCE_STATES.includes(setPresence as PresenceState)) {
+    throw invalidParam("'set_presence' must be online, unavailable or offline");
+  }
+  // The tracker answers from memory: no KV read while the presence does not change.
+  await presenceTracker(hs).synced(userId, setPresence as PresenceState, Date.now());
+
+  const rooms = roomsAccess(hs);
+  const deadline = Date.now() + timeoutMs;
+  if (
+    since !== null && !fullState && timeoutMs > 0 && since.toDevice === undefined &&
+    quietSince(hs, userId, since)
+  ) {
+    // Nothing concerning the user since the token: wait first. A change the notifier has
+    // not announced yet (its writer wakes right after its commit) still wakes this wait, and
+    // the token does not move on a timeout, so no change is ever skipped.
+    const woke = await waitForSyncChange(hs, {
+      userId,
+      since: since.pos,
+      typingSerial: since.typing,
+      timeoutMs,
+      signal,
+    });
+    if (!woke) return await emptyResponse(hs, { userId, deviceId }, since);
+  }
+  while (true) {
+    // The position is read when the turn starts, so a sync that waited for its turn still
+    // reports everything visible by then.
+    // Initial and full-state syncs (which may take seconds) do not take turns, so they never
+    // hold up the incremental syncs of everyone else.
+    const gate = since === null || fullState ? runNow : turns.run.bind(turns);
+    const { result, upto, typingSerial } = await gate(async () => {
+      const typingSerial = typingTracker(hs).serial;
+      const upto = await visiblePosition(hs);
+      const result = await computeSync(hs, { userId, deviceId }, {
+        since,
+        filter,
+        fullState,
+        stateAfter,
+        rooms,
+        upto,
+        typingSerial,
+      });
+      return { result, upto, typingSerial };
+    });
+    const remaining = deadline - Date.now();
+    if (!result.empty || since === null || fullState || remaining <= 0) return result.body;
+    // A client that goes away (or a server that shuts down, which aborts open requests)
+    // ends the wait at once instead of holding the request until its timeout.
+    const woke = await waitForSyncChange(hs, {
+      userId,
+      since: upto,
+      typingSerial,
+      timeoutMs: remaining,
+      signal,
+    });
+    // Timed out (or aborted): answer with the empty response, whose token still moves
+    // forward over changes that concerned other users.
+    if (!woke) return result.body;
+  }
+}
+
+/** The path of the sync endpoint, which {@link fastSync} answers. */
+export const SYNC_PATH = "/_matrix/client/v3/sync";
+
+/** The sync input of a request, its query decoded as hono's `c.req.query` would. */
+function syncInput(request: Request): SyncInput {
+  const url = request.url;
+  // Every parameter from one pass over the URL: asking hono for each by name scans and
+  // decodes the whole query (the filter's JSON with it) again for every absent parameter.
+  // The filter stays encoded unless its parse is not cached.
+  const read = syncQuery(url);
+  return {
+    query: read?.params ??
+      new Map(Object.entries(getQueryParam(url) as Record<string, string>)),
+    // A URL hono had to decode leniently is parsed without the cache.
+    rawFilter: read?.rawFilter,
+    decodeFilter: () => getQueryParam(url, "filter") as string | undefined,
+    signal: request.signal,
+  };
+}
+
+/**
+ * `GET /v3/sync` for the app's fast path (server/app.ts), which answers it without hono's
+ * routing, context and middleware chain (a message to a large room wakes a sync per member
+ * at once): the caller authenticates the request (`authenticate`) and makes the response.
+ */
+export function fastSync(
+  hs: Homeserver,
+  request: Request,
+  device: { userId: string; deviceId: string },
+): Promise<Record<string, unknown>> {
+  return syncBody(hs, device, syncInput(request));
+}
+
 /** Routes of the sync API. */
 export function syncRoutes(hs: Homeserver): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const filters = new LruCache<string, SyncFilter>(CACHED_FILTERS);
-  const turns = new Turns(SYNC_CONCURRENCY);
 
-  app.get("/_matrix/client/v3/sync", requireAuth(hs), async (c) => {
-    const { userId, deviceId } = c.var.auth;
-    // Every parameter from one pass over the URL: asking hono for each by name scans and
-    // decodes the whole query (the filter's JSON with it) again for every absent parameter.
-    // The filter stays encoded unless its parse is not cached.
-    const read = syncQuery(c.req.url);
-    const query = read?.params ?? new Map(Object.entries(c.req.query()));
-    const sinceParam = query.get("since");
-    const since = sinceParam ? parseSyncToken(sinceParam) : null;
-    const filter = await cachedSyncFilter(hs, filters, userId, {
-      // A URL hono had to decode leniently is parsed without the cache.
-      raw: read?.rawFilter,
-      decode: () => read ? c.req.query("filter") : query.get("filter"),
-    });
-    const fullState = booleanParam(query.get("full_state"), "full_state");
-    const stateAfter = stateAfterKey(
-      booleanParam(query.get("use_state_after"), "use_state_after"),
-      booleanParam(query.get(MSC4222_PARAM), MSC4222_PARAM),
-    );
-    const timeoutParam = query.get("timeout");
-    let timeoutMs = 0;
-    if (timeoutParam !== undefined && timeoutParam !== "") {
-      timeoutMs = Number(timeoutParam);
-      if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
-        throw invalidParam("'timeout' must be a non-negative number of milliseconds");
-      }
-      timeoutMs = Math.min(timeoutMs, MAX_SYNC_TIMEOUT_MS);
-    }
-    const setPresence = query.get("set_presence") ?? "online";
-    if (!PRESENCE_STATES.includes(setPresence as PresenceState)) {
-      throw invalidParam("'set_presence' must be online, unavailable or offline");
-    }
-    // The tracker answers from memory: no KV read while the presence does not change.
-    await presenceTracker(hs).synced(userId, setPresence as PresenceState, Date.now());
-
-    const rooms = roomsAccess(hs);
-    const deadline = Date.now() + timeoutMs;
-    if (
-      since !== null && !fullState && timeoutMs > 0 && since.toDevice === undefined &&
-      quietSince(hs, userId, since)
-    ) {
-      // Nothing concerning the user since the token: wait first. A change the notifier has
-      // not announced yet (its writer wakes right after its commit) still wakes this wait, and
-      // the token does not move on a timeout, so no change is ever skipped.
-      const woke = await waitForSyncChange(hs, {
-        userId,
-        since: since.pos,
-        typingSerial: since.typing,
-        timeoutMs,
-        signal: c.req.raw.signal,
-      });
-      if (!woke) return c.json(await emptyResponse(hs, { userId, deviceId }, since));
-    }
-    while (true) {
-      // The position is read when the turn starts, so a sync that waited for its turn still
-      // reports everything visible by then.
-      // Initial and full-state syncs (which may take seconds) do not take turns, so they never
-      // hold up the incremental syncs of everyone else.
-      const gate = since === null || fullState ? runNow : turns.run.bind(turns);
-      const { result, upto, typingSerial } = await gate(async () => {
-        const typingSerial = typingTracker(hs).serial;
-        const upto = await visiblePosition(hs);
-        const result = await computeSync(hs, { userId, deviceId }, {
-          since,
-          filter,
-          fullState,
-          stateAfter,
-          rooms,
-          upto,
-          typingSerial,
-        });
-        return { result, upto, typingSerial };
-      });
-      const remaining = deadline - Date.now();
-      if (!result.empty || since === null || fullState || remaining <= 0) {
-        return c.json(result.body);
-      }
-      // A client that goes away (or a server that shuts down, which aborts open requests)
-      // ends the wait at once instead of holding the request until its timeout.
-      const woke = await waitForSyncChange(hs, {
-        userId,
-        since: upto,
-        typingSerial,
-        timeoutMs: remaining,
-        signal: c.req.raw.signal,
-      });
-      if (!woke) {
-        // Timed out (or aborted): answer with the empty response, whose token still moves
-        // forward over changes that concerned other users.
-        return c.json(result.body);
-      }
-    }
+  app.get(SYNC_PATH, requireAuth(hs), async (c) => {
+    return c.json(await syncBody(hs, c.var.auth, syncInput(c.req.raw)));
   });
 
   return app;

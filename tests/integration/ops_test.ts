@@ -155,6 +155,10 @@ Deno.test({
         const send =
           /^gemeng_http_requests_total\{route="\/_matrix\/client\/v3\/rooms\/:roomId\/send\/:eventType\/:txnId",method="PUT",status="200"\}/;
         assertEquals(metricValue(text, send), 3);
+        // The sync route answers without hono (server/client/sync_fast_path.ts), counted alike.
+        const syncs =
+          /^gemeng_http_requests_total\{route="\/_matrix\/client\/v3\/sync",method="GET",status="200"\}/;
+        assert(metricValue(text, syncs) >= 1);
         assert(!text.includes(roomId) && !text.includes(room.body.room_id), "raw paths leak");
         const unmatched = /^gemeng_http_requests_total\{route="\(unmatched\)"/;
         await (await fetch(`${f.base}/_matrix/client/v3/nothing/here`)).body?.cancel();

@@ -310,6 +310,8 @@ export class EventCommitter {
         redactionApplies,
         strippedState,
         txn: d.txn,
+        // A local event is built on the extremities in `ctx`; `onHead` checked the same.
+        prevsOnHead: ctx !== null && (d.mode === "local" || d.onHead === true),
         outbox: destinations.length > 0
           ? (m, p) =>
             this.#deps.outbox!(m, destinations, { eventId: event.eventId, roomId, pos: p })

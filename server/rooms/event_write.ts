@@ -96,6 +96,12 @@ export interface EventWrite {
   txn?: { deviceId: string; txnId: string };
   /** Outbound federation: adds the queue entries to the commit (local events only). */
   outbox?: (m: Mutations, pos: number) => void;
+  /**
+   * True when the event's prev_events are the room's forward extremities (a local event, a
+   * remote one on the head): timeline events already admitted, which no admission asks the
+   * extremity index about again, so their marks are not written.
+   */
+  prevsOnHead?: boolean;
 }
 
 /** What one event's commit writes and changes. */
@@ -161,8 +167,9 @@ export function eventMutations(event: RoomEvent, w: EventWrite): Written {
     m.set(roomKeys.depth(roomId, event.depth, event.eventId), pos!);
     for (const [key, value] of relationMutations(event, pos!)) m.set(key, value);
   }
-  if (w.placement !== "outlier" && accepted) {
+  if (w.placement !== "outlier" && accepted && !w.prevsOnHead) {
     // The extremity index: an event some accepted event builds on is no forward extremity.
+    // Only the admission of a new remote event off the head reads it (`event_commit.ts`).
     for (const prev of event.prevEvents) m.set(roomKeys.referenced(prev), null);
   }
   if (w.placement === "backfill" && w.backfillCounter !== undefined) {

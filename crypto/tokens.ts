@@ -46,6 +46,36 @@ export function randomString(length: number, alphabet: string = ALPHANUMERIC): s
   if (!Number.isSafeInteger(length) || length < 0) {
     throw new RangeError(`randomString: length must be a non-negative integer, got ${length}`);
   }
+  const symbols = alphabetSymbols(alphabet);
+  const size = symbols.length;
+  if (size === 1) return symbols[0].repeat(length);
+  const wide = size > 256;
+  const space = wide ? 65536 : 256;
+  // Accept only samples below the largest multiple of `size`; `sample % size` is then uniform.
+  const limit = space - (space % size);
+  let out = "";
+  let count = 0;
+  while (count < length) {
+    const need = length - count;
+    // Ask for a little more than needed so one round usually suffices despite rejections.
+    const batch = Math.min(MAX_RANDOM_CHUNK, Math.ceil((need * space) / limit) + 8);
+    const samples = wide ? new Uint16Array(randomBytes(batch * 2).buffer) : poolBytes(batch);
+    for (let i = 0; i < samples.length && count < length; i++) {
+      if (samples[i] < limit) {
+        out += symbols[samples[i] % size];
+        count++;
+      }
+    }
+  }
+  return out;
+}
+
+/** Checked alphabets (event IDs and tokens draw from a handful): splitting one costs more. */
+const alphabets = new Map<string, readonly string[]>();
+
+function alphabetSymbols(alphabet: string): readonly string[] {
+  const known = alphabets.get(alphabet);
+  if (known) return known;
   const symbols = Array.from(alphabet);
   const size = symbols.length;
   if (size === 0 || size > 65536) {
@@ -55,22 +85,29 @@ export function randomString(length: number, alphabet: string = ALPHANUMERIC): s
     // A repeated character would be drawn more often than the others.
     throw new RangeError("randomString: alphabet has repeated characters");
   }
-  if (size === 1) return symbols[0].repeat(length);
-  const wide = size > 256;
-  const space = wide ? 65536 : 256;
-  // Accept only samples below the largest multiple of `size`; `sample % size` is then uniform.
-  const limit = space - (space % size);
-  const out: string[] = [];
-  while (out.length < length) {
-    const need = length - out.length;
-    // Ask for a little more than needed so one round usually suffices despite rejections.
-    const batch = Math.min(MAX_RANDOM_CHUNK, Math.ceil((need * space) / limit) + 8);
-    const samples = wide ? new Uint16Array(randomBytes(batch * 2).buffer) : randomBytes(batch);
-    for (let i = 0; i < samples.length && out.length < length; i++) {
-      if (samples[i] < limit) out.push(symbols[samples[i] % size]);
-    }
+  if (alphabets.size < 16) alphabets.set(alphabet, symbols);
+  return symbols;
+}
+
+/**
+ * Random bytes for {@link randomString}, taken from a buffer refilled 4 KiB at a time: one
+ * `getRandomValues` call per event ID costs more than drawing its characters. Each byte is
+ * handed out once, and the copy is the caller's.
+ */
+const pool = new Uint8Array(4096);
+let poolOffset = pool.length;
+
+function poolBytes(n: number): Uint8Array {
+  if (n > pool.length) return randomBytes(n);
+  if (poolOffset + n > pool.length) {
+    crypto.getRandomValues(pool);
+    poolOffset = 0;
   }
-  return out.join("");
+  const out = pool.slice(poolOffset, poolOffset + n);
+  // Spent bytes are zeroed, so nothing drawn stays readable in the pool.
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
 }
 
 /**

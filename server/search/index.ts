@@ -79,11 +79,17 @@ export const searchKeys = {
 /** Splits text into normalised terms, in order (with repeats). */
 export function tokenize(text: string): string[] {
   const out: string[] = [];
-  for (const match of text.normalize("NFKC").toLowerCase().matchAll(/[\p{L}\p{N}\p{M}]+/gu)) {
-    out.push(match[0].slice(0, MAX_TERM_LENGTH));
-  }
+  // ASCII text (most messages) is its own NFKC form, and its letters, digits and marks are
+  // [a-z0-9] once lower-cased: the same terms without the Unicode machinery.
+  const words = ASCII.test(text)
+    ? text.toLowerCase().matchAll(/[a-z0-9]+/g)
+    : text.normalize("NFKC").toLowerCase().matchAll(/[\p{L}\p{N}\p{M}]+/gu);
+  for (const match of words) out.push(match[0].slice(0, MAX_TERM_LENGTH));
   return out;
 }
+
+/** Printable ASCII and line breaks (other text takes the general path). */
+const ASCII = /^[ -~\t\n\r]*$/;
 
 /** The searchable field and text of an event, or null when it is not indexed. */
 export function searchableText(

@@ -183,13 +183,16 @@ export function cloneJson(value: JsonValue): JsonValue {
   if (value !== null && typeof value === "object") {
     const copy: JsonObject = {};
     for (const key of Object.keys(value)) {
-      // defineProperty, so that an own "__proto__" key stays a key and never sets a prototype.
-      Object.defineProperty(copy, key, {
-        value: cloneJson(value[key]),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+      if (key === "__proto__") {
+        // defineProperty, so that an own "__proto__" key stays a key and never sets a
+        // prototype. Only there: objects built by defineProperty are slower to read and copy.
+        Object.defineProperty(copy, key, {
+          value: cloneJson(value[key]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      } else copy[key] = cloneJson(value[key]);
     }
     return copy;
   }

@@ -12,6 +12,7 @@
 import type { Homeserver } from "../homeserver.ts";
 import type { Notifier } from "../notifier.ts";
 import { commitAtPosition as commit } from "../stream.ts";
+import { getPresence } from "../store/presence.ts";
 
 /** The streams whose writes go through {@link commitAtPosition}, by their change keys. */
 interface WrittenStreams {
@@ -21,7 +22,17 @@ interface WrittenStreams {
   receipt: number;
   /** Highest position of a presence change (any user). */
   presence: number;
+  /**
+   * Presence changes noted by this process, `[pos, userId]` in the order noted (a failed
+   * commit leaves an entry whose position holds nothing): the stream read from memory.
+   */
+  presenceChanges: [number, string][];
+  /** Changes at or below this position may have been dropped from `presenceChanges`. */
+  presenceFloor: number;
 }
+
+/** Presence changes kept in memory (a user's status changes rarely; 16 bytes or so each). */
+const KEPT_PRESENCE_CHANGES = 20_000;
 
 const written = new WeakMap<Homeserver, WrittenStreams>();
 
@@ -34,13 +45,20 @@ function writtenOf(hs: Homeserver): WrittenStreams {
         accountData: new Map(),
         receipt: 0,
         presence: 0,
+        presenceChanges: [],
+        presenceFloor: 0,
       },
     );
   }
   return streams;
 }
 
-function noteWrite(streams: WrittenStreams, key: Deno.KvKey, pos: number): void {
+function noteWrite(
+  streams: WrittenStreams,
+  key: Deno.KvKey,
+  value: unknown,
+  pos: number,
+): void {
   switch (key[0]) {
     case "account_data_pos": {
       const userId = key[1] as string;
@@ -50,23 +68,35 @@ function noteWrite(streams: WrittenStreams, key: Deno.KvKey, pos: number): void 
     case "receipt_pos":
       streams.receipt = Math.max(streams.receipt, pos);
       break;
-    case "presence_pos":
+    case "presence_pos": {
       streams.presence = Math.max(streams.presence, pos);
+      const changes = streams.presenceChanges;
+      if (typeof value === "string") {
+        // Kept ascending by position; commits are built nearly in order, so this is the end.
+        let i = changes.length;
+        while (i > 0 && changes[i - 1][0] > pos) i--;
+        changes.splice(i, 0, [pos, value]);
+      }
+      if (changes.length > KEPT_PRESENCE_CHANGES) {
+        const dropped = changes.splice(0, changes.length - KEPT_PRESENCE_CHANGES / 2);
+        streams.presenceFloor = Math.max(streams.presenceFloor, dropped.at(-1)![0]);
+      }
       break;
+    }
   }
 }
 
 /** `op`, noting the stream keys it sets (methods that return the operation return this view). */
 function observed(
   op: Deno.AtomicOperation,
-  onSet: (key: Deno.KvKey) => void,
+  onSet: (key: Deno.KvKey, value: unknown) => void,
 ): Deno.AtomicOperation {
   const view: Deno.AtomicOperation = new Proxy(op, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
-        if (prop === "set") onSet(args[0] as Deno.KvKey);
+        if (prop === "set") onSet(args[0] as Deno.KvKey, args[1]);
         const result = value.apply(target, args);
         return result === target ? view : result;
       };
@@ -91,7 +121,7 @@ export function commitAtPosition(
   return commit(
     hs.kv,
     hs.stream,
-    (op, pos) => build(observed(op, (key) => noteWrite(streams, key, pos)), pos),
+    (op, pos) => build(observed(op, (key, value) => noteWrite(streams, key, value, pos)), pos),
     options,
   );
 }
@@ -113,6 +143,45 @@ export function streamChanged(
     ? streams.accountData.get(where.userId ?? "") ?? 0
     : streams[stream];
   return latest > where.since;
+}
+
+/**
+ * The users whose presence changed in `(since, upto]` as far as memory tells, or null when it
+ * cannot (a position from before this process started, or older than the changes kept): the
+ * `presence_pos` stream without a read. A user is listed when their stored record's position is
+ * in the range, as a read of the stream lists them (each write deletes the user's previous
+ * entry); the records come from `getPresence`'s memory.
+ */
+export async function presenceChangesInMemory(
+  hs: Homeserver,
+  range: { since: number; upto: number },
+): Promise<string[] | null> {
+  if (!hs.notifier?.seesAllAfter(range.since)) return null;
+  const streams = writtenOf(hs);
+  if (range.since < streams.presenceFloor) return null;
+  if (range.upto <= range.since) return [];
+  const changes = streams.presenceChanges;
+  // The first change above `since` (the list is ascending by position).
+  let low = 0;
+  let high = changes.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (changes[mid][0] <= range.since) low = mid + 1;
+    else high = mid;
+  }
+  const users = new Set<string>();
+  for (let i = low; i < changes.length && changes[i][0] <= range.upto; i++) {
+    users.add(changes[i][1]);
+  }
+  const changed: { userId: string; pos: number }[] = [];
+  for (const userId of users) {
+    const record = await getPresence(hs, userId);
+    if (record && record.pos > range.since && record.pos <= range.upto) {
+      changed.push({ userId, pos: record.pos });
+    }
+  }
+  // In stream order, as a read of the stream lists them.
+  return changed.sort((a, b) => a.pos - b.pos).map((change) => change.userId);
 }
 
 /** The highest position below which every write has finished. */

@@ -43,7 +43,7 @@ import {
   roomWanted,
   strippedRoom,
 } from "./sync_rooms.ts";
-import { streamChanged } from "./positions.ts";
+import { presenceChangesInMemory, streamChanged } from "./positions.ts";
 import { ignoredUsers } from "./ignored_users.ts";
 import { invitesBlocked } from "../client/invite_permission.ts";
 import { lazyMemberTracker } from "./lazy_members.ts";
@@ -266,7 +266,8 @@ export async function computeSync(
       ...await remoteUsersWithPresence(hs, userId),
     ]
     : streamChanged(hs, "presence", { since: sincePos })
-    ? await presenceChangedBetween(hs, { since: sincePos, upto })
+    ? await presenceChangesInMemory(hs, { since: sincePos, upto }) ??
+      await presenceChangedBetween(hs, { since: sincePos, upto })
     : [];
   const sharing = sincePos === null || candidates.length === 0
     ? null

@@ -10,6 +10,8 @@ import { makeRoom, membership, send, sync, text } from "../support/sync_support.
 import { forgetUnreadCounts } from "../../server/sync/unread_counts.ts";
 import { RECENT_ENTRIES, recentTimelines } from "../../server/sync/recent_timeline.ts";
 import { timelineBatches } from "../../server/sync/room_reader.ts";
+import { presenceChangesInMemory } from "../../server/sync/positions.ts";
+import { presenceChangedBetween } from "../../server/store/presence.ts";
 
 const V3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
@@ -267,6 +269,34 @@ Deno.test("long-polls: a client that goes away ends its wait; an answered one le
     client.abort();
     await waiting;
     await until(0, "the wait ended when the client went away");
+  }));
+
+Deno.test("presence changes: ranges from memory equal ranges read from KV", () =>
+  withServer(async (t) => {
+    const users = [];
+    for (const name of ["pa", "pb", "pc", "pd"]) users.push(await t.register(name));
+    const start = t.hs.stream.visiblePosition;
+    const states = ["online", "unavailable", "offline"];
+    for (let round = 0; round < 6; round++) {
+      for (const [i, user] of users.entries()) {
+        if ((round + i) % 3 === 0) continue;
+        const res = await t.request(
+          "PUT",
+          `${V3}/presence/${enc(user.userId)}/status`,
+          { token: user.accessToken, body: { presence: states[(round * 2 + i) % 3] } },
+        );
+        assertEquals(res.status, 200);
+      }
+    }
+    const end = t.hs.stream.visiblePosition;
+    assert(end > start + 5, "presence was written");
+    for (let since = start; since <= end; since++) {
+      for (const upto of [since, since + 1, since + 4, end]) {
+        const fromMemory = await presenceChangesInMemory(t.hs, { since, upto });
+        const fromKv = await presenceChangedBetween(t.hs, { since, upto });
+        assertEquals(fromMemory, fromKv, `(${since}, ${upto}]`);
+      }
+    }
   }));
 
 Deno.test("recent timelines: ranges from memory equal ranges read from KV", () =>

@@ -25,7 +25,7 @@ import { freePort, SYNAPSE_MISSING, testCa } from "../tests/federation/support/p
 import { startSynapse, type SynapsePeer } from "../tests/federation/support/synapse.ts";
 import { mapBounded, median } from "./load/load.ts";
 import { call, registerWithSharedSecret } from "./load/matrix_client.ts";
-import { sampleProcess } from "./load/processes.ts";
+import { benchV8Flags, sampleProcess } from "./load/processes.ts";
 import type { BenchRow } from "./report.ts";
 import { targetMark, TARGETS } from "./server_scenarios.ts";
 
@@ -135,7 +135,7 @@ async function startJoiner() {
     args: [
       "run",
       "-A",
-      "--v8-flags=--heap-growing-percent=50",
+      ...benchV8Flags(),
       "main.ts",
       "serve",
       "--config",

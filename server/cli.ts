@@ -21,7 +21,7 @@ import { userExportStream } from "./retention/user_export.ts";
 import { deleteDevices } from "./store/devices.ts";
 import { addUserUpdate } from "./client/account.ts";
 import { checkNewPassword } from "./client/registration.ts";
-import { startIdleMemoryTrim } from "./memory_trim.ts";
+import { startIdleMemoryTrim, trimMemoryNow } from "./memory_trim.ts";
 import { awaitRevocationsSeen } from "./store/token_cache.ts";
 import { MEDIA_CLI_USAGE, runMediaCommand } from "./admin/media_admin.ts";
 import { FEDERATION_CLI_USAGE, runFederationCommand } from "./admin/federation_admin.ts";
@@ -400,9 +400,11 @@ async function serveWith(config: Config, io: CliOutput, logger: Logger): Promise
   );
   const backups = startBackupSchedule(hs);
   if (backups) hs.addCloseHook(() => backups.stop());
-  // Freed native memory goes back to the system once a burst of requests is over.
+  // Start-up garbage, and later each burst's cache growth, heap and freed native memory, go back
+  // to the system once the server is quiet.
+  trimMemoryNow();
   const trim = startIdleMemoryTrim({ activity: () => hs.requestsServed });
-  server.finished.finally(() => trim?.stop());
+  server.finished.finally(() => trim.stop());
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   let stopping: Promise<void> | null = null;
   const stop = () => {

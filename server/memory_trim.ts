@@ -1,23 +1,92 @@
 /**
- * Gives freed native memory back to the operating system once a burst of load is over.
+ * Gives memory back to the operating system once a burst of load is over.
  *
- * After heavy load most of the server's resident memory is not JavaScript objects (the V8 heap
- * shrinks back to its bounded caches) but memory that the storage engine and the HTTP layer
- * allocated with the C allocator and freed again. glibc keeps such memory in its arenas, so a
- * node that took one burst of 100,000 requests stayed some 100 MB above its idle size for good.
- * `malloc_trim(0)` hands those pages back. It costs a walk over the allocator's free lists, so
- * it runs only when the server has been idle for a while after serving requests: once per burst.
+ * Three things keep a server above its idle size after a burst, and each is undone here once
+ * the server has been idle for a moment after serving requests (once per burst):
  *
- * Where the C library is not glibc, or the process may not load native libraries, this does
- * nothing.
+ * - the in-memory caches filled up to their load bounds (tens of MB of events and state): the
+ *   caches made with an idle bound drop their least recently used entries down to it
+ *   (`trimIdleCaches`, server/rooms/lru.ts);
+ * - the V8 heap grew for the burst and its freed pages stay committed until V8's memory reducer
+ *   notices the quiet, several seconds later (or never, if one GC cycle already passed): when
+ *   the process runs with `--expose-gc-as=gemengGc` (deno.json's V8 flags) and the heap is
+ *   well above what it was after the last trim, a full collection that compacts and returns
+ *   pages runs now;
+ * - memory the storage engine and the HTTP layer allocated with the C allocator and freed
+ *   again: glibc keeps it in its arenas (a node that took one burst of 100,000 requests stayed
+ *   some 100 MB above its idle size for good); `malloc_trim(0)` hands those pages back.
+ *
+ * Where the C library is not glibc, or the process may not load native libraries, the last step
+ * is skipped.
  *
  * @module
  */
 
-/** Milliseconds without a request after which freed memory is returned. */
-const IDLE_MS = 10_000;
+import { trimIdleCaches } from "./rooms/lru.ts";
+
+/** Milliseconds without a request after which memory is returned. */
+const IDLE_MS = 2_000;
+/**
+ * The same for the first requests after start: their garbage (functions compiled on first use,
+ * start-up work) is a one-off, so the server settles to its idle size at once.
+ */
+const FIRST_IDLE_MS = 250;
 /** How often activity is looked at. */
-const CHECK_MS = 2_500;
+const CHECK_MS = 250;
+/** Heap growth (committed bytes) since the last trim that is worth a full collection. */
+const HEAP_GROWTH_FOR_GC = 8 * 1024 * 1024;
+/** Cache bytes dropped that are worth a full collection. */
+const DROPPED_FOR_GC = 1024 * 1024;
+
+/** The global name deno.json's `--expose-gc-as` flag gives V8's collection function. */
+export const GC_GLOBAL = "gemengGc";
+
+type GcFunction = (options?: { type?: string; execution?: string; flavor?: string }) => void;
+
+/** Options of {@link trimMemoryNow}. */
+export interface TrimOptions {
+  /** Collect even if the heap did not grow much (the first quiet moment after start). */
+  collect?: boolean;
+  /** glibc's `malloc_trim` (loaded on first use by default; null to skip it). */
+  mallocTrim?: ((pad: number) => number) | null;
+}
+
+/** Heap committed after the last trim (or at the first). */
+let heapAfterTrim = 0;
+
+/**
+ * One trim now: caches down to their idle bounds, a compacting collection when the heap grew
+ * (and V8 exposes one), then glibc's free memory back to the system. Also called once when the
+ * server has started, so its idle size does not wait for V8's memory reducer.
+ */
+export function trimMemoryNow(options: TrimOptions = {}): void {
+  const dropped = trimIdleCaches();
+  const gc = (globalThis as Record<string, unknown>)[GC_GLOBAL] as GcFunction | undefined;
+  const heap = Deno.memoryUsage().heapTotal;
+  if (
+    typeof gc === "function" &&
+    (options.collect || heapAfterTrim === 0 || dropped >= DROPPED_FOR_GC ||
+      heap - heapAfterTrim >= HEAP_GROWTH_FOR_GC)
+  ) {
+    // "last-resort" is V8's memory-reducing full collection: it compacts and uncommits pages.
+    gc({ type: "major", execution: "sync", flavor: "last-resort" });
+  }
+  heapAfterTrim = Deno.memoryUsage().heapTotal;
+  const mallocTrim = options.mallocTrim === undefined ? loadMallocTrimOnce() : options.mallocTrim;
+  mallocTrim?.(0);
+}
+
+let mallocTrimLoaded: ((pad: number) => number) | null | undefined;
+
+/** Whether glibc's `malloc_trim` could be loaded (Linux with glibc, FFI allowed). */
+export function mallocTrimAvailable(): boolean {
+  return loadMallocTrimOnce() !== null;
+}
+
+function loadMallocTrimOnce(): ((pad: number) => number) | null {
+  if (mallocTrimLoaded === undefined) mallocTrimLoaded = loadMallocTrim();
+  return mallocTrimLoaded;
+}
 
 /** Loads glibc's `malloc_trim`, or null where it cannot be had. */
 function loadMallocTrim(): ((pad: number) => number) | null {
@@ -38,8 +107,10 @@ export interface IdleTrimOptions {
   activity: () => number;
   /** Idle time before trimming, in ms. */
   idleMs?: number;
-  /** The trim itself (tests); the default is glibc's `malloc_trim(0)`. */
-  trim?: () => void;
+  /** Idle time before the first trim (after the first requests served), in ms. */
+  firstIdleMs?: number;
+  /** The trim itself (tests); the default is {@link trimMemoryNow}. `first`: the first one. */
+  trim?: (first: boolean) => void;
 }
 
 /** A running trimmer; `stop()` ends its timer. */
@@ -51,13 +122,11 @@ export interface IdleMemoryTrim {
 
 /**
  * Watches `activity` and trims once each time the server goes idle after serving requests.
- * Returns null when no trim function is available.
  */
-export function startIdleMemoryTrim(options: IdleTrimOptions): IdleMemoryTrim | null {
-  const mallocTrim = loadMallocTrim();
-  const trim = options.trim ?? (mallocTrim ? () => void mallocTrim(0) : null);
-  if (!trim) return null;
+export function startIdleMemoryTrim(options: IdleTrimOptions): IdleMemoryTrim {
+  const trim = options.trim ?? ((first: boolean) => trimMemoryNow({ collect: first }));
   const idleMs = options.idleMs ?? IDLE_MS;
+  const firstIdleMs = Math.min(idleMs, options.firstIdleMs ?? FIRST_IDLE_MS);
   let lastSeen = options.activity();
   let lastChangeMs = Date.now();
   let trimmedAt = lastSeen;
@@ -69,12 +138,12 @@ export function startIdleMemoryTrim(options: IdleTrimOptions): IdleMemoryTrim | 
       lastChangeMs = Date.now();
       return;
     }
-    if (now !== trimmedAt && Date.now() - lastChangeMs >= idleMs) {
+    if (now !== trimmedAt && Date.now() - lastChangeMs >= (trims === 0 ? firstIdleMs : idleMs)) {
       trimmedAt = now;
+      trim(trims === 0);
       trims++;
-      trim();
     }
-  }, Math.min(CHECK_MS, idleMs));
+  }, Math.min(CHECK_MS, firstIdleMs));
   // The trimmer alone never keeps the process alive.
   Deno.unrefTimer(timer);
   return {

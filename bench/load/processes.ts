@@ -155,10 +155,17 @@ export function benchConfigToml(dataDir: string, port: number, sharedSecret: str
 }
 
 /**
- * The V8 flags `deno task start` and the compiled binary run the server with (deno.json): the
- * heap grows to 1.5 times what survived the last full collection instead of up to 4 times.
+ * The V8 flags `deno task start` and the compiled binary run the server with, read from
+ * deno.json's `start` task so that the bench measures what is deployed (docs/benchmarks.md,
+ * "What idle memory is made of", explains each flag).
  */
-export const SERVER_V8_FLAGS = ["--v8-flags=--heap-growing-percent=50"];
+export const SERVER_V8_FLAGS: string[] = (() => {
+  const denoJson = JSON.parse(Deno.readTextFileSync(new URL("deno.json", REPO)));
+  const flag = (denoJson.tasks.start as string).split(" ").find((arg) =>
+    arg.startsWith("--v8-flags=")
+  );
+  return flag ? [flag] : [];
+})();
 
 /**
  * The V8 flags of the bench's gemeng process: {@link SERVER_V8_FLAGS}, or the comma-separated

@@ -22,6 +22,31 @@ export interface LruOptions<K, V> {
   maxBytes?: number;
   /** Approximate retained bytes of one entry. */
   sizeOf?: (value: V, key: K) => number;
+  /**
+   * The byte bound kept once the server goes idle after a burst ({@link trimIdleCaches}): the
+   * least recently used entries beyond it are dropped then (needs `sizeOf`).
+   */
+  idleBytes?: number;
+}
+
+/** Caches with an idle bound, held weakly so a closed server's caches can still be collected. */
+const idleTrimmed = new Set<WeakRef<LruCache<unknown, unknown>>>();
+const forget = new FinalizationRegistry<WeakRef<LruCache<unknown, unknown>>>((ref) =>
+  idleTrimmed.delete(ref)
+);
+
+/**
+ * Shrinks every cache made with an `idleBytes` bound down to that bound, dropping its least
+ * recently used entries; returns the approximate bytes dropped. Called when the server has gone
+ * idle after a burst (server/memory_trim.ts): the caches refill from storage on the next use.
+ */
+export function trimIdleCaches(): number {
+  let dropped = 0;
+  for (const ref of idleTrimmed) {
+    const cache = ref.deref();
+    if (cache) dropped += cache.trimToIdle();
+  }
+  return dropped;
 }
 
 const EMPTY: unique symbol = Symbol("empty slot");
@@ -38,6 +63,7 @@ export class LruCache<K, V> {
   readonly #capacity: number;
   readonly #maxBytes: number;
   readonly #sizeOf: ((value: V, key: K) => number) | undefined;
+  readonly #idleBytes: number;
   #hand = 0;
   #bytes = 0;
 
@@ -49,6 +75,12 @@ export class LruCache<K, V> {
     this.#capacity = capacity;
     this.#sizeOf = options.sizeOf;
     this.#maxBytes = options.sizeOf ? options.maxBytes ?? Infinity : Infinity;
+    this.#idleBytes = options.sizeOf ? options.idleBytes ?? Infinity : Infinity;
+    if (this.#idleBytes !== Infinity) {
+      const ref = new WeakRef(this as LruCache<unknown, unknown>);
+      idleTrimmed.add(ref);
+      forget.register(this, ref);
+    }
   }
 
   /** The value for `key`, marking it as recently used. */
@@ -112,6 +144,19 @@ export class LruCache<K, V> {
     return this.#bytes;
   }
 
+  /**
+   * Drops least recently used entries until the cached bytes are within the idle bound;
+   * returns the bytes dropped.
+   */
+  trimToIdle(): number {
+    const before = this.#bytes;
+    if (before <= this.#idleBytes) return 0;
+    this.#evict(-1, this.#idleBytes);
+    // Arrays that held a burst's entries keep their length: start them afresh when empty.
+    if (this.#index.size === 0) this.clear();
+    return before - this.#bytes;
+  }
+
   #remove(slot: number): void {
     this.#index.delete(this.#keys[slot] as K);
     this.#keys[slot] = EMPTY;
@@ -121,11 +166,11 @@ export class LruCache<K, V> {
     this.#free.push(slot);
   }
 
-  /** Evicts down to the bounds, `keep` (the entry just set) last. */
-  #evict(keep: number): void {
+  /** Evicts down to the bounds (or `maxBytes`), `keep` (the entry just set) last. */
+  #evict(keep: number, maxBytes = this.#maxBytes): void {
     // Each step clears a flag, skips a slot or evicts, so this ends within two turns.
     while (
-      this.#index.size > 0 && (this.#index.size > this.#capacity || this.#bytes > this.#maxBytes)
+      this.#index.size > 0 && (this.#index.size > this.#capacity || this.#bytes > maxBytes)
     ) {
       if (this.#hand >= this.#keys.length) this.#hand = 0;
       const slot = this.#hand++;

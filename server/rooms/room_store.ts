@@ -62,6 +62,8 @@ const EVENT_CACHE_ENTRIES = 20_000;
  * they are (see {@link storedEventBytes}).
  */
 export const EVENT_CACHE_MAX_BYTES = 24 * 1024 * 1024;
+/** What the event cache keeps once the server goes idle after a burst (server/memory_trim.ts). */
+export const EVENT_CACHE_IDLE_BYTES = 4 * 1024 * 1024;
 
 /** The read side of the rooms storage, with in-memory caches (one per server instance). */
 export class RoomStore {
@@ -70,6 +72,7 @@ export class RoomStore {
   readonly states: StateStore;
   readonly #events = new LruCache<string, StoredEvent>(EVENT_CACHE_ENTRIES, {
     maxBytes: EVENT_CACHE_MAX_BYTES,
+    idleBytes: EVENT_CACHE_IDLE_BYTES,
     sizeOf: storedEventBytes,
   });
   readonly #rooms = new LruCache<string, RoomRecord>(10_000);

@@ -36,6 +36,9 @@ export const STATE_MAPS_MAX_BYTES = 16 * 1024 * 1024;
 export const STATE_ENTRY_BYTES = 64;
 /** Memory for group records (deltas are a handful of pairs; snapshots have none). */
 export const STATE_RECORDS_MAX_BYTES = 4 * 1024 * 1024;
+/** What the two state caches keep once the server goes idle after a burst (memory_trim.ts). */
+export const STATE_MAPS_IDLE_BYTES = 4 * 1024 * 1024;
+const STATE_RECORDS_IDLE_BYTES = 1024 * 1024;
 
 function stateMapBytes(state: StateMap): number {
   return 200 + state.size * STATE_ENTRY_BYTES;
@@ -62,10 +65,12 @@ export class StateStore {
   readonly #kv: Deno.Kv;
   readonly #maps = new LruCache<number, StateMap>(Infinity, {
     maxBytes: STATE_MAPS_MAX_BYTES,
+    idleBytes: STATE_MAPS_IDLE_BYTES,
     sizeOf: stateMapBytes,
   });
   readonly #records = new LruCache<number, StateGroupRecord>(Infinity, {
     maxBytes: STATE_RECORDS_MAX_BYTES,
+    idleBytes: STATE_RECORDS_IDLE_BYTES,
     sizeOf: recordBytes,
   });
   readonly #loading = new Map<number, Promise<StateMap>>();

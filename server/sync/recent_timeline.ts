@@ -57,6 +57,8 @@ export class RecentTimelines {
   readonly #hs: Homeserver;
   readonly #stretches = new LruCache<string, Stretch>(Infinity, {
     maxBytes: RECENT_MAX_BYTES,
+    // Kept once the server goes idle after a burst (server/memory_trim.ts).
+    idleBytes: RECENT_MAX_BYTES / 4,
     sizeOf: (stretch) => 200 + stretch.entries.length * ENTRY_BYTES,
   });
   /** Extensions in flight, so that concurrent syncs of one room read the new entries once. */

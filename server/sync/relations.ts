@@ -177,6 +177,7 @@ function childrenCacheOf(hs: Homeserver): ChildrenCache {
     cache = {
       lists: new LruCache(Infinity, {
         maxBytes: CHILDREN_CACHE_BYTES,
+        idleBytes: CHILDREN_CACHE_BYTES / 4,
         sizeOf: (value, key) => 96 + key.length + 160 * value.children.length,
       }),
       reading: new Map(),

@@ -59,6 +59,7 @@ function cacheOf(hs: Homeserver) {
     cache = {
       facts: new LruCache(Infinity, {
         maxBytes: FACTS_MAX_BYTES,
+        idleBytes: FACTS_MAX_BYTES / 4,
         sizeOf: (facts) => 400 + 80 * (facts.heroes.length + facts.departed.length),
       }),
       loading: new Map(),

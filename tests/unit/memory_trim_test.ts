@@ -1,5 +1,6 @@
-import { assertEquals } from "./assert.ts";
-import { startIdleMemoryTrim } from "../../server/memory_trim.ts";
+import { assert, assertEquals } from "./assert.ts";
+import { LruCache, trimIdleCaches } from "../../server/rooms/lru.ts";
+import { mallocTrimAvailable, startIdleMemoryTrim } from "../../server/memory_trim.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,7 +11,7 @@ Deno.test("idle memory trim: once per burst, only after the idle time, never whi
     activity: () => requests,
     idleMs: 150,
     trim: () => trims++,
-  })!;
+  });
   try {
     // Idle from the start with no request served: nothing to give back.
     await sleep(200);
@@ -36,10 +37,53 @@ Deno.test("idle memory trim: once per burst, only after the idle time, never whi
 });
 
 Deno.test("idle memory trim: glibc's malloc_trim loads on Linux", () => {
-  const trimmer = startIdleMemoryTrim({ activity: () => 0 });
+  if (Deno.build.os === "linux") assertEquals(mallocTrimAvailable(), true);
+});
+
+Deno.test("idle memory trim: the first quiet moment after start counts sooner", async () => {
+  let requests = 0;
+  let trims = 0;
+  const trimmer = startIdleMemoryTrim({
+    activity: () => requests,
+    idleMs: 600,
+    firstIdleMs: 60,
+    trim: () => trims++,
+  });
   try {
-    if (Deno.build.os === "linux") assertEquals(trimmer !== null, true);
+    requests++;
+    await sleep(300);
+    assertEquals(trims, 1);
+    // Later bursts wait for the full idle time.
+    requests++;
+    await sleep(300);
+    assertEquals(trims, 1);
+    await sleep(600);
+    assertEquals(trims, 2);
   } finally {
-    trimmer?.stop();
+    trimmer.stop();
   }
+});
+
+Deno.test("idle memory trim: caches with an idle bound shrink to it, the most recent entries stay", () => {
+  const bounded = new LruCache<number, string>(Infinity, {
+    maxBytes: 1000,
+    idleBytes: 400,
+    sizeOf: () => 100,
+  });
+  const unbounded = new LruCache<number, string>(Infinity, { maxBytes: 1000, sizeOf: () => 100 });
+  for (let i = 0; i < 10; i++) {
+    bounded.set(i, `v${i}`);
+    unbounded.set(i, `v${i}`);
+  }
+  // The eleventh entry makes the clock pass once (clearing every flag) and evict the oldest;
+  // the entries read after that are the recent ones.
+  bounded.set(10, "v10");
+  for (const i of [7, 8, 9]) bounded.get(i);
+  const dropped = trimIdleCaches();
+  assert(dropped >= 600, `dropped ${dropped}`);
+  assertEquals([bounded.size, bounded.bytes], [4, 400]);
+  assertEquals([7, 8, 9, 10].map((i) => bounded.get(i)), ["v7", "v8", "v9", "v10"]);
+  assertEquals(unbounded.size, 10);
+  // Within the bound already: nothing to drop.
+  assertEquals(bounded.trimToIdle(), 0);
 });

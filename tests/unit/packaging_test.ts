@@ -10,6 +10,8 @@
 import { assert, assertEquals } from "./assert.ts";
 import { parseConfig } from "../../server/config.ts";
 import { USAGE } from "../../server/cli.ts";
+import { GC_GLOBAL } from "../../server/memory_trim.ts";
+import { SERVER_V8_FLAGS } from "../../bench/load/processes.ts";
 
 const root = new URL("../../", import.meta.url);
 const read = (path: string) => Deno.readTextFile(new URL(path, root));
@@ -148,4 +150,17 @@ Deno.test({
       .filter((line) => line.trim() !== "" && !line.includes("/usr/local/bin/gemeng"));
     assertEquals(messages, []);
   },
+});
+
+Deno.test("packaging: deno task start and the compiled binary run with the same V8 flags", async () => {
+  const tasks = JSON.parse(await read("deno.json")).tasks as Record<string, string>;
+  const v8Flags = (task: string) => task.split(" ").filter((arg) => arg.startsWith("--v8-flags="));
+  const start = v8Flags(tasks.start);
+  assertEquals(start.length, 1, tasks.start);
+  assertEquals(v8Flags(tasks.compile), start);
+  // The idle trim's compacting collection is reachable under the name it looks for.
+  const flags = start[0].slice("--v8-flags=".length).split(",");
+  assert(flags.includes(`--expose-gc-as=${GC_GLOBAL}`), start[0]);
+  // The bench measures the server as deployed.
+  assertEquals(SERVER_V8_FLAGS, start);
 });

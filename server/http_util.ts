@@ -33,9 +33,12 @@ export async function readBodyBytes(
     throw tooLarge(options.maxBytes);
   }
   if (!request.body) return new Uint8Array(0);
-  if (declared !== null && /^\d+$/.test(declared)) {
+  if (
+    declared !== null && /^\d+$/.test(declared) && !request.headers.has("transfer-encoding")
+  ) {
     // A declared length within the limit bounds what the server reads: collected natively in
     // one call (a stream reader in JavaScript costs more than the rest of a small request).
+    // With a transfer coding the length would not bound the body: counted below instead.
     const bytes = new Uint8Array(await request.arrayBuffer());
     if (bytes.byteLength > options.maxBytes) throw tooLarge(options.maxBytes);
     return bytes;

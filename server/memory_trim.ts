@@ -111,6 +111,29 @@ export interface IdleTrimOptions {
   firstIdleMs?: number;
   /** The trim itself (tests); the default is {@link trimMemoryNow}. `first`: the first one. */
   trim?: (first: boolean) => void;
+  /**
+   * CPU time the process used so far, in ms (default: `/proc/self/stat` on Linux). A check
+   * interval with more than a tenth of it busy counts as activity: one long request (a large
+   * initial sync) starts no new request while it works, yet it is no quiet moment.
+   */
+  cpuMs?: () => number | null;
+}
+
+/** Share of a check interval spent on CPU above which the process is not idle. */
+const BUSY_SHARE = 0.1;
+
+/** CPU time (user + system) of this process in ms, from `/proc/self/stat`; null elsewhere. */
+export function processCpuMs(): number | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    const stat = Deno.readTextFileSync("/proc/self/stat");
+    // Fields after the command name (which may contain spaces) in parentheses.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
 }
 
 /** A running trimmer; `stop()` ends its timer. */
@@ -127,12 +150,19 @@ export function startIdleMemoryTrim(options: IdleTrimOptions): IdleMemoryTrim {
   const trim = options.trim ?? ((first: boolean) => trimMemoryNow({ collect: first }));
   const idleMs = options.idleMs ?? IDLE_MS;
   const firstIdleMs = Math.min(idleMs, options.firstIdleMs ?? FIRST_IDLE_MS);
+  const cpuMs = options.cpuMs ?? processCpuMs;
+  const checkMs = Math.min(CHECK_MS, firstIdleMs);
   let lastSeen = options.activity();
   let lastChangeMs = Date.now();
+  let lastCpu = cpuMs();
   let trimmedAt = lastSeen;
   let trims = 0;
   const timer = setInterval(() => {
     const now = options.activity();
+    const cpu = cpuMs();
+    const busy = cpu !== null && lastCpu !== null && cpu - lastCpu > checkMs * BUSY_SHARE;
+    lastCpu = cpu;
+    if (busy) lastChangeMs = Date.now();
     if (now !== lastSeen) {
       lastSeen = now;
       lastChangeMs = Date.now();
@@ -143,7 +173,7 @@ export function startIdleMemoryTrim(options: IdleTrimOptions): IdleMemoryTrim {
       trim(trims === 0);
       trims++;
     }
-  }, Math.min(CHECK_MS, firstIdleMs));
+  }, checkMs);
   // The trimmer alone never keeps the process alive.
   Deno.unrefTimer(timer);
   return {

@@ -1,6 +1,10 @@
 import { assert, assertEquals } from "./assert.ts";
 import { LruCache, trimIdleCaches } from "../../server/rooms/lru.ts";
-import { mallocTrimAvailable, startIdleMemoryTrim } from "../../server/memory_trim.ts";
+import {
+  mallocTrimAvailable,
+  processCpuMs,
+  startIdleMemoryTrim,
+} from "../../server/memory_trim.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,6 +14,7 @@ Deno.test("idle memory trim: once per burst, only after the idle time, never whi
   const trimmer = startIdleMemoryTrim({
     activity: () => requests,
     idleMs: 150,
+    cpuMs: () => null,
     trim: () => trims++,
   });
   try {
@@ -47,6 +52,7 @@ Deno.test("idle memory trim: the first quiet moment after start counts sooner", 
     activity: () => requests,
     idleMs: 600,
     firstIdleMs: 60,
+    cpuMs: () => null,
     trim: () => trims++,
   });
   try {
@@ -86,4 +92,39 @@ Deno.test("idle memory trim: caches with an idle bound shrink to it, the most re
   assertEquals(unbounded.size, 10);
   // Within the bound already: nothing to drop.
   assertEquals(bounded.trimToIdle(), 0);
+});
+
+Deno.test("idle memory trim: a busy process is not idle even when no request starts", async () => {
+  let requests = 0;
+  let cpu = 0;
+  let trims = 0;
+  const trimmer = startIdleMemoryTrim({
+    activity: () => requests,
+    idleMs: 150,
+    cpuMs: () => cpu,
+    trim: () => trims++,
+  });
+  try {
+    // One long request: it started, and the process works on it (CPU time keeps rising).
+    requests++;
+    for (let i = 0; i < 20; i++) {
+      cpu += 20;
+      await sleep(20);
+    }
+    assertEquals(trims, 0);
+    // Done and quiet: one trim.
+    await sleep(600);
+    assertEquals(trims, 1);
+  } finally {
+    trimmer.stop();
+  }
+});
+
+Deno.test("idle memory trim: the process CPU time is readable on Linux", () => {
+  if (Deno.build.os !== "linux") return;
+  const before = processCpuMs();
+  assert(before !== null && before >= 0, String(before));
+  const start = performance.now();
+  while (performance.now() - start < 100) { /* busy */ }
+  assert(processCpuMs()! >= before);
 });

@@ -34,7 +34,7 @@ import {
   receiptsBetween,
   receiptsOfRoom,
 } from "../store/receipts.ts";
-import { eventAllowed, type SyncFilter } from "./filter.ts";
+import { eventAllowed, type SyncFilter, typeAllowed } from "./filter.ts";
 import type { MembershipEntry, RoomSource } from "./room_source.ts";
 import {
   joinedRoom,
@@ -259,8 +259,12 @@ export async function computeSync(
   // everyone newly met: the members of rooms the user joined, and who joined their rooms.
   const presence: Json[] = [];
   const now = Date.now();
-  const met = await newlyMet(ctx, rooms.source, userId);
-  const candidates = sincePos === null
+  // A filter that lets no presence event through (`types: []`, or no sender) spares the
+  // lookups below: who was newly met, whose presence changed, who shares a room.
+  const presenceWanted = typeAllowed(filter.presence, "m.presence") &&
+    filter.presence.senders?.length !== 0;
+  const met = presenceWanted ? await newlyMet(ctx, rooms.source, userId) : new Set<string>();
+  const candidates = !presenceWanted ? [] : sincePos === null
     ? [
       ...await rooms.usersSharingRoomsWith(userId),
       ...await remoteUsersWithPresence(hs, userId),

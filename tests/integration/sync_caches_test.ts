@@ -299,6 +299,32 @@ Deno.test("presence changes: ranges from memory equal ranges read from KV", () =
     }
   }));
 
+Deno.test("presence filters: none wanted, none computed; the same range still has them", () =>
+  withServer(async (t) => {
+    const alice = await t.register("alice");
+    const bob = await t.register("bob");
+    const roomId = await makeRoom(t, alice);
+    await membership(t, roomId, { sender: bob, target: bob, membership: "join" });
+    const since = (await sync(t, alice)).body.next_batch as string;
+    const res = await t.request("PUT", `${V3}/presence/${enc(bob.userId)}/status`, {
+      token: bob.accessToken,
+      body: { presence: "unavailable", status_msg: "away" },
+    });
+    assertEquals(res.status, 200);
+    const senders = (body: { presence: { events: { sender: string }[] } }) =>
+      body.presence.events.map((event) => event.sender);
+    assertEquals(senders((await sync(t, alice, { since })).body), [bob.userId]);
+    for (const presence of [{ types: [] }, { senders: [] }, { not_types: ["m.*"] }]) {
+      const filtered = await sync(t, alice, { since, filter: { presence } });
+      assertEquals(senders(filtered.body), [], JSON.stringify(presence));
+    }
+    const bobOnly = await sync(t, alice, {
+      since,
+      filter: { presence: { senders: [bob.userId] } },
+    });
+    assertEquals(senders(bobOnly.body), [bob.userId]);
+  }));
+
 Deno.test("recent timelines: ranges from memory equal ranges read from KV", () =>
   withServer(async (t) => {
     const alice = await t.register("alice");

@@ -9,7 +9,6 @@
 import { Hono } from "hono";
 import { limitExceeded, MatrixError, unrecognized } from "./errors.ts";
 import { ContentionError } from "./store/turns.ts";
-import { paramCheckers, paramNamesOf } from "./path_params.ts";
 import type { Homeserver } from "./homeserver.ts";
 import type { AppEnv } from "./request_context.ts";
 import { versionRoutes } from "./client/versions.ts";
@@ -88,7 +87,8 @@ import { legacyAwarePath } from "./client/legacy_paths.ts";
 import { withFastSync } from "./client/sync_fast_path.ts";
 import { legacyEventRoutes } from "./client/legacy_events.ts";
 import { legacyInitialSyncRoutes } from "./client/legacy_initial_sync.ts";
-import { observeRequests, opsRoutes } from "./ops/routes.ts";
+import { opsRoutes, requestObserver } from "./ops/routes.ts";
+import { requestBoundary } from "./request_boundary.ts";
 
 /** A route module: a Hono sub-app whose paths are absolute (e.g. `/_matrix/client/v3/...`). */
 export type RouteModule = (hs: Homeserver) => Hono<AppEnv>;
@@ -234,32 +234,18 @@ export function createApp(
 ): Hono<AppEnv> {
   // The r0 and api/v1 prefixes are routed as v3 (legacy_paths.ts).
   const app = new Hono<AppEnv>({ getPath: legacyAwarePath });
-  // Outermost: sees the final status of every request (server/ops/routes.ts).
-  app.use("*", observeRequests(hs));
-
-  app.use("*", async (c, next) => {
-    if (c.req.method === "OPTIONS") {
-      // The spec forbids running endpoint logic for OPTIONS: answer the preflight only.
-      return new Response(null, { status: 204, headers: CORS_HEADERS });
-    }
-    await next();
-    for (const [name, value] of Object.entries(CORS_HEADERS)) c.res.headers.set(name, value);
+  // Outermost: CORS, path parameter checks, request log and metrics (request_boundary.ts).
+  const boundary = requestBoundary({
+    headers: CORS_HEADERS,
+    onError: errorResponse,
+    observe: requestObserver(hs),
+    checkedPaths: API_PATH,
   });
+  app.use("*", boundary.middleware);
 
   const modules = [...ROUTE_MODULES, ...(options.modules ?? [])].map((module) => module(hs));
-  // Path parameters are checked before the handlers of their route (path_params.ts).
-  const checked = new Set<string>();
-  for (const module of modules) {
-    for (const route of module.routes) {
-      if (route.method === "ALL" || !API_PATH.test(route.path)) continue;
-      if (paramNamesOf(route.path).length === 0) continue;
-      const key = `${route.method} ${route.path}`;
-      if (checked.has(key)) continue;
-      checked.add(key);
-      app.on(route.method, route.path, paramCheckers(route.path));
-    }
-  }
   for (const module of modules) app.route("/", module);
+  boundary.armParamChecks(app);
 
   let known: { method: string; pattern: RegExp }[] | null = null;
   app.notFound((c) => {

@@ -121,11 +121,7 @@ export function paramNamesOf(path: string): string[] {
  * @throws {Error} at start-up when a name has no rule
  */
 export function paramCheckers(path: string): MiddlewareHandler<AppEnv> {
-  const checks = paramNamesOf(path).map((name) => {
-    const rule = PARAM_RULES[name];
-    if (!rule) throw new Error(`route ${path}: path parameter '${name}' has no rule`);
-    return { name, rule };
-  });
+  const checks = paramChecks(path);
   return async (c, next) => {
     for (const { name, rule } of checks) {
       const problem = rule(c.req.param(name) ?? "");
@@ -133,4 +129,23 @@ export function paramCheckers(path: string): MiddlewareHandler<AppEnv> {
     }
     await next();
   };
+}
+
+/** One parameter of a route and its rule. */
+export interface ParamCheck {
+  name: string;
+  rule: ParamRule;
+}
+
+/**
+ * The checks of a route's path parameters, in path order (what {@link paramCheckers} runs).
+ *
+ * @throws {Error} at start-up when a name has no rule
+ */
+export function paramChecks(path: string): ParamCheck[] {
+  return paramNamesOf(path).map((name) => {
+    const rule = PARAM_RULES[name];
+    if (!rule) throw new Error(`route ${path}: path parameter '${name}' has no rule`);
+    return { name, rule };
+  });
 }

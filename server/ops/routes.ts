@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Hono, type MiddlewareHandler } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { constantTimeEqual } from "../../crypto/tokens.ts";
 import { splitHostPort } from "../config.ts";
@@ -113,7 +113,7 @@ export function serveMetrics(
 }
 
 /** The route pattern that answered (`(unmatched)` when none did), for logs and metrics. */
-function routeOf(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+function routeOf(c: Context<AppEnv>): string {
   const route = matchedRoutes(c)[c.req.routeIndex];
   if (!route || (route.method === "ALL" && c.res.status === 404)) return "(unmatched)";
   return route.path;
@@ -130,14 +130,18 @@ function loggedPath(route: string, path: string): string {
     .join("/");
 }
 
-/** Middleware: times each request and hands it to the request log and the metrics. */
-export function observeRequests(hs: Homeserver): MiddlewareHandler<AppEnv> {
+/** Hands one finished request (started at `start`, from `performance.now()`) to the log and metrics. */
+export type RequestObserver = (c: Context<AppEnv>, start: number) => void;
+
+/**
+ * What records each finished request in the request log and the metrics, or null when neither
+ * wants it (then nothing needs timing).
+ */
+export function requestObserver(hs: Homeserver): RequestObserver | null {
   const metrics = hs.metrics;
   const log = hs.log;
-  if (!metrics && !(log.requests && log.enabled("info"))) return (_c, next) => next();
-  return async (c, next) => {
-    const start = performance.now();
-    await next();
+  if (!metrics && !(log.requests && log.enabled("info"))) return null;
+  return (c, start) => {
     const route = routeOf(c);
     const record: RequestRecord = {
       method: c.req.method,
@@ -148,5 +152,16 @@ export function observeRequests(hs: Homeserver): MiddlewareHandler<AppEnv> {
     };
     metrics?.observeRequest(record);
     logRequest(log, record);
+  };
+}
+
+/** Middleware: times each request and hands it to the request log and the metrics. */
+export function observeRequests(hs: Homeserver): MiddlewareHandler<AppEnv> {
+  const observe = requestObserver(hs);
+  if (!observe) return (_c, next) => next();
+  return async (c, next) => {
+    const start = performance.now();
+    await next();
+    observe(c, start);
   };
 }

@@ -76,7 +76,9 @@ export const TINY_SIZES: ServerBenchSizes = {
 export const TARGETS = {
   sendPerSecond: 2000,
   sendKvShare: 0.4,
-  fanoutP99Ms: 50,
+  /** Issue 18: at most 100 ms; the goal is 50 ms. */
+  fanoutP99Ms: 100,
+  fanoutGoalMs: 50,
   initialSyncTimeline1Ms: 1000,
   initialSyncTimeline20Ms: 3000,
   idleCoreShare: 0.05,
@@ -335,7 +337,12 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
       send.perSecond,
       "raw KV single commits/s",
       kv.singleCommitsPerSec,
-      `target >= ${TARGETS.sendPerSecond}/s and ratio >= ${TARGETS.sendKvShare}; ${send.errors} errors`,
+      `target >= ${TARGETS.sendPerSecond}/s and ratio >= ${TARGETS.sendKvShare}: ${
+        targetMark(
+          send.perSecond >= TARGETS.sendPerSecond &&
+            send.perSecond / kv.singleCommitsPerSec >= TARGETS.sendKvShare,
+        )
+      }; ${send.errors} errors`,
     );
     rate(
       `${sendName}: events vs raw HTTP`,
@@ -379,7 +386,9 @@ export function serverRows(r: ServerBenchResult, kv: KvCeilings): BenchRow[] {
       "ms",
       "raw Deno.serve publish to long-poll arrival, p99",
       rawFan.p99,
-      `target <= ${TARGETS.fanoutP99Ms} ms; ${fanNote}`,
+      `target <= ${TARGETS.fanoutP99Ms} ms (goal ${TARGETS.fanoutGoalMs}): ${
+        targetMark(fan.latency.p99 <= TARGETS.fanoutP99Ms)
+      }; ${fanNote}`,
     );
     time(
       `${fanName}: send issued to arrival, p99`,

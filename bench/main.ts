@@ -153,6 +153,10 @@ async function main() {
   let table = markdownTable(rows);
   if (vs) {
     const ceilings = rows.filter((r) => r.section.startsWith("ceiling"));
+    // Sections run beside the comparison (`--only server,federation`) measure gemeng alone.
+    const others = rows.filter((r) =>
+      !r.section.startsWith("ceiling") && !r.section.startsWith("server")
+    );
     table = [
       `Side by side with Synapse 1.67 on ${vs.synapseDatabase} (\`deno task bench --vs synapse${
         options.quick ? " --quick" : ""
@@ -164,6 +168,9 @@ async function main() {
       "Ceilings of the same run:",
       "",
       markdownTable(ceilings),
+      ...(others.length > 0
+        ? ["", "The other sections of the same run (gemeng alone):", "", markdownTable(others)]
+        : []),
     ].join("\n");
   }
   console.log(table);

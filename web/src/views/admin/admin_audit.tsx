@@ -8,12 +8,14 @@
 
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
+import { saveBlob } from "../../matrix/media.ts";
 import { ADMIN, query } from "../../state/admin_api.ts";
 import {
   Btn,
   Done,
   Form,
   Input,
+  More,
   Panel,
   Problem,
   Table,
@@ -89,14 +91,7 @@ export function AuditSection(): JSX.Element {
       );
       const name = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") ?? "")?.[1] ??
         "gemeng-audit.json";
-      const url = URL.createObjectURL(await res.blob());
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = name;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      saveBlob(await res.blob(), name);
       first.reload();
       return t("exported", { file: name });
     });
@@ -119,14 +114,7 @@ export function AuditSection(): JSX.Element {
       <Done text={action.done} />
       <Table
         caption={t("audit")}
-        head={[
-          t("when"),
-          t("actor"),
-          t("action"),
-          t("target"),
-          t("address"),
-          t("details"),
-        ]}
+        head={["when", "actor", "action", "target", "address", "details"]}
         rows={entries.map((entry) => ({
           key: entry.id,
           cells: [
@@ -141,11 +129,7 @@ export function AuditSection(): JSX.Element {
           ],
         }))}
       />
-      {next && (
-        <div>
-          <Btn busy={action.busy} onClick={loadMore}>{t("more")}</Btn>
-        </div>
-      )}
+      <More show={!!next} busy={action.busy} onMore={loadMore} />
     </Panel>
   );
 }

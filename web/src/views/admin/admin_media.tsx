@@ -10,6 +10,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { ADMIN, query, seg } from "../../state/admin_api.ts";
 import {
+  AskBtn,
   Btn,
   Done,
   Panel,
@@ -18,7 +19,7 @@ import {
   useAction,
   useAdminApi,
   useConfirm,
-  useLoad,
+  useGet,
   useText,
 } from "./admin_parts.tsx";
 import { ScanLists } from "./admin_media_scan.tsx";
@@ -36,14 +37,9 @@ interface Medium {
 }
 
 function Usage(): JSX.Element {
-  const api = useAdminApi();
   const { t, num, bytes } = useText();
-  const usage = useLoad(
-    () =>
-      api.get(
-        `/v1/statistics/users/media${query({ order_by: "media_length", dir: "b", limit: 100 })}`,
-      ),
-    [],
+  const usage = useGet(
+    `/v1/statistics/users/media${query({ order_by: "media_length", dir: "b", limit: 100 })}`,
   );
   const users: {
     user_id: string;
@@ -56,7 +52,7 @@ function Usage(): JSX.Element {
       <Problem text={usage.problem} />
       <Table
         caption={t("usage")}
-        head={[t("user"), t("files"), t("size")]}
+        head={["user", "files", "size"]}
         rows={users.map((user) => ({
           key: user.user_id,
           cells: [user.user_id, num(user.media_count), bytes(user.media_length)],
@@ -73,7 +69,7 @@ export function MediaSection(): JSX.Element {
   const confirm = useConfirm();
   const action = useAction();
   const [message, setMessage] = useState<string | null>(null);
-  const media = useLoad(() => api.get(`/v1/media/largest${query({ limit: 50 })}`), []);
+  const media = useGet(`/v1/media/largest${query({ limit: 50 })}`);
   const list: Medium[] = media.data?.media ?? [];
   return (
     <>
@@ -82,14 +78,7 @@ export function MediaSection(): JSX.Element {
         <Problem text={media.problem ?? action.problem} />
         <Table
           caption={t("largestMedia")}
-          head={[
-            t("file"),
-            t("uploader"),
-            t("size"),
-            t("uploaded"),
-            t("state"),
-            "",
-          ]}
+          head={["file", "uploader", "size", "uploaded", "state", ""]}
           rows={list.map((m) => {
             const path = `${seg(m.origin)}/${seg(m.media_id)}`;
             const name = m.upload_name ?? m.media_id;
@@ -125,23 +114,21 @@ export function MediaSection(): JSX.Element {
                   >
                     {t(m.quarantined_by ? "unquarantine" : "quarantine")}
                   </Btn>
-                  <Btn
+                  <AskBtn
                     kind="danger"
-                    label={t("deleteFile", { file: name })}
-                    onClick={() =>
-                      confirm.ask({
-                        title: t("deleteFile", { file: name }),
-                        text: t("deleteFileText"),
-                        confirm: t("delete"),
-                        onConfirm: async () => {
-                          await api.call("DELETE", `${ADMIN}/v1/media/${path}`);
-                          setMessage(t("fileDeleted"));
-                          media.reload();
-                        },
-                      })}
-                  >
-                    {t("delete")}
-                  </Btn>
+                    named
+                    ask={confirm.ask}
+                    asking={{
+                      title: t("deleteFile", { file: name }),
+                      text: t("deleteFileText"),
+                      confirm: t("delete"),
+                      onConfirm: async () => {
+                        await api.call("DELETE", `${ADMIN}/v1/media/${path}`);
+                        setMessage(t("fileDeleted"));
+                        media.reload();
+                      },
+                    }}
+                  />
                 </div>,
               ],
             };

@@ -50,7 +50,7 @@ export function ScanLists(): JSX.Element {
         <Problem text={lists.problem} />
         <Table
           caption={t("infected")}
-          head={[t("file"), t("uploader"), t("signature"), t("size"), t("when")]}
+          head={["file", "uploader", "signature", "size", "when"]}
           empty={t("infectedNone")}
           rows={refused.map((f) => ({
             key: f.id,
@@ -67,7 +67,7 @@ export function ScanLists(): JSX.Element {
       <Panel title={t("unscanned")}>
         <Table
           caption={t("unscanned")}
-          head={[t("file"), t("uploader"), t("reason"), t("when")]}
+          head={["file", "uploader", "reason", "when"]}
           empty={t("unscannedNone")}
           rows={unchecked.map((m) => ({
             key: m.mxc,

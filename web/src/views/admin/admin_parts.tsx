@@ -2,16 +2,17 @@
 /**
  * Pieces every admin console section uses: the console's text in the app's language, the API
  * client from context, loading with errors shown, labelled inputs, tables with headers,
- * buttons, and the confirmation dialog of destructive actions.
+ * buttons, the confirmation dialog of destructive actions, searchable lists that grow page by
+ * page, and waiting for the server's background tasks.
  *
  * @module
  */
 
-import { type ComponentChildren, createContext, type JSX } from "preact";
+import { type ComponentChildren, createContext, Fragment, type JSX } from "preact";
 import { useCallback, useContext, useEffect, useId, useState } from "preact/hooks";
 import { type AdminKey, adminText } from "../../i18n/admin.ts";
 import type { MessageParams } from "../../i18n/index.ts";
-import { AdminApi, AdminError } from "../../state/admin_api.ts";
+import { type AdminApi, AdminError } from "../../state/admin_api.ts";
 import { useApp } from "../context.ts";
 import { Dialog } from "../dialog.tsx";
 import { DialogButtons, INPUT_CLASS } from "../rooms/parts.tsx";
@@ -76,6 +77,28 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   }, [...deps, round]);
   const reload = useCallback(() => setRound((n) => n + 1), []);
   return { data, problem, reload };
+}
+
+/** Loads an admin API path (`/v1/...`), again when the path changes. */
+export function useGet(path: string) {
+  const api = useAdminApi();
+  return useLoad(() => api.get(path), [path]);
+}
+
+/**
+ * Waits for a background task of the server (a room's deletion, a history purge) whose status
+ * is at `path`: the task once complete, or null while it still runs after a minute; a failed
+ * task throws its error.
+ */
+// deno-lint-ignore no-explicit-any
+export async function waitForTask(api: AdminApi, path: string): Promise<any> {
+  for (let i = 0; i < 120; i++) {
+    const task = await api.get(path);
+    if (task.status === "complete") return task;
+    if (task.status === "failed") throw new Error(task.error ?? "failed");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return null;
 }
 
 /** An action's busy state, its problem and its success message. */
@@ -189,6 +212,30 @@ export function Input(props: {
   );
 }
 
+/** A labelled text area. */
+export function TextArea(props: {
+  label: string;
+  value: string;
+  onInput: (value: string) => void;
+  rows: number;
+  maxLength?: number;
+}): JSX.Element {
+  const id = useId();
+  return (
+    <div class="flex flex-col gap-1">
+      <label for={id} class="text-sm font-medium">{props.label}</label>
+      <textarea
+        id={id}
+        class={INPUT_CLASS}
+        rows={props.rows}
+        maxLength={props.maxLength}
+        value={props.value}
+        onInput={(event) => props.onInput(event.currentTarget.value)}
+      />
+    </div>
+  );
+}
+
 /** A labelled checkbox. */
 export function Check(props: {
   label: string;
@@ -204,6 +251,25 @@ export function Check(props: {
       />
       {props.label}
     </label>
+  );
+}
+
+/**
+ * A checkbox inside a confirmation: it keeps its own state and writes it to `into[name]`, which
+ * the confirmation's action reads when it runs.
+ */
+export function CheckInto<K extends string>(props: {
+  label: string;
+  into: Record<K, boolean>;
+  name: K;
+}): JSX.Element {
+  const [checked, setChecked] = useState(props.into[props.name]);
+  return (
+    <Check
+      label={props.label}
+      checked={checked}
+      onChange={(value) => [setChecked(value), props.into[props.name] = value]}
+    />
   );
 }
 
@@ -229,7 +295,8 @@ export function Form(props: { onSubmit: () => void; children: ComponentChildren;
  */
 export function Table(props: {
   caption: string;
-  head: string[];
+  /** The columns' names ("" for a column of buttons). */
+  head: (AdminKey | "")[];
   rows: { key: string; cells: ComponentChildren[] }[];
   empty?: string;
 }): JSX.Element {
@@ -247,7 +314,7 @@ export function Table(props: {
           <tr>
             {props.head.map((name) => (
               <th key={name} scope="col" class="px-2 py-1.5 font-semibold whitespace-nowrap">
-                {name}
+                {name && t(name)}
               </th>
             ))}
           </tr>
@@ -271,19 +338,77 @@ export function Table(props: {
   );
 }
 
+/** Facts in two columns: each row's name, its value, and whether the value may break anywhere. */
+export function Facts(props: { rows: [AdminKey, ComponentChildren, "break-all"?][] }): JSX.Element {
+  const { t } = useText();
+  return (
+    <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
+      {props.rows.map(([name, value, wrap]) => (
+        <Fragment key={name}>
+          <dt class="font-semibold">{t(name)}</dt>
+          <dd class={wrap}>{value}</dd>
+        </Fragment>
+      ))}
+    </dl>
+  );
+}
+
 /** Rows a list asks for at first, and how many more "Show more" adds. */
 export const PAGE = 100;
 
-/** "Show more" under a list that has more (the API's pages stop at 1000 rows). */
-export function More(props: { show: boolean; onMore: () => void }): JSX.Element | null {
+/** "Show more" under a list that has more. */
+export function More(
+  props: { show: boolean; onMore: () => void; busy?: boolean },
+): JSX.Element | null {
   const { t } = useText();
   return props.show
     ? (
       <div>
-        <Btn onClick={props.onMore}>{t("more")}</Btn>
+        <Btn busy={props.busy} onClick={props.onMore}>{t("more")}</Btn>
       </div>
     )
     : null;
+}
+
+/**
+ * A list's search and length: the search as typed, the one submitted (`shown`), and how many
+ * rows to ask for, which "Show more" raises (the API's pages stop at 1000 rows) and a new
+ * search sets back.
+ */
+export function useSearchPages() {
+  const [search, setSearch] = useState("");
+  const [shown, setShown] = useState("");
+  const [limit, setLimit] = useState(PAGE);
+  return {
+    search,
+    setSearch,
+    shown,
+    limit,
+    submit: () => [setShown(search.trim()), setLimit(PAGE)],
+    more: () => setLimit(limit + PAGE),
+  };
+}
+
+/** The search form above a list: the field named `label`, its button, then `children`. */
+export function SearchForm(props: {
+  pages: ReturnType<typeof useSearchPages>;
+  label: string;
+  children?: ComponentChildren;
+}): JSX.Element {
+  const { t } = useText();
+  return (
+    <Form onSubmit={props.pages.submit} label={t("search")}>
+      <Input label={props.label} value={props.pages.search} onInput={props.pages.setSearch} />
+      <Btn submit>{t("search")}</Btn>
+      {props.children}
+    </Form>
+  );
+}
+
+/** A list row's "Open" button; `label` says what it opens. */
+export function OpenBtn(props: { label: string; onClick: () => void }): JSX.Element {
+  const { t } = useText();
+  return <Btn label={props.label} onClick={props.onClick}>{t("open")}</Btn>;
 }
 
 /** A section of the console with its heading. */
@@ -345,4 +470,27 @@ export function useConfirm() {
   const [asking, setAsking] = useState<Asking>(null);
   const dialog = asking && <Confirm {...asking} onClose={() => setAsking(null)} />;
   return { ask: setAsking, dialog };
+}
+
+/**
+ * A button whose action asks first: a click opens `asking` with `ask` (of useConfirm). Its text
+ * is the dialog's confirm word unless `children` say otherwise; `named` gives it the dialog's
+ * title as its name, for a row's button whose word alone does not say on what.
+ */
+export function AskBtn(props: {
+  ask: (asking: Asking) => void;
+  asking: NonNullable<Asking>;
+  kind?: keyof typeof KINDS;
+  named?: boolean;
+  children?: ComponentChildren;
+}): JSX.Element {
+  return (
+    <Btn
+      kind={props.kind}
+      label={props.named ? props.asking.title : undefined}
+      onClick={() => props.ask(props.asking)}
+    >
+      {props.children ?? props.asking.confirm}
+    </Btn>
+  );
 }

@@ -12,6 +12,7 @@ import { ADMIN, query, seg } from "../../state/admin_api.ts";
 import { Dialog } from "../dialog.tsx";
 import { DialogButtons } from "../rooms/parts.tsx";
 import {
+  AskBtn,
   Btn,
   Done,
   Panel,
@@ -19,7 +20,7 @@ import {
   Table,
   useAdminApi,
   useConfirm,
-  useLoad,
+  useGet,
   useText,
 } from "./admin_parts.tsx";
 import { useDeleteRoom } from "./admin_rooms.tsx";
@@ -39,9 +40,8 @@ interface Report {
 }
 
 function EventDialog(props: { id: string; onClose: () => void }): JSX.Element {
-  const api = useAdminApi();
   const { t } = useText();
-  const report = useLoad(() => api.get(`/v1/event_reports/${seg(props.id)}`), [props.id]);
+  const report = useGet(`/v1/event_reports/${seg(props.id)}`);
   const event = report.data?.event_json;
   return (
     <Dialog title={t("reportedEvent")} onClose={props.onClose} wide>
@@ -65,7 +65,7 @@ export function ReportsSection(): JSX.Element {
   const confirm = useConfirm();
   const [viewing, setViewing] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const reports = useLoad(() => api.get(`/v1/event_reports${query({ limit: 100 })}`), []);
+  const reports = useGet(`/v1/event_reports${query({ limit: 100 })}`);
   const removeRoom = useDeleteRoom((text) => [setMessage(text), reports.reload()]);
   const list: Report[] = reports.data?.event_reports ?? [];
   const local = (userId: string | null | undefined) =>
@@ -76,14 +76,7 @@ export function ReportsSection(): JSX.Element {
       <Problem text={reports.problem} />
       <Table
         caption={t("reports")}
-        head={[
-          t("received"),
-          t("room"),
-          t("reporter"),
-          t("reported"),
-          t("reason"),
-          "",
-        ]}
+        head={["received", "room", "reporter", "reported", "reason", ""]}
         rows={list.map((report) => {
           const sender = report.kind === "user" ? report.target_user_id : report.sender;
           const deactivatable = local(sender);
@@ -99,21 +92,19 @@ export function ReportsSection(): JSX.Element {
                 {report.event_id && (
                   <Btn onClick={() => setViewing(report.id)}>{t("viewEvent")}</Btn>
                 )}
-                <Btn
-                  onClick={() =>
-                    confirm.ask({
-                      title: t("dismissTitle"),
-                      text: t("dismissText"),
-                      confirm: t("dismiss"),
-                      onConfirm: async () => {
-                        await api.call("DELETE", `${ADMIN}/v1/event_reports/${seg(report.id)}`);
-                        setMessage(t("dismissed"));
-                        reports.reload();
-                      },
-                    })}
-                >
-                  {t("dismiss")}
-                </Btn>
+                <AskBtn
+                  ask={confirm.ask}
+                  asking={{
+                    title: t("dismissTitle"),
+                    text: t("dismissText"),
+                    confirm: t("dismiss"),
+                    onConfirm: async () => {
+                      await api.call("DELETE", `${ADMIN}/v1/event_reports/${seg(report.id)}`);
+                      setMessage(t("dismissed"));
+                      reports.reload();
+                    },
+                  }}
+                />
                 {report.room_id && (
                   <Btn
                     kind="danger"
@@ -123,23 +114,23 @@ export function ReportsSection(): JSX.Element {
                   </Btn>
                 )}
                 {deactivatable && (
-                  <Btn
+                  <AskBtn
                     kind="danger"
-                    onClick={() =>
-                      confirm.ask({
-                        title: t("deactivateTitle", { userId: deactivatable }),
-                        text: t("deactivateText"),
-                        confirm: t("deactivate"),
-                        onConfirm: async () => {
-                          await api.call("POST", `${ADMIN}/v1/deactivate/${seg(deactivatable)}`, {
-                            erase: false,
-                          });
-                          setMessage(t("deactivated"));
-                        },
-                      })}
+                    ask={confirm.ask}
+                    asking={{
+                      title: t("deactivateTitle", { userId: deactivatable }),
+                      text: t("deactivateText"),
+                      confirm: t("deactivate"),
+                      onConfirm: async () => {
+                        await api.call("POST", `${ADMIN}/v1/deactivate/${seg(deactivatable)}`, {
+                          erase: false,
+                        });
+                        setMessage(t("deactivated"));
+                      },
+                    }}
                   >
                     {t("deactivateSender")}
-                  </Btn>
+                  </AskBtn>
                 )}
               </div>,
             ],

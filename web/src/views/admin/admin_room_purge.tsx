@@ -9,7 +9,7 @@
 import type { JSX } from "preact";
 import { useRef, useState } from "preact/hooks";
 import { ADMIN, type AdminApi, seg } from "../../state/admin_api.ts";
-import { Input, useAdminApi, useConfirm, useText } from "./admin_parts.tsx";
+import { Input, useAdminApi, useConfirm, useText, waitForTask } from "./admin_parts.tsx";
 
 interface PurgeChoices {
   before: string;
@@ -27,13 +27,8 @@ async function purgeHistory(
     // local events by default).
     delete_local_events: true,
   });
-  for (let i = 0; i < 120; i++) {
-    const task = await api.get(`/v1/purge_history_status/${seg(id)}`);
-    if (task.status === "complete") return task.events_purged ?? 0;
-    if (task.status === "failed") throw new Error(task.error ?? "failed");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return null;
+  const task = await waitForTask(api, `/v1/purge_history_status/${seg(id)}`);
+  return task ? task.events_purged ?? 0 : null;
 }
 
 /** The date inside the confirmation. */

@@ -11,20 +11,23 @@ import { useRef, useState } from "preact/hooks";
 import { ADMIN, type AdminApi, query, seg } from "../../state/admin_api.ts";
 import {
   Btn,
-  Check,
+  CheckInto,
   Done,
-  Form,
-  Input,
+  Facts,
   More,
-  PAGE,
+  OpenBtn,
   Panel,
   Problem,
+  SearchForm,
   Table,
   useAction,
   useAdminApi,
   useConfirm,
+  useGet,
   useLoad,
+  useSearchPages,
   useText,
+  waitForTask,
 } from "./admin_parts.tsx";
 import { usePurgeHistory } from "./admin_room_purge.tsx";
 
@@ -52,34 +55,8 @@ async function deleteRoom(
     block: options.block,
     force_purge: options.purge,
   });
-  for (let i = 0; i < 120; i++) {
-    const task = await api.get(`/v2/rooms/delete_status/${seg(id)}`);
-    if (task.status === "complete") return task.status;
-    if (task.status === "failed") throw new Error(task.error ?? "failed");
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return "active";
-}
-
-/** The delete choices inside the confirmation (their own state; the caller reads a ref). */
-function DeleteChoices(props: { into: { purge: boolean; block: boolean } }): JSX.Element {
-  const { t } = useText();
-  const [purge, setPurge] = useState(props.into.purge);
-  const [block, setBlock] = useState(props.into.block);
-  return (
-    <div class="flex flex-col gap-2">
-      <Check
-        label={t("purge")}
-        checked={purge}
-        onChange={(value) => [setPurge(value), props.into.purge = value]}
-      />
-      <Check
-        label={t("blockToo")}
-        checked={block}
-        onChange={(value) => [setBlock(value), props.into.block = value]}
-      />
-    </div>
-  );
+  const task = await waitForTask(api, `/v2/rooms/delete_status/${seg(id)}`);
+  return task ? task.status : "active";
 }
 
 /** Opens the delete confirmation for a room; `onDeleted` runs when the task completed. */
@@ -95,7 +72,12 @@ export function useDeleteRoom(onDeleted: (message: string) => void) {
       title: t("deleteRoomTitle", { roomId: name }),
       text: t("deleteRoomText"),
       confirm: t("deleteRoom"),
-      children: <DeleteChoices into={choices.current} />,
+      children: (
+        <div class="flex flex-col gap-2">
+          <CheckInto label={t("purge")} into={choices.current} name="purge" />
+          <CheckInto label={t("blockToo")} into={choices.current} name="block" />
+        </div>
+      ),
       onConfirm: async () => {
         const status = await deleteRoom(api, roomId, choices.current);
         onDeleted(
@@ -133,34 +115,28 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
       <Problem text={room.problem} />
       {details && (
         <>
-          <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
-            <dt class="font-semibold">{t("roomId")}</dt>
-            <dd class="break-all">{details.room_id}</dd>
-            <dt class="font-semibold">{t("alias")}</dt>
-            <dd class="break-all">{details.canonical_alias ?? "–"}</dd>
-            <dt class="font-semibold">{t("topic")}</dt>
-            <dd>{details.topic ?? "–"}</dd>
-            <dt class="font-semibold">{t("roomVersion")}</dt>
-            <dd>{details.version}</dd>
-            <dt class="font-semibold">{t("joinRule")}</dt>
-            <dd>
-              {details.join_rules ?? "–"}
-              {details.public ? ` · ${t("inDirectory")}` : ""}
-            </dd>
-            <dt class="font-semibold">{t("encrypted")}</dt>
-            <dd>{details.encryption ? t("yes") : t("no")}</dd>
-            <dt class="font-semibold">{t("creator")}</dt>
-            <dd class="break-all">{details.creator ?? "–"}</dd>
-            <dt class="font-semibold">{t("size")}</dt>
-            <dd>
-              {t("eventsSize", {
-                events: num(details.events ?? 0),
-                size: bytes(details.size_bytes ?? 0),
-              })}
-            </dd>
-            <dt class="font-semibold">{t("blocked")}</dt>
-            <dd>{block?.block ? t("yes") : t("no")}</dd>
-          </dl>
+          <Facts
+            rows={[
+              ["roomId", details.room_id, "break-all"],
+              ["alias", details.canonical_alias ?? "–", "break-all"],
+              ["topic", details.topic ?? "–"],
+              ["roomVersion", details.version],
+              [
+                "joinRule",
+                `${details.join_rules ?? "–"}${details.public ? ` · ${t("inDirectory")}` : ""}`,
+              ],
+              ["encrypted", details.encryption ? t("yes") : t("no")],
+              ["creator", details.creator ?? "–", "break-all"],
+              [
+                "size",
+                t("eventsSize", {
+                  events: num(details.events ?? 0),
+                  size: bytes(details.size_bytes ?? 0),
+                }),
+              ],
+              ["blocked", block?.block ? t("yes") : t("no")],
+            ]}
+          />
           <h3 class="text-sm font-bold">
             {t("membersCount", { count: num(members?.total ?? 0) })}
           </h3>
@@ -206,20 +182,13 @@ function RoomDetail(props: { roomId: string; onChanged: (message: string) => voi
 
 /** The rooms section. */
 export function RoomsSection(): JSX.Element {
-  const api = useAdminApi();
   const { t, num, bytes } = useText();
-  const [search, setSearch] = useState("");
-  const [shown, setShown] = useState("");
+  const pages = useSearchPages();
   const [order, setOrder] = useState("name");
   const [selected, setSelected] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [limit, setLimit] = useState(PAGE);
-  const rooms = useLoad(
-    () =>
-      api.get(
-        `/v1/rooms${query({ search_term: shown, order_by: order, limit })}`,
-      ),
-    [shown, order, limit],
+  const rooms = useGet(
+    `/v1/rooms${query({ search_term: pages.shown, order_by: order, limit: pages.limit })}`,
   );
   const list: Room[] = rooms.data?.rooms ?? [];
   const changed = (text: string) => {
@@ -229,12 +198,7 @@ export function RoomsSection(): JSX.Element {
   return (
     <>
       <Panel title={t("rooms")}>
-        <Form
-          onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
-          label={t("search")}
-        >
-          <Input label={t("searchRooms")} value={search} onInput={setSearch} />
-          <Btn submit>{t("search")}</Btn>
+        <SearchForm pages={pages} label={t("searchRooms")}>
           <label class="flex flex-col gap-1 text-sm font-medium">
             {t("order")}
             <select
@@ -247,12 +211,12 @@ export function RoomsSection(): JSX.Element {
               <option value="size_bytes">{t("bySize")}</option>
             </select>
           </label>
-        </Form>
+        </SearchForm>
         <Done text={message} />
         <Problem text={rooms.problem} />
         <Table
           caption={t("rooms")}
-          head={[t("room"), t("members"), t("localMembers"), t("size"), ""]}
+          head={["room", "members", "localMembers", "size", ""]}
           rows={list.map((room) => ({
             key: room.room_id,
             cells: [
@@ -266,19 +230,17 @@ export function RoomsSection(): JSX.Element {
                 events: num(room.events ?? 0),
                 size: bytes(room.size_bytes ?? 0),
               }),
-              <Btn
+              <OpenBtn
                 key="k234"
                 label={t("openRoom", { room: room.name ?? room.room_id })}
                 onClick={() => setSelected(room.room_id)}
-              >
-                {t("open")}
-              </Btn>,
+              />,
             ],
           }))}
         />
         <More
           show={(rooms.data?.total_rooms ?? 0) > list.length}
-          onMore={() => setLimit(limit + PAGE)}
+          onMore={pages.more}
         />
       </Panel>
       {selected && <RoomDetail key={selected} roomId={selected} onChanged={changed} />}

@@ -12,11 +12,13 @@ import { ADMIN, AdminError, query, seg } from "../../state/admin_api.ts";
 import {
   Btn,
   Done,
+  Facts,
   Panel,
   Problem,
   Table,
   useAction,
   useAdminApi,
+  useGet,
   useLoad,
   useText,
 } from "./admin_parts.tsx";
@@ -36,11 +38,8 @@ export function FederationSection(): JSX.Element {
   const api = useAdminApi();
   const { t, time, num } = useText();
   const action = useAction();
-  const info = useLoad(() => api.get("/v1/gemeng/server_info"), []);
-  const destinations = useLoad(
-    () => api.get(`/v1/federation/destinations${query({ limit: 200 })}`),
-    [],
-  );
+  const info = useGet("/v1/gemeng/server_info");
+  const destinations = useGet(`/v1/federation/destinations${query({ limit: 200 })}`);
   const list: Destination[] = destinations.data?.destinations ?? [];
   const federation = info.data?.federation;
   const allow: string[] = federation?.allow ?? [];
@@ -69,12 +68,12 @@ export function FederationSection(): JSX.Element {
         <Table
           caption={t("destinations")}
           head={[
-            t("destination"),
-            t("queued"),
-            t("failures"),
-            t("backoffUntil"),
-            t("lastSuccess"),
-            t("lastError"),
+            "destination",
+            "queued",
+            "failures",
+            "backoffUntil",
+            "lastSuccess",
+            "lastError",
             "",
           ]}
           rows={list.map((d) => ({
@@ -139,12 +138,6 @@ export function HealthSection(): JSX.Element {
     [],
   );
   const [problem, info, users, rooms, reports, destinations] = data.data ?? [];
-  const row = (label: string, value: string) => (
-    <>
-      <dt class="font-semibold">{label}</dt>
-      <dd>{value}</dd>
-    </>
-  );
   return (
     <Panel title={t("health")}>
       <Problem text={data.problem} />
@@ -153,27 +146,29 @@ export function HealthSection(): JSX.Element {
           <p role="status" class="text-base font-semibold">
             {problem === null ? t("healthy") : t("unhealthy", { reason: problem ?? "" })}
           </p>
-          <dl class="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
-            {row(t("serverName"), info.server_name)}
-            {row(t("version"), info.server_version)}
-            {row(t("runningSince"), time(info.started_ts))}
-            {row(t("memory"), bytes(info.memory.rss_bytes))}
-            {row(t("dataFormat"), String(info.data_format))}
-            {row(
-              t("registration"),
-              t(
-                !info.registration.enabled
-                  ? "registrationClosed"
-                  : info.registration.require_token
-                  ? "registrationToken"
-                  : "registrationOpen",
-              ),
-            )}
-            {row(t("users"), num(users.total))}
-            {row(t("rooms"), num(rooms.total_rooms))}
-            {row(t("reports"), num(reports.total))}
-            {row(t("destinations"), num(destinations.total))}
-          </dl>
+          <Facts
+            rows={[
+              ["serverName", info.server_name],
+              ["version", info.server_version],
+              ["runningSince", time(info.started_ts)],
+              ["memory", bytes(info.memory.rss_bytes)],
+              ["dataFormat", String(info.data_format)],
+              [
+                "registration",
+                t(
+                  !info.registration.enabled
+                    ? "registrationClosed"
+                    : info.registration.require_token
+                    ? "registrationToken"
+                    : "registrationOpen",
+                ),
+              ],
+              ["users", num(users.total)],
+              ["rooms", num(rooms.total_rooms)],
+              ["reports", num(reports.total)],
+              ["destinations", num(destinations.total)],
+            ]}
+          />
         </>
       )}
       <div>

@@ -7,10 +7,10 @@
  */
 
 import type { JSX } from "preact";
-import { useId, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { ADMIN, type AdminApi, query, seg } from "../../state/admin_api.ts";
-import { INPUT_CLASS } from "../rooms/parts.tsx";
 import {
+  AskBtn,
   Btn,
   Check,
   Done,
@@ -19,10 +19,11 @@ import {
   Panel,
   Problem,
   Table,
+  TextArea,
   useAction,
   useAdminApi,
   useConfirm,
-  useLoad,
+  useGet,
   useText,
 } from "./admin_parts.tsx";
 
@@ -44,7 +45,7 @@ export function TokensSection(): JSX.Element {
   const [token, setToken] = useState("");
   const [uses, setUses] = useState("");
   const [expiry, setExpiry] = useState("");
-  const tokens = useLoad(() => api.get("/v1/registration_tokens"), []);
+  const tokens = useGet("/v1/registration_tokens");
   const list: Token[] = tokens.data?.registration_tokens ?? [];
   const create = () =>
     action.run(async () => {
@@ -81,13 +82,7 @@ export function TokensSection(): JSX.Element {
         <Problem text={tokens.problem} />
         <Table
           caption={t("tokens")}
-          head={[
-            t("token"),
-            t("used"),
-            t("pending"),
-            t("expires"),
-            "",
-          ]}
+          head={["token", "used", "pending", "expires", ""]}
           rows={list.map((item) => ({
             key: item.token,
             cells: [
@@ -97,26 +92,21 @@ export function TokensSection(): JSX.Element {
                 : t("usedOf", { used: num(item.completed), allowed: num(item.uses_allowed) }),
               num(item.pending),
               item.expiry_time === null ? t("never") : time(item.expiry_time),
-              <Btn
+              <AskBtn
                 key="k100"
                 kind="danger"
-                label={t("revokeToken", { token: item.token })}
-                onClick={() =>
-                  confirm.ask({
-                    title: t("revokeToken", { token: item.token }),
-                    text: t("revokeText"),
-                    confirm: t("revoke"),
-                    onConfirm: async () => {
-                      await api.call(
-                        "DELETE",
-                        `${ADMIN}/v1/registration_tokens/${seg(item.token)}`,
-                      );
-                      tokens.reload();
-                    },
-                  })}
-              >
-                {t("revoke")}
-              </Btn>,
+                named
+                ask={confirm.ask}
+                asking={{
+                  title: t("revokeToken", { token: item.token }),
+                  text: t("revokeText"),
+                  confirm: t("revoke"),
+                  onConfirm: async () => {
+                    await api.call("DELETE", `${ADMIN}/v1/registration_tokens/${seg(item.token)}`);
+                    tokens.reload();
+                  },
+                }}
+              />,
             ],
           }))}
         />
@@ -147,8 +137,6 @@ export function NoticesSection(): JSX.Element {
   const api = useAdminApi();
   const { t, num } = useText();
   const action = useAction();
-  const messageId = useId();
-  const usersId = useId();
   const [message, setMessage] = useState("");
   const [toAll, setToAll] = useState(true);
   const [chosen, setChosen] = useState("");
@@ -192,31 +180,21 @@ export function NoticesSection(): JSX.Element {
           void send();
         }}
       >
-        <div class="flex flex-col gap-1">
-          <label for={messageId} class="text-sm font-medium">{t("noticeText")}</label>
-          <textarea
-            id={messageId}
-            class={INPUT_CLASS}
-            rows={4}
-            maxLength={10000}
-            value={message}
-            onInput={(
-              event,
-            ) => [setMessage(event.currentTarget.value), setRun(Date.now().toString(36))]}
-          />
-        </div>
+        <TextArea
+          label={t("noticeText")}
+          rows={4}
+          maxLength={10000}
+          value={message}
+          onInput={(value) => [setMessage(value), setRun(Date.now().toString(36))]}
+        />
         <Check label={t("noticeToAll")} checked={toAll} onChange={setToAll} />
         {!toAll && (
-          <div class="flex flex-col gap-1">
-            <label for={usersId} class="text-sm font-medium">{t("noticeUsers")}</label>
-            <textarea
-              id={usersId}
-              class={INPUT_CLASS}
-              rows={3}
-              value={chosen}
-              onInput={(event) => setChosen(event.currentTarget.value)}
-            />
-          </div>
+          <TextArea
+            label={t("noticeUsers")}
+            rows={3}
+            value={chosen}
+            onInput={setChosen}
+          />
         )}
         <div>
           <Btn submit kind="main" busy={action.busy}>{t("sendNotice")}</Btn>

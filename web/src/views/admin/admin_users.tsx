@@ -10,20 +10,24 @@ import type { JSX } from "preact";
 import { useRef, useState } from "preact/hooks";
 import { ADMIN, query, seg } from "../../state/admin_api.ts";
 import {
+  AskBtn,
   Btn,
   Check,
+  CheckInto,
   Done,
   Form,
   Input,
   More,
-  PAGE,
+  OpenBtn,
   Panel,
   Problem,
+  SearchForm,
   Table,
   useAction,
   useAdminApi,
   useConfirm,
-  useLoad,
+  useGet,
+  useSearchPages,
   useText,
 } from "./admin_parts.tsx";
 
@@ -47,6 +51,13 @@ function useStateText() {
       user.locked && t("locked"),
       user.suspended && t("suspended"),
     ].filter(Boolean).join(", ");
+}
+
+/** A required field for a new password. */
+function NewPassword(
+  props: { label: string; value: string; onInput: (value: string) => void },
+): JSX.Element {
+  return <Input {...props} type="password" autocomplete="new-password" required />;
 }
 
 function CreateUser(props: { onCreated: (userId: string) => void }): JSX.Element {
@@ -78,14 +89,7 @@ function CreateUser(props: { onCreated: (userId: string) => void }): JSX.Element
     <Panel title={t("createUser")}>
       <Form onSubmit={create} label={t("createUser")}>
         <Input label={t("username")} value={name} onInput={setName} required />
-        <Input
-          label={t("password")}
-          type="password"
-          value={password}
-          onInput={setPassword}
-          autocomplete="new-password"
-          required
-        />
+        <NewPassword label={t("password")} value={password} onInput={setPassword} />
         <Input label={t("displayName")} value={displayName} onInput={setDisplayName} />
         <Check label={t("makeAdmin")} checked={admin} onChange={setAdmin} />
         <Btn submit kind="main" busy={action.busy}>{t("create")}</Btn>
@@ -101,7 +105,7 @@ function Devices(props: { userId: string }): JSX.Element {
   const { t, time } = useText();
   const confirm = useConfirm();
   const path = `/v2/users/${seg(props.userId)}/devices`;
-  const devices = useLoad(() => api.get(path), [path]);
+  const devices = useGet(path);
   const list: {
     device_id: string;
     display_name: string | null;
@@ -113,7 +117,7 @@ function Devices(props: { userId: string }): JSX.Element {
       <Problem text={devices.problem} />
       <Table
         caption={t("devicesOf", { userId: props.userId })}
-        head={[t("device"), t("name"), t("lastSeen"), t("address"), ""]}
+        head={["device", "name", "lastSeen", "address", ""]}
         rows={list.map((device) => ({
           key: device.device_id,
           cells: [
@@ -121,23 +125,21 @@ function Devices(props: { userId: string }): JSX.Element {
             device.display_name ?? "",
             time(device.last_seen_ts),
             device.last_seen_ip ?? "",
-            <Btn
+            <AskBtn
               key="k122"
               kind="danger"
-              label={t("signOutDevice", { device: device.device_id })}
-              onClick={() =>
-                confirm.ask({
-                  title: t("signOutDevice", { device: device.device_id }),
-                  text: t("signOutDeviceText"),
-                  confirm: t("signOut"),
-                  onConfirm: async () => {
-                    await api.call("DELETE", `${ADMIN}${path}/${seg(device.device_id)}`);
-                    devices.reload();
-                  },
-                })}
-            >
-              {t("signOut")}
-            </Btn>,
+              named
+              ask={confirm.ask}
+              asking={{
+                title: t("signOutDevice", { device: device.device_id }),
+                text: t("signOutDeviceText"),
+                confirm: t("signOut"),
+                onConfirm: async () => {
+                  await api.call("DELETE", `${ADMIN}${path}/${seg(device.device_id)}`);
+                  devices.reload();
+                },
+              }}
+            />,
           ],
         }))}
       />
@@ -154,20 +156,21 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
   const action = useAction();
   const [password, setPassword] = useState("");
   const [logout, setLogout] = useState(true);
-  const erase = useRef(false);
+  const choice = useRef({ erase: false });
   const path = `/v2/users/${seg(props.userId)}`;
-  const user = useLoad<User>(() => api.get(path), [path]);
+  const user = useGet(path);
   const changed = (message: string) => {
     user.reload();
     props.onChanged();
     return message;
   };
-  const change = (body: Record<string, unknown>, done: string) =>
+  /** PUTs `body` to an admin path about this user; `done` says what changed. */
+  const change = (at: string, body: Record<string, unknown>, done: string) =>
     action.run(async () => {
-      await api.call("PUT", `${ADMIN}${path}`, body);
+      await api.call("PUT", `${ADMIN}${at}`, body);
       return changed(done);
     });
-  const u = user.data;
+  const u: User | null = user.data;
   const id = props.userId;
   return (
     <Panel title={t("userTitle", { userId: id })}>
@@ -181,10 +184,11 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
             <Btn
               busy={action.busy}
               onClick={() =>
-                action.run(async () => {
-                  await api.call("PUT", `${ADMIN}/v1/users/${seg(id)}/admin`, { admin: !u.admin });
-                  return changed(t(u.admin ? "adminRemoved" : "adminGranted"));
-                })}
+                change(
+                  `/v1/users/${seg(id)}/admin`,
+                  { admin: !u.admin },
+                  t(u.admin ? "adminRemoved" : "adminGranted"),
+                )}
             >
               {t(u.admin ? "removeAdmin" : "makeAdmin")}
             </Btn>
@@ -192,6 +196,7 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
               busy={action.busy}
               onClick={() =>
                 change(
+                  path,
                   { locked: !u.locked },
                   t(u.locked ? "unlockedDone" : "lockedDone"),
                 )}
@@ -201,12 +206,11 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
             <Btn
               busy={action.busy}
               onClick={() =>
-                action.run(async () => {
-                  await api.call("PUT", `${ADMIN}/v1/suspend/${seg(id)}`, {
-                    suspend: !u.suspended,
-                  });
-                  return changed(t(u.suspended ? "unsuspendedDone" : "suspendedDone"));
-                })}
+                change(
+                  `/v1/suspend/${seg(id)}`,
+                  { suspend: !u.suspended },
+                  t(u.suspended ? "unsuspendedDone" : "suspendedDone"),
+                )}
             >
               {t(u.suspended ? "unsuspend" : "suspend")}
             </Btn>
@@ -214,15 +218,15 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
               <Btn
                 kind="danger"
                 onClick={() => {
-                  erase.current = false;
+                  choice.current = { erase: false };
                   confirm.ask({
                     title: t("deactivateTitle", { userId: id }),
                     text: t("deactivateText"),
                     confirm: t("deactivate"),
-                    children: <EraseChoice onChange={(value) => erase.current = value} />,
+                    children: <CheckInto label={t("erase")} into={choice.current} name="erase" />,
                     onConfirm: async () => {
                       await api.call("POST", `${ADMIN}/v1/deactivate/${seg(id)}`, {
-                        erase: erase.current,
+                        erase: choice.current.erase,
                       });
                       changed("");
                     },
@@ -245,14 +249,7 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
                 return changed(t("passwordReset"));
               })}
           >
-            <Input
-              label={t("newPassword")}
-              type="password"
-              value={password}
-              onInput={setPassword}
-              autocomplete="new-password"
-              required
-            />
+            <NewPassword label={t("newPassword")} value={password} onInput={setPassword} />
             <Check label={t("logoutDevices")} checked={logout} onChange={setLogout} />
             <Btn submit busy={action.busy}>{t("resetPassword")}</Btn>
           </Form>
@@ -267,64 +264,32 @@ function UserDetail(props: { userId: string; onChanged: () => void }): JSX.Eleme
   );
 }
 
-/** The erase choice inside the deactivation dialog (its own state; the caller reads a ref). */
-function EraseChoice(props: { onChange: (erase: boolean) => void }): JSX.Element {
-  const { t } = useText();
-  const [erase, setErase] = useState(false);
-  return (
-    <Check
-      label={t("erase")}
-      checked={erase}
-      onChange={(value) => [setErase(value), props.onChange(value)]}
-    />
-  );
-}
-
 /** The users section. */
 export function UsersSection(): JSX.Element {
-  const api = useAdminApi();
   const { t, time } = useText();
   const stateText = useStateText();
-  const [search, setSearch] = useState("");
-  const [shown, setShown] = useState("");
+  const pages = useSearchPages();
+  const { shown, limit } = pages;
   const [withDeactivated, setWithDeactivated] = useState(false);
   const [selected, setSelected] = useState<string | null>(null);
-  // "Show more" asks for a longer page (the API's pages stop at 1000).
-  const [limit, setLimit] = useState(PAGE);
-  const users = useLoad(
-    () =>
-      api.get(
-        `/v2/users${query({ name: shown, deactivated: withDeactivated, locked: true, limit })}`,
-      ),
-    [shown, withDeactivated, limit],
+  const users = useGet(
+    `/v2/users${query({ name: shown, deactivated: withDeactivated, locked: true, limit })}`,
   );
   const list: User[] = users.data?.users ?? [];
   return (
     <>
       <Panel title={t("users")}>
-        <Form
-          onSubmit={() => [setShown(search.trim()), setLimit(PAGE)]}
-          label={t("search")}
-        >
-          <Input label={t("searchUsers")} value={search} onInput={setSearch} />
-          <Btn submit>{t("search")}</Btn>
+        <SearchForm pages={pages} label={t("searchUsers")}>
           <Check
             label={t("withDeactivated")}
             checked={withDeactivated}
             onChange={setWithDeactivated}
           />
-        </Form>
+        </SearchForm>
         <Problem text={users.problem} />
         <Table
           caption={t("users")}
-          head={[
-            t("user"),
-            t("name"),
-            t("adminColumn"),
-            t("state"),
-            t("lastSeen"),
-            "",
-          ]}
+          head={["user", "name", "adminColumn", "state", "lastSeen", ""]}
           rows={list.map((user) => ({
             key: user.name,
             cells: [
@@ -333,17 +298,15 @@ export function UsersSection(): JSX.Element {
               user.admin ? t("yes") : t("no"),
               stateText(user),
               time(user.last_seen_ts),
-              <Btn
+              <OpenBtn
                 key="k331"
                 label={t("manage", { userId: user.name })}
                 onClick={() => setSelected(user.name)}
-              >
-                {t("open")}
-              </Btn>,
+              />,
             ],
           }))}
         />
-        <More show={!!users.data?.next_token} onMore={() => setLimit(limit + PAGE)} />
+        <More show={!!users.data?.next_token} onMore={pages.more} />
       </Panel>
       {selected && <UserDetail key={selected} userId={selected} onChanged={users.reload} />}
       <CreateUser onCreated={(id) => [users.reload(), setSelected(id)]} />

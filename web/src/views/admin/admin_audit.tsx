@@ -15,15 +15,14 @@ import {
   Done,
   Form,
   Input,
-  More,
   Panel,
   Problem,
-  Table,
   useAction,
   useAdminApi,
   useLoad,
   useText,
 } from "./admin_parts.tsx";
+import { More, Table } from "./admin_lists.tsx";
 
 /** An audit log entry. */
 interface Entry {

@@ -15,13 +15,13 @@ import {
   Done,
   Panel,
   Problem,
-  Table,
   useAction,
   useAdminApi,
   useConfirm,
   useGet,
   useText,
 } from "./admin_parts.tsx";
+import { Table } from "./admin_lists.tsx";
 import { ScanLists } from "./admin_media_scan.tsx";
 
 /** A medium of the largest list. */

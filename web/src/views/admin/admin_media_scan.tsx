@@ -8,7 +8,8 @@
 
 import type { JSX } from "preact";
 import { query } from "../../state/admin_api.ts";
-import { Panel, Problem, Table, useAdminApi, useLoad, useText } from "./admin_parts.tsx";
+import { Panel, Problem, useAdminApi, useLoad, useText } from "./admin_parts.tsx";
+import { Table } from "./admin_lists.tsx";
 
 /** A refused file, as `gemeng/media/infected` lists it. */
 interface Infected {

@@ -17,12 +17,12 @@ import {
   Done,
   Panel,
   Problem,
-  Table,
   useAdminApi,
   useConfirm,
   useGet,
   useText,
 } from "./admin_parts.tsx";
+import { Table } from "./admin_lists.tsx";
 import { useDeleteRoom } from "./admin_rooms.tsx";
 
 /** A report as the list shows one. */

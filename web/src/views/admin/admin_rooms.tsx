@@ -13,22 +13,17 @@ import {
   Btn,
   CheckInto,
   Done,
-  Facts,
-  More,
-  OpenBtn,
   Panel,
   Problem,
-  SearchForm,
-  Table,
   useAction,
   useAdminApi,
   useConfirm,
   useGet,
   useLoad,
-  useSearchPages,
   useText,
   waitForTask,
 } from "./admin_parts.tsx";
+import { Facts, More, OpenBtn, SearchForm, Table, useSearchPages } from "./admin_lists.tsx";
 import { usePurgeHistory } from "./admin_room_purge.tsx";
 
 /** A room as the list shows one. */

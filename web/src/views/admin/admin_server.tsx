@@ -12,16 +12,15 @@ import { ADMIN, AdminError, query, seg } from "../../state/admin_api.ts";
 import {
   Btn,
   Done,
-  Facts,
   Panel,
   Problem,
-  Table,
   useAction,
   useAdminApi,
   useGet,
   useLoad,
   useText,
 } from "./admin_parts.tsx";
+import { Facts, Table } from "./admin_lists.tsx";
 
 /** A destination of the outbound federation queue. */
 interface Destination {

@@ -18,7 +18,6 @@ import {
   Input,
   Panel,
   Problem,
-  Table,
   TextArea,
   useAction,
   useAdminApi,
@@ -26,6 +25,7 @@ import {
   useGet,
   useText,
 } from "./admin_parts.tsx";
+import { Table } from "./admin_lists.tsx";
 
 /** A registration token. */
 interface Token {

@@ -17,19 +17,15 @@ import {
   Done,
   Form,
   Input,
-  More,
-  OpenBtn,
   Panel,
   Problem,
-  SearchForm,
-  Table,
   useAction,
   useAdminApi,
   useConfirm,
   useGet,
-  useSearchPages,
   useText,
 } from "./admin_parts.tsx";
+import { More, OpenBtn, SearchForm, Table, useSearchPages } from "./admin_lists.tsx";
 
 /** A user as the v2 list shows one. */
 interface User {

@@ -7,50 +7,11 @@
  */
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer } from "../support/test_server.ts";
+import { until } from "../support/until.ts";
 import { decodeRecoveryKey, encodeRecoveryKey } from "matrix-js-sdk/lib/crypto-api/recovery-key.js";
 import { dumpKv, passwordAuth } from "./e2ee_support.ts";
-import { flushCrypto, sdkClient, stopAll } from "./e2ee_sdk_support.ts";
-
-const TIMEOUT = 30_000;
-
-/** Waits until `check` returns a truthy value (the client's sync loop updates its state). */
-async function until<T>(
-  what: string,
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  ms = TIMEOUT,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value as T;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** A Rust-crypto client that syncs (long-polls) until stopped. */
-async function startedClient(
-  t: TestServer,
-  user: TestUser,
-  options: { fetchFn?: typeof fetch } = {},
-): Promise<sdk.MatrixClient> {
-  const client = await sdkClient(t, user, options);
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: string) => {
-      if (state === "PREPARED") {
-        client.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === "ERROR") reject(new Error("sync error"));
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 20 });
-  await prepared;
-  // The device keys are on the server before anyone encrypts for this device.
-  await flushCrypto(client);
-  return client;
-}
+import { sdkServerTest, startedSdkClient, ToDeviceLog } from "./e2ee_sdk_support.ts";
 
 /** The decrypted bodies of a room's encrypted messages, as one client sees them. */
 function decryptedBodies(client: sdk.MatrixClient, roomId: string): string[] {
@@ -64,6 +25,19 @@ function decryptedBodies(client: sdk.MatrixClient, roomId: string): string[] {
 /** Whether a client sees `body` decrypted in the room. */
 function reads(client: sdk.MatrixClient, roomId: string, body: string): boolean {
   return decryptedBodies(client, roomId).includes(body);
+}
+
+/**
+ * Registers alice (device ALICE1) and bob (device BOB1) and starts a syncing client for each,
+ * added to `clients` so that the test stops them.
+ */
+async function aliceAndBob(t: TestServer, clients: sdk.MatrixClient[]) {
+  const alice = await t.register("alice", { deviceId: "ALICE1" });
+  const bob = await t.register("bob", { deviceId: "BOB1" });
+  const aliceClient = await startedSdkClient(t, alice);
+  const bobClient = await startedSdkClient(t, bob);
+  clients.push(aliceClient, bobClient);
+  return { alice, bob, aliceClient, bobClient };
 }
 
 /** Creates a private (hence encrypted by default) room with `invitees` joined. */
@@ -90,53 +64,40 @@ async function encryptedRoom(
   return roomId;
 }
 
-Deno.test({
-  name: "sdk e2ee: two users read each other's encrypted messages; the server stores no plaintext",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer();
-    const clients: sdk.MatrixClient[] = [];
-    try {
-      const alice = await t.register("alice", { deviceId: "ALICE1" });
-      const bob = await t.register("bob", { deviceId: "BOB1" });
-      const aliceClient = await startedClient(t, alice);
-      const bobClient = await startedClient(t, bob);
-      clients.push(aliceClient, bobClient);
-      const roomId = await encryptedRoom(aliceClient, [bobClient]);
+sdkServerTest(
+  "sdk e2ee: two users read each other's encrypted messages; the server stores no plaintext",
+  async (t, clients) => {
+    const { alice, aliceClient, bobClient } = await aliceAndBob(t, clients);
+    const roomId = await encryptedRoom(aliceClient, [bobClient]);
 
-      const marker = `marker-${crypto.randomUUID()}`;
-      await aliceClient.sendTextMessage(roomId, `hello bob ${marker}`);
-      await until(
-        "bob reads alice's message",
-        () => reads(bobClient, roomId, `hello bob ${marker}`),
-      );
-      await bobClient.sendTextMessage(roomId, `hi alice ${marker}`);
-      await until(
-        "alice reads bob's message",
-        () => reads(aliceClient, roomId, `hi alice ${marker}`),
-      );
+    const marker = `marker-${crypto.randomUUID()}`;
+    await aliceClient.sendTextMessage(roomId, `hello bob ${marker}`);
+    await until(
+      "bob reads alice's message",
+      () => reads(bobClient, roomId, `hello bob ${marker}`),
+    );
+    await bobClient.sendTextMessage(roomId, `hi alice ${marker}`);
+    await until(
+      "alice reads bob's message",
+      () => reads(aliceClient, roomId, `hi alice ${marker}`),
+    );
 
-      // What the server holds: ciphertext in the room, no marker anywhere in the store.
-      const stored = await t.request(
-        "GET",
-        `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`,
-        { token: alice.accessToken },
-      );
-      const encrypted = stored.body.chunk.filter((e: { type: string }) =>
-        e.type === "m.room.encrypted"
-      );
-      assertEquals(encrypted.length, 2);
-      const values = await dumpKv(t.hs.kv);
-      assert(values.length > 100, "the store was read");
-      const leaks = values.filter((v) => v.includes(marker));
-      assertEquals(leaks, [], "no KV value contains the plaintext marker");
-    } finally {
-      stopAll(...clients);
-      await t.close();
-    }
+    // What the server holds: ciphertext in the room, no marker anywhere in the store.
+    const stored = await t.request(
+      "GET",
+      `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/messages?dir=b&limit=50`,
+      { token: alice.accessToken },
+    );
+    const encrypted = stored.body.chunk.filter((e: { type: string }) =>
+      e.type === "m.room.encrypted"
+    );
+    assertEquals(encrypted.length, 2);
+    const values = await dumpKv(t.hs.kv);
+    assert(values.length > 100, "the store was read");
+    const leaks = values.filter((v) => v.includes(marker));
+    assertEquals(leaks, [], "no KV value contains the plaintext marker");
   },
-});
+);
 
 /** Whether a client has the event with `body`'s session but cannot decrypt it (no key). */
 function undecryptable(client: sdk.MatrixClient, roomId: string): number {
@@ -159,256 +120,203 @@ async function bootstrapCrossSigning(client: sdk.MatrixClient): Promise<void> {
   });
 }
 
-Deno.test({
-  name: "sdk e2ee: a second device reads new messages once it is cross-signed",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer();
-    const clients: sdk.MatrixClient[] = [];
-    try {
-      const alice = await t.register("alice", { deviceId: "ALICE1" });
-      const first = await startedClient(t, alice);
-      clients.push(first);
-      await bootstrapCrossSigning(first);
-      assert(await first.getCrypto()!.isCrossSigningReady());
-      const roomId = await encryptedRoom(first, []);
-      // The first device shares room keys only with devices it considers verified.
-      first.getCrypto()!.globalBlacklistUnverifiedDevices = true;
+sdkServerTest(
+  "sdk e2ee: a second device reads new messages once it is cross-signed",
+  async (t, clients) => {
+    const alice = await t.register("alice", { deviceId: "ALICE1" });
+    const first = await startedSdkClient(t, alice);
+    clients.push(first);
+    await bootstrapCrossSigning(first);
+    assert(await first.getCrypto()!.isCrossSigningReady());
+    const roomId = await encryptedRoom(first, []);
+    // The first device shares room keys only with devices it considers verified.
+    first.getCrypto()!.globalBlacklistUnverifiedDevices = true;
 
-      const alice2 = await t.login("alice", alice.password, { device_id: "ALICE2" });
-      const second = await startedClient(t, alice2);
-      clients.push(second);
-      // The first device learns of the second through its sync's device_lists.
-      await until(
-        "the first device sees the second",
-        async () => (await knownDevices(first, alice.userId)).includes("ALICE2"),
-      );
+    const alice2 = await t.login("alice", alice.password, { device_id: "ALICE2" });
+    const second = await startedSdkClient(t, alice2);
+    clients.push(second);
+    // The first device learns of the second through its sync's device_lists.
+    await until(
+      "the first device sees the second",
+      async () => (await knownDevices(first, alice.userId)).includes("ALICE2"),
+    );
 
-      await first.sendTextMessage(roomId, "before verification");
-      await until("the second device gets the message", () => undecryptable(second, roomId) > 0);
+    await first.sendTextMessage(roomId, "before verification");
+    await until("the second device gets the message", () => undecryptable(second, roomId) > 0);
 
-      await first.getCrypto()!.crossSignDevice("ALICE2");
-      await until(
-        "the second device is verified",
-        async () =>
-          (await first.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
-            ?.crossSigningVerified,
-      );
-      await first.sendTextMessage(roomId, "after verification");
-      await until("the second device reads it", () => reads(second, roomId, "after verification"));
-      assert(!reads(second, roomId, "before verification"), "no key before the verification");
-      // The second device sees itself as cross-signed by its owner too.
-      await until(
-        "the second device trusts its own signature",
-        async () =>
-          (await second.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
-            ?.signedByOwner,
-      );
-    } finally {
-      stopAll(...clients);
-      await t.close();
-    }
+    await first.getCrypto()!.crossSignDevice("ALICE2");
+    await until(
+      "the second device is verified",
+      async () =>
+        (await first.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
+          ?.crossSigningVerified,
+    );
+    await first.sendTextMessage(roomId, "after verification");
+    await until("the second device reads it", () => reads(second, roomId, "after verification"));
+    assert(!reads(second, roomId, "before verification"), "no key before the verification");
+    // The second device sees itself as cross-signed by its owner too.
+    await until(
+      "the second device trusts its own signature",
+      async () =>
+        (await second.getCrypto()!.getDeviceVerificationStatus(alice.userId, "ALICE2"))
+          ?.signedByOwner,
+    );
   },
-});
+);
 
-Deno.test({
-  name: "sdk e2ee: a new device restores old room keys from the server-side backup",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer();
-    const clients: sdk.MatrixClient[] = [];
-    try {
-      const alice = await t.register("alice", { deviceId: "ALICE1" });
-      const bob = await t.register("bob", { deviceId: "BOB1" });
-      const first = await startedClient(t, alice);
-      const bobClient = await startedClient(t, bob);
-      clients.push(first, bobClient);
-      const crypto1 = first.getCrypto()!;
-      // deno-lint-ignore no-explicit-any
-      (crypto1 as any).backupManager.constructor.maxBackupLoopStartDelayMillis = 0;
-      await crypto1.resetKeyBackup();
-      const version = (await crypto1.getActiveSessionBackupVersion())!;
-      assert(version, "a backup version is active");
-      const recoveryKey = encodeRecoveryKey((await crypto1.getSessionBackupPrivateKey())!)!;
+sdkServerTest(
+  "sdk e2ee: a new device restores old room keys from the server-side backup",
+  async (t, clients) => {
+    const { alice, aliceClient: first, bobClient } = await aliceAndBob(t, clients);
+    const crypto1 = first.getCrypto()!;
+    // deno-lint-ignore no-explicit-any
+    (crypto1 as any).backupManager.constructor.maxBackupLoopStartDelayMillis = 0;
+    await crypto1.resetKeyBackup();
+    const version = (await crypto1.getActiveSessionBackupVersion())!;
+    assert(version, "a backup version is active");
+    const recoveryKey = encodeRecoveryKey((await crypto1.getSessionBackupPrivateKey())!)!;
 
-      const roomId = await encryptedRoom(first, [bobClient]);
-      await bobClient.sendTextMessage(roomId, "an old secret");
-      await first.sendTextMessage(roomId, "another old secret");
-      await until("alice reads bob's message", () => reads(first, roomId, "an old secret"));
-      // Both megolm sessions (Bob's and Alice's own) reach the backup.
-      await until("the keys are backed up", async () => {
-        const res = await t.request("GET", "/_matrix/client/v3/room_keys/version", {
-          token: alice.accessToken,
-        });
-        return res.body.count >= 2;
+    const roomId = await encryptedRoom(first, [bobClient]);
+    await bobClient.sendTextMessage(roomId, "an old secret");
+    await first.sendTextMessage(roomId, "another old secret");
+    await until("alice reads bob's message", () => reads(first, roomId, "an old secret"));
+    // Both megolm sessions (Bob's and Alice's own) reach the backup.
+    await until("the keys are backed up", async () => {
+      const res = await t.request("GET", "/_matrix/client/v3/room_keys/version", {
+        token: alice.accessToken,
       });
-      // The backup holds session keys encrypted to the backup key: no message text either.
-      const values = await dumpKv(t.hs.kv);
-      assertEquals(values.filter((v) => v.includes("old secret")), []);
+      return res.body.count >= 2;
+    });
+    // The backup holds session keys encrypted to the backup key: no message text either.
+    const values = await dumpKv(t.hs.kv);
+    assertEquals(values.filter((v) => v.includes("old secret")), []);
 
-      const alice3 = await t.login("alice", alice.password, { device_id: "ALICE3" });
-      const fresh = await startedClient(t, alice3);
-      clients.push(fresh);
-      await until(
-        "the new device cannot read history yet",
-        () => undecryptable(fresh, roomId) >= 2,
-      );
-      const crypto3 = fresh.getCrypto()!;
-      await crypto3.storeSessionBackupPrivateKey(decodeRecoveryKey(recoveryKey), version);
-      const result = await crypto3.restoreKeyBackup();
-      assert(result.imported >= 2, `imported ${result.imported} of ${result.total}`);
-      await until(
-        "the new device reads bob's old message",
-        () => reads(fresh, roomId, "an old secret"),
-      );
-      await until(
-        "the new device reads alice's old message",
-        () => reads(fresh, roomId, "another old secret"),
-      );
-    } finally {
-      stopAll(...clients);
-      await t.close();
-    }
+    const alice3 = await t.login("alice", alice.password, { device_id: "ALICE3" });
+    const fresh = await startedSdkClient(t, alice3);
+    clients.push(fresh);
+    await until(
+      "the new device cannot read history yet",
+      () => undecryptable(fresh, roomId) >= 2,
+    );
+    const crypto3 = fresh.getCrypto()!;
+    await crypto3.storeSessionBackupPrivateKey(decodeRecoveryKey(recoveryKey), version);
+    const result = await crypto3.restoreKeyBackup();
+    assert(result.imported >= 2, `imported ${result.imported} of ${result.total}`);
+    await until(
+      "the new device reads bob's old message",
+      () => reads(fresh, roomId, "an old secret"),
+    );
+    await until(
+      "the new device reads alice's old message",
+      () => reads(fresh, roomId, "another old secret"),
+    );
   },
-});
+);
 
-Deno.test({
-  name: "sdk e2ee: a deleted device stops receiving room keys",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer();
-    const clients: sdk.MatrixClient[] = [];
-    // The devices Alice's client sends to-device messages to (room keys travel that way).
-    const targets: string[] = [];
-    const recordingFetch: typeof fetch = async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (url.includes("/sendToDevice/") && typeof init?.body === "string") {
-        const messages = JSON.parse(init.body).messages ?? {};
-        for (const devices of Object.values(messages)) {
-          targets.push(...Object.keys(devices as Record<string, unknown>));
-        }
-      }
-      return await fetch(input, init);
-    };
-    try {
-      const alice = await t.register("alice", { deviceId: "ALICE1" });
-      const bob = await t.register("bob", { deviceId: "BOB1" });
-      const bob2 = await t.login("bob", bob.password, { device_id: "BOB2" });
-      const aliceClient = await startedClient(t, alice, { fetchFn: recordingFetch });
-      const bobClient = await startedClient(t, bob);
-      const bob2Client = await startedClient(t, bob2);
-      clients.push(aliceClient, bobClient, bob2Client);
-      const roomId = await encryptedRoom(aliceClient, [bobClient]);
-      await until("bob's second device sees the room", () => bob2Client.getRoom(roomId));
-      await until(
-        "alice's client knows both of bob's devices",
-        async () => (await knownDevices(aliceClient, bob.userId)).length === 2,
-      );
+sdkServerTest(
+  "sdk e2ee: a deleted device stops receiving room keys",
+  async (t, clients) => {
+    // The to-device messages Alice's client sends (room keys travel that way).
+    const toDevice = new ToDeviceLog();
+    const alice = await t.register("alice", { deviceId: "ALICE1" });
+    const bob = await t.register("bob", { deviceId: "BOB1" });
+    const bob2 = await t.login("bob", bob.password, { device_id: "BOB2" });
+    const aliceClient = await startedSdkClient(t, alice, { fetchFn: toDevice.fetchFn });
+    const bobClient = await startedSdkClient(t, bob);
+    const bob2Client = await startedSdkClient(t, bob2);
+    clients.push(aliceClient, bobClient, bob2Client);
+    const roomId = await encryptedRoom(aliceClient, [bobClient]);
+    await until("bob's second device sees the room", () => bob2Client.getRoom(roomId));
+    await until(
+      "alice's client knows both of bob's devices",
+      async () => (await knownDevices(aliceClient, bob.userId)).length === 2,
+    );
 
-      await aliceClient.sendTextMessage(roomId, "to both devices");
-      await until("BOB1 reads it", () => reads(bobClient, roomId, "to both devices"));
-      await until("BOB2 reads it", () => reads(bob2Client, roomId, "to both devices"));
-      assert(targets.includes("BOB2"), "BOB2 got the first room key");
+    await aliceClient.sendTextMessage(roomId, "to both devices");
+    await until("BOB1 reads it", () => reads(bobClient, roomId, "to both devices"));
+    await until("BOB2 reads it", () => reads(bob2Client, roomId, "to both devices"));
+    assert(toDevice.devicesAddressed().includes("BOB2"), "BOB2 got the first room key");
 
-      // Bob deletes his second device (user-interactive auth with his password).
-      bob2Client.stopClient();
-      const path = `/_matrix/client/v3/devices/BOB2`;
-      const challenge = await t.request("DELETE", path, { token: bob.accessToken, body: {} });
-      assertEquals(challenge.status, 401);
-      const deleted = await t.request("DELETE", path, {
-        token: bob.accessToken,
-        body: { auth: passwordAuth(bob, challenge.body.session) },
-      });
-      assertEquals(deleted.status, 200, JSON.stringify(deleted.body));
-      await until(
-        "alice's client learns of the deletion through sync",
-        async () => !(await knownDevices(aliceClient, bob.userId)).includes("BOB2"),
-      );
+    // Bob deletes his second device (user-interactive auth with his password).
+    bob2Client.stopClient();
+    const path = `/_matrix/client/v3/devices/BOB2`;
+    const challenge = await t.request("DELETE", path, { token: bob.accessToken, body: {} });
+    assertEquals(challenge.status, 401);
+    const deleted = await t.request("DELETE", path, {
+      token: bob.accessToken,
+      body: { auth: passwordAuth(bob, challenge.body.session) },
+    });
+    assertEquals(deleted.status, 200, JSON.stringify(deleted.body));
+    await until(
+      "alice's client learns of the deletion through sync",
+      async () => !(await knownDevices(aliceClient, bob.userId)).includes("BOB2"),
+    );
 
-      targets.length = 0;
-      const { event_id: second } = await aliceClient.sendTextMessage(roomId, "to BOB1 only");
-      await until("BOB1 reads it", () => reads(bobClient, roomId, "to BOB1 only"));
-      assert(targets.includes("BOB1"), "a new room key went to BOB1");
-      assertEquals(targets.filter((d) => d === "BOB2"), [], "no room key went to BOB2");
-      // The session was rotated, so the key BOB2 holds does not open the new message.
-      const room = bobClient.getRoom(roomId)!;
-      const sessions = room.getLiveTimeline().getEvents()
-        .filter((e) => e.isEncrypted())
-        .map((e) => ({ id: e.getId(), session: e.getWireContent().session_id }));
-      const newSession = sessions.find((s) => s.id === second)!.session;
-      const oldSession = sessions.find((s) => s.id !== second && s.session)!.session;
-      assert(newSession !== oldSession, "a new megolm session after the deletion");
-      // Nothing waits for BOB2 on the server either.
-      const inbox = await Array.fromAsync(
-        t.hs.kv.list({ prefix: ["e2ee_to_device", bob.userId, "BOB2"] }),
-      );
-      assertEquals(inbox.length, 0);
-    } finally {
-      stopAll(...clients);
-      await t.close();
-    }
+    toDevice.clear();
+    const { event_id: second } = await aliceClient.sendTextMessage(roomId, "to BOB1 only");
+    await until("BOB1 reads it", () => reads(bobClient, roomId, "to BOB1 only"));
+    assert(toDevice.devicesAddressed().includes("BOB1"), "a new room key went to BOB1");
+    assertEquals(
+      toDevice.devicesAddressed().filter((d) => d === "BOB2"),
+      [],
+      "no room key went to BOB2",
+    );
+    // The session was rotated, so the key BOB2 holds does not open the new message.
+    const room = bobClient.getRoom(roomId)!;
+    const sessions = room.getLiveTimeline().getEvents()
+      .filter((e) => e.isEncrypted())
+      .map((e) => ({ id: e.getId(), session: e.getWireContent().session_id }));
+    const newSession = sessions.find((s) => s.id === second)!.session;
+    const oldSession = sessions.find((s) => s.id !== second && s.session)!.session;
+    assert(newSession !== oldSession, "a new megolm session after the deletion");
+    // Nothing waits for BOB2 on the server either.
+    const inbox = await Array.fromAsync(
+      t.hs.kv.list({ prefix: ["e2ee_to_device", bob.userId, "BOB2"] }),
+    );
+    assertEquals(inbox.length, 0);
   },
-});
+);
 
-Deno.test({
-  name: "sdk e2ee: a member who joins later reads new messages; one who left gets no new keys",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: async () => {
-    const t = await startTestServer();
-    const clients: sdk.MatrixClient[] = [];
-    const targets: string[] = [];
-    const recordingFetch: typeof fetch = async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (url.includes("/sendToDevice/") && typeof init?.body === "string") {
-        targets.push(...Object.keys(JSON.parse(init.body).messages ?? {}));
-      }
-      return await fetch(input, init);
-    };
-    try {
-      const alice = await t.register("alice", { deviceId: "ALICE1" });
-      const bob = await t.register("bob", { deviceId: "BOB1" });
-      const carol = await t.register("carol", { deviceId: "CAROL1" });
-      const aliceClient = await startedClient(t, alice, { fetchFn: recordingFetch });
-      const bobClient = await startedClient(t, bob);
-      const carolClient = await startedClient(t, carol);
-      clients.push(aliceClient, bobClient, carolClient);
-      const roomId = await encryptedRoom(aliceClient, [bobClient]);
-      await aliceClient.sendTextMessage(roomId, "before carol");
-      await until("bob reads it", () => reads(bobClient, roomId, "before carol"));
+sdkServerTest(
+  "sdk e2ee: a member who joins later reads new messages; one who left gets no new keys",
+  async (t, clients) => {
+    const toDevice = new ToDeviceLog();
+    const alice = await t.register("alice", { deviceId: "ALICE1" });
+    const bob = await t.register("bob", { deviceId: "BOB1" });
+    const carol = await t.register("carol", { deviceId: "CAROL1" });
+    const aliceClient = await startedSdkClient(t, alice, { fetchFn: toDevice.fetchFn });
+    const bobClient = await startedSdkClient(t, bob);
+    const carolClient = await startedSdkClient(t, carol);
+    clients.push(aliceClient, bobClient, carolClient);
+    const roomId = await encryptedRoom(aliceClient, [bobClient]);
+    await aliceClient.sendTextMessage(roomId, "before carol");
+    await until("bob reads it", () => reads(bobClient, roomId, "before carol"));
 
-      // Carol joins: Alice's client learns her devices through device_lists and shares a key.
-      await aliceClient.invite(roomId, carol.userId);
-      await until(
-        "carol's invite",
-        () => carolClient.getRoom(roomId)?.getMyMembership() === "invite",
-      );
-      await carolClient.joinRoom(roomId);
-      await until(
-        "alice sees carol join",
-        () => aliceClient.getRoom(roomId)?.getMember(carol.userId)?.membership === "join",
-      );
-      await aliceClient.sendTextMessage(roomId, "welcome carol");
-      await until("carol reads it", () => reads(carolClient, roomId, "welcome carol"));
-      await until("bob reads it", () => reads(bobClient, roomId, "welcome carol"));
+    // Carol joins: Alice's client learns her devices through device_lists and shares a key.
+    await aliceClient.invite(roomId, carol.userId);
+    await until(
+      "carol's invite",
+      () => carolClient.getRoom(roomId)?.getMyMembership() === "invite",
+    );
+    await carolClient.joinRoom(roomId);
+    await until(
+      "alice sees carol join",
+      () => aliceClient.getRoom(roomId)?.getMember(carol.userId)?.membership === "join",
+    );
+    await aliceClient.sendTextMessage(roomId, "welcome carol");
+    await until("carol reads it", () => reads(carolClient, roomId, "welcome carol"));
+    await until("bob reads it", () => reads(bobClient, roomId, "welcome carol"));
 
-      // Bob leaves: the next message's key goes to Carol only.
-      await bobClient.leave(roomId);
-      await until(
-        "alice sees bob leave",
-        () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === "leave",
-      );
-      targets.length = 0;
-      await aliceClient.sendTextMessage(roomId, "after bob left");
-      await until("carol reads it", () => reads(carolClient, roomId, "after bob left"));
-      assert(targets.includes(carol.userId), "a new room key went to carol");
-      assert(!targets.includes(bob.userId), "no room key went to bob");
-    } finally {
-      stopAll(...clients);
-      await t.close();
-    }
+    // Bob leaves: the next message's key goes to Carol only.
+    await bobClient.leave(roomId);
+    await until(
+      "alice sees bob leave",
+      () => aliceClient.getRoom(roomId)?.getMember(bob.userId)?.membership === "leave",
+    );
+    toDevice.clear();
+    await aliceClient.sendTextMessage(roomId, "after bob left");
+    await until("carol reads it", () => reads(carolClient, roomId, "after bob left"));
+    assert(toDevice.usersAddressed().includes(carol.userId), "a new room key went to carol");
+    assert(!toDevice.usersAddressed().includes(bob.userId), "no room key went to bob");
   },
-});
+);

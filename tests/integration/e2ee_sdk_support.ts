@@ -10,7 +10,8 @@ import * as sdk from "matrix-js-sdk";
 import type { RouteModule } from "../../server/app.ts";
 import { MatrixError } from "../../server/errors.ts";
 import { type AppEnv, requireAuth } from "../../server/request_context.ts";
-import type { TestServer, TestUser } from "../support/test_server.ts";
+import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { errorsOnlyLogger, startSyncing } from "../support/sdk_client.ts";
 
 /**
  * Global account data kept in memory, for servers without the real account-data API: the SDK
@@ -51,6 +52,100 @@ export async function sdkClient(
   });
   await client.initRustCrypto({ useIndexedDB: false });
   return client;
+}
+
+/**
+ * A Rust-crypto client that syncs (long-polls) until stopped: its first sync is done and its
+ * device keys are on the server, so others can encrypt for this device.
+ */
+export async function startedSdkClient(
+  t: TestServer,
+  user: TestUser,
+  options: { fetchFn?: typeof fetch } = {},
+): Promise<sdk.MatrixClient> {
+  const client = await sdkClient(t, user, options);
+  await startSyncing(client, { initialSyncLimit: 20 });
+  await flushCrypto(client);
+  return client;
+}
+
+/**
+ * Registers a test that runs `fn` with a fresh test server and a list for the clients it
+ * starts; whatever the outcome, those clients are stopped and the server closed. The SDK's
+ * sync loops leave timers and connections behind, so the sanitizers are off.
+ */
+export function sdkServerTest(
+  name: string,
+  fn: (t: TestServer, clients: sdk.MatrixClient[]) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const t = await startTestServer();
+      const clients: sdk.MatrixClient[] = [];
+      try {
+        await fn(t, clients);
+      } finally {
+        stopAll(...clients);
+        await t.close();
+      }
+    },
+  });
+}
+
+/** One `PUT /sendToDevice/{type}/{txnId}` a client made. */
+export interface SentToDevice {
+  type: string;
+  /** `userId -> deviceId -> content`. */
+  messages: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * The to-device requests of one client (room keys travel that way), recorded by the `fetchFn`
+ * the client is made with.
+ */
+export class ToDeviceLog {
+  readonly sent: SentToDevice[] = [];
+
+  /** A fetch that records to-device bodies, then sends the request. */
+  readonly fetchFn: typeof fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    const match = /\/sendToDevice\/([^/]+)\/[^/?]+/.exec(url);
+    if (match && init?.method === "PUT" && typeof init.body === "string") {
+      const body = JSON.parse(init.body);
+      this.sent.push({ type: decodeURIComponent(match[1]), messages: body.messages ?? {} });
+    }
+    return fetch(input, init);
+  };
+
+  /** Forgets what was recorded. */
+  clear(): void {
+    this.sent.length = 0;
+  }
+
+  /** The devices of `userId` sent a message of `type` since the last {@link clear}. */
+  devicesOf(userId: string, type = "m.room.encrypted"): string[] {
+    const devices = new Set<string>();
+    for (const request of this.sent) {
+      if (request.type !== type) continue;
+      for (const deviceId of Object.keys(request.messages[userId] ?? {})) devices.add(deviceId);
+    }
+    return [...devices].sort();
+  }
+
+  /** The users addressed (any type) since the last {@link clear}, once per request. */
+  usersAddressed(): string[] {
+    return this.sent.flatMap((request) => Object.keys(request.messages));
+  }
+
+  /** The device IDs (of any user) addressed (any type) since the last {@link clear}. */
+  devicesAddressed(): string[] {
+    return this.sent.flatMap((request) =>
+      Object.values(request.messages).flatMap((devices) => Object.keys(devices))
+    );
+  }
 }
 
 /**
@@ -95,17 +190,8 @@ export function uiaPassword(user: TestUser) {
   });
 }
 
-const noop = () => {};
-
 /** A logger that keeps only errors, so test output stays readable. */
-export const quietLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: noop,
-  error: (...args: unknown[]) => console.error(...args),
-  getChild: () => quietLogger,
-};
+export const quietLogger = errorsOnlyLogger;
 
 /** Stops clients, ignoring errors from half-started ones. */
 export function stopAll(...clients: sdk.MatrixClient[]): void {

@@ -8,6 +8,7 @@
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { plainSdkClient, silentLogger, startSyncing } from "../support/sdk_client.ts";
 import { createRoom, enc, getState, putState, roomPost, send, V3 } from "./rooms_support.ts";
 
 async function registerGuest(t: TestServer, body: unknown = {}): Promise<TestUser> {
@@ -20,15 +21,6 @@ async function registerGuest(t: TestServer, body: unknown = {}): Promise<TestUse
     password: "",
   };
 }
-
-const quiet = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  getChild: () => quiet,
-};
 
 /** Polls until `check` holds (a guest's removal runs after the change commits). */
 async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -284,25 +276,16 @@ Deno.test("guest access: registration, allow-list, joins, history, revocation, u
           content: { guest_access: "can_join" },
         }],
       });
-      const anonymous = sdk.createClient({ baseUrl: server.baseUrl, logger: quiet });
+      const anonymous = sdk.createClient({ baseUrl: server.baseUrl, logger: silentLogger });
       const creds = await anonymous.registerGuest({ body: {} });
-      const client = sdk.createClient({
-        baseUrl: server.baseUrl,
+      const client = plainSdkClient(server, {
         userId: creds.user_id,
         deviceId: creds.device_id,
         accessToken: creds.access_token,
-        logger: quiet,
       });
       client.setGuest(true);
       try {
-        const prepared = new Promise<void>((resolve, reject) => {
-          client.on(sdk.ClientEvent.Sync, (state: string) => {
-            if (state === "PREPARED") resolve();
-            else if (state === "ERROR") reject(new Error("sync error"));
-          });
-        });
-        await client.startClient({ initialSyncLimit: 5 });
-        await prepared;
+        await startSyncing(client, { initialSyncLimit: 5 });
         await client.joinRoom(roomId);
         await client.sendTextMessage(roomId, "from a guest client");
         const page = await req("GET", `${V3}/rooms/${enc(roomId)}/messages?dir=b&limit=5`, {

@@ -10,6 +10,19 @@ async function authedGet(url: string, token: string): Promise<Response> {
   return await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
 }
 
+/**
+ * Downloads `mxc` from the authenticated media URL the SDK makes for it (no redirects, direct
+ * links allowed), with `token`.
+ */
+async function sdkDownload(
+  client: sdk.MatrixClient,
+  mxc: string,
+  token: string,
+): Promise<Response> {
+  const url = client.mxcUrlToHttp(mxc, undefined, undefined, undefined, false, true, true)!;
+  return await authedGet(url, token);
+}
+
 Deno.test("matrix-js-sdk uploads an image; download and thumbnail through its URLs", async () => {
   const server = await startTestServer({ config: MEDIA_TEST_CONFIG });
   try {
@@ -24,16 +37,7 @@ Deno.test("matrix-js-sdk uploads an image; download and thumbnail through its UR
       name: "photo.jpg",
       type: "image/jpeg",
     });
-    const downloadUrl = client.mxcUrlToHttp(
-      content_uri,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      true,
-      true,
-    )!;
-    const original = await authedGet(downloadUrl, alice.accessToken);
+    const original = await sdkDownload(client, content_uri, alice.accessToken);
     assertEquals(original.status, 200);
     assertEquals(original.headers.get("content-type"), "image/jpeg");
     assertEquals(original.headers.get("content-disposition"), 'inline; filename="photo.jpg"');
@@ -86,16 +90,7 @@ Deno.test("matrix-js-sdk uploads an encrypted attachment; the server keeps the b
     );
 
     // Bob downloads (authenticated), checks the hash and decrypts.
-    const url = client.mxcUrlToHttp(
-      content_uri,
-      undefined,
-      undefined,
-      undefined,
-      false,
-      true,
-      true,
-    )!;
-    const res = await authedGet(url, bob.accessToken);
+    const res = await sdkDownload(client, content_uri, bob.accessToken);
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("content-type"), "application/octet-stream");
     assertEquals(res.headers.get("content-disposition"), "attachment");

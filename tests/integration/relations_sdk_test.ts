@@ -4,31 +4,13 @@
  */
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { startTestServer } from "../support/test_server.ts";
+import { plainSdkClient } from "../support/sdk_client.ts";
 
 // deno-lint-ignore no-explicit-any
 const MESSAGE = "m.room.message" as any;
 // deno-lint-ignore no-explicit-any
 const REACTION = "m.reaction" as any;
-
-const quiet = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  getChild: () => quiet,
-};
-
-function client(t: TestServer, user: TestUser): sdk.MatrixClient {
-  return sdk.createClient({
-    baseUrl: t.baseUrl,
-    userId: user.userId,
-    deviceId: user.deviceId,
-    accessToken: user.accessToken,
-    logger: quiet,
-  });
-}
 
 Deno.test({
   name: "matrix-js-sdk: relations, threads list, search and bundled edits",
@@ -38,8 +20,8 @@ Deno.test({
     const t = await startTestServer();
     const aliceUser = await t.register("alice");
     const bobUser = await t.register("bob");
-    const alice = client(t, aliceUser);
-    const bob = client(t, bobUser);
+    const alice = plainSdkClient(t, aliceUser);
+    const bob = plainSdkClient(t, bobUser);
     try {
       const { room_id: roomId } = await alice.createRoom({
         // deno-lint-ignore no-explicit-any

@@ -5,55 +5,18 @@
  */
 import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { startTestServer } from "../support/test_server.ts";
+import { plainSdkClient, startSyncing } from "../support/sdk_client.ts";
+import { until as untilWithin } from "../support/until.ts";
 
 // deno-lint-ignore no-explicit-any
 const MESSAGE = "m.room.message" as any;
 // deno-lint-ignore no-explicit-any
 const REACTION = "m.reaction" as any;
 
-const quiet = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  getChild: () => quiet,
-};
-
-function client(t: TestServer, user: TestUser): sdk.MatrixClient {
-  return sdk.createClient({
-    baseUrl: t.baseUrl,
-    userId: user.userId,
-    deviceId: user.deviceId,
-    accessToken: user.accessToken,
-    logger: quiet,
-  });
-}
-
-async function started(c: sdk.MatrixClient, initialSyncLimit = 20): Promise<void> {
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: string) => {
-      if (state === "PREPARED") {
-        c.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === "ERROR") reject(new Error("sync error"));
-    };
-    c.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await c.startClient({ initialSyncLimit });
-  await prepared;
-}
-
 /** Waits until `check` returns a truthy value (client state is updated by its sync loop). */
-async function until<T>(what: string, check: () => T | undefined | null | false, ms = 8000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = check();
-    if (value) return value as T;
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+function until<T>(what: string, check: () => T | undefined | null | false): Promise<T> {
+  return untilWithin(what, check, { timeoutMs: 8000, intervalMs: 15 });
 }
 
 function bodies(c: sdk.MatrixClient, roomId: string): string[] {
@@ -79,10 +42,13 @@ Deno.test({
     try {
       const aliceUser = await t.register("alice");
       const bobUser = await t.register("bob");
-      const alice = client(t, aliceUser);
-      const bob = client(t, bobUser);
+      const alice = plainSdkClient(t, aliceUser);
+      const bob = plainSdkClient(t, bobUser);
       clients.push(alice, bob);
-      await Promise.all([started(alice), started(bob)]);
+      await Promise.all([
+        startSyncing(alice, { initialSyncLimit: 20 }),
+        startSyncing(bob, { initialSyncLimit: 20 }),
+      ]);
 
       // Create, invite, join.
       const { room_id: roomId } = await alice.createRoom({
@@ -179,9 +145,9 @@ Deno.test({
       for (let i = 0; i < 25; i++) await alice.sendTextMessage(roomId, `filler ${i}`);
       await until("bob sees the fillers", () => bodies(bob, roomId).includes("filler 24"));
       const bob2User = await t.login("bob", bobUser.password);
-      const bob2 = client(t, bob2User);
+      const bob2 = plainSdkClient(t, bob2User);
       clients.push(bob2);
-      await started(bob2, 5);
+      await startSyncing(bob2, { initialSyncLimit: 5 });
       const room2 = bob2.getRoom(roomId)!;
       assert(!bodies(bob2, roomId).includes("hi alice"));
       for (let i = 0; i < 10 && !bodies(bob2, roomId).includes("hi alice"); i++) {

@@ -11,6 +11,8 @@ import * as sdk from "matrix-js-sdk";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { makeRoom, membership, send, sync, text } from "../support/sync_support.ts";
+import { plainSdkClient, startSyncing } from "../support/sdk_client.ts";
+import { until as untilWithin } from "../support/until.ts";
 
 // deno-lint-ignore no-explicit-any
 type Event = any;
@@ -320,23 +322,9 @@ Deno.test({
   },
 });
 
-const quiet = {
-  trace: () => {},
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  getChild: () => quiet,
-};
-
 /** Waits until `check` holds (a client's state is updated by its sync loop). */
-async function until(what: string, check: () => unknown, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+async function until(what: string, check: () => unknown): Promise<void> {
+  await untilWithin(what, check, { timeoutMs: 10_000, intervalMs: 20 });
 }
 
 /**
@@ -374,31 +362,6 @@ function watchedFetch() {
   };
 }
 
-function sdkClient(t: TestServer, user: TestUser, fetchFn: typeof fetch): sdk.MatrixClient {
-  return sdk.createClient({
-    baseUrl: t.baseUrl,
-    userId: user.userId,
-    deviceId: user.deviceId,
-    accessToken: user.accessToken,
-    fetchFn,
-    logger: quiet,
-  });
-}
-
-async function started(c: sdk.MatrixClient): Promise<void> {
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: string) => {
-      if (state === "PREPARED") {
-        c.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === "ERROR") reject(new Error("sync error"));
-    };
-    c.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await c.startClient({ initialSyncLimit: 3 });
-  await prepared;
-}
-
 function powerOf(c: sdk.MatrixClient, roomId: string, userId: string): unknown {
   const levels = c.getRoom(roomId)?.currentState.getStateEvents("m.room.power_levels", "");
   return (levels?.getContent().users as Record<string, number> | undefined)?.[userId];
@@ -423,11 +386,11 @@ async function sdkKeepsState(t: TestServer): Promise<void> {
   const gus = await t.register("gus");
   const hal = await t.register("hal");
   const watch = watchedFetch();
-  const client = sdkClient(t, gus, watch.fetchFn);
+  const client = plainSdkClient(t, gus, { fetchFn: watch.fetchFn });
   let fresh: sdk.MatrixClient | null = null;
   try {
     assert(await client.isVersionSupported("v1.16"), "the server lists v1.16");
-    await started(client);
+    await startSyncing(client, { initialSyncLimit: 3 });
     const roomId = await makeRoom(t, fern, { name: "Meadow" });
     await membership(t, roomId, { sender: gus, target: gus, membership: "join" });
     await until("gus in the room", () => client.getRoom(roomId)?.name === "Meadow");
@@ -487,8 +450,8 @@ async function sdkKeepsState(t: TestServer): Promise<void> {
     // A fresh client (initial sync, timeline of 3 ending in state events).
     await setState(t, roomId, fern, { type: "m.room.topic", content: { topic: "grass" } });
     await setState(t, roomId, fern, { type: "m.room.name", content: { name: "Meadow 5" } });
-    fresh = sdkClient(t, gus, watchedFetch().fetchFn);
-    await started(fresh);
+    fresh = plainSdkClient(t, gus, { fetchFn: watchedFetch().fetchFn });
+    await startSyncing(fresh, { initialSyncLimit: 3 });
     await until("fresh client's room", () => fresh!.getRoom(roomId)?.name === "Meadow 5");
     assertEquals(powerOf(fresh, roomId, gus.userId), 75);
     assertEquals(memberships(fresh, roomId), {
@@ -505,7 +468,7 @@ async function sdkKeepsState(t: TestServer): Promise<void> {
     await until("gus left", () => client.getRoom(roomId)?.getMyMembership() === "leave");
     assertEquals(client.getRoom(roomId)?.name, "Meadow 5");
     fresh.stopClient();
-    const leftClient = sdkClient(t, gus, watch.fetchFn);
+    const leftClient = plainSdkClient(t, gus, { fetchFn: watch.fetchFn });
     try {
       const before = watch.seen.asked;
       const left = await leftClient.syncLeftRooms();

@@ -16,7 +16,9 @@ import {
   type Verifier,
   VerifierEvent,
 } from "matrix-js-sdk/lib/crypto-api/index.js";
-import { flushCrypto, quietLogger } from "../../integration/e2ee_sdk_support.ts";
+import { flushCrypto, quietLogger, type ToDeviceLog } from "../../integration/e2ee_sdk_support.ts";
+import { firstSync } from "../../support/sdk_client.ts";
+import { until as pollUntil } from "../../support/until.ts";
 import {
   decryptAttachment,
   encryptAttachment,
@@ -29,18 +31,12 @@ const TIMEOUT = 60_000;
 export type Account = { userId: string; accessToken: string; deviceId: string; password: string };
 
 /** Polls `check` every 100 ms until it gives a truthy value, or throws after `ms`. */
-export async function until<T>(
+export function until<T>(
   what: string,
   check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   ms = TIMEOUT,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = await check();
-    if (value) return value as T;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  return pollUntil(what, check, { timeoutMs: ms, intervalMs: 100 });
 }
 
 /** The device ID of an access token. */
@@ -53,43 +49,8 @@ export async function whoami(baseUrl: string, accessToken: string): Promise<stri
   return body.device_id;
 }
 
-/** One `PUT /sendToDevice/{type}/{txnId}` a client made. */
-export interface SentToDevice {
-  type: string;
-  /** `userId -> deviceId -> content`. */
-  messages: Record<string, Record<string, unknown>>;
-}
-
-/** The to-device requests of one client, recorded by its `fetchFn`. */
-export class ToDeviceLog {
-  readonly sent: SentToDevice[] = [];
-
-  /** A fetch that records to-device bodies, then sends the request. */
-  readonly fetchFn: typeof fetch = (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    const match = /\/sendToDevice\/([^/]+)\/[^/?]+/.exec(url);
-    if (match && init?.method === "PUT" && typeof init.body === "string") {
-      const body = JSON.parse(init.body);
-      this.sent.push({ type: decodeURIComponent(match[1]), messages: body.messages ?? {} });
-    }
-    return fetch(input, init);
-  };
-
-  /** Forgets what was recorded. */
-  clear(): void {
-    this.sent.length = 0;
-  }
-
-  /** The devices of `userId` sent a message of `type` since the last {@link clear}. */
-  devicesOf(userId: string, type = "m.room.encrypted"): string[] {
-    const devices = new Set<string>();
-    for (const request of this.sent) {
-      if (request.type !== type) continue;
-      for (const deviceId of Object.keys(request.messages[userId] ?? {})) devices.add(deviceId);
-    }
-    return [...devices].sort();
-  }
-}
+/** The recorder of to-device requests, shared with the integration tests. */
+export { type SentToDevice, ToDeviceLog } from "../../integration/e2ee_sdk_support.ts";
 
 /** A started client (first sync done, keys uploaded) of `account`. */
 export async function startedClient(
@@ -106,15 +67,7 @@ export async function startedClient(
     logger: Deno.env.get("E2EE_DEBUG") ? undefined : quietLogger,
   });
   await client.initRustCrypto({ useIndexedDB: false });
-  const prepared = new Promise<void>((resolve, reject) => {
-    const onSync = (state: string) => {
-      if (state === "PREPARED") {
-        client.off(sdk.ClientEvent.Sync, onSync);
-        resolve();
-      } else if (state === "ERROR") reject(new Error("sync error"));
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
+  const prepared = firstSync(client);
   await client.startClient({ initialSyncLimit: 20 });
   // A client whose first sync never completes fails the test instead of hanging it.
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,29 +1,17 @@
 import { assert, assertEquals, assertNotEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { startTestServer, withTestServer } from "../support/test_server.ts";
 import { createRegistrationToken } from "../../server/store/accounts.ts";
 
 const LOGIN = "/_matrix/client/v3/login";
 const REGISTER = "/_matrix/client/v3/register";
 const WHOAMI = "/_matrix/client/v3/account/whoami";
 
-async function withServer(
-  fn: (t: TestServer) => Promise<void>,
-  config?: Record<string, unknown>,
-): Promise<void> {
-  const t = await startTestServer({ config });
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
-
 function passwordAuth(user: string, password: string, session: string) {
   return { type: "m.login.password", identifier: { type: "m.id.user", user }, password, session };
 }
 
 Deno.test("discovery: versions, well-known, capabilities", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const versions = await t.request("GET", "/_matrix/client/versions");
     assertEquals(versions.status, 200);
     assert(versions.body.versions.includes("v1.1"));
@@ -44,7 +32,7 @@ Deno.test("discovery: versions, well-known, capabilities", () =>
   }));
 
 Deno.test("register with the dummy flow, then whoami", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const first = await t.request("POST", REGISTER, { body: { username: "bob", password: "pw1" } });
     assertEquals(first.status, 401);
     assertEquals(first.body.flows, [{ stages: ["m.login.dummy"] }]);
@@ -100,14 +88,14 @@ Deno.test("register with the dummy flow, then whoami", () =>
   }));
 
 Deno.test("registration disabled", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const res = await t.request("POST", REGISTER, { body: { username: "x", password: "y" } });
     assertEquals(res.status, 403);
     assertEquals(res.body.errcode, "M_FORBIDDEN");
   }, { registration: { enabled: false } }));
 
 Deno.test("register with a registration token; uses are counted atomically", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const token = await createRegistrationToken(t.hs.kv, { usesAllowed: 2 });
     const validity = "/_matrix/client/v1/register/m.login.registration_token/validity";
     assertEquals((await t.request("GET", `${validity}?token=${token}`)).body, { valid: true });
@@ -143,7 +131,7 @@ Deno.test("register with a registration token; uses are counted atomically", () 
   }, { registration: { require_token: true } }));
 
 Deno.test("concurrent registration of one name: exactly one wins", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const sessions = await Promise.all(
       [1, 2, 3, 4].map(async () => (await t.request("POST", REGISTER, { body: {} })).body.session),
     );
@@ -159,7 +147,7 @@ Deno.test("concurrent registration of one name: exactly one wins", () =>
   }));
 
 Deno.test("username availability", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     await t.register("dora");
     const path = "/_matrix/client/v3/register/available?username=";
     assertEquals((await t.request("GET", `${path}free`)).body, { available: true });
@@ -170,7 +158,7 @@ Deno.test("username availability", () =>
   }));
 
 Deno.test("login, logout and logout/all", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const flows = await t.request("GET", LOGIN);
     assertEquals(flows.body.flows, [{ type: "m.login.password" }]);
     const erin = await t.register("erin", { password: "secret" });
@@ -216,7 +204,7 @@ Deno.test("login, logout and logout/all", () =>
   }));
 
 Deno.test("login with a known device_id replaces its token", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const u = await t.register("fay", { deviceId: "PHONE" });
     const again = await t.login("fay", u.password, { device_id: "PHONE" });
     assertEquals(again.deviceId, "PHONE");
@@ -225,14 +213,14 @@ Deno.test("login with a known device_id replaces its token", () =>
   }));
 
 Deno.test("access token in the query string", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const u = await t.register("gus");
     const res = await t.request("GET", `${WHOAMI}?access_token=${u.accessToken}`);
     assertEquals(res.body.user_id, "@gus:localhost");
   }));
 
 Deno.test("refresh tokens rotate and expire access tokens", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     await t.register("hal", { password: "pw" });
     const res = await t.request("POST", LOGIN, {
       body: { type: "m.login.password", user: "hal", password: "pw", refresh_token: true },
@@ -273,7 +261,7 @@ Deno.test("refresh tokens rotate and expire access tokens", () =>
   }));
 
 Deno.test("expired access token is a soft logout", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     await t.register("ida", { password: "pw" });
     const res = await t.request("POST", LOGIN, {
       body: { type: "m.login.password", user: "ida", password: "pw", refresh_token: true },
@@ -292,7 +280,7 @@ Deno.test("expired access token is a soft logout", () =>
   }, { limits: { access_token_lifetime_ms: 1000 } }));
 
 Deno.test("password change with UIA logs out the other devices", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const a = await t.register("jo", { password: "old-pw" });
     const b = await t.login("jo", "old-pw");
     const path = "/_matrix/client/v3/account/password";
@@ -324,7 +312,7 @@ Deno.test("password change with UIA logs out the other devices", () =>
   }));
 
 Deno.test("UIA: a session cannot be used by another user or endpoint", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const a = await t.register("kim", { password: "pw" });
     const b = await t.register("lee", { password: "pw" });
     const path = "/_matrix/client/v3/account/password";
@@ -348,7 +336,7 @@ Deno.test("UIA: a session cannot be used by another user or endpoint", () =>
   }));
 
 Deno.test("deactivation logs out everywhere and refuses login", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const a = await t.register("max", { password: "pw" });
     const b = await t.login("max", "pw");
     const path = "/_matrix/client/v3/account/deactivate";
@@ -372,7 +360,7 @@ Deno.test("deactivation logs out everywhere and refuses login", () =>
   }));
 
 Deno.test("devices: list, get, rename, delete with UIA", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const a = await t.register("ned", { password: "pw", deviceId: "AAA" });
     const b = await t.login("ned", "pw", {
       device_id: "BBB",

@@ -1,19 +1,10 @@
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { type TestServer, type TestUser, withTestServer } from "../support/test_server.ts";
 import { CrossSigning, type Json, passwordAuth, TestDevice, uploadKeys } from "./e2ee_support.ts";
 
 const DEVICE_SIGNING = "/_matrix/client/v3/keys/device_signing/upload";
 const SIGNATURES = "/_matrix/client/v3/keys/signatures/upload";
 const QUERY = "/_matrix/client/v3/keys/query";
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 async function crossSigningState(t: TestServer, userId: string): Promise<string> {
   const rows = [];
@@ -31,7 +22,7 @@ function query(t: TestServer, user: TestUser, users: string[]) {
 }
 
 Deno.test("device_signing/upload: first upload without UIA, replacement with UIA", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const keys = await CrossSigning.create(alice.userId);
@@ -77,7 +68,7 @@ Deno.test("device_signing/upload: first upload without UIA, replacement with UIA
   }));
 
 Deno.test("device_signing/upload: bad keys get spec errors and change nothing", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const bob = await t.register("bob");
     const keys = await CrossSigning.create(alice.userId);
@@ -154,7 +145,7 @@ Deno.test("device_signing/upload: bad keys get spec errors and change nothing", 
   }));
 
 Deno.test("signatures/upload: device, master and other users' keys, with failures", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const bob = await t.register("bob", { deviceId: "BOBDEV" });
     const aliceDevice = await TestDevice.create(alice);
@@ -248,7 +239,7 @@ Deno.test("signatures/upload: device, master and other users' keys, with failure
   }));
 
 Deno.test("signatures/upload: signing another user's master key lists them in the signer's device_lists.changed only", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const bob = await t.register("bob", { deviceId: "BOBDEV" });
     const aliceKeys = await CrossSigning.create(alice.userId);

@@ -1,18 +1,9 @@
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { withTestServer } from "../support/test_server.ts";
 import { type Json, TestDevice, uploadKeys } from "./e2ee_support.ts";
 
 const QUERY = "/_matrix/client/v3/keys/query";
 const CLAIM = "/_matrix/client/v3/keys/claim";
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 async function snapshot(kv: Deno.Kv, prefix: string): Promise<string> {
   const rows: string[] = [];
@@ -25,7 +16,7 @@ async function snapshot(kv: Deno.Kv, prefix: string): Promise<string> {
 }
 
 Deno.test("keys/upload: device keys, one-time and fallback keys, counts", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const device = await TestDevice.create(alice);
     const first = await uploadKeys(t, alice, {
@@ -47,7 +38,7 @@ Deno.test("keys/upload: device keys, one-time and fallback keys, counts", () =>
   }));
 
 Deno.test("keys/upload: bad uploads get spec errors and change nothing", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const bob = await t.register("bob", { deviceId: "BOBDEV" });
     const device = await TestDevice.create(alice);
@@ -128,7 +119,7 @@ Deno.test("keys/upload: bad uploads get spec errors and change nothing", () =>
   }));
 
 Deno.test("keys/upload: accepts what the spec allows (opaque keys, any key IDs)", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const bob = await t.register("bob", { deviceId: "BOBDEV" });
     // Key strings are opaque to the server: a client may publish keys it cannot read, under
     // any `<algorithm>:<key_id>` name, with signatures it cannot check.
@@ -180,7 +171,7 @@ Deno.test("keys/upload: accepts what the spec allows (opaque keys, any key IDs)"
   }));
 
 Deno.test("keys/query: devices with display names, unknown users, remote failures", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICE1" });
     const alice2 = await t.login("alice", alice.password, {
       device_id: "ALICE2",
@@ -224,7 +215,7 @@ Deno.test("keys/query: devices with display names, unknown users, remote failure
   }));
 
 Deno.test("keys/claim: one-time keys in upload order, then the fallback key", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const bob = await t.register("bob");
     const device = await TestDevice.create(alice);
@@ -290,7 +281,7 @@ Deno.test("keys/claim: one-time keys in upload order, then the fallback key", ()
   }));
 
 Deno.test("keys/claim: concurrent claimers never get the same key", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const device = await TestDevice.create(alice);
     await uploadKeys(t, alice, {
@@ -317,7 +308,7 @@ Deno.test("keys/claim: concurrent claimers never get the same key", () =>
   }));
 
 Deno.test("deleting a device deletes its keys", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICE1" });
     const alice2 = await t.login("alice", alice.password, { device_id: "ALICE2" });
     const device = await TestDevice.create(alice2);
@@ -360,7 +351,7 @@ Deno.test("deleting a device deletes its keys", () =>
   }));
 
 Deno.test("keys/changes: own device changes between two tokens", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICEDEV" });
     const changes = (from: string, to: string) =>
       t.request("GET", `/_matrix/client/v3/keys/changes?from=${from}&to=${to}`, {

@@ -1,16 +1,7 @@
 import { assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { type TestServer, type TestUser, withTestServer } from "../support/test_server.ts";
 import { toDeviceForSync } from "../../server/e2ee/to_device.ts";
 import { visiblePosition } from "../../server/e2ee/positions.ts";
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 function send(
   t: TestServer,
@@ -31,7 +22,7 @@ async function inbox(t: TestServer, user: TestUser, since: number | null, limit?
 }
 
 Deno.test("sendToDevice: queued per device, txn idempotent, * for all devices", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice", { deviceId: "ALICE" });
     const bob1 = await t.register("bob", { deviceId: "BOB1" });
     const bob2 = await t.login("bob", bob1.password, { device_id: "BOB2" });
@@ -59,7 +50,7 @@ Deno.test("sendToDevice: queued per device, txn idempotent, * for all devices", 
   }));
 
 Deno.test("sendToDevice: delivered in order, in batches, deleted once acknowledged", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob", { deviceId: "BOB" });
     for (let i = 0; i < 7; i++) {
@@ -82,7 +73,7 @@ Deno.test("sendToDevice: delivered in order, in batches, deleted once acknowledg
   }));
 
 Deno.test("sendToDevice: bad requests", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob", { deviceId: "BOB" });
     const cases: [unknown, string][] = [

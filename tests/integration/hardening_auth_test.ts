@@ -5,7 +5,12 @@
  * separate process on the same data directory) refuses the old access tokens at once.
  */
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import {
+  startTestServer,
+  type TestServer,
+  type TestUser,
+  withTestServer,
+} from "../support/test_server.ts";
 import { updateUser } from "../../server/store/accounts.ts";
 import { tokenCache } from "../../server/store/token_cache.ts";
 import { accountKeys, secretHash } from "../../server/store/kv_store.ts";
@@ -13,15 +18,6 @@ import { CrossSigning } from "./e2ee_support.ts";
 import { createRoom, enc, roomPost, V3 } from "./rooms_support.ts";
 
 const WHOAMI = `${V3}/account/whoami`;
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 /** `auth` values of the wrong shape, each with what the answer's message must name. */
 function malformedAuths(user: TestUser): [unknown, string][] {
@@ -70,7 +66,7 @@ async function expectBadJson(
 }
 
 Deno.test("UIA: a malformed auth is 400 M_BAD_JSON on every endpoint and changes nothing", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const pat = await t.register("pat");
     const other = await t.login("pat", pat.password);
     const keys = await CrossSigning.create(pat.userId);
@@ -127,7 +123,7 @@ Deno.test("UIA: a malformed auth is 400 M_BAD_JSON on every endpoint and changes
   }));
 
 Deno.test("login: fields of the wrong type are 400 M_BAD_JSON", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const pat = await t.register("pat");
     const bodies: Record<string, unknown>[] = [
       { type: { t: 1 }, identifier: { type: "m.id.user", user: "pat" }, password: pat.password },
@@ -163,7 +159,7 @@ Deno.test("login: fields of the wrong type are 400 M_BAD_JSON", () =>
   }));
 
 Deno.test("aliases: only room members (or server admins) may create one", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const owner = await t.register("owner");
     const squatter = await t.register("squatter");
     const invitee = await t.register("invitee");
@@ -208,7 +204,7 @@ Deno.test("aliases: only room members (or server admins) may create one", () =>
   }));
 
 Deno.test("aliases and directory visibility: a moderator who left loses the power", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const owner = await t.register("owner");
     const mod = await t.register("mod");
     const roomId = await createRoom(t, owner, {

@@ -6,6 +6,7 @@
 
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { joinRoom, sendText } from "./rooms_support.ts";
 import { GatewayPool, postToGateway } from "../../server/push/gateway_http.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -134,18 +135,6 @@ async function setPusher(
   assertEquals(res.status, 200, JSON.stringify(res.body));
 }
 
-async function send(server: TestServer, user: TestUser, roomId: string, body: string) {
-  const res = await server.request(
-    "PUT",
-    `/_matrix/client/v3/rooms/${
-      encodeURIComponent(roomId)
-    }/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body } },
-  );
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id as string;
-}
-
 async function pushkeysOf(server: TestServer, user: TestUser): Promise<string[]> {
   const res = await server.request("GET", "/_matrix/client/v3/pushers", {
     token: user.accessToken,
@@ -184,13 +173,8 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       assertEquals(invite.membership, "invite");
       assertEquals(invite.prio, "high");
       assertEquals(invite.devices[0].tweaks.sound, "default");
-      const joined = await server.request(
-        "POST",
-        `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-        { token: alice.accessToken, body: {} },
-      );
-      assertEquals(joined.status, 200);
-      const eventId = await send(server, bob, roomId, "hello alice");
+      await joinRoom(server, alice, roomId);
+      const eventId = await sendText(server, bob, roomId, "hello alice");
       const n = await gateway.waitFor((n) => n.event_id === eventId);
       assertEquals(n.type, "m.room.message");
       assertEquals(n.id, eventId);
@@ -252,7 +236,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         url: gateway.url,
         data: { format: "event_id_only" },
       });
-      const eventId = await send(server, bob, roomId, "secret");
+      const eventId = await sendText(server, bob, roomId, "secret");
       await gateway.waitFor((n) => n.event_id === eventId && n.devices[0].pushkey === "pk-ids");
       await gateway.waitFor((n) => n.event_id === eventId && n.devices[0].pushkey === "pk-full");
       const slim = gateway.forDevice("pk-ids", eventId);
@@ -268,7 +252,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         { token: alice.accessToken, body: {} },
       );
       assertEquals(receipt.status, 200);
-      const next = await send(server, bob, roomId, "after the read");
+      const next = await sendText(server, bob, roomId, "after the read");
       const n = await gateway.waitFor((n) => n.event_id === next);
       assertEquals(n.counts, { unread: 1 }, JSON.stringify(n));
     });
@@ -281,18 +265,13 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
       });
       group = created.body.room_id;
       for (const user of [alice, carol]) {
-        const res = await server.request(
-          "POST",
-          `/_matrix/client/v3/join/${encodeURIComponent(group)}`,
-          { token: user.accessToken, body: {} },
-        );
-        assertEquals(res.status, 200);
+        await joinRoom(server, user, group);
       }
-      const plain = await send(server, bob, group, "lunch?");
+      const plain = await sendText(server, bob, group, "lunch?");
       const low = await gateway.waitFor((n) => n.event_id === plain);
       assertEquals(low.prio, "low");
       assertEquals(low.devices[0].tweaks, {});
-      const mention = await send(server, carol!, group, "alice: look at this");
+      const mention = await sendText(server, carol!, group, "alice: look at this");
       const high = await gateway.waitFor((n) => n.event_id === mention);
       assertEquals(high.prio, "high");
       assertEquals(high.devices[0].tweaks.highlight, true);
@@ -307,7 +286,7 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
 
     await t.step("a failing gateway is retried with backoff", async () => {
       gateway.failNext = 2;
-      const eventId = await send(server, bob, roomId, "retry me");
+      const eventId = await sendText(server, bob, roomId, "retry me");
       const n = await gateway.waitFor(
         (n) => n.event_id === eventId && n.devices[0].pushkey === "pk-full",
         20_000,
@@ -318,20 +297,20 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
     await t.step("a rejected pushkey removes the pusher", async () => {
       await setPusher(server, alice, { pushkey: "pk-gone", url: gateway.url });
       gateway.rejected.add("pk-gone");
-      const eventId = await send(server, bob, roomId, "reject this");
+      const eventId = await sendText(server, bob, roomId, "reject this");
       await gateway.waitFor((n) => n.event_id === eventId && n.devices[0].pushkey === "pk-gone");
       for (let i = 0; i < 50 && (await pushkeysOf(server, alice)).includes("pk-gone"); i++) {
         await new Promise((r) => setTimeout(r, 100));
       }
       assertEquals(await pushkeysOf(server, alice), ["pk-full", "pk-ids"]);
-      const later = await send(server, bob, roomId, "not for pk-gone");
+      const later = await sendText(server, bob, roomId, "not for pk-gone");
       await gateway.waitFor((n) => n.event_id === later && n.devices[0].pushkey === "pk-full");
       assertEquals(gateway.forDevice("pk-gone", later), undefined);
     });
 
     await t.step("notifications queued while the gateway is down survive a restart", async () => {
       gateway.failAll = true;
-      const eventId = await send(server, bob, roomId, "sent before the restart");
+      const eventId = await sendText(server, bob, roomId, "sent before the restart");
       // Give the worker time to queue it and fail once.
       await new Promise((r) => setTimeout(r, 500));
       await server.close();
@@ -342,12 +321,12 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         20_000,
       );
       assertEquals(n.content.body, "sent before the restart");
-      const after = await send(server, bob, roomId, "sent after the restart");
+      const after = await sendText(server, bob, roomId, "sent after the restart");
       await gateway.waitFor((n) => n.event_id === after);
     });
 
     await t.step("an event committed but not yet evaluated is pushed after a crash", async () => {
-      const eventId = await send(server, bob, roomId, "evaluated again");
+      const eventId = await sendText(server, bob, roomId, "evaluated again");
       await gateway.waitFor((n) => n.event_id === eventId && n.devices[0].pushkey === "pk-full");
       await server.close();
       // As if the process died between the commit and the evaluation: the cursor is behind
@@ -459,8 +438,8 @@ Deno.test("push: a gateway gets what Element would, with retries, rejections and
         { token: alice.accessToken, body: { ignored_users: { [carol!.userId]: {} } } },
       );
       assertEquals(ignore.status, 200);
-      const ignoredId = await send(server, carol!, group, "alice: ignore me");
-      const heard = await send(server, bob, group, "alice: from bob");
+      const ignoredId = await sendText(server, carol!, group, "alice: ignore me");
+      const heard = await sendText(server, bob, group, "alice: from bob");
       await gateway.waitFor((n) => n.event_id === heard);
       assertEquals(gateway.received.filter((b) => b.notification.event_id === ignoredId), []);
       const list = await server.request("GET", "/_matrix/client/v3/notifications", {

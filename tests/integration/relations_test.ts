@@ -1,24 +1,18 @@
 import { assert, assertEquals } from "../unit/assert.ts";
 import type { TestServer, TestUser } from "../support/test_server.ts";
-import { createRoom, enc, getEvent, roomPost, send, V3, withRoomServer } from "./rooms_support.ts";
+import { text } from "../support/sync_support.ts";
+import {
+  createJoinedHistoryRoom,
+  createRoom,
+  enc,
+  getEvent,
+  roomPost,
+  sendOk,
+  V3,
+  withRoomServer,
+} from "./rooms_support.ts";
 
 const V1 = "/_matrix/client/v1";
-
-async function sendOk(
-  t: TestServer,
-  user: TestUser,
-  roomId: string,
-  content: Record<string, unknown>,
-  type?: string,
-): Promise<string> {
-  const res = await send(t, user, roomId, content, { type });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id;
-}
-
-function text(body: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { msgtype: "m.text", body, ...extra };
-}
 
 function edit(target: string, body: string): Record<string, unknown> {
   return {
@@ -67,7 +61,7 @@ Deno.test("relations: bundled aggregations on /event, /messages, /context and /s
     });
     await sendOk(t, bob, roomId, {
       "m.relates_to": { rel_type: "m.annotation", event_id: original, key: "👍" },
-    }, "m.reaction");
+    }, { type: "m.reaction" });
 
     const check = (ev: Record<string, unknown>, _viewer: string) => {
       const rel = (ev.unsigned as Record<string, Record<string, unknown>>)?.["m.relations"];
@@ -141,7 +135,7 @@ Deno.test("relations: bundled aggregations on /event, /messages, /context and /s
     await sendOk(t, alice, roomId, {
       "m.new_content": { body: "x" },
       "m.relates_to": { rel_type: "m.replace", event_id: notice },
-    }, "org.example.other");
+    }, { type: "org.example.other" });
     assertEquals((await getEvent(t, bob, roomId, notice)).body.unsigned["m.relations"], undefined);
     await sendOk(t, alice, roomId, edit(lastEdit, "edit of an edit"));
     assertEquals(
@@ -183,11 +177,11 @@ Deno.test("relations: /relations filters by type, paginates both ways, recurses"
     for (let i = 0; i < 5; i++) replies.push(await sendOk(t, bob, roomId, inThread(root, `r${i}`)));
     const reaction = await sendOk(t, alice, roomId, {
       "m.relates_to": { rel_type: "m.annotation", event_id: root, key: "🎉" },
-    }, "m.reaction");
+    }, { type: "m.reaction" });
     // A reaction to a thread reply: an indirect relation of the root.
     const nested = await sendOk(t, alice, roomId, {
       "m.relates_to": { rel_type: "m.annotation", event_id: replies[0], key: "👀" },
-    }, "m.reaction");
+    }, { type: "m.reaction" });
 
     const all = await relations(t, bob, roomId, enc(root));
     assertEquals(all.status, 200, JSON.stringify(all.body));
@@ -282,14 +276,7 @@ Deno.test("relations: history visibility hides children sent before a join", () 
   withRoomServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
-    const roomId = await createRoom(t, alice, {
-      preset: "public_chat",
-      initial_state: [{
-        type: "m.room.history_visibility",
-        state_key: "",
-        content: { history_visibility: "joined" },
-      }],
-    });
+    const roomId = await createJoinedHistoryRoom(t, alice);
     const root = await sendOk(t, alice, roomId, text("root"));
     await sendOk(t, alice, roomId, inThread(root, "before bob"));
     assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);

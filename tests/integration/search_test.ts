@@ -2,19 +2,15 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { INDEX_VERSION, INDEX_VERSION_KEY } from "../../server/search/backfill.ts";
 import { searchMutations, tokenize } from "../../server/search/index.ts";
-import { createRoom, enc, roomPost, send, V3, withRoomServer } from "./rooms_support.ts";
-
-async function sendOk(
-  t: TestServer,
-  user: TestUser,
-  roomId: string,
-  content: Record<string, unknown>,
-  type?: string,
-): Promise<string> {
-  const res = await send(t, user, roomId, content, { type });
-  assertEquals(res.status, 200, JSON.stringify(res.body));
-  return res.body.event_id;
-}
+import {
+  createJoinedHistoryRoom,
+  createRoom,
+  enc,
+  roomPost,
+  sendOk,
+  V3,
+  withRoomServer,
+} from "./rooms_support.ts";
 
 function search(
   t: TestServer,
@@ -82,7 +78,7 @@ Deno.test("search: room_events over body, name, topic; order, pagination, count,
       sender_key: "k",
       session_id: "s",
       device_id: "D",
-    }, "m.room.encrypted");
+    }, { type: "m.room.encrypted" });
     await sendOk(t, alice, other, { msgtype: "m.text", body: "tomatoes in the other room" });
 
     // Prefix matching: "tomato" matches "tomatoes" and "tomato".
@@ -220,14 +216,7 @@ Deno.test("search: event_context with profiles, include_state, groupings, visibi
   withRoomServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
-    const roomId = await createRoom(t, alice, {
-      preset: "public_chat",
-      initial_state: [{
-        type: "m.room.history_visibility",
-        state_key: "",
-        content: { history_visibility: "joined" },
-      }],
-    });
+    const roomId = await createJoinedHistoryRoom(t, alice);
     await sendOk(t, alice, roomId, { msgtype: "m.text", body: "hidden kiwi before bob" });
     assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);
     const res = await t.request("PUT", `${V3}/profile/${enc(bob.userId)}/displayname`, {

@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { type TestUser, withTestServer } from "../support/test_server.ts";
 import { makeRoom, membership, send, sync, text } from "../support/sync_support.ts";
 import { forgetUnreadCounts } from "../../server/sync/unread_counts.ts";
 import { RECENT_ENTRIES, recentTimelines } from "../../server/sync/recent_timeline.ts";
@@ -15,15 +15,6 @@ import { presenceChangedBetween } from "../../server/store/presence.ts";
 
 const V3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 interface Counts {
   main: { notification_count: number; highlight_count: number };
@@ -42,7 +33,7 @@ function n(notification_count: number, highlight_count = 0) {
 }
 
 Deno.test("unread counts: kept counts equal a recount after messages, receipts and rule changes", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const roomId = await makeRoom(t, alice);
@@ -125,7 +116,7 @@ function memberKeys(room: any): string[] {
 }
 
 Deno.test("lazy-loaded members: exactly the timeline's senders and the user, initial and incremental", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const roomId = await makeRoom(t, alice);
     const users: TestUser[] = [];
@@ -178,7 +169,7 @@ Deno.test("lazy-loaded members: exactly the timeline's senders and the user, ini
   }));
 
 Deno.test("idle long-polls: wait without computing, wake at once for events, to-device and typing", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const roomId = await makeRoom(t, alice);
@@ -241,7 +232,7 @@ Deno.test("idle long-polls: wait without computing, wake at once for events, to-
   }));
 
 Deno.test("long-polls: a client that goes away ends its wait; an answered one leaves none", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const since = (await sync(t, alice)).body.next_batch as string;
     const url = `${t.baseUrl}${V3}/sync?since=${enc(since)}&timeout=30000`;
@@ -272,7 +263,7 @@ Deno.test("long-polls: a client that goes away ends its wait; an answered one le
   }));
 
 Deno.test("presence changes: ranges from memory equal ranges read from KV", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const users = [];
     for (const name of ["pa", "pb", "pc", "pd"]) users.push(await t.register(name));
     const start = t.hs.stream.visiblePosition;
@@ -300,7 +291,7 @@ Deno.test("presence changes: ranges from memory equal ranges read from KV", () =
   }));
 
 Deno.test("presence filters: none wanted, none computed; the same range still has them", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const roomId = await makeRoom(t, alice);
@@ -326,7 +317,7 @@ Deno.test("presence filters: none wanted, none computed; the same range still ha
   }));
 
 Deno.test("recent timelines: ranges from memory equal ranges read from KV", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const roomId = await makeRoom(t, alice);
     const recent = recentTimelines(t.hs);

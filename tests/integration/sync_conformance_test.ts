@@ -138,6 +138,27 @@ function stateMembers(section: Event): string[] {
     .sort();
 }
 
+/**
+ * A sync filter that lets through only state events of type `a.madeup.test.state` (no
+ * timeline, ephemeral or presence events); with `includeLeave`, left rooms as well.
+ */
+function madeupStateOnly(options: { includeLeave?: boolean } = {}): Json {
+  const room: Json = {
+    timeline: { types: [] },
+    state: { types: ["a.madeup.test.state"] },
+    ephemeral: { types: [] },
+  };
+  if (options.includeLeave) room.include_leave = true;
+  return { room, presence: { types: [] } };
+}
+
+/** Creates a room of `creator`'s holding one `a.madeup.test.state` event (`my_key: 1`). */
+async function roomWithMadeupState(t: TestServer, creator: TestUser): Promise<string> {
+  const roomId = await createRoom(t, creator);
+  await putState(t, creator, roomId, { type: "a.madeup.test.state", content: { my_key: 1 } });
+  return roomId;
+}
+
 Deno.test("sync conformance: details of /sync and /messages", async (t) => {
   const server = await startTestServer();
   let n = 0;
@@ -256,19 +277,8 @@ Deno.test("sync conformance: details of /sync and /messages", async (t) => {
     await t.step("a newly joined room's state is complete in the next sync", async () => {
       const alice = await user("alice");
       const bob = await user("bob");
-      const filter = {
-        room: {
-          timeline: { types: [] },
-          state: { types: ["a.madeup.test.state"] },
-          ephemeral: { types: [] },
-        },
-        presence: { types: [] },
-      };
-      const roomId = await createRoom(server, alice);
-      await putState(server, alice, roomId, {
-        type: "a.madeup.test.state",
-        content: { my_key: 1 },
-      });
+      const filter = madeupStateOnly();
+      const roomId = await roomWithMadeupState(server, alice);
       await invite(server, alice, roomId, bob);
       const first = await sync(server, bob, { filter });
       await member(server, bob, roomId, "join");
@@ -281,19 +291,8 @@ Deno.test("sync conformance: details of /sync and /messages", async (t) => {
 
     await t.step("a display-name change does not resend the room's state", async () => {
       const alice = await user("alice");
-      const filter = {
-        room: {
-          timeline: { types: [] },
-          state: { types: ["a.madeup.test.state"] },
-          ephemeral: { types: [] },
-        },
-        presence: { types: [] },
-      };
-      const roomId = await createRoom(server, alice);
-      await putState(server, alice, roomId, {
-        type: "a.madeup.test.state",
-        content: { my_key: 1 },
-      });
+      const filter = madeupStateOnly();
+      const roomId = await roomWithMadeupState(server, alice);
       const first = await sync(server, alice, { filter });
       assertEquals(first.rooms.join[roomId].state.events.length, 1);
       await putState(server, alice, roomId, {
@@ -318,20 +317,8 @@ Deno.test("sync conformance: details of /sync and /messages", async (t) => {
     await t.step("join and leave in one batch keep the room's state", async () => {
       const alice = await user("alice");
       const bob = await user("bob");
-      const filter = {
-        room: {
-          timeline: { types: [] },
-          state: { types: ["a.madeup.test.state"] },
-          ephemeral: { types: [] },
-          include_leave: true,
-        },
-        presence: { types: [] },
-      };
-      const roomId = await createRoom(server, alice);
-      await putState(server, alice, roomId, {
-        type: "a.madeup.test.state",
-        content: { my_key: 1 },
-      });
+      const filter = madeupStateOnly({ includeLeave: true });
+      const roomId = await roomWithMadeupState(server, alice);
       await invite(server, alice, roomId, bob);
       const first = await sync(server, bob, { filter });
       await member(server, bob, roomId, "join");

@@ -1,18 +1,9 @@
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { type TestServer, withTestServer } from "../support/test_server.ts";
 import { makeRoom, membership, send, sync, text, types } from "../support/sync_support.ts";
 
 const V3 = "/_matrix/client/v3";
 const enc = encodeURIComponent;
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 async function twoInRoom(t: TestServer) {
   const alice = await t.register("alice");
@@ -23,7 +14,7 @@ async function twoInRoom(t: TestServer) {
 }
 
 Deno.test("typing: shows in sync, wakes a long-poll, stops and times out", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const { alice, bob, roomId } = await twoInRoom(t);
     const since = (await sync(t, bob)).body.next_batch;
     const waiting = sync(t, bob, { since, timeout: 10_000 });
@@ -65,7 +56,7 @@ Deno.test("typing: shows in sync, wakes a long-poll, stops and times out", () =>
   }));
 
 Deno.test("receipts and unread counts: public, private, threaded; highlights from mentions", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const { alice, bob, roomId } = await twoInRoom(t);
     await send(t, roomId, bob, text("one"));
     await send(t, roomId, bob, text("hey", { "m.mentions": { user_ids: [alice.userId] } }));
@@ -141,7 +132,7 @@ Deno.test("receipts and unread counts: public, private, threaded; highlights fro
   }));
 
 Deno.test("read markers: m.fully_read as room account data, m.read as a receipt", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const { alice, bob, roomId } = await twoInRoom(t);
     const id = await send(t, roomId, bob, text("hi"));
     const since = (await sync(t, alice)).body.next_batch;
@@ -157,7 +148,7 @@ Deno.test("read markers: m.fully_read as room account data, m.read as a receipt"
   }));
 
 Deno.test("account data, tags and push rule changes arrive in incremental syncs", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const { alice, roomId } = await twoInRoom(t);
     const since = (await sync(t, alice)).body.next_batch;
     await t.request("PUT", `${V3}/user/${enc(alice.userId)}/account_data/org.example.a`, {
@@ -189,7 +180,7 @@ Deno.test("account data, tags and push rule changes arrive in incremental syncs"
   }));
 
 Deno.test("lazy-loading members: only the timeline's senders, and a summary", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const roomId = await makeRoom(t, alice);
     const others = [];
@@ -215,7 +206,7 @@ Deno.test("lazy-loading members: only the timeline's senders, and a summary", ()
   }));
 
 Deno.test("presence: set, read, and delivered to users who share a room", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const { alice, bob } = await twoInRoom(t);
     const carol = await t.register("carol");
     const since = (await sync(t, bob, { set_presence: "offline" })).body.next_batch;

@@ -8,7 +8,15 @@
 
 import { assert, assertEquals } from "../unit/assert.ts";
 import type { TestServer, TestUser } from "../support/test_server.ts";
-import { createRoom, roomPost, send, V3, withRoomServer } from "./rooms_support.ts";
+import {
+  aliceOnTwoDevicesWithBob,
+  createJoinedHistoryRoom,
+  createRoom,
+  roomPost,
+  send,
+  V3,
+  withRoomServer,
+} from "./rooms_support.ts";
 
 // Response bodies are read field by field, as a client would.
 // deno-lint-ignore no-explicit-any
@@ -53,14 +61,7 @@ Deno.test("shared sync sections: a member who joined inside the range sees only 
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const carol = await t.register("carol");
-    const roomId = await createRoom(t, alice, {
-      preset: "public_chat",
-      initial_state: [{
-        type: "m.room.history_visibility",
-        state_key: "",
-        content: { history_visibility: "joined" },
-      }],
-    });
+    const roomId = await createJoinedHistoryRoom(t, alice);
     assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);
     const token = await commonToken(t, [alice, carol, bob]);
     assertEquals((await send(t, alice, roomId, { msgtype: "m.text", body: "before" })).status, 200);
@@ -80,11 +81,7 @@ Deno.test("shared sync sections: a member who joined inside the range sees only 
 
 Deno.test("shared sync sections: only the sending device gets its transaction ID, whoever syncs first", async () => {
   await withRoomServer(async (t) => {
-    const alice = await t.register("alice", { deviceId: "PHONE" });
-    const laptop = await t.login("alice", alice.password, { device_id: "LAPTOP" });
-    const bob = await t.register("bob");
-    const roomId = await createRoom(t, alice, { preset: "public_chat" });
-    assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);
+    const { alice, laptop, bob, roomId } = await aliceOnTwoDevicesWithBob(t);
     const token = await commonToken(t, [alice, laptop, bob]);
     for (const [i, first] of [alice, bob].entries()) {
       const txnId = `txn-${i}`;

@@ -5,7 +5,7 @@
 
 import { assertEquals } from "../unit/assert.ts";
 import type { TestServer, TestUser } from "../support/test_server.ts";
-import { createRoom, roomPost, send, V3, withRoomServer } from "./rooms_support.ts";
+import { aliceOnTwoDevicesWithBob, send, V3, withRoomServer } from "./rooms_support.ts";
 
 async function timelineEvent(t: TestServer, user: TestUser, roomId: string, eventId: string) {
   const res = await t.request("GET", `${V3}/sync?timeout=0`, { token: user.accessToken });
@@ -16,11 +16,7 @@ async function timelineEvent(t: TestServer, user: TestUser, roomId: string, even
 
 Deno.test("sync: only the sending device sees its transaction ID", async () => {
   await withRoomServer(async (t) => {
-    const alice = await t.register("alice", { deviceId: "PHONE" });
-    const laptop = await t.login("alice", alice.password, { device_id: "LAPTOP" });
-    const bob = await t.register("bob");
-    const roomId = await createRoom(t, alice, { preset: "public_chat" });
-    assertEquals((await roomPost(t, bob, roomId, "join")).status, 200);
+    const { alice, laptop, bob, roomId } = await aliceOnTwoDevicesWithBob(t);
     const sent = await send(t, alice, roomId, { msgtype: "m.text", body: "hi" }, {
       txnId: "txn-1",
     });

@@ -1,21 +1,12 @@
 import { assert, assertEquals } from "../unit/assert.ts";
-import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { withTestServer } from "../support/test_server.ts";
 
 const V3 = "/_matrix/client/v3";
-
-async function withServer(fn: (t: TestServer) => Promise<void>): Promise<void> {
-  const t = await startTestServer();
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 const enc = encodeURIComponent;
 
 Deno.test("filters: upload, download, same filter same ID, other users refused", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const filter = {
@@ -45,7 +36,7 @@ Deno.test("filters: upload, download, same filter same ID, other users refused",
   }));
 
 Deno.test("account data: global and per room, server-managed types refused", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const global = `${V3}/user/${enc(alice.userId)}/account_data/org.example.config`;
@@ -89,7 +80,7 @@ Deno.test("account data: global and per room, server-managed types refused", () 
   }));
 
 Deno.test("tags: add, list, replace order, remove", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const base = `${V3}/user/${enc(alice.userId)}/rooms/${enc("!r:localhost")}/tags`;
     const token = alice.accessToken;
@@ -115,7 +106,7 @@ Deno.test("tags: add, list, replace order, remove", () =>
   }));
 
 Deno.test("push rules: defaults, add with before/after, enable, actions, delete", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const token = alice.accessToken;
     const all = await t.request("GET", `${V3}/pushrules/`, { token });
@@ -256,7 +247,7 @@ Deno.test("push rules: defaults, add with before/after, enable, actions, delete"
   }));
 
 Deno.test("pushers: set, list, replace, delete", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const token = alice.accessToken;
@@ -296,7 +287,7 @@ Deno.test("pushers: set, list, replace, delete", () =>
   }));
 
 Deno.test("profile: default display name, set and read fields, others refused", () =>
-  withServer(async (t) => {
+  withTestServer(async (t) => {
     const alice = await t.register("alice");
     const bob = await t.register("bob");
     const base = `${V3}/profile/${enc(alice.userId)}`;

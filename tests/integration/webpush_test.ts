@@ -7,6 +7,7 @@
 
 import { assert, assertEquals } from "../unit/assert.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { joinRoom, sendText } from "./rooms_support.ts";
 import { decodeBase64Url, encodeBase64Url } from "../../crypto/base64.ts";
 import { PushService } from "../support/webpush_receiver.ts";
 
@@ -40,18 +41,6 @@ async function pushersOf(server: TestServer, user: TestUser): Promise<Json[]> {
   });
   assertEquals(res.status, 200);
   return res.body.pushers;
-}
-
-async function send(server: TestServer, user: TestUser, roomId: string, text: string) {
-  const res = await server.request(
-    "PUT",
-    `/_matrix/client/v3/rooms/${
-      encodeURIComponent(roomId)
-    }/send/m.room.message/${crypto.randomUUID()}`,
-    { token: user.accessToken, body: { msgtype: "m.text", body: text } },
-  );
-  assertEquals(res.status, 200);
-  return res.body.event_id as string;
 }
 
 Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry", async (t) => {
@@ -157,13 +146,8 @@ Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry",
       });
       roomId = created.body.room_id;
       await service.waitFor((p) => p.type === "m.room.member" && p.room_id === roomId);
-      const joined = await server.request(
-        "POST",
-        `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-        { token: alice.accessToken, body: {} },
-      );
-      assertEquals(joined.status, 200);
-      const eventId = await send(server, bob, roomId, "hello alice");
+      await joinRoom(server, alice, roomId);
+      const eventId = await sendText(server, bob, roomId, "hello alice");
       const got = await service.waitFor((p) => p.event_id === eventId);
       assertEquals(got.path, "/push/sub-1");
       assertEquals(got.payload.room_id, roomId);
@@ -178,7 +162,7 @@ Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry",
     });
 
     await t.step("a long message still fits one push message, without its content", async () => {
-      const eventId = await send(server, bob, roomId, "x".repeat(6000));
+      const eventId = await sendText(server, bob, roomId, "x".repeat(6000));
       const got = await service.waitFor((p) => p.event_id === eventId);
       assertEquals(got.payload.content, undefined);
       assertEquals(got.payload.sender, bob.userId);
@@ -186,7 +170,7 @@ Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry",
 
     await t.step("a failing push service is retried with backoff", async () => {
       service.answers = [503, 429];
-      const eventId = await send(server, bob, roomId, "after an outage");
+      const eventId = await sendText(server, bob, roomId, "after an outage");
       const got = await service.waitFor((p) => p.event_id === eventId, 20_000);
       assertEquals(got.payload.content.body, "after an outage");
       assertEquals(service.answers, []);
@@ -195,13 +179,13 @@ Deno.test("web push: VAPID, activation, encrypted delivery, retries and expiry",
     await t.step("an expired subscription (410) removes the pusher", async () => {
       service.answers = [410];
       const before = service.received.length;
-      await send(server, bob, roomId, "nobody listens");
+      await sendText(server, bob, roomId, "nobody listens");
       const deadline = Date.now() + 10_000;
       while ((await pushersOf(server, alice)).length > 0) {
         assert(Date.now() < deadline, "the pusher was not removed");
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      await send(server, bob, roomId, "not delivered");
+      await sendText(server, bob, roomId, "not delivered");
       await new Promise((resolve) => setTimeout(resolve, 500));
       assertEquals(service.received.length, before);
     });

@@ -94,6 +94,22 @@ export const TEST_CONFIG: Readonly<Table> = {
 /** A cheap scrypt cost so tests hash passwords in milliseconds. */
 export const TEST_PASSWORD_COST = { ln: 4, r: 8, p: 1 };
 
+/**
+ * Runs `fn` with a fresh server (`config` merged over the test configuration), closing the
+ * server afterwards whatever the outcome.
+ */
+export async function withTestServer(
+  fn: (t: TestServer) => Promise<void>,
+  config?: Record<string, unknown>,
+): Promise<void> {
+  const t = await startTestServer({ config });
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
 /** Starts a server; remember to `close()` it. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const raw = merge(merge(TEST_CONFIG as Table, { data_dir: options.dataDir ?? "./unused" }), {

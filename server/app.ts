@@ -14,6 +14,7 @@ import type { AppEnv } from "./request_context.ts";
 import { versionRoutes } from "./client/versions.ts";
 import { authRoutes } from "./auth/auth_routes.ts";
 import { loginRoutes } from "./client/login.ts";
+import { loginGetTokenRoutes } from "./client/login_get_token.ts";
 import { registrationRoutes } from "./client/registration.ts";
 import { accountRoutes } from "./client/account.ts";
 import { threepidRoutes } from "./client/threepid.ts";
@@ -114,6 +115,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   // Before the modules whose users and aliases application services may be asked about.
   appserviceRoutes,
   loginRoutes,
+  loginGetTokenRoutes,
   authRoutes,
   registrationRoutes,
   accountRoutes,

@@ -196,6 +196,8 @@ export interface Config {
     readonly send: RateLimitConfig;
     /** `[rate_limits.media_upload]`: uploads and `/create`, per user. */
     readonly mediaUpload: RateLimitConfig;
+    /** `[rate_limits.login_token]`: tokens of `POST /v1/login/get_token`, per user. */
+    readonly loginToken: RateLimitConfig;
   };
   /** `[media]`. */
   readonly media: MediaConfig;
@@ -329,6 +331,10 @@ burst = 50
 [rate_limits.media_upload]
 per_second = 2
 burst = 50
+
+[rate_limits.login_token]           # POST /v1/login/get_token, per user (after its UIA)
+per_second = 0.0166667              # one token a minute, as the spec suggests
+burst = 1
 
 [media]
 max_upload_size = 104857600         # bytes of one upload (100 MB)
@@ -598,6 +604,7 @@ export function resolveConfig(raw: unknown): Config {
     register: readRateLimit(rl, "register", { perSecond: 0.2, burst: 5 }),
     send: readRateLimit(rl, "send", { perSecond: 10, burst: 50 }),
     mediaUpload: readRateLimit(rl, "media_upload", { perSecond: 2, burst: 50 }),
+    loginToken: readRateLimit(rl, "login_token", { perSecond: 0.0166667, burst: 1 }),
   };
   rl.finish();
   const media = readMedia(root);

@@ -74,6 +74,18 @@ export interface OidcProviderConfig {
   readonly allowInsecureHttp: boolean;
 }
 
+/**
+ * `[auth.login_via_existing_session]`: `POST /_matrix/client/v1/login/get_token`, by which a
+ * signed-in device issues an `m.login.token` for another (Synapse's option of the same name).
+ */
+export interface LoginViaExistingSessionConfig {
+  readonly enabled: boolean;
+  /** `require_uia`: confirm each token with user-interactive auth (the spec's default). */
+  readonly requireUia: boolean;
+  /** `token_lifetime_ms`: how long such a token stays usable. */
+  readonly tokenLifetimeMs: number;
+}
+
 /** `[auth]`. */
 export interface AuthConfig {
   readonly jwt: JwtConfig;
@@ -84,8 +96,10 @@ export interface AuthConfig {
    * page, besides `public_base_url` (the web app).
    */
   readonly ssoClientAllowlist: readonly string[];
-  /** `login_token_lifetime_ms`: how long an `m.login.token` stays usable. */
+  /** `login_token_lifetime_ms`: how long an `m.login.token` issued after SSO stays usable. */
   readonly loginTokenLifetimeMs: number;
+  /** `[auth.login_via_existing_session]`: `POST /v1/login/get_token`. */
+  readonly loginViaExistingSession: LoginViaExistingSessionConfig;
 }
 
 /** The embedded defaults of `[auth]` (appended to config.ts's). */
@@ -95,6 +109,12 @@ export const AUTH_DEFAULT_TOML = `
 sso_client_allowlist = []           # URL prefixes SSO may return to without asking the user;
                                     # public_base_url (the web app) is always allowed
 login_token_lifetime_ms = 120000    # m.login.token issued after SSO: single use, this long
+
+[auth.login_via_existing_session]
+enabled = false                     # POST /v1/login/get_token: a signed-in device issues an
+                                    # m.login.token to sign in another one
+require_uia = true                  # confirm each token (password or SSO); the spec requires it
+token_lifetime_ms = 300000          # such a token: single use, this long
 
 [auth.jwt]
 enabled = false                     # org.matrix.login.jwt
@@ -219,6 +239,21 @@ function readLdap(auth: TableReader): LdapConfig {
   return ldap;
 }
 
+function readLoginViaExistingSession(auth: TableReader): LoginViaExistingSessionConfig {
+  const table = auth.table("login_via_existing_session");
+  const config = {
+    enabled: table.boolean("enabled", false),
+    requireUia: table.boolean("require_uia", true),
+    tokenLifetimeMs: table.number("token_lifetime_ms", 300_000, {
+      min: 1000,
+      max: 3_600_000,
+      int: true,
+    }),
+  };
+  table.finish();
+  return config;
+}
+
 function readOidc(table: TableReader): OidcProviderConfig {
   const provider = {
     id: table.string("id", ""),
@@ -263,6 +298,7 @@ export function readAuthConfig(root: TableReader): { auth: AuthConfig } {
   const table = root.table("auth");
   const jwt = readJwt(table);
   const ldap = readLdap(table);
+  const loginViaExistingSession = readLoginViaExistingSession(table);
   const oidc = table.tableList("oidc").map(readOidc);
   const ids = new Set<string>();
   for (const provider of oidc) {
@@ -286,5 +322,7 @@ export function readAuthConfig(root: TableReader): { auth: AuthConfig } {
     int: true,
   });
   table.finish();
-  return { auth: { jwt, ldap, oidc, ssoClientAllowlist, loginTokenLifetimeMs } };
+  return {
+    auth: { jwt, ldap, oidc, ssoClientAllowlist, loginTokenLifetimeMs, loginViaExistingSession },
+  };
 }

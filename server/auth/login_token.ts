@@ -1,12 +1,13 @@
 /**
  * `m.login.token`: the short-lived, single-use token an SSO sign-in hands back to the client
- * in the `loginToken` query parameter. Stored only as its SHA-256 (docs/auth.md).
+ * in the `loginToken` query parameter, or a signed-in device asks for to sign in another one
+ * (`POST /v1/login/get_token`). Stored only as its SHA-256 (docs/auth.md).
  *
  * @module
  */
 
 import { randomToken } from "../../crypto/tokens.ts";
-import { forbidden } from "../errors.ts";
+import { forbidden, MatrixError } from "../errors.ts";
 import type { Homeserver } from "../homeserver.ts";
 import { type JsonObject, requiredString } from "../http_util.ts";
 import { secretHash } from "../store/kv_store.ts";
@@ -20,12 +21,36 @@ export interface LoginTokenRecord {
   expiresTs: number;
 }
 
-/** Issues a login token for a user, valid for `[auth] login_token_lifetime_ms`. */
-export async function issueLoginToken(hs: Homeserver, userId: string): Promise<string> {
+/** Options of {@link issueLoginToken}. */
+export interface IssueLoginTokenOptions {
+  /** How long the token stays usable; default `[auth] login_token_lifetime_ms`. */
+  lifetimeMs?: number;
+  /** Adds checks and writes to the commit that stores the token (e.g. ending a UIA session). */
+  prepare?: (op: Deno.AtomicOperation) => void;
+}
+
+/**
+ * Issues a login token for a user.
+ *
+ * @throws {MatrixError} 409 M_UNKNOWN when a check added by `prepare` failed (nothing written)
+ */
+export async function issueLoginToken(
+  hs: Homeserver,
+  userId: string,
+  options: IssueLoginTokenOptions = {},
+): Promise<string> {
   const token = randomToken(32);
-  const lifetime = hs.config.auth.loginTokenLifetimeMs;
+  const lifetime = options.lifetimeMs ?? hs.config.auth.loginTokenLifetimeMs;
   const record: LoginTokenRecord = { userId, expiresTs: Date.now() + lifetime };
-  await hs.kv.set(["login_token", secretHash(token)], record, { expireIn: lifetime });
+  const op = hs.kv.atomic().set(["login_token", secretHash(token)], record, {
+    expireIn: lifetime,
+  });
+  options.prepare?.(op);
+  if (!(await op.commit()).ok) {
+    throw new MatrixError("M_UNKNOWN", "The request changed concurrently; try again", {
+      status: 409,
+    });
+  }
   return token;
 }
 

@@ -1,6 +1,7 @@
 /**
  * The login types of `[auth]` as `GET/POST /_matrix/client/v3/login` offers them: JWT, SSO
- * (OpenID Connect providers) and the `m.login.token` that SSO returns with. See docs/auth.md.
+ * (OpenID Connect providers) and the `m.login.token` that SSO returns with (or that
+ * `POST /v1/login/get_token` issues). See docs/auth.md.
  *
  * @module
  */
@@ -24,7 +25,11 @@ export function authLoginFlows(hs: Homeserver): JsonObject[] {
         ...(idp.icon ? { icon: idp.icon } : {}),
       })),
     });
-    flows.push({ type: TOKEN_LOGIN_TYPE });
+  }
+  // Tokens come from SSO and, when it is on, from `POST /v1/login/get_token`.
+  const getLoginToken = auth.loginViaExistingSession.enabled;
+  if (auth.oidc.length > 0 || getLoginToken) {
+    flows.push({ type: TOKEN_LOGIN_TYPE, ...(getLoginToken ? { get_login_token: true } : {}) });
   }
   return flows;
 }

@@ -11,6 +11,7 @@ import type { Homeserver } from "../homeserver.ts";
 import { type AppEnv, requireAuth } from "../request_context.ts";
 import { moderationCapability } from "./account_moderation.ts";
 import { vapidKeysOf } from "../push/webpush.ts";
+import { isGuestUser } from "./guest_routes.ts";
 
 /**
  * The Client-Server API versions we advertise: each one whose required server features work
@@ -72,7 +73,11 @@ export function versionRoutes(hs: Homeserver): Hono<AppEnv> {
         "m.3pid_changes": { enabled: hs.config.email.enabled },
         // Custom profile fields (v1.16) can be set; no field is reserved to the server.
         "m.profile_fields": { enabled: true },
-        "m.get_login_token": { enabled: false },
+        // `POST /v1/login/get_token` (login_get_token.ts), when configured; never for guests.
+        "m.get_login_token": {
+          enabled: hs.config.auth.loginViaExistingSession.enabled &&
+            !(await isGuestUser(hs, c.var.auth.userId)),
+        },
         // MSC4174: `webpush` pushers, with the key browsers subscribe with.
         "m.webpush": { enabled: true, vapid: (await vapidKeysOf(hs)).publicKey },
         ...(moderation ? { "m.account_moderation": moderation } : {}),

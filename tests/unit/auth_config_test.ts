@@ -22,7 +22,41 @@ Deno.test("auth config: off by default, the embedded text parses", () => {
   assertEquals(auth.ldap.enabled, false);
   assertEquals(auth.oidc, []);
   assertEquals(auth.loginTokenLifetimeMs, 120_000);
+  assertEquals(auth.loginViaExistingSession, {
+    enabled: false,
+    requireUia: true,
+    tokenLifetimeMs: 300_000,
+  });
   assertEquals(parseConfig("").auth, auth);
+  assertEquals(parseConfig("").rateLimits.loginToken, { perSecond: 0.0166667, burst: 1 });
+});
+
+Deno.test("auth config: [auth.login_via_existing_session] and its rate limit", () => {
+  const config = parseConfig(`
+[auth.login_via_existing_session]
+enabled = true
+require_uia = false
+token_lifetime_ms = 60000
+
+[rate_limits.login_token]
+per_second = 0.1
+burst = 3
+`);
+  assertEquals(config.auth.loginViaExistingSession, {
+    enabled: true,
+    requireUia: false,
+    tokenLifetimeMs: 60_000,
+  });
+  assertEquals(config.rateLimits.loginToken, { perSecond: 0.1, burst: 3 });
+  const table = "[auth.login_via_existing_session]";
+  const key = "auth.login_via_existing_session";
+  assertEquals(keyOfError(`${table}\nenabled = "yes"`), `${key}.enabled`);
+  assertEquals(keyOfError(`${table}\nrequire_uia = 1`), `${key}.require_uia`);
+  assertEquals(keyOfError(`${table}\ntoken_lifetime_ms = 10`), `${key}.token_lifetime_ms`);
+  assertEquals(keyOfError(`${table}\ntoken_lifetime_ms = 1500.5`), `${key}.token_lifetime_ms`);
+  assertEquals(keyOfError(`${table}\ntoken_lifetime_ms = 7200000`), `${key}.token_lifetime_ms`);
+  assertEquals(keyOfError(`${table}\nlifetime = 1000`), `${key}.lifetime`);
+  assertEquals(keyOfError("[rate_limits.login_token]\nburst = 0"), "rate_limits.login_token.burst");
 });
 
 Deno.test("auth config: the [auth.jwt] contract and an OIDC provider", () => {

@@ -7,35 +7,17 @@
  * dark, and the deactivation dialog.
  */
 
-import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
+import { violations } from "./axe.ts";
+import { browserTest, signIn, TINY_PNG } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
-
-/** A 2×2 PNG. */
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4YGAARAwQCgAhzgSBU+xT6wAAAABJRU5ErkJggg==",
-  "base64",
-);
-
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
 
 async function until(page: Page, expression: string): Promise<void> {
   const deadline = Date.now() + TIMEOUT;
@@ -43,14 +25,6 @@ async function until(page: Page, expression: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function signIn(page: Page, server: TestServer, localpart: string, password: string) {
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(localpart);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
 }
 
 async function signOut(page: Page): Promise<void> {
@@ -87,12 +61,9 @@ async function loginStatus(server: TestServer, localpart: string, password: stri
   return { status: res.status, token: res.body?.access_token as string | undefined };
 }
 
-Deno.test({
-  name: "web account: profile seen by others, password, other devices, deactivation",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
+browserTest(
+  "web account: profile seen by others, password, other devices, deactivation",
+  async (t) => {
     // Messages are sent in plaintext over HTTP here, so rooms are not encrypted by default.
     const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
     const browser = await launchBrowser({ viewport: PHONE });
@@ -118,7 +89,7 @@ Deno.test({
       const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}`;
 
       await t.step("a display name and a picture, set on a phone", async () => {
-        await signIn(page, server, "anna", anna.password);
+        await signIn(page, server, anna);
         await openSettings(page);
         const name = page.getByLabel("Display name");
         await name.fill("Anna Muller");
@@ -128,7 +99,7 @@ Deno.test({
         await page.getByLabel("Profile picture").setInputFiles({
           name: "anna.png",
           mimeType: "image/png",
-          buffer: PNG,
+          buffer: TINY_PNG,
         });
         await page.getByText("Your picture has been saved.").waitFor();
         await page.getByRole("button", { name: "Remove picture" }).waitFor();
@@ -160,7 +131,7 @@ Deno.test({
           for (const viewport of [PHONE, DESKTOP]) {
             await page.setViewportSize(viewport);
             assertEquals(
-              await accessibilityViolations(page),
+              await violations(page),
               [],
               `settings at ${viewport.width}px ${dark ? "dark" : "light"}`,
             );
@@ -180,7 +151,7 @@ Deno.test({
 
       await t.step("another user sees them in the timeline and the member list", async () => {
         await page.setViewportSize(DESKTOP);
-        await signIn(page, server, "ben", ben.password);
+        await signIn(page, server, ben);
         const list = page.getByRole("navigation", { name: "Conversation list" });
         await list.getByRole("link", { name: "Service technique" }).click();
         const message = page.getByRole("article").filter({ hasText: "Moien, hei ass d'Anna." });
@@ -209,7 +180,7 @@ Deno.test({
       const newPassword = "a brand new passphrase 2026";
       let browserSession = "";
       await t.step("changing the password: the current one is checked", async () => {
-        await signIn(page, server, "anna", anna.password);
+        await signIn(page, server, anna);
         browserSession = await browserToken(page);
         const other = await loginStatus(server, "anna", anna.password);
         assertEquals(other.status, 200);
@@ -269,7 +240,7 @@ Deno.test({
         for (const viewport of [PHONE, DESKTOP]) {
           await page.setViewportSize(viewport);
           assertEquals(
-            await accessibilityViolations(page),
+            await violations(page),
             [],
             `deactivation at ${viewport.width}px`,
           );
@@ -305,4 +276,4 @@ Deno.test({
       await server.close();
     }
   },
-});
+);

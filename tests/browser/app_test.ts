@@ -6,50 +6,13 @@
 
 import type { Page } from "playwright-core";
 import { createRegistrationToken } from "../../server/store/accounts.ts";
-import { startTestServer, type TestServer } from "../support/test_server.ts";
+import { startTestServer } from "../support/test_server.ts";
 import { assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
+import { browserTestsNamed, submitSignIn, withApp } from "./session_support.ts";
 
 const TIMEOUT = 15_000;
-
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web app: ${name}`,
-    ignore: SKIP_REASON !== null,
-    // Chromium's pipes and the SDK's timers outlive single steps; each test closes them.
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
-async function withApp(
-  options: { locale?: string; config?: Record<string, unknown> },
-  fn: (page: Page, server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await startTestServer({ config: options.config });
-  const browser = await launchBrowser({ locale: options.locale });
-  try {
-    const page = await browser.context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    const errors: string[] = [];
-    page.on("pageerror", (err) => errors.push(err.message));
-    if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-      page.on("console", (msg) => console.log(`[page ${msg.type()}] ${msg.text()}`));
-      page.on("pageerror", (err) => console.log(`[page error] ${err.stack}`));
-    }
-    page.on("console", (msg) => {
-      if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-        errors.push(msg.text());
-      }
-    });
-    await fn(page, server);
-    assertEquals(errors, [], "the page threw or broke its Content-Security-Policy");
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
+const browserTest = browserTestsNamed("web app: ");
 
 async function fillSignUp(page: Page, username: string, password: string, token?: string) {
   await page.getByRole("heading", { name: "Create an account" }).waitFor();
@@ -67,7 +30,7 @@ async function expectShell(page: Page, userId: string) {
 }
 
 browserTest("sign up, stay signed in across a reload, sign out", async () => {
-  await withApp({}, async (page, server) => {
+  await withApp({ timeoutMs: TIMEOUT }, async (page, server) => {
     await page.goto(server.baseUrl);
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
     assertEquals(new URL(page.url()).pathname, "/sign-in");
@@ -102,7 +65,7 @@ browserTest("sign up, stay signed in across a reload, sign out", async () => {
 
 browserTest("sign-up asks for a registration token when the server requires one", async () => {
   await withApp(
-    { config: { registration: { enabled: true, require_token: true } } },
+    { timeoutMs: TIMEOUT, config: { registration: { enabled: true, require_token: true } } },
     async (page, server) => {
       const token = await createRegistrationToken(server.hs.kv, { usesAllowed: 1 });
       await page.goto(`${server.baseUrl}/sign-up`);
@@ -117,7 +80,7 @@ browserTest("sign-up asks for a registration token when the server requires one"
 });
 
 browserTest("language follows the browser and can be changed", async () => {
-  await withApp({ locale: "de-LU" }, async (page, server) => {
+  await withApp({ timeoutMs: TIMEOUT, browser: { locale: "de-LU" } }, async (page, server) => {
     await page.goto(server.baseUrl);
     await page.getByRole("heading", { name: "Anmelden" }).waitFor();
     assertEquals(await page.evaluate("document.documentElement.lang"), "de");
@@ -145,7 +108,7 @@ browserTest("language follows the browser and can be changed", async () => {
 browserTest(
   "the app opens offline, with its rooms, once the service worker has stored it",
   async () => {
-    await withApp({}, async (page, server) => {
+    await withApp({ timeoutMs: TIMEOUT }, async (page, server) => {
       const user = await server.register("dora");
       const room = await server.request("POST", "/_matrix/client/v3/createRoom", {
         token: user.accessToken,
@@ -193,24 +156,9 @@ browserTest(
   },
 );
 
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-/** axe-core's WCAG 2.1 A and AA violations on the page, as "rule: element" lines. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) still holds.
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and desktop", async () => {
   await withApp(
-    { config: { registration: { enabled: true, require_token: true } } },
+    { timeoutMs: TIMEOUT, config: { registration: { enabled: true, require_token: true } } },
     async (page, server) => {
       const password = "a long enough password";
       const token = await createRegistrationToken(server.hs.kv, { usesAllowed: 1 });
@@ -223,7 +171,7 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
       assertEquals(done.status, 200);
       const problems: string[] = [];
       const check = async (screen: string) => {
-        for (const violation of await accessibilityViolations(page)) {
+        for (const violation of await violations(page)) {
           problems.push(`${screen}: ${violation}`);
         }
       };
@@ -266,57 +214,57 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
 
 browserTest("the room list shows invitations and joined rooms from sync", async () => {
   // Messages are sent in plaintext over HTTP here, so the rooms are not encrypted by default.
-  await withApp({ config: { e2ee: { default_for: "off" } } }, async (page, server) => {
-    const anna = await server.register("anna");
-    const ben = await server.register("ben");
-    const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
-      token: ben.accessToken,
-      body: { name: "Conseil communal", invite: [anna.userId], preset: "private_chat" },
-    });
-    assertEquals(created.status, 200, JSON.stringify(created.body));
-    const own = await server.request("POST", "/_matrix/client/v3/createRoom", {
-      token: anna.accessToken,
-      body: { name: "Équipe sociale", preset: "private_chat" },
-    });
-    assertEquals(own.status, 200, JSON.stringify(own.body));
+  await withApp(
+    { timeoutMs: TIMEOUT, config: { e2ee: { default_for: "off" } } },
+    async (page, server) => {
+      const anna = await server.register("anna");
+      const ben = await server.register("ben");
+      const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: ben.accessToken,
+        body: { name: "Conseil communal", invite: [anna.userId], preset: "private_chat" },
+      });
+      assertEquals(created.status, 200, JSON.stringify(created.body));
+      const own = await server.request("POST", "/_matrix/client/v3/createRoom", {
+        token: anna.accessToken,
+        body: { name: "Équipe sociale", preset: "private_chat" },
+      });
+      assertEquals(own.status, 200, JSON.stringify(own.body));
 
-    await page.goto(server.baseUrl);
-    await page.getByLabel("Username").fill("anna");
-    await page.getByLabel("Password").fill(anna.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    const list = page.getByRole("navigation", { name: "Conversation list" });
-    await list.getByRole("link", { name: "Équipe sociale" }).waitFor();
-    await list.getByText("Invited by @ben:localhost").waitFor();
-    assertEquals(await accessibilityViolations(page), [], "with an invitation");
+      await submitSignIn(page, server, anna);
+      const list = page.getByRole("navigation", { name: "Conversation list" });
+      await list.getByRole("link", { name: "Équipe sociale" }).waitFor();
+      await list.getByText("Invited by @ben:localhost").waitFor();
+      assertEquals(await violations(page), [], "with an invitation");
 
-    await page.getByLabel("Search conversations").fill("equipe");
-    await list.getByRole("button", { name: "Accept the invitation to Conseil communal" })
-      .waitFor({ state: "detached" });
-    await page.getByLabel("Search conversations").fill("");
+      await page.getByLabel("Search conversations").fill("equipe");
+      await list.getByRole("button", { name: "Accept the invitation to Conseil communal" })
+        .waitFor({ state: "detached" });
+      await page.getByLabel("Search conversations").fill("");
 
-    await list.getByRole("button", { name: "Accept the invitation to Conseil communal" }).click();
-    await list.getByRole("link", { name: "Conseil communal" }).waitFor();
-    const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(created.body.room_id)}`;
-    const sent = await server.request("PUT", `${roomPath}/send/m.room.message/t1`, {
-      token: ben.accessToken,
-      body: { msgtype: "m.text", body: "Moien!" },
-    });
-    assertEquals(sent.status, 200);
-    await list.getByLabel("1 unread message").waitFor();
-    assertEquals(await accessibilityViolations(page), [], "with an unread badge");
-    await list.getByRole("link", { name: "Conseil communal" }).click();
-    await page.getByRole("heading", { name: "Conseil communal" }).waitFor();
-    assertEquals(
-      decodeURIComponent(new URL(page.url()).pathname),
-      `/rooms/${created.body.room_id}`,
-    );
-  });
+      await list.getByRole("button", { name: "Accept the invitation to Conseil communal" }).click();
+      await list.getByRole("link", { name: "Conseil communal" }).waitFor();
+      const roomPath = `/_matrix/client/v3/rooms/${encodeURIComponent(created.body.room_id)}`;
+      const sent = await server.request("PUT", `${roomPath}/send/m.room.message/t1`, {
+        token: ben.accessToken,
+        body: { msgtype: "m.text", body: "Moien!" },
+      });
+      assertEquals(sent.status, 200);
+      await list.getByLabel("1 unread message").waitFor();
+      assertEquals(await violations(page), [], "with an unread badge");
+      await list.getByRole("link", { name: "Conseil communal" }).click();
+      await page.getByRole("heading", { name: "Conseil communal" }).waitFor();
+      assertEquals(
+        decodeURIComponent(new URL(page.url()).pathname),
+        `/rooms/${created.body.room_id}`,
+      );
+    },
+  );
 });
 
 browserTest("signs in to another homeserver; a revoked session returns to sign-in", async () => {
   const other = await startTestServer();
   try {
-    await withApp({}, async (page, server) => {
+    await withApp({ timeoutMs: TIMEOUT }, async (page, server) => {
       const fay = await other.register("fay");
       await page.goto(server.baseUrl);
       await page.getByLabel("Server").fill(other.baseUrl);

@@ -8,19 +8,18 @@
 import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { type BrowserSession, launchBrowser } from "./chromium.ts";
+import {
+  browserTestsNamed,
+  openWatchedPage,
+  signIn as signInThroughForm,
+  untilWithin,
+} from "./session_support.ts";
+import { createDirectChat, setDisplayName } from "./room_support.ts";
 
 const TIMEOUT = 20_000;
-
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web calls: ${name}`,
-    ignore: SKIP_REASON !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
+const browserTest = browserTestsNamed("web calls: ");
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 100 });
 
 interface Person {
   user: TestUser;
@@ -30,29 +29,10 @@ interface Person {
   errors: string[];
 }
 
-async function openPage(browser: BrowserSession, label: string) {
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(`${label}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (Deno.env.get("GEMENG_BROWSER_LOG")) console.log(`[${label} ${msg.type()}] ${msg.text()}`);
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${label}: ${msg.text()}`);
-    }
-  });
-  return { page, errors };
-}
-
 async function signIn(server: TestServer, person: Person): Promise<void> {
   const { page } = person;
   const turn = page.waitForResponse((res) => res.url().includes("/voip/turnServer"));
-  await page.goto(server.baseUrl);
-  await page.getByRole("heading", { name: "Sign in" }).waitFor();
-  await page.getByLabel("Username").fill(person.user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(person.user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await signInThroughForm(page, server, person.user);
   // The client asks the server for TURN servers when it starts (none configured: `{}`).
   assertEquals((await turn).status(), 200);
 }
@@ -68,30 +48,17 @@ async function withCallers(
   const people: Person[] = [];
   try {
     const users = [await server.register("alice"), await server.register("bob")];
-    for (const [user, name] of [[users[0], "Alice"], [users[1], "Bob"]] as const) {
-      const res = await server.request(
-        "PUT",
-        `/_matrix/client/v3/profile/${encodeURIComponent(user.userId)}/displayname`,
-        { token: user.accessToken, body: { displayname: name } },
-      );
-      assertEquals(res.status, 200);
-    }
-    const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
-      token: users[0].accessToken,
-      body: { name: "Alice and Bob", invite: [users[1].userId], is_direct: true },
-    });
-    assertEquals(created.status, 200);
-    const roomId: string = created.body.room_id;
-    const joined = await server.request(
-      "POST",
-      `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-      { token: users[1].accessToken, body: {} },
-    );
-    assertEquals(joined.status, 200);
+    await setDisplayName(server, users[0], "Alice");
+    await setDisplayName(server, users[1], "Bob");
+    const roomId = await createDirectChat(server, users[0], users[1], { name: "Alice and Bob" });
 
     for (const [user, name] of [[users[0], "Alice"], [users[1], "Bob"]] as const) {
       const browser = await launchBrowser({ fakeMedia: true });
-      const { page, errors } = await openPage(browser, name);
+      const { page, errors } = await openWatchedPage(browser.context, {
+        timeoutMs: TIMEOUT,
+        label: name,
+        csp: true,
+      });
       people.push({ user, name, browser, page, errors });
     }
     const [alice, bob] = people;
@@ -113,12 +80,8 @@ async function openRoom(person: Person): Promise<void> {
  * Polls `expression` in the page until it is truthy. (page.waitForFunction evaluates its
  * predicate with eval, which the app's CSP forbids; page.evaluate goes through DevTools.)
  */
-async function waitUntil(page: Page, expression: string, what: string): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await page.evaluate(expression))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function waitUntil(page: Page, expression: string, what: string): Promise<void> {
+  return until(what, async () => Boolean(await page.evaluate(expression)));
 }
 
 /** Waits until the labelled video plays frames from the fake camera. */

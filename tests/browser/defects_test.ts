@@ -13,6 +13,7 @@ import { startTestServer, type TestServer, type TestUser } from "../support/test
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchChromium, SKIP_REASON } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
+import { localpartOf, openWatchedPage, signIn as signInThroughForm } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 const ROOM = "Gemeng Defects";
@@ -50,24 +51,12 @@ async function signIn(browser: Browser, server: TestServer, user: TestUser): Pro
     viewport: DESKTOP,
     serviceWorkers: "allow",
   });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  const name = user.userId.slice(1).split(":")[0];
-  page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${name}: ${msg.text()}`);
-    }
+  const { page, errors } = await openWatchedPage(context, {
+    timeoutMs: TIMEOUT,
+    label: localpartOf(user),
+    csp: true,
   });
-  if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-    page.on("console", (msg) => console.log(`[${name} ${msg.type()}] ${msg.text()}`));
-  }
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await signInThroughForm(page, server, user);
   return { user, context, page, errors };
 }
 

@@ -5,45 +5,19 @@
  * server. Bob is a plain HTTP client of the same server.
  */
 
-import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
+import { violations } from "./axe.ts";
+import { browserTest, signIn, untilWithin } from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 const PHONE = { width: 360, height: 740 };
 const DESKTOP = { width: 1280, height: 800 };
 
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
-async function signIn(page: Page, server: TestServer, user: TestUser): Promise<void> {
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
-}
-
 /** Polls `check` until it holds (server state the app changes asynchronously). */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const eventually = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 100 });
 
 interface Rule {
   rule_id: string;
@@ -70,12 +44,9 @@ async function say(server: TestServer, user: TestUser, roomId: string, body: str
   assertEquals(res.status, 200, JSON.stringify(res.body));
 }
 
-Deno.test({
-  name: "web everyday: phone header, leaving, ignoring, notification levels, keywords",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
+browserTest(
+  "web everyday: phone header, leaving, ignoring, notification levels, keywords",
+  async (t) => {
     const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
     const browser = await launchBrowser({ viewport: PHONE });
     try {
@@ -132,7 +103,7 @@ Deno.test({
         const levels = settings.getByRole("group", { name: "Notifications for this room" });
         await levels.getByLabel("All messages").waitFor();
         assertEquals(await levels.getByLabel("All messages").isChecked(), true);
-        assertEquals(await accessibilityViolations(page), [], "the room settings");
+        assertEquals(await violations(page), [], "the room settings");
 
         await levels.getByLabel("Mute").check();
         await levels.getByText("Saved.").waitFor();
@@ -193,7 +164,7 @@ Deno.test({
         const rule = rules.content.find((r) => r.rule_id === "budget");
         assertEquals(rule?.pattern, "budget");
         assert(rule?.actions.includes("notify"));
-        assertEquals(await accessibilityViolations(page), [], "the settings with a keyword");
+        assertEquals(await violations(page), [], "the settings with a keyword");
 
         await page.getByRole("button", { name: "Remove budget" }).click();
         await page.getByText("No keywords yet.").waitFor();
@@ -206,4 +177,4 @@ Deno.test({
       await server.close();
     }
   },
-});
+);

@@ -13,23 +13,10 @@ import { startTestServer, type TestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
+import { violations } from "./axe.ts";
+import { submitSignIn } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
-
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-/** axe-core's WCAG 2.1 A and AA violations on the page, as "rule: element" lines. */
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol, so the page's CSP (no inline script) still holds.
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
 
 /**
  * Waits until `expression` is true in the page. Evaluated over the DevTools protocol each
@@ -91,10 +78,7 @@ Deno.test({
       page.on("request", (r) => {
         if (r.method() === "POST" && r.url().includes("/media/v3/upload")) uploads.push(r.url());
       });
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("alice");
-      await page.getByLabel("Password").fill(alice.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await submitSignIn(page, server, alice);
       const nav = page.getByRole("navigation", { name: "Conversation list" });
       await nav.getByRole("link", { name: "Plans", exact: true }).click();
       await page.getByRole("heading", { name: "Plans", exact: true }).waitFor();
@@ -131,7 +115,7 @@ Deno.test({
       await list.getByText("notes.txt").waitFor();
       await list.getByText(`${notes.length} byte`).waitFor();
       await dialog.getByLabel("Caption, sent with the first file (optional)").fill("Plan du site");
-      assertEquals(await accessibilityViolations(page), [], "the preview meets WCAG 2.1 AA");
+      assertEquals(await violations(page), [], "the preview meets WCAG 2.1 AA");
       await dialog.getByRole("button", { name: "Send", exact: true }).click();
       await dialog.waitFor({ state: "detached" });
 

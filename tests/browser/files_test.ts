@@ -5,82 +5,43 @@
  * sends nothing; voice messages (fake microphone) carry Element's fields and play.
  */
 
-import { Buffer } from "node:buffer";
 import type { Page, Request } from "playwright-core";
 import { encode as encodePng } from "fast-png";
 import { listUserMedia } from "../../server/media/media_store.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
+import {
+  attachFiles,
+  type BrowserPerson,
+  browserTestsNamed,
+  localpartOf,
+  openRoomForFiles,
+  openWatchedPage,
+  signIn as signInThroughForm,
+  withAliceAndBob,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
-
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web files: ${name}`,
-    ignore: SKIP_REASON !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
-/** A browser signed in as `user`, with its errors collected. */
-interface Person {
-  page: Page;
-  browser: BrowserSession;
-  errors: string[];
-}
+const browserTest = browserTestsNamed("web files: ");
 
 async function signIn(
   server: TestServer,
   user: TestUser,
   options: { fakeMedia?: boolean } = {},
-): Promise<Person> {
+): Promise<BrowserPerson> {
   const browser = await launchBrowser({ fakeMedia: options.fakeMedia });
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  const localpart = user.userId.slice(1).split(":")[0];
-  page.on("pageerror", (err) => errors.push(`${localpart}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${localpart}: ${msg.text()}`);
-    }
+  const { page, errors } = await openWatchedPage(browser.context, {
+    timeoutMs: TIMEOUT,
+    label: localpartOf(user),
+    csp: true,
   });
-  if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-    page.on("console", (msg) => console.log(`[${localpart} ${msg.type()}] ${msg.text()}`));
-  }
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(localpart);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await signInThroughForm(page, server, user);
   // Encryption must be up before this device can receive room keys: wait for its keys to
   // reach the server (the test's own sign-up device has none).
   await waitForDeviceKeys(server, user);
   return { page, browser, errors };
-}
-
-async function openRoom(page: Page, name: string): Promise<void> {
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name, exact: true }).click();
-  await page.getByRole("heading", { name, exact: true }).waitFor();
-  await page.getByRole("button", { name: "Attach file" }).waitFor();
-}
-
-/** Picks files through the "Attach file" button's file chooser and sends them from the preview. */
-async function attach(
-  page: Page,
-  files: { name: string; mimeType: string; buffer: Uint8Array }[],
-): Promise<void> {
-  const [chooser] = await Promise.all([
-    page.waitForEvent("filechooser"),
-    page.getByRole("button", { name: "Attach file" }).click(),
-  ]);
-  await chooser.setFiles(files.map((file) => ({ ...file, buffer: Buffer.from(file.buffer) })));
-  await page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
 }
 
 /**
@@ -153,34 +114,16 @@ async function messagesOf(server: TestServer, roomId: string, token: string) {
   return res.body.chunk as any[];
 }
 
-async function withTwo(
-  fn: (ctx: { server: TestServer; alice: TestUser; bob: TestUser; people: Person[] }) => Promise<
-    void
-  >,
-): Promise<void> {
-  const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
-  const people: Person[] = [];
-  try {
-    const alice = await server.register("alice");
-    const bob = await server.register("bob");
-    await fn({ server, alice, bob, people });
-    assertEquals(people.flatMap((p) => p.errors), [], "the pages threw or broke their CSP");
-  } finally {
-    for (const person of people) await person.browser.close();
-    await server.close();
-  }
-}
-
 browserTest("encrypted room: file with progress, download, image preview, cancel", async () => {
-  await withTwo(async ({ server, alice, bob, people }) => {
+  await withAliceAndBob({}, async ({ server, alice, bob, people }) => {
     const roomId = await createRoomOfTwo(server, alice, bob, { name: "Dossiers", encrypted: true });
     // Bob's device exists (with its keys) before Alice encrypts for the room.
     const b = await signIn(server, bob);
     people.push(b);
-    await openRoom(b.page, "Dossiers");
+    await openRoomForFiles(b.page, "Dossiers");
     const a = await signIn(server, alice);
     people.push(a);
-    await openRoom(a.page, "Dossiers");
+    await openRoomForFiles(a.page, "Dossiers");
     const uploads: Request[] = [];
     a.page.on("request", (r) => {
       if (r.method() === "POST" && r.url().includes("/_matrix/media/v3/upload")) uploads.push(r);
@@ -190,7 +133,7 @@ browserTest("encrypted room: file with progress, download, image preview, cancel
     const name = "rapport annuel 2025.pdf";
     const plaintext = pattern(600_000, 7);
     await throttleUploads(a.page, 300_000);
-    await attach(a.page, [{ name, mimeType: "application/pdf", buffer: plaintext }]);
+    await attachFiles(a.page, [{ name, mimeType: "application/pdf", buffer: plaintext }]);
     const bar = a.page.getByRole("progressbar", { name: `Uploading ${name}` });
     await bar.waitFor();
     await until(a.page, PROGRESS_MOVED);
@@ -213,7 +156,7 @@ browserTest("encrypted room: file with progress, download, image preview, cancel
 
     // An image: Alice makes an encrypted thumbnail; Bob's preview and full view render.
     const png = testPng(1200, 900);
-    await attach(a.page, [{ name: "plan.png", mimeType: "image/png", buffer: png }]);
+    await attachFiles(a.page, [{ name: "plan.png", mimeType: "image/png", buffer: png }]);
     const open = b.page.getByRole("button", { name: "Open image plan.png" });
     await open.locator("img").waitFor();
     await until(
@@ -247,7 +190,7 @@ browserTest("encrypted room: file with progress, download, image preview, cancel
     const before = (await messagesOf(server, roomId, alice.accessToken)).length;
     await throttleUploads(a.page, 100_000);
     const aborted = a.page.waitForEvent("requestfailed", (r) => r.url().includes("/upload"));
-    await attach(a.page, [{
+    await attachFiles(a.page, [{
       name: "archive.zip",
       mimeType: "application/zip",
       buffer: pattern(3_000_000, 11),
@@ -269,7 +212,7 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 }
 
 browserTest("voice messages: recorded, sent with Element's fields, played", async () => {
-  await withTwo(async ({ server, alice, bob, people }) => {
+  await withAliceAndBob({}, async ({ server, alice, bob, people }) => {
     const plainRoom = await createRoomOfTwo(server, alice, bob, { name: "Voix", encrypted: false });
     await createRoomOfTwo(server, alice, bob, { name: "Voix secrètes", encrypted: true });
     const b = await signIn(server, bob);
@@ -278,8 +221,8 @@ browserTest("voice messages: recorded, sent with Element's fields, played", asyn
     people.push(a);
 
     for (const room of ["Voix", "Voix secrètes"]) {
-      await openRoom(a.page, room);
-      await openRoom(b.page, room);
+      await openRoomForFiles(a.page, room);
+      await openRoomForFiles(b.page, room);
       await a.page.getByRole("button", { name: "Record voice message" }).click();
       await a.page.getByRole("timer").waitFor();
       await a.page.waitForTimeout(2000);
@@ -316,7 +259,7 @@ browserTest("voice messages: recorded, sent with Element's fields, played", asyn
     }
 
     // Hold the microphone, speak, let go: the message goes without another tap.
-    await openRoom(a.page, "Voix");
+    await openRoomForFiles(a.page, "Voix");
     const before = (await messagesOf(server, plainRoom, bob.accessToken))
       .filter((e) => e.content?.["org.matrix.msc3245.voice"]).length;
     await a.page.getByRole("button", { name: "Record voice message" }).hover();

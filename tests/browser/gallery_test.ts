@@ -8,24 +8,25 @@
  * 360 px phone, and axe's WCAG 2.1 A/AA checks.
  */
 
-import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { encode as encodePng } from "fast-png";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
 import { violations } from "./axe.ts";
+import {
+  attachFiles,
+  browserTest,
+  openRoomForFiles,
+  openWatchedPage,
+  signIn,
+  untilWithin,
+  withServerAndBrowser,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 /** Waits until `check` holds (polled from the test: the CSP forbids eval in the page). */
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 100 });
 
 /** The parts of an `<img>` the checks read. */
 interface Picture {
@@ -42,26 +43,6 @@ function testPng(width: number, height: number): Uint8Array {
 const PDF = new TextEncoder().encode(
   "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
 );
-
-async function openRoom(page: Page, name: string): Promise<void> {
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name, exact: true }).click();
-  await page.getByRole("heading", { name, exact: true }).waitFor();
-  await page.getByRole("button", { name: "Attach file" }).waitFor();
-}
-
-/** Picks files through "Attach file" and sends them from the preview. */
-async function attach(
-  page: Page,
-  files: { name: string; mimeType: string; buffer: Uint8Array }[],
-): Promise<void> {
-  const [chooser] = await Promise.all([
-    page.waitForEvent("filechooser"),
-    page.getByRole("button", { name: "Attach file" }).click(),
-  ]);
-  await chooser.setFiles(files.map((file) => ({ ...file, buffer: Buffer.from(file.buffer) })));
-  await page.getByRole("dialog").getByRole("button", { name: "Send", exact: true }).click();
-}
 
 /** The room's file messages on the server (their `url` or encrypted `file`). */
 async function fileEventCount(server: TestServer, user: TestUser, roomId: string) {
@@ -101,7 +82,7 @@ async function pushBack(server: TestServer, user: TestUser, roomId: string, encr
 }
 
 async function checkPanel(page: Page, room: string, image: string, pdf: string): Promise<void> {
-  await openRoom(page, room);
+  await openRoomForFiles(page, room);
   await page.getByRole("button", { name: "Files", exact: true }).click();
   const panel = page.getByRole("complementary", { name: "Files in this conversation" });
   const media = panel.getByRole("tabpanel");
@@ -147,15 +128,10 @@ async function checkPanel(page: Page, room: string, image: string, pdf: string):
   await panel.getByText("That is everything since the conversation began.").waitFor();
 }
 
-Deno.test({
-  name: "web gallery: images and documents of a room, unencrypted and encrypted, on two widths",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startTestServer();
-    const browser = await launchBrowser();
-    try {
+browserTest(
+  "web gallery: images and documents of a room, unencrypted and encrypted, on two widths",
+  () =>
+    withServerAndBrowser({}, async (server, browser) => {
       const anna = await server.register("anna");
       const bob = await server.register("bob");
       const plainId = await createRoomOfTwo(server, anna, bob, {
@@ -166,15 +142,8 @@ Deno.test({
         name: "Personal",
         encrypted: true,
       });
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
+      await signIn(page, server, anna);
       await waitForDeviceKeys(server, anna);
 
       const png = testPng(48, 32);
@@ -185,8 +154,8 @@ Deno.test({
           "secret",
         ]]
       ) {
-        await openRoom(page, room);
-        await attach(page, [
+        await openRoomForFiles(page, room);
+        await attachFiles(page, [
           { name: `plan-${tag}.png`, mimeType: "image/png", buffer: png },
           { name: `bericht-${tag}.pdf`, mimeType: "application/pdf", buffer: PDF },
         ]);
@@ -204,7 +173,11 @@ Deno.test({
       await checkPanel(page, "Personal", "plan-secret.png", "bericht-secret.pdf");
       // A file sent while the panel is open joins it at the top.
       const panel = page.getByRole("complementary", { name: "Files in this conversation" });
-      await attach(page, [{ name: "neu.png", mimeType: "image/png", buffer: testPng(24, 24) }]);
+      await attachFiles(page, [{
+        name: "neu.png",
+        mimeType: "image/png",
+        buffer: testPng(24, 24),
+      }]);
       await panel.getByRole("tab", { name: "Images and videos" }).click();
       const opens = panel.getByRole("tabpanel").getByRole("button", { name: /^Open / });
       await panel.getByRole("button", { name: "Open neu.png" }).waitFor();
@@ -226,9 +199,5 @@ Deno.test({
       await panel.getByRole("button", { name: "Close the files" }).click();
       await panel.waitFor({ state: "detached" });
       assertEquals(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  },
-});
+    }),
+);

@@ -5,10 +5,15 @@
  * 2.1 A/AA checks), and it fits a 360 px phone.
  */
 
-import { startTestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { violations } from "./axe.ts";
+import {
+  browserTest,
+  openRoomSettings,
+  openWatchedPage,
+  submitSignIn,
+  withServerAndBrowser,
+} from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 
@@ -19,15 +24,10 @@ async function eventually(check: () => Promise<boolean>): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-Deno.test({
-  name: "web room settings: the internal room switch writes lu.gemeng.internal, on two widths",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startTestServer();
-    const browser = await launchBrowser();
-    try {
+browserTest(
+  "web room settings: the internal room switch writes lu.gemeng.internal, on two widths",
+  () =>
+    withServerAndBrowser({}, async (server, browser) => {
       const anna = await server.register("anna");
       const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
         token: anna.accessToken,
@@ -41,20 +41,9 @@ Deno.test({
       const setting = async () =>
         (await server.request("GET", settingPath, { token: anna.accessToken })).body;
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("link", { name: "Sozialamt" }).click();
-      await page.getByRole("heading", { name: "Sozialamt" }).waitFor();
-
-      const settings = page.getByRole("dialog", { name: "Settings of Sozialamt" });
-      await page.getByRole("button", { name: "Room settings" }).click();
-      await settings.waitFor();
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
+      await submitSignIn(page, server, anna);
+      const settings = await openRoomSettings(page, "Sozialamt");
       const name = `Internal room: only people from ${server.serverName}`;
       const toggle = settings.getByRole("switch", { name });
       await toggle.waitFor();
@@ -84,9 +73,5 @@ Deno.test({
       await eventually(async () => !(await toggle.isChecked()));
       assertEquals(await violations(page), [], "the settings on a phone");
       assertEquals(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  },
-});
+    }),
+);

@@ -6,10 +6,16 @@
  */
 
 import type { Locator, Page } from "playwright-core";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { violations } from "./axe.ts";
+import {
+  browserTest,
+  openWatchedPage,
+  submitSignIn,
+  untilWithin,
+  withServerAndBrowser,
+} from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 const ROOM = "Stammdësch";
@@ -17,13 +23,7 @@ const OTHER_ROOM = "Büro";
 const TEXT = "D'Sëtzung ass muer um 10 Auer";
 
 /** Waits until `check` holds (polled from the test: the CSP forbids eval in the page). */
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 50 });
 
 const roomPath = (roomId: string, rest: string) =>
   `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
@@ -76,15 +76,10 @@ async function more(page: Page, message: Locator, item: string): Promise<void> {
   await page.mouse.move(0, 0);
 }
 
-Deno.test({
-  name: "web message actions: forward, pin and unpin, quote, report, ignore; the list on a phone",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startTestServer();
-    const browser = await launchBrowser();
-    try {
+browserTest(
+  "web message actions: forward, pin and unpin, quote, report, ignore; the list on a phone",
+  () =>
+    withServerAndBrowser({}, async (server, browser) => {
       const anna = await server.register("anna");
       const bob = await server.register("bob");
       const roomId = await createRoom(server, anna, ROOM, bob);
@@ -103,15 +98,9 @@ Deno.test({
       assertEquals(sent.status, 200);
       const eventId: string = sent.body.event_id;
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
       await page.setViewportSize({ width: 1280, height: 800 });
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await submitSignIn(page, server, anna);
       await page.getByRole("navigation", { name: "Conversation list" })
         .getByRole("link", { name: ROOM }).click();
       const log = page.getByRole("log", { name: `Messages in ${ROOM}` });
@@ -239,9 +228,5 @@ Deno.test({
       });
 
       assertEquals(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  },
-});
+    }),
+);

@@ -6,52 +6,23 @@
  * the room again after reading. Bob works over plain HTTP.
  */
 
-import type { Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
+import { violations } from "./axe.ts";
+import { createRoomOfTwo } from "./room_support.ts";
+import { browserTest, openWatchedPage, submitSignIn, untilWithin } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 100 });
 
 const roomPath = (roomId: string, rest: string) =>
   `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
 
 /** A public room `owner` makes and `guest` joins. */
-async function room(server: TestServer, owner: TestUser, guest: TestUser, name: string) {
-  const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
-    token: owner.accessToken,
-    body: { name, preset: "public_chat", invite: [guest.userId] },
-  });
-  assertEquals(created.status, 200, JSON.stringify(created.body));
-  const roomId: string = created.body.room_id;
-  const joined = await server.request(
-    "POST",
-    `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`,
-    { token: guest.accessToken, body: {} },
-  );
-  assertEquals(joined.status, 200, JSON.stringify(joined.body));
-  return roomId;
+function room(server: TestServer, owner: TestUser, guest: TestUser, name: string) {
+  return createRoomOfTwo(server, owner, guest, { name, encrypted: false, preset: "public_chat" });
 }
 
 let txn = 0;
@@ -76,89 +47,77 @@ async function fullyRead(server: TestServer, user: TestUser, roomId: string) {
   return res.status === 200 ? res.body.event_id as string : null;
 }
 
-Deno.test({
-  name: "web timeline: a New messages line above the first unread message",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startTestServer();
-    const browser = await launchBrowser({ viewport: { width: 1280, height: 700 } });
-    try {
-      const anna = await server.register("anna");
-      const bob = await server.register("bob");
-      const roomId = await room(server, anna, bob, "Stammdësch");
-      await room(server, anna, bob, "Elsewhere");
-      const seen = await say(server, bob, roomId, "Moien Anna");
+browserTest("web timeline: a New messages line above the first unread message", async () => {
+  const server = await startTestServer();
+  const browser = await launchBrowser({ viewport: { width: 1280, height: 700 } });
+  try {
+    const anna = await server.register("anna");
+    const bob = await server.register("bob");
+    const roomId = await room(server, anna, bob, "Stammdësch");
+    await room(server, anna, bob, "Elsewhere");
+    const seen = await say(server, bob, roomId, "Moien Anna");
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      const list = page.getByRole("navigation", { name: "Conversation list" });
-      const open = async (name: string) => {
-        await list.getByRole("link", { name, exact: true }).click();
-        await page.getByRole("heading", { name }).waitFor();
-      };
-      const log = page.getByRole("log", { name: "Messages in Stammdësch" });
-      const line = log.getByRole("separator", { name: "New messages" });
+    const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
+    await submitSignIn(page, server, anna);
+    const list = page.getByRole("navigation", { name: "Conversation list" });
+    const open = async (name: string) => {
+      await list.getByRole("link", { name, exact: true }).click();
+      await page.getByRole("heading", { name }).waitFor();
+    };
+    const log = page.getByRole("log", { name: "Messages in Stammdësch" });
+    const line = log.getByRole("separator", { name: "New messages" });
 
-      // Anna reads the room, then goes elsewhere.
-      await open("Stammdësch");
-      await log.getByText("Moien Anna").waitFor();
-      await until(
-        "Anna's marker on Bob's first message",
-        async () => await fullyRead(server, anna, roomId) === seen,
-      );
-      assertEquals(await line.count(), 0, "nothing unread, no line");
-      await open("Elsewhere");
+    // Anna reads the room, then goes elsewhere.
+    await open("Stammdësch");
+    await log.getByText("Moien Anna").waitFor();
+    await until(
+      "Anna's marker on Bob's first message",
+      async () => await fullyRead(server, anna, roomId) === seen,
+    );
+    assertEquals(await line.count(), 0, "nothing unread, no line");
+    await open("Elsewhere");
 
-      // Bob writes three messages, each taller than half the screen.
-      const tall = (word: string) => Array.from({ length: 14 }, () => word).join("\n");
-      const first = await say(server, bob, roomId, tall("Éischt"));
-      await say(server, bob, roomId, tall("Zweet"));
-      const third = await say(server, bob, roomId, tall("Drëtt"));
-      await list.getByText(/Drëtt/).first().waitFor(); // the room list's preview: synced
+    // Bob writes three messages, each taller than half the screen.
+    const tall = (word: string) => Array.from({ length: 14 }, () => word).join("\n");
+    const first = await say(server, bob, roomId, tall("Éischt"));
+    await say(server, bob, roomId, tall("Zweet"));
+    const third = await say(server, bob, roomId, tall("Drëtt"));
+    await list.getByText(/Drëtt/).first().waitFor(); // the room list's preview: synced
 
-      await open("Stammdësch");
-      await line.waitFor();
-      const next = await log.locator("li:has([role='separator'])").evaluate((li) => ({
-        next: li.nextElementSibling?.getAttribute("data-event-id") ?? null,
-        previous: li.previousElementSibling?.getAttribute("data-event-id") ?? null,
-      }));
-      assertEquals(next.next, first, "the line is right above Bob's first unread message");
-      assertEquals(next.previous, seen, "and right below the last read one");
-      const inView = await line.evaluate((element) => {
-        const box = element.getBoundingClientRect();
-        const area = element.closest("[role='log']")!.parentElement!.parentElement!
-          .getBoundingClientRect();
-        return box.top >= area.top && box.bottom <= area.bottom;
-      });
-      assert(inView, "the line is scrolled into view");
-      assertEquals(await accessibilityViolations(page), [], "the timeline with the line");
+    await open("Stammdësch");
+    await line.waitFor();
+    const next = await log.locator("li:has([role='separator'])").evaluate((li) => ({
+      next: li.nextElementSibling?.getAttribute("data-event-id") ?? null,
+      previous: li.previousElementSibling?.getAttribute("data-event-id") ?? null,
+    }));
+    assertEquals(next.next, first, "the line is right above Bob's first unread message");
+    assertEquals(next.previous, seen, "and right below the last read one");
+    const inView = await line.evaluate((element) => {
+      const box = element.getBoundingClientRect();
+      const area = element.closest("[role='log']")!.parentElement!.parentElement!
+        .getBoundingClientRect();
+      return box.top >= area.top && box.bottom <= area.bottom;
+    });
+    assert(inView, "the line is scrolled into view");
+    assertEquals(await violations(page), [], "the timeline with the line");
 
-      // Reading to the end keeps the line while the room is open.
-      await page.getByRole("button", { name: "Jump to latest" }).click();
-      await until(
-        "Anna's marker on Bob's last message",
-        async () => await fullyRead(server, anna, roomId) === third,
-      );
-      assertEquals(await line.count(), 1, "the line stays while the room is open");
+    // Reading to the end keeps the line while the room is open.
+    await page.getByRole("button", { name: "Jump to latest" }).click();
+    await until(
+      "Anna's marker on Bob's last message",
+      async () => await fullyRead(server, anna, roomId) === third,
+    );
+    assertEquals(await line.count(), 1, "the line stays while the room is open");
 
-      // Opened again after reading: no line.
-      await open("Elsewhere");
-      await open("Stammdësch");
-      await log.getByText(/Drëtt/).waitFor();
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      assertEquals(await line.count(), 0, "read messages get no line");
-      assertEquals(errors, [], "the page threw");
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  },
+    // Opened again after reading: no line.
+    await open("Elsewhere");
+    await open("Stammdësch");
+    await log.getByText(/Drëtt/).waitFor();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assertEquals(await line.count(), 0, "read messages get no line");
+    assertEquals(errors, [], "the page threw");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
 });

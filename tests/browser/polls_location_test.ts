@@ -9,30 +9,22 @@
 
 import type { Locator, Page } from "playwright-core";
 import { encode as encodePng } from "fast-png";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
+import {
+  type BrowserPerson,
+  browserTestsNamed,
+  localpartOf,
+  openWatchedPage,
+  signIn as signInThroughForm,
+  withAliceAndBob,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
+const browserTest = browserTestsNamed("web polls and location: ");
 const LUXEMBOURG = { latitude: 49.6116, longitude: 6.1319 };
-
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web polls and location: ${name}`,
-    ignore: SKIP_REASON !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
-/** A browser signed in as one user, with its page errors collected. */
-interface Person {
-  page: Page;
-  browser: BrowserSession;
-  errors: string[];
-}
 
 /** A tile server on loopback: every `/tiles/z/x/y.png` is a 256-pixel PNG, `/broken/...` 404s. */
 interface TileServer {
@@ -66,31 +58,19 @@ async function signIn(
   server: TestServer,
   user: TestUser,
   options: { geolocation?: typeof LUXEMBOURG } = {},
-): Promise<Person> {
+): Promise<BrowserPerson> {
   const browser = await launchBrowser({ geolocation: options.geolocation });
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  const name = user.userId.slice(1).split(":")[0];
-  page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${name}: ${msg.text()}`);
-    }
+  const { page, errors } = await openWatchedPage(browser.context, {
+    timeoutMs: TIMEOUT,
+    label: localpartOf(user),
+    csp: true,
   });
-  if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-    page.on("console", (msg) => console.log(`[${name} ${msg.type()}] ${msg.text()}`));
-  }
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await signInThroughForm(page, server, user);
   return { page, browser, errors };
 }
 
 /** Waits until the browser's device has uploaded its keys (others can encrypt for it). */
-async function deviceKeysUploaded(server: TestServer, person: Person, user: TestUser) {
+async function deviceKeysUploaded(server: TestServer, person: BrowserPerson, user: TestUser) {
   const session = JSON.parse(
     await person.page.evaluate<string>(`localStorage.getItem("gemeng.session") ?? "null"`),
   );
@@ -107,7 +87,7 @@ async function deviceKeysUploaded(server: TestServer, person: Person, user: Test
   throw new Error(`${user.userId}'s browser never uploaded its device keys`);
 }
 
-async function openRoom(person: Person, name: string): Promise<void> {
+async function openRoom(person: BrowserPerson, name: string): Promise<void> {
   const { page } = person;
   await page.getByRole("navigation", { name: "Conversation list" })
     .getByRole("link", { name }).click();
@@ -126,27 +106,6 @@ async function eventsOf(server: TestServer, roomId: string, token: string): Prom
   );
   assertEquals(res.status, 200);
   return (res.body.chunk as RawEvent[]).reverse();
-}
-
-async function withTwo(
-  options: { config?: Record<string, unknown> },
-  fn: (ctx: { server: TestServer; alice: TestUser; bob: TestUser; people: Person[] }) => Promise<
-    void
-  >,
-): Promise<void> {
-  const server = await startTestServer({
-    config: { e2ee: { default_for: "off" }, ...options.config },
-  });
-  const people: Person[] = [];
-  try {
-    const alice = await server.register("alice");
-    const bob = await server.register("bob");
-    await fn({ server, alice, bob, people });
-    assertEquals(people.flatMap((p) => p.errors), [], "the pages threw or broke their CSP");
-  } finally {
-    for (const person of people) await person.browser.close();
-    await server.close();
-  }
 }
 
 /** Fills and sends the create-poll dialog. */
@@ -200,7 +159,7 @@ function answerInfo(card: Locator, answer: string): Locator {
 }
 
 browserTest("an open poll: create, vote, change a vote, end; results on both sides", async () => {
-  await withTwo({}, async ({ server, alice, bob, people }) => {
+  await withAliceAndBob({}, async ({ server, alice, bob, people }) => {
     const roomId = await createRoomOfTwo(server, alice, bob, { name: "Gemeng", encrypted: false });
     const a = await signIn(server, alice);
     people.push(a);
@@ -327,7 +286,7 @@ browserTest("an open poll: create, vote, change a vote, end; results on both sid
 });
 
 browserTest("encrypted room: a closed poll hides results until it ends", async () => {
-  await withTwo({}, async ({ server, alice, bob, people }) => {
+  await withAliceAndBob({}, async ({ server, alice, bob, people }) => {
     const roomId = await createRoomOfTwo(server, alice, bob, { name: "Conseil", encrypted: true });
     const b = await signIn(server, bob);
     people.push(b);
@@ -368,7 +327,7 @@ browserTest(
   async () => {
     const tiles = startTileServer();
     try {
-      await withTwo({
+      await withAliceAndBob({
         config: {
           web: {
             map_tile_url: `${tiles.url}/tiles/{z}/{x}/{y}.png`,
@@ -478,7 +437,7 @@ browserTest(
 browserTest("encrypted room: when tiles fail, a message and the coordinates show", async () => {
   const tiles = startTileServer();
   try {
-    await withTwo({
+    await withAliceAndBob({
       config: { web: { map_tile_url: `${tiles.url}/broken/{z}/{x}/{y}.png` } },
     }, async ({ server, alice, bob, people }) => {
       await createRoomOfTwo(server, alice, bob, { name: "Offline map", encrypted: true });

@@ -5,29 +5,25 @@
  * and the dialog on a 360 px phone; axe's WCAG 2.1 A/AA checks on the dialog.
  */
 
-import { startTestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { violations } from "./axe.ts";
+import {
+  browserTest,
+  openRoomSettings,
+  openWatchedPage,
+  submitSignIn,
+  withServerAndBrowser,
+} from "./session_support.ts";
+import { setDisplayName } from "./room_support.ts";
 
 const TIMEOUT = 15_000;
-Deno.test({
-  name: "web members: report a person with a reason, ignore beside it, on two widths",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const server = await startTestServer();
-    const browser = await launchBrowser();
-    try {
+browserTest(
+  "web members: report a person with a reason, ignore beside it, on two widths",
+  () =>
+    withServerAndBrowser({}, async (server, browser) => {
       const anna = await server.register("anna");
       const bob = await server.register("bob");
-      const named = await server.request(
-        "PUT",
-        `/_matrix/client/v3/profile/${encodeURIComponent(bob.userId)}/displayname`,
-        { token: bob.accessToken, body: { displayname: "Bob" } },
-      );
-      assertEquals(named.status, 200);
+      await setDisplayName(server, bob, "Bob");
       const created = await server.request("POST", "/_matrix/client/v3/createRoom", {
         token: anna.accessToken,
         body: { name: "Conseil", preset: "public_chat" },
@@ -41,20 +37,9 @@ Deno.test({
       );
       assertEquals(joined.status, 200);
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("link", { name: "Conseil" }).click();
-      await page.getByRole("heading", { name: "Conseil" }).waitFor();
-
-      const settings = page.getByRole("dialog", { name: "Settings of Conseil" });
-      await page.getByRole("button", { name: "Room settings" }).click();
-      await settings.waitFor();
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
+      await submitSignIn(page, server, anna);
+      const settings = await openRoomSettings(page, "Conseil");
       const bobsRow = settings.getByRole("listitem").filter({ hasText: bob.userId });
       await bobsRow.getByRole("button", { name: /^Ignore Bob/ }).waitFor();
       const annasRow = settings.getByRole("listitem").filter({ hasText: anna.userId });
@@ -97,9 +82,5 @@ Deno.test({
       await report.getByRole("button", { name: "Cancel" }).click();
       await report.waitFor({ state: "detached" });
       assertEquals(errors, []);
-    } finally {
-      await browser.close();
-      await server.close();
-    }
-  },
-});
+    }),
+);

@@ -8,35 +8,18 @@
  * with Rust crypto in this process; the rest goes over plain HTTP.
  */
 
-import { Buffer } from "node:buffer";
 import * as sdk from "matrix-js-sdk";
-import type { Locator, Page } from "playwright-core";
+import type { Locator } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
-import { waitForDeviceKeys } from "./room_support.ts";
+import { launchBrowser } from "./chromium.ts";
+import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
+import { violations } from "./axe.ts";
+import { startSyncing } from "../support/sdk_client.ts";
+import { browserTest, openWatchedPage, signIn, TINY_PNG, untilWithin } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
-
-/** A 2×2 PNG. */
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4YGAARAwQCgAhzgSBU+xT6wAAAABJRU5ErkJggg==",
-  "base64",
-);
-
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
 
 function roomPath(roomId: string, rest: string): string {
   return `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}${rest}`;
@@ -58,7 +41,7 @@ async function upload(server: TestServer, user: TestUser): Promise<string> {
   const res = await fetch(`${server.baseUrl}/_matrix/media/v3/upload?filename=p.png`, {
     method: "POST",
     headers: { authorization: `Bearer ${user.accessToken}`, "content-type": "image/png" },
-    body: PNG,
+    body: TINY_PNG,
   });
   const body = await res.json();
   assertEquals(res.status, 200, JSON.stringify(body));
@@ -73,42 +56,7 @@ function send(server: TestServer, user: TestUser, roomId: string, type: string, 
   });
 }
 
-/** A group `owner` makes and `guest` joins over HTTP. */
-async function group(
-  server: TestServer,
-  owner: TestUser,
-  guest: TestUser,
-  options: { name: string; encrypted?: boolean },
-): Promise<string> {
-  const created = await ok(server, "POST", "/_matrix/client/v3/createRoom", {
-    token: owner.accessToken,
-    body: {
-      name: options.name,
-      preset: "private_chat",
-      invite: [guest.userId],
-      initial_state: options.encrypted
-        ? [{
-          type: "m.room.encryption",
-          state_key: "",
-          content: { algorithm: "m.megolm.v1.aes-sha2" },
-        }]
-        : [],
-    },
-  });
-  await ok(server, "POST", `/_matrix/client/v3/join/${encodeURIComponent(created.room_id)}`, {
-    token: guest.accessToken,
-    body: {},
-  });
-  return created.room_id;
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 50 });
 
 /** What one row shows. */
 interface RowView {
@@ -139,12 +87,9 @@ async function rowView(row: Locator): Promise<RowView> {
   });
 }
 
-Deno.test({
-  name: "web room list: pictures, decrypted previews, times, unread in bold, mentions",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+browserTest(
+  "web room list: pictures, decrypted previews, times, unread in bold, mentions",
+  async () => {
     // Groups in the clear unless a test asks (the server would encrypt private rooms).
     const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
     const browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
@@ -168,12 +113,18 @@ Deno.test({
       });
 
       // Rooms with messages from before the app signs in.
-      const conseil = await group(server, bob, anna, { name: "Conseil" });
+      const conseil = await createRoomOfTwo(server, bob, anna, {
+        name: "Conseil",
+        encrypted: false,
+      });
       await ok(server, "PUT", roomPath(conseil, "/state/m.room.avatar/"), {
         token: bob.accessToken,
         body: { url: await upload(server, bob) },
       });
-      const archives = await group(server, bob, anna, { name: "Archives" });
+      const archives = await createRoomOfTwo(server, bob, anna, {
+        name: "Archives",
+        encrypted: false,
+      });
       const gone = await send(server, bob, archives, "m.room.message", {
         msgtype: "m.text",
         body: "Oops, wrong room",
@@ -183,7 +134,7 @@ Deno.test({
         body: {},
       });
       // Megolm nobody gave this app the key to.
-      const coffre = await group(server, bob, anna, { name: "Coffre", encrypted: true });
+      const coffre = await createRoomOfTwo(server, bob, anna, { name: "Coffre", encrypted: true });
       await send(server, bob, coffre, "m.room.encrypted", {
         algorithm: "m.megolm.v1.aes-sha2",
         sender_key: "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE",
@@ -191,28 +142,18 @@ Deno.test({
         device_id: "BOBSOTHER",
         ciphertext: "AwgAEnB5bm90YXJlYWxjaXBoZXJ0ZXh0",
       });
-      const quiet = await group(server, bob, anna, { name: "Quiet corner" });
+      const quiet = await createRoomOfTwo(server, bob, anna, {
+        name: "Quiet corner",
+        encrypted: false,
+      });
       await send(server, anna, quiet, "m.room.message", { msgtype: "m.text", body: "Noted" });
 
-      const prepared = new Promise<void>((resolve) => {
-        bobClient.on(sdk.ClientEvent.Sync, (state) => {
-          if (state === "PREPARED") resolve();
-        });
-      });
-      await bobClient.startClient({ initialSyncLimit: 10 });
-      await prepared;
+      await startSyncing(bobClient, { initialSyncLimit: 10 });
       await flushCrypto(bobClient);
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
+      await signIn(page, server, anna);
       const list = page.getByRole("navigation", { name: "Conversation list" });
-      await list.waitFor();
       await waitForDeviceKeys(server, anna);
 
       // An encrypted direct chat from Bob, the browser's device getting the key.
@@ -296,7 +237,7 @@ Deno.test({
       const described = await page.getByRole("link", { name: "Conseil", exact: true })
         .getAttribute("aria-describedby");
       assert(described && described.split(" ").length === 4, String(described));
-      assertEquals(await accessibilityViolations(page), [], "the room list at 1280 px");
+      assertEquals(await violations(page), [], "the room list at 1280 px");
 
       // Opening the room reads it: bold and marks go.
       await page.getByRole("link", { name: "Conseil", exact: true }).click();
@@ -321,7 +262,7 @@ Deno.test({
         items.map((li) => li.getBoundingClientRect().height)
       );
       assert(heights.every((h) => h < 80), `one line per preview: ${heights}`);
-      assertEquals(await accessibilityViolations(page), [], "the room list at 360 px");
+      assertEquals(await violations(page), [], "the room list at 360 px");
       assertEquals(errors, [], "the page threw");
     } finally {
       stopAll(bobClient);
@@ -329,4 +270,4 @@ Deno.test({
       await server.close();
     }
   },
-});
+);

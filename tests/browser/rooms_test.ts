@@ -6,62 +6,27 @@
  * The other people are plain HTTP clients of the same server.
  */
 
-import { Buffer } from "node:buffer";
-import * as sdk from "matrix-js-sdk";
 import type { Page } from "playwright-core";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
-import { launchBrowser, type LaunchOptions, SKIP_REASON } from "./chromium.ts";
+import { violations } from "./axe.ts";
+import { startSyncing } from "../support/sdk_client.ts";
+import {
+  browserTestsNamed,
+  signIn as signInThroughForm,
+  TINY_PNG,
+  withApp,
+} from "./session_support.ts";
+import { setDisplayName } from "./room_support.ts";
 
 const TIMEOUT = 15_000;
+const browserTest = browserTestsNamed("web rooms: ");
 const MEGOLM = "m.megolm.v1.aes-sha2";
 
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web rooms: ${name}`,
-    ignore: SKIP_REASON !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
-
-async function withApp(
-  options: { config?: Record<string, unknown>; browser?: LaunchOptions; init?: string },
-  fn: (page: Page, server: TestServer) => Promise<void>,
-): Promise<void> {
-  const server = await startTestServer({ config: options.config });
-  const browser = await launchBrowser(options.browser);
-  try {
-    const page = await browser.context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    if (options.init) await page.addInitScript(options.init);
-    const errors: string[] = [];
-    page.on("pageerror", (err) => errors.push(err.message));
-    if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-      page.on("console", (msg) => console.log(`[page ${msg.type()}] ${msg.text()}`));
-      page.on("pageerror", (err) => console.log(`[page error] ${err.stack}`));
-    }
-    page.on("console", (msg) => {
-      if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-        errors.push(msg.text());
-      }
-    });
-    await fn(page, server);
-    assertEquals(errors, [], "the page threw or broke its Content-Security-Policy");
-  } finally {
-    await browser.close();
-    await server.close();
-  }
-}
-
+/** Signs in through the form; returns the access token of the browser's session. */
 async function signIn(page: Page, server: TestServer, user: TestUser): Promise<string> {
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
+  await signInThroughForm(page, server, user);
   // The browser's own session (a new device), for checking what it did over HTTP.
   const stored = await page.evaluate<string>(`localStorage.getItem("gemeng.session")`);
   return JSON.parse(stored).accessToken;
@@ -70,12 +35,7 @@ async function signIn(page: Page, server: TestServer, user: TestUser): Promise<s
 /** A user with a display name, visible in everyone's directory (joined to a public room). */
 async function person(server: TestServer, localpart: string, name: string): Promise<TestUser> {
   const user = await server.register(localpart);
-  const path = `/_matrix/client/v3/profile/${encodeURIComponent(user.userId)}/displayname`;
-  const named = await server.request("PUT", path, {
-    token: user.accessToken,
-    body: { displayname: name },
-  });
-  assertEquals(named.status, 200);
+  await setDisplayName(server, user, name);
   const square = await server.request("POST", "/_matrix/client/v3/createRoom", {
     token: user.accessToken,
     body: { preset: "public_chat", name: `Square of ${name}` },
@@ -109,27 +69,8 @@ async function until(page: Page, expression: string): Promise<void> {
   }
 }
 
-/** A 2×2 PNG. */
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGM4YGAARAwQCgAhzgSBU+xT6wAAAABJRU5ErkJggg==",
-  "base64",
-);
-
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
 browserTest("start a direct chat from the directory; asking again reopens it", async () => {
-  await withApp({}, async (page, server) => {
+  await withApp({ timeoutMs: TIMEOUT }, async (page, server) => {
     const anna = await server.register("anna");
     const bob = await person(server, "bob", "Bob Builder");
     const token = await signIn(page, server, anna);
@@ -148,7 +89,7 @@ browserTest("start a direct chat from the directory; asking again reopens it", a
     await dialog.getByLabel("Search people").fill("bob");
     const pick = dialog.getByRole("button", { name: "Bob Builder @bob:localhost" });
     await pick.waitFor();
-    assertEquals(await accessibilityViolations(page), [], "the start-a-chat dialog");
+    assertEquals(await violations(page), [], "the start-a-chat dialog");
     await pick.click();
 
     const roomId = await openRoomId(page);
@@ -225,27 +166,30 @@ browserTest("start a direct chat from the directory; asking again reopens it", a
 browserTest(
   "where the server leaves encryption to people, a group can be created unencrypted",
   async () => {
-    await withApp({ config: { e2ee: { default_for: "off" } } }, async (page, server) => {
-      const anna = await server.register("anna");
-      const token = await signIn(page, server, anna);
-      await page.getByRole("button", { name: "New group" }).click();
-      const create = page.getByRole("dialog", { name: "New group" });
-      await create.getByLabel("Group name").fill("Affichage public");
-      const encrypted = create.getByLabel("End-to-end encrypted");
-      assertEquals(await encrypted.isChecked(), true, "encrypted by default");
-      assertEquals(await encrypted.isDisabled(), false);
-      await encrypted.uncheck();
-      await create.getByText("Messages are stored readable on the server.").waitFor();
-      await create.getByRole("button", { name: "Create group" }).click();
-      const roomId = await openRoomId(page);
-      await page.getByRole("heading", { name: "Affichage public" }).waitFor();
-      assertEquals((await state(server, token, roomId, "m.room.encryption")).status, 404);
-    });
+    await withApp(
+      { timeoutMs: TIMEOUT, config: { e2ee: { default_for: "off" } } },
+      async (page, server) => {
+        const anna = await server.register("anna");
+        const token = await signIn(page, server, anna);
+        await page.getByRole("button", { name: "New group" }).click();
+        const create = page.getByRole("dialog", { name: "New group" });
+        await create.getByLabel("Group name").fill("Affichage public");
+        const encrypted = create.getByLabel("End-to-end encrypted");
+        assertEquals(await encrypted.isChecked(), true, "encrypted by default");
+        assertEquals(await encrypted.isDisabled(), false);
+        await encrypted.uncheck();
+        await create.getByText("Messages are stored readable on the server.").waitFor();
+        await create.getByRole("button", { name: "Create group" }).click();
+        const roomId = await openRoomId(page);
+        await page.getByRole("heading", { name: "Affichage public" }).waitFor();
+        assertEquals((await state(server, token, roomId, "m.room.encryption")).status, 404);
+      },
+    );
   },
 );
 
 browserTest("create a group, rename it, change a role, remove a member, leave", async () => {
-  await withApp({}, async (page, server) => {
+  await withApp({ timeoutMs: TIMEOUT }, async (page, server) => {
     const anna = await server.register("anna");
     const bob = await person(server, "bob", "Bob Builder");
     const token = await signIn(page, server, anna);
@@ -261,7 +205,7 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
     await create.getByLabel("Search people").fill("bob");
     await create.getByRole("button", { name: "Bob Builder @bob:localhost" }).click();
     await create.getByRole("button", { name: "Remove Bob Builder" }).waitFor();
-    assertEquals(await accessibilityViolations(page), [], "the new-group dialog");
+    assertEquals(await violations(page), [], "the new-group dialog");
     await create.getByRole("button", { name: "Create group" }).click();
 
     const roomId = await openRoomId(page);
@@ -309,7 +253,7 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
       page,
       `document.querySelector('[aria-label="Role of Bob Builder"]')?.selectedOptions[0]?.text === "Moderator"`,
     );
-    assertEquals(await accessibilityViolations(page), [], "the room settings");
+    assertEquals(await violations(page), [], "the room settings");
 
     // Removing asks first.
     await dialog.getByRole("button", { name: "Remove Bob Builder" }).click();
@@ -328,7 +272,7 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
     await dialog.getByLabel("Room picture").setInputFiles({
       name: "blason.png",
       mimeType: "image/png",
-      buffer: PNG,
+      buffer: TINY_PNG,
     });
     await dialog.getByRole("button", { name: "Remove picture" }).waitFor();
     const avatar = await state(server, token, roomId, "m.room.avatar");
@@ -367,6 +311,7 @@ browserTest("create a group, rename it, change a role, remove a member, leave", 
 browserTest("a member without power sees why; on a phone the actions are a menu", async () => {
   await withApp(
     {
+      timeoutMs: TIMEOUT,
       config: { e2ee: { default_for: "off" } },
       browser: { viewport: { width: 360, height: 720 } },
     },
@@ -418,7 +363,7 @@ browserTest("a member without power sees why; on a phone the actions are a menu"
       assertEquals(await bobRole.isDisabled(), true);
       assertEquals(await dialog.getByRole("button", { name: "Remove Bob Builder" }).count(), 0);
       await dialog.getByText("Your role: Member.").waitFor();
-      assertEquals(await accessibilityViolations(page), [], "settings at 360 px, dark");
+      assertEquals(await violations(page), [], "settings at 360 px, dark");
       await dialog.getByRole("button", { name: "Close" }).click();
       await dialog.waitFor({ state: "detached" });
       // Focus returns to the menu button.
@@ -447,6 +392,7 @@ browserTest(
   async () => {
     await withApp(
       {
+        timeoutMs: TIMEOUT,
         config: { e2ee: { default_for: "off" } },
         browser: { permissions: ["notifications"] },
         init: RECORD_NOTIFICATIONS,
@@ -547,20 +493,14 @@ browserTest(
 
 browserTest("an encrypted message notifies with its decrypted text", async () => {
   await withApp(
-    { browser: { permissions: ["notifications"] }, init: RECORD_NOTIFICATIONS },
+    { timeoutMs: TIMEOUT, browser: { permissions: ["notifications"] }, init: RECORD_NOTIFICATIONS },
     async (page, server) => {
       const anna = await server.register("anna");
       const bob = await person(server, "bob", "Bob Builder");
       // Bob is a matrix-js-sdk client with Rust crypto, syncing in this process.
       const bobClient = await sdkClient(server, bob);
       try {
-        const prepared = new Promise<void>((resolve) => {
-          bobClient.on(sdk.ClientEvent.Sync, (state) => {
-            if (state === "PREPARED") resolve();
-          });
-        });
-        await bobClient.startClient({ initialSyncLimit: 10 });
-        await prepared;
+        await startSyncing(bobClient, { initialSyncLimit: 10 });
         await flushCrypto(bobClient);
 
         await signIn(page, server, anna);

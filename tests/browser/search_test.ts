@@ -9,36 +9,18 @@
  * replaces the indexed text and a redaction removes it. Offline, the local index still answers. Axe checks the open panel; signing out deletes the local index.
  */
 
-import type { Page } from "playwright-core";
-import * as sdk from "matrix-js-sdk";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
-import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
+import { violations } from "./axe.ts";
+import { startSyncing } from "../support/sdk_client.ts";
+import { browserTest, openWatchedPage, signIn, untilWithin } from "./session_support.ts";
 
 const TIMEOUT = 30_000;
 
-const AXE_SOURCE = await Deno.readTextFile(
-  new URL("../../node_modules/axe-core/axe.min.js", import.meta.url),
-);
-
-async function accessibilityViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate<{ id: string; nodes: { target: string[] }[] }[]>(
-    `axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-      .then((r) => r.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return result.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(" ")}`));
-}
-
-async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + TIMEOUT;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = untilWithin({ timeoutMs: TIMEOUT, intervalMs: 100 });
 
 let txn = 0;
 async function say(server: TestServer, user: TestUser, roomId: string, body: string) {
@@ -61,12 +43,9 @@ async function serverCount(server: TestServer, user: TestUser, term: string): Pr
   return res.body.search_categories.room_events.count;
 }
 
-Deno.test({
-  name: "web search: server /search for unencrypted rooms, the local index for encrypted ones",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+browserTest(
+  "web search: server /search for unencrypted rooms, the local index for encrypted ones",
+  async () => {
     const server = await startTestServer({ config: { e2ee: { default_for: "off" } } });
     const browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
     const anna = await server.register("anna");
@@ -84,19 +63,10 @@ Deno.test({
       for (let i = 0; i < 20; i++) await say(server, bob, library, `other talk ${i}`);
       const vault = await createRoomOfTwo(server, bob, anna, { name: "Coffre", encrypted: true });
 
-      const prepared = new Promise<void>((resolve) => {
-        bobClient.on(sdk.ClientEvent.Sync, (state) => {
-          if (state === "PREPARED") resolve();
-        });
-      });
-      await bobClient.startClient({ initialSyncLimit: 10 });
-      await prepared;
+      await startSyncing(bobClient, { initialSyncLimit: 10 });
       await flushCrypto(bobClient);
 
-      const page = await browser.context.newPage();
-      page.setDefaultTimeout(TIMEOUT);
-      const errors: string[] = [];
-      page.on("pageerror", (err) => errors.push(err.message));
+      const { page, errors } = await openWatchedPage(browser.context, { timeoutMs: TIMEOUT });
       const searches: { term: string; count: number }[] = [];
       page.on("response", async (response) => {
         if (!response.url().includes("/_matrix/client/v3/search")) return;
@@ -107,12 +77,8 @@ Deno.test({
           count: body.search_categories?.room_events?.count ?? -1,
         });
       });
-      await page.goto(server.baseUrl);
-      await page.getByLabel("Username").fill("anna");
-      await page.getByLabel("Password").fill(anna.password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await signIn(page, server, anna);
       const list = page.getByRole("navigation", { name: "Conversation list" });
-      await list.waitFor();
       await waitForDeviceKeys(server, anna);
 
       // Bob writes in the encrypted room; the app decrypts it (the room list's preview).
@@ -174,7 +140,7 @@ Deno.test({
         () => searches.some((s) => s.term === "marmalade"),
       );
       assertEquals(searches.find((s) => s.term === "marmalade")?.count, 0, "nothing on the server");
-      assertEquals(await accessibilityViolations(page), [], "axe on the search panel");
+      assertEquals(await violations(page), [], "axe on the search panel");
 
       // Choosing the oldest unencrypted result shows it in its room (loaded around it).
       await field.fill("zucchini");
@@ -228,7 +194,7 @@ Deno.test({
       await roomPanel.waitFor();
       const width = await roomPanel.evaluate((element) => element.getBoundingClientRect().width);
       assert(width <= 360, `the panel fits a phone (${width} px)`);
-      assertEquals(await accessibilityViolations(page), [], "axe on the panel at 360 px");
+      assertEquals(await violations(page), [], "axe on the panel at 360 px");
       await page.keyboard.press("Escape");
       await roomPanel.waitFor({ state: "detached" });
 
@@ -293,4 +259,4 @@ Deno.test({
       await server.close();
     }
   },
-});
+);

@@ -29,12 +29,12 @@ import {
   openSettings,
   openTab,
   securityStatus,
-  signIn,
   syncingClient,
   type Tab,
   until,
   WAITING_FOR_KEY,
 } from "./security_support.ts";
+import { signIn } from "./session_support.ts";
 
 const OLD_MESSAGE = "Moien Alice, dat hei ass geheim.";
 const OWN_MESSAGE = "Moien Bob, alles kloer.";
@@ -72,7 +72,7 @@ browserTest(
 
       await t.step("a new account is offered secure messaging at first sign-in", async () => {
         const { page } = first;
-        await signIn(server, page, alice);
+        await signIn(page, server, alice);
         const card = page.getByRole("complementary", { name: "Keep your messages safe" });
         await card.getByText(/^Your conversations are encrypted/).waitFor();
         await assertAccessible(page, "the set-up prompt");
@@ -189,7 +189,7 @@ browserTest(
           // The first device is gone before the second one asks, so only the backup can help.
           await first.page.close();
           const { page } = second;
-          await signIn(server, page, alice);
+          await signIn(page, server, alice);
           const card = page.getByRole("complementary", { name: "Verify this device" });
           await card.getByRole("button", { name: "Verify with another device" }).waitFor();
           await card.getByRole("button", { name: "Not now" }).click();
@@ -293,7 +293,7 @@ browserTest(
           const tab = await openTab("carol");
           tabs.push(tab);
           const { page } = tab;
-          await signIn(server, page, carol);
+          await signIn(page, server, carol);
           const prompt = page.getByRole("complementary", { name: "Keep your messages safe" });
           await prompt.getByRole("button", { name: "Set up secure messaging" }).click();
           const dialog = page.getByRole("dialog", { name: "Your recovery key" });

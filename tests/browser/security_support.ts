@@ -1,6 +1,6 @@
 /**
  * Helpers of the secure-messaging browser tests (security_test.ts, secure_setup_test.ts): one
- * browser per person or device, signing in, the settings' status, axe, and a syncing
+ * browser per person or device, the settings' status, axe, and a syncing
  * matrix-js-sdk client in Deno for the other side.
  *
  * @module
@@ -12,6 +12,8 @@ import type { TestServer, TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { sdkClient } from "../integration/e2ee_sdk_support.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { startSyncing } from "../support/sdk_client.ts";
+import { openWatchedPage } from "./session_support.ts";
 
 /** The Rust crypto's WASM starts slowly in Chromium on a busy machine. */
 export const TIMEOUT = 45_000;
@@ -38,26 +40,12 @@ export async function openTab(label: string, options: { clipboard?: boolean } = 
   const browser = await launchBrowser({
     permissions: options.clipboard ? ["clipboard-read", "clipboard-write"] : [],
   });
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(`${label}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (Deno.env.get("GEMENG_BROWSER_LOG")) console.log(`[${label} ${msg.type()}] ${msg.text()}`);
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${label}: ${msg.text()}`);
-    }
+  const { page, errors } = await openWatchedPage(browser.context, {
+    timeoutMs: TIMEOUT,
+    label,
+    csp: true,
   });
   return { browser, page, errors };
-}
-
-export async function signIn(server: TestServer, page: Page, user: TestUser): Promise<void> {
-  await page.goto(server.baseUrl);
-  await page.getByRole("heading", { name: "Sign in" }).waitFor();
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
 }
 
 export async function openSettings(page: Page): Promise<void> {
@@ -142,15 +130,6 @@ export const WAITING_FOR_KEY = "Waiting for the key to decrypt this message";
 /** A matrix-js-sdk client with Rust crypto that syncs (bob's phone, in Deno). */
 export async function syncingClient(server: TestServer, user: TestUser): Promise<sdk.MatrixClient> {
   const client = await sdkClient(server, user);
-  const prepared = new Promise<void>((resolve) => {
-    const onSync = (state: string) => {
-      if (state !== "PREPARED") return;
-      client.off(sdk.ClientEvent.Sync, onSync);
-      resolve();
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 10 });
-  await prepared;
+  await startSyncing(client, { initialSyncLimit: 10 });
   return client;
 }

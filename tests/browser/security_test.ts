@@ -24,10 +24,10 @@ import {
   openTab,
   securityStatus,
   setUpSecureMessaging,
-  signIn,
   type Tab,
   until,
 } from "./security_support.ts";
+import { signIn } from "./session_support.ts";
 
 /** The emoji and names a page shows for comparison. */
 async function shownEmoji(page: Page): Promise<string[]> {
@@ -78,7 +78,7 @@ browserTest("two people verify each other with emoji", async () => {
 
     const [a, b] = await Promise.all([openTab("alice"), openTab("bob")]);
     tabs.push(a, b);
-    await Promise.all([signIn(server, a.page, alice), signIn(server, b.page, bob)]);
+    await Promise.all([signIn(a.page, server, alice), signIn(b.page, server, bob)]);
     // Both need cross-signing identities: the verification signs the other's master key.
     await Promise.all([openSettings(a.page), openSettings(b.page)]);
     await a.page.getByRole("radio", { name: "Dark" }).check(); // alice's screens are dark
@@ -156,7 +156,7 @@ browserTest("a new device is verified by another device of the account", async (
     const alice = await server.register("alice");
     const old = await openTab("alice-old");
     tabs.push(old);
-    await signIn(server, old.page, alice);
+    await signIn(old.page, server, alice);
     await openSettings(old.page);
     await setUpSecureMessaging(old.page);
     // The old device waits in a conversation-list screen; the new one opens the settings.
@@ -164,7 +164,7 @@ browserTest("a new device is verified by another device of the account", async (
 
     const fresh = await openTab("alice-new");
     tabs.push(fresh);
-    await signIn(server, fresh.page, alice);
+    await signIn(fresh.page, server, alice);
     const freshDevice = JSON.parse(
       await fresh.page.evaluate<string>(`localStorage.getItem("gemeng.session")`),
     ).deviceId as string;
@@ -231,7 +231,7 @@ browserTest("a device without the recovery key resets secure messaging", async (
     };
     const first = await openTab("alice-1");
     tabs.push(first);
-    await signIn(server, first.page, alice);
+    await signIn(first.page, server, alice);
     await openSettings(first.page);
     await setUpSecureMessaging(first.page);
     const before = await masterKey();
@@ -241,7 +241,7 @@ browserTest("a device without the recovery key resets secure messaging", async (
     // A new device, no other device left, the recovery key lost: reset.
     const second = await openTab("alice-2");
     tabs.push(second);
-    await signIn(server, second.page, alice);
+    await signIn(second.page, server, alice);
     await openSettings(second.page);
     await second.page.getByRole("button", { name: "Reset secure messaging" }).click();
     const confirm = second.page.getByRole("dialog", { name: "Reset secure messaging?" });

@@ -12,8 +12,9 @@
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { launchChromium, SKIP_REASON } from "./chromium.ts";
+import { launchChromium } from "./chromium.ts";
 import { violations } from "./axe.ts";
+import { browserTest, openWatchedPage, submitSignIn } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 /** Waits until `check` holds (polled from the test: the CSP forbids eval in the page). */
@@ -60,14 +61,8 @@ async function signIn(browser: Browser, server: TestServer, user: TestUser, widt
     viewport: { width, height: width < 500 ? 740 : 800 },
     serviceWorkers: "allow",
   });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  const { page, errors } = await openWatchedPage(context, { timeoutMs: TIMEOUT });
+  await submitSignIn(page, server, user);
   return { page, errors };
 }
 
@@ -77,12 +72,9 @@ async function listed(page: Page): Promise<string[]> {
   return (await links.allInnerTexts()).map((text) => text.trim()).sort();
 }
 
-Deno.test({
-  name: "web spaces: create a space, add rooms, a member joins from its home; public directory",
-  ignore: SKIP_REASON !== null,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+browserTest(
+  "web spaces: create a space, add rooms, a member joins from its home; public directory",
+  async () => {
     const server = await startTestServer();
     const browser = await launchChromium();
     try {
@@ -275,4 +267,4 @@ Deno.test({
       await server.close();
     }
   },
-});
+);

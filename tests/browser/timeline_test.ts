@@ -11,20 +11,18 @@ import type { Locator, Page } from "playwright-core";
 import { quietLogger } from "../integration/e2ee_sdk_support.ts";
 import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
-import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { type BrowserSession, launchBrowser } from "./chromium.ts";
+import { startSyncing } from "../support/sdk_client.ts";
+import {
+  browserTestsNamed,
+  localpartOf,
+  openWatchedPage,
+  submitSignIn,
+} from "./session_support.ts";
 
 const TIMEOUT = 15_000;
+const browserTest = browserTestsNamed("web timeline: ");
 const ROOM_NAME = "Stammdësch";
-
-function browserTest(name: string, fn: () => Promise<void>): void {
-  Deno.test({
-    name: `web timeline: ${name}`,
-    ignore: SKIP_REASON !== null,
-    sanitizeOps: false,
-    sanitizeResources: false,
-    fn,
-  });
-}
 
 /** Waits until `check` holds (polled from the test, not in the page: the CSP forbids eval). */
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
@@ -120,16 +118,7 @@ async function bobsClient(server: TestServer, bob: TestUser): Promise<sdk.Matrix
     accessToken: bob.accessToken,
     logger: quietLogger,
   });
-  const prepared = new Promise<void>((resolve) => {
-    const onSync = (state: string) => {
-      if (state !== "PREPARED") return;
-      client.off(sdk.ClientEvent.Sync, onSync);
-      resolve();
-    };
-    client.on(sdk.ClientEvent.Sync, onSync);
-  });
-  await client.startClient({ initialSyncLimit: 10 });
-  await prepared;
+  await startSyncing(client, { initialSyncLimit: 10 });
   return client;
 }
 
@@ -142,24 +131,12 @@ interface Person {
 
 async function openApp(server: TestServer, user: TestUser): Promise<Person> {
   const browser = await launchBrowser();
-  const page = await browser.context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  const errors: string[] = [];
-  const name = user.userId.slice(1).split(":")[0];
-  page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && /Content Security Policy/i.test(msg.text())) {
-      errors.push(`${name}: ${msg.text()}`);
-    }
+  const { page, errors } = await openWatchedPage(browser.context, {
+    timeoutMs: TIMEOUT,
+    label: localpartOf(user),
+    csp: true,
   });
-  if (Deno.env.get("GEMENG_BROWSER_LOG")) {
-    page.on("console", (msg) => console.log(`[${name} ${msg.type()}] ${msg.text()}`));
-    page.on("pageerror", (err) => console.log(`[${name} exception] ${err.stack}`));
-  }
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await submitSignIn(page, server, user);
   await page.getByRole("navigation", { name: "Conversation list" })
     .getByRole("link", { name: ROOM_NAME }).click();
   await page.getByRole("heading", { name: ROOM_NAME }).waitFor();

@@ -10,24 +10,17 @@
 import * as sdk from "matrix-js-sdk";
 import type { BrowserContext, CDPSession, Page, Worker } from "playwright-core";
 import { encodeBase64Url } from "../../crypto/base64.ts";
-import { startTestServer, type TestServer, type TestUser } from "../support/test_server.ts";
+import { startTestServer } from "../support/test_server.ts";
 import { PushService } from "../support/webpush_receiver.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
+import { signIn } from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
-
-async function signIn(page: Page, server: TestServer, user: TestUser): Promise<void> {
-  await page.goto(server.baseUrl);
-  await page.getByLabel("Username").fill(user.userId.slice(1).split(":")[0]);
-  await page.getByLabel("Password").fill(user.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
-}
 
 /** The notifications the service worker shows, as the page's registration lists them. */
 function shown(page: Page): Promise<{ title: string; body: string; tag: string; url: string }[]> {

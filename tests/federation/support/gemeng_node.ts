@@ -117,12 +117,14 @@ export async function startGemengNode(options: GemengNodeOptions = {}): Promise<
       return nodeOf(hs, serverName, fedPort, server.addr.port, ownKv);
     } catch (err) {
       await hs.close();
+      // The first open stored the server name (the data format record): another port means
+      // another name, so a retry needs a fresh store, or a name that does not change.
       const retry = err instanceof Deno.errors.AddrInUse && attempt < 5 &&
-        options.federationPort === undefined;
-      if (!retry) {
-        ownKv?.close();
-        throw err;
-      }
+        options.federationPort === undefined &&
+        (ownKv !== undefined || options.serverName !== undefined);
+      ownKv?.close();
+      if (!retry) throw err;
+      if (ownKv) kv = ownKv = await Deno.openKv(":memory:");
     }
   }
 }

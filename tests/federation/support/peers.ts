@@ -87,8 +87,21 @@ export function testCa(): Promise<TestCa> {
   return caPromise;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. It is drawn below Linux's ephemeral range
+ * (32768-60999): a port the kernel hands out for port 0 is also handed out for the many outgoing
+ * loopback connections of a test run, which can take it before the caller binds it.
+ */
 export function freePort(): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

@@ -18,6 +18,7 @@ import { eventually } from "../federation/support/rooms.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { violations } from "./axe.ts";
+import { clickThrough } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 const V1 = "/_synapse/admin/v1";
@@ -39,9 +40,11 @@ async function signIn(page: Page, node: GemengNode, localpart: string): Promise<
 
 /** Opens a section from the console's menu and waits for its heading. */
 async function section(page: Page, name: string): Promise<void> {
-  await page.getByRole("navigation", { name: "Administration sections" })
-    .getByRole("link", { name, exact: true }).click();
-  await page.getByRole("heading", { name: `Server administration: ${name}` }).waitFor();
+  await clickThrough(
+    page.getByRole("navigation", { name: "Administration sections" })
+      .getByRole("link", { name, exact: true }),
+    page.getByRole("heading", { name: `Server administration: ${name}` }),
+  );
 }
 
 function row(page: Page, table: string, text: string) {
@@ -151,8 +154,10 @@ Deno.test({
       page.on("pageerror", (err) => errors.push(err.message));
       await signIn(page, node, "root");
       await page.goto(`${node.baseUrl}/settings`);
-      await page.getByRole("link", { name: "Server administration" }).click();
-      await page.getByRole("heading", { name: "Server administration: Users" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Server administration" }),
+        page.getByRole("heading", { name: "Server administration: Users" }),
+      );
       assertEquals(new URL(page.url()).pathname, "/admin");
 
       // Users: create, sign in over HTTP, reset the password, make admin, lock.

@@ -9,7 +9,7 @@ import { createRegistrationToken } from "../../server/store/accounts.ts";
 import { startTestServer } from "../support/test_server.ts";
 import { assertEquals } from "../unit/assert.ts";
 import { violations } from "./axe.ts";
-import { browserTestsNamed, submitSignIn, withApp } from "./session_support.ts";
+import { browserTestsNamed, clickThrough, submitSignIn, withApp } from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 const browserTest = browserTestsNamed("web app: ");
@@ -95,8 +95,10 @@ browserTest("language follows the browser and can be changed", async () => {
     await page.getByLabel("Nom d’utilisateur").fill("chloe");
     await page.getByLabel("Mot de passe").fill(user.password);
     await page.getByRole("button", { name: "Se connecter" }).click();
-    await page.getByRole("link", { name: "Paramètres" }).click();
-    await page.getByRole("heading", { name: "Paramètres" }).waitFor();
+    await clickThrough(
+      page.getByRole("link", { name: "Paramètres" }),
+      page.getByRole("heading", { name: "Paramètres" }),
+    );
     await page.getByRole("combobox", { name: "Langue" }).selectOption("lb");
     await page.getByRole("heading", { name: "Astellungen" }).waitFor();
     await page.getByRole("combobox", { name: "Sprooch" }).selectOption("en");
@@ -149,8 +151,10 @@ browserTest(
       await expectShell(page, "@dora:localhost");
       await page.getByText("Offline: showing what this device has saved.").waitFor();
       await page.getByRole("link", { name: "Bureau des citoyens" }).waitFor();
-      await page.getByRole("link", { name: "Settings" }).click();
-      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Settings" }),
+        page.getByRole("heading", { name: "Settings" }),
+      );
       assertEquals(await page.evaluate("navigator.onLine"), false);
     });
   },
@@ -192,8 +196,10 @@ browserTest("every screen meets WCAG 2.1 AA (axe), light and dark, phone and des
           await page.getByRole("button", { name: "Sign in" }).click();
           await expectShell(page, "@eve:localhost");
           await check(`shell ${mode}`);
-          await page.getByRole("link", { name: "Settings" }).click();
-          await page.getByRole("heading", { name: "Settings" }).waitFor();
+          await clickThrough(
+            page.getByRole("link", { name: "Settings" }),
+            page.getByRole("heading", { name: "Settings" }),
+          );
           // The profile and account parts load with the screen.
           await page.getByRole("heading", { name: "Deactivate account" }).waitFor();
           await check(`settings ${mode}`);
@@ -251,8 +257,10 @@ browserTest("the room list shows invitations and joined rooms from sync", async 
       assertEquals(sent.status, 200);
       await list.getByLabel("1 unread message").waitFor();
       assertEquals(await violations(page), [], "with an unread badge");
-      await list.getByRole("link", { name: "Conseil communal" }).click();
-      await page.getByRole("heading", { name: "Conseil communal" }).waitFor();
+      await clickThrough(
+        list.getByRole("link", { name: "Conseil communal" }),
+        page.getByRole("heading", { name: "Conseil communal" }),
+      );
       assertEquals(
         decodeURIComponent(new URL(page.url()).pathname),
         `/rooms/${created.body.room_id}`,

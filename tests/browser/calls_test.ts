@@ -11,6 +11,7 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser } from "./chromium.ts";
 import {
   browserTestsNamed,
+  clickThrough,
   openWatchedPage,
   signIn as signInThroughForm,
   untilWithin,
@@ -72,8 +73,10 @@ async function withCallers(
 }
 
 async function openRoom(person: Person): Promise<void> {
-  await person.page.getByRole("link", { name: "Alice and Bob" }).click();
-  await person.page.getByRole("heading", { name: "Alice and Bob" }).waitFor();
+  await clickThrough(
+    person.page.getByRole("link", { name: "Alice and Bob" }),
+    person.page.getByRole("heading", { name: "Alice and Bob" }),
+  );
 }
 
 /**

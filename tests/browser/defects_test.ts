@@ -13,7 +13,12 @@ import { startTestServer, type TestServer, type TestUser } from "../support/test
 import { assert, assertEquals } from "../unit/assert.ts";
 import { launchChromium, SKIP_REASON } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
-import { localpartOf, openWatchedPage, signIn as signInThroughForm } from "./session_support.ts";
+import {
+  clickThrough,
+  localpartOf,
+  openWatchedPage,
+  signIn as signInThroughForm,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 const ROOM = "Gemeng Defects";
@@ -81,9 +86,11 @@ async function deviceKeysUploaded(server: TestServer, person: Person): Promise<s
 
 async function openRoom(person: Person): Promise<Locator> {
   const { page } = person;
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name: ROOM }).click();
-  await page.getByRole("heading", { name: ROOM }).waitFor();
+  await clickThrough(
+    page.getByRole("navigation", { name: "Conversation list" })
+      .getByRole("link", { name: ROOM }),
+    page.getByRole("heading", { name: ROOM }),
+  );
   const log = page.getByRole("log", { name: `Messages in ${ROOM}` });
   await log.waitFor();
   return log;
@@ -251,8 +258,10 @@ Deno.test({
       await settle(a);
       const { page } = a;
       const deviceId = await deviceKeysUploaded(server, a);
-      await page.getByRole("link", { name: "Settings" }).click();
-      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Settings" }),
+        page.getByRole("heading", { name: "Settings" }),
+      );
       await page.getByRole("region", { name: "Secure messaging" }).getByRole("status")
         .getByText("This device is not verified.").waitFor();
       const row = page.locator(`li[data-device-id="${deviceId}"]`);

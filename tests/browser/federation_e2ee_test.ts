@@ -25,6 +25,7 @@ import {
   waitForImage,
 } from "./federation_support.ts";
 import { contains, kvBytes } from "./scenario_support.ts";
+import { clickThrough } from "./session_support.ts";
 
 const SECRET = { first: "Moien Bob, dat hei ass geheim", answer: "Moien Alice, och geheim" };
 
@@ -71,8 +72,10 @@ Deno.test({
       // Bob accepts in the app on B.
       const list = bobPage.getByRole("navigation", { name: "Conversation list" });
       await list.getByRole("button", { name: "Accept the invitation to alice" }).click();
-      await list.getByRole("link", { name: "alice" }).click();
-      await bobPage.getByRole("heading", { name: "alice" }).waitFor();
+      await clickThrough(
+        list.getByRole("link", { name: "alice" }),
+        bobPage.getByRole("heading", { name: "alice" }),
+      );
       await alicePage.getByRole("log", { name: "Messages in bob" }).getByText("bob joined")
         .waitFor();
 

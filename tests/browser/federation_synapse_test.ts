@@ -34,6 +34,7 @@ import {
   waitForImage,
 } from "./federation_support.ts";
 import { contains, kvBytes } from "./scenario_support.ts";
+import { clickThrough } from "./session_support.ts";
 
 const SAM_NAME = "Sam Schmit";
 
@@ -190,8 +191,10 @@ Deno.test({
       } as sdk.ICreateRoomOpts);
       const list = page.getByRole("navigation", { name: "Conversation list" });
       await list.getByRole("button", { name: /^Accept the invitation/ }).click();
-      await list.getByRole("link", { name: SAM_NAME }).click();
-      await page.getByRole("heading", { name: SAM_NAME }).waitFor();
+      await clickThrough(
+        list.getByRole("link", { name: SAM_NAME }),
+        page.getByRole("heading", { name: SAM_NAME }),
+      );
       await until(
         "sam sees gina join",
         () => samClient.getRoom(roomId)?.getMember(gina.userId)?.membership === "join",

@@ -14,7 +14,7 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { createRoomOfTwo } from "./room_support.ts";
 import { violations } from "./axe.ts";
-import { submitSignIn } from "./session_support.ts";
+import { clickThrough, submitSignIn } from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 
@@ -80,8 +80,10 @@ Deno.test({
       });
       await submitSignIn(page, server, alice);
       const nav = page.getByRole("navigation", { name: "Conversation list" });
-      await nav.getByRole("link", { name: "Plans", exact: true }).click();
-      await page.getByRole("heading", { name: "Plans", exact: true }).waitFor();
+      await clickThrough(
+        nav.getByRole("link", { name: "Plans", exact: true }),
+        page.getByRole("heading", { name: "Plans", exact: true }),
+      );
       const input = page.locator("input[type=file][multiple]");
       const png = testPng(640, 480);
       const notes = new TextEncoder().encode("Réunion du conseil communal, ordre du jour.\n");

@@ -11,7 +11,13 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { launchBrowser } from "./chromium.ts";
 import { violations } from "./axe.ts";
 import { createRoomOfTwo } from "./room_support.ts";
-import { browserTest, openWatchedPage, submitSignIn, untilWithin } from "./session_support.ts";
+import {
+  browserTest,
+  clickThrough,
+  openWatchedPage,
+  submitSignIn,
+  untilWithin,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 
@@ -61,8 +67,10 @@ browserTest("web timeline: a New messages line above the first unread message", 
     await submitSignIn(page, server, anna);
     const list = page.getByRole("navigation", { name: "Conversation list" });
     const open = async (name: string) => {
-      await list.getByRole("link", { name, exact: true }).click();
-      await page.getByRole("heading", { name }).waitFor();
+      await clickThrough(
+        list.getByRole("link", { name, exact: true }),
+        page.getByRole("heading", { name }),
+      );
     };
     const log = page.getByRole("log", { name: "Messages in Stammdësch" });
     const line = log.getByRole("separator", { name: "New messages" });

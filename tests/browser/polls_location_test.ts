@@ -16,6 +16,7 @@ import { createRoomOfTwo } from "./room_support.ts";
 import {
   type BrowserPerson,
   browserTestsNamed,
+  clickThrough,
   localpartOf,
   openWatchedPage,
   signIn as signInThroughForm,
@@ -89,9 +90,11 @@ async function deviceKeysUploaded(server: TestServer, person: BrowserPerson, use
 
 async function openRoom(person: BrowserPerson, name: string): Promise<void> {
   const { page } = person;
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name }).click();
-  await page.getByRole("heading", { name }).waitFor();
+  await clickThrough(
+    page.getByRole("navigation", { name: "Conversation list" })
+      .getByRole("link", { name }),
+    page.getByRole("heading", { name }),
+  );
   await page.getByRole("button", { name: "Create poll" }).waitFor();
 }
 

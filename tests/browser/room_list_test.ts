@@ -17,7 +17,14 @@ import { launchBrowser } from "./chromium.ts";
 import { createRoomOfTwo, waitForDeviceKeys } from "./room_support.ts";
 import { violations } from "./axe.ts";
 import { startSyncing } from "../support/sdk_client.ts";
-import { browserTest, openWatchedPage, signIn, TINY_PNG, untilWithin } from "./session_support.ts";
+import {
+  browserTest,
+  clickThrough,
+  openWatchedPage,
+  signIn,
+  TINY_PNG,
+  untilWithin,
+} from "./session_support.ts";
 
 const TIMEOUT = 20_000;
 
@@ -240,8 +247,10 @@ browserTest(
       assertEquals(await violations(page), [], "the room list at 1280 px");
 
       // Opening the room reads it: bold and marks go.
-      await page.getByRole("link", { name: "Conseil", exact: true }).click();
-      await page.getByRole("heading", { name: "Conseil" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Conseil", exact: true }),
+        page.getByRole("heading", { name: "Conseil" }),
+      );
       await page.getByText("Agenda for Monday").waitFor();
       await until("Conseil read", async () => !(await rowView(row("Conseil"))).bold);
       await row("Conseil").getByRole("img", { name: "1 mention" }).waitFor({ state: "detached" });

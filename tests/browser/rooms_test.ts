@@ -14,6 +14,7 @@ import { violations } from "./axe.ts";
 import { startSyncing } from "../support/sdk_client.ts";
 import {
   browserTestsNamed,
+  clickThrough,
   signIn as signInThroughForm,
   TINY_PNG,
   withApp,
@@ -331,8 +332,10 @@ browserTest("a member without power sees why; on a phone the actions are a menu"
       await signIn(page, server, anna);
       await page.evaluate(`localStorage.setItem("gemeng.theme", "dark")`);
       await page.reload();
-      await page.getByRole("link", { name: "Mairie" }).click();
-      await page.getByRole("heading", { name: "Mairie" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Mairie" }),
+        page.getByRole("heading", { name: "Mairie" }),
+      );
 
       assertEquals(await page.getByRole("button", { name: "Room settings" }).count(), 0);
       const menuButton = page.getByRole("button", { name: "Room options" });
@@ -420,8 +423,10 @@ browserTest(
         await page.getByText("On: new messages show a notification").waitFor();
         assertEquals(await page.evaluate(`localStorage.getItem("gemeng.notifications")`), "on");
         await page.getByRole("link", { name: "Back to conversations" }).click();
-        await page.getByRole("link", { name: "Bibliothèque" }).click();
-        await page.getByRole("heading", { name: "Bibliothèque" }).waitFor();
+        await clickThrough(
+          page.getByRole("link", { name: "Bibliothèque" }),
+          page.getByRole("heading", { name: "Bibliothèque" }),
+        );
         await until(page, `document.title === "gemeng"`);
 
         let txn = 0;
@@ -514,8 +519,10 @@ browserTest("an encrypted message notifies with its decrypted text", async () =>
         await dialog.getByRole("button", { name: "Bob Builder @bob:localhost" }).click();
         const roomId = await openRoomId(page);
         // Away from the chat, so its messages notify.
-        await page.getByRole("link", { name: "Settings" }).click();
-        await page.getByRole("heading", { name: "Settings" }).waitFor();
+        await clickThrough(
+          page.getByRole("link", { name: "Settings" }),
+          page.getByRole("heading", { name: "Settings" }),
+        );
 
         const deadline = Date.now() + TIMEOUT;
         while (bobClient.getRoom(roomId)?.getMyMembership() !== "invite") {

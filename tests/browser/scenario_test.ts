@@ -16,6 +16,7 @@ import { startTestServer, type TestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { contains, kvBytes, shownEmoji, startTileServer } from "./scenario_support.ts";
+import { clickThrough } from "./session_support.ts";
 
 /** Rust crypto's WASM starts slowly in Chromium on a busy machine. */
 const TIMEOUT = 60_000;
@@ -156,8 +157,10 @@ Deno.test({
           const { page } = person;
           await page.goto(server.baseUrl);
           await page.getByRole("heading", { name: "Sign in" }).waitFor();
-          await page.getByRole("link", { name: "Create an account" }).click();
-          await page.getByRole("heading", { name: "Create an account" }).waitFor();
+          await clickThrough(
+            page.getByRole("link", { name: "Create an account" }),
+            page.getByRole("heading", { name: "Create an account" }),
+          );
           await page.getByLabel("Username").fill(person.name);
           await page.getByLabel("Password", { exact: true }).fill(person.password);
           await page.getByLabel("Confirm password").fill(person.password);
@@ -221,8 +224,10 @@ Deno.test({
       await step("bob accepts the invitation", async () => {
         const list = bob.page.getByRole("navigation", { name: "Conversation list" });
         await list.getByRole("button", { name: "Accept the invitation to alice" }).click();
-        await list.getByRole("link", { name: "alice" }).click();
-        await bob.page.getByRole("heading", { name: "alice" }).waitFor();
+        await clickThrough(
+          list.getByRole("link", { name: "alice" }),
+          bob.page.getByRole("heading", { name: "alice" }),
+        );
         await timeline(bob, "alice").waitFor();
         await timeline(alice, "bob").getByText("bob joined").waitFor();
       });

@@ -11,7 +11,7 @@ import { startTestServer } from "../support/test_server.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { type BrowserSession, launchBrowser } from "./chromium.ts";
 import { violations } from "./axe.ts";
-import { browserTest, submitSignIn, untilWithin } from "./session_support.ts";
+import { browserTest, clickThrough, submitSignIn, untilWithin } from "./session_support.ts";
 import { createDirectChat, setDisplayName } from "./room_support.ts";
 
 const TIMEOUT = 20_000;
@@ -59,8 +59,10 @@ browserTest("web calls: screen sharing both ways in a video call, and stopping i
       page.setDefaultTimeout(TIMEOUT);
       page.on("pageerror", (err) => errors.push(`${name}: ${err.message}`));
       await submitSignIn(page, server, user);
-      await page.getByRole("link", { name: "Alice and Bob" }).click();
-      await page.getByRole("heading", { name: "Alice and Bob" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Alice and Bob" }),
+        page.getByRole("heading", { name: "Alice and Bob" }),
+      );
       pages.push(page);
     }
     const [alicePage, bobPage] = pages;

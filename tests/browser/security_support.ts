@@ -13,7 +13,7 @@ import { assert, assertEquals } from "../unit/assert.ts";
 import { sdkClient } from "../integration/e2ee_sdk_support.ts";
 import { type BrowserSession, launchBrowser, SKIP_REASON } from "./chromium.ts";
 import { startSyncing } from "../support/sdk_client.ts";
-import { openWatchedPage } from "./session_support.ts";
+import { clickThrough, openWatchedPage } from "./session_support.ts";
 
 /** The Rust crypto's WASM starts slowly in Chromium on a busy machine. */
 export const TIMEOUT = 45_000;
@@ -49,8 +49,10 @@ export async function openTab(label: string, options: { clipboard?: boolean } = 
 }
 
 export async function openSettings(page: Page): Promise<void> {
-  await page.getByRole("link", { name: "Settings" }).click();
-  await page.getByRole("heading", { name: "Settings" }).waitFor();
+  await clickThrough(
+    page.getByRole("link", { name: "Settings" }),
+    page.getByRole("heading", { name: "Settings" }),
+  );
 }
 
 /** Sets up secure messaging in the settings; returns the recovery key shown. */

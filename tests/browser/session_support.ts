@@ -178,11 +178,33 @@ export async function signIn(
   await page.getByRole("navigation", { name: "Conversation list" }).waitFor();
 }
 
+/**
+ * Clicks `link` and waits for `arrived` (the heading of the screen it leads to). A click can land
+ * while the list under the pointer is still being laid out (lazy parts of the first screen come in
+ * after the first sync), so a click that led nowhere after a few seconds is made once or twice
+ * more; the destination must still show in the end.
+ */
+export async function clickThrough(link: Locator, arrived: Locator): Promise<void> {
+  await link.click();
+  for (let retry = 0; retry < 2; retry++) {
+    try {
+      await arrived.waitFor({ timeout: 5_000 });
+      return;
+    } catch {
+      // The click led nowhere yet: once the link is there, click it again.
+    }
+    await link.click({ timeout: 2_000 }).catch(() => {});
+  }
+  await arrived.waitFor();
+}
+
 /** Opens the named room from the conversation list and waits until files can be attached. */
 export async function openRoomForFiles(page: Page, name: string): Promise<void> {
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name, exact: true }).click();
-  await page.getByRole("heading", { name, exact: true }).waitFor();
+  await clickThrough(
+    page.getByRole("navigation", { name: "Conversation list" })
+      .getByRole("link", { name, exact: true }),
+    page.getByRole("heading", { name, exact: true }),
+  );
   await page.getByRole("button", { name: "Attach file" }).waitFor();
 }
 
@@ -191,8 +213,10 @@ export async function openRoomForFiles(page: Page, name: string): Promise<void> 
  * it shows.
  */
 export async function openRoomSettings(page: Page, name: string): Promise<Locator> {
-  await page.getByRole("link", { name }).click();
-  await page.getByRole("heading", { name }).waitFor();
+  await clickThrough(
+    page.getByRole("link", { name }),
+    page.getByRole("heading", { name }),
+  );
   const settings = page.getByRole("dialog", { name: `Settings of ${name}` });
   await page.getByRole("button", { name: "Room settings" }).click();
   await settings.waitFor();

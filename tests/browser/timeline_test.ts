@@ -15,6 +15,7 @@ import { type BrowserSession, launchBrowser } from "./chromium.ts";
 import { startSyncing } from "../support/sdk_client.ts";
 import {
   browserTestsNamed,
+  clickThrough,
   localpartOf,
   openWatchedPage,
   submitSignIn,
@@ -137,9 +138,11 @@ async function openApp(server: TestServer, user: TestUser): Promise<Person> {
     csp: true,
   });
   await submitSignIn(page, server, user);
-  await page.getByRole("navigation", { name: "Conversation list" })
-    .getByRole("link", { name: ROOM_NAME }).click();
-  await page.getByRole("heading", { name: ROOM_NAME }).waitFor();
+  await clickThrough(
+    page.getByRole("navigation", { name: "Conversation list" })
+      .getByRole("link", { name: ROOM_NAME }),
+    page.getByRole("heading", { name: ROOM_NAME }),
+  );
   return { browser, page, errors };
 }
 

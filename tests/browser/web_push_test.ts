@@ -15,7 +15,7 @@ import { PushService } from "../support/webpush_receiver.ts";
 import { assert, assertEquals } from "../unit/assert.ts";
 import { flushCrypto, sdkClient, stopAll } from "../integration/e2ee_sdk_support.ts";
 import { launchBrowser, SKIP_REASON } from "./chromium.ts";
-import { signIn } from "./session_support.ts";
+import { clickThrough, signIn } from "./session_support.ts";
 
 const TIMEOUT = 15_000;
 
@@ -307,8 +307,10 @@ Deno.test({
       );
       assertEquals(raw.body.type, "m.room.encrypted");
 
-      await page.getByRole("link", { name: "Settings" }).click();
-      await page.getByRole("heading", { name: "Settings" }).waitFor();
+      await clickThrough(
+        page.getByRole("link", { name: "Settings" }),
+        page.getByRole("heading", { name: "Settings" }),
+      );
       const deliver = await pushChannel(session, server.baseUrl);
       const shows = await countShows(browser.context, server.baseUrl);
       await sendToBack(browser.context, page, blank);

@@ -55,7 +55,10 @@ export function RoomNotifyPicker(props: { roomId: string }): JSX.Element | null 
     }
   };
   return (
-    <fieldset class="flex flex-col gap-2" aria-busy={state === "busy"}>
+    <fieldset
+      class="flex flex-col gap-2"
+      aria-busy={(mode === null && state === "idle") || state === "busy"}
+    >
       <legend class="mb-1 text-base font-bold">{i18n.t("rooms.notify.room")}</legend>
       {MODES.map((choice) => (
         <label key={choice} class="flex items-center gap-2 text-sm">
